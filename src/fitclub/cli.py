@@ -1,0 +1,71 @@
+"""Command line: parse arguments, read settings, hand over to the app factory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from fitclub.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bot.py", description="FitClub Telegram bot")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot with long polling")
+    m = sub.add_parser("migrate", help="apply pending SQL migrations from sql/")
+    g = m.add_mutually_exclusive_group()
+    g.add_argument("--status", action="store_true", help="list applied and pending files")
+    g.add_argument("--dry-run", action="store_true", help="show what would run, run nothing")
+    d = sub.add_parser("demo", help="throwaway PostgreSQL + tgemu web chat + the bot")
+    d.add_argument("--port", type=int, default=8081, help="web chat and Bot API port")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Run one command; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "migrate":
+            return _migrate(args)
+        if args.command == "run":
+            settings = Settings.from_env()
+            from fitclub.app import run_polling
+
+            return run_polling(settings)
+        if args.command == "demo":
+            from fitclub.demo import run_demo
+
+            return run_demo(port=args.port)
+    except ConfigError:
+        return EXIT_CONFIG
+    return 1
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import psycopg2
+
+    from fitclub import logs
+    from fitclub.db.migrate import MigrationError, Migrator, iter_status_lines
+
+    settings = Settings.from_env(require=("DATABASE_URL",))
+    logs.configure(settings.log_level, settings.log_format, (settings.telegram_bot_token or "",))
+    migrator = Migrator(settings.database_url)
+    try:
+        if args.status:
+            for _line in iter_status_lines(*migrator.status()):
+                pass
+            return 0
+        done = migrator.migrate(dry_run=args.dry_run)
+    except MigrationError:
+        return 1
+    except psycopg2.OperationalError:  # connection refused and the like: one line
+        return 1
+    for _mig in done:
+        pass
+    if not done:
+        pass
+    return 0

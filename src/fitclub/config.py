@@ -1,0 +1,240 @@
+"""Settings: one frozen dataclass read from the environment (and `.env` when present)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
+TELEGRAM_API_URL_DEFAULT = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+    def __init__(self, name: str, problem: str, fix: str) -> None:
+        self.name = name
+        super().__init__(f"{name} {problem}; {fix}")
+
+
+def _int(name: str, raw: str, lo: int, hi: int | None = None) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, got {raw!r}", _fix(name)) from None
+    if value < lo or (hi is not None and value > hi):
+        limits = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise ConfigError(name, f"must be {limits}, got {value}", _fix(name))
+    return value
+
+
+def _float(name: str, raw: str, lo: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"must be a number, got {raw!r}", _fix(name)) from None
+    if value < lo:
+        raise ConfigError(name, f"must be at least {lo}, got {value}", _fix(name))
+    return value
+
+
+def _fix(name: str) -> str:
+    return f"set {name} in the environment or in .env (see .env.example)"
+
+
+def _ids(name: str, raw: str) -> tuple[int, ...]:
+    out = []
+    for piece in raw.replace(";", ",").split(","):
+        part = piece.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ConfigError(
+                name, f"must be comma-separated Telegram user ids, got {part!r}", _fix(name)
+            )
+        out.append(int(part))
+    return tuple(out)
+
+
+def _addr(name: str, raw: str) -> tuple[str, int] | None:
+    raw = raw.strip()
+    if raw.lower() in ("", "off", "none", "0"):
+        return None
+    host, sep, port = raw.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(name, f"must look like 127.0.0.1:9108 or 'off', got {raw!r}", _fix(name))
+    return (host.strip("[]") or "0.0.0.0", int(port))  # noqa: S104 - an explicit ':9108' means all
+
+
+def _url(name: str, raw: str) -> str:
+    raw = raw.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", raw):
+        raise ConfigError(name, f"must be an http(s) base URL such as {TELEGRAM_API_URL_DEFAULT}",
+                          _fix(name))
+    return raw
+
+
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower() if name != "LOG_LEVEL" else raw.strip().upper()
+        if value not in allowed:
+            raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {raw!r}", _fix(name))
+        return value
+
+    return parse
+
+
+def _timezone(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(name, f"is not a known time zone: {raw!r}",
+                          "use an IANA name such as Europe/Berlin") from None
+    return raw.strip()
+
+
+def _token(name: str, raw: str) -> str:
+    raw = raw.strip()
+    if not TOKEN_RE.match(raw):
+        # Never echo the value: it may be a real token with a typo.
+        raise ConfigError(name, "does not look like a bot token (digits:letters)",
+                          "copy it from @BotFather into .env")
+    return raw
+
+
+def _dsn(name: str, raw: str) -> str:
+    raw = raw.strip()
+    if not raw.startswith(("postgresql://", "postgres://")) and "=" not in raw:
+        raise ConfigError(name, "must be a libpq URI such as postgresql://user:pass@host:5432/db",
+                          _fix(name))
+    return raw
+
+
+def _setting(env: str, default: str | None, parse: Callable[..., Any], meaning: str, **kw: Any):
+    return field(default=None, metadata={
+        "env": env, "default": default, "parse": parse, "meaning": meaning, "kw": kw,
+    })
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the bot; build it with `Settings.from_env()`."""
+
+    telegram_bot_token: str = _setting(
+        "TELEGRAM_BOT_TOKEN", None, _token, "bot token from @BotFather (required to run)")
+    database_url: str = _setting(
+        "DATABASE_URL", None, _dsn, "libpq URI of the PostgreSQL database (required)")
+    telegram_api_url: str = _setting(
+        "TELEGRAM_API_URL", TELEGRAM_API_URL_DEFAULT, _url,
+        "Bot API base URL; point it at a local Bot API server or tgemu")
+    db_pool_min: int = _setting("DB_POOL_MIN", "5", _int, "connections kept open", lo=1)
+    db_pool_max: int = _setting(
+        "DB_POOL_MAX", "50", _int, "most connections this process opens", lo=1, hi=1000)
+    db_pool_timeout: float = _setting(
+        "DB_POOL_TIMEOUT", "10", _float, "seconds a borrower waits for a free connection", lo=0.01)
+    db_connect_timeout: int = _setting(
+        "DB_CONNECT_TIMEOUT", "5", _int, "seconds libpq waits to connect", lo=1)
+    db_statement_timeout_ms: int = _setting(
+        "DB_STATEMENT_TIMEOUT_MS", "15000", _int, "longest a statement may run (ms)", lo=0)
+    worker_threads: int = _setting(
+        "WORKER_THREADS", "16", _int, "threads running handlers", lo=1, hi=500)
+    sender_threads: int = _setting(
+        "SENDER_THREADS", "4", _int, "threads delivering outbox messages", lo=1, hi=100)
+    admin_telegram_ids: tuple[int, ...] = _setting(
+        "ADMIN_TELEGRAM_IDS", "", _ids, "comma-separated Telegram ids made admins at start")
+    club_timezone: str = _setting(
+        "CLUB_TIMEZONE", "UTC", _timezone, "IANA time zone of the club's schedule")
+    log_level: str = _setting(
+        "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "logging threshold")
+    log_format: str = _setting(
+        "LOG_FORMAT", "plain", _choice("plain", "json"), "one line per event: plain or json")
+    metrics_addr: tuple[str, int] | None = _setting(
+        "METRICS_ADDR", "127.0.0.1:9108", _addr, "host:port for /metrics and /healthz, or off")
+    poll_timeout: int = _setting(
+        "POLL_TIMEOUT", "30", _int, "getUpdates long-poll seconds", lo=0, hi=50)
+    inbox_backlog_limit: int = _setting(
+        "INBOX_BACKLOG_LIMIT", "5000", _int, "unprocessed updates before polling pauses", lo=100)
+    outbound_rate: float = _setting(
+        "OUTBOUND_RATE", "30", _float, "messages per second sent to Telegram in total", lo=0.1)
+    per_chat_rate: float = _setting(
+        "PER_CHAT_RATE", "1", _float, "messages per second to one chat (burst 3)", lo=0.05)
+    flood_rate: float = _setting(
+        "FLOOD_RATE", "1", _float, "updates per second one user may send on average", lo=0.05)
+    flood_burst: int = _setting(
+        "FLOOD_BURST", "10", _int, "updates one user may send in a burst", lo=1)
+    max_attempts: int = _setting(
+        "MAX_ATTEMPTS", "3", _int, "tries before an update is marked failed", lo=1, hi=20)
+    shutdown_timeout: float = _setting(
+        "SHUTDOWN_TIMEOUT", "20", _float, "seconds to finish work on SIGTERM", lo=0.1)
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        require: tuple[str, ...] = ("TELEGRAM_BOT_TOKEN", "DATABASE_URL"),
+        dotenv_path: str | Path | None = ".env",
+    ) -> Settings:
+        """Read every setting; raise ConfigError naming the first bad or missing variable."""
+        if environ is None:
+            if dotenv_path and Path(dotenv_path).is_file():
+                from dotenv import load_dotenv
+
+                load_dotenv(dotenv_path, override=False)  # real environment variables win
+            environ = os.environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            meta = f.metadata
+            raw = environ.get(meta["env"])
+            if raw is None or raw.strip() == "":
+                if meta["env"] in require:
+                    raise ConfigError(meta["env"], "is not set", _fix(meta["env"]))
+                raw = meta["default"]
+            values[f.name] = None if raw is None else meta["parse"](meta["env"], raw, **meta["kw"])
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Cross-setting rules that no single variable can show."""
+        if self.db_pool_min > self.db_pool_max:
+            raise ConfigError("DB_POOL_MIN", f"({self.db_pool_min}) exceeds DB_POOL_MAX "
+                              f"({self.db_pool_max})", "lower DB_POOL_MIN")
+        needed = self.worker_threads + self.sender_threads + RESERVED_CONNECTIONS
+        if needed > self.db_pool_max:
+            raise ConfigError(
+                "WORKER_THREADS",
+                f"+ SENDER_THREADS + {RESERVED_CONNECTIONS} reserved = {needed} exceeds "
+                f"DB_POOL_MAX ({self.db_pool_max})",
+                "lower WORKER_THREADS or raise DB_POOL_MAX")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests and the demo use it)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+    def __repr__(self) -> str:
+        # Secrets never reach logs, even through a repr.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        if shown.get("telegram_bot_token"):
+            shown["telegram_bot_token"] = "***"  # noqa: S105 - a mask
+        if shown.get("database_url"):
+            shown["database_url"] = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@",
+                                           shown["database_url"])
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+# Poller, scheduled jobs and the health check each hold at most one connection at a time.
+RESERVED_CONNECTIONS = 3
+
+
+def describe() -> list[tuple[str, str | None, str]]:
+    """(variable, default, meaning) for every setting, in declaration order."""
+    return [(f.metadata["env"], f.metadata["default"], f.metadata["meaning"])
+            for f in fields(Settings)]

@@ -1,0 +1,249 @@
+"""Apply `sql/NNNN_description.sql` files in order and remember what was applied.
+
+Each file runs in its own transaction, unless its first line is `-- migrate: no-transaction`
+(needed for CREATE INDEX CONCURRENTLY); such a file runs statement by statement.
+A session-level advisory lock keeps two migrators from applying the same file: run migrate
+against PostgreSQL directly, not through PgBouncer's transaction pooling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extensions
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
+NO_TRANSACTION_MARK = "-- migrate: no-transaction"
+FILE_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Any fixed number works; it only has to be the same for every migrator of this schema.
+LOCK_KEY = 0x46_49_54_43_4C_55_42  # "FITCLUB"
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name        text PRIMARY KEY,
+    sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    applied_at  timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+class MigrationError(Exception):
+    """Migrations cannot proceed; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One SQL file."""
+
+    name: str
+    path: Path
+    sql: str
+    sha256: str
+    transactional: bool
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One row of schema_migrations."""
+
+    name: str
+    sha256: str
+    applied_at: datetime
+
+
+def discover(sql_dir: Path = SQL_DIR) -> list[Migration]:
+    """Every migration file, in order; refuses stray names and duplicate numbers."""
+    found: dict[str, Migration] = {}
+    numbers: dict[str, str] = {}
+    for path in sorted(sql_dir.glob("*.sql")):
+        m = FILE_RE.match(path.name)
+        if not m:
+            raise MigrationError(
+                f"{path.name}: migration files are named NNNN_description.sql (lowercase)")
+        if m.group(1) in numbers:
+            raise MigrationError(f"{path.name} and {numbers[m.group(1)]} share the number "
+                                 f"{m.group(1)}; renumber the newer one")
+        numbers[m.group(1)] = path.name
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+        first = text.split("\n", 1)[0].strip()
+        found[path.name] = Migration(path.name, path, text, hashlib.sha256(raw).hexdigest(),
+                                     transactional=first != NO_TRANSACTION_MARK)
+    return list(found.values())
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split SQL into statements on top-level semicolons (quotes, comments, $$ respected)."""
+    out, buf, i, n = [], [], 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            buf.append(sql[i:j])
+            i = j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            buf.append(sql[i:j])
+            i = j
+        elif c in ("'", '"'):
+            j = i + 1
+            while j < n:
+                if sql[j] == c and sql.startswith(c * 2, j):
+                    j += 2
+                    continue
+                if sql[j] == c:
+                    break
+                j += 1
+            buf.append(sql[i:j + 1])
+            i = j + 1
+        elif c == "$" and (m := re.match(r"\$[A-Za-z_]*\$", sql[i:])):
+            tag = m.group(0)
+            j = sql.find(tag, i + len(tag))
+            j = n if j < 0 else j + len(tag)
+            buf.append(sql[i:j])
+            i = j
+        elif c == ";":
+            out.append("".join(buf))
+            buf = []
+            i += 1
+        else:
+            buf.append(c)
+            i += 1
+    out.append("".join(buf))
+    return [s.strip() for s in out if _has_code(s)]
+
+
+def _has_code(stmt: str) -> bool:
+    without = re.sub(r"--[^\n]*|/\*.*?\*/", "", stmt, flags=re.S)
+    return bool(without.strip())
+
+
+class Migrator:
+    """Applies migrations over one dedicated connection (not the pool)."""
+
+    def __init__(self, dsn: str, sql_dir: Path = SQL_DIR, *, lock_timeout: float = 300.0) -> None:
+        self.dsn = dsn
+        self.sql_dir = sql_dir
+        self.lock_timeout = lock_timeout
+
+    def _connect(self) -> psycopg2.extensions.connection:
+        conn = psycopg2.connect(self.dsn, connect_timeout=10,
+                                application_name="fitclub-migrate")
+        conn.autocommit = True
+        return conn
+
+    def applied(self, conn: psycopg2.extensions.connection) -> dict[str, Applied]:
+        """What schema_migrations records, by name."""
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                return {}
+            cur.execute("SELECT name, sha256, applied_at FROM schema_migrations ORDER BY name")
+            return {r[0]: Applied(*r) for r in cur.fetchall()}
+
+    def check_edited(self, files: list[Migration], applied: dict[str, Applied]) -> None:
+        """Refuse if an applied file's bytes changed since it was applied."""
+        for mig in files:
+            done = applied.get(mig.name)
+            if done and done.sha256 != mig.sha256:
+                raise MigrationError(
+                    f"{mig.name} was edited after it was applied "
+                    f"(recorded sha256 {done.sha256[:12]}…, file now {mig.sha256[:12]}…); "
+                    "never edit a landed migration: restore it and add a new file")
+
+    def status(self) -> tuple[list[Applied], list[Migration]]:
+        """(applied rows, pending files)."""
+        files = discover(self.sql_dir)
+        conn = self._connect()
+        try:
+            applied = self.applied(conn)
+        finally:
+            conn.close()
+        self.check_edited(files, applied)
+        return list(applied.values()), [f for f in files if f.name not in applied]
+
+    def migrate(self, *, dry_run: bool = False) -> list[Migration]:
+        """Apply every pending file in order; return those applied (or that would be)."""
+        files = discover(self.sql_dir)
+        conn = self._connect()
+        try:
+            self._lock(conn)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(CREATE_TABLE)
+                applied = self.applied(conn)
+                self.check_edited(files, applied)
+                pending = [f for f in files if f.name not in applied]
+                if dry_run:
+                    return pending
+                for mig in pending:
+                    self._apply(conn, mig)
+                return pending
+            finally:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        finally:
+            conn.close()
+
+    def _lock(self, conn: psycopg2.extensions.connection) -> None:
+        # Poll with try-lock rather than block in pg_advisory_lock: a blocked statement keeps
+        # a snapshot open, and CREATE INDEX CONCURRENTLY in the other migrator would wait for
+        # that snapshot while we wait for its lock: a deadlock.
+        deadline = time.monotonic() + self.lock_timeout
+        with conn.cursor() as cur:
+            while True:
+                cur.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
+                if cur.fetchone()[0]:
+                    return
+                if time.monotonic() >= deadline:
+                    raise MigrationError(
+                        f"another migrate has held the migration lock for {self.lock_timeout:g}s")
+                time.sleep(0.1)
+
+    def _apply(self, conn: psycopg2.extensions.connection, mig: Migration) -> None:
+        log.info("applying %s%s", mig.name, "" if mig.transactional else " (no transaction)")
+        record = "INSERT INTO schema_migrations (name, sha256) VALUES (%s, %s)"
+        try:
+            if mig.transactional:
+                conn.autocommit = False
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(mig.sql)
+                        cur.execute(record, (mig.name, mig.sha256))
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                finally:
+                    conn.autocommit = True
+            else:
+                with conn.cursor() as cur:
+                    for stmt in split_statements(mig.sql):
+                        cur.execute(stmt)
+                    cur.execute(record, (mig.name, mig.sha256))
+        except psycopg2.Error as exc:
+            detail = (exc.pgerror or str(exc)).strip().replace("\n", " ")
+            raise MigrationError(f"{mig.name} failed: {detail}") from exc
+
+
+def iter_status_lines(applied: list[Applied], pending: list[Migration]) -> Iterator[str]:
+    """Human-readable lines for `migrate --status`."""
+    for a in applied:
+        yield f"applied  {a.name}  {a.applied_at:%Y-%m-%d %H:%M:%S %Z}  sha256 {a.sha256[:12]}"
+    for p in pending:
+        mode = "" if p.transactional else "  (no transaction)"
+        yield f"pending  {p.name}{mode}"
+    if not pending:
+        yield "up to date"

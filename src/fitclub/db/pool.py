@@ -1,0 +1,334 @@
+"""The process-wide PostgreSQL pool, borrowed only through `connection()` and `transaction()`.
+
+psycopg2's ThreadedConnectionPool raises "connection pool exhausted" the moment every
+connection is out. A semaphore sized to the pool's maximum sits in front of it, so a borrower
+waits (up to `timeout`) for a connection to come back instead, and the pool itself can never be
+asked for more than it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.pool
+from psycopg2.pool import ThreadedConnectionPool
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class PoolTimeout(Exception):
+    """No connection came free within the borrow timeout."""
+
+
+class PoolClosed(Exception):
+    """The pool was closed (the process is shutting down)."""
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """A snapshot of the pool for metrics and health."""
+
+    in_use: int
+    idle: int
+    waiting: int
+    max: int
+    discarded: int
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True when the error means the connection itself is unusable."""
+    if isinstance(exc, psycopg2.InterfaceError):
+        return True
+    if isinstance(exc, psycopg2.OperationalError):
+        # Statement timeouts and lock timeouts are OperationalErrors too, but the
+        # connection survives them; they carry a SQLSTATE, a dead socket does not.
+        return exc.pgcode is None or exc.pgcode.startswith(("08", "57P"))
+    return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors worth retrying the whole transaction for."""
+    return is_disconnect(exc) or isinstance(
+        exc,
+        psycopg2.errors.SerializationFailure | psycopg2.errors.DeadlockDetected | PoolTimeout,
+    )
+
+
+class _KeepingPool(ThreadedConnectionPool):
+    """ThreadedConnectionPool that keeps returned connections open.
+
+    The stock pool closes any connection returned while `minconn` are already idle, so a busy
+    process reconnects over and over; this one keeps up to `maxconn` open and closes only
+    connections that are broken or explicitly discarded.
+    """
+
+    def _putconn(self, conn, key=None, close=False):
+        key = self._rused.get(id(conn)) if key is None else key
+        if key is None:
+            raise psycopg2.pool.PoolError("trying to put unkeyed connection")
+        if close or self.closed or conn.closed:
+            conn.close()
+        elif conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_UNKNOWN:
+            conn.close()  # the server connection is gone
+        else:
+            try:
+                if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    conn.rollback()
+                self._pool.append(conn)
+            except psycopg2.Error:
+                conn.close()
+        self._used.pop(key, None)
+        self._rused.pop(id(conn), None)
+
+
+class Pool:
+    """A bounded, waiting, self-healing wrapper around ThreadedConnectionPool."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        minconn: int = 5,
+        maxconn: int = 50,
+        timeout: float = 10.0,
+        connect_timeout: int = 5,
+        statement_timeout_ms: int = 15000,
+        application_name: str = "fitclub-bot",
+    ) -> None:
+        self.maxconn = maxconn
+        self.timeout = timeout
+        self._slots = threading.BoundedSemaphore(maxconn)
+        self._lock = threading.Lock()
+        self._in_use = 0
+        self._waiting = 0
+        self._discarded = 0
+        self._closed = False
+        kwargs = {
+            "connect_timeout": connect_timeout,
+            "application_name": application_name,
+            "options": f"-c statement_timeout={statement_timeout_ms}",
+        }
+        # The minimum connections are opened here; a database that is down fails fast.
+        self._pool = _KeepingPool(minconn, maxconn, dsn, **kwargs)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """Borrow a connection; it goes back (or is discarded if broken) whatever happens."""
+        conn = self._borrow()
+        broken = False
+        try:
+            yield conn
+        except BaseException as exc:
+            broken = is_disconnect(exc) or bool(conn.closed)
+            raise
+        finally:
+            self._give_back(conn, broken=broken)
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.connection]:
+        """Borrow a connection inside one transaction: commit on success, roll back on error."""
+        with self.connection() as conn:
+            try:
+                yield conn
+            except BaseException:
+                if not conn.closed:
+                    try:
+                        conn.rollback()
+                    except psycopg2.Error:
+                        log.warning("rollback failed; the connection will be discarded")
+                        conn.close()
+                raise
+            else:
+                conn.commit()
+
+    def run(
+        self,
+        fn: Callable[[psycopg2.extensions.connection], T],
+        *,
+        attempts: int = 5,
+        max_seconds: float = 30.0,
+    ) -> T:
+        """Run `fn(conn)` in a transaction, retrying transient failures (fn must be idempotent)."""
+        retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),
+            wait=wait_exponential(multiplier=0.05, max=2.0),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt, self.transaction() as conn:
+                return fn(conn)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    def stats(self) -> PoolStats:
+        """Current in-use, idle and waiting counts."""
+        with self._lock:
+            idle = len(self._pool._pool) if not self._closed else 0
+            return PoolStats(self._in_use, idle, self._waiting, self.maxconn, self._discarded)
+
+    def close(self) -> None:
+        """Close every idle connection; borrowed ones are closed as they come back."""
+        with self._lock:
+            self._closed = True
+        self._pool.closeall()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _borrow(self) -> psycopg2.extensions.connection:
+        if self._closed:
+            raise PoolClosed("the database pool is closed")
+        with self._lock:
+            self._waiting += 1
+        try:
+            got = self._slots.acquire(timeout=self.timeout)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not got:
+            raise PoolTimeout(
+                f"no database connection came free within {self.timeout:g}s "
+                f"(all {self.maxconn} in use); raise DB_POOL_MAX or DB_POOL_TIMEOUT"
+            )
+        try:
+            conn = self._checked_out()
+        except BaseException:
+            self._slots.release()
+            raise
+        with self._lock:
+            self._in_use += 1
+        return conn
+
+    def _checked_out(self) -> psycopg2.extensions.connection:
+        # Idle connections may have died while parked (a server restart). Such a socket turns
+        # readable (the server's goodbye, then EOF), which costs one poll to see. Each dead one
+        # is discarded and the pool is asked again; the pool never hands out more than
+        # `maxconn`, so this loop ends.
+        for _ in range(self.maxconn + 1):
+            conn = self._pool.getconn()
+            if conn.closed or not self._alive(conn):
+                self._discard(conn)
+                continue
+            return conn
+        raise psycopg2.OperationalError("could not get a working database connection")
+
+    @staticmethod
+    def _alive(conn: psycopg2.extensions.connection) -> bool:
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError, psycopg2.Error):
+            return False
+        if not readable:
+            return True
+        # Something arrived while idle: either a notice or the end. Ask to be sure.
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            conn.rollback()
+        except psycopg2.Error:
+            return False
+        return True
+
+    def _discard(self, conn: psycopg2.extensions.connection) -> None:
+        with self._lock:
+            self._discarded += 1
+        try:
+            self._pool.putconn(conn, close=True)
+        except psycopg2.pool.PoolError:
+            conn.close()
+
+    def _give_back(self, conn: psycopg2.extensions.connection, *, broken: bool) -> None:
+        with self._lock:
+            self._in_use -= 1
+        try:
+            if broken or conn.closed:
+                self._discard(conn)
+            elif self._closed:
+                conn.close()
+            else:
+                if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    # A caller of connection() left a transaction open; never leak it.
+                    conn.rollback()
+                self._pool.putconn(conn)
+        except psycopg2.Error:
+            log.warning("discarding a connection that failed on return", exc_info=True)
+            self._discard(conn)
+        finally:
+            self._slots.release()
+
+
+# -- the process-wide singleton ----------------------------------------------------------------
+
+_pool: Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def init_pool(dsn: str, **kwargs) -> Pool:
+    """Create the process-wide pool (once); later calls return the same one."""
+    global _pool  # noqa: PLW0603 - the one deliberate module-level singleton
+    with _pool_lock:
+        if _pool is None:
+            _pool = Pool(dsn, **kwargs)
+        return _pool
+
+
+def get_pool() -> Pool:
+    """The process-wide pool; init_pool must have been called."""
+    if _pool is None:
+        raise PoolClosed("the database pool has not been initialised")
+    return _pool
+
+
+def close_pool() -> None:
+    """Close and forget the process-wide pool."""
+    global _pool  # noqa: PLW0603
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+@contextmanager
+def connection() -> Iterator[psycopg2.extensions.connection]:
+    """Borrow a connection from the process-wide pool."""
+    with get_pool().connection() as conn:
+        yield conn
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg2.extensions.connection]:
+    """One transaction on a connection from the process-wide pool."""
+    with get_pool().transaction() as conn:
+        yield conn
+
+
+def wait_for_database(dsn: str, *, seconds: float = 30.0) -> None:
+    """Block until the database accepts a connection (used at start-up and by tests)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            psycopg2.connect(dsn, connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)

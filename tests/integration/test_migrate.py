@@ -1,0 +1,193 @@
+"""Migrations: order, bookkeeping, refusal of edited files, concurrency, the command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from fitclub.db.migrate import SQL_DIR, MigrationError, Migrator, discover, split_statements
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_TABLES = {
+    "schema_migrations", "members", "membership_plans", "memberships", "membership_freezes",
+    "class_types", "classes", "bookings", "visits", "audit_log",
+}
+
+
+def _query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def sql_copy(tmp_path: Path) -> Path:
+    """A private copy of sql/ that a test may add to or edit."""
+    dest = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, dest)
+    return dest
+
+
+def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+    env["DATABASE_URL"] = url
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), "migrate", *args],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_all_migrations_apply_to_an_empty_database_and_a_second_run_does_nothing(empty_db_url):
+    files = discover()
+    first = Migrator(empty_db_url).migrate()
+    assert [m.name for m in first] == [f.name for f in files]
+    assert Migrator(empty_db_url).migrate() == []
+    recorded = _query(empty_db_url, "SELECT name, sha256 FROM schema_migrations ORDER BY name")
+    assert recorded == [(f.name, f.sha256) for f in files]
+
+
+def test_schema_has_the_expected_tables(db_url):
+    tables = {r[0] for r in _query(
+        db_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert tables >= EXPECTED_TABLES
+
+
+@pytest.mark.parametrize("table, kind", [
+    ("bookings", "u"), ("bookings", "f"), ("classes", "c"), ("memberships", "c"),
+    ("memberships", "f"), ("members", "u"), ("visits", "f"),
+])
+def test_schema_has_constraints(db_url, table, kind):
+    rows = _query(db_url, "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+                  "AND contype = %s", (table, kind))
+    assert rows, f"{table} has no constraint of kind {kind}"
+
+
+def test_indexes_from_the_index_file_exist_and_are_valid(db_url):
+    index_file = next(m for m in discover() if not m.transactional)
+    names = re.findall(r"CREATE INDEX CONCURRENTLY IF NOT EXISTS (\w+)", index_file.sql, re.I)
+    assert names
+    rows = dict(_query(db_url, "SELECT c.relname, i.indisvalid FROM pg_index i "
+                       "JOIN pg_class c ON c.oid = i.indexrelid"))
+    for name in names:
+        assert rows.get(name) is True, f"index {name} missing or invalid"
+
+
+def test_edited_applied_file_is_refused_by_name(empty_db_url, sql_copy):
+    Migrator(empty_db_url, sql_copy).migrate()
+    first = sorted(sql_copy.glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\n-- an innocent-looking edit\n")
+    with pytest.raises(MigrationError, match=f"{first.name} was edited after it was applied"):
+        Migrator(empty_db_url, sql_copy).migrate()
+    with pytest.raises(MigrationError, match=first.name):
+        Migrator(empty_db_url, sql_copy).status()
+
+
+def test_failed_file_rolls_back_entirely_and_is_not_recorded(empty_db_url, sql_copy):
+    (sql_copy / "9000_broken.sql").write_text(
+        "CREATE TABLE half_done (x int);\nSELECT * FROM no_such_table;\n")
+    with pytest.raises(MigrationError, match=r"9000_broken\.sql failed: .*no_such_table"):
+        Migrator(empty_db_url, sql_copy).migrate()
+    names = [r[0] for r in _query(empty_db_url, "SELECT name FROM schema_migrations")]
+    assert "9000_broken.sql" not in names
+    assert len(names) == len(discover())
+    assert _query(empty_db_url, "SELECT to_regclass('half_done')") == [(None,)]
+
+
+def test_no_transaction_file_runs_concurrent_index_builds(empty_db_url, sql_copy):
+    (sql_copy / "9001_table.sql").write_text("CREATE TABLE widgets (id int, name text);\n")
+    (sql_copy / "9002_index.sql").write_text(
+        "-- migrate: no-transaction\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_name ON widgets (name);\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_id ON widgets (id);\n")
+    applied = Migrator(empty_db_url, sql_copy).migrate()
+    assert [m.transactional for m in applied][-1] is False
+    rows = _query(empty_db_url, "SELECT count(*) FROM pg_indexes WHERE tablename = 'widgets'")
+    assert rows == [(2,)]
+
+
+def test_two_migrators_at_once_apply_each_file_exactly_once(empty_db_url, sql_copy):
+    # A slow file keeps the first migrator busy while the second one arrives.
+    (sql_copy / "9000_slow.sql").write_text(
+        "SELECT pg_sleep(1);\nCREATE TABLE once_only (x int);\n")
+    results: list = [None, None]
+
+    def go(i: int) -> None:
+        try:
+            results[i] = Migrator(empty_db_url, sql_copy).migrate()
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(r, list) for r in results), results
+    applied = sorted(m.name for r in results for m in r)
+    assert applied == sorted(m.name for m in discover(sql_copy))
+    counts = _query(empty_db_url, "SELECT name, count(*) FROM schema_migrations GROUP BY name "
+                    "HAVING count(*) > 1")
+    assert counts == []
+
+
+def test_cli_status_dry_run_and_apply(empty_db_url):
+    names = [m.name for m in discover()]
+    status = _cli(empty_db_url, "--status")
+    assert status.returncode == 0, status.stderr
+    assert [ln.split()[1] for ln in status.stdout.splitlines() if ln.startswith("pending")] == names
+
+    dry = _cli(empty_db_url, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert [ln.split()[2] for ln in dry.stdout.splitlines()] == names
+    assert _query(empty_db_url, "SELECT to_regclass('members')") == [(None,)]
+
+    run = _cli(empty_db_url)
+    assert run.returncode == 0, run.stderr
+    assert [ln.split()[1] for ln in run.stdout.splitlines()] == names
+
+    after = _cli(empty_db_url, "--status")
+    assert "up to date" in after.stdout
+    assert [ln.split()[1] for ln in after.stdout.splitlines() if ln.startswith("applied")] == names
+
+
+def test_cli_reports_unreachable_database_in_one_line():
+    res = _cli("postgresql://nobody@127.0.0.1:1/none")
+    assert res.returncode == 1
+    assert res.stderr.startswith("migrate: cannot reach the database")
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["1_short.sql", "0003_Upper.sql", "notes.sql"])
+def test_badly_named_file_is_refused(tmp_path, name):
+    (tmp_path / name).write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="NNNN_description"):
+        discover(tmp_path)
+
+
+def test_two_files_with_one_number_are_refused(tmp_path):
+    (tmp_path / "0001_a.sql").write_text("SELECT 1;")
+    (tmp_path / "0001_b.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="share the number 0001"):
+        discover(tmp_path)
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT 1; SELECT 2;", ["SELECT 1", "SELECT 2"]),
+    ("SELECT ';'; -- a ; comment\nSELECT 2", ["SELECT ';'", "-- a ; comment\nSELECT 2"]),
+    ("SELECT $$a;b$$; SELECT $x$;$x$", ["SELECT $$a;b$$", "SELECT $x$;$x$"]),
+    ("/* ; */ SELECT \"a;b\";\n-- only a comment;\n", ['/* ; */ SELECT "a;b"']),
+    ("SELECT 'it''s; fine'", ["SELECT 'it''s; fine'"]),
+])
+def test_split_statements(sql, expected):
+    assert split_statements(sql) == expected

@@ -1,0 +1,147 @@
+"""Settings: defaults, validation with one-line errors, secrets never shown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fitclub.config import ConfigError, Settings, describe
+from fitclub.logs import RedactSecrets
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456789:AAHfakeTokenForTestsOnly_abcdefghijkl"
+BASE = {"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": "postgresql://u@127.0.0.1:5432/fitclub"}
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    names = {env for env, _, _ in describe()}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(extra)
+    return env
+
+
+def test_defaults():
+    s = Settings.from_env(BASE)
+    assert (s.db_pool_min, s.db_pool_max) == (5, 50)
+    assert s.telegram_api_url == "https://api.telegram.org"
+    assert s.metrics_addr == ("127.0.0.1", 9108)
+    assert s.admin_telegram_ids == ()
+    assert s.worker_threads + s.sender_threads <= s.db_pool_max
+
+
+def test_values_are_parsed():
+    s = Settings.from_env({**BASE, "ADMIN_TELEGRAM_IDS": "1, 22,333", "DB_POOL_TIMEOUT": "2.5",
+                           "TELEGRAM_API_URL": "http://127.0.0.1:8081/", "METRICS_ADDR": "off",
+                           "CLUB_TIMEZONE": "Europe/Moscow", "LOG_LEVEL": "debug"})
+    assert s.admin_telegram_ids == (1, 22, 333)
+    assert s.db_pool_timeout == 2.5
+    assert s.telegram_api_url == "http://127.0.0.1:8081"
+    assert s.metrics_addr is None
+    assert s.club_timezone == "Europe/Moscow"
+    assert s.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("DB_POOL_MAX", "fifty"),
+    ("DB_POOL_MAX", "0"),
+    ("DB_POOL_TIMEOUT", "soon"),
+    ("CLUB_TIMEZONE", "Mars/Olympus"),
+    ("METRICS_ADDR", "localhost"),
+    ("ADMIN_TELEGRAM_IDS", "12,abc"),
+    ("TELEGRAM_API_URL", "api.telegram.org"),
+    ("LOG_FORMAT", "xml"),
+    ("DATABASE_URL", "fitclub"),
+    ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+])
+def test_malformed_value_names_the_variable(name, value):
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({**BASE, name: value})
+    assert err.value.name == name
+    assert str(err.value).startswith(name)
+
+
+def test_pool_min_above_max_is_refused():
+    with pytest.raises(ConfigError, match="DB_POOL_MIN"):
+        Settings.from_env({**BASE, "DB_POOL_MIN": "20", "DB_POOL_MAX": "10",
+                           "WORKER_THREADS": "2", "SENDER_THREADS": "1"})
+
+
+def test_threads_that_could_exhaust_the_pool_are_refused():
+    with pytest.raises(ConfigError, match=r"WORKER_THREADS.*exceeds DB_POOL_MAX"):
+        Settings.from_env({**BASE, "WORKER_THREADS": "48", "DB_POOL_MAX": "50"})
+
+
+@pytest.mark.parametrize("missing", ["TELEGRAM_BOT_TOKEN", "DATABASE_URL"])
+def test_required_value_missing(missing):
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"^{missing} is not set"):
+        Settings.from_env(env)
+
+
+def test_malformed_token_is_never_echoed():
+    bad = "123:secret-looking-but-short"
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({**BASE, "TELEGRAM_BOT_TOKEN": bad})
+    assert bad not in str(err.value)
+
+
+def test_repr_hides_secrets():
+    s = Settings.from_env({**BASE, "DATABASE_URL": "postgresql://u:hunter2@db:5432/x"})
+    text = repr(s)
+    assert TOKEN not in text
+    assert "hunter2" not in text
+    assert "telegram_bot_token='***'" in text
+
+
+def test_dotenv_is_loaded_and_real_environment_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nDATABASE_URL=postgresql://from-file/x\n"
+                        "DB_POOL_TIMEOUT=7\n")
+    for name, _, _ in describe():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DB_POOL_TIMEOUT", "3")
+    s = Settings.from_env(dotenv_path=env_file)
+    assert s.database_url == "postgresql://from-file/x"
+    assert s.db_pool_timeout == 3.0
+
+
+def test_env_example_lists_every_setting_with_its_default():
+    text = (ROOT / ".env.example").read_text()
+    assigned = dict(line.split("=", 1) for line in text.splitlines()
+                    if line and not line.startswith("#"))
+    assert {env: default or "" for env, default, _ in describe()} == assigned
+
+
+def test_run_without_token_prints_one_line_and_exits_2(tmp_path):
+    res = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run"], cwd=tmp_path,
+                         env=_clean_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "TELEGRAM_BOT_TOKEN" in lines[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_run_with_malformed_setting_exits_2_without_leaking_token(tmp_path):
+    res = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run"], cwd=tmp_path,
+                         env=_clean_env(**BASE, DB_POOL_MAX="lots"),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 2
+    assert "DB_POOL_MAX" in res.stderr
+    assert TOKEN not in res.stderr + res.stdout
+
+
+def test_log_filter_redacts_tokens_and_secrets():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1,
+                               "GET https://api.telegram.org/bot%s/getMe pw=%s",
+                               (TOKEN, "hunter2"), None)
+    RedactSecrets(("hunter2",)).filter(record)
+    text = record.getMessage()
+    assert TOKEN not in text
+    assert "hunter2" not in text
+    assert "/bot<token>/getMe" in text
