@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from fitclub.config import ConfigError, Settings
 
@@ -40,7 +41,8 @@ def main(argv: list[str]) -> int:
             from fitclub.demo import run_demo
 
             return run_demo(port=args.port)
-    except ConfigError:
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     return 1
 
@@ -56,16 +58,20 @@ def _migrate(args: argparse.Namespace) -> int:
     migrator = Migrator(settings.database_url)
     try:
         if args.status:
-            for _line in iter_status_lines(*migrator.status()):
-                pass
+            for line in iter_status_lines(*migrator.status()):
+                print(line)
             return 0
         done = migrator.migrate(dry_run=args.dry_run)
-    except MigrationError:
+    except MigrationError as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
         return 1
-    except psycopg2.OperationalError:  # connection refused and the like: one line
+    except psycopg2.OperationalError as exc:  # connection refused and the like: one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"migrate: cannot reach the database: {first}", file=sys.stderr)
         return 1
-    for _mig in done:
-        pass
+    verb = "would apply" if args.dry_run else "applied"
+    for mig in done:
+        print(f"{verb} {mig.name}{'' if mig.transactional else ' (no transaction)'}")
     if not done:
-        pass
+        print("nothing to apply: up to date")
     return 0
