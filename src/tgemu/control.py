@@ -1,0 +1,167 @@
+"""The HTTP control API under /control/: drive simulated users and read what the bot did.
+
+Every answer is JSON ({"ok": true, ...} or {"ok": false, "error": "..."}) except file
+downloads. Where a request omits "token", the first registered bot is used. See README.md.
+"""
+
+import base64
+import json
+import urllib.parse
+
+from tgemu.files import guess_mime
+
+_USER_ACTIONS = {"send_text", "send_contact", "send_location", "send_photo", "send_document",
+                 "press_button", "block", "unblock", "wait_for_messages", "skip_messages"}
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def handle(emu, method: str, path: str, query: str, body: bytes):
+    """Route one control request; returns (status, JSON-able object or bytes, content type)."""
+    args = dict(urllib.parse.parse_qsl(query))
+    if body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+        if isinstance(data, dict):
+            args.update(data)
+    parts = [p for p in path.split("/") if p][1:]  # drop "control"
+    try:
+        if parts and parts[0] == "files" and len(parts) == 2:
+            rec = emu.files.get(urllib.parse.unquote(parts[1]))
+            if rec is None or rec.data is None:
+                raise ControlError(404, "no such file (or it was sent by URL)")
+            return 200, rec.data, rec.mime_type or guess_mime(rec.data, rec.file_name)
+        return 200, {"ok": True, **_route(emu, method, parts, args)}, "application/json"
+    except ControlError as exc:
+        return exc.status, {"ok": False, "error": str(exc)}, "application/json"
+    except TimeoutError as exc:
+        return 408, {"ok": False, "error": str(exc)}, "application/json"
+    except (LookupError, RuntimeError) as exc:
+        return 409, {"ok": False, "error": str(exc).strip("'\"")}, "application/json"
+    except (TypeError, ValueError) as exc:
+        return 400, {"ok": False, "error": str(exc)}, "application/json"
+
+
+def _token(emu, args) -> str:
+    token = args.get("token")
+    if token:
+        emu.add_bot(token)
+        return token
+    bots = emu.bots()
+    if not bots:
+        raise ControlError(400, "no bot known yet: pass \"token\"")
+    return bots[0].token
+
+
+def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911 - one branch per endpoint
+    post = method == "POST"
+    match parts:
+        case ["bots"] if post:
+            bot = emu.add_bot(args["token"], args.get("username"), args.get("first_name"))
+            return {"bot": _bot(bot)}
+        case ["bots"]:
+            return {"bots": [_bot(b) for b in emu.bots()]}
+        case ["users"] if post:
+            user = emu.create_user(
+                first_name=args.get("first_name") or "User", last_name=args.get("last_name"),
+                username=args.get("username"), language_code=args.get("language_code") or "en",
+                user_id=int(args["id"]) if args.get("id") else None,
+                phone_number=args.get("phone_number"),
+            )
+            return {"user": user.data.as_user()}
+        case ["users"]:
+            return {"users": [u.data.as_user() for u in emu.users()]}
+        case ["users", uid, action] if post and action in _USER_ACTIONS:
+            return _user_action(emu, int(uid), action, args)
+        case ["transcript"]:
+            events = emu.transcript(_token(emu, args), int(args["user_id"]),
+                                    include_user=_flag(args.get("include_user")))
+            return {"events": [_jsonable(e) for e in events]}
+        case ["chat"]:
+            return emu.chat_state(_token(emu, args), int(args["user_id"]),
+                                  int(args.get("version", -1)),
+                                  min(30.0, float(args.get("timeout", 0))))
+        case ["stats"]:
+            return {"stats": emu.stats(_token(emu, args))}
+        case ["latencies"]:
+            token = _token(emu, args)
+            return {"latencies": {str(k): v for k, v in emu.latencies(token).items()},
+                    "percentiles": emu.latency_percentiles(token),
+                    "unanswered": emu.unanswered(token)}
+        case ["wait_answered"] if post:
+            latency = emu.wait_answered(_token(emu, args), int(args["update_id"]),
+                                        float(args.get("timeout", 10)))
+            return {"latency": latency}
+        case ["config"] if post:
+            changes = {k: v for k, v in args.items() if k != "token"}
+            return {"config": emu.configure(**changes)}
+        case ["config"]:
+            return {"config": emu.config.as_dict()}
+    raise ControlError(404, f"no control endpoint {method} /control/{'/'.join(parts)}")
+
+
+def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR0911
+    try:
+        user = emu.user(uid)
+    except KeyError:
+        raise ControlError(404, f"no simulated user {uid}") from None
+    token = _token(emu, args)
+    match action:
+        case "send_text":
+            return {"update_id": user.send_text(token, str(args["text"]))}
+        case "send_contact":
+            return {"update_id": user.send_contact(token, args.get("phone"),
+                                                   args.get("first_name"))}
+        case "send_location":
+            return {"update_id": user.send_location(token, float(args["latitude"]),
+                                                    float(args["longitude"]))}
+        case "send_photo":
+            data = base64.b64decode(args["data_base64"])
+            return {"update_id": user.send_photo(token, data, args.get("caption"))}
+        case "send_document":
+            data = base64.b64decode(args["data_base64"])
+            return {"update_id": user.send_document(
+                token, data, args.get("file_name") or "file.bin",
+                args.get("mime_type") or "application/octet-stream", args.get("caption"))}
+        case "press_button":
+            return {"update_id": user.press_button(token, int(args["message_id"]),
+                                                   str(args["callback_data"]))}
+        case "block":
+            return {"update_id": user.block(token)}
+        case "unblock":
+            return {"update_id": user.unblock(token)}
+        case "wait_for_messages":
+            messages = user.wait_for_messages(token, int(args.get("count", 1)),
+                                              float(args.get("timeout", 10)))
+            return {"messages": messages}
+        case _:
+            return {"skipped": user.skip_messages(token)}
+
+
+def _bot(bot) -> dict:
+    return {"token": bot.token, "id": bot.id, "username": bot.username,
+            "first_name": bot.first_name,
+            "webhook_url": bot.webhook.url if bot.webhook is not None else ""}
+
+
+def _flag(value) -> bool:
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _jsonable(event: dict) -> dict:
+    """File bytes become base64 under "bytes_base64"."""
+    out = dict(event)
+    for key in ("photo", "document"):
+        info = out.get(key)
+        if isinstance(info, dict) and "bytes" in info:
+            info = dict(info)
+            raw = info.pop("bytes")
+            info["bytes_base64"] = base64.b64encode(raw).decode() if raw is not None else None
+            out[key] = info
+    return out

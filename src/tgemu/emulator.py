@@ -1,0 +1,477 @@
+"""The emulator: bots by token, simulated users, limits and faults, and the HTTP server."""
+
+import itertools
+import logging
+import random
+import re
+import threading
+import time
+
+from tgemu.config import Config
+from tgemu.errors import NOT_FOUND, UNAUTHORIZED, ApiError, too_many_requests
+from tgemu.files import FileStore
+from tgemu.state import Bot, Described, SimUserData
+from tgemu.textparse import utf16_len
+from tgemu.webhook import Webhook
+
+log = logging.getLogger(__name__)
+
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{35}$")
+METHODS = {name[4:]: getattr(Bot, name) for name in dir(Bot) if name.startswith("api_")}
+CANONICAL = {m.lower(): m for m in (
+    "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendMessage",
+    "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "deleteMessage",
+    "answerCallbackQuery", "sendPhoto", "sendDocument", "sendChatAction", "setMyCommands",
+    "getMyCommands", "deleteMyCommands", "getChat", "getFile",
+)}
+_COMMAND_RE = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+INTERNAL_ERROR = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+
+
+class DropConnection(Exception):
+    """An injected fault: the server must close the connection without answering."""
+
+
+class Params:
+    """Bot API call parameters merged from the query string, the body and uploaded files."""
+
+    __slots__ = ("files", "values")
+
+    def __init__(self, values: dict | None = None, files: dict | None = None):
+        self.values = values or {}
+        self.files = files or {}
+
+    def get(self, name: str, default=None):
+        return self.values.get(name, default)
+
+    def file(self, name: str):
+        """(file_name, bytes, content_type) of an upload, or None."""
+        return self.files.get(name)
+
+
+class Emulator:
+    """A Telegram Bot API emulator on 127.0.0.1; see src/tgemu/README.md."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", global_rate: float | None = 30.0,
+                 per_chat_rate: float | None = 1.0, per_chat_burst: float = 3, **settings):
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("tgemu listens on the loopback interface only")
+        self.config = Config().updated(global_rate=global_rate, per_chat_rate=per_chat_rate,
+                                       per_chat_burst=per_chat_burst, **settings)
+        self.host = host
+        self.port = port
+        self.files = FileStore()
+        self.stopping = False
+        self._lock = threading.Lock()
+        self._bots: dict[str, Bot] = {}
+        self._users: dict[int, SimUserData] = {}
+        self._user_ids = itertools.count(1_000_001)
+        self._dice = random.Random(self.config.seed)
+        self._server = None
+        self._thread = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "Emulator":
+        """Start serving; port 0 picks a free port (read it from .port or .base_url)."""
+        from tgemu.server import make_server
+
+        if self._server is not None:
+            return self
+        self.stopping = False
+        self._server = make_server(self, self.host, self.port)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.2},
+                                        name="tgemu-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop the server, wake every waiter, stop webhook pushes, close open connections."""
+        self.stopping = True
+        with self._lock:
+            bots = list(self._bots.values())
+        hooks = []
+        for bot in bots:
+            with bot.lock:
+                bot.updates_cv.notify_all()
+                for chat in bot.chats.values():
+                    chat.cv.notify_all()
+                if bot.webhook is not None:
+                    hooks.append(bot.webhook)
+        for hook in hooks:
+            hook.stop(wait=2.0)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.close_all()
+            self._server.server_close()
+            self._thread.join(5)
+            self._server = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The value for pyTelegramBotAPI's apihelper.API_URL."""
+        return self.base_url + "/bot{0}/{1}"
+
+    # --- bots and users --------------------------------------------------------------------
+
+    def add_bot(self, token: str, username: str | None = None,
+                first_name: str | None = None) -> Bot:
+        """Register a bot (any well-formed token also registers itself on first call)."""
+        if not TOKEN_RE.match(token):
+            raise ValueError("malformed bot token; expected <digits>:<35 characters>")
+        with self._lock:
+            bot = self._bots.get(token)
+            if bot is None:
+                bot = self._bots[token] = Bot(self, token, username, first_name)
+            else:
+                bot.username = username or bot.username
+                bot.first_name = first_name or bot.first_name
+            return bot
+
+    def bot(self, token: str) -> Bot:
+        with self._lock:
+            bot = self._bots.get(token)
+        return bot if bot is not None else self.add_bot(token)
+
+    def bots(self) -> list[Bot]:
+        with self._lock:
+            return list(self._bots.values())
+
+    def create_user(self, first_name: str = "User", last_name: str | None = None,  # noqa: PLR0917
+                    username: str | None = None, language_code: str | None = "en",
+                    user_id: int | None = None, phone_number: str | None = None) -> "SimUser":
+        """A new simulated user (ids are unique; pass user_id to choose one)."""
+        with self._lock:
+            uid = user_id if user_id is not None else next(self._user_ids)
+            while user_id is None and uid in self._users:
+                uid = next(self._user_ids)
+            if uid in self._users:
+                raise ValueError(f"user {uid} already exists")
+            data = SimUserData(int(uid), first_name, last_name, username, language_code,
+                               phone_number or f"+1555{uid % 10_000_000:07d}")
+            self._users[data.id] = data
+        return SimUser(self, data)
+
+    def user(self, user_id: int) -> "SimUser":
+        with self._lock:
+            data = self._users.get(int(user_id))
+        if data is None:
+            raise KeyError(f"no simulated user {user_id}")
+        return SimUser(self, data)
+
+    def users(self) -> list["SimUser"]:
+        with self._lock:
+            return [SimUser(self, d) for d in self._users.values()]
+
+    def has_user(self, user_id: int) -> bool:
+        with self._lock:
+            return user_id in self._users
+
+    def make_webhook(self, bot, url, secret, max_connections) -> Webhook:
+        return Webhook(self, bot, url, secret, max_connections)
+
+    # --- configuration -----------------------------------------------------------------------
+
+    def configure(self, **changes) -> dict:
+        """Change limits and faults at runtime; returns the new settings as a dict."""
+        new = self.config.updated(**changes)
+        self.config = new
+        if "seed" in changes:
+            self._dice = random.Random(new.seed)
+        if changes.keys() & {"global_rate", "global_burst", "per_chat_rate", "per_chat_burst"}:
+            for bot in self.bots():
+                bot.reset_limits()
+        return new.as_dict()
+
+    # --- the Bot API -------------------------------------------------------------------------
+
+    def call(self, token: str, method: str, params: Params) -> tuple[int, dict]:  # noqa: PLR0911
+        """Run one Bot API call; returns (HTTP status, JSON body). May raise DropConnection."""
+        if not TOKEN_RE.match(token):
+            return 401, UNAUTHORIZED.body()
+        low = method.lower()
+        func = METHODS.get(low)
+        if func is None:
+            return 404, NOT_FOUND.body()
+        bot = self.bot(token)
+        name = CANONICAL.get(low, method)
+        cfg = self.config
+        fault = None
+        if cfg.fault_rate and cfg.faults_apply_to(low) and self._dice.random() < cfg.fault_rate:
+            fault = self._dice.choice(cfg.fault_kinds)
+        with bot.lock:
+            bot.calls[name] += 1
+            if fault:
+                bot.faults[fault] += 1
+        if fault == "drop":
+            raise DropConnection
+        if fault == "5xx":
+            return 500, INTERNAL_ERROR
+        if fault == "429":
+            return 429, too_many_requests(cfg.fault_retry_after).body()
+        if fault == "slow":
+            time.sleep(cfg.slow_seconds)
+        try:
+            result = func(bot, params)
+        except ApiError as exc:
+            with bot.lock:
+                bot.errors[exc.description] += 1
+            return exc.code, exc.body()
+        except Exception:
+            log.exception("tgemu failed on %s", name)
+            return 500, INTERNAL_ERROR
+        if isinstance(result, Described):
+            return 200, {"ok": True, "result": result.result, "description": result.description}
+        return 200, {"ok": True, "result": result}
+
+    # --- observations ------------------------------------------------------------------------
+
+    def transcript(self, token: str, user_id: int, include_user: bool = False) -> list[dict]:
+        """Every event of a chat in order: bot messages, edits, deletes, callback answers.
+
+        With include_user, the user's messages, button presses and blocks are included too.
+        """
+        bot = self.bot(token)
+        with bot.lock:
+            chat = bot.chats.get(int(user_id))
+            events = [] if chat is None else list(chat.events)
+        return [dict(e) for e in events if include_user or e["from"] == "bot"]
+
+    def stats(self, token: str) -> dict:
+        """Counters of one bot: updates, calls by method, errors, 429s, faults, messages."""
+        bot = self.bot(token)
+        with bot.lock:
+            counts = dict(bot.counts)
+            faults = dict(bot.faults)
+            out = {
+                "updates": counts.get("updates", 0),
+                "updates_filtered": counts.get("updates_filtered", 0),
+                "updates_delivered": counts.get("updates_delivered", 0),
+                "updates_answered": counts.get("updates_answered", 0),
+                "pending_updates": len(bot.pending),
+                "calls": dict(bot.calls),
+                "calls_total": sum(bot.calls.values()),
+                "errors": dict(bot.errors),
+                "rate_limited": counts.get("rate_limited", 0),
+                "faults": faults,
+                "faults_total": sum(faults.values()),
+                "http_429": counts.get("rate_limited", 0) + faults.get("429", 0),
+                "sent_messages": counts.get("sent_messages", 0),
+                "edits": counts.get("edits", 0),
+                "deleted_messages": counts.get("deleted_messages", 0),
+                "callback_answers": counts.get("callback_answers", 0),
+                "chat_actions": counts.get("chat_actions", 0),
+                "webhook_deliveries": counts.get("webhook_deliveries", 0),
+                "webhook_failures": counts.get("webhook_failures", 0),
+            }
+        return out
+
+    def latencies(self, token: str) -> dict[int, float]:
+        """update_id -> seconds from delivery to the bot's first answering call (answered only)."""
+        bot = self.bot(token)
+        with bot.lock:
+            return {uid: rec.answered - rec.available for uid, rec in bot.records.items()
+                    if rec.answered is not None and rec.available is not None}
+
+    def unanswered(self, token: str) -> list[int]:
+        """update_ids delivered to the bot that expect an answer and have none yet."""
+        bot = self.bot(token)
+        with bot.lock:
+            return [uid for uid, rec in bot.records.items()
+                    if rec.expects_answer and rec.available is not None and rec.answered is None]
+
+    def latency_percentiles(self, token: str) -> dict:
+        """count, mean, p50, p90, p95, p99 and max of latencies(token), in seconds."""
+        return percentiles(list(self.latencies(token).values()))
+
+    def wait_answered(self, token: str, update_id: int, timeout: float = 10.0) -> float:
+        """Block until the bot answers an update; returns its latency; raises TimeoutError."""
+        bot = self.bot(token)
+        deadline = time.monotonic() + timeout
+        with bot.lock:
+            rec = bot.records.get(update_id)
+            if rec is None:
+                raise KeyError(f"no update {update_id}")
+            chat = bot.chats[rec.chat_id]
+            while rec.answered is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.stopping:
+                    raise TimeoutError(f"update {update_id} not answered within {timeout}s")
+                chat.cv.wait(remaining)
+            return rec.answered - rec.available
+
+    def chat_state(self, token: str, user_id: int, version: int = -1,
+                   timeout: float = 0.0) -> dict:
+        """The chat as the web page shows it; waits up to timeout for a version newer than given."""
+        bot = self.bot(token)
+        user = self.user(user_id).data
+        deadline = time.monotonic() + timeout
+        with bot.lock:
+            chat = bot.chat(user)
+            while chat.version <= version and not self.stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                chat.cv.wait(remaining)
+            messages = [_render(m) for m in chat.messages.values() if not m.deleted]
+            answers = [
+                {"seq": i, "text": e["text"], "show_alert": e["show_alert"]}
+                for i, e in enumerate(chat.events) if e["kind"] == "callback_answer" and e["text"]
+            ]
+            return {"version": chat.version, "messages": messages,
+                    "reply_keyboard": chat.reply_keyboard, "commands": bot.menu_for(user),
+                    "blocked": chat.blocked, "callback_answers": answers[-10:],
+                    "bot": {"username": bot.username, "first_name": bot.first_name}}
+
+
+class SimUser:
+    """A simulated Telegram user; every action names the bot by its token."""
+
+    def __init__(self, emu: Emulator, data: SimUserData):
+        self.emu = emu
+        self.data = data
+
+    def __repr__(self):
+        return f"SimUser(id={self.id}, first_name={self.data.first_name!r})"
+
+    @property
+    def id(self) -> int:
+        return self.data.id
+
+    def _act(self, token, action):
+        bot = self.emu.bot(token)
+        with bot.lock:
+            return action(bot, bot.chat(self.data))
+
+    def send_text(self, token: str, text: str) -> int | None:
+        """Send a text (commands get their bot_command entity); returns the update_id."""
+        content = {"text": text}
+        entities = [
+            {"offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group(0)),
+             "type": "bot_command"}
+            for m in _COMMAND_RE.finditer(text)
+        ]
+        if entities:
+            content["entities"] = entities
+        return self._act(token, lambda bot, chat: bot.user_message(chat, content))
+
+    def send_contact(self, token: str, phone: str | None = None,
+                     first_name: str | None = None) -> int | None:
+        """Share a contact; by default the user's own, as a request_contact button does."""
+        contact = {"phone_number": phone or self.data.phone_number,
+                   "first_name": first_name or self.data.first_name}
+        if phone is None or phone == self.data.phone_number:
+            contact["user_id"] = self.id
+        return self._act(token, lambda bot, chat: bot.user_message(chat, {"contact": contact}))
+
+    def send_location(self, token: str, latitude: float, longitude: float) -> int | None:
+        location = {"latitude": float(latitude), "longitude": float(longitude)}
+        return self._act(token, lambda bot, chat: bot.user_message(chat, {"location": location}))
+
+    def send_photo(self, token: str, data: bytes, caption: str | None = None) -> int | None:
+        rec = self.emu.files.add("photo", bytes(data), None, None)
+        content = {"photo": rec.photo_sizes()}
+        if caption:
+            content["caption"] = caption
+        return self._act(token, lambda bot, chat: bot.user_message(chat, content))
+
+    def send_document(self, token: str, data: bytes, file_name: str = "file.bin",
+                      mime_type: str = "application/octet-stream",
+                      caption: str | None = None) -> int | None:
+        rec = self.emu.files.add("document", bytes(data), file_name, mime_type)
+        content = {"document": rec.document()}
+        if caption:
+            content["caption"] = caption
+        return self._act(token, lambda bot, chat: bot.user_message(chat, content))
+
+    def press_button(self, token: str, message_id: int, callback_data: str) -> int | None:
+        """Press an inline button; raises LookupError unless the bot's message shows it."""
+        return self._act(token, lambda bot, chat: bot.user_press(chat, int(message_id),
+                                                                 callback_data))
+
+    def block(self, token: str) -> int | None:
+        """Block the bot (it gets a my_chat_member update and 403 on sends)."""
+        return self._act(token, lambda bot, chat: bot.user_block(chat, True))
+
+    def unblock(self, token: str) -> int | None:
+        return self._act(token, lambda bot, chat: bot.user_block(chat, False))
+
+    def wait_for_messages(self, token: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """The next `count` bot messages not yet returned by a wait; raises TimeoutError."""
+        bot = self.emu.bot(token)
+        deadline = time.monotonic() + timeout
+        with bot.lock:
+            chat = bot.chat(self.data)
+            while len(chat.sent) - chat.read_cursor < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.emu.stopping:
+                    got = len(chat.sent) - chat.read_cursor
+                    raise TimeoutError(
+                        f"user {self.id}: {got} of {count} bot message(s) within {timeout}s"
+                    )
+                chat.cv.wait(remaining)
+            out = chat.sent[chat.read_cursor : chat.read_cursor + count]
+            chat.read_cursor += count
+            return list(out)
+
+    def skip_messages(self, token: str) -> int:
+        """Mark every bot message so far as read by wait_for_messages; returns how many."""
+        bot = self.emu.bot(token)
+        with bot.lock:
+            chat = bot.chat(self.data)
+            skipped = len(chat.sent) - chat.read_cursor
+            chat.read_cursor = len(chat.sent)
+            return skipped
+
+    def current_message(self, token: str, message_id: int) -> dict | None:
+        """A message as it is now (after edits); None if deleted or unknown."""
+        bot = self.emu.bot(token)
+        with bot.lock:
+            msg = bot.chat(self.data).messages.get(int(message_id))
+            return None if msg is None or msg.deleted else msg.data
+
+
+def percentiles(values: list[float]) -> dict:
+    """Nearest-rank percentiles; every field is None when there are no values."""
+    if not values:
+        return {"count": 0, "mean": None, "p50": None, "p90": None, "p95": None, "p99": None,
+                "max": None}
+    ordered = sorted(values)
+    n = len(ordered)
+
+    def rank(p):
+        return ordered[min(n - 1, max(0, -(-p * n // 100) - 1))]
+
+    return {"count": n, "mean": sum(ordered) / n, "p50": rank(50), "p90": rank(90),
+            "p95": rank(95), "p99": rank(99), "max": ordered[-1]}
+
+
+def _render(msg) -> dict:
+    """A message for the web chat, without file bytes."""
+    d = msg.data
+    out = {"message_id": msg.message_id, "from": "bot" if msg.from_bot else "user",
+           "date": d.get("date"), "edited": msg.edited}
+    for key in ("text", "entities", "caption", "caption_entities", "contact", "location"):
+        if key in d:
+            out[key] = d[key]
+    if "photo" in d:
+        out["photo"] = d["photo"][-1]["file_id"]
+    if "document" in d:
+        out["document"] = d["document"]
+    if "reply_markup" in d:
+        out["inline_keyboard"] = d["reply_markup"]["inline_keyboard"]
+    if "reply_to_message" in d:
+        out["reply_to"] = d["reply_to_message"]["message_id"]
+    return out
