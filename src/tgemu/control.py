@@ -11,7 +11,8 @@ import urllib.parse
 from tgemu.files import guess_mime
 
 _USER_ACTIONS = {"send_text", "send_contact", "send_location", "send_photo", "send_document",
-                 "press_button", "block", "unblock", "wait_for_messages", "skip_messages"}
+                 "press_button", "block", "unblock", "wait_for_messages", "read_messages",
+                 "skip_messages"}
 
 
 class ControlError(Exception):
@@ -140,6 +141,8 @@ def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR09
             messages = user.wait_for_messages(token, int(args.get("count", 1)),
                                               float(args.get("timeout", 10)))
             return {"messages": messages}
+        case "read_messages":
+            return {"messages": user.read_messages(token)}
         case _:
             return {"skipped": user.skip_messages(token)}
 

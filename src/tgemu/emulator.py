@@ -426,6 +426,15 @@ class SimUser:
             chat.read_cursor += count
             return list(out)
 
+    def read_messages(self, token: str) -> list[dict]:
+        """Every bot message not yet returned by a wait or read, without waiting."""
+        bot = self.emu.bot(token)
+        with bot.lock:
+            chat = bot.chat(self.data)
+            out = chat.sent[chat.read_cursor :]
+            chat.read_cursor = len(chat.sent)
+            return list(out)
+
     def skip_messages(self, token: str) -> int:
         """Mark every bot message so far as read by wait_for_messages; returns how many."""
         bot = self.emu.bot(token)

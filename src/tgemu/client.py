@@ -1,0 +1,175 @@
+"""RemoteEmulator: the Python API of a tgemu running in another process, over the control API.
+
+It mirrors the in-process Emulator and SimUser for what tests and the load driver need, so the
+same scenario runs against either.
+"""
+
+import base64
+import http.client
+import json
+import threading
+import urllib.parse
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ControlApiError(Exception):
+    """A control API request failed; status is the HTTP status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+class RemoteEmulator:
+    """Talks to http://127.0.0.1:PORT/control/...; one keep-alive connection per thread."""
+
+    def __init__(self, base_url: str):
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.hostname not in _LOOPBACK:
+            raise ValueError("tgemu is driven on 127.0.0.1 only")
+        self.base_url = base_url.rstrip("/")
+        self.api_url = self.base_url + "/bot{0}/{1}"
+        self._host = parts.hostname
+        self._port = parts.port or 80
+        self._local = threading.local()
+        self._conns: list[http.client.HTTPConnection] = []
+        self._conns_lock = threading.Lock()
+
+    def close(self):
+        """Close every connection this client opened."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def request(self, method: str, path: str, body: dict | None = None, timeout: float = 60.0):
+        """One JSON request; raises ControlApiError (TimeoutError for 408)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        for attempt in (1, 2):
+            try:
+                conn.request(method, path, body=data, headers=headers)
+                resp = conn.getresponse()
+                raw = resp.read()
+                break
+            except (ConnectionError, http.client.RemoteDisconnected, BrokenPipeError):
+                conn.close()  # a stale keep-alive connection: reconnect once
+                if attempt == 2:
+                    raise
+        out = json.loads(raw)
+        if resp.status == 408:
+            raise TimeoutError(out.get("error", "timeout"))
+        if not out.get("ok"):
+            raise ControlApiError(resp.status, out.get("error", ""))
+        return out
+
+    def get(self, path: str, **query):
+        qs = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        return self.request("GET", f"/control/{path}" + (f"?{qs}" if qs else ""))
+
+    def post(self, path: str, http_timeout: float = 60.0, **body):
+        return self.request("POST", f"/control/{path}", body, timeout=http_timeout)
+
+    # --- the Emulator API ----------------------------------------------------------------
+
+    def add_bot(self, token: str, username: str | None = None, first_name: str | None = None):
+        return self.post("bots", token=token, username=username, first_name=first_name)["bot"]
+
+    def create_user(self, first_name: str = "User", last_name: str | None = None,  # noqa: PLR0917
+                    username: str | None = None, language_code: str | None = "en",
+                    user_id: int | None = None, phone_number: str | None = None):
+        user = self.post("users", first_name=first_name, last_name=last_name, username=username,
+                         language_code=language_code, id=user_id,
+                         phone_number=phone_number)["user"]
+        return RemoteUser(self, user)
+
+    def transcript(self, token: str, user_id: int, include_user: bool = False) -> list[dict]:
+        events = self.get("transcript", token=token, user_id=user_id,
+                          include_user=int(include_user))["events"]
+        for e in events:
+            for key in ("photo", "document"):
+                info = e.get(key)
+                if isinstance(info, dict) and "bytes_base64" in info:
+                    raw = info.pop("bytes_base64")
+                    info["bytes"] = base64.b64decode(raw) if raw is not None else None
+        return events
+
+    def stats(self, token: str) -> dict:
+        return self.get("stats", token=token)["stats"]
+
+    def latencies(self, token: str) -> dict[int, float]:
+        data = self.get("latencies", token=token)["latencies"]
+        return {int(k): v for k, v in data.items()}
+
+    def latency_percentiles(self, token: str) -> dict:
+        return self.get("latencies", token=token)["percentiles"]
+
+    def wait_answered(self, token: str, update_id: int, timeout: float = 10.0) -> float:
+        return self.post("wait_answered", http_timeout=timeout + 10, token=token,
+                         update_id=update_id, timeout=timeout)["latency"]
+
+    def configure(self, **changes) -> dict:
+        return self.post("config", **changes)["config"]
+
+
+class RemoteUser:
+    """A simulated user of a RemoteEmulator, with SimUser's methods."""
+
+    def __init__(self, emu: RemoteEmulator, user: dict):
+        self.emu = emu
+        self.user = user
+        self.id = user["id"]
+
+    def _do(self, action: str, token: str, http_timeout: float = 60.0, **body):
+        return self.emu.request("POST", f"/control/users/{self.id}/{action}",
+                                {"token": token, **body}, timeout=http_timeout)
+
+    def send_text(self, token: str, text: str):
+        return self._do("send_text", token, text=text)["update_id"]
+
+    def send_contact(self, token: str, phone: str | None = None, first_name: str | None = None):
+        return self._do("send_contact", token, phone=phone, first_name=first_name)["update_id"]
+
+    def send_location(self, token: str, latitude: float, longitude: float):
+        return self._do("send_location", token, latitude=latitude,
+                        longitude=longitude)["update_id"]
+
+    def send_photo(self, token: str, data: bytes, caption: str | None = None):
+        return self._do("send_photo", token, data_base64=base64.b64encode(data).decode(),
+                        caption=caption)["update_id"]
+
+    def press_button(self, token: str, message_id: int, callback_data: str):
+        return self._do("press_button", token, message_id=message_id,
+                        callback_data=callback_data)["update_id"]
+
+    def block(self, token: str):
+        return self._do("block", token)["update_id"]
+
+    def unblock(self, token: str):
+        return self._do("unblock", token)["update_id"]
+
+    def wait_for_messages(self, token: str, count: int = 1, timeout: float = 10.0):
+        return self._do("wait_for_messages", token, http_timeout=timeout + 10, count=count,
+                        timeout=timeout)["messages"]
+
+    def read_messages(self, token: str):
+        return self._do("read_messages", token)["messages"]
+
+    def skip_messages(self, token: str) -> int:
+        return self._do("skip_messages", token)["skipped"]
