@@ -230,8 +230,9 @@ class Settings:
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 
-# Poller, scheduled jobs and the health check each hold at most one connection at a time.
-RESERVED_CONNECTIONS = 3
+# Connections used besides workers and sender threads, one each at most: the poller, the
+# outbox claimer and marker, the resync loop and the health check.
+RESERVED_CONNECTIONS = 5
 
 
 def describe() -> list[tuple[str, str | None, str]]:

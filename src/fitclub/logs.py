@@ -74,3 +74,7 @@ def configure(level: str = "INFO", fmt: str = "plain", secrets: tuple[str, ...] 
     root.setLevel(level)
     # urllib3 logs every connection at DEBUG; that is noise even when debugging the bot.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
+    # pyTelegramBotAPI installs its own stderr handler; route it through ours instead.
+    telebot_log = logging.getLogger("TeleBot")
+    telebot_log.handlers.clear()
+    telebot_log.propagate = True

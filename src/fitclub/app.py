@@ -1,0 +1,258 @@
+"""The app factory: builds pool, Bot API client, telebot handlers, workers, sender and poller
+from one Settings object. `bot.py` and the tests both go through `create_app`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import psycopg2
+import telebot
+from telebot import custom_filters, types
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from fitclub import logs
+from fitclub.config import Settings
+from fitclub.db.pool import Pool
+from fitclub.db.queries import Q
+from fitclub.handlers import MODULES, Deps, register_all
+from fitclub.runtime.context import current
+from fitclub.runtime.dispatcher import ChatScheduler, Workers, load_pending
+from fitclub.runtime.health import HealthReport, HealthServer, evaluate
+from fitclub.runtime.metrics import Metrics
+from fitclub.runtime.poller import Poller
+from fitclub.runtime.sdnotify import SystemdNotifier
+from fitclub.runtime.sender import Sender
+from fitclub.runtime.states import PgStateStorage
+from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
+
+log = logging.getLogger(__name__)
+
+RESYNC_SECONDS = 5.0
+
+
+def open_pool(settings: Settings, *, wait: float = 60.0) -> Pool:
+    """The process's pool; waits (with backoff) for a database that is still starting."""
+    retrying = Retrying(
+        retry=retry_if_exception_type(psycopg2.OperationalError),
+        stop=stop_after_delay(wait),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        before_sleep=lambda rs: log.warning("database not reachable yet: %s",
+                                            str(rs.outcome.exception()).strip()),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            return Pool(settings.database_url, minconn=settings.db_pool_min,
+                        maxconn=settings.db_pool_max, timeout=settings.db_pool_timeout,
+                        connect_timeout=settings.db_connect_timeout,
+                        statement_timeout_ms=settings.db_statement_timeout_ms)
+    raise AssertionError("unreachable: tenacity reraises")
+
+
+class App:
+    """Everything one bot process runs; start() and stop() it."""
+
+    def __init__(self, settings: Settings, *, pool: Pool,
+                 handler_modules: Sequence[ModuleType] = MODULES) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.scheduler = ChatScheduler()
+        self.exit_code = 0
+        self.stopped = threading.Event()
+        self._stop_requested = threading.Event()
+        self._outbox_backlog = 0
+        self.metrics = Metrics(pool_stats=pool.stats, backlogs=self.backlogs,
+                               last_poll_age=lambda: self.poller.seconds_since_success())  # noqa: PLW0108 - poller comes later
+        self.api = BotApi(settings.telegram_api_url, settings.telegram_bot_token,
+                          maxsize=settings.sender_threads + 4)
+        self.api.install_for_telebot()
+        self.bot = telebot.TeleBot(settings.telegram_bot_token, threaded=False,
+                                   state_storage=PgStateStorage(pool.transaction))
+        self.bot.add_custom_filter(custom_filters.StateFilter(self.bot))
+        register_all(self.bot, Deps(settings=settings, context=current), handler_modules)
+        self.sender = Sender(pool=pool, api=self.api, rate=settings.outbound_rate,
+                             per_chat_rate=settings.per_chat_rate,
+                             threads=settings.sender_threads, metrics=self.metrics)
+        self.workers = Workers(pool=pool, scheduler=self.scheduler, handle=self.handle_update,
+                               threads=settings.worker_threads,
+                               max_attempts=settings.max_attempts,
+                               flood_rate=settings.flood_rate, flood_burst=settings.flood_burst,
+                               metrics=self.metrics, on_queued=self.sender.wake)
+        self.poller = Poller(pool=pool, api=self.api, on_stored=self._stored,
+                             backlog=self.scheduler.backlog,
+                             backlog_limit=settings.inbox_backlog_limit,
+                             timeout=settings.poll_timeout, metrics=self.metrics,
+                             on_fatal=self._fatal)
+        self.notifier = SystemdNotifier()
+        self.health = (HealthServer(settings.metrics_addr, self.metrics, self.check_health)
+                       if settings.metrics_addr else None)
+        self._polling = False
+        self._database_ok = True
+        self._threads: list[threading.Thread] = []
+
+    # -- one update ------------------------------------------------------------------------
+
+    def handle_update(self, payload: dict[str, Any]) -> None:
+        """Run one stored update through the telebot handlers (inside the worker's transaction)."""
+        self.bot.process_new_updates([types.Update.de_json(payload)])
+
+    def _stored(self, rows: list[tuple[int, int]]) -> None:
+        counts: dict[int, int] = {}
+        for _update_id, chat_id in rows:
+            counts[chat_id] = counts.get(chat_id, 0) + 1
+        for chat_id, n in counts.items():
+            self.scheduler.add(chat_id, n)
+
+    # -- health ----------------------------------------------------------------------------
+
+    def backlogs(self) -> dict[str, int]:
+        """Updates waiting for a worker and messages waiting to be sent."""
+        return {"inbox": self.scheduler.backlog(),
+                "outbox": max(self._outbox_backlog, self.sender.backlog())}
+
+    def check_health(self) -> HealthReport:
+        """Database reachable, polling recent, backlogs within limits."""
+        try:
+            def ping(conn):
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+            self.pool.run(ping, attempts=1)
+            database_ok = True
+        except Exception:  # any failure to reach the database is what we report
+            database_ok = False
+        self._database_ok = database_ok
+        backlog = self.backlogs()
+        return evaluate(
+            database_ok=database_ok,
+            seconds_since_poll=self.poller.seconds_since_success() if self._polling else None,
+            poll_stale_after=self.settings.poll_timeout + 30.0,
+            inbox_backlog=backlog["inbox"], outbox_backlog=backlog["outbox"],
+            backlog_limit=self.settings.inbox_backlog_limit,
+            extra={"pool": vars(self.pool.stats())},
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, *, polling: bool = True) -> None:
+        """Start processing (workers, sender, health), then polling."""
+        self._promote_admins()
+        pending = load_pending(self.pool, self.scheduler)
+        if pending:
+            log.info("resuming %s updates stored before the last stop", pending)
+        self.sender.start()
+        self.workers.start()
+        self._spawn("resync", self._resync_loop)
+        if self.health:
+            self.health.start()
+            log.info("health and metrics on http://%s:%s/healthz",
+                     self.settings.metrics_addr[0], self.health.port)
+        if polling:
+            self._prepare_polling()
+            self.poller.start()
+            self._polling = True
+        self.notifier.ready("polling" if polling else "processing")
+        self.notifier.start_watchdog(lambda: self.check_health().ok, self._stop_requested)
+        log.info("FitClub bot started: %s workers, %s senders", self.settings.worker_threads,
+                 self.settings.sender_threads)
+
+    def _prepare_polling(self) -> None:
+        # getUpdates answers 409 while a webhook is set; polling mode means no webhook.
+        try:
+            self.api.call("deleteWebhook", {"drop_pending_updates": False})
+        except (TelegramError, NetworkError) as exc:
+            log.warning("deleteWebhook failed (%s); polling will retry on its own", exc)
+
+    def _promote_admins(self) -> None:
+        if not self.settings.admin_telegram_ids:
+            return
+
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["members.promote_admins"],
+                            {"admin_ids": list(self.settings.admin_telegram_ids)})
+
+        self.pool.run(run)
+
+    def _spawn(self, name: str, target) -> None:
+        th = threading.Thread(target=target, name=name, daemon=True)
+        th.start()
+        self._threads.append(th)
+
+    def _resync_loop(self) -> None:
+        # Catches updates stored by other instances or left behind by a failed pass, and
+        # keeps the outbox backlog figure fresh for health and metrics.
+        while not self._stop_requested.wait(RESYNC_SECONDS):
+            try:
+                if self.scheduler.backlog() == 0:
+                    load_pending(self.pool, self.scheduler)
+
+                def count(conn):
+                    with conn.cursor() as cur:
+                        cur.execute(Q["outbox.backlog"])
+                        return cur.fetchone()[0]
+
+                self._outbox_backlog = self.pool.run(count, attempts=1)
+                self.sender.wake()
+            except Exception as exc:  # the database may be away; the next round retries
+                log.debug("resync skipped: %s", exc)
+
+    def request_stop(self, code: int = 0) -> None:
+        """Ask the process to stop (signal handlers call this)."""
+        self.exit_code = self.exit_code or code
+        self._stop_requested.set()
+
+    def wait(self) -> None:
+        """Block until stop is requested."""
+        while not self._stop_requested.wait(1.0):
+            pass
+
+    def _fatal(self, reason: str) -> None:
+        log.critical("stopping: %s", reason)
+        self.request_stop(1)
+
+    def stop(self) -> None:
+        """Graceful stop: no more polling, running handlers and sends finish (bounded)."""
+        deadline = time.monotonic() + self.settings.shutdown_timeout
+        self._stop_requested.set()
+        self.notifier.stopping()
+        self.poller.stop()
+        if not self.workers.stop(timeout=max(0.1, deadline - time.monotonic())):
+            log.warning("some handlers were still running at the shutdown timeout; their "
+                        "updates stay pending and run after the next start")
+        self.sender.stop(timeout=max(0.5, deadline - time.monotonic()))
+        if self.health:
+            self.health.stop()
+        self.api.close()
+        self.pool.close()
+        self.stopped.set()
+        log.info("stopped")
+
+
+def create_app(settings: Settings, *, handler_modules: Sequence[ModuleType] = MODULES,
+               pool: Pool | None = None) -> App:
+    """Build the app from settings (the pool is opened here unless given)."""
+    return App(settings, pool=pool or open_pool(settings), handler_modules=handler_modules)
+
+
+def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = MODULES) -> int:
+    """`bot.py run`: long polling until SIGTERM/SIGINT; returns the exit code."""
+    logs.configure(settings.log_level, settings.log_format, (settings.telegram_bot_token,))
+    try:
+        app = create_app(settings, handler_modules=handler_modules)
+    except psycopg2.OperationalError as exc:
+        log.critical("cannot reach the database: %s", str(exc).strip().splitlines()[0])
+        return 1
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: app.request_stop(0))
+    app.start()
+    try:
+        app.wait()
+    finally:
+        app.stop()
+    return app.exit_code

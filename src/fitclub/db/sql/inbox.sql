@@ -1,0 +1,52 @@
+-- Queries of the durable inbox (see sql/0003_runtime.sql).
+
+-- name: insert_many
+-- Store a batch of updates; a redelivered update is ignored (execute_values template).
+INSERT INTO inbox (update_id, chat_id, kind, payload)
+VALUES %s
+ON CONFLICT (update_id) DO NOTHING
+RETURNING update_id, chat_id;
+
+-- name: last_update_id
+-- The highest update id ever stored: polling resumes after it.
+SELECT max(update_id) FROM inbox;
+
+-- name: pending_by_chat
+-- How many updates each chat has waiting, to rebuild the dispatcher's queues.
+SELECT chat_id, count(*) FROM inbox WHERE status = 'pending' GROUP BY chat_id;
+
+-- name: lock_chat
+-- Take the chat for this transaction; false when another worker or instance has it.
+SELECT pg_try_advisory_xact_lock(%(namespace)s, mod(%(chat_id)s::bigint, 2147483647)::integer);
+
+-- name: head_of_chat
+-- The oldest pending update of a chat: the only one that may run now.
+SELECT update_id, kind, payload, attempts, not_before, received_at
+FROM inbox
+WHERE chat_id = %(chat_id)s AND status = 'pending'
+ORDER BY update_id
+LIMIT 1
+FOR UPDATE;
+
+-- name: finish
+-- Mark an update processed (done, skipped or failed) in the transaction of its effects.
+UPDATE inbox
+SET status = %(status)s, processed_at = clock_timestamp(), error = %(error)s,
+    attempts = attempts + %(attempted)s, not_before = NULL
+WHERE update_id = %(update_id)s;
+
+-- name: postpone
+-- Count a failed attempt and hold the update (and so its chat) until not_before.
+UPDATE inbox
+SET attempts = attempts + 1, error = %(error)s,
+    not_before = clock_timestamp() + make_interval(secs => %(delay)s)
+WHERE update_id = %(update_id)s
+RETURNING attempts;
+
+-- name: backlog
+-- Updates stored but not yet processed.
+SELECT count(*) FROM inbox WHERE status = 'pending';
+
+-- name: status_counts
+-- Updates by status (tests and reports).
+SELECT status, count(*) FROM inbox GROUP BY status;

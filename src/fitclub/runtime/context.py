@@ -1,0 +1,182 @@
+"""The context a handler runs in: its update's transaction and the outbox it replies through.
+
+Handlers never call Telegram. Every reply becomes an outbox row in the update's own
+transaction, so a rolled-back update sends nothing and a committed one sends exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg2.extensions
+from psycopg2.extras import Json
+
+from fitclub.db.queries import Q
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_TEXT = 200
+
+PRIORITY_REPLY = 0
+PRIORITY_REMINDER = 1
+PRIORITY_ANNOUNCEMENT = 2
+
+_local = threading.local()
+
+
+def _markup(markup: Any) -> Any:
+    """Telebot keyboard objects (or plain dicts) as JSON-ready dicts."""
+    if markup is None or isinstance(markup, dict):
+        return markup
+    if hasattr(markup, "to_dict"):
+        return markup.to_dict()
+    return json.loads(markup.to_json())
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split text into Telegram-sized parts, at line breaks where possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text or not parts:
+        parts.append(text)
+    return parts
+
+
+class UpdateContext:
+    """One update's transaction and its replies."""
+
+    def __init__(self, conn: psycopg2.extensions.connection, *, chat_id: int,
+                 user_id: int | None, update_id: int | None,
+                 priority: int = PRIORITY_REPLY) -> None:
+        self.conn = conn
+        self.chat_id = chat_id
+        self.user_id = user_id
+        self.update_id = update_id
+        self.priority = priority
+        self.queued = 0
+
+    def cursor(self) -> psycopg2.extensions.cursor:
+        """A cursor on the update's transaction."""
+        return self.conn.cursor()
+
+    def enqueue(self, method: str, params: dict[str, Any], *, chat_id: int | None = None,
+                file: tuple[str, str, bytes] | None = None, priority: int | None = None) -> int:
+        """Queue any Bot API call; returns the outbox id."""
+        target = self.chat_id if chat_id is None else chat_id
+        field, name, data = file if file else (None, None, None)
+        with self.conn.cursor() as cur:
+            cur.execute(Q["outbox.enqueue"], {
+                "chat_id": target, "method": method, "params": Json(params),
+                "file_field": field, "file_name": name,
+                "file_bytes": psycopg2.Binary(data) if data is not None else None,
+                "priority": self.priority if priority is None else priority,
+                "update_id": self.update_id,
+            })
+            self.queued += 1
+            return cur.fetchone()[0]
+
+    def reply(self, text: str, *, reply_markup: Any = None, parse_mode: str | None = "HTML",
+              chat_id: int | None = None, disable_preview: bool = True) -> list[int]:
+        """Send text (split if longer than Telegram allows; the keyboard goes on the last part)."""
+        target = self.chat_id if chat_id is None else chat_id
+        parts = split_text(text)
+        ids = []
+        for i, part in enumerate(parts):
+            params: dict[str, Any] = {"chat_id": target, "text": part}
+            if parse_mode:
+                params["parse_mode"] = parse_mode
+            if disable_preview:
+                params["link_preview_options"] = {"is_disabled": True}
+            if i == len(parts) - 1 and reply_markup is not None:
+                params["reply_markup"] = _markup(reply_markup)
+            ids.append(self.enqueue("sendMessage", params, chat_id=target))
+        return ids
+
+    def edit(self, message_id: int, text: str, *, reply_markup: Any = None,
+             parse_mode: str | None = "HTML") -> int:
+        """Replace the text (and keyboard) of a message the bot sent."""
+        params: dict[str, Any] = {"chat_id": self.chat_id, "message_id": message_id,
+                                  "text": split_text(text)[0]}
+        if parse_mode:
+            params["parse_mode"] = parse_mode
+        if reply_markup is not None:
+            params["reply_markup"] = _markup(reply_markup)
+        return self.enqueue("editMessageText", params)
+
+    def edit_markup(self, message_id: int, reply_markup: Any = None) -> int:
+        """Replace (or remove, with None) the inline keyboard of a message."""
+        params: dict[str, Any] = {"chat_id": self.chat_id, "message_id": message_id}
+        if reply_markup is not None:
+            params["reply_markup"] = _markup(reply_markup)
+        return self.enqueue("editMessageReplyMarkup", params)
+
+    def answer_callback(self, callback_query_id: str, text: str | None = None, *,
+                        show_alert: bool = False) -> int:
+        """Stop the button's spinner, optionally with a short notice (200 characters)."""
+        params: dict[str, Any] = {"callback_query_id": callback_query_id}
+        if text:
+            params["text"] = text[:MAX_CALLBACK_TEXT]
+        if show_alert:
+            params["show_alert"] = True
+        return self.enqueue("answerCallbackQuery", params)
+
+    def delete(self, message_id: int) -> int:
+        """Delete a message the bot sent."""
+        return self.enqueue("deleteMessage", {"chat_id": self.chat_id, "message_id": message_id})
+
+    def send_photo(self, data: bytes, *, caption: str | None = None,
+                   filename: str = "photo.png", reply_markup: Any = None,
+                   parse_mode: str | None = "HTML") -> int:
+        """Upload and send a picture."""
+        return self._send_file("sendPhoto", "photo", data, filename, caption, reply_markup,
+                               parse_mode)
+
+    def send_document(self, data: bytes, *, filename: str, caption: str | None = None,
+                      reply_markup: Any = None, parse_mode: str | None = "HTML") -> int:
+        """Upload and send a file."""
+        return self._send_file("sendDocument", "document", data, filename, caption,
+                               reply_markup, parse_mode)
+
+    def _send_file(self, method: str, field: str, data: bytes, filename: str,
+                   caption: str | None, reply_markup: Any, parse_mode: str | None) -> int:
+        params: dict[str, Any] = {"chat_id": self.chat_id}
+        if caption:
+            params["caption"] = caption[:MAX_CAPTION]
+            if parse_mode:
+                params["parse_mode"] = parse_mode
+        if reply_markup is not None:
+            params["reply_markup"] = _markup(reply_markup)
+        return self.enqueue(method, params, file=(field, filename, data))
+
+
+def current() -> UpdateContext:
+    """The context of the update this thread is handling."""
+    ctx = getattr(_local, "ctx", None)
+    if ctx is None:
+        raise RuntimeError("no update is being handled on this thread")
+    return ctx
+
+
+def current_or_none() -> UpdateContext | None:
+    """The current context, or None outside a handler."""
+    return getattr(_local, "ctx", None)
+
+
+@contextmanager
+def bound(ctx: UpdateContext) -> Iterator[UpdateContext]:
+    """Make ctx the current context for the duration of a handler."""
+    previous = getattr(_local, "ctx", None)
+    _local.ctx = ctx
+    try:
+        yield ctx
+    finally:
+        _local.ctx = previous

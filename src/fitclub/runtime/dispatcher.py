@@ -1,0 +1,342 @@
+"""Dispatcher and workers: one chat's updates one at a time, in order; chats in parallel.
+
+The in-memory scheduler only says which chats have work. The truth is in `inbox`: a worker
+takes the chat's transaction-level advisory lock and runs the chat's *oldest* pending update,
+so order holds across threads and across instances, and a redelivered or re-run update finds
+its row already processed and has no second effect.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+
+from fitclub.db.pool import Pool, is_transient
+from fitclub.db.queries import Q
+from fitclub.locales import language_of, t
+from fitclub.runtime.context import UpdateContext, bound
+
+log = logging.getLogger(__name__)
+
+# Namespace of the per-chat advisory locks (any constant distinct from other lock users).
+CHAT_LOCK_NAMESPACE = 0x46434854  # "FCHT"
+
+UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member",
+                "inline_query", "pre_checkout_query", "chat_member", "channel_post")
+
+
+def classify(update: dict[str, Any]) -> tuple[str, int]:
+    """(kind, chat id to serialise on) of a raw update."""
+    for kind in UPDATE_KINDS:
+        body = update.get(kind)
+        if not isinstance(body, dict):
+            continue
+        chat = body.get("chat") or (body.get("message") or {}).get("chat") or {}
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return kind, chat["id"]
+        sender = body.get("from") or {}
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return kind, sender["id"]
+        return kind, 0
+    return next((k for k in update if k != "update_id"), "unknown"), 0
+
+
+def user_of(update: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The `from` user of an update, or an empty dict."""
+    body = update.get(kind)
+    return body.get("from") or {} if isinstance(body, dict) else {}
+
+
+class ChatScheduler:
+    """Which chats have work; hands each chat to at most one worker at a time, fairly."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: dict[int, int] = {}
+        self._ready: deque[int] = deque()
+        self._queued: set[int] = set()
+        self._active: set[int] = set()
+        self._delayed: list[tuple[float, int]] = []
+        self._closed = False
+
+    def add(self, chat_id: int, count: int = 1) -> None:
+        """Note that chat_id has `count` more pending updates."""
+        with self._cond:
+            self._pending[chat_id] = self._pending.get(chat_id, 0) + count
+            self._make_ready(chat_id)
+
+    def _make_ready(self, chat_id: int) -> None:
+        if chat_id not in self._active and chat_id not in self._queued:
+            self._queued.add(chat_id)
+            self._ready.append(chat_id)
+            self._cond.notify()
+
+    def take(self, timeout: float) -> int | None:
+        """A chat with work, now owned by the caller; None on timeout or close."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if self._closed:
+                    return None
+                now = time.monotonic()
+                while self._delayed and self._delayed[0][0] <= now:
+                    _, chat = heapq.heappop(self._delayed)
+                    if self._pending.get(chat):
+                        self._make_ready(chat)
+                if self._ready:
+                    chat = self._ready.popleft()
+                    self._queued.discard(chat)
+                    self._active.add(chat)
+                    return chat
+                wait = deadline - now
+                if self._delayed:
+                    wait = min(wait, self._delayed[0][0] - now)
+                if wait <= 0:
+                    return None
+                self._cond.wait(wait)
+
+    def release(self, chat_id: int, *, processed: bool, empty: bool = False,
+                delay: float | None = None) -> None:
+        """Give the chat back after one pass; requeue it (now or after delay) if it has more."""
+        with self._cond:
+            self._active.discard(chat_id)
+            if empty:
+                self._pending.pop(chat_id, None)
+                return
+            left = self._pending.get(chat_id, 0) - (1 if processed else 0)
+            if left <= 0 and processed:
+                self._pending.pop(chat_id, None)
+                return
+            # Not processed (busy lock, a retry's wait, the database away): the work is still
+            # there, whatever the count says.
+            self._pending[chat_id] = max(left, 1)
+            if delay:
+                heapq.heappush(self._delayed, (time.monotonic() + delay, chat_id))
+                self._cond.notify()
+            else:
+                self._make_ready(chat_id)
+
+    def backlog(self) -> int:
+        """Pending updates known to this process."""
+        with self._cond:
+            return sum(self._pending.values())
+
+    def active(self) -> int:
+        """Chats being handled right now."""
+        with self._cond:
+            return len(self._active)
+
+    def close(self) -> None:
+        """Hand out nothing more; wake every waiting worker."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+@dataclass
+class Outcome:
+    """What one pass over a chat did."""
+
+    processed: bool = False
+    empty: bool = False
+    delay: float | None = None
+    queued: int = 0
+
+
+class Workers:
+    """Worker threads running updates through the telebot handlers."""
+
+    def __init__(self, *, pool: Pool, scheduler: ChatScheduler, handle: Callable[[Any], None],
+                 threads: int, max_attempts: int, flood_rate: float, flood_burst: int,
+                 metrics: Any = None, on_queued: Callable[[], None] | None = None,
+                 retry_delays: tuple[float, ...] = (0.5, 2.0, 5.0)) -> None:
+        self.pool = pool
+        self.scheduler = scheduler
+        self.handle = handle
+        self.thread_count = threads
+        self.max_attempts = max_attempts
+        self.flood_rate = flood_rate
+        self.flood_burst = flood_burst
+        self.metrics = metrics
+        self.on_queued = on_queued or (lambda: None)
+        self.retry_delays = retry_delays
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the worker threads."""
+        for i in range(self.thread_count):
+            th = threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
+            th.start()
+            self._threads.append(th)
+
+    def stop(self, timeout: float) -> bool:
+        """Finish running handlers (bounded); True when all threads ended in time."""
+        self._stop.set()
+        self.scheduler.close()
+        deadline = time.monotonic() + timeout
+        for th in self._threads:
+            th.join(max(0.0, deadline - time.monotonic()))
+        return not any(th.is_alive() for th in self._threads)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            chat = self.scheduler.take(timeout=0.5)
+            if chat is None:
+                continue
+            outcome = Outcome(delay=1.0)
+            try:
+                outcome = self.process_chat(chat)
+            except Exception:
+                # The database is unreachable even after retries: the update stays pending
+                # in inbox; try this chat again shortly.
+                log.exception("could not process chat %s; will retry", chat)
+            finally:
+                self.scheduler.release(chat, processed=outcome.processed, empty=outcome.empty,
+                                       delay=outcome.delay)
+            if outcome.queued:
+                self.on_queued()
+
+    def process_chat(self, chat_id: int) -> Outcome:
+        """Run the chat's oldest pending update in one transaction (retried if transient)."""
+        return self.pool.run(lambda conn: self._process(conn, chat_id), attempts=4,
+                             max_seconds=10)
+
+    def _process(self, conn: psycopg2.extensions.connection, chat_id: int) -> Outcome:
+        with conn.cursor() as cur:
+            cur.execute(Q["inbox.lock_chat"],
+                        {"namespace": CHAT_LOCK_NAMESPACE, "chat_id": chat_id})
+            if not cur.fetchone()[0]:
+                return Outcome(delay=0.05)  # another worker or instance has this chat now
+            cur.execute(Q["inbox.head_of_chat"], {"chat_id": chat_id})
+            row = cur.fetchone()
+        if row is None:
+            return Outcome(empty=True)
+        update_id, kind, payload, attempts, not_before, _received = row
+        if not_before is not None:
+            wait = (not_before - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                return Outcome(delay=wait)
+
+        user = user_of(payload, kind)
+        lang = language_of(user.get("language_code"))
+        ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id)
+        if user.get("id") and kind in ("message", "callback_query", "edited_message") \
+                and not self._flood_allows(ctx, kind, payload, lang):
+            self._finish(conn, update_id, "skipped", "flood control")
+            self._count(kind, "flood")
+            return Outcome(processed=True, queued=ctx.queued)
+
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.execute("SAVEPOINT handler")
+        try:
+            with bound(ctx):
+                self.handle(payload)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the whole transaction is retried by pool.run
+            with conn.cursor() as cur:
+                cur.execute("ROLLBACK TO SAVEPOINT handler")
+            return self._failed(conn, ctx, update_id, kind, payload, attempts, lang, exc)
+        finally:
+            if self.metrics:
+                self.metrics.handler_seconds.labels(kind).observe(time.perf_counter() - started)
+        self._finish(conn, update_id, "done", None)
+        self._count(kind, "done")
+        return Outcome(processed=True, queued=ctx.queued)
+
+    def _failed(self, conn, ctx: UpdateContext, update_id: int, kind: str, payload: dict,
+                attempts: int, lang: str, exc: Exception) -> Outcome:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        attempt = attempts + 1
+        if attempt < self.max_attempts:
+            delay = self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
+            log.warning("update %s failed (attempt %s of %s), retrying in %ss: %s", update_id,
+                        attempt, self.max_attempts, delay, error,
+                        extra={"update_id": update_id, "chat_id": ctx.chat_id})
+            with conn.cursor() as cur:
+                cur.execute(Q["inbox.postpone"],
+                            {"update_id": update_id, "error": error, "delay": delay})
+            return Outcome(delay=delay)
+        log.error("update %s failed for good after %s attempts", update_id, attempt,
+                  exc_info=exc, extra={"update_id": update_id, "chat_id": ctx.chat_id})
+        ctx.queued = 0
+        self._apologise(ctx, kind, payload, lang)
+        self._finish(conn, update_id, "failed", error, attempted=1)
+        self._count(kind, "failed")
+        return Outcome(processed=True, queued=ctx.queued)
+
+    @staticmethod
+    def _apologise(ctx: UpdateContext, kind: str, payload: dict, lang: str) -> None:
+        if ctx.chat_id <= 0:
+            return
+        text = t(lang, "error_generic")
+        if kind == "callback_query":
+            ctx.answer_callback(payload[kind]["id"], text)
+        else:
+            ctx.reply(text)
+
+    def _flood_allows(self, ctx: UpdateContext, kind: str, payload: dict, lang: str) -> bool:
+        """Per-chat token bucket; over it, one polite warning, then silence until refilled."""
+        with ctx.cursor() as cur:
+            cur.execute(Q["flood.get"], {"chat_id": ctx.chat_id})
+            row = cur.fetchone()
+            tokens, warned = float(self.flood_burst), False
+            if row:
+                tokens = min(self.flood_burst, row[0] + row[1] * self.flood_rate)
+                warned = row[2]
+            allowed = tokens >= 1
+            if allowed:
+                tokens -= 1
+                warned = False
+            must_warn = not allowed and not warned
+            cur.execute(Q["flood.put"], {"chat_id": ctx.chat_id, "tokens": tokens,
+                                         "warned": warned or must_warn})
+        if must_warn:
+            text = t(lang, "slow_down")
+            if kind == "callback_query":
+                ctx.answer_callback(payload[kind]["id"], text)
+            else:
+                ctx.reply(text)
+        elif not allowed and kind == "callback_query":
+            ctx.answer_callback(payload[kind]["id"])  # stop the spinner, say nothing
+        return allowed
+
+    @staticmethod
+    def _finish(conn, update_id: int, status: str, error: str | None, attempted: int = 0) -> None:
+        with conn.cursor() as cur:
+            cur.execute(Q["inbox.finish"], {"update_id": update_id, "status": status,
+                                            "error": error, "attempted": attempted})
+
+    def _count(self, kind: str, outcome: str) -> None:
+        if self.metrics:
+            self.metrics.updates_processed.labels(kind, outcome).inc()
+
+
+def load_pending(pool: Pool, scheduler: ChatScheduler) -> int:
+    """Queue every chat with pending updates in inbox (start-up, and periodic resync)."""
+    def fetch(conn):
+        with conn.cursor() as cur:
+            cur.execute(Q["inbox.pending_by_chat"])
+            return cur.fetchall()
+
+    rows = pool.run(fetch)
+    for chat_id, count in rows:
+        scheduler.add(chat_id, 0 if count <= 0 else count)
+    return sum(c for _, c in rows)
+
+
+def is_retryable_db_error(exc: BaseException) -> bool:
+    """Errors the poller keeps retrying while the database is away."""
+    return is_transient(exc) or isinstance(exc, psycopg2.OperationalError)

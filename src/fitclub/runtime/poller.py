@@ -1,0 +1,172 @@
+"""The poller: long-polls getUpdates and stores each batch before acknowledging it.
+
+Telegram forgets updates below the `offset` of the next getUpdates call, so the offset moves
+only after the batch is committed to `inbox`. While the database is away the poller keeps the
+batch and retries; it never asks for more until the batch is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from psycopg2.extras import Json, execute_values
+from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
+
+from fitclub.db.pool import Pool, is_transient
+from fitclub.db.queries import Q
+from fitclub.runtime.dispatcher import classify
+from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+class FatalPollError(Exception):
+    """Polling cannot go on (the token was revoked)."""
+
+
+def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """Insert updates into inbox in one transaction; returns (update_id, chat_id) of new ones."""
+    rows = []
+    for upd in updates:
+        kind, chat_id = classify(upd)
+        rows.append((upd["update_id"], chat_id, kind, Json(upd)))
+
+    def run(conn):
+        with conn.cursor() as cur:
+            return execute_values(cur, Q["inbox.insert_many"], rows, fetch=True)
+
+    return pool.run(run)
+
+
+class Poller:
+    """Fetches updates, stores them, hands new ones to the dispatcher."""
+
+    def __init__(self, *, pool: Pool, api: BotApi, on_stored: Callable[[list], None],
+                 backlog: Callable[[], int], backlog_limit: int, timeout: int = 30,
+                 metrics: Any = None, on_first_poll: Callable[[], None] | None = None,
+                 on_fatal: Callable[[str], None] | None = None) -> None:
+        self.pool = pool
+        self.api = api
+        self.on_stored = on_stored
+        self.backlog = backlog
+        self.backlog_limit = backlog_limit
+        self.timeout = timeout
+        self.metrics = metrics
+        self.on_first_poll = on_first_poll
+        self.on_fatal = on_fatal
+        self.offset: int | None = None
+        self.last_success: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started_at: float | None = None
+
+    def start(self) -> None:
+        """Start polling in a thread."""
+        self._started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop asking for updates; an in-flight long poll is abandoned, not awaited.
+
+        Nothing is lost: updates a late answer carries were never acknowledged (the offset
+        only moves on the next call), so Telegram delivers them again after a restart.
+        """
+        self._stop.set()
+
+    def seconds_since_success(self) -> float | None:
+        """Age of the last successful getUpdates (since start before the first; None if idle)."""
+        since = self.last_success or self._started_at
+        return None if since is None else time.monotonic() - since
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception(lambda e: is_transient(e) and not self._stop.is_set()),
+            wait=wait_exponential_jitter(initial=0.5, max=10.0),
+            sleep=self._stop.wait,
+            reraise=True,
+            before_sleep=lambda rs: log.warning(
+                "database unavailable (%s); retrying", rs.outcome.exception()),
+        )
+
+    def _resume_offset(self) -> None:
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["inbox.last_update_id"])
+                return cur.fetchone()[0]
+
+        for attempt in self._retrying():
+            with attempt:
+                last = self.pool.run(run)
+        self.offset = None if last is None else last + 1
+
+    def _run(self) -> None:
+        try:
+            self._resume_offset()
+            self._poll_forever()
+        except FatalPollError as exc:
+            log.critical("polling stopped: %s", exc)
+            if self.on_fatal:
+                self.on_fatal(str(exc))
+        except Exception:
+            if not self._stop.is_set():
+                log.exception("poller crashed")
+                if self.on_fatal:
+                    self.on_fatal("poller crashed")
+
+    def _poll_forever(self) -> None:
+        failures = 0
+        first = True
+        while not self._stop.is_set():
+            if self.backlog() > self.backlog_limit:
+                # Workers are behind: let Telegram hold the updates rather than our memory.
+                self._stop.wait(0.2)
+                continue
+            params = {"offset": self.offset, "limit": 100, "timeout": self.timeout,
+                      "allowed_updates": ALLOWED_UPDATES}
+            try:
+                updates = self.api.call("getUpdates", params, timeout=self.timeout + 10)
+            except TelegramError as exc:
+                failures += 1
+                self._count("telegram" if exc.code != 409 else "conflict")
+                if exc.code == 401:
+                    raise FatalPollError("Telegram rejected the bot token (401)") from None
+                delay = float(exc.retry_after or 0) or min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.warning("getUpdates failed: %s; retrying in %.1fs", exc, delay)
+                self._stop.wait(delay)
+                continue
+            except NetworkError as exc:
+                failures += 1
+                self._count("network")
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.warning("getUpdates failed: %s; retrying in %.1fs", exc, delay)
+                self._stop.wait(delay)
+                continue
+            failures = 0
+            self.last_success = time.monotonic()
+            if first:
+                first = False
+                if self.on_first_poll:
+                    self.on_first_poll()
+            if not updates or self._stop.is_set():
+                continue
+            if self.metrics:
+                for upd in updates:
+                    self.metrics.updates_received.labels(classify(upd)[0]).inc()
+            stored: list = []
+            for attempt in self._retrying():
+                with attempt:
+                    stored = store_updates(self.pool, updates)
+            self.offset = max(u["update_id"] for u in updates) + 1
+            if stored:
+                self.on_stored(stored)
+
+    def _count(self, reason: str) -> None:
+        if self.metrics:
+            self.metrics.poll_errors.labels(reason).inc()

@@ -1,0 +1,103 @@
+"""Outbound rate limits: the whole bot's calls per second, and pacing per chat."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+
+class SlidingWindowLimiter:
+    """At most `rate` acquisitions in any window of `window` seconds.
+
+    A token bucket with burst B lets B + rate calls through in one second; Telegram counts
+    per second, so this limiter keeps the timestamps of the last `rate` calls instead and
+    never exceeds the limit in any window.
+    """
+
+    def __init__(self, rate: float, window: float = 1.0) -> None:
+        if rate >= 1:
+            self.capacity, self.window = int(rate), window
+        else:  # below one per second: one call per 1/rate seconds
+            self.capacity, self.window = 1, window / rate
+        self._times: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> float:
+        """0.0 when acquired, else the seconds to wait before trying again."""
+        with self._lock:
+            now = time.monotonic()
+            if now < self._paused_until:
+                return self._paused_until - now
+            while self._times and self._times[0] <= now - self.window:
+                self._times.popleft()
+            if len(self._times) < self.capacity:
+                self._times.append(now)
+                return 0.0
+            return self._times[0] + self.window - now
+
+    def acquire(self, stop: threading.Event | None = None, timeout: float | None = None) -> bool:
+        """Block until a slot is free; False if stop was set or timeout passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = self.try_acquire()
+            if wait <= 0:
+                return True
+            if deadline is not None and time.monotonic() + wait > deadline:
+                return False
+            if stop is not None:
+                if stop.wait(wait):
+                    return False
+            else:
+                time.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for a while (Telegram said so)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+class ChatPacer:
+    """A token bucket per chat: `rate` messages per second with a small burst."""
+
+    def __init__(self, rate: float, burst: int = 3) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._blocked_until: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._last_prune = time.monotonic()
+
+    def delay(self, chat_id: int) -> float:
+        """Seconds until chat_id may receive the next message (0 = now)."""
+        with self._lock:
+            now = time.monotonic()
+            tokens = self._tokens(chat_id, now)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+            return max(wait, self._blocked_until.get(chat_id, 0.0) - now)
+
+    def take(self, chat_id: int) -> None:
+        """Record a message sent to chat_id."""
+        with self._lock:
+            now = time.monotonic()
+            self._buckets[chat_id] = (self._tokens(chat_id, now) - 1, now)
+            if now - self._last_prune > 60:
+                self._prune(now)
+
+    def block(self, chat_id: int, seconds: float) -> None:
+        """Send nothing to chat_id for a while (a 429 named this chat)."""
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._blocked_until[chat_id] = max(until, self._blocked_until.get(chat_id, 0.0))
+
+    def _tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self._buckets.get(chat_id, (self.burst, now))
+        return min(self.burst, tokens + (now - at) * self.rate)
+
+    def _prune(self, now: float) -> None:
+        # Buckets that have refilled carry no information; forget them.
+        self._buckets = {c: (tk, at) for c, (tk, at) in self._buckets.items()
+                         if tk + (now - at) * self.rate < self.burst}
+        self._blocked_until = {c: u for c, u in self._blocked_until.items() if u > now}
+        self._last_prune = now
