@@ -38,8 +38,13 @@ def token():
 
 @pytest.fixture
 def api(emu, monkeypatch):
-    """pyTelegramBotAPI pointed at the emulator (restored afterwards)."""
+    """pyTelegramBotAPI pointed at the emulator (restored afterwards).
+
+    Its getUpdates turns long_polling_timeout=0 into the default 10 s; a default of 0 makes a
+    bare get_updates() a short poll, so tests wait only where they ask to.
+    """
     monkeypatch.setattr(apihelper, "API_URL", emu.api_url)
+    monkeypatch.setattr(apihelper, "LONG_POLLING_TIMEOUT", 0)
     monkeypatch.setattr(apihelper, "FILE_URL", emu.base_url + "/file/bot{0}/{1}")
     return apihelper
 

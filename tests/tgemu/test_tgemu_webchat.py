@@ -1,0 +1,92 @@
+"""The web chat, driven in headless Chromium against the echo bot."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+pytestmark = pytest.mark.xdist_group("chromium")  # one worker installs and runs the browser
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def ensure_chromium() -> str:
+    """Debian's chromium and chromium-driver, installed with apt-get when missing (as root)."""
+    binary = _chromium()
+    if binary and os.path.exists(CHROMEDRIVER):
+        return binary
+    if os.geteuid() != 0:
+        pytest.skip("chromium/chromium-driver are missing and installing them needs root: "
+                    "apt-get install chromium chromium-driver")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "chromium", "chromium-driver"], check=True,
+                   env=env, capture_output=True, timeout=900)
+    binary = _chromium()
+    assert binary and os.path.exists(CHROMEDRIVER), "apt-get did not provide chromium"
+    return binary
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = ensure_chromium()
+    profile = tempfile.mkdtemp(prefix="tgemu-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_user_starts_the_bot_and_presses_an_inline_button(browser, emu, token, echo_bot):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    emu.add_bot(token, username="echo_test_bot")
+    wait = WebDriverWait(browser, 20)
+    browser.get(emu.base_url + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "bot-select"), "@echo_test_bot"))
+    browser.find_element(By.ID, "new-user-name").send_keys("Ann")
+    browser.find_element(By.ID, "new-user-btn").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "user-select"), "Ann"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "connected"))
+
+    box = browser.find_element(By.ID, "text-input")
+    box.send_keys("/start", Keys.ENTER)
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot .text"),
+                                                "Hello, Ann!"))
+    assert browser.find_element(By.CSS_SELECTOR, ".msg.user .text").text == "/start"
+
+    button = wait.until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, '.msg.bot .inline-btn[data-callback="press:1"]')))
+    assert button.text == "Press me"
+    button.click()
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot .text"),
+                                                "You pressed 1"))
+    bot_messages = browser.find_elements(By.CSS_SELECTOR, ".msg.bot")
+    assert len(bot_messages) == 1  # edited in place, not appended
+    assert "edited" in bot_messages[0].find_element(By.CSS_SELECTOR, ".meta").text
+    assert not bot_messages[0].find_elements(By.CSS_SELECTOR, ".inline-btn")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "toast"), "Pressed"))
+
+    (user,) = emu.users()
+    kinds = [e["kind"] for e in emu.transcript(token, user.id)]
+    assert kinds == ["message", "callback_answer", "edit"]
