@@ -91,7 +91,7 @@ class RemoteEmulator:
     def add_bot(self, token: str, username: str | None = None, first_name: str | None = None):
         return self.post("bots", token=token, username=username, first_name=first_name)["bot"]
 
-    def create_user(self, first_name: str = "User", last_name: str | None = None,  # noqa: PLR0917
+    def create_user(self, first_name: str = "User", last_name: str | None = None,
                     username: str | None = None, language_code: str | None = "en",
                     user_id: int | None = None, phone_number: str | None = None):
         user = self.post("users", first_name=first_name, last_name=last_name, username=username,

@@ -149,7 +149,7 @@ class Emulator:
         with self._lock:
             return list(self._bots.values())
 
-    def create_user(self, first_name: str = "User", last_name: str | None = None,  # noqa: PLR0917
+    def create_user(self, first_name: str = "User", last_name: str | None = None,
                     username: str | None = None, language_code: str | None = "en",
                     user_id: int | None = None, phone_number: str | None = None) -> "SimUser":
         """A new simulated user (ids are unique; pass user_id to choose one)."""

@@ -57,5 +57,5 @@ def test_refuses_anything_but_loopback():
     class Elsewhere:
         base_url = "http://10.0.0.1:8081"
 
-    with pytest.raises(ValueError, match="127.0.0.1"):
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         run_load(Elsewhere(), "t", echo_once, users=1, duration=1)
