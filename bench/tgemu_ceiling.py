@@ -36,9 +36,12 @@ def free_port() -> int:
 
 def start_tgemu(port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "tgemu", "--port", str(port), "--no-limits",
-                             "--token", TOKEN], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tgemu", "--port", str(port), "--no-limits", "--token", TOKEN],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -109,10 +112,14 @@ def run_requests(port, path, params, seconds) -> dict:
 
 
 def summarize(count, failures, elapsed, ordered) -> dict:
-    return {"calls": count, "failures": failures, "seconds": round(elapsed, 3),
-            "calls_per_s": round(count / elapsed, 1),
-            "p50_ms": round(percentile(ordered, 50) * 1000, 3),
-            "p99_ms": round(percentile(ordered, 99) * 1000, 3)}
+    return {
+        "calls": count,
+        "failures": failures,
+        "seconds": round(elapsed, 3),
+        "calls_per_s": round(count / elapsed, 1),
+        "p50_ms": round(percentile(ordered, 50) * 1000, 3),
+        "p99_ms": round(percentile(ordered, 99) * 1000, 3),
+    }
 
 
 def main() -> int:
@@ -126,30 +133,35 @@ def main() -> int:
             base = f"http://127.0.0.1:{port}/control"
             user = s.post(f"{base}/users", json={"first_name": "Bench"}, timeout=5).json()
             uid = user["user"]["id"]
-            s.post(f"{base}/users/{uid}/send_text", json={"token": TOKEN, "text": "/start"},
-                   timeout=5)
+            s.post(
+                f"{base}/users/{uid}/send_text", json={"token": TOKEN, "text": "/start"}, timeout=5
+            )
         send_path = f"/bot{TOKEN}/sendMessage"
         send_body = urllib.parse.urlencode({"chat_id": uid, "text": "Ceiling test message"})
         me_path = f"/bot{TOKEN}/getMe"
         cases = {
-            "sendMessage, 1 client, http.client keep-alive":
-                lambda: run_http_client(port, send_path, send_body, args.seconds),
-            "getMe, 1 client, http.client keep-alive":
-                lambda: run_http_client(port, me_path, "", args.seconds),
-            "sendMessage, 1 client, requests.Session (as pyTelegramBotAPI)":
-                lambda: run_requests(port, send_path,
-                                     {"chat_id": uid, "text": "Ceiling test message"},
-                                     args.seconds),
-            "sendMessage, 4 clients, http.client keep-alive":
-                lambda: run_http_client(port, send_path, send_body, args.seconds, clients=4),
+            "sendMessage, 1 client, http.client keep-alive": lambda: run_http_client(
+                port, send_path, send_body, args.seconds
+            ),
+            "getMe, 1 client, http.client keep-alive": lambda: run_http_client(
+                port, me_path, "", args.seconds
+            ),
+            "sendMessage, 1 client, requests.Session (as pyTelegramBotAPI)": lambda: run_requests(
+                port, send_path, {"chat_id": uid, "text": "Ceiling test message"}, args.seconds
+            ),
+            "sendMessage, 4 clients, http.client keep-alive": lambda: run_http_client(
+                port, send_path, send_body, args.seconds, clients=4
+            ),
         }
         results = {}
         for name, case in cases.items():
             results[name] = case()
             r = results[name]
-            print(f"{name}: {r['calls_per_s']:.0f} calls/s "
-                  f"(p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
-                  f"{r['failures']} failures)")
+            print(
+                f"{name}: {r['calls_per_s']:.0f} calls/s "
+                f"(p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+                f"{r['failures']} failures)"
+            )
     finally:
         proc.terminate()
         proc.wait(10)

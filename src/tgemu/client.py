@@ -91,17 +91,30 @@ class RemoteEmulator:
     def add_bot(self, token: str, username: str | None = None, first_name: str | None = None):
         return self.post("bots", token=token, username=username, first_name=first_name)["bot"]
 
-    def create_user(self, first_name: str = "User", last_name: str | None = None,
-                    username: str | None = None, language_code: str | None = "en",
-                    user_id: int | None = None, phone_number: str | None = None):
-        user = self.post("users", first_name=first_name, last_name=last_name, username=username,
-                         language_code=language_code, id=user_id,
-                         phone_number=phone_number)["user"]
+    def create_user(
+        self,
+        first_name: str = "User",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        user_id: int | None = None,
+        phone_number: str | None = None,
+    ):
+        user = self.post(
+            "users",
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            id=user_id,
+            phone_number=phone_number,
+        )["user"]
         return RemoteUser(self, user)
 
     def transcript(self, token: str, user_id: int, include_user: bool = False) -> list[dict]:
-        events = self.get("transcript", token=token, user_id=user_id,
-                          include_user=int(include_user))["events"]
+        events = self.get(
+            "transcript", token=token, user_id=user_id, include_user=int(include_user)
+        )["events"]
         for e in events:
             for key in ("photo", "document"):
                 info = e.get(key)
@@ -121,8 +134,13 @@ class RemoteEmulator:
         return self.get("latencies", token=token)["percentiles"]
 
     def wait_answered(self, token: str, update_id: int, timeout: float = 10.0) -> float:
-        return self.post("wait_answered", http_timeout=timeout + 10, token=token,
-                         update_id=update_id, timeout=timeout)["latency"]
+        return self.post(
+            "wait_answered",
+            http_timeout=timeout + 10,
+            token=token,
+            update_id=update_id,
+            timeout=timeout,
+        )["latency"]
 
     def configure(self, **changes) -> dict:
         return self.post("config", **changes)["config"]
@@ -137,8 +155,12 @@ class RemoteUser:
         self.id = user["id"]
 
     def _do(self, action: str, token: str, http_timeout: float = 60.0, **body):
-        return self.emu.request("POST", f"/control/users/{self.id}/{action}",
-                                {"token": token, **body}, timeout=http_timeout)
+        return self.emu.request(
+            "POST",
+            f"/control/users/{self.id}/{action}",
+            {"token": token, **body},
+            timeout=http_timeout,
+        )
 
     def send_text(self, token: str, text: str):
         return self._do("send_text", token, text=text)["update_id"]
@@ -147,16 +169,17 @@ class RemoteUser:
         return self._do("send_contact", token, phone=phone, first_name=first_name)["update_id"]
 
     def send_location(self, token: str, latitude: float, longitude: float):
-        return self._do("send_location", token, latitude=latitude,
-                        longitude=longitude)["update_id"]
+        return self._do("send_location", token, latitude=latitude, longitude=longitude)["update_id"]
 
     def send_photo(self, token: str, data: bytes, caption: str | None = None):
-        return self._do("send_photo", token, data_base64=base64.b64encode(data).decode(),
-                        caption=caption)["update_id"]
+        return self._do(
+            "send_photo", token, data_base64=base64.b64encode(data).decode(), caption=caption
+        )["update_id"]
 
     def press_button(self, token: str, message_id: int, callback_data: str):
-        return self._do("press_button", token, message_id=message_id,
-                        callback_data=callback_data)["update_id"]
+        return self._do("press_button", token, message_id=message_id, callback_data=callback_data)[
+            "update_id"
+        ]
 
     def block(self, token: str):
         return self._do("block", token)["update_id"]
@@ -165,8 +188,9 @@ class RemoteUser:
         return self._do("unblock", token)["update_id"]
 
     def wait_for_messages(self, token: str, count: int = 1, timeout: float = 10.0):
-        return self._do("wait_for_messages", token, http_timeout=timeout + 10, count=count,
-                        timeout=timeout)["messages"]
+        return self._do(
+            "wait_for_messages", token, http_timeout=timeout + 10, count=count, timeout=timeout
+        )["messages"]
 
     def read_messages(self, token: str):
         return self._do("read_messages", token)["messages"]

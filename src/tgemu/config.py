@@ -14,20 +14,20 @@ _SPARED = {"getupdates", "setwebhook", "deletewebhook", "getwebhookinfo", "getme
 class Config:
     """Every knob of limits and faults; None or 0 for a rate turns that limit off."""
 
-    global_rate: float | None = 30.0       # outbound messages per second per bot token
-    global_burst: float | None = None      # bucket size; default one second's worth
-    per_chat_rate: float | None = 1.0      # outbound messages per second per chat
-    per_chat_burst: float = 3              # messages a chat may take at once
-    fault_rate: float = 0.0                # share of eligible calls that get a fault
-    fault_kinds: tuple = ("5xx",)          # any of "5xx", "429", "slow", "drop"
-    fault_methods: tuple | None = None     # None: every method except update plumbing
-    slow_seconds: float = 1.0              # delay of a "slow" fault
-    fault_retry_after: int = 1             # retry_after of an injected 429
-    callback_query_timeout: float = 15.0   # answerCallbackQuery later than this is "too old"
-    webhook_retry_base: float = 1.0        # first webhook retry delay, doubled each time
+    global_rate: float | None = 30.0  # outbound messages per second per bot token
+    global_burst: float | None = None  # bucket size; default one second's worth
+    per_chat_rate: float | None = 1.0  # outbound messages per second per chat
+    per_chat_burst: float = 3  # messages a chat may take at once
+    fault_rate: float = 0.0  # share of eligible calls that get a fault
+    fault_kinds: tuple = ("5xx",)  # any of "5xx", "429", "slow", "drop"
+    fault_methods: tuple | None = None  # None: every method except update plumbing
+    slow_seconds: float = 1.0  # delay of a "slow" fault
+    fault_retry_after: int = 1  # retry_after of an injected 429
+    callback_query_timeout: float = 15.0  # answerCallbackQuery later than this is "too old"
+    webhook_retry_base: float = 1.0  # first webhook retry delay, doubled each time
     webhook_retry_max: float = 60.0
-    webhook_timeout: float = 10.0          # seconds to wait for the bot's webhook answer
-    seed: int | None = None                # seed of the fault dice, for repeatable runs
+    webhook_timeout: float = 10.0  # seconds to wait for the bot's webhook answer
+    seed: int | None = None  # seed of the fault dice, for repeatable runs
 
     def validate(self):
         """Raise ValueError naming the setting that is out of range."""

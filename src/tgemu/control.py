@@ -10,9 +10,19 @@ import urllib.parse
 
 from tgemu.files import guess_mime
 
-_USER_ACTIONS = {"send_text", "send_contact", "send_location", "send_photo", "send_document",
-                 "press_button", "block", "unblock", "wait_for_messages", "read_messages",
-                 "skip_messages"}
+_USER_ACTIONS = {
+    "send_text",
+    "send_contact",
+    "send_location",
+    "send_photo",
+    "send_document",
+    "press_button",
+    "block",
+    "unblock",
+    "wait_for_messages",
+    "read_messages",
+    "skip_messages",
+}
 
 
 class ControlError(Exception):
@@ -56,7 +66,7 @@ def _token(emu, args) -> str:
         return token
     bots = emu.bots()
     if not bots:
-        raise ControlError(400, "no bot known yet: pass \"token\"")
+        raise ControlError(400, 'no bot known yet: pass "token"')
     return bots[0].token
 
 
@@ -70,8 +80,10 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911 - one branch per 
             return {"bots": [_bot(b) for b in emu.bots()]}
         case ["users"] if post:
             user = emu.create_user(
-                first_name=args.get("first_name") or "User", last_name=args.get("last_name"),
-                username=args.get("username"), language_code=args.get("language_code") or "en",
+                first_name=args.get("first_name") or "User",
+                last_name=args.get("last_name"),
+                username=args.get("username"),
+                language_code=args.get("language_code") or "en",
                 user_id=int(args["id"]) if args.get("id") else None,
                 phone_number=args.get("phone_number"),
             )
@@ -81,23 +93,32 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911 - one branch per 
         case ["users", uid, action] if post and action in _USER_ACTIONS:
             return _user_action(emu, int(uid), action, args)
         case ["transcript"]:
-            events = emu.transcript(_token(emu, args), int(args["user_id"]),
-                                    include_user=_flag(args.get("include_user")))
+            events = emu.transcript(
+                _token(emu, args),
+                int(args["user_id"]),
+                include_user=_flag(args.get("include_user")),
+            )
             return {"events": [_jsonable(e) for e in events]}
         case ["chat"]:
-            return emu.chat_state(_token(emu, args), int(args["user_id"]),
-                                  int(args.get("version", -1)),
-                                  min(30.0, float(args.get("timeout", 0))))
+            return emu.chat_state(
+                _token(emu, args),
+                int(args["user_id"]),
+                int(args.get("version", -1)),
+                min(30.0, float(args.get("timeout", 0))),
+            )
         case ["stats"]:
             return {"stats": emu.stats(_token(emu, args))}
         case ["latencies"]:
             token = _token(emu, args)
-            return {"latencies": {str(k): v for k, v in emu.latencies(token).items()},
-                    "percentiles": emu.latency_percentiles(token),
-                    "unanswered": emu.unanswered(token)}
+            return {
+                "latencies": {str(k): v for k, v in emu.latencies(token).items()},
+                "percentiles": emu.latency_percentiles(token),
+                "unanswered": emu.unanswered(token),
+            }
         case ["wait_answered"] if post:
-            latency = emu.wait_answered(_token(emu, args), int(args["update_id"]),
-                                        float(args.get("timeout", 10)))
+            latency = emu.wait_answered(
+                _token(emu, args), int(args["update_id"]), float(args.get("timeout", 10))
+            )
             return {"latency": latency}
         case ["config"] if post:
             changes = {k: v for k, v in args.items() if k != "token"}
@@ -117,29 +138,43 @@ def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR09
         case "send_text":
             return {"update_id": user.send_text(token, str(args["text"]))}
         case "send_contact":
-            return {"update_id": user.send_contact(token, args.get("phone"),
-                                                   args.get("first_name"))}
+            return {
+                "update_id": user.send_contact(token, args.get("phone"), args.get("first_name"))
+            }
         case "send_location":
-            return {"update_id": user.send_location(token, float(args["latitude"]),
-                                                    float(args["longitude"]))}
+            return {
+                "update_id": user.send_location(
+                    token, float(args["latitude"]), float(args["longitude"])
+                )
+            }
         case "send_photo":
             data = base64.b64decode(args["data_base64"])
             return {"update_id": user.send_photo(token, data, args.get("caption"))}
         case "send_document":
             data = base64.b64decode(args["data_base64"])
-            return {"update_id": user.send_document(
-                token, data, args.get("file_name") or "file.bin",
-                args.get("mime_type") or "application/octet-stream", args.get("caption"))}
+            return {
+                "update_id": user.send_document(
+                    token,
+                    data,
+                    args.get("file_name") or "file.bin",
+                    args.get("mime_type") or "application/octet-stream",
+                    args.get("caption"),
+                )
+            }
         case "press_button":
-            return {"update_id": user.press_button(token, int(args["message_id"]),
-                                                   str(args["callback_data"]))}
+            return {
+                "update_id": user.press_button(
+                    token, int(args["message_id"]), str(args["callback_data"])
+                )
+            }
         case "block":
             return {"update_id": user.block(token)}
         case "unblock":
             return {"update_id": user.unblock(token)}
         case "wait_for_messages":
-            messages = user.wait_for_messages(token, int(args.get("count", 1)),
-                                              float(args.get("timeout", 10)))
+            messages = user.wait_for_messages(
+                token, int(args.get("count", 1)), float(args.get("timeout", 10))
+            )
             return {"messages": messages}
         case "read_messages":
             return {"messages": user.read_messages(token)}
@@ -148,9 +183,13 @@ def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR09
 
 
 def _bot(bot) -> dict:
-    return {"token": bot.token, "id": bot.id, "username": bot.username,
-            "first_name": bot.first_name,
-            "webhook_url": bot.webhook.url if bot.webhook is not None else ""}
+    return {
+        "token": bot.token,
+        "id": bot.id,
+        "username": bot.username,
+        "first_name": bot.first_name,
+        "webhook_url": bot.webhook.url if bot.webhook is not None else "",
+    }
 
 
 def _flag(value) -> bool:

@@ -18,12 +18,30 @@ log = logging.getLogger(__name__)
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{35}$")
 METHODS = {name[4:]: getattr(Bot, name) for name in dir(Bot) if name.startswith("api_")}
-CANONICAL = {m.lower(): m for m in (
-    "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendMessage",
-    "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "deleteMessage",
-    "answerCallbackQuery", "sendPhoto", "sendDocument", "sendChatAction", "setMyCommands",
-    "getMyCommands", "deleteMyCommands", "getChat", "getFile",
-)}
+CANONICAL = {
+    m.lower(): m
+    for m in (
+        "getMe",
+        "getUpdates",
+        "setWebhook",
+        "deleteWebhook",
+        "getWebhookInfo",
+        "sendMessage",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+        "answerCallbackQuery",
+        "sendPhoto",
+        "sendDocument",
+        "sendChatAction",
+        "setMyCommands",
+        "getMyCommands",
+        "deleteMyCommands",
+        "getChat",
+        "getFile",
+    )
+}
 _COMMAND_RE = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 INTERNAL_ERROR = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
 
@@ -52,12 +70,23 @@ class Params:
 class Emulator:
     """A Telegram Bot API emulator on 127.0.0.1; see src/tgemu/README.md."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", global_rate: float | None = 30.0,
-                 per_chat_rate: float | None = 1.0, per_chat_burst: float = 3, **settings):
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        global_rate: float | None = 30.0,
+        per_chat_rate: float | None = 1.0,
+        per_chat_burst: float = 3,
+        **settings,
+    ):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("tgemu listens on the loopback interface only")
-        self.config = Config().updated(global_rate=global_rate, per_chat_rate=per_chat_rate,
-                                       per_chat_burst=per_chat_burst, **settings)
+        self.config = Config().updated(
+            global_rate=global_rate,
+            per_chat_rate=per_chat_rate,
+            per_chat_burst=per_chat_burst,
+            **settings,
+        )
         self.host = host
         self.port = port
         self.files = FileStore()
@@ -81,9 +110,12 @@ class Emulator:
         self.stopping = False
         self._server = make_server(self, self.host, self.port)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.2},
-                                        name="tgemu-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="tgemu-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -126,8 +158,9 @@ class Emulator:
 
     # --- bots and users --------------------------------------------------------------------
 
-    def add_bot(self, token: str, username: str | None = None,
-                first_name: str | None = None) -> Bot:
+    def add_bot(
+        self, token: str, username: str | None = None, first_name: str | None = None
+    ) -> Bot:
         """Register a bot (any well-formed token also registers itself on first call)."""
         if not TOKEN_RE.match(token):
             raise ValueError("malformed bot token; expected <digits>:<35 characters>")
@@ -149,9 +182,15 @@ class Emulator:
         with self._lock:
             return list(self._bots.values())
 
-    def create_user(self, first_name: str = "User", last_name: str | None = None,
-                    username: str | None = None, language_code: str | None = "en",
-                    user_id: int | None = None, phone_number: str | None = None) -> "SimUser":
+    def create_user(
+        self,
+        first_name: str = "User",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        user_id: int | None = None,
+        phone_number: str | None = None,
+    ) -> "SimUser":
         """A new simulated user (ids are unique; pass user_id to choose one)."""
         with self._lock:
             uid = user_id if user_id is not None else next(self._user_ids)
@@ -159,8 +198,14 @@ class Emulator:
                 uid = next(self._user_ids)
             if uid in self._users:
                 raise ValueError(f"user {uid} already exists")
-            data = SimUserData(int(uid), first_name, last_name, username, language_code,
-                               phone_number or f"+1555{uid % 10_000_000:07d}")
+            data = SimUserData(
+                int(uid),
+                first_name,
+                last_name,
+                username,
+                language_code,
+                phone_number or f"+1555{uid % 10_000_000:07d}",
+            )
             self._users[data.id] = data
         return SimUser(self, data)
 
@@ -282,15 +327,21 @@ class Emulator:
         """update_id -> seconds from delivery to the bot's first answering call (answered only)."""
         bot = self.bot(token)
         with bot.lock:
-            return {uid: rec.answered - rec.available for uid, rec in bot.records.items()
-                    if rec.answered is not None and rec.available is not None}
+            return {
+                uid: rec.answered - rec.available
+                for uid, rec in bot.records.items()
+                if rec.answered is not None and rec.available is not None
+            }
 
     def unanswered(self, token: str) -> list[int]:
         """update_ids delivered to the bot that expect an answer and have none yet."""
         bot = self.bot(token)
         with bot.lock:
-            return [uid for uid, rec in bot.records.items()
-                    if rec.expects_answer and rec.available is not None and rec.answered is None]
+            return [
+                uid
+                for uid, rec in bot.records.items()
+                if rec.expects_answer and rec.available is not None and rec.answered is None
+            ]
 
     def latency_percentiles(self, token: str) -> dict:
         """count, mean, p50, p90, p95, p99 and max of latencies(token), in seconds."""
@@ -312,8 +363,7 @@ class Emulator:
                 chat.cv.wait(remaining)
             return rec.answered - rec.available
 
-    def chat_state(self, token: str, user_id: int, version: int = -1,
-                   timeout: float = 0.0) -> dict:
+    def chat_state(self, token: str, user_id: int, version: int = -1, timeout: float = 0.0) -> dict:
         """The chat as the web page shows it; waits up to timeout for a version newer than given."""
         bot = self.bot(token)
         user = self.user(user_id).data
@@ -328,12 +378,18 @@ class Emulator:
             messages = [_render(m) for m in chat.messages.values() if not m.deleted]
             answers = [
                 {"seq": i, "text": e["text"], "show_alert": e["show_alert"]}
-                for i, e in enumerate(chat.events) if e["kind"] == "callback_answer" and e["text"]
+                for i, e in enumerate(chat.events)
+                if e["kind"] == "callback_answer" and e["text"]
             ]
-            return {"version": chat.version, "messages": messages,
-                    "reply_keyboard": chat.reply_keyboard, "commands": bot.menu_for(user),
-                    "blocked": chat.blocked, "callback_answers": answers[-10:],
-                    "bot": {"username": bot.username, "first_name": bot.first_name}}
+            return {
+                "version": chat.version,
+                "messages": messages,
+                "reply_keyboard": chat.reply_keyboard,
+                "commands": bot.menu_for(user),
+                "blocked": chat.blocked,
+                "callback_answers": answers[-10:],
+                "bot": {"username": bot.username, "first_name": bot.first_name},
+            }
 
 
 class SimUser:
@@ -359,19 +415,25 @@ class SimUser:
         """Send a text (commands get their bot_command entity); returns the update_id."""
         content = {"text": text}
         entities = [
-            {"offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group(0)),
-             "type": "bot_command"}
+            {
+                "offset": utf16_len(text[: m.start()]),
+                "length": utf16_len(m.group(0)),
+                "type": "bot_command",
+            }
             for m in _COMMAND_RE.finditer(text)
         ]
         if entities:
             content["entities"] = entities
         return self._act(token, lambda bot, chat: bot.user_message(chat, content))
 
-    def send_contact(self, token: str, phone: str | None = None,
-                     first_name: str | None = None) -> int | None:
+    def send_contact(
+        self, token: str, phone: str | None = None, first_name: str | None = None
+    ) -> int | None:
         """Share a contact; by default the user's own, as a request_contact button does."""
-        contact = {"phone_number": phone or self.data.phone_number,
-                   "first_name": first_name or self.data.first_name}
+        contact = {
+            "phone_number": phone or self.data.phone_number,
+            "first_name": first_name or self.data.first_name,
+        }
         if phone is None or phone == self.data.phone_number:
             contact["user_id"] = self.id
         return self._act(token, lambda bot, chat: bot.user_message(chat, {"contact": contact}))
@@ -387,9 +449,14 @@ class SimUser:
             content["caption"] = caption
         return self._act(token, lambda bot, chat: bot.user_message(chat, content))
 
-    def send_document(self, token: str, data: bytes, file_name: str = "file.bin",
-                      mime_type: str = "application/octet-stream",
-                      caption: str | None = None) -> int | None:
+    def send_document(
+        self,
+        token: str,
+        data: bytes,
+        file_name: str = "file.bin",
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+    ) -> int | None:
         rec = self.emu.files.add("document", bytes(data), file_name, mime_type)
         content = {"document": rec.document()}
         if caption:
@@ -398,8 +465,9 @@ class SimUser:
 
     def press_button(self, token: str, message_id: int, callback_data: str) -> int | None:
         """Press an inline button; raises LookupError unless the bot's message shows it."""
-        return self._act(token, lambda bot, chat: bot.user_press(chat, int(message_id),
-                                                                 callback_data))
+        return self._act(
+            token, lambda bot, chat: bot.user_press(chat, int(message_id), callback_data)
+        )
 
     def block(self, token: str) -> int | None:
         """Block the bot (it gets a my_chat_member update and 403 on sends)."""
@@ -455,23 +523,41 @@ class SimUser:
 def percentiles(values: list[float]) -> dict:
     """Nearest-rank percentiles; every field is None when there are no values."""
     if not values:
-        return {"count": 0, "mean": None, "p50": None, "p90": None, "p95": None, "p99": None,
-                "max": None}
+        return {
+            "count": 0,
+            "mean": None,
+            "p50": None,
+            "p90": None,
+            "p95": None,
+            "p99": None,
+            "max": None,
+        }
     ordered = sorted(values)
     n = len(ordered)
 
     def rank(p):
         return ordered[min(n - 1, max(0, -(-p * n // 100) - 1))]
 
-    return {"count": n, "mean": sum(ordered) / n, "p50": rank(50), "p90": rank(90),
-            "p95": rank(95), "p99": rank(99), "max": ordered[-1]}
+    return {
+        "count": n,
+        "mean": sum(ordered) / n,
+        "p50": rank(50),
+        "p90": rank(90),
+        "p95": rank(95),
+        "p99": rank(99),
+        "max": ordered[-1],
+    }
 
 
 def _render(msg) -> dict:
     """A message for the web chat, without file bytes."""
     d = msg.data
-    out = {"message_id": msg.message_id, "from": "bot" if msg.from_bot else "user",
-           "date": d.get("date"), "edited": msg.edited}
+    out = {
+        "message_id": msg.message_id,
+        "from": "bot" if msg.from_bot else "user",
+        "date": d.get("date"),
+        "edited": msg.edited,
+    }
     for key in ("text", "entities", "caption", "caption_entities", "contact", "location"):
         if key in d:
             out[key] = d[key]

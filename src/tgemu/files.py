@@ -34,12 +34,22 @@ class StoredFile:
 
     def photo_sizes(self) -> list[dict]:
         width, height = image_size(self.data or b"")
-        return [{"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                 "file_size": self.size, "width": width, "height": height}]
+        return [
+            {
+                "file_id": self.file_id,
+                "file_unique_id": self.file_unique_id,
+                "file_size": self.size,
+                "width": width,
+                "height": height,
+            }
+        ]
 
     def document(self) -> dict:
-        out = {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-               "file_size": self.size}
+        out = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.size,
+        }
         if self.file_name:
             out["file_name"] = self.file_name
         if self.mime_type:

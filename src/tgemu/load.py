@@ -80,19 +80,24 @@ class LoadUser:
         """Send text; returns the bot messages that arrived by the answer (at least `expect`)."""
         return self._send(lambda: self.user.send_text(self.token, text), expect, timeout)
 
-    def press_button(self, message_id: int, callback_data: str, expect: int = 0,
-                     timeout: float | None = None) -> list[dict]:
-        return self._send(lambda: self.user.press_button(self.token, message_id, callback_data),
-                          expect, timeout)
+    def press_button(
+        self, message_id: int, callback_data: str, expect: int = 0, timeout: float | None = None
+    ) -> list[dict]:
+        return self._send(
+            lambda: self.user.press_button(self.token, message_id, callback_data), expect, timeout
+        )
 
-    def send_contact(self, phone: str | None = None, expect: int = 0,
-                     timeout: float | None = None) -> list[dict]:
+    def send_contact(
+        self, phone: str | None = None, expect: int = 0, timeout: float | None = None
+    ) -> list[dict]:
         return self._send(lambda: self.user.send_contact(self.token, phone), expect, timeout)
 
-    def send_location(self, latitude: float, longitude: float, expect: int = 0,
-                      timeout: float | None = None) -> list[dict]:
-        return self._send(lambda: self.user.send_location(self.token, latitude, longitude),
-                          expect, timeout)
+    def send_location(
+        self, latitude: float, longitude: float, expect: int = 0, timeout: float | None = None
+    ) -> list[dict]:
+        return self._send(
+            lambda: self.user.send_location(self.token, latitude, longitude), expect, timeout
+        )
 
     def wait_for_messages(self, count: int = 1, timeout: float | None = None) -> list[dict]:
         timeout = self._run.answer_timeout if timeout is None else timeout
@@ -102,8 +107,9 @@ class LoadUser:
 class _Run:
     """Shared state of one load run."""
 
-    def __init__(self, emu, token, *, mode, rate, think_time, duration, max_updates,
-                 answer_timeout):
+    def __init__(
+        self, emu, token, *, mode, rate, think_time, duration, max_updates, answer_timeout
+    ):
         self.emu = emu
         self.token = token
         self.mode = mode
@@ -181,10 +187,21 @@ class _Run:
                 self.error_samples.append(f"{exc.__class__.__name__}: {exc}")
 
 
-def run_load(emu, token: str, scenario, *, users: int = 10, mode: str = "closed",
-             rate: float | None = None, think_time: float = 0.0, duration: float = 30.0,
-             max_updates: int | None = None, answer_timeout: float = 10.0,
-             ramp_up: float = 0.0, first_name: str = "Load") -> dict:
+def run_load(
+    emu,
+    token: str,
+    scenario,
+    *,
+    users: int = 10,
+    mode: str = "closed",
+    rate: float | None = None,
+    think_time: float = 0.0,
+    duration: float = 30.0,
+    max_updates: int | None = None,
+    answer_timeout: float = 10.0,
+    ramp_up: float = 0.0,
+    first_name: str = "Load",
+) -> dict:
     """Run `scenario` for `users` simulated users; returns the report (see summary())."""
     if mode not in ("closed", "open"):
         raise ValueError("mode must be 'closed' or 'open'")
@@ -198,10 +215,20 @@ def run_load(emu, token: str, scenario, *, users: int = 10, mode: str = "closed"
     if not base.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise ValueError("the load driver talks to 127.0.0.1 only")
     before = emu.stats(token)
-    sims = [emu.create_user(first_name=f"{first_name}{i}", username=f"{first_name.lower()}{i}")
-            for i in range(users)]
-    run = _Run(emu, token, mode=mode, rate=rate, think_time=think_time, duration=duration,
-               max_updates=max_updates, answer_timeout=answer_timeout)
+    sims = [
+        emu.create_user(first_name=f"{first_name}{i}", username=f"{first_name.lower()}{i}")
+        for i in range(users)
+    ]
+    run = _Run(
+        emu,
+        token,
+        mode=mode,
+        rate=rate,
+        think_time=think_time,
+        duration=duration,
+        max_updates=max_updates,
+        answer_timeout=answer_timeout,
+    )
 
     def user_loop(index, sim):
         if ramp_up:
@@ -224,8 +251,10 @@ def run_load(emu, token: str, scenario, *, users: int = 10, mode: str = "closed"
                 if run._spent():
                     return
 
-    threads = [threading.Thread(target=user_loop, args=(i, s), name=f"tgemu-load-{i}",
-                                daemon=True) for i, s in enumerate(sims)]
+    threads = [
+        threading.Thread(target=user_loop, args=(i, s), name=f"tgemu-load-{i}", daemon=True)
+        for i, s in enumerate(sims)
+    ]
     for t in threads:
         t.start()
     hard_stop = run.deadline + answer_timeout + 5
@@ -282,8 +311,11 @@ def summary(report: dict) -> str:
     def ms(v):
         return "-" if v is None else f"{v * 1000:.1f}ms"
 
-    loop = (f"open loop at {report['target_rate']}/s" if report["mode"] == "open"
-            else f"closed loop, think {report['think_time_s']}s")
+    loop = (
+        f"open loop at {report['target_rate']}/s"
+        if report["mode"] == "open"
+        else f"closed loop, think {report['think_time_s']}s"
+    )
     return (
         f"{report['users']} users, {loop}, {report['elapsed_s']:.1f}s: "
         f"{report['updates_sent']} updates sent, {report['answered']} answered, "
@@ -306,8 +338,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tgemu.load", description=main.__doc__)
     parser.add_argument("--url", required=True, help="tgemu base URL on 127.0.0.1")
     parser.add_argument("--token", required=True)
-    parser.add_argument("--scenario", default="tgemu.load:echo_scenario",
-                        help="module:function taking a LoadUser")
+    parser.add_argument(
+        "--scenario", default="tgemu.load:echo_scenario", help="module:function taking a LoadUser"
+    )
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--mode", choices=("closed", "open"), default="closed")
     parser.add_argument("--rate", type=float)
@@ -320,9 +353,18 @@ def main(argv=None) -> int:
     module, _, func = args.scenario.partition(":")
     scenario = getattr(importlib.import_module(module), func)
     with RemoteEmulator(args.url) as emu:
-        report = run_load(emu, args.token, scenario, users=args.users, mode=args.mode,
-                          rate=args.rate, think_time=args.think_time, duration=args.duration,
-                          max_updates=args.max_updates, answer_timeout=args.answer_timeout)
+        report = run_load(
+            emu,
+            args.token,
+            scenario,
+            users=args.users,
+            mode=args.mode,
+            rate=args.rate,
+            think_time=args.think_time,
+            duration=args.duration,
+            max_updates=args.max_updates,
+            answer_timeout=args.answer_timeout,
+        )
     text = json.dumps(report, indent=2)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as fh:

@@ -6,14 +6,26 @@ import re
 from tgemu.errors import bad_request
 
 _BUTTON_KINDS = (
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
 )
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _SCOPES = {
-    "default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
-    "chat_administrators", "chat_member",
+    "default",
+    "all_private_chats",
+    "all_group_chats",
+    "all_chat_administrators",
+    "chat",
+    "chat_administrators",
+    "chat_member",
 }
 
 
@@ -53,7 +65,7 @@ def parse_reply_markup(value) -> dict | None:
 
 def _inline_rows(rows) -> list[list[dict]]:
     if not isinstance(rows, list):
-        raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array")
+        raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
     out = []
     for row in rows:
         if not isinstance(row, list):
@@ -72,7 +84,7 @@ def _inline_button(button) -> dict:
     text = button.get("text")
     if not isinstance(text, str):
         raise bad_request(
-            "can't parse inline keyboard button: Field \"text\" must be of type String"
+            'can\'t parse inline keyboard button: Field "text" must be of type String'
         )
     kinds = [k for k in _BUTTON_KINDS if k in button]
     if not kinds:
@@ -96,7 +108,7 @@ def _inline_button(button) -> dict:
 def _reply_keyboard(markup: dict) -> dict:
     rows = markup["keyboard"]
     if not isinstance(rows, list):
-        raise bad_request("field \"keyboard\" of the ReplyKeyboardMarkup must be an Array")
+        raise bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array')
     out_rows = []
     for row in rows:
         if not isinstance(row, list):
@@ -106,7 +118,7 @@ def _reply_keyboard(markup: dict) -> dict:
             b = {"text": raw} if isinstance(raw, str) else raw
             if not isinstance(b, dict) or not isinstance(b.get("text"), str) or not b["text"]:
                 raise bad_request(
-                    "can't parse keyboard button: Field \"text\" must be of type String"
+                    'can\'t parse keyboard button: Field "text" must be of type String'
                 )
             buttons.append(dict(b))
         out_rows.append(buttons)
@@ -123,8 +135,9 @@ def callback_buttons(markup: dict | None) -> set[str]:
     """Every callback_data of an inline keyboard."""
     if not markup or "inline_keyboard" not in markup:
         return set()
-    return {b["callback_data"] for row in markup["inline_keyboard"] for b in row
-            if "callback_data" in b}
+    return {
+        b["callback_data"] for row in markup["inline_keyboard"] for b in row if "callback_data" in b
+    }
 
 
 def parse_commands(value) -> list[dict]:
@@ -143,8 +156,11 @@ def parse_commands(value) -> list[dict]:
         if not _COMMAND.match(command):
             raise bad_request("BOT_COMMAND_INVALID")
         if not 1 <= len(description) <= 256:
-            raise bad_request("command description is empty" if not description
-                              else "BOT_COMMAND_DESCRIPTION_INVALID")
+            raise bad_request(
+                "command description is empty"
+                if not description
+                else "BOT_COMMAND_DESCRIPTION_INVALID"
+            )
         out.append({"command": command, "description": description})
     return out
 

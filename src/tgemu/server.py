@@ -21,10 +21,21 @@ from tgemu.files import guess_mime
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
-_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
-            409: "Conflict", 413: "Payload Too Large", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway"}
+_REASONS = {
+    200: "OK",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    409: "Conflict",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 MAX_BODY = 60 * 1024 * 1024
 
 
@@ -99,11 +110,15 @@ class Handler(BaseHTTPRequestHandler):
             raise ValueError("body too large")
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes, ctype: str = "application/json",
-              headers: dict | None = None):
-        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
-                f"Content-Type: {ctype}", f"Content-Length: {len(body)}",
-                "Cache-Control: no-store"]
+    def _send(
+        self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None
+    ):
+        head = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
+            f"Content-Type: {ctype}",
+            f"Content-Length: {len(body)}",
+            "Cache-Control: no-store",
+        ]
         if headers:
             head.extend(f"{k}: {v}" for k, v in headers.items())
         if self.close_connection:
@@ -120,8 +135,9 @@ class Handler(BaseHTTPRequestHandler):
             body = self._read_body()
         except ValueError:
             self.close_connection = True
-            self._send_json(413, {"ok": False, "error_code": 413,
-                                  "description": "Request Entity Too Large"})
+            self._send_json(
+                413, {"ok": False, "error_code": 413, "description": "Request Entity Too Large"}
+            )
             return
         try:
             if path.startswith("/bot"):
@@ -153,18 +169,18 @@ class Handler(BaseHTTPRequestHandler):
         try:
             params = parse_params(query, self.headers.get("Content-Type", ""), body)
         except ValueError as exc:
-            self._send_json(400, {"ok": False, "error_code": 400,
-                                  "description": f"Bad Request: {exc}"})
+            self._send_json(
+                400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
+            )
             return
         status, payload = self.server.emu.call(urllib.parse.unquote(token), method, params)
         headers = None
         if status == 429:
             headers = {"Retry-After": payload["parameters"]["retry_after"]}
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                   headers=headers)
+        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers)
 
     def _file_download(self, path: str):
-        _token, _, file_path = path[len("/file/bot"):].partition("/")
+        _token, _, file_path = path[len("/file/bot") :].partition("/")
         rec = self.server.emu.files.by_path(urllib.parse.unquote(file_path))
         if rec is None or rec.data is None:
             self._send_json(404, NOT_FOUND.body())
@@ -191,8 +207,9 @@ def parse_params(query: str, content_type: str, body: bytes) -> Params:
         elif ctype == "multipart/form-data":
             _parse_multipart(content_type, body, values, files)
         else:
-            for key, value in urllib.parse.parse_qsl(body.decode("utf-8", "replace"),
-                                                     keep_blank_values=True):
+            for key, value in urllib.parse.parse_qsl(
+                body.decode("utf-8", "replace"), keep_blank_values=True
+            ):
                 values[key] = value
     return Params(values, files)
 

@@ -33,18 +33,46 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
-DEFAULT_UPDATE_TYPES = frozenset({
-    "message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
-    "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query", "poll",
-    "poll_answer", "my_chat_member", "chat_join_request", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages",
-    "message_reaction_count", "purchased_paid_media", "removed_chat_boost", "chat_boost",
-})
-CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "message_reaction_count",
+        "purchased_paid_media",
+        "removed_chat_boost",
+        "chat_boost",
+    }
+)
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 # Telegram's default excludes these three; everything else arrives unless filtered.
 _DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
@@ -81,8 +109,19 @@ class SimUserData:
 class UpdateRec:
     """An update and its timeline: created, made available to the bot, answered."""
 
-    __slots__ = ("answered", "attempts", "available", "chat_id", "created", "expects_answer",
-                 "inflight", "next_attempt", "payload", "type", "update_id")
+    __slots__ = (
+        "answered",
+        "attempts",
+        "available",
+        "chat_id",
+        "created",
+        "expects_answer",
+        "inflight",
+        "next_attempt",
+        "payload",
+        "type",
+        "update_id",
+    )
 
     def __init__(self, update_id, kind, payload, chat_id, expects_answer):
         self.update_id = update_id
@@ -117,7 +156,7 @@ class Chat:
     def __init__(self, bot: "Bot", user: SimUserData):
         self.user = user
         self.id = user.id
-        self.started = False       # the user has written to the bot at least once
+        self.started = False  # the user has written to the bot at least once
         self.blocked = False
         self.cv = threading.Condition(bot.lock)
         self.next_message_id = 1
@@ -138,8 +177,7 @@ class Chat:
 class Bot:
     """State and Bot API methods of one bot token."""
 
-    def __init__(self, emu, token: str, username: str | None = None,
-                 first_name: str | None = None):
+    def __init__(self, emu, token: str, username: str | None = None, first_name: str | None = None):
         self.emu = emu
         self.token = token
         self.id = int(token.split(":", 1)[0])
@@ -166,8 +204,12 @@ class Bot:
     # --- helpers ------------------------------------------------------------------------------
 
     def user_dict(self) -> dict:
-        return {"id": self.id, "is_bot": True, "first_name": self.first_name,
-                "username": self.username}
+        return {
+            "id": self.id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+        }
 
     def chat(self, user: SimUserData) -> Chat:
         """The chat with this user, created on first use. Call with the lock held."""
@@ -208,8 +250,9 @@ class Bot:
                 raise too_many_requests(retry_after_seconds(wait))
         if cfg.global_rate:
             if self.global_bucket is None:
-                self.global_bucket = TokenBucket(cfg.global_rate,
-                                                 cfg.global_burst or cfg.global_rate)
+                self.global_bucket = TokenBucket(
+                    cfg.global_rate, cfg.global_burst or cfg.global_rate
+                )
             wait = self.global_bucket.take(now)
             if wait:
                 if chat_bucket is not None:
@@ -251,12 +294,18 @@ class Bot:
             raise bad_request("message to be replied not found")
         return msg.data
 
-    def _new_bot_message(self, chat: Chat, content: dict, markup: dict | None,
-                         files: dict | None = None) -> dict:
+    def _new_bot_message(
+        self, chat: Chat, content: dict, markup: dict | None, files: dict | None = None
+    ) -> dict:
         mid = chat.next_message_id
         chat.next_message_id += 1
-        msg = {"message_id": mid, "from": self.user_dict(), "chat": chat.user.as_chat(),
-               "date": int(time.time()), **content}
+        msg = {
+            "message_id": mid,
+            "from": self.user_dict(),
+            "chat": chat.user.as_chat(),
+            "date": int(time.time()),
+            **content,
+        }
         if markup and "inline_keyboard" in markup:
             msg["reply_markup"] = markup
         if markup and "keyboard" in markup:
@@ -264,10 +313,17 @@ class Bot:
         elif markup and "remove_keyboard" in markup:
             chat.reply_keyboard = None
         chat.messages[mid] = Msg(mid, True, msg)
-        event = {"kind": "message", "from": "bot", "message_id": mid, "time": time.time(),
-                 "text": msg.get("text"), "caption": msg.get("caption"),
-                 "entities": msg.get("entities") or msg.get("caption_entities") or [],
-                 "reply_markup": markup, "message": msg}
+        event = {
+            "kind": "message",
+            "from": "bot",
+            "message_id": mid,
+            "time": time.time(),
+            "text": msg.get("text"),
+            "caption": msg.get("caption"),
+            "entities": msg.get("entities") or msg.get("caption_entities") or [],
+            "reply_markup": markup,
+            "message": msg,
+        }
         if files:
             event.update(files)
         chat.events.append(event)
@@ -280,8 +336,9 @@ class Bot:
     def _caption(self, p) -> dict:
         if p.get("caption") in (None, ""):
             return {}
-        caption, entities = parse_text(p.get("caption"), p.get("parse_mode"),
-                                       p.get("caption_entities"), caption=True)
+        caption, entities = parse_text(
+            p.get("caption"), p.get("parse_mode"), p.get("caption_entities"), caption=True
+        )
         out = {"caption": caption}
         if entities:
             out["caption_entities"] = entities
@@ -405,8 +462,12 @@ class Bot:
                 value = load_json(allowed, "can't parse allowed updates JSON object")
                 self.allowed_updates = [str(v) for v in value] if isinstance(value, list) else None
             old = self.webhook
-            same = (old is not None and old.url == url and old.secret == (secret or None)
-                    and old.max_connections == max_conn)
+            same = (
+                old is not None
+                and old.url == url
+                and old.secret == (secret or None)
+                and old.max_connections == max_conn
+            )
             if same:
                 return Described(True, "Webhook is already set")
             self.webhook = self.emu.make_webhook(self, url, secret or None, max_conn)
@@ -433,12 +494,20 @@ class Bot:
 
     def api_getwebhookinfo(self, p):
         with self.lock:
-            info = {"url": "", "has_custom_certificate": False,
-                    "pending_update_count": len(self.pending)}
+            info = {
+                "url": "",
+                "has_custom_certificate": False,
+                "pending_update_count": len(self.pending),
+            }
             hook = self.webhook
             if hook is not None:
-                info.update({"url": hook.url, "max_connections": hook.max_connections,
-                             "ip_address": "127.0.0.1"})
+                info.update(
+                    {
+                        "url": hook.url,
+                        "max_connections": hook.max_connections,
+                        "ip_address": "127.0.0.1",
+                    }
+                )
                 if hook.last_error_date:
                     info["last_error_date"] = hook.last_error_date
                     info["last_error_message"] = hook.last_error_message
@@ -449,9 +518,14 @@ class Bot:
     # --- simple methods --------------------------------------------------------------------
 
     def api_getme(self, p):
-        return {**self.user_dict(), "can_join_groups": True,
-                "can_read_all_group_messages": False, "supports_inline_queries": False,
-                "can_connect_to_business": False, "has_main_web_app": False}
+        return {
+            **self.user_dict(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     def api_getchat(self, p):
         with self.lock:
@@ -462,8 +536,12 @@ class Bot:
         rec = self.emu.files.get(str(p.get("file_id") or ""))
         if rec is None or rec.data is None:
             raise bad_request("invalid file_id")
-        return {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-                "file_size": rec.size, "file_path": rec.file_path}
+        return {
+            "file_id": rec.file_id,
+            "file_unique_id": rec.file_unique_id,
+            "file_size": rec.size,
+            "file_path": rec.file_path,
+        }
 
     def api_sendchataction(self, p):
         with self.lock:
@@ -509,8 +587,13 @@ class Bot:
                 content["document"] = rec.document()
             if reply_to:
                 content["reply_to_message"] = reply_to
-            info = {"file_id": rec.file_id, "file_name": rec.file_name,
-                    "mime_type": rec.mime_type, "url": rec.url, "bytes": rec.data}
+            info = {
+                "file_id": rec.file_id,
+                "file_name": rec.file_name,
+                "mime_type": rec.mime_type,
+                "url": rec.url,
+                "bytes": rec.data,
+            }
             return self._new_bot_message(chat, content, markup, {field: info})
 
     # --- editing ---------------------------------------------------------------------------
@@ -551,12 +634,19 @@ class Bot:
         new["edit_date"] = int(time.time())
         msg.data = new
         msg.edited = True
-        chat.events.append({
-            "kind": "edit", "from": "bot", "message_id": msg.message_id, "time": time.time(),
-            "text": new.get("text"), "caption": new.get("caption"),
-            "entities": new.get("entities") or new.get("caption_entities") or [],
-            "reply_markup": markup, "message": new,
-        })
+        chat.events.append(
+            {
+                "kind": "edit",
+                "from": "bot",
+                "message_id": msg.message_id,
+                "time": time.time(),
+                "text": new.get("text"),
+                "caption": new.get("caption"),
+                "entities": new.get("entities") or new.get("caption_entities") or [],
+                "reply_markup": markup,
+                "message": new,
+            }
+        )
         self.counts["edits"] += 1
         self._answer_from_chat(chat)
         chat.changed()
@@ -601,8 +691,9 @@ class Bot:
             if msg is None or msg.deleted:
                 raise bad_request("message to delete not found")
             msg.deleted = True
-            chat.events.append({"kind": "delete", "from": "bot", "message_id": msg.message_id,
-                                "time": time.time()})
+            chat.events.append(
+                {"kind": "delete", "from": "bot", "message_id": msg.message_id, "time": time.time()}
+            )
             self.counts["deleted_messages"] += 1
             chat.changed()
             return True
@@ -613,8 +704,11 @@ class Bot:
         with self.lock:
             query = self.queries.get(qid)
             now = time.monotonic()
-            if (query is None or query["answered"]
-                    or now - query["created"] > self.emu.config.callback_query_timeout):
+            if (
+                query is None
+                or query["answered"]
+                or now - query["created"] > self.emu.config.callback_query_timeout
+            ):
                 raise bad_request(QUERY_TOO_OLD)
             if len(text) > 200:
                 raise bad_request("MESSAGE_TOO_LONG")
@@ -626,12 +720,18 @@ class Bot:
                 self.counts["updates_answered"] += 1
                 if rec.update_id in chat.unanswered:
                     chat.unanswered.remove(rec.update_id)
-            chat.events.append({
-                "kind": "callback_answer", "from": "bot", "callback_query_id": qid,
-                "message_id": query["message_id"], "text": text,
-                "show_alert": _to_bool(p.get("show_alert")), "url": p.get("url"),
-                "time": time.time(),
-            })
+            chat.events.append(
+                {
+                    "kind": "callback_answer",
+                    "from": "bot",
+                    "callback_query_id": qid,
+                    "message_id": query["message_id"],
+                    "text": text,
+                    "show_alert": _to_bool(p.get("show_alert")),
+                    "url": p.get("url"),
+                    "time": time.time(),
+                }
+            )
             self.counts["callback_answers"] += 1
             chat.changed()
             return True
@@ -677,16 +777,33 @@ class Bot:
         chat.started = True
         mid = chat.next_message_id
         chat.next_message_id += 1
-        msg = {"message_id": mid, "from": chat.user.as_user(), "chat": chat.user.as_chat(),
-               "date": int(time.time()), **content}
+        msg = {
+            "message_id": mid,
+            "from": chat.user.as_user(),
+            "chat": chat.user.as_chat(),
+            "date": int(time.time()),
+            **content,
+        }
         chat.messages[mid] = Msg(mid, False, msg)
         text = content.get("text")
         kb = chat.reply_keyboard
-        if (text is not None and kb and kb.get("one_time_keyboard")
-                and any(b["text"] == text for row in kb["keyboard"] for b in row)):
+        if (
+            text is not None
+            and kb
+            and kb.get("one_time_keyboard")
+            and any(b["text"] == text for row in kb["keyboard"] for b in row)
+        ):
             chat.reply_keyboard = None
-        chat.events.append({"kind": "message", "from": "user", "message_id": mid,
-                            "time": time.time(), "message": msg, "text": text})
+        chat.events.append(
+            {
+                "kind": "message",
+                "from": "user",
+                "message_id": mid,
+                "time": time.time(),
+                "message": msg,
+                "text": text,
+            }
+        )
         chat.changed()
         return self.push_update(chat, "message", msg)
 
@@ -701,13 +818,31 @@ class Bot:
         if chat.blocked:
             raise RuntimeError(f"user {chat.id} has blocked the bot; unblock first")
         qid = str(secrets.randbits(62))
-        query = {"id": qid, "from": chat.user.as_user(), "message": msg.data,
-                 "chat_instance": str(self.id * 1_000_003 + chat.id), "data": data}
+        query = {
+            "id": qid,
+            "from": chat.user.as_user(),
+            "message": msg.data,
+            "chat_instance": str(self.id * 1_000_003 + chat.id),
+            "data": data,
+        }
         uid = self.push_update(chat, "callback_query", query)
-        self.queries[qid] = {"created": time.monotonic(), "answered": False, "update_id": uid,
-                             "chat_id": chat.id, "message_id": message_id}
-        chat.events.append({"kind": "callback", "from": "user", "message_id": message_id,
-                            "data": data, "callback_query_id": qid, "time": time.time()})
+        self.queries[qid] = {
+            "created": time.monotonic(),
+            "answered": False,
+            "update_id": uid,
+            "chat_id": chat.id,
+            "message_id": message_id,
+        }
+        chat.events.append(
+            {
+                "kind": "callback",
+                "from": "user",
+                "message_id": message_id,
+                "data": data,
+                "callback_query_id": qid,
+                "time": time.time(),
+            }
+        )
         chat.changed()
         return uid
 
@@ -715,17 +850,21 @@ class Bot:
         if chat.blocked == blocked:
             return None
         chat.blocked = blocked
-        chat.events.append({"kind": "block" if blocked else "unblock", "from": "user",
-                            "time": time.time()})
+        chat.events.append(
+            {"kind": "block" if blocked else "unblock", "from": "user", "time": time.time()}
+        )
         chat.changed()
         if not chat.started:
             return None
         old, new = ("member", "kicked") if blocked else ("kicked", "member")
         bot_user = self.user_dict()
-        member = {"chat": chat.user.as_chat(), "from": chat.user.as_user(),
-                  "date": int(time.time()),
-                  "old_chat_member": {"user": bot_user, "status": old},
-                  "new_chat_member": {"user": bot_user, "status": new}}
+        member = {
+            "chat": chat.user.as_chat(),
+            "from": chat.user.as_user(),
+            "date": int(time.time()),
+            "old_chat_member": {"user": bot_user, "status": old},
+            "new_chat_member": {"user": bot_user, "status": new},
+        }
         if blocked:
             member["new_chat_member"]["until_date"] = 0
         return self.push_update(chat, "my_chat_member", member, expects_answer=False)
@@ -752,4 +891,3 @@ def _to_bool(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "on")
     return bool(value)
-

@@ -46,10 +46,22 @@ def _byte_offset(text: str, index: int) -> int:
 # --- HTML ---------------------------------------------------------------------------------
 
 _HTML_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link", "code": "code", "pre": "pre",
-    "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _HTML_ENTITY = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|lt|gt|amp|quot);")
 _ATTR_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -191,8 +203,12 @@ def _html_entity(tag, start, length, attrs, stack) -> dict:
         href = attrs.get("href", "")
         m = re.match(r"tg://user\?id=(\d+)$", href)
         if m:
-            entity = {"offset": start, "length": length, "type": "text_mention",
-                      "user": {"id": int(m.group(1)), "is_bot": False, "first_name": ""}}
+            entity = {
+                "offset": start,
+                "length": length,
+                "type": "text_mention",
+                "user": {"id": int(m.group(1)), "is_bot": False, "first_name": ""},
+            }
         else:
             entity["url"] = href
     elif kind == "blockquote" and "expandable" in attrs:
@@ -202,8 +218,12 @@ def _html_entity(tag, start, length, attrs, stack) -> dict:
     elif kind == "code" and stack and stack[-1][0] == "pre":
         lang = attrs.get("class", "")
         if lang.startswith("language-"):
-            entity = {"offset": start, "length": length, "type": "pre",
-                      "language": lang[len("language-"):]}
+            entity = {
+                "offset": start,
+                "length": length,
+                "type": "pre",
+                "language": lang[len("language-") :],
+            }
     elif kind == "custom_emoji":
         entity["custom_emoji_id"] = attrs.get("emoji-id", "")
     return entity
@@ -213,8 +233,13 @@ def _html_entity(tag, start, length, attrs, stack) -> dict:
 
 _V2_RESERVED = set("_*[]()~`>#+-=|{}.!")
 _V2_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline",
-    "strikethrough": "Strikethrough", "spoiler": "Spoiler", "code": "Code", "pre": "Pre",
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
     "text_link": "TextUrl",
 }
 
@@ -252,7 +277,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:  # noqa: PLR0912, PL
             line_start = False
             continue
         line_start = False
-        if (c != "`" if in_code else c not in _V2_RESERVED):
+        if c != "`" if in_code else c not in _V2_RESERVED:
             out.add(c)
             i += 1
             continue
@@ -353,6 +378,7 @@ def _v2_url(text: str, i: int, begin_byte: int) -> tuple[str, int]:
 
 # --- legacy Markdown ----------------------------------------------------------------------
 
+
 def parse_markdown(text: str) -> tuple[str, list[dict]]:  # noqa: PLR0912, PLR0915
     """Parse legacy Markdown: *bold*, _italic_, `code`, ```pre```, [text](url); no nesting."""
     out = _Out()
@@ -421,6 +447,7 @@ def parse_markdown(text: str) -> tuple[str, list[dict]]:  # noqa: PLR0912, PLR09
 
 
 # --- entry point ----------------------------------------------------------------------------
+
 
 def parse_text(raw, parse_mode, entities_param, *, caption: bool = False):
     """Validate a text or caption and return (plain_text, entities) as Telegram stores them."""

@@ -38,8 +38,9 @@ class Webhook:
 
     def start(self):
         for n in range(self.max_connections):
-            t = threading.Thread(target=self._worker, name=f"tgemu-webhook-{self.bot.id}-{n}",
-                                 daemon=True)
+            t = threading.Thread(
+                target=self._worker, name=f"tgemu-webhook-{self.bot.id}-{n}", daemon=True
+            )
             t.start()
             self._threads.append(t)
 
@@ -78,8 +79,7 @@ class Webhook:
             # Local test servers use self-signed certificates; nothing leaves 127.0.0.1.
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout,
-                                               context=ctx)
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=ctx)
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
     def _worker(self):

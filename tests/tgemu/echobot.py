@@ -24,14 +24,18 @@ class EchoBot:
         def start(message):
             kb = types.InlineKeyboardMarkup()
             kb.add(types.InlineKeyboardButton("Press me", callback_data="press:1"))
-            bot.send_message(message.chat.id, f"Hello, {message.from_user.first_name}!",
-                             reply_markup=kb)
+            bot.send_message(
+                message.chat.id, f"Hello, {message.from_user.first_name}!", reply_markup=kb
+            )
 
         @bot.callback_query_handler(func=lambda call: call.data.startswith("press:"))
         def press(call):
             bot.answer_callback_query(call.id, "Pressed")
-            bot.edit_message_text(f"You pressed {call.data.split(':')[1]}",
-                                  call.message.chat.id, call.message.message_id)
+            bot.edit_message_text(
+                f"You pressed {call.data.split(':')[1]}",
+                call.message.chat.id,
+                call.message.message_id,
+            )
 
         @bot.message_handler(content_types=["text"])
         def echo(message):
@@ -52,8 +56,7 @@ class EchoBot:
         try:
             while not self._stop.is_set():
                 try:
-                    updates = self.bot.get_updates(offset=offset, timeout=5,
-                                                   long_polling_timeout=1)
+                    updates = self.bot.get_updates(offset=offset, timeout=5, long_polling_timeout=1)
                 except Exception as exc:
                     self.errors.append(exc)
                     self._stop.wait(0.1)

@@ -7,8 +7,10 @@ import requests
 from telebot import types
 from telebot.apihelper import ApiTelegramException
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x20"
-       b"\x08\x02\x00\x00\x00" + b"\x00" * 32)
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x20"
+    b"\x08\x02\x00\x00\x00" + b"\x00" * 32
+)
 
 
 @pytest.fixture
@@ -40,11 +42,17 @@ def test_get_me_describes_the_bot(bot, token):
 
 
 def test_send_message_returns_the_message_with_entities_and_inline_keyboard(bot, ann):
-    msg = bot.send_message(ann.id, "<b>Hi</b> <i>Ann</i> &amp; co", parse_mode="HTML",
-                           reply_markup=keyboard(("Go", "go:1")))
+    msg = bot.send_message(
+        ann.id,
+        "<b>Hi</b> <i>Ann</i> &amp; co",
+        parse_mode="HTML",
+        reply_markup=keyboard(("Go", "go:1")),
+    )
     assert msg.text == "Hi Ann & co"
-    assert [(e.type, e.offset, e.length) for e in msg.entities] == [("bold", 0, 2),
-                                                                    ("italic", 3, 3)]
+    assert [(e.type, e.offset, e.length) for e in msg.entities] == [
+        ("bold", 0, 2),
+        ("italic", 3, 3),
+    ]
     assert msg.reply_markup.keyboard[0][0].callback_data == "go:1"
     assert msg.chat.id == ann.id and msg.from_user.is_bot
 
@@ -63,14 +71,17 @@ def test_reply_keyboard_and_its_removal_show_in_the_transcript(bot, emu, token, 
 
 def test_edit_text_and_reply_markup_are_recorded_as_edits(bot, emu, token, ann):
     msg = bot.send_message(ann.id, "one", reply_markup=keyboard(("A", "a")))
-    edited = bot.edit_message_text("two", ann.id, msg.message_id,
-                                   reply_markup=keyboard(("B", "b")))
+    edited = bot.edit_message_text("two", ann.id, msg.message_id, reply_markup=keyboard(("B", "b")))
     assert edited.text == "two" and edited.edit_date
     bot.edit_message_reply_markup(ann.id, msg.message_id, reply_markup=keyboard(("C", "c")))
     kinds = [(e["kind"], e["text"]) for e in emu.transcript(token, ann.id)]
     assert kinds == [("message", "one"), ("edit", "two"), ("edit", "two")]
-    assert ann.current_message(token, msg.message_id)["reply_markup"]["inline_keyboard"][0][0][
-        "callback_data"] == "c"
+    assert (
+        ann.current_message(token, msg.message_id)["reply_markup"]["inline_keyboard"][0][0][
+            "callback_data"
+        ]
+        == "c"
+    )
 
 
 def test_delete_message_then_deleting_again_fails(bot, ann):
@@ -104,8 +115,12 @@ def test_commands_are_kept_per_scope_and_language(bot):
     default = [types.BotCommand("start", "Start"), types.BotCommand("help", "Help")]
     private_ru = [types.BotCommand("start", "Начать")]
     assert bot.set_my_commands(default) is True
-    assert bot.set_my_commands(private_ru, scope=types.BotCommandScopeAllPrivateChats(),
-                               language_code="ru") is True
+    assert (
+        bot.set_my_commands(
+            private_ru, scope=types.BotCommandScopeAllPrivateChats(), language_code="ru"
+        )
+        is True
+    )
     assert [c.command for c in bot.get_my_commands()] == ["start", "help"]
     ru = bot.get_my_commands(scope=types.BotCommandScopeAllPrivateChats(), language_code="ru")
     assert [c.description for c in ru] == ["Начать"]
@@ -114,37 +129,74 @@ def test_commands_are_kept_per_scope_and_language(bot):
     assert bot.get_my_commands() == []
 
 
-NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
-                "markup are exactly the same as a current content and reply markup of the message")
-QUERY_TOO_OLD = ("Bad Request: query is too old and response timeout expired or query ID is "
-                 "invalid")
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply "
+    "markup are exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
-@pytest.mark.parametrize(("call", "code", "description"), [
-    (lambda b, u: b.send_message(u.id, ""), 400, "Bad Request: message text is empty"),
-    (lambda b, u: b.send_message(u.id, "x" * 4097), 400, "Bad Request: message is too long"),
-    (lambda b, u: b.send_message(u.id, "<b>bold", parse_mode="HTML"), 400,
-     "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""),
-    (lambda b, u: b.send_message(u.id, "a <x> b", parse_mode="HTML"), 400,
-     "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 2"),
-    (lambda b, u: b.send_message(u.id, "Price: 1.5", parse_mode="MarkdownV2"), 400,
-     "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with "
-     "the preceding '\\'"),
-    (lambda b, u: b.send_message(u.id, "*bold", parse_mode="MarkdownV2"), 400,
-     "Bad Request: can't parse entities: Can't find end of Bold entity at byte offset 0"),
-    (lambda b, u: b.send_message(u.id, "hi", reply_markup=keyboard(("x", "d" * 65))), 400,
-     "Bad Request: BUTTON_DATA_INVALID"),
-    # pyTelegramBotAPI drops an empty callback_data, leaving a button without an action.
-    (lambda b, u: b.send_message(u.id, "hi", reply_markup=keyboard(("x", ""))), 400,
-     "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the "
-     "inline keyboard"),
-    (lambda b, u: b.send_message(999, "hi"), 400, "Bad Request: chat not found"),
-    (lambda b, u: b.answer_callback_query("12345"), 400, QUERY_TOO_OLD),
-    (lambda b, u: b.edit_message_text("x", u.id, 424242), 400,
-     "Bad Request: message to edit not found"),
-], ids=["empty", "too-long", "html-unclosed", "html-unsupported", "mdv2-reserved",
-        "mdv2-unclosed", "callback-data-65-bytes", "button-without-action", "chat-not-found",
-        "unknown-query", "edit-missing"])
+@pytest.mark.parametrize(
+    ("call", "code", "description"),
+    [
+        (lambda b, u: b.send_message(u.id, ""), 400, "Bad Request: message text is empty"),
+        (lambda b, u: b.send_message(u.id, "x" * 4097), 400, "Bad Request: message is too long"),
+        (
+            lambda b, u: b.send_message(u.id, "<b>bold", parse_mode="HTML"),
+            400,
+            "Bad Request: can't parse entities: "
+            'Can\'t find end tag corresponding to start tag "b"',
+        ),
+        (
+            lambda b, u: b.send_message(u.id, "a <x> b", parse_mode="HTML"),
+            400,
+            'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 2',
+        ),
+        (
+            lambda b, u: b.send_message(u.id, "Price: 1.5", parse_mode="MarkdownV2"),
+            400,
+            "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with "
+            "the preceding '\\'",
+        ),
+        (
+            lambda b, u: b.send_message(u.id, "*bold", parse_mode="MarkdownV2"),
+            400,
+            "Bad Request: can't parse entities: Can't find end of Bold entity at byte offset 0",
+        ),
+        (
+            lambda b, u: b.send_message(u.id, "hi", reply_markup=keyboard(("x", "d" * 65))),
+            400,
+            "Bad Request: BUTTON_DATA_INVALID",
+        ),
+        # pyTelegramBotAPI drops an empty callback_data, leaving a button without an action.
+        (
+            lambda b, u: b.send_message(u.id, "hi", reply_markup=keyboard(("x", ""))),
+            400,
+            "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the "
+            "inline keyboard",
+        ),
+        (lambda b, u: b.send_message(999, "hi"), 400, "Bad Request: chat not found"),
+        (lambda b, u: b.answer_callback_query("12345"), 400, QUERY_TOO_OLD),
+        (
+            lambda b, u: b.edit_message_text("x", u.id, 424242),
+            400,
+            "Bad Request: message to edit not found",
+        ),
+    ],
+    ids=[
+        "empty",
+        "too-long",
+        "html-unclosed",
+        "html-unsupported",
+        "mdv2-reserved",
+        "mdv2-unclosed",
+        "callback-data-65-bytes",
+        "button-without-action",
+        "chat-not-found",
+        "unknown-query",
+        "edit-missing",
+    ],
+)
 def test_validation_errors_use_telegrams_wording(bot, ann, call, code, description):
     got_code, got_desc, body = api_error(lambda: call(bot, ann))
     assert (got_code, got_desc) == (code, description)
@@ -158,8 +210,10 @@ def test_a_4096_character_text_is_accepted(bot, ann):
 def test_editing_to_identical_content_is_not_modified(bot, ann):
     msg = bot.send_message(ann.id, "same", reply_markup=keyboard(("A", "a")))
     code, desc, _ = api_error(
-        lambda: bot.edit_message_text("same", ann.id, msg.message_id,
-                                      reply_markup=keyboard(("A", "a"))))
+        lambda: bot.edit_message_text(
+            "same", ann.id, msg.message_id, reply_markup=keyboard(("A", "a"))
+        )
+    )
     assert (code, desc) == (400, NOT_MODIFIED)
     # Dropping the keyboard is a change, as in Telegram.
     assert bot.edit_message_text("same", ann.id, msg.message_id).text == "same"
@@ -177,8 +231,11 @@ def test_callback_query_can_be_answered_once_with_at_most_200_characters(bot, em
     code, desc, _ = api_error(lambda: bot.answer_callback_query(query.id))
     assert (code, desc) == (400, QUERY_TOO_OLD)
     answer = emu.transcript(token, ann.id)[-1]
-    assert (answer["kind"], answer["text"], answer["show_alert"]) == ("callback_answer", "Done",
-                                                                      True)
+    assert (answer["kind"], answer["text"], answer["show_alert"]) == (
+        "callback_answer",
+        "Done",
+        True,
+    )
 
 
 def test_a_stale_callback_query_is_too_old(bot, emu, token, ann):
@@ -196,12 +253,15 @@ def test_user_known_but_not_started_cannot_be_written_to(bot, emu):
     assert (code, desc) == (403, "Forbidden: bot can't initiate conversation with a user")
 
 
-@pytest.mark.parametrize(("path", "status", "description"), [
-    ("/botnot-a-token/getMe", 401, "Unauthorized"),
-    ("/bot123:short/sendMessage", 401, "Unauthorized"),
-    ("/bot{token}/noSuchMethod", 404, "Not Found"),
-    ("/elsewhere", 404, "Not Found"),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "description"),
+    [
+        ("/botnot-a-token/getMe", 401, "Unauthorized"),
+        ("/bot123:short/sendMessage", 401, "Unauthorized"),
+        ("/bot{token}/noSuchMethod", 404, "Not Found"),
+        ("/elsewhere", 404, "Not Found"),
+    ],
+)
 def test_bad_token_and_unknown_method(emu, token, path, status, description):
     with requests.Session() as s:
         resp = s.get(emu.base_url + path.format(token=token), timeout=5)
@@ -215,14 +275,23 @@ def test_parameters_arrive_by_query_form_json_and_multipart(emu, token, ann):
     emu.configure(per_chat_rate=None)
     with requests.Session() as s:
         by_query = s.get(base + "sendMessage", params={"chat_id": ann.id, "text": "q"}, timeout=5)
-        by_form = s.post(base + "sendmessage", data={"chat_id": ann.id, "text": "f",
-                                                     "reply_markup": json.dumps(markup)},
-                         timeout=5)
-        by_json = s.post(base + "sendMessage", json={"chat_id": ann.id, "text": "j",
-                                                     "reply_markup": markup}, timeout=5)
-        by_multipart = s.post(base + "sendPhoto", params={"chat_id": ann.id},
-                              files={"photo": ("p.png", PNG, "image/png")},
-                              data={"caption": "m"}, timeout=5)
+        by_form = s.post(
+            base + "sendmessage",
+            data={"chat_id": ann.id, "text": "f", "reply_markup": json.dumps(markup)},
+            timeout=5,
+        )
+        by_json = s.post(
+            base + "sendMessage",
+            json={"chat_id": ann.id, "text": "j", "reply_markup": markup},
+            timeout=5,
+        )
+        by_multipart = s.post(
+            base + "sendPhoto",
+            params={"chat_id": ann.id},
+            files={"photo": ("p.png", PNG, "image/png")},
+            data={"caption": "m"},
+            timeout=5,
+        )
     results = [r.json()["result"] for r in (by_query, by_form, by_json, by_multipart)]
     assert [r.get("text", r.get("caption")) for r in results] == ["q", "f", "j", "m"]
     assert results[1]["reply_markup"] == markup == results[2]["reply_markup"]

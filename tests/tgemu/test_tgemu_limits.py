@@ -61,7 +61,9 @@ def test_blocked_user_gets_403_and_the_bot_learns_it(bot, emu, token, started):
     with pytest.raises(ApiTelegramException) as info:
         bot.send_message(ann.id, "still there?")
     assert (info.value.error_code, info.value.description) == (
-        403, "Forbidden: bot was blocked by the user")
+        403,
+        "Forbidden: bot was blocked by the user",
+    )
     member = bot.get_updates()[-1].my_chat_member
     assert (member.old_chat_member.status, member.new_chat_member.status) == ("member", "kicked")
     ann.unblock(token)
@@ -94,8 +96,11 @@ def test_injected_drop_closes_the_connection_without_an_answer(emu, token, start
     (ann,) = started(1)
     emu.configure(fault_rate=1.0, fault_kinds=("drop",))
     with requests.Session() as s, pytest.raises(requests.ConnectionError):
-        s.post(f"{emu.base_url}/bot{token}/sendMessage",
-               params={"chat_id": ann.id, "text": "hi"}, timeout=5)
+        s.post(
+            f"{emu.base_url}/bot{token}/sendMessage",
+            params={"chat_id": ann.id, "text": "hi"},
+            timeout=5,
+        )
     assert emu.stats(token)["faults"] == {"drop": 1}
     assert emu.transcript(token, ann.id) == []  # a dropped call did nothing
 
@@ -111,12 +116,18 @@ def test_injected_slow_answer_still_succeeds(bot, emu, token, started):
 
 def test_fault_rate_is_a_share_of_calls(emu, token, started):
     (ann,) = started(1)
-    emu.configure(per_chat_rate=None, global_rate=None, fault_rate=0.3, fault_kinds=("5xx",),
-                  seed=7)
+    emu.configure(
+        per_chat_rate=None, global_rate=None, fault_rate=0.3, fault_kinds=("5xx",), seed=7
+    )
     with requests.Session() as s:
-        codes = [s.get(f"{emu.base_url}/bot{token}/sendMessage",
-                       params={"chat_id": ann.id, "text": "x"}, timeout=5).status_code
-                 for _ in range(300)]
+        codes = [
+            s.get(
+                f"{emu.base_url}/bot{token}/sendMessage",
+                params={"chat_id": ann.id, "text": "x"},
+                timeout=5,
+            ).status_code
+            for _ in range(300)
+        ]
     failed = codes.count(500)
     assert 50 <= failed <= 130
     assert emu.stats(token)["faults_total"] == failed

@@ -26,8 +26,16 @@ def assert_consistent(report):
 
 
 def test_two_hundred_users_closed_loop_every_update_answered(unlimited, token, echo_bot):
-    report = run_load(unlimited, token, echo_once, users=200, mode="closed", duration=20,
-                      max_updates=600, answer_timeout=10)
+    report = run_load(
+        unlimited,
+        token,
+        echo_once,
+        users=200,
+        mode="closed",
+        duration=20,
+        max_updates=600,
+        answer_timeout=10,
+    )
     assert report["updates_sent"] == 600
     assert (report["answered"], report["timeouts"], report["errors"]) == (600, 0, 0)
     assert report["iterations"] == 600
@@ -39,8 +47,9 @@ def test_two_hundred_users_closed_loop_every_update_answered(unlimited, token, e
 
 
 def test_open_loop_keeps_the_target_rate(unlimited, token, echo_bot):
-    report = run_load(unlimited, token, echo_once, users=40, mode="open", rate=100,
-                      duration=2.0, answer_timeout=5)
+    report = run_load(
+        unlimited, token, echo_once, users=40, mode="open", rate=100, duration=2.0, answer_timeout=5
+    )
     assert 150 <= report["updates_sent"] <= 205
     assert report["timeouts"] == 0 and report["errors"] == 0
     assert_consistent(report)

@@ -9,8 +9,10 @@ from tgemu.textparse import parse_html, parse_markdown, parse_markdown_v2, parse
 def test_html_entities_use_utf16_offsets():
     text, entities = parse_html("😀 <b>bold</b> <a href='https://x.io'>link</a> &lt;3")
     assert text == "😀 bold link <3"
-    assert entities == [{"offset": 3, "length": 4, "type": "bold"},
-                        {"offset": 8, "length": 4, "type": "text_link", "url": "https://x.io"}]
+    assert entities == [
+        {"offset": 3, "length": 4, "type": "bold"},
+        {"offset": 8, "length": 4, "type": "text_link", "url": "https://x.io"},
+    ]
 
 
 def test_html_nested_and_pre_with_language():
@@ -20,11 +22,14 @@ def test_html_nested_and_pre_with_language():
     assert {"offset": 2, "length": 3, "type": "pre", "language": "py"} in entities
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
-    ("x</b>", "Unexpected end tag at byte offset 1"),
-    ("я <x>", 'Unsupported start tag "x" at byte offset 3'),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("x</b>", "Unexpected end tag at byte offset 1"),
+        ("я <x>", 'Unsupported start tag "x" at byte offset 3'),
+    ],
+)
 def test_html_errors(source, message):
     with pytest.raises(ApiError) as info:
         parse_html(source)
@@ -34,8 +39,15 @@ def test_html_errors(source, message):
 def test_markdown_v2_entities_and_escapes():
     text, entities = parse_markdown_v2(r"*b* _i_ __u__ ~s~ ||sp|| `c.d` [l](https://x\.io) 1\.5")
     assert text == "b i u s sp c.d l 1.5"
-    assert [e["type"] for e in entities] == ["bold", "italic", "underline", "strikethrough",
-                                             "spoiler", "code", "text_link"]
+    assert [e["type"] for e in entities] == [
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "code",
+        "text_link",
+    ]
     assert entities[-1]["url"] == "https://x.io"
 
 

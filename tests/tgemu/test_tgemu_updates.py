@@ -8,10 +8,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from telebot.apihelper import ApiTelegramException
 
-WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; use "
-                    "deleteWebhook to delete the webhook first")
-POLL_CONFLICT = ("Conflict: terminated by other getUpdates request; make sure that only one bot "
-                 "instance is running")
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use "
+    "deleteWebhook to delete the webhook first"
+)
+POLL_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot "
+    "instance is running"
+)
 
 
 def test_unconfirmed_updates_come_back_and_confirmed_ones_do_not(bot, emu, token):

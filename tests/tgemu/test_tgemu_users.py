@@ -28,8 +28,12 @@ def test_user_chats_with_a_real_bot_and_presses_its_button(emu, token, echo_bot)
         time.sleep(0.02)
     events = emu.transcript(token, ann.id, include_user=True)
     assert [(e["from"], e["kind"]) for e in events] == [
-        ("user", "message"), ("bot", "message"), ("user", "callback"),
-        ("bot", "callback_answer"), ("bot", "edit")]
+        ("user", "message"),
+        ("bot", "message"),
+        ("user", "callback"),
+        ("bot", "callback_answer"),
+        ("bot", "edit"),
+    ]
 
 
 def test_update_carries_the_command_entity_and_the_user(bot, emu, token):
@@ -123,8 +127,11 @@ def test_control_api_drives_a_user_from_another_process(emu, token, echo_bot):
 def test_control_api_answers_json_errors(emu):
     with requests.Session() as s:
         missing = s.get(emu.base_url + "/control/nothing", timeout=5)
-        no_user = s.post(emu.base_url + "/control/users/42/send_text",
-                         json={"token": "1:" + "a" * 35, "text": "x"}, timeout=5)
+        no_user = s.post(
+            emu.base_url + "/control/users/42/send_text",
+            json={"token": "1:" + "a" * 35, "text": "x"},
+            timeout=5,
+        )
         page = s.get(emu.base_url + "/", timeout=5)
     assert missing.status_code == 404 and missing.json()["ok"] is False
     assert no_user.status_code == 404 and "42" in no_user.json()["error"]
@@ -140,9 +147,12 @@ def _free_port() -> int:
 def test_command_line_serves_a_preregistered_bot(token):
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "tgemu", "--port", str(port),
-                             "--token", token], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tgemu", "--port", str(port), "--token", token],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 15
         with requests.Session() as s:

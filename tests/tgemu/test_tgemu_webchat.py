@@ -21,12 +21,19 @@ def ensure_chromium() -> str:
     if binary and os.path.exists(CHROMEDRIVER):
         return binary
     if os.geteuid() != 0:
-        pytest.skip("chromium/chromium-driver are missing and installing them needs root: "
-                    "apt-get install chromium chromium-driver")
+        pytest.skip(
+            "chromium/chromium-driver are missing and installing them needs root: "
+            "apt-get install chromium chromium-driver"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "chromium", "chromium-driver"], check=True,
-                   env=env, capture_output=True, timeout=900)
+    subprocess.run(
+        ["apt-get", "install", "-y", "chromium", "chromium-driver"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=900,
+    )
     binary = _chromium()
     assert binary and os.path.exists(CHROMEDRIVER), "apt-get did not provide chromium"
     return binary
@@ -41,10 +48,18 @@ def browser():
     profile = tempfile.mkdtemp(prefix="tgemu-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -71,16 +86,19 @@ def test_user_starts_the_bot_and_presses_an_inline_button(browser, emu, token, e
 
     box = browser.find_element(By.ID, "text-input")
     box.send_keys("/start", Keys.ENTER)
-    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot .text"),
-                                                "Hello, Ann!"))
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot .text"), "Hello, Ann!"))
     assert browser.find_element(By.CSS_SELECTOR, ".msg.user .text").text == "/start"
 
-    button = wait.until(ec.element_to_be_clickable(
-        (By.CSS_SELECTOR, '.msg.bot .inline-btn[data-callback="press:1"]')))
+    button = wait.until(
+        ec.element_to_be_clickable(
+            (By.CSS_SELECTOR, '.msg.bot .inline-btn[data-callback="press:1"]')
+        )
+    )
     assert button.text == "Press me"
     button.click()
-    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot .text"),
-                                                "You pressed 1"))
+    wait.until(
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot .text"), "You pressed 1")
+    )
     bot_messages = browser.find_elements(By.CSS_SELECTOR, ".msg.bot")
     assert len(bot_messages) == 1  # edited in place, not appended
     assert "edited" in bot_messages[0].find_element(By.CSS_SELECTOR, ".meta").text
