@@ -83,7 +83,7 @@ def test_latency_runs_from_delivery_to_the_first_answering_call(bot, emu, token)
     time.sleep(0.1)
     bot.send_message(ann.id, "answer")
     latency = emu.latencies(token)[uid]
-    assert 0.1 <= latency < 0.19
+    assert 0.1 <= latency < 0.5
     pct = emu.latency_percentiles(token)
     assert pct["count"] == 1 and pct["p50"] == pct["max"] == latency
 
