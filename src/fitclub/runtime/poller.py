@@ -88,7 +88,7 @@ class Poller:
     def _retrying(self) -> Retrying:
         return Retrying(
             retry=retry_if_exception(lambda e: is_transient(e) and not self._stop.is_set()),
-            wait=wait_exponential_jitter(initial=0.5, max=10.0),
+            wait=wait_exponential_jitter(multiplier=0.5, max=10.0),
             sleep=self._stop.wait,
             reraise=True,
             before_sleep=lambda rs: log.warning(

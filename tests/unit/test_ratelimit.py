@@ -1,0 +1,76 @@
+"""Outbound limits: never more than the rate in any one-second window; per-chat pacing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_sliding_window_never_exceeds_the_rate_across_threads():
+    limiter = SlidingWindowLimiter(40)
+    stamps: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + 1.6
+
+    def worker():
+        while time.monotonic() < stop_at:
+            if limiter.acquire(timeout=0.2):
+                with lock:
+                    stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert _max_in_window(stamps, 1.0) <= 40
+    assert len(stamps) >= 60  # it did let the allowed calls through
+
+
+def test_pause_blocks_everything_for_a_while():
+    limiter = SlidingWindowLimiter(100)
+    limiter.pause(0.3)
+    assert limiter.try_acquire() > 0.2
+    assert not limiter.acquire(timeout=0.1)
+    assert limiter.acquire(timeout=1.0)
+
+
+def test_rate_below_one_per_second_spaces_calls():
+    limiter = SlidingWindowLimiter(0.5)
+    assert limiter.try_acquire() == 0.0
+    assert 1.9 < limiter.try_acquire() <= 2.0
+
+
+def test_stop_event_cuts_the_wait_short():
+    limiter = SlidingWindowLimiter(1)
+    limiter.try_acquire()
+    stop = threading.Event()
+    stop.set()
+    assert limiter.acquire(stop) is False
+
+
+def test_chat_pacer_allows_a_burst_then_paces():
+    pacer = ChatPacer(rate=1.0, burst=3)
+    for _ in range(3):
+        assert pacer.delay(7) == 0.0
+        pacer.take(7)
+    assert 0.9 < pacer.delay(7) <= 1.0
+    assert pacer.delay(8) == 0.0  # other chats are unaffected
+
+
+def test_chat_pacer_block_honours_retry_after():
+    pacer = ChatPacer(rate=10.0, burst=3)
+    pacer.block(5, 2.0)
+    assert 1.9 < pacer.delay(5) <= 2.0
