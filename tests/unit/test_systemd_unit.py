@@ -27,7 +27,9 @@ def unit():
     [
         ("Unit", "After", "network-online.target postgresql.service"),
         ("Unit", "Wants", "network-online.target"),
-        ("Service", "Type", "simple"),
+        ("Service", "Type", "notify"),
+        ("Service", "NotifyAccess", "main"),
+        ("Service", "WatchdogSec", "60"),
         ("Service", "User", "fitclub"),
         ("Service", "Group", "fitclub"),
         ("Service", "WorkingDirectory", APP_DIR),
@@ -98,7 +100,7 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
     ("good", "bad"),
     [
         ("Restart=on-failure", "Restart=sometimes"),
-        ("Type=simple", "Typ=simple"),
+        ("Type=notify", "Typ=notify"),
     ],
 )
 def test_systemd_analyze_verify_check_catches_a_broken_unit(tmp_path, good, bad):

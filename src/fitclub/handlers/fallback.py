@@ -16,17 +16,18 @@ ALL_CONTENT = [
 def register(bot: telebot.TeleBot, deps) -> None:
     """Register the catch-all handlers (must be the last module)."""
 
-    @bot.message_handler(func=lambda m: (m.text or "").startswith("/"))
+    # Only private chats: in a group, chatter not meant for the bot must stay unanswered.
+    @bot.message_handler(func=lambda m: (m.text or "").startswith("/"), chat_types=["private"])
     def unknown_command(message: types.Message) -> None:
         command = message.text.split()[0][:64]
         deps.context().reply(t(language_of(message.from_user.language_code),
                                "unknown_command", command=command))
 
-    @bot.message_handler(content_types=["text"])
+    @bot.message_handler(content_types=["text"], chat_types=["private"])
     def unknown_text(message: types.Message) -> None:
         deps.context().reply(t(language_of(message.from_user.language_code), "unknown_text"))
 
-    @bot.message_handler(content_types=ALL_CONTENT)
+    @bot.message_handler(content_types=ALL_CONTENT, chat_types=["private"])
     def unsupported(message: types.Message) -> None:
         deps.context().reply(t(language_of(message.from_user.language_code),
                                "unsupported_content"))
