@@ -170,3 +170,16 @@ def test_command_line_serves_a_preregistered_bot(token):
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
+
+
+def test_web_chat_view_serves_sent_files(bot, emu, token):
+    ann = emu.create_user(first_name="Ann")
+    ann.send_text(token, "/start")
+    sent = bot.send_photo(ann.id, ("card.png", b"\x89PNG\r\n\x1a\nrest"), caption="card")
+    view = emu.chat_state(token, ann.id)
+    (photo,) = [m for m in view["messages"] if "photo" in m]
+    assert photo["photo"] == sent.photo[-1].file_id and photo["caption"] == "card"
+    with requests.Session() as s:
+        resp = s.get(f"{emu.base_url}/control/files/{photo['photo']}", timeout=5)
+    assert resp.content == b"\x89PNG\r\n\x1a\nrest"
+    assert resp.headers["Content-Type"] == "image/png"
