@@ -117,6 +117,12 @@ def test_env_example_lists_every_setting_with_its_default():
     assert {env: default or "" for env, default, _ in describe()} == assigned
 
 
+def test_readme_documents_every_setting():
+    text = (ROOT / "README.md").read_text()
+    missing = [env for env, _, _ in describe() if f"`{env}`" not in text]
+    assert missing == []
+
+
 def test_run_without_token_prints_one_line_and_exits_2(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run"], cwd=tmp_path,
                          env=_clean_env(), capture_output=True, text=True, timeout=60, check=False)
