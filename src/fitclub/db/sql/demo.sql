@@ -1,0 +1,53 @@
+-- Demo data for `python bot.py demo`: plans, class types, trainers and a week of classes.
+
+-- name: lock
+-- Serialise concurrent loaders (transaction-level, so it is released at COMMIT).
+SELECT pg_advisory_xact_lock(hashtext('fitclub.demo_data'));
+
+-- name: loaded
+-- Whether the demo data was loaded into this database before.
+SELECT EXISTS (
+    SELECT 1 FROM audit_log WHERE action = 'demo_data_loaded' AND entity = 'demo'
+);
+
+-- name: insert_plan
+-- One membership plan (left alone if a plan of that name exists).
+INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)
+VALUES (%(name)s, %(price_minor)s, %(duration_days)s, %(visit_count)s)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: insert_class_type
+-- One class type (left alone if a type of that name exists).
+INSERT INTO class_types (name, description, default_duration_minutes, default_capacity)
+VALUES (%(name)s, %(description)s, %(duration_minutes)s, %(capacity)s)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: class_types_by_name
+-- Id, duration and capacity of the named class types.
+SELECT name, id, default_duration_minutes, default_capacity
+FROM class_types WHERE name = ANY(%(names)s);
+
+-- name: upsert_trainer
+-- A trainer as a member with the trainer role (an admin keeps their role).
+INSERT INTO members (telegram_id, first_name, last_name, role)
+VALUES (%(telegram_id)s, %(first_name)s, %(last_name)s, 'trainer')
+ON CONFLICT (telegram_id) DO UPDATE
+SET role = CASE WHEN members.role = 'admin' THEN 'admin' ELSE 'trainer' END
+RETURNING id;
+
+-- name: insert_class
+-- One class on the timetable.
+INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
+VALUES (%(class_type_id)s, %(trainer_id)s, %(starts_at)s, %(duration_minutes)s, %(capacity)s);
+
+-- name: mark_loaded
+-- Record that the demo data is in, so a second load adds nothing.
+INSERT INTO audit_log (action, entity, details)
+VALUES ('demo_data_loaded', 'demo', %(details)s::jsonb);
+
+-- name: counts
+-- How many plans, class types, trainers and upcoming classes the database holds.
+SELECT (SELECT count(*) FROM membership_plans),
+       (SELECT count(*) FROM class_types),
+       (SELECT count(*) FROM members WHERE role = 'trainer'),
+       (SELECT count(*) FROM classes WHERE starts_at > now() AND status = 'scheduled');
