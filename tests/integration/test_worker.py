@@ -188,3 +188,27 @@ def test_store_updates_ignores_duplicates_and_keeps_the_chat(db_url):
     pool.close()
     assert sorted(first) == [(1, 3), (2, 4)]
     assert again == [(3, 4)]
+
+
+@pytest.mark.parametrize("misbehaviour", ["swallowed_db_error", "closed_cursor"])
+def test_handler_database_misuse_fails_the_update_instead_of_sticking(db_url, harness_factory,
+                                                                      misbehaviour):
+    def handle(payload):
+        ctx = current()
+        if payload["update_id"] == 1:
+            cur = ctx.cursor()
+            if misbehaviour == "swallowed_db_error":
+                try:
+                    cur.execute("SELECT * FROM no_such_table")
+                except psycopg2.Error:
+                    pass  # the classic mistake: carry on after the error
+            else:
+                cur.close()
+                cur.execute("SELECT 1")  # InterfaceError: cursor already closed
+        ctx.reply(f"handled {payload['update_id']}")
+
+    h = harness_factory(handle, max_attempts=2)
+    h.feed([_msg(1, 21, "a"), _msg(2, 21, "b")])
+    h.run_until_done(db_url, timeout=10)
+    assert dict(_rows(db_url, "SELECT update_id, status FROM inbox")) == {1: "failed", 2: "done"}
+    assert h.pool.stats().discarded == 0  # a handler's bug is not a dead connection

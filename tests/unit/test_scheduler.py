@@ -89,3 +89,20 @@ def test_split_text_respects_the_limit_and_keeps_everything():
     assert all(len(p) <= 4096 for p in parts)
     assert "\n".join(parts) == text
     assert split_text("y" * 5000, 4096) == ["y" * 4096, "y" * 904]
+
+
+def test_empty_pass_does_not_forget_work_announced_during_it():
+    s = ChatScheduler()
+    s.add(4, 1)
+    chat = s.take(0.1)
+    s.add(4, 1)  # the poller committed a new update while the pass looked
+    s.release(chat, processed=False, empty=True)
+    assert s.take(0.1) == 4
+
+
+def test_add_if_absent_leaves_known_chats_alone():
+    s = ChatScheduler()
+    s.add(1, 2)
+    s.add_if_absent(1, 50)
+    s.add_if_absent(2, 3)
+    assert s.backlog() == 5

@@ -57,7 +57,8 @@ class PoolStats:
 def is_disconnect(exc: BaseException) -> bool:
     """True when the error means the connection itself is unusable."""
     if isinstance(exc, psycopg2.InterfaceError):
-        return True
+        # Also raised for a closed *cursor*, which is a caller's bug, not a dead connection.
+        return "connection already closed" in str(exc)
     if isinstance(exc, psycopg2.OperationalError):
         # Statement timeouts and lock timeouts are OperationalErrors too, but the
         # connection survives them; they carry a SQLSTATE, a dead socket does not.
@@ -138,7 +139,7 @@ class Pool:
         try:
             yield conn
         except BaseException as exc:
-            broken = is_disconnect(exc) or bool(conn.closed)
+            broken = bool(conn.closed) or is_disconnect(exc)
             raise
         finally:
             self._give_back(conn, broken=broken)
@@ -190,7 +191,11 @@ class Pool:
         """Close every idle connection; borrowed ones are closed as they come back."""
         with self._lock:
             self._closed = True
-        self._pool.closeall()
+        # Not closeall(): that would also close connections a late handler is still using.
+        with self._pool._lock:
+            idle, self._pool._pool = self._pool._pool, []
+        for conn in idle:
+            conn.close()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -234,7 +239,9 @@ class Pool:
     @staticmethod
     def _alive(conn: psycopg2.extensions.connection) -> bool:
         try:
-            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+            poller = select.poll()  # unlike select(), fine with descriptors above 1024
+            poller.register(conn.fileno(), select.POLLIN)
+            readable = poller.poll(0)
         except (OSError, ValueError, psycopg2.Error):
             return False
         if not readable:
@@ -263,7 +270,7 @@ class Pool:
             if broken or conn.closed:
                 self._discard(conn)
             elif self._closed:
-                conn.close()
+                self._pool.putconn(conn, close=True)
             else:
                 if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
                     # A caller of connection() left a transaction open; never leak it.

@@ -15,13 +15,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
-from fitclub.db.pool import Pool, is_transient
+from fitclub.db.pool import Pool, PoolTimeout, is_disconnect, is_transient
 from fitclub.db.queries import Q
 from fitclub.locales import language_of, t
 from fitclub.runtime.context import UpdateContext, bound
@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 
 # Namespace of the per-chat advisory locks (any constant distinct from other lock users).
 CHAT_LOCK_NAMESPACE = 0x46434854  # "FCHT"
+
+# Errors after which the handler is simply run again in a new transaction (nothing of the
+# failed one survives); any other handler error counts as a failed attempt.
+RETRY_WHOLE_TRANSACTION = (psycopg2.errors.SerializationFailure,
+                           psycopg2.errors.DeadlockDetected, PoolTimeout)
+
+# Passes over one chat that may fail in a row outside its handler (the database refusing the
+# bookkeeping itself) before its oldest update is given up, so the chat cannot stick forever.
+MAX_FAILED_PASSES = 5
 
 UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member",
                 "inline_query", "pre_checkout_query", "chat_member", "channel_post")
@@ -67,13 +76,26 @@ class ChatScheduler:
         self._queued: set[int] = set()
         self._active: set[int] = set()
         self._delayed: list[tuple[float, int]] = []
+        # Bumped by every add(): a pass that found nothing must not forget work announced
+        # while it ran (its snapshot may predate the poller's commit).
+        self._generation: dict[int, int] = {}
+        self._taken_at: dict[int, int] = {}
         self._closed = False
 
     def add(self, chat_id: int, count: int = 1) -> None:
         """Note that chat_id has `count` more pending updates."""
         with self._cond:
             self._pending[chat_id] = self._pending.get(chat_id, 0) + count
+            self._generation[chat_id] = self._generation.get(chat_id, 0) + 1
             self._make_ready(chat_id)
+
+    def add_if_absent(self, chat_id: int, count: int) -> None:
+        """Note work for a chat this scheduler does not know of yet (periodic resync)."""
+        with self._cond:
+            if chat_id not in self._pending and chat_id not in self._active:
+                self._pending[chat_id] = count
+                self._generation[chat_id] = self._generation.get(chat_id, 0) + 1
+                self._make_ready(chat_id)
 
     def _make_ready(self, chat_id: int) -> None:
         if chat_id not in self._active and chat_id not in self._queued:
@@ -97,6 +119,7 @@ class ChatScheduler:
                     chat = self._ready.popleft()
                     self._queued.discard(chat)
                     self._active.add(chat)
+                    self._taken_at[chat] = self._generation.get(chat, 0)
                     return chat
                 wait = deadline - now
                 if self._delayed:
@@ -110,12 +133,18 @@ class ChatScheduler:
         """Give the chat back after one pass; requeue it (now or after delay) if it has more."""
         with self._cond:
             self._active.discard(chat_id)
-            if empty:
+            announced_meanwhile = (self._taken_at.pop(chat_id, None)
+                                   != self._generation.get(chat_id, 0))
+            if empty and not announced_meanwhile:
                 self._pending.pop(chat_id, None)
+                self._generation.pop(chat_id, None)
                 return
+            if empty:
+                processed = False  # look again: something was added during the pass
             left = self._pending.get(chat_id, 0) - (1 if processed else 0)
-            if left <= 0 and processed:
+            if left <= 0 and processed and not announced_meanwhile:
                 self._pending.pop(chat_id, None)
+                self._generation.pop(chat_id, None)
                 return
             # Not processed (busy lock, a retry's wait, the database away): the work is still
             # there, whatever the count says.
@@ -172,6 +201,8 @@ class Workers:
         self.retry_delays = retry_delays
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._failed_passes: dict[int, int] = {}
+        self._failed_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -197,15 +228,51 @@ class Workers:
             outcome = Outcome(delay=1.0)
             try:
                 outcome = self.process_chat(chat)
-            except Exception:
-                # The database is unreachable even after retries: the update stays pending
-                # in inbox; try this chat again shortly.
+                self._pass_succeeded(chat)
+            except Exception as exc:
+                # Usually the database is away even after retries: the update stays pending
+                # in inbox and this chat is tried again shortly.
                 log.exception("could not process chat %s; will retry", chat)
+                if self._pass_failed(chat, exc):
+                    outcome = Outcome(delay=0.0)
             finally:
                 self.scheduler.release(chat, processed=outcome.processed, empty=outcome.empty,
                                        delay=outcome.delay)
             if outcome.queued:
                 self.on_queued()
+
+    def _pass_succeeded(self, chat_id: int) -> None:
+        if self._failed_passes:
+            with self._failed_lock:
+                self._failed_passes.pop(chat_id, None)
+
+    def _pass_failed(self, chat_id: int, exc: Exception) -> bool:
+        """Count a failed pass; after too many (not a database outage), give the head up."""
+        if is_disconnect(exc) or isinstance(exc, PoolTimeout | psycopg2.OperationalError):
+            return False  # an outage: waiting is right, the update is not at fault
+        with self._failed_lock:
+            n = self._failed_passes[chat_id] = self._failed_passes.get(chat_id, 0) + 1
+            if n < MAX_FAILED_PASSES:
+                return False
+            self._failed_passes.pop(chat_id, None)
+
+        def give_up(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["inbox.give_up"], {"chat_id": chat_id,
+                                                 "error": f"gave up: {exc}"[:500]})
+                return cur.fetchone()
+
+        try:
+            row = self.pool.run(give_up, attempts=2)
+        except Exception:
+            log.exception("could not give up the stuck head of chat %s", chat_id)
+            return False
+        if row:
+            log.error("update %s of chat %s failed %s passes in a row; marked failed", row[0],
+                      chat_id, MAX_FAILED_PASSES, extra={"update_id": row[0], "chat_id": chat_id})
+            if self.metrics:
+                self.metrics.updates_processed.labels("unknown", "failed").inc()
+        return True
 
     def process_chat(self, chat_id: int) -> Outcome:
         """Run the chat's oldest pending update in one transaction (retried if transient)."""
@@ -222,11 +289,9 @@ class Workers:
             row = cur.fetchone()
         if row is None:
             return Outcome(empty=True)
-        update_id, kind, payload, attempts, not_before, _received = row
-        if not_before is not None:
-            wait = (not_before - datetime.now(UTC)).total_seconds()
-            if wait > 0:
-                return Outcome(delay=wait)
+        update_id, kind, payload, attempts, wait = row
+        if wait > 0:
+            return Outcome(delay=wait)
 
         user = user_of(payload, kind)
         lang = language_of(user.get("language_code"))
@@ -243,8 +308,11 @@ class Workers:
         try:
             with bound(ctx):
                 self.handle(payload)
+            if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INERROR:
+                # The handler caught a database error and carried on; its work is void.
+                raise RuntimeError("the handler swallowed a database error")
         except Exception as exc:
-            if is_transient(exc):
+            if conn.closed or isinstance(exc, RETRY_WHOLE_TRANSACTION):
                 raise  # the whole transaction is retried by pool.run
             with conn.cursor() as cur:
                 cur.execute("ROLLBACK TO SAVEPOINT handler")

@@ -7,12 +7,14 @@ batch and retries; it never asks for more until the batch is safe.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import psycopg2
 from psycopg2.extras import Json, execute_values
 from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 
@@ -30,18 +32,55 @@ class FatalPollError(Exception):
     """Polling cannot go on (the token was revoked)."""
 
 
+def _without_nul(value: Any) -> Any:
+    # PostgreSQL's jsonb cannot hold U+0000; Telegram text occasionally carries it.
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Insert updates into inbox in one transaction; returns (update_id, chat_id) of new ones."""
+    """Insert updates into inbox in one transaction; returns (update_id, chat_id) of new ones.
+
+    A batch PostgreSQL refuses as data (not as an outage) is stored row by row instead, and
+    a row it still refuses is recorded as failed, so one odd update never stops polling.
+    """
     rows = []
     for upd in updates:
         kind, chat_id = classify(upd)
+        if "\\u0000" in json.dumps(upd):
+            upd = _without_nul(upd)
         rows.append((upd["update_id"], chat_id, kind, Json(upd)))
 
-    def run(conn):
+    def run(conn, batch=rows):
         with conn.cursor() as cur:
-            return execute_values(cur, Q["inbox.insert_many"], rows, fetch=True)
+            return execute_values(cur, Q["inbox.insert_many"], batch, fetch=True)
 
-    return pool.run(run)
+    try:
+        return pool.run(run)
+    except psycopg2.DataError:
+        log.warning("a batch of %s updates was refused as data; storing one by one", len(rows))
+    stored = []
+    for row in rows:
+        try:
+            stored += pool.run(lambda conn, row=row: run(conn, [row]))
+        except psycopg2.DataError as exc:
+            log.error("update %s cannot be stored (%s); recorded as failed", row[0],
+                      str(exc).strip().splitlines()[0], extra={"update_id": row[0]})
+
+            def record(conn, row=row, exc=exc):
+                with conn.cursor() as cur:
+                    cur.execute(Q["inbox.insert_unstorable"], {
+                        "update_id": row[0], "chat_id": row[1], "kind": row[2],
+                        "payload": Json({"update_id": row[0]}),
+                        "error": f"unstorable: {exc}"[:500]})
+
+            pool.run(record)
+    return stored
 
 
 class Poller:
@@ -87,7 +126,10 @@ class Poller:
 
     def _retrying(self) -> Retrying:
         return Retrying(
-            retry=retry_if_exception(lambda e: is_transient(e) and not self._stop.is_set()),
+            # Every operational error (a disk full, a timeout, an outage) is waited out: the
+            # batch is kept and the offset does not move until it is stored.
+            retry=retry_if_exception(lambda e: (is_transient(e) or isinstance(
+                e, psycopg2.OperationalError)) and not self._stop.is_set()),
             wait=wait_exponential_jitter(multiplier=0.5, max=10.0),
             sleep=self._stop.wait,
             reraise=True,
@@ -96,15 +138,18 @@ class Poller:
         )
 
     def _resume_offset(self) -> None:
+        # Resume after the highest update we hold. After a week without updates Telegram
+        # picks the next update id at random (possibly lower), so an old maximum is not
+        # trusted: then no offset is sent, and whatever comes back twice is deduplicated.
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["inbox.last_update_id"])
-                return cur.fetchone()[0]
+                cur.execute(Q["inbox.newest"])
+                return cur.fetchone()
 
         for attempt in self._retrying():
             with attempt:
-                last = self.pool.run(run)
-        self.offset = None if last is None else last + 1
+                newest = self.pool.run(run)
+        self.offset = newest[0] + 1 if newest and newest[1] else None
 
     def _run(self) -> None:
         try:
@@ -159,13 +204,13 @@ class Poller:
             if self.metrics:
                 for upd in updates:
                     self.metrics.updates_received.labels(classify(upd)[0]).inc()
-            stored: list = []
             for attempt in self._retrying():
                 with attempt:
-                    stored = store_updates(self.pool, updates)
+                    store_updates(self.pool, updates)
             self.offset = max(u["update_id"] for u in updates) + 1
-            if stored:
-                self.on_stored(stored)
+            # Every chat of the batch, not only rows this insert created: after a commit whose
+            # acknowledgement was lost, the retry inserts nothing, yet the rows need workers.
+            self.on_stored([(u["update_id"], classify(u)[1]) for u in updates])
 
     def _count(self, reason: str) -> None:
         if self.metrics:

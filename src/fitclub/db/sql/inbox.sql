@@ -7,10 +7,6 @@ VALUES %s
 ON CONFLICT (update_id) DO NOTHING
 RETURNING update_id, chat_id;
 
--- name: last_update_id
--- The highest update id ever stored: polling resumes after it.
-SELECT max(update_id) FROM inbox;
-
 -- name: pending_by_chat
 -- How many updates each chat has waiting, to rebuild the dispatcher's queues.
 SELECT chat_id, count(*) FROM inbox WHERE status = 'pending' GROUP BY chat_id;
@@ -20,8 +16,10 @@ SELECT chat_id, count(*) FROM inbox WHERE status = 'pending' GROUP BY chat_id;
 SELECT pg_try_advisory_xact_lock(%(namespace)s, mod(%(chat_id)s::bigint, 2147483647)::integer);
 
 -- name: head_of_chat
--- The oldest pending update of a chat: the only one that may run now.
-SELECT update_id, kind, payload, attempts, not_before, received_at
+-- The oldest pending update of a chat: the only one that may run now, and the seconds it
+-- must still wait (measured on the database's clock, the one that set not_before).
+SELECT update_id, kind, payload, attempts,
+       greatest(0, extract(epoch FROM not_before - clock_timestamp()))::float8 AS wait
 FROM inbox
 WHERE chat_id = %(chat_id)s AND status = 'pending'
 ORDER BY update_id
@@ -42,6 +40,26 @@ SET attempts = attempts + 1, error = %(error)s,
     not_before = clock_timestamp() + make_interval(secs => %(delay)s)
 WHERE update_id = %(update_id)s
 RETURNING attempts;
+
+-- name: insert_unstorable
+-- Record an update PostgreSQL cannot store as it came (kept as failed, so it is acknowledged).
+INSERT INTO inbox (update_id, chat_id, kind, payload, status, processed_at, error)
+VALUES (%(update_id)s, %(chat_id)s, %(kind)s, %(payload)s, 'failed', clock_timestamp(),
+        %(error)s)
+ON CONFLICT (update_id) DO NOTHING;
+
+-- name: give_up
+-- Mark a chat's head failed after its passes kept failing outside the handler.
+UPDATE inbox
+SET status = 'failed', processed_at = clock_timestamp(), error = %(error)s
+WHERE update_id = (SELECT update_id FROM inbox WHERE chat_id = %(chat_id)s
+                   AND status = 'pending' ORDER BY update_id LIMIT 1)
+RETURNING update_id;
+
+-- name: newest
+-- The highest stored update id and when it arrived.
+SELECT update_id, received_at > clock_timestamp() - interval '6 days'
+FROM inbox ORDER BY update_id DESC LIMIT 1;
 
 -- name: backlog
 -- Updates stored but not yet processed.

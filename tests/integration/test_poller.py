@@ -1,0 +1,76 @@
+"""The poller against tgemu: store before acknowledging, odd updates, where it resumes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg2
+import pytest
+
+from fitclub.db.pool import Pool
+from fitclub.runtime.poller import Poller, store_updates
+from fitclub.runtime.telegram import BotApi
+from tgemu import Emulator
+
+TOKEN = "515151:" + "P" * 35
+
+
+def _rows(db_url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = psycopg2.connect(db_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def pool(db_url):
+    p = Pool(db_url, minconn=1, maxconn=4)
+    yield p
+    p.close()
+
+
+def test_nul_characters_are_dropped_rather_than_stopping_ingest(db_url, pool):
+    upd = {"update_id": 9, "message": {"message_id": 1, "date": 0, "text": "a\x00b",
+                                       "chat": {"id": 3, "type": "private"}}}
+    assert store_updates(pool, [upd]) == [(9, 3)]
+    assert _rows(db_url, "SELECT payload->'message'->>'text', status FROM inbox") == [
+        ("ab", "pending")]
+
+
+@pytest.mark.parametrize("age_days, expected", [(1, 101), (8, None)])
+def test_resume_offset_trusts_only_a_recent_maximum(db_url, pool, age_days, expected):
+    _rows(db_url, "INSERT INTO inbox (update_id, chat_id, kind, payload, received_at) VALUES "
+          "(100, 1, 'message', '{}', now() - make_interval(days => %s))", (age_days,))
+    poller = Poller(pool=pool, api=None, on_stored=lambda rows: None, backlog=lambda: 0,
+                    backlog_limit=10)
+    poller._resume_offset()
+    assert poller.offset == expected
+
+
+def test_updates_are_stored_before_the_offset_confirms_them(db_url, pool):
+    with Emulator(global_rate=None, per_chat_rate=None) as emu:
+        user = emu.create_user(first_name="P")
+        ids = [user.send_text(TOKEN, f"m{i}") for i in range(5)]
+        announced: list = []
+        got = threading.Event()
+
+        def on_stored(rows):
+            announced.extend(rows)
+            got.set()
+
+        api = BotApi(emu.base_url, TOKEN)
+        poller = Poller(pool=pool, api=api, on_stored=on_stored, backlog=lambda: 0,
+                        backlog_limit=10, timeout=1)
+        poller.start()
+        assert got.wait(10)
+        poller.stop()
+        time.sleep(0.2)
+        api.close()
+    stored = [r[0] for r in _rows(db_url, "SELECT update_id FROM inbox ORDER BY 1")]
+    assert stored == ids
+    assert sorted(u for u, _ in announced) == ids
+    assert poller.offset == ids[-1] + 1
