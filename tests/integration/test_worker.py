@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -198,10 +199,9 @@ def test_handler_database_misuse_fails_the_update_instead_of_sticking(db_url, ha
         if payload["update_id"] == 1:
             cur = ctx.cursor()
             if misbehaviour == "swallowed_db_error":
-                try:
+                # The classic mistake: carry on after the error.
+                with contextlib.suppress(psycopg2.Error):
                     cur.execute("SELECT * FROM no_such_table")
-                except psycopg2.Error:
-                    pass  # the classic mistake: carry on after the error
             else:
                 cur.close()
                 cur.execute("SELECT 1")  # InterfaceError: cursor already closed

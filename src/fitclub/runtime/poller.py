@@ -50,10 +50,9 @@ def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, 
     a row it still refuses is recorded as failed, so one odd update never stops polling.
     """
     rows = []
-    for upd in updates:
-        kind, chat_id = classify(upd)
-        if "\\u0000" in json.dumps(upd):
-            upd = _without_nul(upd)
+    for raw in updates:
+        kind, chat_id = classify(raw)
+        upd = _without_nul(raw) if "\\u0000" in json.dumps(raw) else raw
         rows.append((upd["update_id"], chat_id, kind, Json(upd)))
 
     def run(conn, batch=rows):
