@@ -68,7 +68,8 @@ class App:
         self._stop_requested = threading.Event()
         self._outbox_backlog = 0
         self.metrics = Metrics(pool_stats=pool.stats, backlogs=self.backlogs,
-                               last_poll_age=lambda: self.poller.seconds_since_success())  # noqa: PLW0108 - poller comes later
+                               last_poll_age=lambda: self.poller.seconds_since_success(),  # noqa: PLW0108 - poller comes later
+                               database_up=self.database_reachable)
         self.api = BotApi(settings.telegram_api_url, settings.telegram_bot_token,
                           maxsize=settings.sender_threads + 4)
         self.api.install_for_telebot()
@@ -116,16 +117,20 @@ class App:
         return {"inbox": self.scheduler.backlog(),
                 "outbox": max(self._outbox_backlog, self.sender.backlog())}
 
-    def check_health(self) -> HealthReport:
-        """Database reachable, polling recent, backlogs within limits."""
+    def database_reachable(self) -> bool:
+        """One `SELECT 1` through the pool, no retries (for /healthz and /metrics)."""
         try:
             def ping(conn):
                 with conn.cursor() as cur:
                     cur.execute("SELECT 1")
             self.pool.run(ping, attempts=1)
-            database_ok = True
+            return True
         except Exception:  # any failure to reach the database is what we report
-            database_ok = False
+            return False
+
+    def check_health(self) -> HealthReport:
+        """Database reachable, polling recent, backlogs within limits."""
+        database_ok = self.database_reachable()
         self._database_ok = database_ok
         backlog = self.backlogs()
         return evaluate(

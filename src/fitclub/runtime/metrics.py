@@ -36,10 +36,12 @@ class _LiveGauges:
         pool_stats: Callable[[], PoolStats] | None,
         backlogs: Callable[[], dict[str, int]] | None,
         last_poll_age: Callable[[], float | None] | None,
+        database_up: Callable[[], bool] | None = None,
     ) -> None:
         self.pool_stats = pool_stats
         self.backlogs = backlogs
         self.last_poll_age = last_poll_age
+        self.database_up = database_up
 
     def describe(self) -> Iterator[Metric]:
         # Names only, so the registry can refuse clashes without calling the callbacks early.
@@ -49,6 +51,8 @@ class _LiveGauges:
             yield self._backlog_family()
         if self.last_poll_age is not None:
             yield self._poll_age_family()
+        if self.database_up is not None:
+            yield self._database_up_family()
 
     def collect(self) -> Iterator[Metric]:
         # Each callback on its own: a pool that cannot report must not hide the backlog.
@@ -77,6 +81,13 @@ class _LiveGauges:
                 family = self._poll_age_family()
                 family.add_metric([], age)
                 yield family
+        if self.database_up is not None:
+            # Checked at scrape time: a stopped database must show in /metrics, not only in
+            # /healthz (the pool gauges alone look the same whether it is up or down).
+            up = self._call(self.database_up, "database_up")
+            family = self._database_up_family()
+            family.add_metric([], 1.0 if up else 0.0)
+            yield family
 
     @staticmethod
     def _call(callback: Callable[[], T], name: str) -> T | None:
@@ -115,6 +126,12 @@ class _LiveGauges:
         )
 
     @staticmethod
+    def _database_up_family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "fitclub_database_up", "1 when the database answered a query at scrape time, else 0."
+        )
+
+    @staticmethod
     def _poll_age_family() -> GaugeMetricFamily:
         return GaugeMetricFamily(
             "fitclub_last_poll_age_seconds", "Seconds since the last successful getUpdates."
@@ -133,6 +150,7 @@ class Metrics:
         pool_stats: Callable[[], PoolStats] | None = None,
         backlogs: Callable[[], dict[str, int]] | None = None,
         last_poll_age: Callable[[], float | None] | None = None,
+        database_up: Callable[[], bool] | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
@@ -196,7 +214,7 @@ class Metrics:
         # first failure rather than only after it.
         for reason in OUTBOX_FAILURE_REASONS:
             self.outbox_failed.labels(reason=reason)
-        r.register(_LiveGauges(pool_stats, backlogs, last_poll_age))
+        r.register(_LiveGauges(pool_stats, backlogs, last_poll_age, database_up))
 
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type, for a /metrics answer."""
