@@ -173,14 +173,24 @@ class Sender:
 
         rows = self.pool.run(run)
         now = time.monotonic()
+        unwanted: list[Job] = []
         with self._cond:
             for (oid, chat_id, method, params, ffield, fname, fbytes, priority, attempts,
-                 update_id, received_at) in rows:
+                 update_id, received_at, blocked) in rows:
                 file = (ffield, fname, bytes(fbytes)) if ffield else None
                 ready = now + self.pacer.delay(chat_id)
-                heapq.heappush(self._heap, Job(ready, priority, oid, chat_id, method, params,
-                                               file, attempts, update_id, received_at, now))
+                job = Job(ready, priority, oid, chat_id, method, params, file, attempts,
+                          update_id, received_at, now)
+                if blocked:
+                    unwanted.append(job)
+                else:
+                    heapq.heappush(self._heap, job)
             self._cond.notify_all()
+        for job in unwanted:
+            # A 403 already told us (or the user's my_chat_member update did): rows queued
+            # after that, such as a reply to another chat's update or an announcement, are
+            # dropped without a call, so a blocked user costs no more sends and no more 403s.
+            self._fail(job, "dropped", "bot was blocked by the user", reason="blocked")
         return len(rows)
 
     # -- senders ---------------------------------------------------------------------------

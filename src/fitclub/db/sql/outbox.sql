@@ -10,7 +10,8 @@ RETURNING id;
 
 -- name: claim
 -- Take the next deliverable rows: due, by priority then age, and only the oldest undelivered
--- row of each chat (so one chat's messages keep their order across senders and instances).
+-- row of each chat (so one chat's messages keep their order across senders and instances);
+-- says for each whether its recipient has blocked the bot.
 UPDATE outbox o
 SET status = 'sending', lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
 FROM (
@@ -27,7 +28,10 @@ FROM (
 WHERE o.id = picked.id
 RETURNING o.id, o.chat_id, o.method, o.params, o.file_field, o.file_name, o.file_bytes,
           o.priority, o.attempts, o.update_id,
-          (SELECT i.received_at FROM inbox i WHERE i.update_id = o.update_id);
+          (SELECT i.received_at FROM inbox i WHERE i.update_id = o.update_id),
+          -- The recipient is known to have blocked the bot: the sender drops the row unsent.
+          EXISTS (SELECT 1 FROM members m
+                  WHERE m.telegram_id = o.chat_id AND m.blocked_at IS NOT NULL) AS blocked;
 
 -- name: mark_sent
 -- Record delivered rows in one statement (execute_values template: id, message id).
