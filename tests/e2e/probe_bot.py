@@ -1,0 +1,33 @@
+"""The bot as the end-to-end tests run it: the real app and handlers plus the probe handlers.
+
+Settings come from the environment, exactly as `python bot.py run` reads them.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Runs from a checkout without installing anything, like bot.py.
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from fitclub.app import run_polling  # noqa: E402
+from fitclub.config import ConfigError, Settings  # noqa: E402
+from fitclub.handlers import chat_member, fallback, start  # noqa: E402
+from tests.e2e import probe_handlers  # noqa: E402
+
+# The probe module goes before the catch-all `fallback`, which must stay last.
+HANDLER_MODULES = (start, chat_member, probe_handlers, fallback)
+
+
+def main() -> int:
+    """Run until SIGTERM/SIGINT; the exit code is the app's."""
+    try:
+        settings = Settings.from_env(dotenv_path=None)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    return run_polling(settings, handler_modules=HANDLER_MODULES)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
