@@ -18,7 +18,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from fitclub import logs
 from fitclub.config import Settings
-from fitclub.db.pool import Pool
+from fitclub.db.pool import Pool, PoolClosed, close_pool, get_pool, init_pool
 from fitclub.db.queries import Q
 from fitclub.handlers import MODULES, Deps, register_all
 from fitclub.runtime.context import current
@@ -48,10 +48,11 @@ def open_pool(settings: Settings, *, wait: float = 60.0) -> Pool:
     )
     for attempt in retrying:
         with attempt:
-            return Pool(settings.database_url, minconn=settings.db_pool_min,
-                        maxconn=settings.db_pool_max, timeout=settings.db_pool_timeout,
-                        connect_timeout=settings.db_connect_timeout,
-                        statement_timeout_ms=settings.db_statement_timeout_ms)
+            # The process-wide singleton, so fitclub.db.pool.transaction() works everywhere.
+            return init_pool(settings.database_url, minconn=settings.db_pool_min,
+                             maxconn=settings.db_pool_max, timeout=settings.db_pool_timeout,
+                             connect_timeout=settings.db_connect_timeout,
+                             statement_timeout_ms=settings.db_statement_timeout_ms)
     raise AssertionError("unreachable: tenacity reraises")
 
 
@@ -79,7 +80,8 @@ class App:
         register_all(self.bot, Deps(settings=settings, context=current), handler_modules)
         self.sender = Sender(pool=pool, api=self.api, rate=settings.outbound_rate,
                              per_chat_rate=settings.per_chat_rate,
-                             threads=settings.sender_threads, metrics=self.metrics)
+                             threads=settings.sender_threads, metrics=self.metrics,
+                             lease=settings.outbox_lease)
         self.workers = Workers(pool=pool, scheduler=self.scheduler, handle=self.handle_update,
                                threads=settings.worker_threads,
                                max_attempts=settings.max_attempts,
@@ -128,6 +130,21 @@ class App:
         except Exception:  # any failure to reach the database is what we report
             return False
 
+    def alive(self) -> bool:
+        """Liveness for the systemd watchdog: able to work, however much work is queued.
+
+        A long backlog (a big announcement, a burst of updates) is not a reason to be
+        restarted: that would only roll back work in hand. A lost database or a dead or
+        wedged poller is.
+        """
+        if not self.database_reachable():
+            return False
+        if not self._polling:
+            return True
+        age = self.poller.seconds_since_success()
+        return self.poller.alive() and (age is None or
+                                        age < self.settings.poll_timeout + 30.0)
+
     def check_health(self) -> HealthReport:
         """Database reachable, polling recent, backlogs within limits."""
         database_ok = self.database_reachable()
@@ -162,7 +179,7 @@ class App:
             self.poller.start()
             self._polling = True
         self.notifier.ready("polling" if polling else "processing")
-        self.notifier.start_watchdog(lambda: self.check_health().ok, self._stop_requested)
+        self.notifier.start_watchdog(self.alive, self._stop_requested)
         log.info("FitClub bot started: %s workers, %s senders", self.settings.worker_threads,
                  self.settings.sender_threads)
 
@@ -194,8 +211,7 @@ class App:
         # keeps the outbox backlog figure fresh for health and metrics.
         while not self._stop_requested.wait(RESYNC_SECONDS):
             try:
-                if self.scheduler.backlog() == 0:
-                    load_pending(self.pool, self.scheduler)
+                load_pending(self.pool, self.scheduler, only_new=True)
 
                 def count(conn):
                     with conn.cursor() as cur:
@@ -234,7 +250,14 @@ class App:
         if self.health:
             self.health.stop()
         self.api.close()
-        self.pool.close()
+        try:
+            singleton = get_pool() is self.pool
+        except PoolClosed:
+            singleton = False
+        if singleton:
+            close_pool()
+        else:
+            self.pool.close()
         self.stopped.set()
         log.info("stopped")
 

@@ -163,6 +163,9 @@ class Settings:
         "OUTBOUND_RATE", "30", _float, "messages per second sent to Telegram in total", lo=0.1)
     per_chat_rate: float = _setting(
         "PER_CHAT_RATE", "1", _float, "messages per second to one chat (burst 3)", lo=0.05)
+    outbox_lease: float = _setting(
+        "OUTBOX_LEASE", "90", _float,
+        "seconds a claimed outgoing message is held before another sender may retake it", lo=4)
     flood_rate: float = _setting(
         "FLOOD_RATE", "1", _float, "updates per second one user may send on average", lo=0.05)
     flood_burst: int = _setting(

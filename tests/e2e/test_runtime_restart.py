@@ -13,7 +13,7 @@ from tests.e2e.harness import TOKEN, Stream, inbox_status, query, wait_done_at_l
 CHATS = 200
 
 
-# Not in the heavy group: most of its time is an idle wait for the claim lease.
+# Not in the heavy group: part of its time is an idle wait for the claim lease.
 def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(emu, launcher, db_url):
     """SIGKILL while 1000 updates are being processed and answered, 1000 more arrive while the
     bot is down, then a fresh start: every update has exactly one effect and every `ack k`
@@ -23,7 +23,8 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(emu, launcher
     kill: Telegram got them but the bot died before recording it, so the next start sends
     them again (at-least-once delivery is the best any sender can do across a crash).
     """
-    first = launcher.start(db_url)
+    # A short claim lease, so rows in flight at the kill come back within seconds.
+    first = launcher.start(db_url, OUTBOX_LEASE=8)
     stream = Stream(emu, CHATS)
     stream.send(5)
     wait_done_at_least(db_url, 300, timeout=30)
@@ -39,8 +40,8 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(emu, launcher
           f"{sum(in_flight.values())} outbox rows in flight")
 
     stream.send(5)  # arrives while the bot is down; tgemu holds it
-    launcher.start(db_url)
-    # Rows in flight at the kill come back when their 30 s claim lease runs out.
+    launcher.start(db_url, OUTBOX_LEASE=8)
+    # Rows in flight at the kill come back when their claim lease runs out.
     stream.wait_processed(db_url, timeout=90)
 
     stream.assert_effects_exactly_once(db_url)

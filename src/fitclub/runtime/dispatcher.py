@@ -392,8 +392,12 @@ class Workers:
             self.metrics.updates_processed.labels(kind, outcome).inc()
 
 
-def load_pending(pool: Pool, scheduler: ChatScheduler) -> int:
-    """Queue every chat with pending updates in inbox (start-up, and periodic resync)."""
+def load_pending(pool: Pool, scheduler: ChatScheduler, *, only_new: bool = False) -> int:
+    """Queue every chat with pending updates in inbox (start-up, and periodic resync).
+
+    With only_new, chats the scheduler already knows keep their count: a resync must not
+    inflate it (that costs empty passes), only find what nobody announced.
+    """
     def fetch(conn):
         with conn.cursor() as cur:
             cur.execute(Q["inbox.pending_by_chat"])
@@ -401,7 +405,10 @@ def load_pending(pool: Pool, scheduler: ChatScheduler) -> int:
 
     rows = pool.run(fetch)
     for chat_id, count in rows:
-        scheduler.add(chat_id, 0 if count <= 0 else count)
+        if only_new:
+            scheduler.add_if_absent(chat_id, count)
+        else:
+            scheduler.add(chat_id, count)
     return sum(c for _, c in rows)
 
 

@@ -103,6 +103,8 @@ class Poller:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started_at: float | None = None
+        # True while polling waits on purpose for the workers to catch up.
+        self.paused = False
 
     def start(self) -> None:
         """Start polling in a thread."""
@@ -119,7 +121,13 @@ class Poller:
         self._stop.set()
 
     def seconds_since_success(self) -> float | None:
-        """Age of the last successful getUpdates (since start before the first; None if idle)."""
+        """Age of the last successful getUpdates (since start before the first; None if idle).
+
+        While polling is paused on purpose (the workers are behind) the age is 0: a busy bot
+        is not a stuck one.
+        """
+        if self.paused:
+            return 0.0
         since = self.last_success or self._started_at
         return None if since is None else time.monotonic() - since
 
@@ -150,6 +158,10 @@ class Poller:
                 newest = self.pool.run(run)
         self.offset = newest[0] + 1 if newest and newest[1] else None
 
+    def alive(self) -> bool:
+        """The polling thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
         try:
             self._resume_offset()
@@ -170,8 +182,12 @@ class Poller:
         while not self._stop.is_set():
             if self.backlog() > self.backlog_limit:
                 # Workers are behind: let Telegram hold the updates rather than our memory.
+                self.paused = True
                 self._stop.wait(0.2)
                 continue
+            if self.paused:
+                self.paused = False
+                self.last_success = time.monotonic()  # the pause was not a failure to poll
             params = {"offset": self.offset, "limit": 100, "timeout": self.timeout,
                       "allowed_updates": ALLOWED_UPDATES}
             try:

@@ -59,7 +59,7 @@ class Job:
 
 
 class _Stopping(Exception):
-    """The sender is shutting down before this call could start."""
+    """The call must not start: the sender is shutting down or the claim is about to lapse."""
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -70,7 +70,7 @@ class Sender:
     """Claimer, sender threads and batch marker around one BotApi."""
 
     def __init__(self, *, pool: Pool, api: BotApi, rate: float, per_chat_rate: float,
-                 threads: int = 4, metrics: Any = None, lease: float = 30.0,
+                 threads: int = 4, metrics: Any = None, lease: float = 90.0,
                  max_attempts: int = 6, tries_per_claim: int = 3,
                  on_blocked: Callable[[int], None] | None = None) -> None:
         self.pool = pool
@@ -84,7 +84,10 @@ class Sender:
         self.tries_per_claim = tries_per_claim
         self.on_blocked = on_blocked
         self.max_in_memory = max(int(rate * 2), threads * 4, 20)
+        # Jobs wait in _heap (by ready_at) until due, then move to _ready, ordered by priority
+        # and age: both picks are O(log n) under the lock.
         self._heap: list[Job] = []
+        self._ready: list[tuple[int, int, Job]] = []
         self._cond = threading.Condition()
         self._in_flight = 0
         self._wake = threading.Event()
@@ -121,19 +124,27 @@ class Sender:
             if th.name.startswith("sender") or th.name == "outbox-claimer":
                 th.join(max(0.0, deadline - time.monotonic()))
         with self._cond:
-            left, self._heap = self._heap, []
-        for job in left:
-            self._requeue(job, delay=0.0, attempted=0, error=None)
+            left = self._heap + [job for _, _, job in self._ready]
+            self._heap, self._ready = [], []
+        try:
+            self._requeue_many([job.id for job in left])
+        except Exception:
+            # The database is away; their leases bring these rows back after a restart.
+            log.warning("could not hand back %s claimed rows at shutdown", len(left))
         self._done_event.set()
         for th in self._threads:
             if th.name == "outbox-marker":
                 th.join(max(1.0, deadline - time.monotonic()))
-        self._flush()
+        try:
+            self._flush()
+        except Exception:
+            log.warning("could not record the last sent rows; they may be sent again after "
+                        "a restart", exc_info=True)
 
     def backlog(self) -> int:
         """Claimed rows not yet delivered."""
         with self._cond:
-            return len(self._heap) + self._in_flight
+            return len(self._heap) + len(self._ready) + self._in_flight
 
     # -- claimer ---------------------------------------------------------------------------
 
@@ -146,6 +157,9 @@ class Sender:
                 break
             try:
                 if time.monotonic() - last_sweep > 5:
+                    # Record deliveries first: a row sent but not yet marked must not be
+                    # taken back as abandoned and sent again.
+                    self._flush()
                     self._release_expired()
                     last_sweep = time.monotonic()
                 while not self._stop.is_set():
@@ -199,12 +213,12 @@ class Sender:
         with self._cond:
             while not self._stop.is_set():
                 now = time.monotonic()
-                if self._heap and self._heap[0].ready_at <= now:
-                    # Among the jobs ready now, the lowest priority number goes first.
-                    ready = [j for j in self._heap if j.ready_at <= now]
-                    job = min(ready, key=lambda j: (j.priority, j.id))
-                    self._heap.remove(job)
-                    heapq.heapify(self._heap)
+                while self._heap and self._heap[0].ready_at <= now:
+                    job = heapq.heappop(self._heap)
+                    heapq.heappush(self._ready, (job.priority, job.id, job))
+                if self._ready:
+                    # Among the jobs due now, the lowest priority number goes first.
+                    _, _, job = heapq.heappop(self._ready)
                     self._in_flight += 1
                     return job
                 wait = self._heap[0].ready_at - now if self._heap else 0.5
@@ -262,13 +276,22 @@ class Sender:
                 # In-flight calls finish during shutdown; only the wait for a slot is cut.
                 if not self.limiter.acquire(self._stop):
                     raise _Stopping
+                # Once the claim is half gone another sender may take the row after a lapse:
+                # hand it back rather than risk sending it twice or out of order.
+                if self._lease_left(job) < self.lease / 2:
+                    raise _Stopping
                 self.pacer.take(job.chat_id)
                 try:
-                    return self.api.call(job.method, job.params, files=files)
+                    return self.api.call(job.method, job.params, files=files,
+                                         timeout=min(self.api.read_timeout,
+                                                     self._lease_left(job) / 4))
                 except (TelegramError, NetworkError) as exc:
                     self._count_error(exc)
                     raise
         raise AssertionError("unreachable: tenacity reraises")
+
+    def _lease_left(self, job: Job) -> float:
+        return self.lease - (time.monotonic() - job.claimed_at)
 
     def _count_error(self, exc: Exception) -> None:
         if not self.metrics:
@@ -294,6 +317,14 @@ class Sender:
                 self._push(job, retry_after)
             else:
                 self._requeue(job, delay=retry_after, attempted=0, error=exc.description)
+            return
+        if exc.code in (401, 404):
+            # The token was revoked or TELEGRAM_API_URL is wrong: nothing is wrong with this
+            # message. Pause everything and keep the row for when the bot is fixed.
+            log.critical("Telegram answered %s %s: check TELEGRAM_BOT_TOKEN and "
+                         "TELEGRAM_API_URL; pausing sends", exc.code, exc.description)
+            self.limiter.pause(30.0)
+            self._requeue(job, delay=30.0, attempted=0, error=exc.description)
             return
         if exc.blocked:
             log.info("chat %s blocked the bot: %s", job.chat_id, exc.description)
@@ -350,6 +381,16 @@ class Sender:
             # The lease brings the row back anyway.
             log.warning("could not hand back outbox row %s", job.id, exc_info=True)
 
+    def _requeue_many(self, ids: list[int]) -> None:
+        if not ids:
+            return
+
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbox.requeue_many"], {"ids": ids})
+
+        self.pool.run(run, attempts=2, max_seconds=3)
+
     def _fail(self, job: Job, status: str, error: str, *, reason: str) -> None:
         if self.metrics:
             self.metrics.outbox_failed.labels(reason).inc()
@@ -378,6 +419,8 @@ class Sender:
             # Claimed rows of that chat cannot exist (one head per chat), but be sure.
             self._heap = [j for j in self._heap if j.chat_id != job.chat_id]
             heapq.heapify(self._heap)
+            self._ready = [r for r in self._ready if r[2].chat_id != job.chat_id]
+            heapq.heapify(self._ready)
         if self.on_blocked:
             self.on_blocked(job.chat_id)
 

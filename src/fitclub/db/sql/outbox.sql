@@ -48,6 +48,11 @@ SET status = 'pending', lease_until = NULL, attempts = attempts + %(attempted)s,
     not_before = clock_timestamp() + make_interval(secs => %(delay)s), error = %(error)s
 WHERE id = %(id)s AND status = 'sending';
 
+-- name: requeue_many
+-- Hand back claimed rows unsent, due now (shutdown).
+UPDATE outbox SET status = 'pending', lease_until = NULL, not_before = clock_timestamp()
+WHERE id = ANY(%(ids)s) AND status = 'sending';
+
 -- name: mark_failed
 -- Give up on a row with Telegram's reason.
 UPDATE outbox
