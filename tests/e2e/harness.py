@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg2
 
+from tests.helpers import query
 from tgemu import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,17 +68,6 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
         time.sleep(interval)
-
-
-def query(db_url: str, sql: str, params: Any = None) -> list[tuple]:
-    """Rows of one statement on a fresh connection (no pool), committed and closed."""
-    conn = psycopg2.connect(db_url, connect_timeout=3)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
 
 
 def inbox_status(db_url: str) -> Counter:
@@ -217,8 +207,6 @@ class Launcher:
             for i, run in enumerate(self.runs, 1):
                 print(f"\n----- bot run {i} (pid {run.pid}, exit {run.proc.returncode}): "
                       f"last lines of {run.log_path} -----\n{run.log_tail()}")
-
-
 
 
 class Stream:

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from fitclub.devdb import free_port
+from tests.helpers import query as _query
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
@@ -137,16 +137,6 @@ def _send_and_read(demo: Demo, user_id: int, text: str) -> str:
     got = demo.control(f"users/{user_id}/wait_for_messages", {"count": 1, "timeout": 20},
                        timeout=40)
     return got["messages"][0]["text"]
-
-
-def _query(url: str, sql: str, params: dict | None = None) -> list[tuple]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_banner_names_the_web_chat_the_admin_user_and_how_to_stop(demo):

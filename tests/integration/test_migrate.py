@@ -10,10 +10,10 @@ import sys
 import threading
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from fitclub.db.migrate import SQL_DIR, MigrationError, Migrator, discover, split_statements
+from tests.helpers import query as _query
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,16 +21,6 @@ EXPECTED_TABLES = {
     "schema_migrations", "members", "membership_plans", "memberships", "membership_freezes",
     "class_types", "classes", "bookings", "visits", "audit_log",
 }
-
-
-def _query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -5,25 +5,15 @@ from __future__ import annotations
 import threading
 import time
 
-import psycopg2
 import pytest
 
 from fitclub.db.pool import Pool
 from fitclub.runtime.poller import Poller, store_updates
 from fitclub.runtime.telegram import BotApi
+from tests.helpers import query as _rows
 from tgemu import Emulator
 
 TOKEN = "515151:" + "P" * 35
-
-
-def _rows(db_url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import psycopg2
 import pytest
 from psycopg2.extras import Json
 
@@ -12,19 +11,10 @@ from fitclub.db.pool import Pool
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.telegram import BotApi
+from tests.helpers import query as _execute
 from tgemu import Emulator
 
 TOKEN = "424242:" + "S" * 35
-
-
-def _execute(db_url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
 
 
 def _enqueue(db_url: str, chat_id: int, text: str, priority: int = 0) -> None:

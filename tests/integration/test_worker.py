@@ -15,6 +15,7 @@ from fitclub.runtime.context import current
 from fitclub.runtime.dispatcher import ChatScheduler, Workers, load_pending
 from fitclub.runtime.poller import store_updates
 from fitclub.runtime.states import PgStateStorage
+from tests.helpers import query as _rows
 
 
 def _msg(update_id: int, chat: int, text: str) -> dict:
@@ -22,16 +23,6 @@ def _msg(update_id: int, chat: int, text: str) -> dict:
         "message_id": update_id, "date": 0, "text": text,
         "chat": {"id": chat, "type": "private"},
         "from": {"id": chat, "is_bot": False, "first_name": "T", "language_code": "en"}}}
-
-
-def _rows(db_url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 class Harness:
