@@ -1,0 +1,31 @@
+"""`python -m bench` (`make bench`): every benchmark in turn, each writing its report."""
+
+import subprocess
+import sys
+import time
+
+from bench import ROOT, http_clients, runtime_bench
+
+CEILING = ROOT / "bench" / "tgemu_ceiling.py"
+
+
+def main() -> int:
+    started = time.monotonic()
+    failed = []
+    print("== runtime: fitclub vs a stock pyTelegramBotAPI echo bot ==", flush=True)
+    if runtime_bench.main([]) != 0:
+        failed.append("runtime_bench")
+    print("\n== HTTP clients: requests vs pooled urllib3 ==", flush=True)
+    if http_clients.main([]) != 0:
+        failed.append("http_clients")
+    if CEILING.is_file():  # tgemu's own ceiling; a script of its own
+        print("\n== tgemu ceiling ==", flush=True)
+        if subprocess.run([sys.executable, str(CEILING)], cwd=ROOT, check=False).returncode:
+            failed.append("tgemu_ceiling")
+    print(f"\nbench done in {time.monotonic() - started:.0f}s; reports in bench/reports/"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
