@@ -15,7 +15,7 @@ demo: $(STAMP) ; $(PY) bot.py demo
 
 test: $(STAMP) ; $(PY) -m ruff check . && $(PY) -m pytest
 
-lint: $(STAMP) ; $(PY) -m ruff check . && $(PY) -m ruff format --check .
+lint: $(STAMP) ; $(PY) -m ruff check .
 
 bench: $(STAMP) ; $(PY) -m bench
 

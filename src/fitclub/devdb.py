@@ -135,8 +135,11 @@ class DevPostgres:
         for key, value in self.settings.items():
             args += ["-c", f"{key}={value}"]
         with open(self.logfile, "ab") as logf:
+            # Its own session: a terminal's Ctrl-C reaches the demo, which then stops the
+            # server in order, instead of reaching the server while the bot still uses it.
             self.proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, **self._popen_kwargs())
+                                         stdin=subprocess.DEVNULL, start_new_session=True,
+                                         **self._popen_kwargs())
         self._wait_ready(timeout)
         return self
 
