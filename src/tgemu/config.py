@@ -4,7 +4,7 @@ import dataclasses
 import math
 import time
 
-FAULT_KINDS = ("5xx", "429", "slow", "drop")
+FAULT_KINDS = ("5xx", "429", "slow", "drop", "lost")
 # Methods that receive or manage updates are spared from faults unless named in fault_methods:
 # fault injection is about the bot's outbound calls.
 _SPARED = {"getupdates", "setwebhook", "deletewebhook", "getwebhookinfo", "getme"}
@@ -19,7 +19,7 @@ class Config:
     per_chat_rate: float | None = 1.0  # outbound messages per second per chat
     per_chat_burst: float = 3  # messages a chat may take at once
     fault_rate: float = 0.0  # share of eligible calls that get a fault
-    fault_kinds: tuple = ("5xx",)  # any of "5xx", "429", "slow", "drop"
+    fault_kinds: tuple = ("5xx",)  # any of "5xx", "429", "slow", "drop", "lost"
     fault_methods: tuple | None = None  # None: every method except update plumbing
     slow_seconds: float = 1.0  # delay of a "slow" fault
     fault_retry_after: int = 1  # retry_after of an injected 429

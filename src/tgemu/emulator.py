@@ -242,7 +242,7 @@ class Emulator:
 
     # --- the Bot API -------------------------------------------------------------------------
 
-    def call(self, token: str, method: str, params: Params) -> tuple[int, dict]:  # noqa: PLR0911
+    def call(self, token: str, method: str, params: Params) -> tuple[int, dict]:  # noqa: PLR0911, PLR0912 - one branch per fault kind
         """Run one Bot API call; returns (HTTP status, JSON body). May raise DropConnection."""
         if not TOKEN_RE.match(token):
             return 401, UNAUTHORIZED.body()
@@ -273,10 +273,15 @@ class Emulator:
         except ApiError as exc:
             with bot.lock:
                 bot.errors[exc.description] += 1
+            if fault == "lost":
+                raise DropConnection from None
             return exc.code, exc.body()
         except Exception:
             log.exception("tgemu failed on %s", name)
             return 500, INTERNAL_ERROR
+        if fault == "lost":
+            # Done, but the answer never arrives: the case where a client's retry duplicates.
+            raise DropConnection
         if isinstance(result, Described):
             return 200, {"ok": True, "result": result.result, "description": result.description}
         return 200, {"ok": True, "result": result}

@@ -67,3 +67,28 @@ def test_429_and_5xx_on_10_percent_of_calls_every_reply_once_rate_never_exceeded
           f"tightest {OUTBOUND_RATE + 1} calls span {tightest:.3f}s")
     assert busiest <= OUTBOUND_RATE
     assert busiest >= OUTBOUND_RATE * 0.8, "the stream never pressed against the limit"
+
+
+@pytest.mark.xdist_group("e2e-heavy")
+def test_lost_answers_are_the_only_source_of_duplicate_replies(emu, launcher, db_url):
+    """5% of sendMessage calls reach Telegram but their answer is lost (the connection drops):
+    the bot cannot know they arrived, so it sends them again. Every update still has exactly
+    one effect; every reply arrives, in order; and duplicates number at most the lost answers:
+    that is the "timed-out call Telegram may have received" allowance, and nothing more."""
+    emu.configure(fault_rate=0.05, fault_kinds=("lost",), seed=7)
+    launcher.start(db_url, OUTBOUND_RATE=200)
+    stream = Stream(emu, 40)
+    stream.send(5)
+
+    stream.wait_processed(db_url, timeout=60)
+    time.sleep(3.0)  # retries of lost answers land now
+
+    stream.assert_effects_exactly_once(db_url)
+    lost = emu.stats(TOKEN)["faults"].get("lost", 0)
+    assert lost >= 3, "too few lost answers to prove anything"
+    duplicates = 0
+    for chat, texts in stream.replies().items():
+        assert list(dict.fromkeys(texts)) == [f"ack {k}" for k in range(1, 6)], (chat, texts)
+        duplicates += len(texts) - len(set(texts))
+    print(f"{lost} lost answers, {duplicates} duplicate replies")
+    assert duplicates <= lost

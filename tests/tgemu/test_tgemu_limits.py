@@ -105,6 +105,19 @@ def test_injected_drop_closes_the_connection_without_an_answer(emu, token, start
     assert emu.transcript(token, ann.id) == []  # a dropped call did nothing
 
 
+def test_injected_lost_answer_delivers_but_never_answers(emu, token, started):
+    (ann,) = started(1)
+    emu.configure(fault_rate=1.0, fault_kinds=("lost",))
+    with requests.Session() as s, pytest.raises(requests.ConnectionError):
+        s.post(
+            f"{emu.base_url}/bot{token}/sendMessage",
+            params={"chat_id": ann.id, "text": "hi"},
+            timeout=5,
+        )
+    assert emu.stats(token)["faults"] == {"lost": 1}
+    assert [e["text"] for e in emu.transcript(token, ann.id)] == ["hi"]  # it did arrive
+
+
 def test_injected_slow_answer_still_succeeds(bot, emu, token, started):
     (ann,) = started(1)
     emu.configure(fault_rate=1.0, fault_kinds=("slow",), slow_seconds=0.4)
