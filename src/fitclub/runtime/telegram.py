@@ -15,6 +15,8 @@ from typing import Any
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from fitclub.runtime.context import current_or_none
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +40,10 @@ class TelegramError(Exception):
     def transient(self) -> bool:
         """Worth retrying as is (server-side trouble)."""
         return self.code >= 500
+
+
+class HandlerCalledTelegram(RuntimeError):
+    """A handler called the Bot API itself instead of replying through its context."""
 
 
 class NetworkError(Exception):
@@ -113,6 +119,12 @@ class BotApi:
                        proxies: Any = None) -> _Response:
         """apihelper.CUSTOM_REQUEST_SENDER: same signature as requests' session.request."""
         del proxies  # no proxies between us and the Bot API
+        if current_or_none() is not None:
+            # A handler holds its update's database connection: a Bot API call here would
+            # hold it through the network round trip, and its effect would escape a rollback.
+            raise HandlerCalledTelegram(
+                "handlers must not call Telegram directly; reply through ctx.reply(), "
+                "ctx.edit(), ctx.answer_callback() and the like")
         fields: dict[str, Any] = {}
         for key, value in (params or {}).items():
             fields[key] = value if isinstance(value, str) else json.dumps(value)
