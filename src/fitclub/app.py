@@ -96,8 +96,6 @@ class App:
         self.health = (HealthServer(settings.metrics_addr, self.metrics, self.check_health)
                        if settings.metrics_addr else None)
         self._polling = False
-        self._database_ok = True
-        self._threads: list[threading.Thread] = []
 
     # -- one update ------------------------------------------------------------------------
 
@@ -148,7 +146,6 @@ class App:
     def check_health(self) -> HealthReport:
         """Database reachable, polling recent, backlogs within limits."""
         database_ok = self.database_reachable()
-        self._database_ok = database_ok
         backlog = self.backlogs()
         return evaluate(
             database_ok=database_ok,
@@ -202,9 +199,7 @@ class App:
         self.pool.run(run)
 
     def _spawn(self, name: str, target) -> None:
-        th = threading.Thread(target=target, name=name, daemon=True)
-        th.start()
-        self._threads.append(th)
+        threading.Thread(target=target, name=name, daemon=True).start()
 
     def _resync_loop(self) -> None:
         # Catches updates stored by other instances or left behind by a failed pass, and

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import select
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -326,16 +325,3 @@ def transaction() -> Iterator[psycopg2.extensions.connection]:
     """One transaction on a connection from the process-wide pool."""
     with get_pool().transaction() as conn:
         yield conn
-
-
-def wait_for_database(dsn: str, *, seconds: float = 30.0) -> None:
-    """Block until the database accepts a connection (used at start-up and by tests)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            psycopg2.connect(dsn, connect_timeout=2).close()
-            return
-        except psycopg2.OperationalError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.2)

@@ -21,7 +21,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-from fitclub.db.pool import Pool, PoolTimeout, is_disconnect, is_transient
+from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
 from fitclub.locales import language_of, t
 from fitclub.runtime.context import UpdateContext, bound
@@ -159,11 +159,6 @@ class ChatScheduler:
         """Pending updates known to this process."""
         with self._cond:
             return sum(self._pending.values())
-
-    def active(self) -> int:
-        """Chats being handled right now."""
-        with self._cond:
-            return len(self._active)
 
     def close(self) -> None:
         """Hand out nothing more; wake every waiting worker."""
@@ -410,8 +405,3 @@ def load_pending(pool: Pool, scheduler: ChatScheduler, *, only_new: bool = False
         else:
             scheduler.add(chat_id, count)
     return sum(c for _, c in rows)
-
-
-def is_retryable_db_error(exc: BaseException) -> bool:
-    """Errors the poller keeps retrying while the database is away."""
-    return is_transient(exc) or isinstance(exc, psycopg2.OperationalError)

@@ -87,8 +87,7 @@ class Poller:
 
     def __init__(self, *, pool: Pool, api: BotApi, on_stored: Callable[[list], None],
                  backlog: Callable[[], int], backlog_limit: int, timeout: int = 30,
-                 metrics: Any = None, on_first_poll: Callable[[], None] | None = None,
-                 on_fatal: Callable[[str], None] | None = None) -> None:
+                 metrics: Any = None, on_fatal: Callable[[str], None] | None = None) -> None:
         self.pool = pool
         self.api = api
         self.on_stored = on_stored
@@ -96,7 +95,6 @@ class Poller:
         self.backlog_limit = backlog_limit
         self.timeout = timeout
         self.metrics = metrics
-        self.on_first_poll = on_first_poll
         self.on_fatal = on_fatal
         self.offset: int | None = None
         self.last_success: float | None = None
@@ -178,7 +176,6 @@ class Poller:
 
     def _poll_forever(self) -> None:
         failures = 0
-        first = True
         while not self._stop.is_set():
             if self.backlog() > self.backlog_limit:
                 # Workers are behind: let Telegram hold the updates rather than our memory.
@@ -210,22 +207,19 @@ class Poller:
                 continue
             failures = 0
             self.last_success = time.monotonic()
-            if first:
-                first = False
-                if self.on_first_poll:
-                    self.on_first_poll()
             if not updates or self._stop.is_set():
                 continue
+            classified = [(u["update_id"], *classify(u)) for u in updates]
             if self.metrics:
-                for upd in updates:
-                    self.metrics.updates_received.labels(classify(upd)[0]).inc()
+                for _update_id, kind, _chat_id in classified:
+                    self.metrics.updates_received.labels(kind).inc()
             for attempt in self._retrying():
                 with attempt:
                     store_updates(self.pool, updates)
             self.offset = max(u["update_id"] for u in updates) + 1
             # Every chat of the batch, not only rows this insert created: after a commit whose
             # acknowledgement was lost, the retry inserts nothing, yet the rows need workers.
-            self.on_stored([(u["update_id"], classify(u)[1]) for u in updates])
+            self.on_stored([(update_id, chat_id) for update_id, _kind, chat_id in classified])
 
     def _count(self, reason: str) -> None:
         if self.metrics:

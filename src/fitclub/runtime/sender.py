@@ -12,7 +12,6 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -71,8 +70,7 @@ class Sender:
 
     def __init__(self, *, pool: Pool, api: BotApi, rate: float, per_chat_rate: float,
                  threads: int = 4, metrics: Any = None, lease: float = 90.0,
-                 max_attempts: int = 6, tries_per_claim: int = 3,
-                 on_blocked: Callable[[int], None] | None = None) -> None:
+                 max_attempts: int = 6, tries_per_claim: int = 3) -> None:
         self.pool = pool
         self.api = api
         self.limiter = SlidingWindowLimiter(rate)
@@ -82,7 +80,6 @@ class Sender:
         self.lease = lease
         self.max_attempts = max_attempts
         self.tries_per_claim = tries_per_claim
-        self.on_blocked = on_blocked
         self.max_in_memory = max(int(rate * 2), threads * 4, 20)
         # Jobs wait in _heap (by ready_at) until due, then move to _ready, ordered by priority
         # and age: both picks are O(log n) under the lock.
@@ -421,8 +418,6 @@ class Sender:
             heapq.heapify(self._heap)
             self._ready = [r for r in self._ready if r[2].chat_id != job.chat_id]
             heapq.heapify(self._ready)
-        if self.on_blocked:
-            self.on_blocked(job.chat_id)
 
     # -- marker ----------------------------------------------------------------------------
 
