@@ -353,19 +353,9 @@ class Workers:
     def _flood_allows(self, ctx: UpdateContext, kind: str, payload: dict, lang: str) -> bool:
         """Per-chat token bucket; over it, one polite warning, then silence until refilled."""
         with ctx.cursor() as cur:
-            cur.execute(Q["flood.get"], {"chat_id": ctx.chat_id})
-            row = cur.fetchone()
-            tokens, warned = float(self.flood_burst), False
-            if row:
-                tokens = min(self.flood_burst, row[0] + row[1] * self.flood_rate)
-                warned = row[2]
-            allowed = tokens >= 1
-            if allowed:
-                tokens -= 1
-                warned = False
-            must_warn = not allowed and not warned
-            cur.execute(Q["flood.put"], {"chat_id": ctx.chat_id, "tokens": tokens,
-                                         "warned": warned or must_warn})
+            cur.execute(Q["flood.take"], {"chat_id": ctx.chat_id, "rate": self.flood_rate,
+                                          "burst": self.flood_burst})
+            allowed, must_warn = cur.fetchone()
         if must_warn:
             text = t(lang, "slow_down")
             if kind == "callback_query":
