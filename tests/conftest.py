@@ -16,7 +16,7 @@ import pytest
 from psycopg2 import sql
 
 from fitclub.db.migrate import Migrator
-from fitclub.devdb import DevPostgres
+from fitclub.devdb import DevPostgres, create_database
 
 
 class Server:
@@ -43,10 +43,7 @@ class Server:
 
     def create_database(self, name: str, template: str | None = None) -> str:
         """A new database (optionally a copy of a template); returns its URL."""
-        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        self.execute(stmt)
+        create_database(self.admin_url, name, template)
         return self.url(name)
 
     def drop_database(self, name: str) -> None:

@@ -87,6 +87,23 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
+def create_database(admin_url: str, name: str, template: str | None = None) -> None:
+    """CREATE DATABASE name (optionally a copy of template) on the server of admin_url."""
+    import psycopg2
+    from psycopg2 import sql
+
+    stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    conn = psycopg2.connect(admin_url)
+    try:
+        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        with conn.cursor() as cur:
+            cur.execute(stmt)
+    finally:
+        conn.close()
+
+
 class DevPostgres:
     """One private PostgreSQL server; use as a context manager or call start()/stop()."""
 
@@ -192,19 +209,7 @@ class DevPostgres:
 
     def create_database(self, name: str, template: str | None = None) -> str:
         """CREATE DATABASE (optionally from a template) and return its URL."""
-        import psycopg2
-        from psycopg2 import sql
-
-        conn = psycopg2.connect(self.url())
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-                if template:
-                    stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-                cur.execute(stmt)
-        finally:
-            conn.close()
+        create_database(self.url(), name, template)
         return self.url(name)
 
     def __enter__(self) -> DevPostgres:

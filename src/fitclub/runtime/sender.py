@@ -238,10 +238,6 @@ class Sender:
                     self._in_flight -= 1
 
     def _deliver(self, job: Job) -> None:
-        if time.monotonic() - job.claimed_at > self.lease / 2:
-            # Our claim is about to lapse; another sender may take it. Hand it back instead.
-            self._requeue(job, delay=0.0, attempted=0, error=None)
-            return
         wait = self.pacer.delay(job.chat_id)
         if wait > 0:
             self._push(job, wait)
