@@ -32,6 +32,7 @@ import telebot
 from telebot import apihelper
 
 from bench import REPORTS, ROOT
+from fitclub.devdb import free_port
 from fitclub.runtime.telegram import BotApi
 from tgemu.client import RemoteEmulator
 
@@ -40,15 +41,9 @@ TOKEN = "200000003:" + "H" * 35  # a tgemu token, not a secret
 TEXT = "Your class <b>Yoga</b> starts at 18:00. See you there!"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_tgemu() -> tuple[subprocess.Popen, str]:
     """`python -m tgemu --no-limits` on a free port; (process, base URL)."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen([sys.executable, "-m", "tgemu", "--port", str(port), "--no-limits",
                              "--token", TOKEN], env=env, stdout=subprocess.DEVNULL,

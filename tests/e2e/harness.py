@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 
 import psycopg2
 
+from fitclub.devdb import free_port
 from tests.helpers import query
 from tgemu import Emulator
 
@@ -48,13 +48,6 @@ BASE_ENV = {
     "DB_POOL_MAX": "40",
     "DB_CONNECT_TIMEOUT": "2",
 }
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1):
