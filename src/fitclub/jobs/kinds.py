@@ -1,0 +1,11 @@
+"""The modules that define production job kinds; the app imports them so their @register runs.
+
+Add a feature's module here when it gains a `@register(...)` job (e.g. the waitlist service for
+"offer_expiry"). Tests register their own kinds and never appear here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+MODULES: tuple[ModuleType, ...] = ()
