@@ -18,6 +18,7 @@ class Config:
     global_burst: float | None = None  # bucket size; default one second's worth
     per_chat_rate: float | None = 1.0  # outbound messages per second per chat
     per_chat_burst: float = 3  # messages a chat may take at once
+    per_group_per_minute: float | None = 20.0  # outbound messages per minute per group/channel
     fault_rate: float = 0.0  # share of eligible calls that get a fault
     fault_kinds: tuple = ("5xx",)  # any of "5xx", "429", "slow", "drop", "lost"
     fault_methods: tuple | None = None  # None: every method except update plumbing

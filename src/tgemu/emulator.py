@@ -10,8 +10,9 @@ import time
 from tgemu.config import Config
 from tgemu.errors import NOT_FOUND, UNAUTHORIZED, ApiError, too_many_requests
 from tgemu.files import FileStore
-from tgemu.state import Bot, Described, SimUserData
-from tgemu.textparse import utf16_len
+from tgemu.model import GroupData, SimUserData
+from tgemu.state import Bot, Described
+from tgemu.users import Channel, Group, SimUser
 from tgemu.webhook import Webhook
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,11 @@ CANONICAL = {
         "getMyCommands",
         "deleteMyCommands",
         "getChat",
+        "getChatMember",
+        "leaveChat",
         "getFile",
     )
 }
-_COMMAND_RE = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 INTERNAL_ERROR = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
 
 
@@ -95,6 +97,10 @@ class Emulator:
         self._bots: dict[str, Bot] = {}
         self._users: dict[int, SimUserData] = {}
         self._user_ids = itertools.count(1_000_001)
+        self._groups: dict[int, GroupData] = {}
+        # Telegram's shapes: basic groups -4xxxxxxxxx, supergroups and channels -100xxxxxxxxxx.
+        self._group_ids = itertools.count(4_000_000_001)
+        self._supergroup_ids = itertools.count(2_000_000_001)
         self._dice = random.Random(self.config.seed)
         self._server = None
         self._thread = None
@@ -159,9 +165,16 @@ class Emulator:
     # --- bots and users --------------------------------------------------------------------
 
     def add_bot(
-        self, token: str, username: str | None = None, first_name: str | None = None
+        self,
+        token: str,
+        username: str | None = None,
+        first_name: str | None = None,
+        privacy_mode: bool | None = None,
     ) -> Bot:
-        """Register a bot (any well-formed token also registers itself on first call)."""
+        """Register a bot (any well-formed token also registers itself on first call).
+
+        privacy_mode (default on, as for a new Telegram bot) limits which group messages reach it.
+        """
         if not TOKEN_RE.match(token):
             raise ValueError("malformed bot token; expected <digits>:<35 characters>")
         with self._lock:
@@ -171,6 +184,8 @@ class Emulator:
             else:
                 bot.username = username or bot.username
                 bot.first_name = first_name or bot.first_name
+            if privacy_mode is not None:
+                bot.privacy_mode = bool(privacy_mode)
             return bot
 
     def bot(self, token: str) -> Bot:
@@ -223,6 +238,149 @@ class Emulator:
     def has_user(self, user_id: int) -> bool:
         with self._lock:
             return user_id in self._users
+
+    def user_data(self, user_id: int) -> SimUserData | None:
+        with self._lock:
+            return self._users.get(user_id)
+
+    def ensure_user(self, raw: dict) -> SimUserData:
+        """The user with raw["id"], registered from a User or Chat object when unknown."""
+        with self._lock:
+            data = self._users.get(raw["id"])
+            if data is None:
+                data = SimUserData(
+                    raw["id"],
+                    str(raw.get("first_name") or "User"),
+                    raw.get("last_name"),
+                    raw.get("username"),
+                    raw.get("language_code"),
+                    f"+1555{raw['id'] % 10_000_000:07d}",
+                )
+                self._users[data.id] = data
+            return data
+
+    # --- groups and channels -----------------------------------------------------------------
+
+    def create_group(
+        self,
+        title: str,
+        members=(),
+        supergroup: bool = False,
+        username: str | None = None,
+        chat_id: int | None = None,
+    ) -> Group:
+        """A group (id -4xxxxxxxxx) or supergroup (-100xxxxxxxxxx) of simulated users.
+
+        The first member is its creator. The bot is not in it until group.add_bot().
+        """
+        kind = "supergroup" if supergroup else "group"
+        data = self._new_chat(kind, title, username, chat_id)
+        for n, user in enumerate(members):
+            self.set_member(data, user.id, "creator" if n == 0 else "member")
+        return Group(self, data)
+
+    def create_channel(
+        self, title: str, owner=None, username: str | None = None, chat_id: int | None = None
+    ) -> Channel:
+        """A channel (id -100xxxxxxxxxx); owner (a SimUser) is who adds the bot."""
+        data = self._new_chat("channel", title, username, chat_id)
+        if owner is not None:
+            self.set_member(data, owner.id, "creator")
+        return Channel(self, data)
+
+    def _new_chat(self, kind, title, username, chat_id) -> GroupData:
+        with self._lock:
+            if chat_id is None:
+                if kind == "group":
+                    chat_id = -next(self._group_ids)
+                else:
+                    chat_id = -(10**12 + next(self._supergroup_ids))
+                while chat_id in self._groups:
+                    chat_id -= 1
+            if chat_id >= 0 or chat_id in self._groups:
+                raise ValueError(f"chat id {chat_id} is taken or not negative")
+            data = self._groups[chat_id] = GroupData(chat_id, kind, title, username)
+            return data
+
+    def set_member(self, data: GroupData, user_id: int, status: str | None):
+        """Set a user's membership in a group or channel (None removes them)."""
+        with self._lock:
+            if user_id not in self._users:
+                raise KeyError(f"no simulated user {user_id}")
+            if status is None:
+                data.members.pop(user_id, None)
+            else:
+                data.members[user_id] = status
+
+    def group(self, chat_id: int) -> Group:
+        """The Group or Channel with this id; KeyError when unknown."""
+        data = self.group_data(int(chat_id))
+        if data is None:
+            raise KeyError(f"no group or channel {chat_id}")
+        return Channel(self, data) if data.type == "channel" else Group(self, data)
+
+    def groups(self) -> list[Group]:
+        with self._lock:
+            datas = list(self._groups.values())
+        return [Channel(self, d) if d.type == "channel" else Group(self, d) for d in datas]
+
+    def group_data(self, chat_id: int) -> GroupData | None:
+        with self._lock:
+            return self._groups.get(chat_id)
+
+    def group_by_username(self, username: str) -> GroupData | None:
+        name = username.lower()
+        with self._lock:
+            for data in self._groups.values():
+                if data.username and data.username.lower() == name:
+                    return data
+        return None
+
+    def ensure_group(self, raw: dict) -> GroupData:
+        """The group or channel with raw["id"], registered from a Chat object when unknown."""
+        with self._lock:
+            data = self._groups.get(raw["id"])
+            if data is None:
+                data = GroupData(
+                    raw["id"], raw["type"], str(raw.get("title") or ""), raw.get("username")
+                )
+                self._groups[data.id] = data
+            return data
+
+    # --- raw updates and commands --------------------------------------------------------
+
+    def inject_update(self, token: str, update: dict) -> int | None:
+        """Deliver a raw Update JSON as it is; returns the update_id it got.
+
+        update_id is always replaced by the bot's next one (a given one is ignored), so offsets
+        stay in order. allowed_updates filters by the top-level kind as for any update (None
+        is returned then); kinds tgemu does not know always pass.
+        """
+        bot = self.bot(token)
+        with bot.lock:
+            return bot.inject(update)
+
+    def commands_for(
+        self,
+        token: str,
+        chat_id: int,
+        language_code: str | None = None,
+        user_id: int | None = None,
+    ) -> list[dict]:
+        """The commands Telegram would show in a chat's menu, by its documented lookup order.
+
+        A private chat's id is its user's; language_code defaults to that user's. In a group,
+        user_id picks the member (chat_member and administrator scopes).
+        """
+        chat_id = int(chat_id)
+        if user_id is None and chat_id > 0:
+            user_id = chat_id
+        if language_code is None and user_id is not None:
+            user = self.user_data(int(user_id))
+            language_code = user.language_code if user is not None else None
+        bot = self.bot(token)
+        with bot.lock:
+            return bot.commands_for(chat_id, language_code, user_id)
 
     def make_webhook(self, bot, url, secret, max_connections) -> Webhook:
         return Webhook(self, bot, url, secret, max_connections)
@@ -360,6 +518,8 @@ class Emulator:
             rec = bot.records.get(update_id)
             if rec is None:
                 raise KeyError(f"no update {update_id}")
+            if not rec.expects_answer:
+                raise ValueError(f"update {update_id} expects no answer")
             chat = bot.chats[rec.chat_id]
             while rec.answered is None:
                 remaining = deadline - time.monotonic()
@@ -368,19 +528,28 @@ class Emulator:
                 chat.cv.wait(remaining)
             return rec.answered - rec.available
 
-    def chat_state(self, token: str, user_id: int, version: int = -1, timeout: float = 0.0) -> dict:
-        """The chat as the web page shows it; waits up to timeout for a version newer than given."""
+    def chat_state(
+        self,
+        token: str,
+        user_id: int,
+        version: int = -1,
+        timeout: float = 0.0,
+        chat_id: int | None = None,
+    ) -> dict:
+        """The chat as the web page shows it to a user: their private chat with the bot, or a
+        group or channel given by chat_id; waits up to timeout for a version newer than given."""
         bot = self.bot(token)
         user = self.user(user_id).data
+        group = None if chat_id is None or int(chat_id) == user.id else self.group(chat_id).data
         deadline = time.monotonic() + timeout
         with bot.lock:
-            chat = bot.chat(user)
+            chat = bot.chat(user) if group is None else bot.group_chat(group)
             while chat.version <= version and not self.stopping:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 chat.cv.wait(remaining)
-            messages = [_render(m) for m in chat.messages.values() if not m.deleted]
+            messages = [_render(m, user.id) for m in chat.messages.values() if not m.deleted]
             answers = [
                 {"seq": i, "text": e["text"], "show_alert": e["show_alert"]}
                 for i, e in enumerate(chat.events)
@@ -390,139 +559,12 @@ class Emulator:
                 "version": chat.version,
                 "messages": messages,
                 "reply_keyboard": chat.reply_keyboard,
-                "commands": bot.menu_for(user),
+                "commands": bot.commands_for(chat.id, user.language_code, user.id),
                 "blocked": chat.blocked,
+                "chat": {**chat.as_chat(), "bot_status": chat.status if group else "member"},
                 "callback_answers": answers[-10:],
                 "bot": {"username": bot.username, "first_name": bot.first_name},
             }
-
-
-class SimUser:
-    """A simulated Telegram user; every action names the bot by its token."""
-
-    def __init__(self, emu: Emulator, data: SimUserData):
-        self.emu = emu
-        self.data = data
-
-    def __repr__(self):
-        return f"SimUser(id={self.id}, first_name={self.data.first_name!r})"
-
-    @property
-    def id(self) -> int:
-        return self.data.id
-
-    def _act(self, token, action):
-        bot = self.emu.bot(token)
-        with bot.lock:
-            return action(bot, bot.chat(self.data))
-
-    def send_text(self, token: str, text: str) -> int | None:
-        """Send a text (commands get their bot_command entity); returns the update_id."""
-        content = {"text": text}
-        entities = [
-            {
-                "offset": utf16_len(text[: m.start()]),
-                "length": utf16_len(m.group(0)),
-                "type": "bot_command",
-            }
-            for m in _COMMAND_RE.finditer(text)
-        ]
-        if entities:
-            content["entities"] = entities
-        return self._act(token, lambda bot, chat: bot.user_message(chat, content))
-
-    def send_contact(
-        self, token: str, phone: str | None = None, first_name: str | None = None
-    ) -> int | None:
-        """Share a contact; by default the user's own, as a request_contact button does."""
-        contact = {
-            "phone_number": phone or self.data.phone_number,
-            "first_name": first_name or self.data.first_name,
-        }
-        if phone is None or phone == self.data.phone_number:
-            contact["user_id"] = self.id
-        return self._act(token, lambda bot, chat: bot.user_message(chat, {"contact": contact}))
-
-    def send_location(self, token: str, latitude: float, longitude: float) -> int | None:
-        location = {"latitude": float(latitude), "longitude": float(longitude)}
-        return self._act(token, lambda bot, chat: bot.user_message(chat, {"location": location}))
-
-    def send_photo(self, token: str, data: bytes, caption: str | None = None) -> int | None:
-        rec = self.emu.files.add("photo", bytes(data), None, None)
-        content = {"photo": rec.photo_sizes()}
-        if caption:
-            content["caption"] = caption
-        return self._act(token, lambda bot, chat: bot.user_message(chat, content))
-
-    def send_document(
-        self,
-        token: str,
-        data: bytes,
-        file_name: str = "file.bin",
-        mime_type: str = "application/octet-stream",
-        caption: str | None = None,
-    ) -> int | None:
-        rec = self.emu.files.add("document", bytes(data), file_name, mime_type)
-        content = {"document": rec.document()}
-        if caption:
-            content["caption"] = caption
-        return self._act(token, lambda bot, chat: bot.user_message(chat, content))
-
-    def press_button(self, token: str, message_id: int, callback_data: str) -> int | None:
-        """Press an inline button; raises LookupError unless the bot's message shows it."""
-        return self._act(
-            token, lambda bot, chat: bot.user_press(chat, int(message_id), callback_data)
-        )
-
-    def block(self, token: str) -> int | None:
-        """Block the bot (it gets a my_chat_member update and 403 on sends)."""
-        return self._act(token, lambda bot, chat: bot.user_block(chat, True))
-
-    def unblock(self, token: str) -> int | None:
-        return self._act(token, lambda bot, chat: bot.user_block(chat, False))
-
-    def wait_for_messages(self, token: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
-        """The next `count` bot messages not yet returned by a wait; raises TimeoutError."""
-        bot = self.emu.bot(token)
-        deadline = time.monotonic() + timeout
-        with bot.lock:
-            chat = bot.chat(self.data)
-            while len(chat.sent) - chat.read_cursor < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.emu.stopping:
-                    got = len(chat.sent) - chat.read_cursor
-                    raise TimeoutError(
-                        f"user {self.id}: {got} of {count} bot message(s) within {timeout}s"
-                    )
-                chat.cv.wait(remaining)
-            out = chat.sent[chat.read_cursor : chat.read_cursor + count]
-            chat.read_cursor += count
-            return list(out)
-
-    def read_messages(self, token: str) -> list[dict]:
-        """Every bot message not yet returned by a wait or read, without waiting."""
-        bot = self.emu.bot(token)
-        with bot.lock:
-            chat = bot.chat(self.data)
-            out = chat.sent[chat.read_cursor :]
-            chat.read_cursor = len(chat.sent)
-            return list(out)
-
-    def skip_messages(self, token: str) -> int:
-        """Mark every bot message so far as read by wait_for_messages; returns how many."""
-        bot = self.emu.bot(token)
-        with bot.lock:
-            chat = bot.chat(self.data)
-            skipped = len(chat.sent) - chat.read_cursor
-            chat.read_cursor = len(chat.sent)
-            return skipped
-
-    def current_message(self, token: str, message_id: int) -> dict | None:
-        """A message as it is now (after edits); None if deleted or unknown."""
-        bot = self.emu.bot(token)
-        with bot.lock:
-            msg = bot.chat(self.data).messages.get(int(message_id))
-            return None if msg is None or msg.deleted else msg.data
 
 
 def percentiles(values: list[float]) -> dict:
@@ -554,12 +596,20 @@ def percentiles(values: list[float]) -> dict:
     }
 
 
-def _render(msg) -> dict:
-    """A message for the web chat, without file bytes."""
+def _render(msg, viewer_id: int) -> dict:
+    """A message for the web chat, without file bytes; "from" is "bot", "user" (the viewer)
+    or "member" (anyone else in a group or channel, named in "sender")."""
     d = msg.data
+    sender = d.get("sender_chat") or d.get("from") or {}
+    if msg.from_bot:
+        who = "bot"
+    elif sender.get("id") == viewer_id and "sender_chat" not in d:
+        who = "user"
+    else:
+        who = "member"
     out = {
         "message_id": msg.message_id,
-        "from": "bot" if msg.from_bot else "user",
+        "from": who,
         "date": d.get("date"),
         "edited": msg.edited,
     }
@@ -574,4 +624,9 @@ def _render(msg) -> dict:
         out["inline_keyboard"] = d["reply_markup"]["inline_keyboard"]
     if "reply_to_message" in d:
         out["reply_to"] = d["reply_to_message"]["message_id"]
+    if who == "member":
+        out["sender"] = sender.get("title") or sender.get("first_name") or "?"
+    if "new_chat_members" in d:
+        names = ", ".join(m.get("first_name", "?") for m in d["new_chat_members"])
+        out["service"] = f"{out.get('sender') or 'You'} added {names}"
     return out
