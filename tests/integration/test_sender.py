@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import threading
 import time
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pytest
 from psycopg2.extras import Json
 
 from fitclub.db.pool import Pool
 from fitclub.runtime.metrics import Metrics
-from fitclub.runtime.sender import Sender
+from fitclub.runtime.sender import ProcessIdentity, Sender
 from fitclub.runtime.telegram import BotApi
 from tests.helpers import query as _execute
 from tgemu import Emulator
@@ -132,13 +137,206 @@ def test_429s_are_waited_out_and_nothing_is_lost_or_doubled(db_url, emu, make_se
     assert metrics.telegram_429._value.get() >= 1
 
 
+def _arrivals(emu) -> list[tuple[str | None, str | None]]:
+    """(chat_id, text) of every Bot API call, in the order tgemu receives them."""
+    seen: list[tuple[str | None, str | None]] = []
+    dispatch = emu.call
+
+    def recording(token, method, params):
+        seen.append((params.get("chat_id"), params.get("text")))
+        return dispatch(token, method, params)
+
+    emu.call = recording
+    return seen
+
+
 def test_replies_go_before_announcements(db_url, emu, make_sender):
     users = _users(emu, 31)
+    arrivals = _arrivals(emu)
     for u in users[:30]:
         _enqueue(db_url, u.id, "announcement", priority=2)
     _enqueue(db_url, users[30].id, "reply", priority=0)
     sender, _ = make_sender(rate=10, threads=1)
     sender.wake()
     _wait_settled(db_url, timeout=30)
-    order = _execute(db_url, "SELECT params->>'text' FROM outbox ORDER BY sent_at, id")
-    assert [r[0] for r in order].index("reply") < 3
+    texts = [text for _, text in arrivals]
+    assert len(texts) == 31
+    assert texts.index("reply") == 0
+
+
+def test_within_a_chat_a_reply_overtakes_queued_rows_and_equal_priorities_keep_order(
+        db_url, emu, make_sender):
+    (user,) = _users(emu, 1)
+    arrivals = _arrivals(emu)
+    for k in range(3):
+        _enqueue(db_url, user.id, f"announcement {k}", priority=2)
+    _enqueue(db_url, user.id, "reminder", priority=1)
+    _enqueue(db_url, user.id, "reply 0", priority=0)
+    _enqueue(db_url, user.id, "reply 1", priority=0)
+    sender, _ = make_sender()
+    sender.wake()
+    _wait_settled(db_url)
+    assert [text for _, text in arrivals] == [
+        "reply 0", "reply 1", "reminder", "announcement 0", "announcement 1", "announcement 2"]
+
+
+# --- the sender alone, against a scripted Bot API ---------------------------------------------
+
+class ScriptedApi:
+    """Answers each method with a fixed result shape; a call may be held until released."""
+
+    read_timeout = 5.0
+
+    RESULTS: ClassVar[dict[str, Callable[[int], Any]]] = {
+        "sendMessage": lambda n: {"message_id": n, "date": 0, "chat": {"id": 1}},
+        "answerCallbackQuery": lambda n: True,
+        "sendMediaGroup": lambda n: [{"message_id": n}, {"message_id": n + 1}],
+        "getChat": lambda n: {"id": 1, "type": "private"},
+        "copyMessage": lambda n: {"message_id": n},
+    }
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.hold: dict[str, threading.Event] = {}  # text -> released when set
+        self.holding = threading.Event()
+        self._n = itertools.count(1000, 10)
+        self._lock = threading.Lock()
+
+    def call(self, method, params, files=None, timeout=None):
+        gate = self.hold.get(params.get("text"))
+        if gate is not None:
+            self.holding.set()
+            gate.wait(10)
+        with self._lock:
+            self.calls.append((method, params))
+            n = next(self._n)
+        return self.RESULTS[method](n)
+
+
+EXPECTED_ID = {"sendMessage": True, "answerCallbackQuery": False, "sendMediaGroup": True,
+               "getChat": False, "copyMessage": True}
+
+
+@pytest.fixture
+def scripted_sender(db_url):
+    made = []
+
+    def make(api: ScriptedApi, **kw):
+        pool = Pool(db_url, minconn=1, maxconn=6)
+        opts = {"rate": 500, "per_chat_rate": 100, "threads": 3}
+        opts.update(kw)
+        sender = Sender(pool=pool, api=api, **opts)
+        sender.start()
+        made.append((sender, pool))
+        return sender
+
+    yield make
+    for sender, pool in made:
+        sender.stop(5)
+        pool.close()
+
+
+def _queue_call(db_url: str, chat_id: int, method: str, text: str | None = None) -> None:
+    params = {"chat_id": chat_id} if text is None else {"chat_id": chat_id, "text": text}
+    _execute(db_url, "INSERT INTO outbox (chat_id, method, params) VALUES (%s, %s, %s)",
+             (chat_id, method, Json(params)))
+
+
+@pytest.mark.parametrize("methods", [
+    *([m] for m in ScriptedApi.RESULTS),
+    list(ScriptedApi.RESULTS),
+], ids=[*ScriptedApi.RESULTS, "mixed"])
+def test_every_result_shape_is_recorded(db_url, scripted_sender, methods):
+    # Rows are queued first and the sender started after, so they are claimed, delivered and
+    # recorded in shared batches: a batch of one kind only, or all kinds mixed.
+    for i in range(12):
+        _queue_call(db_url, 500 + i, methods[i % len(methods)])
+    api = ScriptedApi()
+    scripted_sender(api)
+    _wait_settled(db_url)
+    rows = _execute(db_url, "SELECT method, status, result_message_id FROM outbox ORDER BY id")
+    assert [r[1] for r in rows] == ["sent"] * 12
+    for method, _, message_id in rows:
+        assert (message_id is not None) == EXPECTED_ID[method], (method, message_id)
+    assert len(api.calls) == 12
+
+
+def test_a_claim_released_and_taken_over_can_no_longer_be_marked(db_url, scripted_sender):
+    _queue_call(db_url, 77, "sendMessage", "held")
+    api = ScriptedApi()
+    gate = api.hold["held"] = threading.Event()
+    scripted_sender(api)
+    assert api.holding.wait(10)
+    # While the call is out, the claim is released and another process takes the row.
+    _execute(db_url, "UPDATE outbox SET claim_token = nextval('outbox_claim_token'), "
+             "claimed_by = gen_random_uuid() WHERE status = 'sending'")
+    token = _execute(db_url, "SELECT claim_token FROM outbox")[0][0]
+    gate.set()
+    time.sleep(0.5)
+    assert _execute(db_url, "SELECT status, claim_token FROM outbox") == [("sending", token)]
+
+
+def test_claims_of_a_process_that_stopped_beating_are_released_within_seconds(
+        db_url, scripted_sender):
+    # A process on another host, silent for a minute, holding a row with a 90 s lease.
+    _execute(db_url, "INSERT INTO bot_processes (id, hostname, pid, heartbeat_at) VALUES "
+             "('00000000-0000-0000-0000-000000000001', 'elsewhere', 1, now() - interval '1 min')")
+    _queue_call(db_url, 78, "sendMessage", "orphan")
+    _execute(db_url, "UPDATE outbox SET status = 'sending', claim_token = 1, "
+             "claimed_by = '00000000-0000-0000-0000-000000000001', "
+             "lease_until = now() + interval '90 s'")
+    started = time.monotonic()
+    scripted_sender(ScriptedApi())
+    _wait_settled(db_url)
+    assert time.monotonic() - started < 5
+    assert _execute(db_url, "SELECT count(*) FROM bot_processes WHERE hostname = 'elsewhere'") \
+        == [(0,)]
+
+
+def test_a_restart_releases_its_dead_predecessors_claims_at_once(db_url, scripted_sender):
+    # Same host and pid namespace, heartbeat fresh, but its pid no longer runs.
+    ident = ProcessIdentity.of_this_process()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    _execute(db_url, "INSERT INTO bot_processes (id, hostname, pid_namespace, pid) VALUES "
+             "('00000000-0000-0000-0000-000000000002', %s, %s, %s)",
+             (ident.hostname, ident.pid_namespace, dead.pid))
+    _queue_call(db_url, 79, "sendMessage", "left behind")
+    _execute(db_url, "UPDATE outbox SET status = 'sending', claim_token = 1, "
+             "claimed_by = '00000000-0000-0000-0000-000000000002', "
+             "lease_until = now() + interval '90 s'")
+    started = time.monotonic()
+    scripted_sender(ScriptedApi())
+    _wait_settled(db_url)
+    assert time.monotonic() - started < 2
+
+
+def test_a_delivery_that_cannot_be_recorded_does_not_stop_the_others(db_url, scripted_sender):
+    # The database refuses to record deliveries to chat 90 (as a bug or a revoked grant
+    # would); chats 91-93 must go on, and the sender says it cannot record.
+    _execute(db_url, """
+        CREATE FUNCTION refuse_chat_90() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'recording refused for the test'; END $$;
+        CREATE TRIGGER refuse_chat_90 BEFORE UPDATE ON outbox FOR EACH ROW
+        WHEN (NEW.status = 'sent' AND NEW.chat_id = 90) EXECUTE FUNCTION refuse_chat_90();
+    """)
+    _queue_call(db_url, 90, "sendMessage", "unrecordable")
+    api = ScriptedApi()
+    sender = scripted_sender(api)
+    deadline = time.monotonic() + 10
+    while not sender.recording_failed() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sender.recording_failed()
+    for chat in (91, 92, 93):
+        _queue_call(db_url, chat, "sendMessage", f"to {chat}")
+    sender.wake()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _execute(
+            db_url, "SELECT count(*) FROM outbox WHERE status = 'sent'")[0][0] < 3:
+        time.sleep(0.05)
+    assert _execute(db_url, "SELECT chat_id, status FROM outbox ORDER BY id") == [
+        (90, "sending"), (91, "sent"), (92, "sent"), (93, "sent")]
+    assert [p["text"] for _, p in api.calls].count("unrecordable") == 1
+    _execute(db_url, "DROP TRIGGER refuse_chat_90 ON outbox")
+    _wait_settled(db_url)
+    assert not sender.recording_failed()

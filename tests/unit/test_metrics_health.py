@@ -278,7 +278,9 @@ HEALTHY = {
     "poll_stale_after": 90.0,
     "inbox_backlog": 3,
     "outbox_backlog": 0,
-    "backlog_limit": 1000,
+    "oldest_reply_age": 0.5,
+    "reply_max_age": 60.0,
+    "recording_failed": False,
 }
 
 
@@ -290,9 +292,12 @@ HEALTHY = {
         pytest.param({"seconds_since_poll": 90.0}, True, id="poll-at-the-limit"),
         pytest.param({"seconds_since_poll": 90.5}, False, id="poll-stale"),
         pytest.param({"seconds_since_poll": None}, True, id="webhook-no-polling"),
-        pytest.param({"inbox_backlog": 1000}, True, id="inbox-at-the-limit"),
-        pytest.param({"inbox_backlog": 1001}, False, id="inbox-over"),
-        pytest.param({"outbox_backlog": 5000}, False, id="outbox-over"),
+        pytest.param({"inbox_backlog": 100_000}, True, id="a-long-inbox-is-not-a-fault"),
+        pytest.param({"outbox_backlog": 50_000}, True, id="a-big-announcement-is-not-a-fault"),
+        pytest.param({"oldest_reply_age": None}, True, id="no-reply-waiting"),
+        pytest.param({"oldest_reply_age": 60.0}, True, id="reply-at-the-limit"),
+        pytest.param({"oldest_reply_age": 60.5}, False, id="reply-too-old"),
+        pytest.param({"recording_failed": True}, False, id="deliveries-unrecorded"),
     ],
 )
 def test_evaluate_decides_health(change, ok):
@@ -300,14 +305,17 @@ def test_evaluate_decides_health(change, ok):
 
 
 def test_evaluate_reports_the_facts():
-    report = evaluate(**{**HEALTHY, "outbox_backlog": 2000, "seconds_since_poll": 1.23456})
+    report = evaluate(**{**HEALTHY, "outbox_backlog": 2000, "seconds_since_poll": 1.23456,
+                         "oldest_reply_age": 61.0})
     assert report.details == {
         "database": True,
         "seconds_since_poll": 1.235,
         "poll_stale": False,
         "inbox_backlog": 3,
         "outbox_backlog": 2000,
-        "backlog_over_limit": True,
+        "oldest_reply_seconds": 61.0,
+        "reply_too_old": True,
+        "deliveries_unrecorded": False,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -40,30 +41,81 @@ RETRY_WHOLE_TRANSACTION = (psycopg2.errors.SerializationFailure,
 # bookkeeping itself) before its oldest update is given up, so the chat cannot stick forever.
 MAX_FAILED_PASSES = 5
 
-UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member",
-                "inline_query", "pre_checkout_query", "chat_member", "channel_post")
+# Where an update names the party it serialises on when it has no chat: the user (`from` in
+# most kinds, `user` in poll_answer, business_connection and purchased media), else the chat a
+# poll answer was given on behalf of.
+_PARTY_KEYS = ("from", "user", "voter_chat", "sender_chat")
+
+
+def _id_of(value: Any) -> int | None:
+    if isinstance(value, dict) and isinstance(value.get("id"), int) \
+            and not isinstance(value.get("id"), bool):
+        return value["id"]
+    return None
 
 
 def classify(update: dict[str, Any]) -> tuple[str, int]:
-    """(kind, chat id to serialise on) of a raw update."""
-    for kind in UPDATE_KINDS:
-        body = update.get(kind)
-        if not isinstance(body, dict):
+    """(kind, lane) of a raw update: its chat's id, else its user's, else 0.
+
+    Every update kind carries one object under its own key. Its chat (or the chat of the
+    message it refers to) keeps one chat's updates in order; kinds without a chat (inline
+    queries, chosen inline results, poll answers, shipping and pre-checkout queries, business
+    connections) are keyed by their user, so they run in parallel with each other. Only truly
+    anonymous updates (`poll`) share lane 0.
+    """
+    for kind, body in update.items():
+        if kind == "update_id" or not isinstance(body, dict):
             continue
-        chat = body.get("chat") or (body.get("message") or {}).get("chat") or {}
-        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-            return kind, chat["id"]
-        sender = body.get("from") or {}
-        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
-            return kind, sender["id"]
+        message = body.get("message")
+        chat = _id_of(body.get("chat")) or (
+            _id_of(message.get("chat")) if isinstance(message, dict) else None)
+        if chat is not None:
+            return kind, chat
+        for key in _PARTY_KEYS:
+            if (party := _id_of(body.get(key))) is not None:
+                return kind, party
         return kind, 0
     return next((k for k in update if k != "update_id"), "unknown"), 0
 
 
 def user_of(update: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The `from` user of an update, or an empty dict."""
+    """The user behind an update (`from`, or `user` in poll answers), or an empty dict.
+
+    A group message sent on behalf of the group or a channel has no `from`: then there is no
+    user, and the update is handled as the chat's (see `sender_chat`).
+    """
     body = update.get(kind)
-    return body.get("from") or {} if isinstance(body, dict) else {}
+    if not isinstance(body, dict):
+        return {}
+    for key in ("from", "user"):
+        if isinstance(body.get(key), dict):
+            return body[key]
+    return {}
+
+
+class SkipUpdate(Exception):
+    """Record the update as skipped without running a handler; the message says why."""
+
+
+_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,64}@([A-Za-z0-9_]{1,64})(?:\s|$)")
+
+
+def addressed_elsewhere(update: dict[str, Any], our_username: str | None) -> str | None:
+    """The bot a `/command@bot` message is addressed to, when that is not us; else None.
+
+    Until our username is known (getMe at start), no command is taken for another bot's.
+    """
+    if not our_username:
+        return None
+    for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
+        body = update.get(kind)
+        if isinstance(body, dict):
+            text = body.get("text") or body.get("caption")
+            if isinstance(text, str) and (m := _COMMAND_RE.match(text)):
+                target = m.group(1)
+                return None if target.lower() == our_username.lower() else target
+            return None
+    return None
 
 
 class ChatScheduler:
@@ -290,14 +342,17 @@ class Workers:
 
         user = user_of(payload, kind)
         lang = language_of(user.get("language_code"))
-        ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id)
-        if user.get("id") and kind in ("message", "callback_query", "edited_message") \
+        ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id,
+                            language_code=user.get("language_code"))
+        # Keyed by chat: a message without `from` (sent as the group) is counted too.
+        if kind in ("message", "callback_query", "edited_message") \
                 and not self._flood_allows(ctx, kind, payload, lang):
             self._finish(conn, update_id, "skipped", "flood control")
             self._count(kind, "flood")
             return Outcome(processed=True, queued=ctx.queued)
 
         started = time.perf_counter()
+        skipped: str | None = None
         with conn.cursor() as cur:
             cur.execute("SAVEPOINT handler")
         try:
@@ -306,6 +361,13 @@ class Workers:
             if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INERROR:
                 # The handler caught a database error and carried on; its work is void.
                 raise RuntimeError("the handler swallowed a database error")
+        except SkipUpdate as exc:
+            with conn.cursor() as cur:
+                cur.execute("ROLLBACK TO SAVEPOINT handler")
+            log.warning("update %s (%s) skipped: %s", update_id, kind, exc,
+                        extra={"update_id": update_id, "chat_id": chat_id})
+            skipped = str(exc)[:500]
+            ctx.queued = 0
         except Exception as exc:
             if conn.closed or isinstance(exc, RETRY_WHOLE_TRANSACTION):
                 raise  # the whole transaction is retried by pool.run
@@ -315,8 +377,9 @@ class Workers:
         finally:
             if self.metrics:
                 self.metrics.handler_seconds.labels(kind).observe(time.perf_counter() - started)
-        self._finish(conn, update_id, "done", None)
-        self._count(kind, "done")
+        status = "done" if skipped is None else "skipped"
+        self._finish(conn, update_id, status, skipped)
+        self._count(kind, status)
         return Outcome(processed=True, queued=ctx.queued)
 
     def _failed(self, conn, ctx: UpdateContext, update_id: int, kind: str, payload: dict,

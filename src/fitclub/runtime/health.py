@@ -31,10 +31,14 @@ def evaluate(
     database_ok: bool,
     seconds_since_poll: float | None,
     poll_stale_after: float,
-    inbox_backlog: int,
-    outbox_backlog: int,
-    backlog_limit: int,
+    inbox_backlog: int = 0,
+    outbox_backlog: int = 0,
+    oldest_reply_age: float | None = None,
+    reply_max_age: float = 60.0,
+    recording_failed: bool = False,
     extra: dict[str, Any] | None = None,
+    oldest_overdue_job: float | None = None,
+    jobs_overdue_limit: float | None = None,
 ) -> HealthReport:
     """Build the health report; unhealthy when any one of these holds.
 
@@ -43,14 +47,16 @@ def evaluate(
       last successful getUpdates is more than `poll_stale_after` seconds old. Until the first
       poll succeeds the caller should pass the seconds since start, so a poller that never gets
       through turns unhealthy too;
-    - the inbox or the outbox backlog is over `backlog_limit` (strictly greater), reported as
-      `"backlog_over_limit": true`.
+    - the oldest reply (priority 0) still waiting in the outbox has waited more than
+      `reply_max_age` seconds (`"reply_too_old": true`);
+    - deliveries were made that the database refuses to record (`recording_failed`).
 
-    `extra` is added to the details for operators to see; it never decides health, and the keys
-    computed here win over its keys of the same name.
+    How many updates or messages wait is shown, never judged: a big announcement is not a
+    fault. `extra` is added to the details for operators to see; it never decides health, and
+    the keys computed here win over its keys of the same name.
     """
     poll_stale = seconds_since_poll is not None and seconds_since_poll > poll_stale_after
-    backlog_over = inbox_backlog > backlog_limit or outbox_backlog > backlog_limit
+    reply_too_old = oldest_reply_age is not None and oldest_reply_age > reply_max_age
     details: dict[str, Any] = dict(extra or {})
     details.update(
         database=database_ok,
@@ -58,9 +64,21 @@ def evaluate(
         poll_stale=poll_stale,
         inbox_backlog=inbox_backlog,
         outbox_backlog=outbox_backlog,
-        backlog_over_limit=backlog_over,
+        oldest_reply_seconds=None if oldest_reply_age is None else round(oldest_reply_age, 3),
+        reply_too_old=reply_too_old,
+        deliveries_unrecorded=recording_failed,
     )
-    return HealthReport(ok=database_ok and not poll_stale and not backlog_over, details=details)
+    ok = database_ok and not poll_stale and not reply_too_old and not recording_failed
+    # Scheduled jobs are judged when the caller passes `jobs_overdue_limit`: a job (reminder,
+    # offer expiry) due for longer than that many seconds means no runner keeps up, so the
+    # instance is unhealthy (`"jobs_overdue": true`).
+    if jobs_overdue_limit is not None:
+        jobs_overdue = oldest_overdue_job is not None and oldest_overdue_job > jobs_overdue_limit
+        details.update(oldest_overdue_job_seconds=None if oldest_overdue_job is None
+                       else round(oldest_overdue_job, 3), jobs_overdue=jobs_overdue)
+        if jobs_overdue:
+            return HealthReport(ok=False, details=details)
+    return HealthReport(ok=ok, details=details)
 
 
 class _Server(ThreadingHTTPServer):

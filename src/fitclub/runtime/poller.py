@@ -25,7 +25,12 @@ from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+# The update kinds the bot asks Telegram for, in getUpdates (and setWebhook when it comes).
+# Telegram remembers the last list it was given; a kind missing here never reaches the bot.
+# To handle a new kind: add it here, register its handler, and make sure classify() finds its
+# chat or user (README, "Update kinds").
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",
+                   "channel_post")
 
 
 class FatalPollError(Exception):
@@ -186,7 +191,7 @@ class Poller:
                 self.paused = False
                 self.last_success = time.monotonic()  # the pause was not a failure to poll
             params = {"offset": self.offset, "limit": 100, "timeout": self.timeout,
-                      "allowed_updates": ALLOWED_UPDATES}
+                      "allowed_updates": list(ALLOWED_UPDATES)}
             try:
                 updates = self.api.call("getUpdates", params, timeout=self.timeout + 10)
             except TelegramError as exc:

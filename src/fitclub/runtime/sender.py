@@ -1,8 +1,15 @@
 """The sender: delivers outbox rows to the Bot API outside any database transaction.
 
-One claimer thread takes due rows (only the oldest undelivered row of each chat, so a chat's
-messages keep their order) into memory; sender threads deliver them under a global limit and
-per-chat pacing, lowest priority number first; a marker thread records deliveries in batches.
+One claimer thread records deliveries and takes the next rows in one statement per wake (the
+head of each idle chat by priority then age, so a chat's messages keep their order and a reply
+overtakes a queued announcement); sender threads deliver them under a global limit and
+per-chat pacing, lowest priority number first.
+
+Claims belong to this process: it registers in `bot_processes` and beats every few seconds;
+the claims of a process that stopped beating are released by the others, and a restart on the
+same host releases its dead predecessor's at once. Every claim carries its own token, and no
+mark, requeue or failure touches a row whose token changed. After a SIGKILL nothing is lost;
+the calls in flight at the kill (sent, not yet recorded) are sent again.
 """
 
 from __future__ import annotations
@@ -10,13 +17,16 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg2.extras import execute_values
+import psycopg2
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -24,7 +34,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from fitclub.db.pool import Pool
+from fitclub.db.pool import Pool, is_disconnect, is_transient
 from fitclub.db.queries import Q
 from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
@@ -38,6 +48,15 @@ HARMLESS_400 = (
     "message to delete not found",
     "message can't be deleted",
 )
+
+# Every process beats this often; one silent for STALE_AFTER (three missed beats and some
+# slack) is taken for dead and its claims go back to pending.
+HEARTBEAT_SECONDS = 3.0
+STALE_AFTER = 10.0
+# A wake waits this long so a burst of commits and deliveries shares one statement.
+COALESCE_SECONDS = 0.01
+# While deliveries cannot be recorded, the marks are retried (row by row) this often.
+MARK_RETRY_SECONDS = 2.0
 
 
 @dataclass(order=True)
@@ -55,6 +74,50 @@ class Job:
     update_id: int | None = field(compare=False, default=None)
     received_at: datetime | None = field(compare=False, default=None)
     claimed_at: float = field(compare=False, default=0.0)
+    token: int = field(compare=False, default=0)
+
+
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """Who holds a claim: a fresh id per process, and where it runs."""
+
+    id: str
+    hostname: str
+    pid_namespace: str
+    pid: int
+
+    @classmethod
+    def of_this_process(cls) -> ProcessIdentity:
+        """A new identity for the running process."""
+        try:
+            namespace = os.readlink("/proc/self/ns/pid")
+        except OSError:
+            namespace = ""
+        return cls(str(uuid.uuid4()), socket.gethostname(), namespace, os.getpid())
+
+    def params(self) -> dict[str, Any]:
+        return {"process": self.id, "hostname": self.hostname,
+                "pid_namespace": self.pid_namespace, "pid": self.pid}
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists in our pid namespace."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def message_id_of(result: Any) -> int | None:
+    """The message id in any Bot API result: a Message, a list of them, a MessageId; else None."""
+    if isinstance(result, list):
+        result = result[0] if result else None
+    if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+        return result["message_id"]
+    return None
 
 
 class _Stopping(Exception):
@@ -65,12 +128,19 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) or (isinstance(exc, TelegramError) and exc.transient)
 
 
+def _outage(exc: BaseException) -> bool:
+    """The database is away (not refusing this particular write)."""
+    return is_disconnect(exc) or is_transient(exc) or isinstance(
+        exc, psycopg2.OperationalError | psycopg2.InterfaceError)
+
+
 class Sender:
-    """Claimer, sender threads and batch marker around one BotApi."""
+    """Claimer and sender threads around one BotApi."""
 
     def __init__(self, *, pool: Pool, api: BotApi, rate: float, per_chat_rate: float,
                  threads: int = 4, metrics: Any = None, lease: float = 90.0,
-                 max_attempts: int = 6, tries_per_claim: int = 3) -> None:
+                 max_attempts: int = 6, tries_per_claim: int = 3,
+                 identity: ProcessIdentity | None = None) -> None:
         self.pool = pool
         self.api = api
         self.limiter = SlidingWindowLimiter(rate)
@@ -80,6 +150,7 @@ class Sender:
         self.lease = lease
         self.max_attempts = max_attempts
         self.tries_per_claim = tries_per_claim
+        self.identity = identity or ProcessIdentity.of_this_process()
         self.max_in_memory = max(int(rate * 2), threads * 4, 20)
         # Jobs wait in _heap (by ready_at) until due, then move to _ready, ordered by priority
         # and age: both picks are O(log n) under the lock.
@@ -89,17 +160,45 @@ class Sender:
         self._in_flight = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._done: list[tuple[int, int | None]] = []
+        # Deliveries not yet recorded: (id, claim token, message id).
+        self._done: list[tuple[int, int, int | None]] = []
         self._done_lock = threading.Lock()
-        self._done_event = threading.Event()
+        self._mark_failing_since: float | None = None
+        self._next_mark_retry = 0.0
         self._threads: list[threading.Thread] = []
         self._seq = itertools.count()
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def register(self) -> None:
+        """Register this process, and release the claims of predecessors that are gone.
+
+        A process on this host and pid namespace whose pid no longer runs (or is ours: a
+        reused pid) died without deregistering: its claims come back at once, not after its
+        heartbeat goes stale.
+        """
+        ident = self.identity.params()
+
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbox.heartbeat"], {**ident, "stale": STALE_AFTER})
+                released = cur.rowcount
+                cur.execute(Q["outbox.processes_here"], ident)
+                dead = [pid_id for pid_id, pid in cur.fetchall()
+                        if pid == self.identity.pid or not pid_alive(pid)]
+                if dead:
+                    cur.execute(Q["outbox.forget_processes"], {"processes": dead})
+                    released += cur.rowcount
+                return released
+
+        released = self.pool.run(run)
+        if released:
+            log.warning("released %s outbox rows claimed by processes that are gone", released)
+
     def start(self) -> None:
-        """Start the claimer, marker and sender threads."""
-        specs = [("outbox-claimer", self._claim_loop), ("outbox-marker", self._mark_loop)]
+        """Register, then start the claimer and sender threads."""
+        self.register()
+        specs = [("outbox-claimer", self._claim_loop)]
         specs += [(f"sender-{i}", self._send_loop) for i in range(self.thread_count)]
         for name, target in specs:
             th = threading.Thread(target=target, name=name, daemon=True)
@@ -111,87 +210,172 @@ class Sender:
         self._wake.set()
 
     def stop(self, timeout: float) -> None:
-        """Let in-flight calls finish, hand unsent claims back, record what was sent."""
+        """Let in-flight calls finish, record what was sent, hand every other claim back."""
         self._stop.set()
         self._wake.set()
         with self._cond:
             self._cond.notify_all()
         deadline = time.monotonic() + timeout
         for th in self._threads:
-            if th.name.startswith("sender") or th.name == "outbox-claimer":
-                th.join(max(0.0, deadline - time.monotonic()))
+            th.join(max(0.0, deadline - time.monotonic()))
         with self._cond:
-            left = self._heap + [job for _, _, job in self._ready]
             self._heap, self._ready = [], []
+        done = self._take_done()
         try:
-            self._requeue_many([job.id for job in left])
+            if done:
+                self._mark(done)
         except Exception:
-            # The database is away; their leases bring these rows back after a restart.
-            log.warning("could not hand back %s claimed rows at shutdown", len(left))
-        self._done_event.set()
-        for th in self._threads:
-            if th.name == "outbox-marker":
-                th.join(max(1.0, deadline - time.monotonic()))
+            log.warning("could not record the last %s sent rows; they will be sent again "
+                        "after a restart", len(done), exc_info=True)
         try:
-            self._flush()
+            # Unregister and hand back everything still claimed (rows never sent, and any
+            # call still running past the timeout), due now.
+            self.pool.run(lambda conn: conn.cursor().execute(
+                Q["outbox.forget_processes"], {"processes": [self.identity.id]}),
+                attempts=2, max_seconds=3)
         except Exception:
-            log.warning("could not record the last sent rows; they may be sent again after "
-                        "a restart", exc_info=True)
+            # The database is away; other processes (or the next start) release them.
+            log.warning("could not hand back claimed outbox rows at shutdown")
 
     def backlog(self) -> int:
         """Claimed rows not yet delivered."""
         with self._cond:
             return len(self._heap) + len(self._ready) + self._in_flight
 
+    def recording_failed(self) -> bool:
+        """Deliveries were made that the database refuses to record (health turns unhealthy)."""
+        return self._mark_failing_since is not None
+
     # -- claimer ---------------------------------------------------------------------------
 
     def _claim_loop(self) -> None:
-        last_sweep = 0.0
+        next_beat = time.monotonic() + HEARTBEAT_SECONDS
         while not self._stop.is_set():
-            self._wake.wait(0.5)
-            self._wake.clear()
+            if self._wake.wait(max(0.0, min(0.5, next_beat - time.monotonic()))):
+                # Let a burst of commits and deliveries share one statement.
+                self._stop.wait(COALESCE_SECONDS)
+                self._wake.clear()
             if self._stop.is_set():
                 break
             try:
-                if time.monotonic() - last_sweep > 5:
-                    # Record deliveries first: a row sent but not yet marked must not be
-                    # taken back as abandoned and sent again.
-                    self._flush()
-                    self._release_expired()
-                    last_sweep = time.monotonic()
-                while not self._stop.is_set():
-                    room = self.max_in_memory - self.backlog()
-                    if room <= 0 or not self._claim(min(room, 100)):
-                        break
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + HEARTBEAT_SECONDS
+                    self._heartbeat()
+                self._cycle()
             except Exception:
                 log.warning("outbox claim failed; retrying", exc_info=True)
                 self._stop.wait(1.0)
 
-    def _release_expired(self) -> None:
+    def _heartbeat(self) -> None:
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.release_expired"])
+                cur.execute(Q["outbox.heartbeat"],
+                            {**self.identity.params(), "stale": STALE_AFTER})
                 return cur.rowcount
 
-        if released := self.pool.run(run):
-            log.warning("took back %s outbox rows whose sender died", released)
+        if released := self.pool.run(run, attempts=2, max_seconds=2):
+            log.warning("released %s outbox rows of senders that stopped or whose claims "
+                        "lapsed", released)
+            self._wake.set()
 
-    def _claim(self, limit: int) -> int:
+    def _take_done(self) -> list[tuple[int, int, int | None]]:
+        with self._done_lock:
+            done, self._done = self._done, []
+        return done
+
+    def _put_back(self, done: list[tuple[int, int, int | None]]) -> None:
+        if done:
+            with self._done_lock:
+                self._done[:0] = done
+
+    def _cycle(self) -> None:
+        """Record deliveries and claim once (one statement while marking works)."""
+        room = max(0, min(self.max_in_memory - self.backlog(), 100))
+        done = self._take_done()
+        rows: list = []
+        if self._mark_failing_since is not None:
+            self._put_back(done)
+            if time.monotonic() >= self._next_mark_retry:
+                self._retry_marks()
+            if room:
+                rows = self._mark_and_claim([], room)
+        elif done or room:
+            try:
+                rows = self._mark_and_claim(done, room)
+            except Exception as exc:
+                self._put_back(done)
+                if not done or _outage(exc):
+                    raise
+                self._marking_failed(exc)
+                if room:
+                    rows = self._mark_and_claim([], room)
+        self._accept(rows)
+        if room and len(rows) == room:
+            self._wake.set()  # a full claim: there may be more due now
+
+    def _mark_and_claim(self, done: list, limit: int) -> list:
+        params = {**self._done_params(done), "limit": limit, "lease": self.lease,
+                  "process": self.identity.id}
+
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.claim"], {"limit": limit, "lease": self.lease})
+                cur.execute(Q["outbox.mark_and_claim"], params)
                 return cur.fetchall()
 
-        rows = self.pool.run(run)
+        return self.pool.run(run)
+
+    @staticmethod
+    def _done_params(done: list) -> dict[str, list]:
+        return {"done_ids": [d[0] for d in done], "done_tokens": [d[1] for d in done],
+                "done_message_ids": [d[2] for d in done]}
+
+    def _mark(self, done: list) -> None:
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbox.mark_sent"], self._done_params(done))
+
+        self.pool.run(run, attempts=2, max_seconds=3)
+
+    def _marking_failed(self, exc: Exception) -> None:
+        self._next_mark_retry = time.monotonic() + MARK_RETRY_SECONDS
+        if self._mark_failing_since is None:
+            self._mark_failing_since = time.monotonic()
+            cause = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+            log.error("deliveries cannot be recorded (%s); claiming goes on, the marks are "
+                      "retried every %.0fs and /healthz reports unhealthy until they succeed",
+                      cause, MARK_RETRY_SECONDS)
+
+    def _retry_marks(self) -> None:
+        """Row by row, so one row the database refuses cannot hold back the others."""
+        self._next_mark_retry = time.monotonic() + MARK_RETRY_SECONDS
+        failed: list = []
+        cause: Exception | None = None
+        for entry in self._take_done():
+            try:
+                self._mark([entry])
+            except Exception as exc:
+                failed.append(entry)
+                cause = exc
+        self._put_back(failed)
+        if not failed:
+            log.warning("deliveries are recorded again after %.0fs",
+                        time.monotonic() - (self._mark_failing_since or time.monotonic()))
+            self._mark_failing_since = None
+        else:
+            log.debug("%s deliveries still cannot be recorded: %s", len(failed), cause)
+
+    def _accept(self, rows: list) -> None:
+        if not rows:
+            return
         now = time.monotonic()
         unwanted: list[Job] = []
         with self._cond:
-            for (oid, chat_id, method, params, ffield, fname, fbytes, priority, attempts,
+            for (oid, token, chat_id, method, params, ffield, fname, fbytes, priority, attempts,
                  update_id, received_at, blocked) in rows:
                 file = (ffield, fname, bytes(fbytes)) if ffield else None
                 ready = now + self.pacer.delay(chat_id)
                 job = Job(ready, priority, oid, chat_id, method, params, file, attempts,
-                          update_id, received_at, now)
+                          update_id, received_at, now, token)
                 if blocked:
                     unwanted.append(job)
                 else:
@@ -202,7 +386,6 @@ class Sender:
             # after that, such as a reply to another chat's update or an announcement, are
             # dropped without a call, so a blocked user costs no more sends and no more 403s.
             self._fail(job, "dropped", "bot was blocked by the user", reason="blocked")
-        return len(rows)
 
     # -- senders ---------------------------------------------------------------------------
 
@@ -253,8 +436,7 @@ class Sender:
         except NetworkError as exc:
             self._retry_later(job, str(exc))
             return
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        self._record_sent(job, message_id)
+        self._record_sent(job, message_id_of(result))
 
     def _call(self, job: Job) -> Any:
         files = {job.file[0]: (job.file[1], job.file[2])} if job.file else None
@@ -359,30 +541,22 @@ class Sender:
                 age = (datetime.now(UTC) - job.received_at).total_seconds()
                 self.metrics.reply_latency.observe(max(0.0, age))
         with self._done_lock:
-            self._done.append((job.id, message_id))
-        self._done_event.set()
+            self._done.append((job.id, job.token, message_id))
+        self._wake.set()  # recorded within a few ms; the chat's next row may go then
 
     def _requeue(self, job: Job, *, delay: float, attempted: int, error: str | None) -> None:
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.requeue"], {"id": job.id, "delay": delay,
-                                                  "attempted": attempted, "error": error})
+                cur.execute(Q["outbox.requeue"], {"id": job.id, "token": job.token,
+                                                  "delay": delay, "attempted": attempted,
+                                                  "error": error})
 
         try:
             self.pool.run(run)
         except Exception:
-            # The lease brings the row back anyway.
+            # The heartbeat sweep or the lease brings the row back anyway.
             log.warning("could not hand back outbox row %s", job.id, exc_info=True)
-
-    def _requeue_many(self, ids: list[int]) -> None:
-        if not ids:
-            return
-
-        def run(conn):
-            with conn.cursor() as cur:
-                cur.execute(Q["outbox.requeue_many"], {"ids": ids})
-
-        self.pool.run(run, attempts=2, max_seconds=3)
+        self.wake()
 
     def _fail(self, job: Job, status: str, error: str, *, reason: str) -> None:
         if self.metrics:
@@ -390,8 +564,8 @@ class Sender:
 
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.mark_failed"],
-                            {"id": job.id, "status": status, "error": error[:500]})
+                cur.execute(Q["outbox.mark_failed"], {"id": job.id, "token": job.token,
+                                                      "status": status, "error": error[:500]})
 
         self.pool.run(run)
         self.wake()
@@ -402,7 +576,8 @@ class Sender:
 
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.mark_failed"], {"id": job.id, "status": "dropped",
+                cur.execute(Q["outbox.mark_failed"], {"id": job.id, "token": job.token,
+                                                      "status": "dropped",
                                                       "error": description[:500]})
                 cur.execute(Q["outbox.drop_chat"], {"chat_id": job.chat_id})
                 cur.execute(Q["members.mark_blocked"], {"telegram_id": job.chat_id})
@@ -414,36 +589,3 @@ class Sender:
             heapq.heapify(self._heap)
             self._ready = [r for r in self._ready if r[2].chat_id != job.chat_id]
             heapq.heapify(self._ready)
-
-    # -- marker ----------------------------------------------------------------------------
-
-    def _mark_loop(self) -> None:
-        while not self._stop.is_set():
-            self._done_event.wait(0.5)
-            self._done_event.clear()
-            # A moment's wait lets a burst of deliveries share one UPDATE.
-            time.sleep(0.005)
-            try:
-                if self._flush():
-                    self.wake()  # the next row of those chats may go now
-            except Exception:
-                log.warning("could not record sent rows; will retry", exc_info=True)
-                self._stop.wait(0.5)
-
-    def _flush(self) -> int:
-        with self._done_lock:
-            batch, self._done = self._done, []
-        if not batch:
-            return 0
-
-        def run(conn):
-            with conn.cursor() as cur:
-                execute_values(cur, Q["outbox.mark_sent"], batch, page_size=500)
-
-        try:
-            self.pool.run(run)
-        except Exception:
-            with self._done_lock:
-                self._done[:0] = batch
-            raise
-        return len(batch)

@@ -8,56 +8,72 @@ VALUES (%(chat_id)s, %(method)s, %(params)s, %(file_field)s, %(file_name)s, %(fi
         %(priority)s, %(update_id)s)
 RETURNING id;
 
--- name: claim
--- Take the next deliverable rows: due, by priority then age, and only the oldest undelivered
--- row of each chat (so one chat's messages keep their order across senders and instances);
--- says for each whether its recipient has blocked the bot.
-UPDATE outbox o
-SET status = 'sending', lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
-FROM (
+-- name: mark_and_claim
+-- One round trip of the sender: record delivered rows (each only while its claim token still
+-- holds, typed arrays so any mix of results fits), then claim the heads of idle chats. A
+-- chat's head is its first pending row by (priority, id), so a reply overtakes a queued
+-- reminder or announcement; a chat with a row in flight waits (rows marked by this very
+-- statement no longer count as in flight). The scan follows outbox_pending and probes two
+-- small per-chat indexes per candidate, so a long queue costs nothing until it is reached.
+WITH marked AS (
+    UPDATE outbox o
+    SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
+        claim_token = NULL, result_message_id = d.message_id, error = NULL
+    FROM unnest(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
+                %(done_message_ids)s::bigint[]) AS d (id, token, message_id)
+    WHERE o.id = d.id AND o.claim_token = d.token AND o.status = 'sending'
+    RETURNING o.id
+), picked AS (
     SELECT c.id
     FROM outbox c
     WHERE c.status = 'pending' AND c.not_before <= clock_timestamp()
-      AND NOT EXISTS (
-          SELECT 1 FROM outbox p
-          WHERE p.chat_id = c.chat_id AND p.status IN ('pending', 'sending') AND p.id < c.id)
+      AND c.id = (SELECT h.id FROM outbox h
+                  WHERE h.chat_id = c.chat_id AND h.status = 'pending'
+                  ORDER BY h.priority, h.id LIMIT 1)
+      AND (SELECT 1 FROM outbox s
+           WHERE s.chat_id = c.chat_id AND s.status = 'sending'
+             AND s.id NOT IN (SELECT id FROM marked) LIMIT 1) IS NULL
     ORDER BY c.priority, c.id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
-) picked
+)
+UPDATE outbox o
+SET status = 'sending', claimed_by = %(process)s, claim_token = nextval('outbox_claim_token'),
+    lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
+FROM picked
 WHERE o.id = picked.id
-RETURNING o.id, o.chat_id, o.method, o.params, o.file_field, o.file_name, o.file_bytes,
-          o.priority, o.attempts, o.update_id,
+RETURNING o.id, o.claim_token, o.chat_id, o.method, o.params, o.file_field, o.file_name,
+          o.file_bytes, o.priority, o.attempts, o.update_id,
           (SELECT i.received_at FROM inbox i WHERE i.update_id = o.update_id),
           -- The recipient is known to have blocked the bot: the sender drops the row unsent.
           EXISTS (SELECT 1 FROM members m
                   WHERE m.telegram_id = o.chat_id AND m.blocked_at IS NOT NULL) AS blocked;
 
 -- name: mark_sent
--- Record delivered rows in one statement (execute_values template: id, message id).
+-- Record delivered rows alone (typed arrays: id, claim token, message id or null), each only
+-- while its claim token still holds.
 UPDATE outbox o
-SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL,
-    result_message_id = v.message_id, error = NULL
-FROM (VALUES %s) AS v (id, message_id)
-WHERE o.id = v.id AND o.status = 'sending';
+SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
+    claim_token = NULL, result_message_id = d.message_id, error = NULL
+FROM unnest(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
+            %(done_message_ids)s::bigint[]) AS d (id, token, message_id)
+WHERE o.id = d.id AND o.claim_token = d.token AND o.status = 'sending';
 
 -- name: requeue
--- Put a claimed row back, due after a delay (429, a failed try, an expiring claim).
+-- Put a claimed row back, due after a delay (429, a failed try, an expiring claim), if the
+-- claim is still ours.
 UPDATE outbox
-SET status = 'pending', lease_until = NULL, attempts = attempts + %(attempted)s,
+SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NULL,
+    attempts = attempts + %(attempted)s,
     not_before = clock_timestamp() + make_interval(secs => %(delay)s), error = %(error)s
-WHERE id = %(id)s AND status = 'sending';
-
--- name: requeue_many
--- Hand back claimed rows unsent, due now (shutdown).
-UPDATE outbox SET status = 'pending', lease_until = NULL, not_before = clock_timestamp()
-WHERE id = ANY(%(ids)s) AND status = 'sending';
+WHERE id = %(id)s AND claim_token = %(token)s AND status = 'sending';
 
 -- name: mark_failed
--- Give up on a row with Telegram's reason.
+-- Give up on a row with Telegram's reason, if the claim is still ours.
 UPDATE outbox
-SET status = %(status)s, lease_until = NULL, error = %(error)s, attempts = attempts + 1
-WHERE id = %(id)s AND status = 'sending';
+SET status = %(status)s, lease_until = NULL, claimed_by = NULL, claim_token = NULL,
+    error = %(error)s, attempts = attempts + 1
+WHERE id = %(id)s AND claim_token = %(token)s AND status = 'sending';
 
 -- name: drop_chat
 -- The user blocked the bot: nothing more goes to that chat.
@@ -65,10 +81,52 @@ UPDATE outbox
 SET status = 'dropped', lease_until = NULL, error = 'bot was blocked by the user'
 WHERE chat_id = %(chat_id)s AND status = 'pending';
 
--- name: release_expired
--- Rows claimed by a sender that died come back after their lease.
-UPDATE outbox SET status = 'pending', lease_until = NULL
-WHERE status = 'sending' AND lease_until < clock_timestamp();
+-- name: heartbeat
+-- This process is alive (registered again if others had given it up); processes silent for
+-- %(stale)s seconds are forgotten, and their claims, claims of processes no longer
+-- registered and claims past their lease go back to pending.
+WITH beat AS (
+    INSERT INTO bot_processes (id, hostname, pid_namespace, pid)
+    VALUES (%(process)s, %(hostname)s, %(pid_namespace)s, %(pid)s)
+    ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp()
+), gone AS (
+    DELETE FROM bot_processes
+    WHERE heartbeat_at < clock_timestamp() - make_interval(secs => %(stale)s)
+      AND id <> %(process)s
+    RETURNING id
+)
+UPDATE outbox o
+SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NULL
+WHERE o.status = 'sending'
+  AND (o.lease_until < clock_timestamp()
+       OR o.claimed_by IS NULL
+       OR o.claimed_by IN (SELECT id FROM gone)
+       OR (o.claimed_by <> %(process)s
+           AND NOT EXISTS (SELECT 1 FROM bot_processes p WHERE p.id = o.claimed_by)));
+
+-- name: processes_here
+-- Other processes registered from this host and pid namespace (the caller checks their pids).
+SELECT id, pid FROM bot_processes
+WHERE hostname = %(hostname)s AND pid_namespace = %(pid_namespace)s AND id <> %(process)s;
+
+-- name: forget_processes
+-- Processes known to be gone (or stopping cleanly): unregister them and hand back their
+-- claims, due now.
+WITH gone AS (
+    DELETE FROM bot_processes WHERE id = ANY(%(processes)s::uuid[])
+)
+UPDATE outbox
+SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NULL,
+    not_before = least(not_before, clock_timestamp())
+WHERE status = 'sending' AND claimed_by = ANY(%(processes)s::uuid[]);
+
+-- name: oldest_reply_age
+-- Seconds the oldest waiting reply (priority 0) has waited; no row when none waits.
+SELECT extract(epoch FROM clock_timestamp() - created_at)::float8
+FROM outbox
+WHERE status = 'pending' AND priority = 0
+ORDER BY priority, id
+LIMIT 1;
 
 -- name: backlog
 -- Calls waiting to be delivered.
