@@ -145,6 +145,88 @@ class RemoteEmulator:
     def configure(self, **changes) -> dict:
         return self.post("config", **changes)["config"]
 
+    def inject_update(self, token: str, update: dict) -> int | None:
+        """Deliver a raw Update as it is; returns the update_id it got (None if filtered)."""
+        return self.post("inject", token=token, update=update)["update_id"]
+
+    def commands_for(
+        self,
+        token: str,
+        chat_id: int,
+        language_code: str | None = None,
+        user_id: int | None = None,
+    ) -> list[dict]:
+        return self.get(
+            "commands",
+            token=token,
+            chat_id=chat_id,
+            language_code=language_code,
+            user_id=user_id,
+        )["commands"]
+
+    def create_group(
+        self, title: str, members=(), supergroup: bool = False, username: str | None = None
+    ) -> "RemoteGroup":
+        group = self.post(
+            "groups",
+            title=title,
+            members=[m.id for m in members],
+            type="supergroup" if supergroup else "group",
+            username=username,
+        )["group"]
+        return RemoteGroup(self, group)
+
+    def create_channel(self, title: str, owner=None, username: str | None = None) -> "RemoteGroup":
+        members = [owner.id] if owner is not None else []
+        group = self.post(
+            "groups", title=title, members=members, type="channel", username=username
+        )["group"]
+        return RemoteGroup(self, group)
+
+
+class RemoteGroup:
+    """A group, supergroup or channel of a RemoteEmulator, with Group's and Channel's actions."""
+
+    def __init__(self, emu: RemoteEmulator, group: dict):
+        self.emu = emu
+        self.group = group
+        self.id = group["id"]
+        self.type = group["type"]
+
+    def _do(self, action: str, token: str, user=None, **body):
+        if user is not None:
+            body["user_id"] = user.id
+        return self.emu.post(f"groups/{self.id}/{action}", token=token, **body)
+
+    def add_bot(self, token: str, by=None, administrator: bool = False):
+        return self._do("add_bot", token, by, administrator=administrator)["update_id"]
+
+    def remove_bot(self, token: str, by=None):
+        return self._do("remove_bot", token, by)["update_id"]
+
+    def add_member(self, user, status: str = "member"):
+        self.group = self._do("add_member", None, user, status=status)["group"]
+
+    def send_text(self, token: str, user, text: str, reply_to: int | None = None):
+        return self._do("send_text", token, user, text=text, reply_to=reply_to)["update_id"]
+
+    def send_anonymous(self, token: str, text: str, reply_to: int | None = None):
+        return self._do("send_text", token, None, text=text, reply_to=reply_to)["update_id"]
+
+    def press_button(self, token: str, user, message_id: int, callback_data: str):
+        return self._do(
+            "press_button", token, user, message_id=message_id, callback_data=callback_data
+        )["update_id"]
+
+    def post(self, token: str, text: str, author_signature: str | None = None):
+        return self._do("post", token, text=text, author_signature=author_signature)["update_id"]
+
+    def edit_post(self, token: str, message_id: int, text: str):
+        return self._do("edit_post", token, message_id=message_id, text=text)["update_id"]
+
+    def transcript(self, token: str, include_user: bool = False) -> list[dict]:
+        return self.emu.transcript(token, self.id, include_user)
+
 
 class RemoteUser:
     """A simulated user of a RemoteEmulator, with SimUser's methods."""

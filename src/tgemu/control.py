@@ -25,6 +25,17 @@ _USER_ACTIONS = {
 }
 
 
+_GROUP_ACTIONS = {
+    "add_bot",
+    "remove_bot",
+    "add_member",
+    "send_text",
+    "press_button",
+    "post",
+    "edit_post",
+}
+
+
 class ControlError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -70,7 +81,7 @@ def _token(emu, args) -> str:
     return bots[0].token
 
 
-def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911 - one branch per endpoint
+def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911, PLR0912 - one branch per endpoint
     post = method == "POST"
     match parts:
         case ["bots"] if post:
@@ -95,7 +106,7 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911 - one branch per 
         case ["transcript"]:
             events = emu.transcript(
                 _token(emu, args),
-                int(args["user_id"]),
+                int(args.get("chat_id") or args["user_id"]),
                 include_user=_flag(args.get("include_user")),
             )
             return {"events": [_jsonable(e) for e in events]}
@@ -105,6 +116,7 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911 - one branch per 
                 int(args["user_id"]),
                 int(args.get("version", -1)),
                 min(30.0, float(args.get("timeout", 0))),
+                int(args["chat_id"]) if args.get("chat_id") else None,
             )
         case ["stats"]:
             return {"stats": emu.stats(_token(emu, args))}
@@ -120,6 +132,27 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911 - one branch per 
                 _token(emu, args), int(args["update_id"]), float(args.get("timeout", 10))
             )
             return {"latency": latency}
+        case ["inject"] if post:
+            update = args.get("update")
+            if not isinstance(update, dict):
+                raise ControlError(400, '"update" must be a JSON object')
+            return {"update_id": emu.inject_update(_token(emu, args), update)}
+        case ["commands"]:
+            commands = emu.commands_for(
+                _token(emu, args),
+                int(args["chat_id"]),
+                args.get("language_code") or None,
+                int(args["user_id"]) if args.get("user_id") else None,
+            )
+            return {"commands": commands}
+        case ["groups"] if post:
+            return {"group": _group(_create_group(emu, args))}
+        case ["groups"]:
+            member = int(args["user_id"]) if args.get("user_id") else None
+            groups = [g for g in emu.groups() if member is None or member in g.data.members]
+            return {"groups": [_group(g) for g in groups]}
+        case ["groups", gid, action] if post and action in _GROUP_ACTIONS:
+            return _group_action(emu, int(gid), action, args)
         case ["config"] if post:
             changes = {k: v for k, v in args.items() if k != "token"}
             return {"config": emu.configure(**changes)}
@@ -180,6 +213,58 @@ def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR09
             return {"messages": user.read_messages(token)}
         case _:
             return {"skipped": user.skip_messages(token)}
+
+
+def _create_group(emu, args):
+    members = [emu.user(int(uid)) for uid in args.get("members") or ()]
+    kind = args.get("type") or "group"
+    if kind == "channel":
+        owner = members[0] if members else None
+        return emu.create_channel(args["title"], owner=owner, username=args.get("username"))
+    if kind not in ("group", "supergroup"):
+        raise ControlError(400, 'type must be "group", "supergroup" or "channel"')
+    return emu.create_group(
+        args["title"], members, supergroup=kind == "supergroup", username=args.get("username")
+    )
+
+
+def _group_action(emu, gid: int, action: str, args: dict) -> dict:  # noqa: PLR0911
+    try:
+        group = emu.group(gid)
+    except KeyError:
+        raise ControlError(404, f"no group or channel {gid}") from None
+    if action in ("post", "edit_post") and group.type != "channel":
+        raise ControlError(400, f"{action} is for channels; {gid} is a {group.type}")
+    user = emu.user(int(args["user_id"])) if args.get("user_id") else None
+    if action == "add_member":
+        group.add_member(user, args.get("status") or "member")
+        return {"group": _group(group)}
+    token = _token(emu, args)
+    match action:
+        case "add_bot":
+            admin = _flag(args.get("administrator"))
+            return {"update_id": group.add_bot(token, by=user, administrator=admin)}
+        case "remove_bot":
+            return {"update_id": group.remove_bot(token, by=user)}
+        case "send_text":
+            reply_to = int(args["reply_to"]) if args.get("reply_to") else None
+            if user is None:
+                return {"update_id": group.send_anonymous(token, str(args["text"]), reply_to)}
+            return {"update_id": group.send_text(token, user, str(args["text"]), reply_to)}
+        case "press_button":
+            return {
+                "update_id": group.press_button(
+                    token, user, int(args["message_id"]), str(args["callback_data"])
+                )
+            }
+        case "post":
+            return {"update_id": group.post(token, str(args["text"]), args.get("author_signature"))}
+        case _:
+            return {"update_id": group.edit_post(token, int(args["message_id"]), str(args["text"]))}
+
+
+def _group(group) -> dict:
+    return {**group.data.as_chat(), "members": {str(k): v for k, v in group.data.members.items()}}
 
 
 def _bot(bot) -> dict:
