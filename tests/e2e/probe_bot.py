@@ -12,11 +12,11 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from fitclub.app import run_polling  # noqa: E402
 from fitclub.config import ConfigError, Settings  # noqa: E402
-from fitclub.handlers import chat_member, fallback, start  # noqa: E402
+from fitclub.handlers import MODULES  # noqa: E402
 from tests.e2e import probe_handlers  # noqa: E402
 
 # The probe module goes before the catch-all `fallback`, which must stay last.
-HANDLER_MODULES = (start, chat_member, probe_handlers, fallback)
+HANDLER_MODULES = (*MODULES[:-1], probe_handlers, MODULES[-1])
 
 
 def main() -> int:

@@ -15,6 +15,9 @@ def test_blocked_user_is_recorded_after_a_403_and_gets_no_more_sends(emu, launch
     addresses to them, are dropped without a call. Their updates still take effect."""
     calls = record_calls(emu)
     blocker, other = emu.create_user("blocker"), emu.create_user("other")
+    # A registered member: the 403 is recorded on their row.
+    query(db_url, "INSERT INTO members (telegram_id, first_name, registered_at)"
+                  " VALUES (%s, 'Blocker', now())", (blocker.id,))
     for text in ("/start", "n 1", "n 2", "slow 2"):
         blocker.send_text(TOKEN, text)
     blocker.block(TOKEN)

@@ -3,29 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import telebot
 
 from fitclub.config import Settings
-from fitclub.handlers import chat_member, fallback, start
+from fitclub.handlers import (
+    account,
+    chat_member,
+    fallback,
+    membership,
+    menu,
+    registration,
+)
 from fitclub.runtime.context import UpdateContext
 
 
 @dataclass(frozen=True)
 class Deps:
-    """What handlers may use: settings and the current update's context."""
+    """What handlers may use: settings, the current update's context, the bot's username."""
 
     settings: Settings
     context: Callable[[], UpdateContext]
+    bot_username: Callable[[], str] = field(default=lambda: "")
 
 
 # pyTelegramBotAPI runs the first handler whose filters match, so order matters:
-# feature modules first, the catch-all `fallback` always last.
+# - registration first: while a user is in the registration flow, its steps (and /cancel)
+#   take every private message before any other command;
+# - feature modules next, in any order among themselves;
+# - the catch-all `fallback` always last.
 MODULES: tuple[ModuleType, ...] = (
-    start,
+    registration,
     chat_member,
+    menu,
+    membership,
+    account,
     fallback,
 )
 

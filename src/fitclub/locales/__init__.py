@@ -1,23 +1,161 @@
-"""User-facing text in English and Russian; `t(lang, key, **values)` picks one."""
+"""User-facing text: gettext catalogs (`<lang>/LC_MESSAGES/fitclub.po`) and locale formatting.
+
+Messages are keyed (`msgid "menu_title"`), so code names a message and both catalogs hold the
+words; translators open the `.po` files in any gettext tool. Plural messages carry
+`msgid_plural` and one `msgstr[i]` per plural form of the language (Russian has three). Dates,
+weekdays and prices are formatted for the locale with Babel, in the club's time zone and
+currency, set once per process by `configure()`.
+"""
 
 from __future__ import annotations
 
+import functools
+import gettext
 import html
+import io
+import string
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from fitclub.locales import en, ru
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, get_currency_precision
 
-CATALOGS = {"en": en.TEXT, "ru": ru.TEXT}
+LANGUAGES = ("en", "ru")
 DEFAULT = "en"
+DOMAIN = "fitclub"
+CATALOG_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Club:
+    """What formatting needs to know about the club."""
+
+    timezone: tzinfo
+    currency: str
+
+
+_club = Club(ZoneInfo("UTC"), "EUR")
+
+
+def configure(*, timezone: str, currency: str) -> None:
+    """Set the club's time zone and currency for every Texts of this process (app factory)."""
+    global _club  # noqa: PLW0603 - one process, one club: set once at start-up
+    _club = Club(ZoneInfo(timezone), currency)
+
+
+def club() -> Club:
+    """The club's formatting settings."""
+    return _club
 
 
 def language_of(code: str | None) -> str:
     """Our language for a Telegram language_code ('ru-RU' -> 'ru'; unknown -> English)."""
-    base = (code or "").split("-")[0].lower()
-    return base if base in CATALOGS else DEFAULT
+    base = (code or "").replace("_", "-").split("-")[0].lower()
+    return base if base in LANGUAGES else DEFAULT
+
+
+def catalog_path(lang: str) -> Path:
+    """The .po file of a language."""
+    return CATALOG_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def translations(lang: str) -> gettext.GNUTranslations:
+    """The compiled catalog of a language (compiled in memory from its .po, once)."""
+    with catalog_path(lang).open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    compiled = gettext.GNUTranslations(buf)
+    if lang != DEFAULT:
+        compiled.add_fallback(translations(DEFAULT))
+    return compiled
+
+
+def esc(value: object) -> str:
+    """Text for Telegram's HTML parse mode: <, > and & escaped (the one escaping helper)."""
+    return html.escape(str(value), quote=False)
+
+
+class _Escaped(string.Formatter):
+    """str.format that HTML-escapes every value unless it is Raw."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if isinstance(value, Raw):
+            return format(str(value), format_spec)
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            return format(value, format_spec)
+        return esc(format(value, format_spec) if format_spec else value)
+
+
+class Raw(str):
+    """Markup that is already safe (another message, a formatted list): not escaped again."""
+
+    __slots__ = ()
+
+
+_formatter = _Escaped()
+
+
+class Texts:
+    """One language's messages and formats; handlers get it as `ctx.texts`."""
+
+    def __init__(self, lang: str | None) -> None:
+        self.lang = lang if lang in LANGUAGES else DEFAULT
+        self._tr = translations(self.lang)
+        self.locale = Locale.parse(self.lang)
+
+    def __call__(self, key: str, **values: object) -> Raw:
+        """The message `key` with values filled in (values are HTML-escaped)."""
+        return Raw(_formatter.format(self._tr.gettext(key), **values))
+
+    def plural(self, key: str, n: int, **values: object) -> Raw:
+        """The plural message `key` in the form for n (n is available as {n})."""
+        return Raw(_formatter.format(self._tr.ngettext(key, key, n), n=n, **values))
+
+    # -- formats -------------------------------------------------------------------------
+
+    def local(self, moment: datetime) -> datetime:
+        """A moment in the club's time zone."""
+        return moment.astimezone(_club.timezone)
+
+    def date(self, day: date | datetime, style: str = "medium") -> str:
+        """A date: medium '23 Nov 2026' / '23 нояб. 2026 г.', long, or 'day' ('Mon 23 Nov')."""
+        if isinstance(day, datetime):
+            day = self.local(day).date()
+        if style == "day":
+            return format_date(day, "EEE d MMM", locale=self.locale)
+        if style == "weekday":
+            return format_date(day, "EEEE, d MMMM", locale=self.locale)
+        return format_date(day, style, locale=self.locale)
+
+    def time(self, moment: datetime) -> str:
+        """Hours and minutes in the club's time zone ('18:30')."""
+        return format_time(self.local(moment), "HH:mm", locale=self.locale)
+
+    def datetime(self, moment: datetime) -> str:
+        """Weekday, date and time in the club's time zone ('Mon 23 Nov, 18:30')."""
+        return format_datetime(self.local(moment), "EEE d MMM, HH:mm", locale=self.locale)
+
+    def money(self, minor: int) -> str:
+        """An amount in minor units (cents) in the club's currency ('€49.00', '49,00 €')."""
+        digits = get_currency_precision(_club.currency)
+        amount = Decimal(minor).scaleb(-digits)
+        return format_currency(amount, _club.currency, locale=self.locale)
+
+    @property
+    def first_week_day(self) -> int:
+        """0 = Monday ... 6 = Sunday, as the locale starts its week."""
+        return self.locale.first_week_day
 
 
 def t(lang: str | None, key: str, **values: object) -> str:
-    """The text for key in lang (English when missing); values are HTML-escaped."""
-    catalog = CATALOGS.get(lang or DEFAULT, CATALOGS[DEFAULT])
-    template = catalog.get(key) or CATALOGS[DEFAULT][key]
-    return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+    """One message in one language (for code that has no context, such as the dispatcher)."""
+    return Texts(lang)(key, **values)

@@ -37,3 +37,14 @@ WHERE bot_id = %(bot_id)s AND chat_id = %(chat_id)s AND user_id = %(user_id)s
 UPDATE conversation_state SET data = '{}', updated_at = now()
 WHERE bot_id = %(bot_id)s AND chat_id = %(chat_id)s AND user_id = %(user_id)s
   AND thread_key = %(thread_key)s;
+
+-- name: put
+-- Enter a state with its data (both replaced).
+INSERT INTO conversation_state (bot_id, chat_id, user_id, thread_key, state, data)
+VALUES (%(bot_id)s, %(chat_id)s, %(user_id)s, %(thread_key)s, %(state)s, %(data)s)
+ON CONFLICT (bot_id, chat_id, user_id, thread_key) DO UPDATE
+SET state = EXCLUDED.state, data = EXCLUDED.data, updated_at = now();
+
+-- name: forget_user
+-- Every conversation of a user (their data was erased).
+DELETE FROM conversation_state WHERE user_id = %(user_id)s;

@@ -1,0 +1,76 @@
+"""Named rows: query functions hand their callers NamedTuples, never positional tuples.
+
+`one()` and `many()` run a named query and build the row type from each result, checking once
+per call that the query's columns are the row's fields in the same order, so a query and its
+row type cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, TypeVar
+
+from fitclub.db.queries import Q
+
+R = TypeVar("R", bound=NamedTuple)
+
+
+def _check(cur, row_type: type[R], name: str) -> None:
+    columns = tuple(col.name for col in cur.description)
+    if columns != row_type._fields:
+        raise TypeError(f"{name} returns {columns}, {row_type.__name__} expects "
+                        f"{row_type._fields}")
+
+
+def one(conn_or_cur, name: str, params: dict[str, Any], row_type: type[R]) -> R | None:
+    """The first row of a named query as row_type, or None."""
+    with _cursor(conn_or_cur) as cur:
+        cur.execute(Q[name], params)
+        _check(cur, row_type, name)
+        row = cur.fetchone()
+        return row_type(*row) if row else None
+
+
+def many(conn_or_cur, name: str, params: dict[str, Any], row_type: type[R]) -> list[R]:
+    """Every row of a named query as row_type."""
+    with _cursor(conn_or_cur) as cur:
+        cur.execute(Q[name], params)
+        _check(cur, row_type, name)
+        return [row_type(*row) for row in cur.fetchall()]
+
+
+def scalar(conn_or_cur, name: str, params: dict[str, Any]) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    with _cursor(conn_or_cur) as cur:
+        cur.execute(Q[name], params)
+        row = cur.fetchone()
+        return row[0] if row else None
+
+
+def execute(conn_or_cur, name: str, params: dict[str, Any]) -> int:
+    """Run a named statement; the number of rows it touched."""
+    with _cursor(conn_or_cur) as cur:
+        cur.execute(Q[name], params)
+        return cur.rowcount
+
+
+class _Borrowed:
+    """A cursor of a connection (closed after use), or a given cursor (left open)."""
+
+    def __init__(self, conn_or_cur) -> None:
+        self.given = conn_or_cur if hasattr(conn_or_cur, "execute") else None
+        self.conn = None if self.given else conn_or_cur
+        self.cur = None
+
+    def __enter__(self):
+        if self.given is not None:
+            return self.given
+        self.cur = self.conn.cursor()
+        return self.cur
+
+    def __exit__(self, *exc) -> None:
+        if self.cur is not None:
+            self.cur.close()
+
+
+def _cursor(conn_or_cur) -> _Borrowed:
+    return _Borrowed(conn_or_cur)

@@ -1,0 +1,44 @@
+-- Memberships and plans as members see them; plan requests.
+
+-- name: latest_for_member
+-- The member's current membership (active or frozen), else their most recent one, with its
+-- plan and freeze allowance; `status` reads 'expired' once the end date has passed.
+SELECT m.id, p.name AS plan_name,
+       CASE WHEN m.status IN ('active', 'frozen') AND m.ends_on < %(today)s THEN 'expired'
+            ELSE m.status END AS status,
+       m.starts_on, m.ends_on, m.visits_left,
+       greatest(0, p.freeze_days - coalesce(
+           (SELECT sum(f.frozen_until - f.frozen_from + 1) FROM membership_freezes f
+            WHERE f.membership_id = m.id), 0))::integer AS freeze_days_left,
+       (SELECT max(f.frozen_until) FROM membership_freezes f
+        WHERE f.membership_id = m.id AND f.frozen_until >= %(today)s) AS frozen_until
+FROM memberships m JOIN membership_plans p ON p.id = m.plan_id
+WHERE m.member_id = %(member_id)s
+ORDER BY (m.status IN ('active', 'frozen')) DESC, m.ends_on DESC, m.id DESC
+LIMIT 1;
+
+-- name: plans_on_sale
+-- The plans a member may request, cheapest first.
+SELECT id, name, price_minor, duration_days, visit_count, freeze_days
+FROM membership_plans WHERE is_active
+ORDER BY price_minor, id;
+
+-- name: plan_on_sale
+-- One plan if it is still on sale.
+SELECT id, name, price_minor, duration_days, visit_count, freeze_days
+FROM membership_plans WHERE id = %(plan_id)s AND is_active;
+
+-- name: lock_member_requests
+-- Serialise one member's requests (a double tap must not send two) for this transaction.
+SELECT id FROM members WHERE id = %(member_id)s FOR UPDATE;
+
+-- name: recent_request
+-- Whether the member asked for this plan within the last day.
+SELECT EXISTS (SELECT 1 FROM plan_requests
+               WHERE member_id = %(member_id)s AND plan_id = %(plan_id)s
+                 AND created_at > now() - interval '1 day');
+
+-- name: insert_request
+-- Record a request for a plan.
+INSERT INTO plan_requests (member_id, plan_id) VALUES (%(member_id)s, %(plan_id)s)
+RETURNING id;

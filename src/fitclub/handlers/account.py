@@ -1,0 +1,72 @@
+"""/language and /privacy (what the bot stores, and "delete my data")."""
+
+from __future__ import annotations
+
+import telebot
+from telebot import types
+
+from fitclub import commands, ui
+from fitclub.callbacks import LANGUAGE, PRIVACY
+from fitclub.db import rows
+from fitclub.screens import account as screens
+from fitclub.screens import menu as menu_screens
+from fitclub.services import privacy
+
+
+def register(bot: telebot.TeleBot, deps) -> None:
+    """Register /language, /privacy and their buttons."""
+
+    def registered(ctx):
+        member = ctx.member
+        return member if member is not None and member.registered_at is not None else None
+
+    @bot.message_handler(commands=["language"], chat_types=["private"])
+    def choose_language(message: types.Message) -> None:
+        ctx = deps.context()
+        screen = screens.language(ctx.texts)
+        ctx.reply(screen.text, reply_markup=screen.markup)
+
+    @bot.callback_query_handler(func=LANGUAGE.matches())
+    def set_language(call: types.CallbackQuery) -> None:
+        ctx = deps.context()
+        lang = LANGUAGE.parse(call.data)["lang"]
+        member = registered(ctx)
+        if member is None:
+            # Before registration the choice follows Telegram's language; say how to start.
+            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
+            return
+        rows.execute(ctx.conn, "members.set_language", {"id": member.id, "language": lang})
+        ctx.forget_member()
+        ui.show(ctx, menu_screens.home(ctx.texts, ctx.member), call,
+                toast=ctx.texts("language_set"))
+        commands.set_for_member(ctx, ctx.member)
+
+    @bot.message_handler(commands=["privacy"], chat_types=["private"])
+    def show_privacy(message: types.Message) -> None:
+        ctx = deps.context()
+        member = registered(ctx)
+        if member is None:
+            ctx.reply(ctx.texts("not_registered"))
+            return
+        screen = screens.privacy(ctx.texts, member)
+        ctx.reply(screen.text, reply_markup=screen.markup)
+
+    @bot.callback_query_handler(func=PRIVACY.matches())
+    def privacy_step(call: types.CallbackQuery) -> None:
+        ctx = deps.context()
+        member = registered(ctx)
+        if member is None:
+            ui.stale(ctx, call)
+            return
+        step = PRIVACY.parse(call.data)["step"]
+        if step == "ask":
+            ui.show(ctx, screens.privacy_confirm(ctx.texts), call)
+        elif step == "no":
+            ui.show(ctx, screens.privacy(ctx.texts, member), call)
+        else:
+            tx = ctx.texts  # keep the language: the member row is about to lose it
+            privacy.erase_member(ctx.conn, member.id, member.telegram_id)
+            ctx.forget_member()
+            ctx.answer_callback(call.id)
+            ctx.edit(call.message.message_id, tx("privacy_deleted"))
+            commands.set_for_member(ctx, None)

@@ -1,0 +1,44 @@
+"""The main menu (edited in place as the member moves between screens) and /help."""
+
+from __future__ import annotations
+
+import telebot
+from telebot import types
+
+from fitclub import ui
+from fitclub.callbacks import MENU
+from fitclub.screens import membership as membership_screens
+from fitclub.screens import menu as screens
+from fitclub.services import memberships
+
+
+def register(bot: telebot.TeleBot, deps) -> None:
+    """Register /help and the menu buttons."""
+
+    @bot.message_handler(commands=["help"], chat_types=["private"])
+    def help_(message: types.Message) -> None:
+        ctx = deps.context()
+        screen = screens.help_screen(ctx.texts, ctx.member)
+        ctx.reply(screen.text, reply_markup=screen.markup)
+
+    @bot.callback_query_handler(func=MENU.matches())
+    def navigate(call: types.CallbackQuery) -> None:
+        ctx = deps.context()
+        member = ctx.member
+        if member is None or member.registered_at is None:
+            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
+            return
+        target = MENU.parse(call.data)["screen"]
+        tx = ctx.texts
+        if target == "home":
+            screen = screens.home(tx, member)
+        elif target == "help":
+            screen = screens.help_screen(tx, member)
+        elif target == "membership":
+            today = tx.local(ctx.now()).date()
+            screen = membership_screens.membership(
+                tx, memberships.membership_of(ctx.conn, member.id, today),
+                memberships.plans_on_sale(ctx.conn))
+        else:
+            screen = screens.coming_soon(tx, target)
+        ui.show(ctx, screen, call)

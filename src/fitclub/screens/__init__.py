@@ -1,0 +1,28 @@
+"""Screens: a message's text and keyboard, built from what a service returned.
+
+Pure functions of their inputs and a `Texts` (language and formats): no database, no
+Telegram calls. Handlers show them with `fitclub.ui.show`, in place where the user pressed a
+button.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from telebot import types
+
+
+class Screen(NamedTuple):
+    """A message to show: HTML text and an optional keyboard."""
+
+    text: str
+    markup: Any = None
+
+
+def inline(rows: list[list[tuple[str, str]]]) -> types.InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback_data)."""
+    markup = types.InlineKeyboardMarkup()
+    for row in rows:
+        markup.row(*(types.InlineKeyboardButton(label, callback_data=data)
+                     for label, data in row))
+    return markup

@@ -1,0 +1,58 @@
+"""Registration keyboards, the language choice and the privacy screens."""
+
+from __future__ import annotations
+
+from telebot import types
+
+from fitclub.callbacks import LANGUAGE, PRIVACY
+from fitclub.db.members import Member
+from fitclub.locales import LANGUAGES, Texts
+from fitclub.screens import Screen, inline
+from fitclub.screens.menu import back_to_menu
+
+LANGUAGE_LABELS = {"en": "🇬🇧 English", "ru": "🇷🇺 Русский"}
+
+
+def ask_name(tx: Texts, telegram_name: str | None) -> Screen:
+    """First step: the name, with Telegram's name offered as a button."""
+    markup = types.ReplyKeyboardMarkup(resize_keyboard=True, one_time_keyboard=True)
+    if telegram_name:
+        markup.add(types.KeyboardButton(telegram_name[:64]))
+    else:
+        markup = types.ReplyKeyboardRemove()
+    return Screen(tx("reg_ask_name"), markup)
+
+
+def ask_phone(tx: Texts, name: str, key: str = "reg_ask_phone") -> Screen:
+    """Second step: the member's own phone, through Telegram's contact button."""
+    markup = types.ReplyKeyboardMarkup(resize_keyboard=True, one_time_keyboard=True)
+    markup.add(types.KeyboardButton(tx("reg_phone_button"), request_contact=True))
+    return Screen(tx(key, name=name), markup)
+
+
+def done(tx: Texts, name: str) -> Screen:
+    """Registration finished: the reply keyboard goes away."""
+    return Screen(tx("reg_done", name=name), types.ReplyKeyboardRemove())
+
+
+def language(tx: Texts) -> Screen:
+    """The language choice."""
+    return Screen(tx("language_choose"), inline(
+        [[(LANGUAGE_LABELS[lang], LANGUAGE(lang=lang)) for lang in LANGUAGES]]))
+
+
+def privacy(tx: Texts, member: Member) -> Screen:
+    """What the bot stores about the member, with the way to delete it."""
+    none = tx("privacy_none")
+    text = tx("privacy_text", name=member.name, phone=member.phone or none,
+              username=f"@{member.username}" if member.username else none,
+              language=tx(f"language_name_{member.language}"))
+    return Screen(text, inline([[(tx("privacy_delete_button"), PRIVACY(step="ask"))],
+                                back_to_menu(tx)]))
+
+
+def privacy_confirm(tx: Texts) -> Screen:
+    """Are you sure?"""
+    return Screen(tx("privacy_confirm"), inline([
+        [(tx("privacy_confirm_button"), PRIVACY(step="yes"))],
+        [(tx("privacy_keep_button"), PRIVACY(step="no"))]]))

@@ -1,0 +1,39 @@
+"""How handlers put a screen in front of the user: in place after a button, new otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telebot import types
+
+from fitclub.runtime.context import UpdateContext
+from fitclub.screens import Screen
+
+
+def show(ctx: UpdateContext, screen: Screen, call: types.CallbackQuery | None = None,
+         toast: str | None = None) -> None:
+    """Answer a button press by editing its message (plus an optional toast), else reply."""
+    message = call.message if call is not None else None
+    if call is not None:
+        ctx.answer_callback(call.id, toast)
+    editable = (message is not None and getattr(message, "message_id", None)
+                and isinstance(screen.markup, types.InlineKeyboardMarkup | type(None)))
+    if editable:
+        ctx.edit(message.message_id, screen.text, reply_markup=screen.markup
+                 or types.InlineKeyboardMarkup())
+    else:
+        ctx.reply(screen.text, reply_markup=screen.markup)
+
+
+def stale(ctx: UpdateContext, call: types.CallbackQuery, refresh: Screen | None = None) -> None:
+    """A button that names something gone or not the user's: say so, refresh the view."""
+    if refresh is not None:
+        show(ctx, refresh, call, toast=ctx.texts("stale_button"))
+    else:
+        ctx.answer_callback(call.id, ctx.texts("stale_button"))
+
+
+def sender_id(update: Any) -> int | None:
+    """The user behind a message or callback (None for a chat posting as itself)."""
+    user = getattr(update, "from_user", None)
+    return user.id if user is not None else None
