@@ -22,7 +22,13 @@ from fitclub.db.pool import Pool, PoolClosed, close_pool, get_pool, init_pool
 from fitclub.db.queries import Q
 from fitclub.handlers import MODULES, Deps, register_all
 from fitclub.runtime.context import current
-from fitclub.runtime.dispatcher import ChatScheduler, Workers, load_pending
+from fitclub.runtime.dispatcher import (
+    ChatScheduler,
+    SkipUpdate,
+    Workers,
+    addressed_elsewhere,
+    load_pending,
+)
 from fitclub.runtime.health import HealthReport, HealthServer, evaluate
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.poller import Poller
@@ -96,12 +102,34 @@ class App:
         self.health = (HealthServer(settings.metrics_addr, self.metrics, self.check_health)
                        if settings.metrics_addr else None)
         self._polling = False
+        self.bot_username: str | None = None
 
     # -- one update ------------------------------------------------------------------------
 
     def handle_update(self, payload: dict[str, Any]) -> None:
-        """Run one stored update through the telebot handlers (inside the worker's transaction)."""
-        self.bot.process_new_updates([types.Update.de_json(payload)])
+        """Run one stored update through the telebot handlers (inside the worker's transaction).
+
+        An update pyTelegramBotAPI cannot parse (a type newer than it) and a command addressed
+        to another bot are skipped: no handler runs, nothing is answered.
+        """
+        try:
+            update = types.Update.de_json(payload)
+        except Exception as exc:
+            kind = next((k for k in payload if k != "update_id"), "unknown")
+            raise SkipUpdate(f"pyTelegramBotAPI cannot parse its {kind}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        if other := addressed_elsewhere(payload, self.bot_username):
+            raise SkipUpdate(f"a command for @{other}")
+        self.bot.process_new_updates([update])
+
+    def _learn_username(self) -> None:
+        # getMe through our client, outside any handler: commands for other bots are told
+        # apart by it. Until it succeeds (the resync loop retries) none is skipped.
+        try:
+            self.bot_username = self.api.call("getMe", {}).get("username")
+            log.info("bot username: @%s", self.bot_username)
+        except (TelegramError, NetworkError) as exc:
+            log.warning("getMe failed (%s); will retry", exc)
 
     def _stored(self, rows: list[tuple[int, int]]) -> None:
         counts: dict[int, int] = {}
@@ -135,7 +163,7 @@ class App:
         restarted: that would only roll back work in hand. A lost database or a dead or
         wedged poller is.
         """
-        if not self.database_reachable():
+        if not self.database_reachable() or not self._outbox_ok():
             return False
         if not self._polling:
             return True
@@ -143,16 +171,41 @@ class App:
         return self.poller.alive() and (age is None or
                                         age < self.settings.poll_timeout + 30.0)
 
+    def oldest_reply_age(self) -> float | None:
+        """Seconds the oldest waiting reply has waited, None when none waits."""
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbox.oldest_reply_age"])
+                row = cur.fetchone()
+                return row[0] if row else None
+
+        return self.pool.run(run, attempts=1)
+
+    def _outbox_ok(self) -> bool:
+        """Deliveries are recorded and no reply has waited too long."""
+        if self.sender.recording_failed():
+            return False
+        try:
+            age = self.oldest_reply_age()
+        except Exception:  # the database check reports that
+            return True
+        return age is None or age <= self.settings.outbox_reply_max_age
+
     def check_health(self) -> HealthReport:
-        """Database reachable, polling recent, backlogs within limits."""
+        """Database reachable, polling recent, replies going out and recorded."""
         database_ok = self.database_reachable()
         backlog = self.backlogs()
+        try:
+            reply_age = self.oldest_reply_age() if database_ok else None
+        except Exception:
+            reply_age = None
         return evaluate(
             database_ok=database_ok,
             seconds_since_poll=self.poller.seconds_since_success() if self._polling else None,
             poll_stale_after=self.settings.poll_timeout + 30.0,
             inbox_backlog=backlog["inbox"], outbox_backlog=backlog["outbox"],
-            backlog_limit=self.settings.inbox_backlog_limit,
+            oldest_reply_age=reply_age, reply_max_age=self.settings.outbox_reply_max_age,
+            recording_failed=self.sender.recording_failed(),
             extra={"pool": vars(self.pool.stats())},
         )
 
@@ -161,6 +214,7 @@ class App:
     def start(self, *, polling: bool = True) -> None:
         """Start processing (workers, sender, health), then polling."""
         self._promote_admins()
+        self._learn_username()
         pending = load_pending(self.pool, self.scheduler)
         if pending:
             log.info("resuming %s updates stored before the last stop", pending)
@@ -207,6 +261,8 @@ class App:
         while not self._stop_requested.wait(RESYNC_SECONDS):
             try:
                 load_pending(self.pool, self.scheduler, only_new=True)
+                if self.bot_username is None:
+                    self._learn_username()
 
                 def count(conn):
                     with conn.cursor() as cur:

@@ -166,6 +166,9 @@ class Settings:
     outbox_lease: float = _setting(
         "OUTBOX_LEASE", "90", _float,
         "seconds a claimed outgoing message is held before another sender may retake it", lo=4)
+    outbox_reply_max_age: float = _setting(
+        "OUTBOX_REPLY_MAX_AGE", "60", _float,
+        "seconds the oldest waiting reply may wait before /healthz reports unhealthy", lo=1)
     flood_rate: float = _setting(
         "FLOOD_RATE", "1", _float, "updates per second one user may send on average", lo=0.05)
     flood_burst: int = _setting(

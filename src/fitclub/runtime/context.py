@@ -1,13 +1,17 @@
 """The context a handler runs in: its update's transaction and the outbox it replies through.
 
 Handlers never call Telegram. Every reply becomes an outbox row in the update's own
-transaction, so a rolled-back update sends nothing and a committed one sends exactly once.
+transaction, so a rolled-back update sends nothing and a committed one is never lost. Delivery
+is at least once: a call in flight when the process is killed (sent, not yet recorded) is sent
+again after the restart; nothing else is. Within one chat, rows go by priority (replies 0,
+reminders 1, announcements 2), then in the order they were queued.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,7 +19,10 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2.extras import Json
 
+from fitclub.db import members
+from fitclub.db.members import Member
 from fitclub.db.queries import Q
+from fitclub.locales import Texts, language_of
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -26,6 +33,7 @@ PRIORITY_REMINDER = 1
 PRIORITY_ANNOUNCEMENT = 2
 
 _local = threading.local()
+_UNSET = object()
 
 
 def _markup(markup: Any) -> Any:
@@ -56,13 +64,51 @@ class UpdateContext:
 
     def __init__(self, conn: psycopg2.extensions.connection, *, chat_id: int,
                  user_id: int | None, update_id: int | None,
-                 priority: int = PRIORITY_REPLY) -> None:
+                 priority: int = PRIORITY_REPLY, language_code: str | None = None) -> None:
         self.conn = conn
         self.chat_id = chat_id
         self.user_id = user_id
         self.update_id = update_id
         self.priority = priority
         self.queued = 0
+        # Telegram's language for the user (only a fallback: see `lang`).
+        self.language_code = language_code
+        self._member: Any = _UNSET
+        self._texts: Texts | None = None
+        # What handlers of this update looked up once (conversation state and the like).
+        self.cache: dict[str, Any] = {}
+
+    # -- who is asking, in which language (decided once per update) ------------------------
+
+    @property
+    def member(self) -> Member | None:
+        """The registered member behind this update (looked up once), or None."""
+        if self._member is _UNSET:
+            self._member = (members.by_telegram_id(self.conn, self.user_id)
+                            if self.user_id else None)
+        return self._member
+
+    def forget_member(self) -> None:
+        """Look the member up again on next use (after registration, a language change...)."""
+        self._member = _UNSET
+        self._texts = None
+
+    @property
+    def lang(self) -> str:
+        """The member's chosen language, else Telegram's language_code, else English."""
+        member = self.member
+        return member.language if member else language_of(self.language_code)
+
+    def now(self) -> datetime:
+        """The current moment (UTC); one place for handlers to ask."""
+        return datetime.now(UTC)
+
+    @property
+    def texts(self) -> Texts:
+        """Messages and formats in this update's language."""
+        if self._texts is None or self._texts.lang != self.lang:
+            self._texts = Texts(self.lang)
+        return self._texts
 
     def cursor(self) -> psycopg2.extensions.cursor:
         """A cursor on the update's transaction."""
