@@ -21,6 +21,9 @@ from fitclub.config import Settings
 from fitclub.db.pool import Pool, PoolClosed, close_pool, get_pool, init_pool
 from fitclub.db.queries import Q
 from fitclub.handlers import MODULES, Deps, register_all
+from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
+from fitclub.jobs.metrics import JobMetrics
+from fitclub.jobs.runner import Runner, overview
 from fitclub.runtime.context import current
 from fitclub.runtime.dispatcher import (
     ChatScheduler,
@@ -98,6 +101,12 @@ class App:
                              backlog_limit=settings.inbox_backlog_limit,
                              timeout=settings.poll_timeout, metrics=self.metrics,
                              on_fatal=self._fatal)
+        self.jobs = Runner(pool=pool, settings=settings, threads=settings.job_threads,
+                           poll_seconds=settings.job_poll_seconds,
+                           retry_base=settings.job_retry_seconds,
+                           metrics=JobMetrics(self.metrics.registry,
+                                              overview=lambda: overview(pool)),
+                           on_queued=self.sender.wake)
         self.notifier = SystemdNotifier()
         self.health = (HealthServer(settings.metrics_addr, self.metrics, self.check_health)
                        if settings.metrics_addr else None)
@@ -207,7 +216,16 @@ class App:
             oldest_reply_age=reply_age, reply_max_age=self.settings.outbox_reply_max_age,
             recording_failed=self.sender.recording_failed(),
             extra={"pool": vars(self.pool.stats())},
+            oldest_overdue_job=self._oldest_overdue_job() if database_ok else None,
+            jobs_overdue_limit=self.settings.jobs_overdue_limit,
         )
+
+    def _oldest_overdue_job(self) -> float | None:
+        """Seconds the oldest due job has waited, None when none is due (or unknown)."""
+        try:
+            return overview(self.pool)[1]
+        except Exception:  # the database check reports that
+            return None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -220,6 +238,7 @@ class App:
             log.info("resuming %s updates stored before the last stop", pending)
         self.sender.start()
         self.workers.start()
+        self.jobs.start()
         self._spawn("resync", self._resync_loop)
         if self.health:
             self.health.start()
@@ -297,6 +316,9 @@ class App:
         if not self.workers.stop(timeout=max(0.1, deadline - time.monotonic())):
             log.warning("some handlers were still running at the shutdown timeout; their "
                         "updates stay pending and run after the next start")
+        if not self.jobs.stop(timeout=max(0.1, deadline - time.monotonic())):
+            log.warning("a scheduled job was still running at the shutdown timeout; it rolls "
+                        "back and runs again after the next start")
         self.sender.stop(timeout=max(0.5, deadline - time.monotonic()))
         if self.health:
             self.health.stop()
@@ -319,8 +341,13 @@ def create_app(settings: Settings, *, handler_modules: Sequence[ModuleType] = MO
     return App(settings, pool=pool or open_pool(settings), handler_modules=handler_modules)
 
 
-def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = MODULES) -> int:
-    """`bot.py run`: long polling until SIGTERM/SIGINT; returns the exit code."""
+def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = MODULES,
+                polling: bool = True) -> int:
+    """`bot.py run`: long polling until SIGTERM/SIGINT; returns the exit code.
+
+    With polling=False (`bot.py run --no-polling`) the process runs workers, sender and jobs
+    but never calls getUpdates: a second instance beside the one poller a token allows.
+    """
     logs.configure(settings.log_level, settings.log_format, (settings.telegram_bot_token,))
     try:
         app = create_app(settings, handler_modules=handler_modules)
@@ -329,7 +356,7 @@ def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: app.request_stop(0))
-    app.start()
+    app.start(polling=polling)
     try:
         app.wait()
     finally:

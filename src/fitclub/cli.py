@@ -16,7 +16,10 @@ EXIT_CONFIG = 2
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bot.py", description="FitClub Telegram bot")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot with long polling")
+    r = sub.add_parser("run", help="run the bot with long polling")
+    r.add_argument("--no-polling", action="store_true",
+                   help="no getUpdates: workers, sender and scheduled jobs only (a second "
+                        "instance; Telegram allows one poller per token)")
     m = sub.add_parser("migrate", help="apply pending SQL migrations from sql/")
     g = m.add_mutually_exclusive_group()
     g.add_argument("--status", action="store_true", help="list applied and pending files")
@@ -36,7 +39,7 @@ def main(argv: list[str]) -> int:
             settings = Settings.from_env()
             from fitclub.app import run_polling
 
-            return run_polling(settings)
+            return run_polling(settings, polling=not args.no_polling)
         if args.command == "demo":
             from fitclub.demo import run_demo
 

@@ -177,6 +177,16 @@ class Settings:
         "MAX_ATTEMPTS", "3", _int, "tries before an update is marked failed", lo=1, hi=20)
     shutdown_timeout: float = _setting(
         "SHUTDOWN_TIMEOUT", "20", _float, "seconds to finish work on SIGTERM", lo=0.1)
+    job_threads: int = _setting(
+        "JOB_THREADS", "2", _int, "threads running scheduled jobs", lo=1, hi=50)
+    job_poll_seconds: float = _setting(
+        "JOB_POLL_SECONDS", "1", _float, "longest wait between looks for due jobs", lo=0.05)
+    job_retry_seconds: float = _setting(
+        "JOB_RETRY_SECONDS", "10", _float,
+        "delay before a failed job's first retry (doubling each time, at most an hour)", lo=0.01)
+    jobs_overdue_limit: float = _setting(
+        "JOBS_OVERDUE_LIMIT", "300", _float,
+        "seconds a due job may wait before /healthz reports unhealthy", lo=1)
 
     @classmethod
     def from_env(
@@ -211,11 +221,13 @@ class Settings:
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("DB_POOL_MIN", f"({self.db_pool_min}) exceeds DB_POOL_MAX "
                               f"({self.db_pool_max})", "lower DB_POOL_MIN")
-        needed = self.worker_threads + self.sender_threads + RESERVED_CONNECTIONS
+        needed = (self.worker_threads + self.sender_threads + self.job_threads
+                  + RESERVED_CONNECTIONS)
         if needed > self.db_pool_max:
             raise ConfigError(
                 "WORKER_THREADS",
-                f"+ SENDER_THREADS + {RESERVED_CONNECTIONS} reserved = {needed} exceeds "
+                f"+ SENDER_THREADS + JOB_THREADS + {RESERVED_CONNECTIONS} reserved = {needed} "
+                "exceeds "
                 f"DB_POOL_MAX ({self.db_pool_max})",
                 "lower WORKER_THREADS or raise DB_POOL_MAX")
 

@@ -112,7 +112,7 @@ def _run(port: int, state: dict, cleanup: ExitStack) -> int:
             "ADMIN_TELEGRAM_IDS": str(DEMO_USER_ID),
             "CLUB_TIMEZONE": timezone,
             "METRICS_ADDR": "127.0.0.1:0",  # any free port; the banner shows which
-            "WORKER_THREADS": "4", "SENDER_THREADS": "2",
+            "WORKER_THREADS": "4", "SENDER_THREADS": "2", "JOB_THREADS": "1",
             "DB_POOL_MIN": "2", "DB_POOL_MAX": "12",
             "SHUTDOWN_TIMEOUT": "5",
             "LOG_LEVEL": logging.getLevelName(logging.getLogger().level),
