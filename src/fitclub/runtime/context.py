@@ -10,10 +10,11 @@ reminders 1, announcements 2), then in the order they were queued.
 from __future__ import annotations
 
 import json
+import re
 import threading
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2.extensions
@@ -45,15 +46,67 @@ def _markup(markup: Any) -> Any:
     return json.loads(markup.to_json())
 
 
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+
+
+def _utf16_prefix(text: str, budget: int) -> int:
+    """The most characters of text whose UTF-16 length (Telegram's measure) fits budget."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > budget:
+            return i
+    return len(text)
+
+
+def _safe_cut(text: str, budget: int) -> int:
+    """Where to end a part of at most budget: a line break, else a space, never inside a tag
+    or an entity (`&amp;`)."""
+    hard = _utf16_prefix(text, budget)
+    cut = text.rfind("\n", 0, hard + 1)
+    if cut <= 0:
+        cut = text.rfind(" ", 0, hard + 1)
+    if cut <= 0:
+        cut = hard
+    opening = text.rfind("<", 0, cut)
+    if opening > text.rfind(">", 0, cut):
+        cut = opening  # inside <a href="...">: end before the tag
+    amp = text.rfind("&", 0, cut)
+    if amp > text.rfind(";", 0, cut) and cut - amp <= 10:
+        cut = amp  # inside &amp;: end before it
+    return max(cut, 1)
+
+
+def _open_tags(html: str) -> list[tuple[str, str]]:
+    """Tags opened and not closed in html: (name, the opening tag as written), outermost first."""
+    stack: list[tuple[str, str]] = []
+    for match in _TAG.finditer(html):
+        closing, name = match.group(1), match.group(2).lower()
+        if not closing:
+            stack.append((name, match.group(0)))
+        elif stack and stack[-1][0] == name:
+            stack.pop()
+    return stack
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split text into Telegram-sized parts, at line breaks where possible."""
+    """Split HTML text into Telegram-sized parts (UTF-16 length), at line breaks where possible.
+
+    A part never ends inside a tag or an entity, and tags open at a cut are closed at the end
+    of the part and opened again at the start of the next, so every part parses on its own.
+    """
     parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(text[:cut])
-        text = text[cut:].lstrip("\n")
+    while len(text.encode("utf-16-le")) // 2 > limit:
+        reserve = 0
+        for _ in range(5):  # closing tags take room too: settle the cut with them counted
+            cut = _safe_cut(text, limit - reserve)
+            opened = _open_tags(text[:cut])
+            closing = "".join(f"</{name}>" for name, _ in reversed(opened))
+            if len(closing) <= reserve:
+                break
+            reserve = len(closing)
+        parts.append(text[:cut] + closing)
+        text = "".join(tag for _, tag in opened) + text[cut:].lstrip("\n ")
     if text or not parts:
         parts.append(text)
     return parts

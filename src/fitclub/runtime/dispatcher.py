@@ -24,7 +24,6 @@ import psycopg2.extensions
 
 from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
-from fitclub.locales import language_of, t
 from fitclub.runtime.context import UpdateContext, bound
 
 log = logging.getLogger(__name__)
@@ -341,12 +340,11 @@ class Workers:
             return Outcome(delay=wait)
 
         user = user_of(payload, kind)
-        lang = language_of(user.get("language_code"))
         ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id,
                             language_code=user.get("language_code"))
         # Keyed by chat: a message without `from` (sent as the group) is counted too.
         if kind in ("message", "callback_query", "edited_message") \
-                and not self._flood_allows(ctx, kind, payload, lang):
+                and not self._flood_allows(ctx, kind, payload):
             self._finish(conn, update_id, "skipped", "flood control")
             self._count(kind, "flood")
             return Outcome(processed=True, queued=ctx.queued)
@@ -373,7 +371,7 @@ class Workers:
                 raise  # the whole transaction is retried by pool.run
             with conn.cursor() as cur:
                 cur.execute("ROLLBACK TO SAVEPOINT handler")
-            return self._failed(conn, ctx, update_id, kind, payload, attempts, lang, exc)
+            return self._failed(conn, ctx, update_id, kind, payload, attempts, exc)
         finally:
             if self.metrics:
                 self.metrics.handler_seconds.labels(kind).observe(time.perf_counter() - started)
@@ -383,7 +381,7 @@ class Workers:
         return Outcome(processed=True, queued=ctx.queued)
 
     def _failed(self, conn, ctx: UpdateContext, update_id: int, kind: str, payload: dict,
-                attempts: int, lang: str, exc: Exception) -> Outcome:
+                attempts: int, exc: Exception) -> Outcome:
         error = f"{type(exc).__name__}: {exc}"[:500]
         attempt = attempts + 1
         if attempt < self.max_attempts:
@@ -398,29 +396,29 @@ class Workers:
         log.error("update %s failed for good after %s attempts", update_id, attempt,
                   exc_info=exc, extra={"update_id": update_id, "chat_id": ctx.chat_id})
         ctx.queued = 0
-        self._apologise(ctx, kind, payload, lang)
+        self._apologise(ctx, kind, payload)
         self._finish(conn, update_id, "failed", error, attempted=1)
         self._count(kind, "failed")
         return Outcome(processed=True, queued=ctx.queued)
 
     @staticmethod
-    def _apologise(ctx: UpdateContext, kind: str, payload: dict, lang: str) -> None:
+    def _apologise(ctx: UpdateContext, kind: str, payload: dict) -> None:
         if ctx.chat_id <= 0:
             return
-        text = t(lang, "error_generic")
+        text = ctx.texts("error_generic")  # the member's language, decided on the context
         if kind == "callback_query":
             ctx.answer_callback(payload[kind]["id"], text)
         else:
             ctx.reply(text)
 
-    def _flood_allows(self, ctx: UpdateContext, kind: str, payload: dict, lang: str) -> bool:
+    def _flood_allows(self, ctx: UpdateContext, kind: str, payload: dict) -> bool:
         """Per-chat token bucket; over it, one polite warning, then silence until refilled."""
         with ctx.cursor() as cur:
             cur.execute(Q["flood.take"], {"chat_id": ctx.chat_id, "rate": self.flood_rate,
                                           "burst": self.flood_burst})
             allowed, must_warn = cur.fetchone()
         if must_warn:
-            text = t(lang, "slow_down")
+            text = ctx.texts("slow_down")
             if kind == "callback_query":
                 ctx.answer_callback(payload[kind]["id"], text)
             else:

@@ -1,0 +1,121 @@
+"""Member services on PostgreSQL: registration rules, plan requests, erasure."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from fitclub.db import members
+from fitclub.services import memberships, privacy, registration
+from fitclub.services.memberships import RequestOutcome
+
+
+@pytest.mark.parametrize(("text", "name", "problem"), [
+    ("  Anna   Petrova ", "Anna Petrova", None),
+    ("Анна 💪", "Анна 💪", None),
+    ("אנה", "אנה", None),
+    ("<b>&", "<b>&", None),
+    ("x" * 64, "x" * 64, None),
+    ("x" * 65, None, "reg_name_too_long"),
+    ("   ", None, "reg_name_empty"),
+    ("\n\t", None, "reg_name_empty"),
+    (None, None, "reg_name_not_text"),
+])
+def test_names(text, name, problem):
+    checked = registration.check_name(text)
+    assert (checked.name, checked.problem) == (name, problem)
+
+
+@pytest.mark.parametrize(("raw", "phone"), [
+    ("79161234567", "+79161234567"), ("+49 151 123-45-67", "+491511234567"),
+    ("123", None), ("", None), ("+1" + "2" * 20, None), ("abc", None),
+])
+def test_phones(raw, phone):
+    assert registration.normalize_phone(raw) == phone
+
+
+def _member(db, telegram_id=1001, name="Anna"):
+    member_id = registration.complete(db, telegram_id=telegram_id, name=name,
+                                      phone="+491511234567", username="anna", language="ru",
+                                      admin_ids=())
+    return members.by_id(db, member_id)
+
+
+def _plan(db, name="10 visits", active=True):
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO membership_plans (name, price_minor, duration_days,"
+                    " visit_count, freeze_days, is_active) VALUES (%s, 3500, 60, 10, 14, %s)"
+                    " RETURNING id", (name, active))
+        return cur.fetchone()[0]
+
+
+def test_registration_records_the_member_and_an_audit_row(db):
+    member = _member(db)
+    assert (member.first_name, member.language, member.role) == ("Anna", "ru", "member")
+    assert member.registered_at is not None
+    with db.cursor() as cur:
+        cur.execute("SELECT action FROM audit_log WHERE entity_id = %s", (member.id,))
+        assert cur.fetchall() == [("member.registered",)]
+
+
+def test_bootstrap_admins_register_as_admins(db):
+    member_id = registration.complete(db, telegram_id=7, name="Boss", phone="+10000000",
+                                      username=None, language="en", admin_ids=(7,))
+    assert members.by_id(db, member_id).role == "admin"
+
+
+def test_a_plan_request_notifies_admins_once_a_day(db):
+    admin_id = registration.complete(db, telegram_id=7, name="Boss", phone="+10000000",
+                                     username=None, language="en", admin_ids=(7,))
+    assert admin_id
+    member = _member(db)
+    plan_id = _plan(db)
+    first = memberships.request_plan(db, member.id, plan_id)
+    assert first.outcome is RequestOutcome.SENT
+    assert [a.telegram_id for a in first.notify] == [7]
+    again = memberships.request_plan(db, member.id, plan_id)
+    assert (again.outcome, again.notify) == (RequestOutcome.REPEAT, [])
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM plan_requests")
+        assert cur.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("case", ["archived", "missing"])
+def test_a_request_for_a_plan_not_on_sale_is_refused(db, case):
+    member = _member(db)
+    plan_id = _plan(db, active=False) if case == "archived" else 999_999
+    assert memberships.request_plan(db, member.id, plan_id).outcome is \
+        RequestOutcome.UNAVAILABLE
+
+
+def test_membership_view_counts_freeze_days_and_expiry(db):
+    member = _member(db)
+    plan_id = _plan(db)
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
+                    " visits_left) VALUES (%s, %s, '2026-11-01', '2026-12-31', 4) RETURNING id",
+                    (member.id, plan_id))
+        membership_id = cur.fetchone()[0]
+        cur.execute("INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
+                    " VALUES (%s, '2026-11-10', '2026-11-14')", (membership_id,))
+    view = memberships.membership_of(db, member.id, date(2026, 11, 23))
+    assert (view.status, view.visits_left, view.freeze_days_left) == ("active", 4, 9)
+    assert memberships.membership_of(db, member.id, date(2027, 1, 1)).status == "expired"
+
+
+def test_erasure_leaves_nothing_identifying_and_keeps_visits(db):
+    member = _member(db)
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO visits (member_id, method) VALUES (%s, 'qr')", (member.id,))
+    assert privacy.erase_member(db, member.id, member.telegram_id)
+    assert members.by_telegram_id(db, member.telegram_id) is None
+    with db.cursor() as cur:
+        cur.execute("SELECT telegram_id, first_name, phone, username FROM members"
+                    " WHERE id = %s", (member.id,))
+        assert cur.fetchone() == (None, None, None, None)
+        cur.execute("SELECT count(*) FROM visits WHERE member_id = %s", (member.id,))
+        assert cur.fetchone()[0] == 1
+    assert not privacy.erase_member(db, member.id, member.telegram_id)
+    again = _member(db, name="Anna again")
+    assert again.id != member.id

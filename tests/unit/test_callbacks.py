@@ -1,0 +1,54 @@
+"""The callback codec: what it builds parses back; anything else is a stale button."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from fitclub import callbacks
+from fitclub.callbacks import LANGUAGE, MENU, PLAN_REQUEST, Day, Id, action, parse
+
+
+def test_round_trip():
+    assert MENU(screen="membership") == "m:membership"
+    assert parse("m:membership") == (MENU, {"screen": "membership"})
+    assert PLAN_REQUEST.parse(PLAN_REQUEST(plan_id=2**63 - 1)) == {"plan_id": 2**63 - 1}
+    assert LANGUAGE.parse("lg:ru") == {"lang": "ru"}
+
+
+@pytest.mark.parametrize("data", [
+    None, "", "garbage", "m", "m:", "m:nope", "m:home:extra", "zz:1", "pr:0", "pr:-1",
+    "pr:01", "pr:1.5", "pr:9223372036854775808", "pr:１２", "lg:de", "x" * 64,
+    "pr:" + "9" * 61, "m:home\x00", "pr:1 ", " pr:1",
+])
+def test_anything_that_does_not_parse_is_stale(data):
+    assert parse(data) is None
+
+
+def test_another_actions_data_does_not_match():
+    assert PLAN_REQUEST.parse(MENU(screen="home")) is None
+
+
+def test_data_over_64_bytes_is_refused_when_built():
+    wide = action("tw", a=Id(), b=Id(), c=Id(), d=Id())
+    with pytest.raises(ValueError, match="64 bytes"):
+        wide(a=2**62, b=2**62, c=2**62, d=2**62)
+
+
+def test_fields_are_typed():
+    with pytest.raises(ValueError):
+        PLAN_REQUEST(plan_id="1")
+    with pytest.raises(ValueError):
+        MENU(screen="admin")
+    day = action("td", day=Day())
+    assert day.parse(day(day=date(2026, 3, 29))) == {"day": date(2026, 3, 29)}
+    assert day.parse("td:20260230") is None
+
+
+def test_prefixes_are_unique_and_short():
+    with pytest.raises(ValueError):
+        action("m")
+    with pytest.raises(ValueError):
+        action("toolong")
+    assert len(callbacks._ACTIONS) >= 4

@@ -1,0 +1,134 @@
+"""The message catalogs: complete in both languages, same placeholders, right plural forms,
+and every text the handlers and screens show comes from them."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from datetime import date
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from fitclub.locales import LANGUAGES, Texts, catalog_path, language_of
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "fitclub"
+
+
+def _catalog(lang: str) -> dict[str, tuple[str, ...]]:
+    with catalog_path(lang).open("rb") as fh:
+        cat = read_po(fh, locale=lang)
+    out = {}
+    for msg in cat:
+        if not msg.id:
+            continue
+        key = msg.id[0] if isinstance(msg.id, tuple) else msg.id
+        out[key] = tuple(msg.string) if isinstance(msg.string, tuple) else (msg.string,)
+    return out
+
+
+CATALOGS = {lang: _catalog(lang) for lang in LANGUAGES}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_message_exists_in_every_language_and_is_translated():
+    keys = {lang: set(cat) for lang, cat in CATALOGS.items()}
+    assert keys["en"] == keys["ru"], (
+        f"only in en: {sorted(keys['en'] - keys['ru'])}; "
+        f"only in ru: {sorted(keys['ru'] - keys['en'])}")
+    for lang, cat in CATALOGS.items():
+        empty = [k for k, forms in cat.items() if not all(f.strip() for f in forms)]
+        assert not empty, f"{lang}: untranslated {empty}"
+
+
+def test_placeholders_are_the_same_in_every_language_and_form():
+    for key, en_forms in CATALOGS["en"].items():
+        expected = _placeholders(en_forms[0])
+        for lang, cat in CATALOGS.items():
+            for form in cat[key]:
+                assert _placeholders(form) == expected, f"{lang} {key}: {form!r}"
+
+
+def test_plural_messages_have_every_form_of_the_language():
+    counts = {"en": 2, "ru": 3}
+    plural_keys = {k for k, forms in CATALOGS["en"].items() if len(forms) > 1}
+    assert plural_keys, "no plural messages found at all"
+    for lang, n in counts.items():
+        for key in plural_keys:
+            assert len(CATALOGS[lang][key]) == n, f"{lang} {key}"
+
+
+@pytest.mark.parametrize(("n", "word"), [(1, "посещение"), (2, "посещения"), (5, "посещений"),
+                                         (11, "посещений"), (21, "посещение"),
+                                         (22, "посещения")])
+def test_russian_plurals(n, word):
+    assert Texts("ru").plural("plan_visits", n) == f"{n} {word}"
+
+
+@pytest.mark.parametrize(("n", "text"), [(1, "1 day"), (2, "2 days"), (21, "21 days")])
+def test_english_plurals(n, text):
+    assert Texts("en").plural("plan_days", n) == text
+
+
+def test_values_are_escaped_and_dates_and_prices_follow_the_locale():
+    assert Texts("en")("menu_title", name="<b>&").startswith("<b>FitClub</b> · &lt;b&gt;&amp;")
+    assert Texts("ru").date(date(2026, 11, 23), "weekday") == "понедельник, 23 ноября"
+    assert Texts("en").date(date(2026, 11, 23), "day") == "Mon 23 Nov"
+    assert Texts("en").money(4900) == "€49.00"
+    assert Texts("ru").money(4900) == "49,00\xa0€"
+
+
+@pytest.mark.parametrize(("code", "lang"), [("ru", "ru"), ("ru-RU", "ru"), ("en-US", "en"),
+                                            ("de", "en"), (None, "en"), ("", "en")])
+def test_language_of_telegram_codes(code, lang):
+    assert language_of(code) == lang
+
+
+def _code_files() -> list[Path]:
+    return sorted([*(SRC / "handlers").glob("*.py"), *(SRC / "screens").glob("*.py"),
+                   SRC / "ui.py", SRC / "commands.py"])
+
+
+def test_every_message_key_the_code_uses_exists():
+    used = set()
+    pattern = re.compile(r'(?:tx|texts|ctx\.texts)(?:\.plural)?\(\s*f?"([a-z0-9_{}.]+)"')
+    for path in [*_code_files(), *SRC.rglob("*.py")]:
+        used |= set(pattern.findall(path.read_text()))
+    assert used, "the pattern found no message keys at all"
+    static = {k for k in used if "{" not in k}
+    assert sorted(static - set(CATALOGS["en"])) == []
+
+
+def _reads_as_text(value: str) -> bool:
+    """Words a person reads: spaces between words, or letters beyond ASCII (parse modes,
+    content types, method names and patterns are single ASCII tokens)."""
+    return bool(re.search(r"\w\s+\w", value)) or any(
+        ch.isalpha() and not ch.isascii() for ch in value)
+
+
+def test_handlers_and_screens_show_no_text_of_their_own():
+    """Any literal with spaces or non-ASCII letters in handlers/screens is text a user would
+    read: it must come from the catalogs instead (docstrings and log calls aside)."""
+    offenders = []
+    for path in _code_files():
+        tree = ast.parse(path.read_text())
+        skip = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.Module | ast.ClassDef) and node.body:
+                first = node.body[0]
+                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                    skip.add(id(first.value))
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "log"):
+                skip |= {id(n) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and id(node) not in skip and _reads_as_text(node.value)):
+                offenders.append(f"{path.name}:{node.lineno}: {node.value!r}")
+    allowed = {"🇬🇧 English", "🇷🇺 Русский"}  # language names are shown in their own language
+    assert [o for o in offenders if not any(repr(a) in o for a in allowed)] == []
