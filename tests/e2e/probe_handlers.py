@@ -7,6 +7,9 @@
 - `boom`: the same effect, then an exception: a poison update whose effect must roll back.
 - `tell <chat id> <text>`: a message to another chat (a send that no update of that chat asked
   for, as announcements will be).
+- `btn <k>`: the reply `pick <k>` with one inline button; pressing it (callback data
+  `probe:<k>`) is answered with the notice `pressed <k>` (answerCallbackQuery returns `true`,
+  not a message).
 
 Registered before the catch-all `fallback`, which would otherwise answer these texts.
 """
@@ -72,3 +75,14 @@ def register(bot: telebot.TeleBot, deps) -> None:
         _, target, text = (message.text or "").split(maxsplit=2)
         ctx.reply(text, chat_id=int(target))
         ctx.reply(f"told {target}")
+
+    @bot.message_handler(func=_is("btn", 1))
+    def button(message: types.Message) -> None:
+        k = _words(message)[1]
+        keyboard = types.InlineKeyboardMarkup()
+        keyboard.add(types.InlineKeyboardButton("go", callback_data=f"probe:{k}"))
+        deps.context().reply(f"pick {k}", reply_markup=keyboard)
+
+    @bot.callback_query_handler(func=lambda c: (c.data or "").startswith("probe:"))
+    def pressed(call: types.CallbackQuery) -> None:
+        deps.context().answer_callback(call.id, f"pressed {call.data.split(':', 1)[1]}")

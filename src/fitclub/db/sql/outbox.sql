@@ -121,12 +121,11 @@ SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NUL
 WHERE status = 'sending' AND claimed_by = ANY(%(processes)s::uuid[]);
 
 -- name: oldest_reply_age
--- Seconds the oldest waiting reply (priority 0) has waited; no row when none waits.
-SELECT extract(epoch FROM clock_timestamp() - created_at)::float8
+-- Seconds the oldest waiting reply (priority 0) has waited, null when none waits (walks only
+-- the waiting replies, through outbox_pending).
+SELECT extract(epoch FROM clock_timestamp() - min(created_at))::float8
 FROM outbox
-WHERE status = 'pending' AND priority = 0
-ORDER BY priority, id
-LIMIT 1;
+WHERE status = 'pending' AND priority = 0;
 
 -- name: backlog
 -- Calls waiting to be delivered.
