@@ -108,3 +108,55 @@ def test_user_starts_the_bot_and_presses_an_inline_button(browser, emu, token, e
     (user,) = emu.users()
     kinds = [e["kind"] for e in emu.transcript(token, user.id)]
     assert kinds == ["message", "callback_answer", "edit"]
+
+
+def test_user_picks_a_group_and_talks_to_the_bot_there(browser, emu, token, echo_bot):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    emu.add_bot(token, username="echo_test_bot")
+    ann = emu.create_user(first_name="Ann")
+    bob = emu.create_user(first_name="Bob")
+    group = emu.create_group("Gym floor", members=[ann, bob], supergroup=True)
+    group.add_bot(token, by=ann)
+    group.send_text(token, bob, "/start")  # privacy mode lets a bare command through
+    wait = WebDriverWait(browser, 20)
+    browser.get(emu.base_url + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "user-select"), "Ann"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "chat-select"), "Gym floor (supergroup)"))
+    Select(browser.find_element(By.ID, "chat-select")).select_by_value(str(group.id))
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot .text"), "Hello, Bob!"))
+    assert browser.find_element(By.CSS_SELECTOR, ".msg.service").text == "You added tgemu bot"
+    assert browser.find_element(By.CSS_SELECTOR, ".msg.member .sender").text == "Bob"
+
+    browser.find_element(By.ID, "text-input").send_keys("/start", Keys.ENTER)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".msg.bot")) == 2)
+    assert browser.find_elements(By.CSS_SELECTOR, ".msg.bot .text")[1].text == "Hello, Ann!"
+    assert browser.find_element(By.CSS_SELECTOR, ".msg.user .text").text == "/start"
+    texts = [e["text"] for e in group.transcript(token)]
+    assert texts == ["Hello, Bob!", "Hello, Ann!"]
+
+    browser.find_element(By.ID, "block-btn").click()  # "Remove bot" in a group
+    wait.until(ec.text_to_be_present_in_element((By.ID, "block-btn"), "Add bot"))
+    assert group.bot_status(token) == "kicked"
+
+
+def test_new_group_button_creates_a_group_with_the_bot(browser, emu, token, echo_bot):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    emu.add_bot(token, username="echo_test_bot")
+    ann = emu.create_user(first_name="Ann")
+    wait = WebDriverWait(browser, 20)
+    browser.get(emu.base_url + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "user-select"), "Ann"))
+    browser.find_element(By.ID, "new-group-title").send_keys("Yoga fans")
+    browser.find_element(By.ID, "new-group-btn").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "chat-select"), "Yoga fans (supergroup)"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "block-btn"), "Remove bot"))
+    (group,) = emu.groups()
+    assert group.title == "Yoga fans" and group.member_status(ann) == "creator"
+    assert group.bot_status(token) == "member"
