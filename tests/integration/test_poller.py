@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -43,24 +42,37 @@ def test_resume_offset_trusts_only_a_recent_maximum(db_url, pool, age_days, expe
 
 def test_updates_are_stored_before_the_offset_confirms_them(db_url, pool):
     with Emulator(global_rate=None, per_chat_rate=None) as emu:
-        user = emu.create_user(first_name="P")
-        ids = [user.send_text(TOKEN, f"m{i}") for i in range(5)]
+        users = [emu.create_user(first_name=f"P{i}") for i in range(3)]
+        ids = [u.send_text(TOKEN, f"m{i}") for i in range(4) for u in users]
+        # At the moment each getUpdates arrives, every update below its offset (which Telegram
+        # then forgets) must already be committed in inbox.
+        offsets: list[int] = []
+        unsafe: list[tuple[int, list[int]]] = []
+        dispatch = emu.call
+
+        def checking(token, method, params):
+            if method == "getUpdates" and params.get("offset"):
+                offset = int(params.get("offset"))
+                offsets.append(offset)
+                stored = {r[0] for r in _rows(db_url, "SELECT update_id FROM inbox")}
+                missing = [u for u in ids if u < offset and u not in stored]
+                if missing:
+                    unsafe.append((offset, missing))
+            return dispatch(token, method, params)
+
+        emu.call = checking
         announced: list = []
-        got = threading.Event()
-
-        def on_stored(rows):
-            announced.extend(rows)
-            got.set()
-
         api = BotApi(emu.base_url, TOKEN)
-        poller = Poller(pool=pool, api=api, on_stored=on_stored, backlog=lambda: 0,
+        poller = Poller(pool=pool, api=api, on_stored=announced.extend, backlog=lambda: 0,
                         backlog_limit=10, timeout=1)
+        poller.batch_limit = 5  # small batches, so the offset moves several times
         poller.start()
-        assert got.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (not offsets or offsets[-1] <= ids[-1]):
+            time.sleep(0.02)
         poller.stop()
         time.sleep(0.2)
         api.close()
-    stored = [r[0] for r in _rows(db_url, "SELECT update_id FROM inbox ORDER BY 1")]
-    assert stored == ids
+    assert offsets and offsets[-1] == ids[-1] + 1, offsets
+    assert not unsafe, f"offsets confirmed updates not yet stored: {unsafe}"
     assert sorted(u for u, _ in announced) == ids
-    assert poller.offset == ids[-1] + 1

@@ -12,7 +12,7 @@ from telebot.storage.base_storage import StateStorageBase
 
 from fitclub.db.pool import Pool
 from fitclub.runtime.context import current
-from fitclub.runtime.dispatcher import ChatScheduler, Workers, load_pending
+from fitclub.runtime.dispatcher import ChatScheduler, Outcome, Workers
 from fitclub.runtime.poller import store_updates
 from fitclub.runtime.states import PgStateStorage
 from tests.helpers import query as _rows
@@ -101,14 +101,29 @@ def test_each_chat_runs_in_update_order_and_chats_run_in_parallel(db_url, harnes
     assert _rows(db_url, "SELECT count(*) FROM outbox")[0][0] == 300
 
 
-def test_redelivered_update_has_no_second_effect(db_url, harness_factory):
+def test_redelivered_or_rerun_update_has_no_second_effect(db_url, harness_factory):
     calls = []
     h = harness_factory(lambda p: calls.append(p["update_id"]))
     h.feed([_msg(1, 5, "a")])
     h.run_until_done(db_url)
-    h.feed([_msg(1, 5, "a")])  # Telegram sent it again
-    load_pending(h.pool, h.scheduler)
-    time.sleep(0.3)
+    assert store_updates(h.pool, [_msg(1, 5, "a")]) == []  # Telegram sent it again
+    # The chat is announced again (a resync, another instance, a lost acknowledgement): each
+    # time a worker really takes it and finds its update already processed.
+    passes: list[Outcome] = []
+    process = h.workers.process_chat
+
+    def counted(chat_id: int) -> Outcome:
+        passes.append(process(chat_id))
+        return passes[-1]
+
+    h.workers.process_chat = counted
+    for n in range(1, 4):
+        h.scheduler.add(5)
+        deadline = time.monotonic() + 5
+        while len(passes) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert len(passes) >= 3, "the chat was never taken again"
+    assert all(outcome.empty for outcome in passes)
     assert calls == [1]
 
 

@@ -90,6 +90,9 @@ def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, 
 class Poller:
     """Fetches updates, stores them, hands new ones to the dispatcher."""
 
+    # Updates per getUpdates (Telegram's maximum).
+    batch_limit = 100
+
     def __init__(self, *, pool: Pool, api: BotApi, on_stored: Callable[[list], None],
                  backlog: Callable[[], int], backlog_limit: int, timeout: int = 30,
                  metrics: Any = None, on_fatal: Callable[[str], None] | None = None) -> None:
@@ -190,7 +193,7 @@ class Poller:
             if self.paused:
                 self.paused = False
                 self.last_success = time.monotonic()  # the pause was not a failure to poll
-            params = {"offset": self.offset, "limit": 100, "timeout": self.timeout,
+            params = {"offset": self.offset, "limit": self.batch_limit, "timeout": self.timeout,
                       "allowed_updates": list(ALLOWED_UPDATES)}
             try:
                 updates = self.api.call("getUpdates", params, timeout=self.timeout + 10)
