@@ -1,0 +1,381 @@
+"""Booking rules: book, cancel, the waitlist and its timed offers, in one place.
+
+Every change to a class's bookings first takes the class row (`classes.lock`), so capacity,
+held offers and waitlist order are decided one transaction at a time, in commit order; the
+CHECK on classes.booked_count stays as the last line of defence. Functions return what
+happened (enums and NamedTuples) plus the offers made, which the caller announces.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from enum import Enum
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from fitclub import jobs
+from fitclub.db import audit, rows
+
+OFFER_JOB = "offer_expiry"
+
+
+class Rules(NamedTuple):
+    """The club's booking settings."""
+
+    timezone: tzinfo
+    closes_minutes: float = 0  # booking closes this long before the start
+    cancel_window_hours: float = 3  # a cancellation later than this keeps the visit
+    offer_minutes: float = 30  # how long a freed place is held for the first in line
+
+
+def rules_from(settings) -> Rules:
+    """The booking rules of a Settings object (the defaults, in UTC, for None)."""
+    if settings is None:
+        return Rules(ZoneInfo("UTC"))
+    return Rules(ZoneInfo(settings.club_timezone), settings.booking_closes_minutes,
+                 settings.cancel_window_hours, settings.waitlist_offer_minutes)
+
+
+class Refusal(Enum):
+    """Why a booking (or an accepted offer) was refused; screens map each to one line."""
+
+    NO_MEMBERSHIP = "no_membership"
+    FROZEN = "frozen"
+    EXPIRED_ON_DATE = "expired_on_date"
+    NO_VISITS = "no_visits"
+    ALREADY_BOOKED = "already_booked"
+    ALREADY_WAITLISTED = "already_waitlisted"
+    FULL = "full"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Outcome(Enum):
+    """What became of a request."""
+
+    BOOKED = "booked"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"  # a timely cancellation: the visit came back
+    LATE = "late"  # a late cancellation: recorded, the visit is kept
+    LEFT = "left"  # left the waitlist
+    DECLINED = "declined"
+    REFUSED = "refused"
+    UNAVAILABLE = "unavailable"  # no such class/booking/offer for this member (forged, stale)
+
+
+class OfferNotice(NamedTuple):
+    """An offer to announce: to whom, for which class, until when."""
+
+    offer_id: int
+    telegram_id: int | None
+    language: str
+    class_id: int
+    class_name: str
+    starts_at: datetime
+    expires_at: datetime
+
+
+class Result(NamedTuple):
+    """The outcome of a booking change, why it was refused, the place in line, offers made."""
+
+    outcome: Outcome
+    reason: Refusal | None = None
+    position: int | None = None
+    offers: tuple[OfferNotice, ...] = ()
+    class_id: int | None = None
+
+
+class _Class(NamedTuple):
+    id: int
+    starts_at: datetime
+    status: str
+    capacity: int
+    booked_count: int
+    held: int
+    name: str
+
+
+class _Booking(NamedTuple):
+    id: int
+    status: str
+    membership_id: int | None
+    visit_reserved: bool
+
+
+class _Membership(NamedTuple):
+    id: int
+    status: str
+    starts_on: date
+    ends_on: date
+    visits_left: int | None
+    frozen_on_day: bool
+
+
+class _Offer(NamedTuple):
+    id: int
+    booking_id: int
+    class_id: int
+    member_id: int
+    status: str
+    expires_at: datetime
+
+
+class _Line(NamedTuple):
+    id: int
+    member_id: int
+
+
+def closes_at(starts_at: datetime, rules: Rules) -> datetime:
+    """When booking a class closes."""
+    return starts_at - timedelta(minutes=rules.closes_minutes)
+
+
+def class_day(starts_at: datetime, rules: Rules) -> date:
+    """The club's calendar day of a moment."""
+    return starts_at.astimezone(rules.timezone).date()
+
+
+def day_bounds(day: date, rules: Rules) -> tuple[datetime, datetime]:
+    """[start, end) of a club calendar day, in UTC (23 or 25 hours long on a DST change)."""
+    start = datetime.combine(day, datetime.min.time(), rules.timezone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), rules.timezone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _lock(conn, class_id: int) -> _Class | None:
+    return rows.one(conn, "classes.lock", {"class_id": class_id}, _Class)
+
+
+def _mine(conn, class_id: int, member_id: int) -> _Booking | None:
+    return rows.one(conn, "bookings.of_member",
+                    {"class_id": class_id, "member_id": member_id}, _Booking)
+
+
+def _membership(conn, member_id: int, cls: _Class,
+                rules: Rules) -> tuple[_Membership | None, Refusal | None]:
+    """The membership that would pay for cls (locked), or why there is none."""
+    day = class_day(cls.starts_at, rules)
+    found = rows.one(conn, "bookings.membership_for_update",
+                     {"member_id": member_id, "day": day}, _Membership)
+    if found is None:
+        return None, Refusal.NO_MEMBERSHIP
+    if found.status == "frozen" or found.frozen_on_day:
+        return None, Refusal.FROZEN
+    if not found.starts_on <= day <= found.ends_on:
+        return None, Refusal.EXPIRED_ON_DATE
+    if found.visits_left is not None and found.visits_left <= 0:
+        return None, Refusal.NO_VISITS
+    return found, None
+
+
+def _position(conn, booking_id: int) -> int:
+    return rows.scalar(conn, "bookings.position", {"booking_id": booking_id})
+
+
+def _reserve(conn, membership: _Membership) -> bool:
+    """Take one visit from a counted membership; whether one was taken."""
+    rows.execute(conn, "bookings.take_visit", {"membership_id": membership.id})
+    return membership.visits_left is not None
+
+
+def _refused(conn, cls: _Class | None, mine: _Booking | None, member_id: int,
+             now: datetime, rules: Rules) -> tuple[Result | None, _Membership | None]:
+    """Why booking cls is refused (a Result), else the membership that pays for it."""
+    if cls is None:
+        return Result(Outcome.UNAVAILABLE), None
+    reason = position = None
+    if mine is not None and mine.status in ("booked", "attended", "no_show"):
+        reason = Refusal.ALREADY_BOOKED
+    elif mine is not None and mine.status == "waitlisted":
+        reason, position = Refusal.ALREADY_WAITLISTED, _position(conn, mine.id)
+    elif cls.status != "scheduled":
+        reason = Refusal.CANCELLED
+    elif now >= closes_at(cls.starts_at, rules):
+        reason = Refusal.CLOSED
+    if reason is not None:
+        return Result(Outcome.REFUSED, reason, position, class_id=cls.id), None
+    membership, reason = _membership(conn, member_id, cls, rules)
+    if reason is not None:
+        return Result(Outcome.REFUSED, reason, class_id=cls.id), None
+    return None, membership
+
+
+def book(conn, member_id: int, class_id: int, now: datetime, rules: Rules, *,
+         waitlist_if_full: bool = False) -> Result:
+    """Book a place (reserving a visit), or with waitlist_if_full queue for a full class."""
+    cls = _lock(conn, class_id)
+    mine = _mine(conn, class_id, member_id) if cls is not None else None
+    refused, membership = _refused(conn, cls, mine, member_id, now, rules)
+    if refused is not None:
+        return refused
+    full = cls.booked_count + cls.held >= cls.capacity
+    if full and not waitlist_if_full:
+        return Result(Outcome.REFUSED, Refusal.FULL, class_id=class_id)
+    status = "waitlisted" if full else "booked"
+    reserved = not full and _reserve(conn, membership)
+    params = {"class_id": class_id, "member_id": member_id, "status": status,
+              "membership_id": None if full else membership.id, "visit_reserved": reserved}
+    if mine is None:
+        booking_id = rows.scalar(conn, "bookings.insert", params)
+    else:
+        booking_id = mine.id
+        rows.execute(conn, "bookings.renew", {**params, "booking_id": booking_id})
+    audit.record(conn, actor_id=member_id, action=f"booking.{status}", entity="booking",
+                 entity_id=booking_id, details={"class_id": class_id})
+    if full:
+        return Result(Outcome.WAITLISTED, Refusal.FULL, _position(conn, booking_id),
+                      class_id=class_id)
+    return Result(Outcome.BOOKED, class_id=class_id)
+
+
+def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Rules) -> Result:
+    """Cancel a booking: the visit comes back if early enough; the place goes to the line."""
+    cls = _lock(conn, class_id)
+    mine = _mine(conn, class_id, member_id) if cls is not None else None
+    if mine is None or mine.status != "booked":
+        return Result(Outcome.UNAVAILABLE)
+    if now >= cls.starts_at:
+        return Result(Outcome.REFUSED, Refusal.CLOSED, class_id=class_id)
+    late = now > cls.starts_at - timedelta(hours=rules.cancel_window_hours)
+    rows.execute(conn, "bookings.cancel", {"booking_id": mine.id, "now": now, "late": late})
+    if not late and mine.visit_reserved and mine.membership_id is not None:
+        rows.execute(conn, "bookings.give_back_visit", {"membership_id": mine.membership_id})
+    audit.record(conn, actor_id=member_id, action="booking.cancelled", entity="booking",
+                 entity_id=mine.id, details={"class_id": class_id, "late": late})
+    offers = offer_places(conn, class_id, now, rules)
+    return Result(Outcome.LATE if late else Outcome.CANCELLED, offers=offers, class_id=class_id)
+
+
+def leave_waitlist(conn, member_id: int, class_id: int, now: datetime, rules: Rules) -> Result:
+    """Leave the line; a place held for the member passes to the next one."""
+    cls = _lock(conn, class_id)
+    mine = _mine(conn, class_id, member_id) if cls is not None else None
+    if mine is None or mine.status != "waitlisted":
+        return Result(Outcome.UNAVAILABLE)
+    offers: tuple[OfferNotice, ...] = ()
+    held = rows.one(conn, "bookings.open_offer_of_booking", {"booking_id": mine.id}, _Offer)
+    rows.execute(conn, "bookings.cancel", {"booking_id": mine.id, "now": now, "late": False})
+    if held is not None:
+        _resolve(conn, held, "withdrawn", now)
+        offers = offer_places(conn, class_id, now, rules)
+    audit.record(conn, actor_id=member_id, action="waitlist.left", entity="booking",
+                 entity_id=mine.id, details={"class_id": class_id})
+    return Result(Outcome.LEFT, offers=offers, class_id=class_id)
+
+
+def offer_places(conn, class_id: int, now: datetime, rules: Rules) -> tuple[OfferNotice, ...]:
+    """Offer every free place of a class to the next in line (the class must be locked).
+
+    Call after anything that frees a place (a cancellation, a raised capacity). An offer is
+    held until WAITLIST_OFFER_MINUTES from now, never past the booking close; none is made
+    once booking has closed.
+    """
+    cls = _lock(conn, class_id)
+    if cls is None or cls.status != "scheduled":
+        return ()
+    expires_at = min(now + timedelta(minutes=rules.offer_minutes), closes_at(cls.starts_at, rules))
+    if expires_at <= now:
+        return ()
+    made = []
+    for _ in range(cls.capacity - cls.booked_count - cls.held):
+        nxt = rows.one(conn, "bookings.next_in_line", {"class_id": class_id}, _Line)
+        if nxt is None:
+            break
+        offer_id = rows.scalar(conn, "bookings.insert_offer", {
+            "booking_id": nxt.id, "class_id": class_id, "member_id": nxt.member_id,
+            "now": now, "expires_at": expires_at})
+        jobs.schedule(conn, OFFER_JOB, {"offer_id": offer_id}, expires_at,
+                      key=f"offer:{offer_id}")
+        audit.record(conn, actor_id=None, action="waitlist.offered", entity="waitlist_offer",
+                     entity_id=offer_id, details={"class_id": class_id,
+                                                  "member_id": nxt.member_id})
+        made.append(rows.one(conn, "bookings.offer_notice", {"offer_id": offer_id},
+                             OfferNotice))
+    return tuple(made)
+
+
+def _resolve(conn, offer: _Offer, status: str, now: datetime) -> None:
+    rows.execute(conn, "bookings.resolve_offer",
+                 {"offer_id": offer.id, "status": status, "now": now})
+    jobs.cancel(conn, OFFER_JOB, f"offer:{offer.id}")
+
+
+def _open_offer(conn, offer_id: int, member_id: int | None,
+                now: datetime | None) -> tuple[_Class | None, _Offer | None]:
+    """The class (locked) and the offer if it is still open (and, with now, unexpired)."""
+    found = rows.one(conn, "bookings.offer_of",
+                     {"offer_id": offer_id, "member_id": member_id}, _Offer)
+    if found is None:
+        return None, None
+    # Then the class, then the offer again: every booking change of a class queues on the
+    # class row, so the offer's state is read again once that lock is held.
+    cls = _lock(conn, found.class_id)
+    offer = rows.one(conn, "bookings.offer_for_update",
+                     {"offer_id": offer_id, "member_id": member_id}, _Offer)
+    if offer is None or offer.status != "open" or (now is not None and offer.expires_at <= now):
+        return cls, None
+    return cls, offer
+
+
+def accept_offer(conn, member_id: int, offer_id: int, now: datetime, rules: Rules) -> Result:
+    """Take a held place; a membership that no longer allows it says why and passes it on."""
+    cls, offer = _open_offer(conn, offer_id, member_id, now)
+    if offer is None:
+        return Result(Outcome.UNAVAILABLE, class_id=cls.id if cls else None)
+    membership, refusal = _membership(conn, member_id, cls, rules)
+    if refusal is None and now >= closes_at(cls.starts_at, rules):
+        refusal = Refusal.CLOSED
+    if refusal is not None:
+        _resolve(conn, offer, "refused", now)
+        rows.execute(conn, "bookings.cancel",
+                     {"booking_id": offer.booking_id, "now": now, "late": False})
+        audit.record(conn, actor_id=member_id, action="waitlist.refused",
+                     entity="waitlist_offer", entity_id=offer.id,
+                     details={"reason": refusal.value})
+        return Result(Outcome.REFUSED, refusal, offers=offer_places(conn, cls.id, now, rules),
+                      class_id=cls.id)
+    _resolve(conn, offer, "accepted", now)
+    rows.execute(conn, "bookings.promote", {"booking_id": offer.booking_id,
+                                            "membership_id": membership.id,
+                                            "visit_reserved": _reserve(conn, membership)})
+    audit.record(conn, actor_id=member_id, action="waitlist.accepted", entity="waitlist_offer",
+                 entity_id=offer.id, details={"class_id": cls.id})
+    return Result(Outcome.BOOKED, class_id=cls.id)
+
+
+def decline_offer(conn, member_id: int, offer_id: int, now: datetime, rules: Rules) -> Result:
+    """Turn a held place down: the member leaves the line and the place passes on."""
+    cls, offer = _open_offer(conn, offer_id, member_id, None)
+    if offer is None:
+        return Result(Outcome.UNAVAILABLE, class_id=cls.id if cls else None)
+    _resolve(conn, offer, "declined", now)
+    rows.execute(conn, "bookings.cancel",
+                 {"booking_id": offer.booking_id, "now": now, "late": False})
+    audit.record(conn, actor_id=member_id, action="waitlist.declined", entity="waitlist_offer",
+                 entity_id=offer.id, details={"class_id": cls.id})
+    return Result(Outcome.DECLINED, offers=offer_places(conn, cls.id, now, rules),
+                  class_id=cls.id)
+
+
+class Expiry(NamedTuple):
+    """An expired offer (who had it), and the offers that replaced it."""
+
+    expired: OfferNotice | None
+    offers: tuple[OfferNotice, ...]
+
+
+def expire_offer(conn, offer_id: int, now: datetime, rules: Rules) -> Expiry:
+    """The offer's time ran out (the offer_expiry job): the member leaves the line, it passes on.
+
+    A no-op for an offer already answered, so a late or repeated run changes nothing.
+    """
+    cls, offer = _open_offer(conn, offer_id, None, None)
+    if offer is None:
+        return Expiry(None, ())
+    _resolve(conn, offer, "expired", now)
+    rows.execute(conn, "bookings.cancel",
+                 {"booking_id": offer.booking_id, "now": now, "late": False})
+    audit.record(conn, actor_id=None, action="waitlist.expired", entity="waitlist_offer",
+                 entity_id=offer.id, details={"class_id": cls.id})
+    expired = rows.one(conn, "bookings.offer_notice", {"offer_id": offer.id}, OfferNotice)
+    return Expiry(expired, offer_places(conn, cls.id, now, rules))

@@ -1,0 +1,111 @@
+"""What members see of the timetable: a day's classes, one class, their bookings and visits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+from fitclub.db import rows
+from fitclub.services.booking import Rules, class_day, closes_at, day_bounds
+
+DAYS_AHEAD = 7
+
+
+class ClassView(NamedTuple):
+    """A class as one member sees it."""
+
+    id: int
+    starts_at: datetime
+    duration_minutes: int
+    status: str  # scheduled, cancelled, completed
+    name: str
+    description: str
+    room: str
+    trainer: str
+    capacity: int
+    taken: int  # booked places plus places held by open offers
+    waiting: int  # people on the waitlist
+    my_status: str | None  # the member's booking: booked, waitlisted, cancelled... or None
+
+    @property
+    def left(self) -> int:
+        """Places anyone may still book."""
+        return max(0, self.capacity - self.taken)
+
+    @property
+    def ends_at(self) -> datetime:
+        """When the class ends."""
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+class ClassDetails(NamedTuple):
+    """A class with the member's place in line, open offer and whether booking is open."""
+
+    cls: ClassView
+    position: int | None
+    offer_id: int | None
+    open: bool  # booking has not closed
+    started: bool
+
+
+class MyBooking(NamedTuple):
+    """An upcoming booking or waitlist place of the member."""
+
+    class_id: int
+    starts_at: datetime
+    name: str
+    status: str  # booked or waitlisted
+    position: int | None
+    offer_id: int | None
+    offer_expires_at: datetime | None
+
+
+class Visit(NamedTuple):
+    """A past visit."""
+
+    checked_in_at: datetime
+    class_name: str | None
+
+
+def days(today: date) -> list[date]:
+    """The days the schedule shows: today and the next six."""
+    return [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
+
+
+def day(conn, member_id: int, on: date, rules: Rules) -> list[ClassView]:
+    """The classes of a club calendar day, for this member."""
+    start, end = day_bounds(on, rules)
+    return rows.many(conn, "classes.day",
+                     {"member_id": member_id, "start": start, "end": end}, ClassView)
+
+
+def details(conn, member_id: int, class_id: int, now: datetime,
+            rules: Rules) -> ClassDetails | None:
+    """One class for this member, or None when there is no such class."""
+    cls = rows.one(conn, "classes.one", {"member_id": member_id, "class_id": class_id},
+                   ClassView)
+    if cls is None:
+        return None
+    position = offer_id = None
+    if cls.my_status == "waitlisted":
+        mine = next((b for b in upcoming(conn, member_id, now) if b.class_id == class_id), None)
+        if mine is not None:
+            position, offer_id = mine.position, mine.offer_id
+    return ClassDetails(cls, position, offer_id, now < closes_at(cls.starts_at, rules),
+                        now >= cls.starts_at)
+
+
+def upcoming(conn, member_id: int, now: datetime) -> list[MyBooking]:
+    """The member's bookings and waitlist places of classes still to come."""
+    return rows.many(conn, "bookings.upcoming_for_member",
+                     {"member_id": member_id, "now": now}, MyBooking)
+
+
+def last_visits(conn, member_id: int) -> list[Visit]:
+    """The member's last five visits."""
+    return rows.many(conn, "bookings.last_visits", {"member_id": member_id}, Visit)
+
+
+def today(now: datetime, rules: Rules) -> date:
+    """The club's calendar day now."""
+    return class_day(now, rules)
