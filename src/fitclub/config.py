@@ -98,6 +98,16 @@ def _timezone(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _currency(name: str, raw: str) -> str:
+    from babel.numbers import get_currency_name
+
+    code = raw.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code) or get_currency_name(code, locale="en") == code:
+        raise ConfigError(name, f"is not an ISO 4217 currency code: {raw!r}",
+                          "use a code such as EUR, RUB or USD")
+    return code
+
+
 def _token(name: str, raw: str) -> str:
     raw = raw.strip()
     if not TOKEN_RE.match(raw):
@@ -149,6 +159,8 @@ class Settings:
         "ADMIN_TELEGRAM_IDS", "", _ids, "comma-separated Telegram ids made admins at start")
     club_timezone: str = _setting(
         "CLUB_TIMEZONE", "UTC", _timezone, "IANA time zone of the club's schedule")
+    club_currency: str = _setting(
+        "CLUB_CURRENCY", "EUR", _currency, "ISO 4217 code of the club's prices (EUR, RUB, USD...)")
     log_level: str = _setting(
         "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "logging threshold")
     log_format: str = _setting(
@@ -187,6 +199,15 @@ class Settings:
     jobs_overdue_limit: float = _setting(
         "JOBS_OVERDUE_LIMIT", "300", _float,
         "seconds a due job may wait before /healthz reports unhealthy", lo=1)
+    booking_closes_minutes: float = _setting(
+        "BOOKING_CLOSES_MINUTES", "0", _float, "minutes before a class starts that booking closes",
+        lo=0)
+    cancel_window_hours: float = _setting(
+        "CANCEL_WINDOW_HOURS", "3", _float,
+        "a cancellation at least this many hours before the start gives the visit back", lo=0)
+    waitlist_offer_minutes: float = _setting(
+        "WAITLIST_OFFER_MINUTES", "30", _float,
+        "minutes a freed place is held for the first in line (fractions allowed)", lo=0.01)
 
     @classmethod
     def from_env(
