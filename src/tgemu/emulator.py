@@ -395,7 +395,14 @@ class Emulator(ObservationsMixin):
         self.config = new
         if "seed" in changes:
             self._dice = random.Random(new.seed)
-        if changes.keys() & {"global_rate", "global_burst", "per_chat_rate", "per_chat_burst"}:
+        limits = {
+            "global_rate",
+            "global_burst",
+            "per_chat_rate",
+            "per_chat_burst",
+            "per_group_per_minute",
+        }
+        if changes.keys() & limits:
             for bot in self.bots():
                 bot.reset_limits()
         return new.as_dict()

@@ -113,6 +113,9 @@ class UpdatesMixin:
             return None, False
         if kind in _MESSAGE_KINDS:
             self._store_injected(chat, obj, edited=kind.startswith("edited_"))
+            if not chat.private and chat.status in ("left", "kicked"):
+                # Telegram shows a bot a group's messages only while it is in the group.
+                chat.status = "administrator" if chat.type == "channel" else "member"
             if kind == "message" and chat.private:
                 chat.started = True
                 return chat, not chat.blocked

@@ -47,6 +47,20 @@ def test_global_limit_spans_chats(bot, emu, token, started):
     assert (stats["rate_limited"], stats["http_429"], stats["sent_messages"]) == (1, 1, 5)
 
 
+def test_a_group_takes_20_messages_a_minute(bot, emu, token, started):
+    emu.configure(global_rate=None, per_chat_rate=None)
+    group = emu.create_group("Gym", members=started(1), supergroup=True)
+    group.add_bot(token)
+    for i in range(20):
+        bot.send_message(group.id, f"m{i}")
+    with pytest.raises(ApiTelegramException) as info:
+        bot.send_message(group.id, "one too many")
+    assert info.value.error_code == 429
+    assert info.value.result_json["parameters"]["retry_after"] == 3  # 60 s / 20
+    emu.configure(per_group_per_minute=None)
+    assert bot.send_message(group.id, "limit off").text == "limit off"
+
+
 def test_limits_can_be_turned_off(bot, emu, token, started):
     emu.configure(global_rate=None, per_chat_rate=None)
     (ann,) = started(1)
