@@ -167,3 +167,12 @@ def test_control_inject_and_the_remote_client(emu, token):
     assert kinds == [["shiny_new_kind", "update_id"], ["edited_message", "update_id"]]
     bad = requests.post(emu.base_url + "/control/inject", json={"update": [1]}, timeout=10)
     assert bad.status_code == 400
+
+
+def test_an_injected_message_in_a_new_group_makes_the_bot_a_member(bot, emu, token):
+    chat = {"id": -4123456789, "title": "Old group", "type": "group"}
+    ann = {"id": 77, "is_bot": False, "first_name": "Ann"}
+    msg = {"message_id": 3, "from": ann, "chat": chat, "date": 1700000000, "text": "hi"}
+    emu.inject_update(token, {"message": msg})
+    assert emu.group(chat["id"]).bot_status(token) == "member"
+    assert bot.send_message(chat["id"], "hello").message_id == 4
