@@ -170,7 +170,7 @@ def test_a_due_job_runs_once_with_its_payload_and_is_marked_done(db_url, runner,
 
     @registry.register("remind")
     def remind(ctx: JobContext, payload: dict) -> None:
-        seen.append((payload, ctx.job.kind, ctx.now.tzinfo is not None, current() is ctx))
+        seen.append((payload, ctx.job.kind, ctx.now().tzinfo is not None, current() is ctx))
         _effect(ctx, payload["n"])
 
     _schedule(db_url, "remind", {"n": 7})
@@ -238,6 +238,57 @@ def test_a_job_can_schedule_follow_ups_that_commit_with_it(db_url, runner, regis
     expiry = _job(db_url, "offer_expiry", "offer:9")
     assert expiry["status"] == "pending"
     assert expiry["due_in"] == pytest.approx(1800, abs=5)
+
+
+def test_a_job_can_run_again_a_batch_at_a_time(db_url, runner, registry):
+    batches = []
+
+    @registry.register("announce")
+    def announce(ctx: JobContext, payload: dict) -> None:
+        batches.append(payload["next"])
+        if payload["next"] < 3:
+            ctx.run_again(None, payload={"next": payload["next"] + 1})
+
+    _schedule(db_url, "announce", {"next": 1}, key="a1")
+    assert runner.run_due() == 3
+    assert batches == [1, 2, 3]
+    job = _job(db_url, "announce", "a1")
+    assert (job["status"], job["attempts"]) == ("done", 1)
+
+
+def test_a_job_that_moves_or_cancels_itself_is_not_marked_done(db_url, runner, registry):
+    @registry.register("self_moving")
+    def self_moving(ctx: JobContext, payload: dict) -> None:
+        reschedule(ctx.conn, "self_moving", ctx.job.key, dt.timedelta(hours=1))
+
+    @registry.register("self_cancelling")
+    def self_cancelling(ctx: JobContext, payload: dict) -> None:
+        ctx.cancel("self_cancelling", ctx.job.key)
+
+    _schedule(db_url, "self_moving", key="m")
+    _schedule(db_url, "self_cancelling", key="c")
+    assert runner.run_due() == 2
+    moved = _job(db_url, "self_moving", "m")
+    assert moved["status"] == "pending"
+    assert moved["due_in"] == pytest.approx(3600, abs=5)
+    assert _job(db_url, "self_cancelling", "c")["status"] == "cancelled"
+
+
+def test_a_chat_view_knows_the_member_behind_a_private_chat(db_url, runner, registry):
+    query(db_url, "INSERT INTO members (telegram_id, first_name, language)"
+                  " VALUES (4242, 'Anna', 'ru')")
+    seen = []
+
+    @registry.register("remind")
+    def remind(ctx: JobContext, payload: dict) -> None:
+        anna = ctx.chat(4242)
+        seen.append((anna.member.first_name, anna.lang, ctx.chat(777).member))
+        anna.reply("hi")
+
+    _schedule(db_url, "remind")
+    assert runner.run_due() == 1
+    assert seen == [("Anna", "ru", None)]
+    assert query(db_url, "SELECT chat_id FROM outbox") == [(4242,)]
 
 
 # -- failures ----------------------------------------------------------------------------------
@@ -360,7 +411,7 @@ def test_a_job_killed_mid_run_is_due_again(db_url, pool, registry):
 
 def test_recurring_kinds_have_one_row_however_many_instances_start(db_url, registry):
     ticks = []
-    registry.register("sweep", every=60)(lambda ctx, payload: ticks.append(ctx.now))
+    registry.register("sweep", every=60)(lambda ctx, payload: ticks.append(ctx.now()))
     pools = [Pool(db_url, minconn=1, maxconn=3) for _ in range(3)]
     runners = [Runner(pool=p, registry=registry, threads=1, poll_seconds=0.05) for p in pools]
     try:

@@ -100,8 +100,9 @@ class JobContext(UpdateContext):
     """A job's transaction, used like a handler's context.
 
     A job has no chat of its own: `ctx.reply(text, chat_id=...)` names the recipient, and
-    `ctx.chat(chat_id)` gives a view bound to one chat for `edit`, `send_photo` and the rest.
-    Messages go out at the kind's priority (reminders by default).
+    `ctx.chat(chat_id)` gives a view bound to one chat for `edit`, `send_photo` and the rest
+    (for a member's private chat, its `member` and `texts` are that member's). Messages go out
+    at the kind's priority (reminders by default).
     """
 
     def __init__(self, conn: psycopg2.extensions.connection, *, job: Job, now: dt.datetime,
@@ -110,16 +111,23 @@ class JobContext(UpdateContext):
                  parent: JobContext | None = None) -> None:
         super().__init__(conn, chat_id=chat_id, user_id=None, update_id=None, priority=priority)
         self.job = job
-        self.now = now
+        self._now = now
         self.settings = settings
         self.registry = registry or REGISTRY
         self._parent = parent
 
+    def now(self) -> dt.datetime:
+        """The database's time when the job was taken (aware), the same throughout the job."""
+        return self._now
+
     def chat(self, chat_id: int) -> JobContext:
         """The same transaction, bound to one chat (messages default to it)."""
-        return JobContext(self.conn, job=self.job, now=self.now, settings=self.settings,
+        view = JobContext(self.conn, job=self.job, now=self._now, settings=self.settings,
                           priority=self.priority, chat_id=chat_id, registry=self.registry,
                           parent=self._parent or self)
+        # A private chat's id is its user's id: member lookups and language then work.
+        view.user_id = chat_id if chat_id > 0 else None
+        return view
 
     def enqueue(self, method: str, params: dict[str, Any], *, chat_id: int | None = None,
                 file: tuple[str, str, bytes] | None = None, priority: int | None = None) -> int:
@@ -139,6 +147,16 @@ class JobContext(UpdateContext):
         """Schedule a follow-up job in this transaction (see fitclub.jobs.schedule)."""
         return scheduling.schedule(self.conn, kind, payload, run_at, key=key,
                                    max_attempts=max_attempts)
+
+    def run_again(self, run_at: scheduling.When, *,
+                  payload: dict[str, Any] | None = None) -> None:
+        """Keep this job pending, due again at run_at (a delay or a time), instead of done.
+
+        For work done a batch at a time (an announcement to thousands): each run handles one
+        batch, saves where it got to in the payload, and asks to run again. Attempts start
+        again from zero; if this run fails, the request is rolled back with everything else.
+        """
+        scheduling.run_again(self.conn, self.job.id, run_at, payload=payload)
 
     def cancel(self, kind: str, key: str) -> bool:
         """Cancel a pending job in this transaction (see fitclub.jobs.cancel)."""

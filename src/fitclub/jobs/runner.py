@@ -154,9 +154,9 @@ class Runner:
                 self.metrics.seconds.labels(kind).observe(time.perf_counter() - started)
         with conn.cursor() as cur:
             if every is not None:
-                cur.execute(Q["jobs.repeat"], {"id": job_id})
+                cur.execute(Q["jobs.repeat"], {"id": job_id, "run_at": run_at})
             else:
-                cur.execute(Q["jobs.finish"], {"id": job_id, "status": "done",
+                cur.execute(Q["jobs.finish"], {"id": job_id, "status": "done", "run_at": run_at,
                                                "attempts": attempts + 1, "error": None})
         self._count(kind, "done")
         return Pass(outcome="done", kind=kind, queued=ctx.queued)
@@ -189,7 +189,8 @@ class Runner:
                 log.error("job %s #%s failed for good after %s attempts: %s", job.kind, job.id,
                           attempt, error, exc_info=exc)
                 cur.execute(Q["jobs.finish"], {"id": job.id, "status": "failed",
-                                               "attempts": attempt, "error": error})
+                                               "run_at": job.run_at, "attempts": attempt,
+                                               "error": error})
                 outcome = "failed"
         self._count(job.kind, outcome)
         return Pass(outcome=outcome, kind=job.kind)
@@ -200,7 +201,7 @@ class Runner:
         log.error("job %s #%s marked failed: %s", job.kind, job.id, error)
         with conn.cursor() as cur:
             cur.execute(Q["jobs.finish"], {"id": job.id, "status": "failed",
-                                           "attempts": job.attempts + 1,
+                                           "run_at": job.run_at, "attempts": job.attempts + 1,
                                            "error": error[:MAX_ERROR]})
         self._count(job.kind, "failed")
         return Pass(outcome="failed", kind=job.kind)

@@ -80,6 +80,15 @@ def cancel(target: Any, kind: str, key: str) -> bool:
         return cur.fetchone() is not None
 
 
+def run_again(target: Any, job_id: int, run_at: When, *,
+              payload: dict[str, Any] | None = None) -> None:
+    """Make a running job due again instead of done (JobContext.run_again calls this)."""
+    with _cursor(target) as cur:
+        cur.execute(Q["jobs.run_again"], {
+            "id": job_id, "payload": None if payload is None else Json(payload),
+            **_when(run_at)})
+
+
 def ensure_recurring(target: Any, kind: str, every_seconds: float) -> bool:
     """Make sure the one row of a recurring kind exists and is pending; True if created here.
 

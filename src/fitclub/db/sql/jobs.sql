@@ -57,10 +57,18 @@ LIMIT 1
 FOR UPDATE SKIP LOCKED;
 
 -- name: finish
--- Record a job as done (or failed for good) with the number of attempts it took.
+-- Record a job as done (or failed for good) with the number of attempts it took, unless the
+-- job moved itself (run_again) or cancelled itself while it ran.
 UPDATE jobs
 SET status = %(status)s, attempts = %(attempts)s, last_error = %(error)s,
     finished_at = clock_timestamp()
+WHERE id = %(id)s AND status = 'pending' AND run_at = %(run_at)s;
+
+-- name: run_again
+-- A running job asks to run again later (a batch at a time), optionally with a new payload.
+UPDATE jobs
+SET run_at = COALESCE(%(run_at)s, clock_timestamp() + make_interval(secs => %(delay)s)),
+    payload = COALESCE(%(payload)s, payload), attempts = 0, last_error = NULL
 WHERE id = %(id)s;
 
 -- name: postpone
@@ -71,13 +79,14 @@ SET attempts = %(attempts)s, last_error = %(error)s,
 WHERE id = %(id)s;
 
 -- name: repeat
--- A recurring job ran: due again one interval after its last due time (from now if behind).
+-- A recurring job ran: due again one interval after its last due time (from now if behind),
+-- unless it moved itself.
 UPDATE jobs
 SET attempts = 0, last_error = NULL,
     run_at = CASE WHEN run_at + make_interval(secs => every_seconds) > clock_timestamp()
                   THEN run_at + make_interval(secs => every_seconds)
                   ELSE clock_timestamp() + make_interval(secs => every_seconds) END
-WHERE id = %(id)s;
+WHERE id = %(id)s AND status = 'pending' AND run_at = %(run_at)s;
 
 -- name: next_due
 -- Seconds until the earliest pending job is due (negative when overdue; NULL when none).
