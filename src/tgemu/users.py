@@ -208,7 +208,7 @@ class Group(_ChatReader):
         return [self.emu.user(uid) for uid in list(self.data.members)]
 
     def member_status(self, user) -> str:
-        """ "creator", "administrator", "member" or "left"."""
+        """Their status here: "creator", "administrator", "member" or "left"."""
         return self.data.members.get(user.id, "left")
 
     def add_member(self, user, status: str = "member"):

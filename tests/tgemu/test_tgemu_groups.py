@@ -227,3 +227,29 @@ def test_a_channel_post_reaches_the_admin_bot_without_from(bot, emu, token, peop
     sent = bot.send_message("@club_news", "From the bot")
     assert sent.from_user is None and sent.sender_chat.id == channel.id
     assert emu.unanswered(token) == []
+
+
+def test_groups_and_channels_over_the_control_api(bot, emu, token):
+    from tgemu.client import ControlApiError, RemoteEmulator
+
+    emu.add_bot(token, privacy_mode=False)
+    with RemoteEmulator(emu.base_url) as remote:
+        ann = remote.create_user(first_name="Ann")
+        bob = remote.create_user(first_name="Bob")
+        group = remote.create_group("Gym", members=[ann], supergroup=True)
+        group.add_member(bob)
+        assert group.add_bot(token, by=ann, administrator=True) is not None
+        said = group.send_text(token, bob, "morning")
+        anonymous = group.send_anonymous(token, "notice")
+        channel = remote.create_channel("News", owner=ann)
+        channel.add_bot(token)
+        posted = channel.post(token, "Pool closed")
+        with pytest.raises(ControlApiError) as refused:
+            group.send_text(token, remote.create_user(first_name="Cy"), "not a member")
+        assert refused.value.status == 409
+    updates = {u.update_id: u for u in bot.get_updates()}
+    assert updates[said].message.from_user.first_name == "Bob"
+    assert updates[anonymous].message.sender_chat.id == group.id
+    assert updates[posted].channel_post.chat.id == channel.id
+    assert emu.group(group.id).member_status(emu.user(bob.id)) == "member"
+    assert emu.group(group.id).bot_status(token) == "administrator"
