@@ -1,0 +1,74 @@
+"""Acceptance (issue 8): forged or stale callback data answers "no longer available".
+
+Each press is injected as Telegram would deliver it (tgemu only lets a simulated user press
+buttons the bot really sent), so data no button ever carried reaches the bot.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.harness import TOKEN, query, wait_until
+from tests.e2e.session import Person
+
+STALE = "This is no longer available."
+
+FORGED = {
+    "garbage": "garbage",
+    "64 bytes of junk": "\x7f" * 10 + "z" * 54,
+    "unknown prefix": "zz:1:2",
+    "wrong field type": "pr:abc",
+    "id out of range": "pr:99999999999999999999",
+    "missing plan": "pr:424242",
+    "archived plan": None,  # filled in with the archived plan's id
+    "menu screen that does not exist": "m:admin",
+}
+
+
+@pytest.fixture
+def member(emu, launcher, db_url):
+    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, is_active)"
+                  " VALUES ('Old plan', 1000, 30, false)")
+    launcher.start(db_url)
+    person = Person(emu, "Anna")
+    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, registered_at)"
+                  " VALUES (%s, 'Anna', '+4915112345', now())", (person.id,))
+    (menu,) = person.send("/start")
+    return person, menu
+
+
+def _press(emu, person, menu, data: str) -> int:
+    return emu.inject_update(TOKEN, {"callback_query": {
+        "id": f"forged-{time.monotonic_ns()}", "chat_instance": "1",
+        "from": {"id": person.id, "is_bot": False, "first_name": "Anna",
+                 "language_code": "en"},
+        "message": {"message_id": menu["message_id"], "date": int(time.time()),
+                    "chat": {"id": person.id, "type": "private"},
+                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"},
+                    "text": menu["text"]},
+        "data": data}})
+
+
+@pytest.mark.parametrize("kind", list(FORGED))
+def test_forged_callback_data_answers_no_longer_available(emu, db_url, member, kind):
+    person, menu = member
+    data = FORGED[kind]
+    if data is None:
+        (plan_id,), = query(db_url, "SELECT id FROM membership_plans WHERE name = 'Old plan'")
+        data = f"pr:{plan_id}"
+    update_id = _press(emu, person, menu, data)
+
+    def answered():
+        rows = query(db_url, "SELECT params->>'text' FROM outbox WHERE update_id = %s"
+                             " AND method = 'answerCallbackQuery'", (update_id,))
+        return rows or None
+
+    assert wait_until(answered, 10, "the callback answer") == [(STALE,)]
+    assert query(db_url, "SELECT status FROM inbox WHERE update_id = %s",
+                 (update_id,)) == [("done",)]
+    assert query(db_url, "SELECT count(*) FROM plan_requests") == [(0,)]
+    sends = query(db_url, "SELECT count(*) FROM outbox WHERE update_id = %s"
+                          " AND method = 'sendMessage'", (update_id,))
+    assert sends == [(0,)], "a stale press sends no new message"
