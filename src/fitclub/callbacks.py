@@ -163,3 +163,22 @@ PLAN_REQUEST = action("pr", plan_id=Id())
 LANGUAGE = action("lg", lang=Choice("en", "ru"))
 #: /privacy: ask to delete, confirm, or keep.
 PRIVACY = action("pv", step=Choice("ask", "yes", "no"))
+
+# -- schedule, booking, waitlist (issue 9) ---------------------------------------------------
+
+#: Where a class screen's Back goes: the schedule ("s") or My bookings ("b").
+BACK_TO = Choice("s", "b")
+#: The schedule of one day (previous/next edit in place).
+SCHEDULE = action("sc", day=Day())
+#: A class's details.
+CLASS = action("cl", class_id=Id(), back=BACK_TO)
+#: Book a class; on a full class the same press joins its waitlist.
+BOOK = action("bk", class_id=Id(), back=BACK_TO)
+#: Cancel my booking of a class.
+CANCEL_BOOKING = action("cb", class_id=Id(), back=BACK_TO)
+#: Leave the waitlist of a class.
+LEAVE_WAITLIST = action("lw", class_id=Id(), back=BACK_TO)
+#: A booked class as an .ics file.
+CALENDAR = action("ics", class_id=Id())
+#: Answer a waitlist offer.
+OFFER = action("of", offer_id=Id(), answer=Choice("yes", "no"))

@@ -11,11 +11,13 @@ import telebot
 from fitclub.config import Settings
 from fitclub.handlers import (
     account,
+    bookings,
     chat_member,
     fallback,
     membership,
     menu,
     registration,
+    schedule,
 )
 from fitclub.runtime.context import UpdateContext
 
@@ -40,6 +42,8 @@ MODULES: tuple[ModuleType, ...] = (
     menu,
     membership,
     account,
+    schedule,
+    bookings,
     fallback,
 )
 

@@ -7,9 +7,11 @@ from telebot import types
 
 from fitclub import ui
 from fitclub.callbacks import MENU
+from fitclub.screens import bookings as booking_screens
 from fitclub.screens import membership as membership_screens
 from fitclub.screens import menu as screens
-from fitclub.services import memberships
+from fitclub.screens import schedule as schedule_screens
+from fitclub.services import booking, memberships, schedule
 
 
 def register(bot: telebot.TeleBot, deps) -> None:
@@ -39,6 +41,16 @@ def register(bot: telebot.TeleBot, deps) -> None:
             screen = membership_screens.membership(
                 tx, memberships.membership_of(ctx.conn, member.id, today),
                 memberships.plans_on_sale(ctx.conn))
+        elif target == "schedule":
+            rules = booking.rules_from(deps.settings)
+            today = schedule.today(ctx.now(), rules)
+            screen = schedule_screens.day(tx, today,
+                                          schedule.day(ctx.conn, member.id, today, rules),
+                                          schedule.days(today))
+        elif target == "bookings":
+            screen = booking_screens.my_bookings(
+                tx, schedule.upcoming(ctx.conn, member.id, ctx.now()),
+                schedule.last_visits(ctx.conn, member.id))
         else:
             screen = screens.coming_soon(tx, target)
         ui.show(ctx, screen, call)

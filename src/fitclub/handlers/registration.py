@@ -10,10 +10,11 @@ import telebot
 from telebot import types
 
 from fitclub import commands, flows
-from fitclub.callbacks import parse
+from fitclub.callbacks import Id, parse
 from fitclub.screens import account as account_screens
 from fitclub.screens import menu as menu_screens
-from fitclub.services import registration
+from fitclub.screens import schedule as schedule_screens
+from fitclub.services import booking, registration, schedule
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ FLOW = "reg"
 ASK_NAME = "reg.name"
 ASK_PHONE = "reg.phone"
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# "/start c_<id>": a class shared from its details (screens.schedule.share_link).
+_CLASS_PAYLOAD = Id()
 OTHER_CONTENT = ["audio", "photo", "voice", "video", "document", "location", "sticker",
                  "video_note", "animation", "venue", "dice", "poll"]
 
@@ -69,7 +72,7 @@ def start(deps, message: types.Message) -> None:
     payload = start_payload(message.text)
     if member is not None and member.registered_at is not None:
         flows.leave(ctx)
-        open_payload(ctx, payload)
+        open_payload(ctx, payload, deps)
         return
     user = message.from_user
     telegram_name = " ".join(filter(None, [user.first_name, user.last_name]))
@@ -78,8 +81,17 @@ def start(deps, message: types.Message) -> None:
     ctx.reply(screen.text, reply_markup=screen.markup)
 
 
-def open_payload(ctx, payload: str | None) -> None:
+def open_payload(ctx, payload: str | None, deps=None) -> None:
     """Land a member where a deep link points; unknown payloads get the main menu."""
+    class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
+    if class_id is not None and deps is not None:
+        found = schedule.details(ctx.conn, ctx.member.id, class_id, ctx.now(),
+                                 booking.rules_from(deps.settings))
+        if found is not None:
+            screen = schedule_screens.details(
+                ctx.texts, found, schedule_screens.share_link(deps.bot_username(), class_id), "s")
+            ctx.reply(screen.text, reply_markup=screen.markup)
+            return
     screen = menu_screens.home(ctx.texts, ctx.member)
     ctx.reply(screen.text, reply_markup=screen.markup)
     if payload:
@@ -132,7 +144,7 @@ def step_contact(deps, message: types.Message) -> None:
     done = account_screens.done(ctx.texts, name)
     ctx.reply(done.text, reply_markup=done.markup)
     commands.set_for_member(ctx, ctx.member)
-    open_payload(ctx, flow.data.get("payload"))
+    open_payload(ctx, flow.data.get("payload"), deps)
 
 
 def step_other(deps, message: types.Message) -> None:

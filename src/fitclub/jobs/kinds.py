@@ -8,4 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-MODULES: tuple[ModuleType, ...] = ()
+from fitclub.jobs import offers
+
+MODULES: tuple[ModuleType, ...] = (offers,)

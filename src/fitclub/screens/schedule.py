@@ -1,0 +1,96 @@
+"""The schedule (one day per page) and a class's details."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fitclub.callbacks import BOOK, CALENDAR, CANCEL_BOOKING, CLASS, LEAVE_WAITLIST, MENU, SCHEDULE
+from fitclub.locales import Raw, Texts
+from fitclub.screens import Screen, inline
+from fitclub.screens.menu import back_to_menu
+from fitclub.services.schedule import ClassDetails, ClassView
+
+MARKS = {"booked": "✅", "attended": "✅", "no_show": "✅", "waitlisted": "⏳"}
+
+
+def places(tx: Texts, cls: ClassView) -> str:
+    """'5 of 20 left', 'full · waitlist 3' or 'cancelled'."""
+    if cls.status == "cancelled":
+        return tx("class_cancelled_mark")
+    if cls.left > 0:
+        return tx.plural("class_places_left", cls.left, capacity=cls.capacity)
+    return tx.plural("class_full_waitlist", cls.waiting)
+
+
+def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Screen:
+    """One day's classes, a button per class, and the way to the days around it."""
+    lines = [tx("schedule_title", day=tx.date(on, "weekday")), ""]
+    rows = []
+    for cls in classes:
+        mark = MARKS.get(cls.my_status or "", "")
+        line = tx("schedule_line", time=tx.time(cls.starts_at), name=cls.name,
+                  trainer=cls.trainer)
+        lines.append(f"{line}\n    {places(tx, cls)} {mark}".rstrip())
+        rows.append([(f"{tx.time(cls.starts_at)} {cls.name} {mark}".strip()[:60],
+                      CLASS(class_id=cls.id, back="s"))])
+    if not classes:
+        lines.append(tx("schedule_empty"))
+    nav = []
+    index = shown.index(on) if on in shown else 0
+    if index > 0:
+        before = shown[index - 1]
+        nav.append((tx("schedule_prev", day=tx.date(before, "day")), SCHEDULE(day=before)))
+    if index + 1 < len(shown):
+        after = shown[index + 1]
+        nav.append((tx("schedule_next", day=tx.date(after, "day")), SCHEDULE(day=after)))
+    if nav:
+        rows.append(nav)
+    rows.append(back_to_menu(tx))
+    return Screen("\n".join(lines), inline(rows))
+
+
+def details(tx: Texts, found: ClassDetails, link: str | None, back: str) -> Screen:
+    """A class: when, trainer, room, places, the member's booking, and what they can do."""
+    cls = found.cls
+    lines = [tx("class_title", name=cls.name),
+             tx.plural("class_when", cls.duration_minutes, when=tx.datetime(cls.starts_at)),
+             tx("class_trainer", trainer=cls.trainer)]
+    if cls.room:
+        lines.append(tx("class_room", room=cls.room))
+    lines.append(tx("class_places", places=Raw(places(tx, cls))))
+    if cls.description:
+        lines += ["", tx("class_description", text=cls.description)]
+    lines.append("")
+    status = cls.my_status
+    if cls.status == "cancelled":
+        lines.append(tx("class_is_cancelled"))
+    elif status == "booked":
+        lines.append(tx("class_you_booked"))
+    elif status == "waitlisted" and found.position:
+        lines.append(tx("class_your_position", n=found.position))
+        if found.offer_id:
+            lines.append(tx("class_offer_held"))
+    elif not found.open:
+        lines.append(tx("class_booking_closed"))
+    if link:
+        lines += ["", tx("class_share", link=link)]
+    rows = []
+    live = cls.status == "scheduled" and not found.started
+    if live and status == "booked":
+        rows.append([(tx("button_cancel_booking"), CANCEL_BOOKING(class_id=cls.id, back=back))])
+    elif live and status == "waitlisted":
+        rows.append([(tx("button_leave_waitlist"), LEAVE_WAITLIST(class_id=cls.id, back=back))])
+    elif live and found.open:
+        label = "button_book" if cls.left > 0 else "button_join_waitlist"
+        rows.append([(tx(label), BOOK(class_id=cls.id, back=back))])
+    if status == "booked" and not found.started:
+        rows.append([(tx("button_calendar"), CALENDAR(class_id=cls.id))])
+    back_data = MENU(screen="bookings") if back == "b" else SCHEDULE(day=tx.local(
+        cls.starts_at).date())
+    rows.append([(tx("button_back"), back_data)])
+    return Screen("\n".join(lines).strip(), inline(rows))
+
+
+def share_link(bot_username: str, class_id: int) -> str | None:
+    """The deep link that opens a class (None when the bot's username is unknown)."""
+    return f"https://t.me/{bot_username}?start=c_{class_id}" if bot_username else None
