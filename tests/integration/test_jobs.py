@@ -12,6 +12,7 @@ import psycopg2
 import pytest
 from psycopg2.extras import Json
 
+from fitclub.db.migrate import Migrator
 from fitclub.db.pool import Pool
 from fitclub.jobs import JobContext, Registry, cancel, ensure_recurring, reschedule, schedule
 from fitclub.jobs.metrics import JobMetrics
@@ -516,3 +517,36 @@ def test_overview_counts_due_jobs_and_the_oldest_wait(db_url, pool):
     assert oldest == pytest.approx(100, abs=5)
     query(db_url, "DELETE FROM jobs")
     assert overview(pool) == (0, None)
+
+
+def test_the_runner_waits_out_a_database_restart_and_carries_on(private_pg, registry, caplog):
+    """Jobs due while the server is down run once it is back; the outage is a warning, not a
+    traceback per poll."""
+    url = private_pg.create_database("jobs_outage")
+    Migrator(url).migrate()
+    ran = []
+    registry.register("remind")(lambda ctx, payload: ran.append(payload["n"]))
+    pool = Pool(url, minconn=1, maxconn=4, timeout=2, connect_timeout=2)
+    runner = Runner(pool=pool, registry=registry, threads=2, poll_seconds=0.1)
+    runner.start()
+    try:
+        _schedule(url, "remind", {"n": 1})
+        deadline = time.monotonic() + 10
+        while ran != [1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with caplog.at_level(logging.WARNING, logger="fitclub.jobs.runner"):
+            private_pg.stop()
+            time.sleep(1.5)
+            private_pg.start()
+            _schedule(url, "remind", {"n": 2})
+            deadline = time.monotonic() + 30
+            while ran != [1, 2] and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        assert runner.stop(10)
+        pool.close()
+    assert ran == [1, 2]
+    outage = [r for r in caplog.records if r.name == "fitclub.jobs.runner"]
+    assert outage, "the outage went unreported"
+    assert all(r.levelno == logging.WARNING and not r.exc_info for r in outage), \
+        [r.getMessage() for r in outage]

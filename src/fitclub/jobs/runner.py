@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psycopg2
 import psycopg2.extensions
 
 from fitclub.config import Settings
-from fitclub.db.pool import Pool, is_disconnect
+from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
 from fitclub.jobs.metrics import JobMetrics
 from fitclub.jobs.registry import REGISTRY, Job, JobContext, JobSpec, Registry
@@ -60,6 +61,7 @@ class Runner:
         self.on_queued = on_queued or (lambda: None)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._outage_logged_at: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -93,11 +95,12 @@ class Runner:
         while not self._stop.is_set():
             try:
                 result = self.run_one()
-            except Exception:
-                # Usually the database is away; the job (if any) stays pending in the table.
-                log.exception("job runner pass failed; trying again shortly")
+            except Exception as exc:
+                # The job (if any) stays pending in the table and is taken again later.
+                self._pass_failed(exc)
                 self._stop.wait(self.poll_seconds)
                 continue
+            self._outage_logged_at = None
             if result.outcome is not None:
                 if result.queued:
                     self.on_queued()
@@ -106,6 +109,17 @@ class Runner:
             if result.next_due is not None:
                 wait = min(wait, max(result.next_due, 0.01))
             self._stop.wait(wait)
+
+    def _pass_failed(self, exc: Exception) -> None:
+        if not (is_disconnect(exc) or isinstance(exc, PoolTimeout | psycopg2.OperationalError)):
+            log.exception("job runner pass failed; trying again shortly")
+            return
+        # A database outage: one line when it starts and one a minute, not a traceback a second.
+        now = time.monotonic()
+        if self._outage_logged_at is None or now - self._outage_logged_at > 60:
+            self._outage_logged_at = now
+            log.warning("job runner waiting for the database: %s",
+                        " ".join(str(exc).split())[:200] or type(exc).__name__)
 
     # -- one job ---------------------------------------------------------------------------
 
