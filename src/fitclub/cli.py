@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--dry-run", action="store_true", help="show what would run, run nothing")
     d = sub.add_parser("demo", help="throwaway PostgreSQL + tgemu web chat + the bot")
     d.add_argument("--port", type=int, default=8081, help="web chat and Bot API port")
+    d.add_argument("--load-demo-data", action="store_true",
+                   help="with DATABASE_URL: load the demo data even if members exist")
     return p
 
 
@@ -43,7 +45,7 @@ def main(argv: list[str]) -> int:
         if args.command == "demo":
             from fitclub.demo import run_demo
 
-            return run_demo(port=args.port)
+            return run_demo(port=args.port, force_demo_data=args.load_demo_data)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -22,8 +22,10 @@ from fitclub import logs
 from fitclub.app import create_app
 from fitclub.config import ConfigError, Settings
 from fitclub.db.migrate import MigrationError, Migrator
+from fitclub.db.queries import Q
 from fitclub.demo_data import TRAINERS, load_demo_data
 from fitclub.devdb import DevPostgres
+from fitclub.services import registration
 from tgemu import Emulator
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ DEMO_BOT_USERNAME = "FitClubDemoBot"
 DEMO_USER_ID = 1000
 DEMO_USER_NAME = "You"
 EXIT_PORT_TAKEN = 2
+EXIT_REFUSED = 2
 
 
 class _Interrupted(Exception):
@@ -56,7 +59,7 @@ def _masked(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
-def run_demo(port: int = 8081) -> int:
+def run_demo(port: int = 8081, *, force_demo_data: bool = False) -> int:
     """Run the demo until Ctrl-C/SIGTERM; returns the process exit code."""
     level = (os.environ.get("LOG_LEVEL") or "WARNING").upper()
     logs.configure(level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
@@ -72,7 +75,7 @@ def run_demo(port: int = 8081) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ExitStack() as cleanup:
-            return _run(port, state, cleanup)
+            return _run(port, state, cleanup, force_demo_data)
     except _Interrupted:
         print("demo: interrupted while starting; everything started so far is stopped.",
               flush=True)
@@ -82,7 +85,7 @@ def run_demo(port: int = 8081) -> int:
             signal.signal(sig, handler)
 
 
-def _run(port: int, state: dict, cleanup: ExitStack) -> int:
+def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> int:
     emu = Emulator(port=port)  # defaults: Telegram's own limits (30/s, 1/s per chat)
     try:
         emu.start()
@@ -124,7 +127,15 @@ def _run(port: int, state: dict, cleanup: ExitStack) -> int:
         Migrator(database_url).migrate()
         conn = psycopg2.connect(database_url)
         try:
+            members = 0 if throwaway else _member_count(conn)
+            if members and not force_demo_data:
+                print(f"demo: {_masked(database_url)} already has members ({members}); the demo "
+                      "writes demo data and an admin into it, so it stops here. Unset "
+                      "DATABASE_URL for a throwaway database, or pass --load-demo-data if this "
+                      "database is yours to fill.", file=sys.stderr, flush=True)
+                return EXIT_REFUSED
             data = load_demo_data(conn, timezone=timezone)
+            _register_demo_user(conn, emu.user(DEMO_USER_ID).data.phone_number)
         finally:
             conn.close()
         app = create_app(settings)
@@ -145,6 +156,25 @@ def _run(port: int, state: dict, cleanup: ExitStack) -> int:
         app.stop()
     print("demo: stopped; nothing left running.", flush=True)
     return app.exit_code
+
+
+def _member_count(conn) -> int:
+    """Members of a database that is not a demo database already (0 for one that is)."""
+    with conn, conn.cursor() as cur:
+        cur.execute(Q["demo.loaded"])
+        if cur.fetchone()[0]:
+            return 0
+        cur.execute(Q["demo.member_count"])
+        return cur.fetchone()[0]
+
+
+def _register_demo_user(conn, phone: str) -> None:
+    # "You" starts registered, so every screen is one /start away; other web chat users
+    # go through registration as members do.
+    with conn, conn.cursor() as cur:
+        cur.execute(Q["demo.register_demo_user"], {
+            "telegram_id": DEMO_USER_ID, "first_name": DEMO_USER_NAME,
+            "phone": registration.normalize_phone(phone)})
 
 
 def _database(cleanup: ExitStack) -> tuple[str, bool]:

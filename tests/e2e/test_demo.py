@@ -155,14 +155,15 @@ def test_web_chat_page_is_served_and_offers_you_first(demo):
     assert users[0]["first_name"] == "You"  # the page selects the first user
 
 
-def test_start_from_the_web_chat_user_gets_the_welcome(demo):
+def test_start_from_the_web_chat_user_gets_the_main_menu(demo):
     reply = _send_and_read(demo, 1000, "/start")
-    assert reply.startswith(("Welcome to FitClub, You!", "Welcome back, You!"))
+    assert "<b>FitClub</b> · You" in reply or "FitClub · You" in reply
+    assert "What would you like to do?" in reply
 
 
-def test_a_new_web_chat_user_gets_the_welcome_too(demo):
+def test_a_new_web_chat_user_is_asked_to_register(demo):
     user = demo.control("users", {"first_name": "Guest"})["user"]
-    assert _send_and_read(demo, user["id"], "/start").startswith("Welcome to FitClub, Guest!")
+    assert "What's your name?" in _send_and_read(demo, user["id"], "/start")
 
 
 def test_the_web_chat_user_is_an_admin_and_the_demo_data_is_there(demo):
@@ -205,7 +206,7 @@ def _nobody_listens(port: int) -> bool:
 def test_stopping_exits_0_and_leaves_nothing_running(how):
     demo = _start(free_port())
     try:
-        assert _send_and_read(demo, 1000, "/start").startswith("Welcome")
+        assert "What would you like to do?" in _send_and_read(demo, 1000, "/start")
         children = demo.children()
         server = [cmd for pid, _, cmd in _processes() if pid in children and " -D " in cmd]
         assert server, "the throwaway PostgreSQL server should be the demo's child"
@@ -227,3 +228,18 @@ def test_stopping_exits_0_and_leaves_nothing_running(how):
             assert _nobody_listens(port), f"something still listens on port {port}"
     finally:
         _kill(demo)
+
+
+def test_refuses_to_write_into_a_database_that_has_members(db_url):
+    """With DATABASE_URL naming a database that has members (and no demo data), the demo
+    stops before writing anything, and says how to proceed."""
+    _query(db_url, "INSERT INTO members (telegram_id, first_name) VALUES (5, 'Real member')")
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, "bot.py", "demo", "--port", str(free_port())],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "already has members (1)" in done.stderr
+    assert "--load-demo-data" in done.stderr
+    assert _query(db_url, "SELECT count(*) FROM membership_plans") == [(0,)]
+    assert _query(db_url, "SELECT count(*) FROM members") == [(1,)]

@@ -51,3 +51,14 @@ SELECT (SELECT count(*) FROM membership_plans),
        (SELECT count(*) FROM class_types),
        (SELECT count(*) FROM members WHERE role = 'trainer'),
        (SELECT count(*) FROM classes WHERE starts_at > now() AND status = 'scheduled');
+
+-- name: member_count
+-- Live members in the database (the demo refuses to write into one that has any).
+SELECT count(*) FROM members WHERE deleted_at IS NULL;
+
+-- name: register_demo_user
+-- The web chat's "You": a registered admin.
+INSERT INTO members (telegram_id, first_name, phone, role, registered_at)
+VALUES (%(telegram_id)s, %(first_name)s, %(phone)s, 'admin', now())
+ON CONFLICT (telegram_id) DO UPDATE SET role = 'admin',
+    registered_at = coalesce(members.registered_at, now());
