@@ -16,7 +16,7 @@ import telebot
 from telebot import custom_filters, types
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from fitclub import logs
+from fitclub import commands, locales, logs
 from fitclub.config import Settings
 from fitclub.db.pool import Pool, PoolClosed, close_pool, get_pool, init_pool
 from fitclub.db.queries import Q
@@ -24,7 +24,7 @@ from fitclub.handlers import MODULES, Deps, register_all
 from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
 from fitclub.jobs.metrics import JobMetrics
 from fitclub.jobs.runner import Runner, overview
-from fitclub.runtime.context import current
+from fitclub.runtime.context import UpdateContext, current
 from fitclub.runtime.dispatcher import (
     ChatScheduler,
     SkipUpdate,
@@ -86,7 +86,10 @@ class App:
         self.bot = telebot.TeleBot(settings.telegram_bot_token, threaded=False,
                                    state_storage=PgStateStorage(pool.transaction))
         self.bot.add_custom_filter(custom_filters.StateFilter(self.bot))
-        register_all(self.bot, Deps(settings=settings, context=current), handler_modules)
+        locales.configure(timezone=settings.club_timezone, currency=settings.club_currency)
+        register_all(self.bot, Deps(settings=settings, context=current,
+                                    bot_username=lambda: self.bot_username or ""),
+                     handler_modules)
         self.sender = Sender(pool=pool, api=self.api, rate=settings.outbound_rate,
                              per_chat_rate=settings.per_chat_rate,
                              threads=settings.sender_threads, metrics=self.metrics,
@@ -232,6 +235,7 @@ class App:
     def start(self, *, polling: bool = True) -> None:
         """Start processing (workers, sender, health), then polling."""
         self._promote_admins()
+        self._queue_default_commands()
         self._learn_username()
         pending = load_pending(self.pool, self.scheduler)
         if pending:
@@ -259,6 +263,15 @@ class App:
             self.api.call("deleteWebhook", {"drop_pending_updates": False})
         except (TelegramError, NetworkError) as exc:
             log.warning("deleteWebhook failed (%s); polling will retry on its own", exc)
+
+    def _queue_default_commands(self) -> None:
+        # The "/" menu before registration, per language; members get their own on change.
+        def run(conn):
+            ctx = UpdateContext(conn, chat_id=0, user_id=None, update_id=None)
+            for method, params in commands.default_calls():
+                ctx.enqueue(method, params)
+
+        self.pool.run(run)
 
     def _promote_admins(self) -> None:
         if not self.settings.admin_telegram_ids:
