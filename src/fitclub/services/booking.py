@@ -297,7 +297,8 @@ def offer_places(conn, class_id: int, now: datetime, rules: Rules) -> tuple[Offe
 def _resolve(conn, offer: _Offer, status: str, now: datetime) -> None:
     rows.execute(conn, "bookings.resolve_offer",
                  {"offer_id": offer.id, "status": status, "now": now})
-    jobs.cancel(conn, OFFER_JOB, f"offer:{offer.id}")
+    if status != "expired":  # the expiry job itself is running: it finishes as done
+        jobs.cancel(conn, OFFER_JOB, f"offer:{offer.id}")
 
 
 def _open_offer(conn, offer_id: int, member_id: int | None,
