@@ -405,7 +405,49 @@ def test_a_job_killed_mid_run_is_due_again(db_url, pool, registry):
         assert other.run_due() == 0  # locked: skipped, not waited for
     finally:
         conn.close()  # the process holding it dies
-    assert other.run_due() == 1
+    # The server notices the closed connection (and drops its lock) a moment later.
+    deadline = time.monotonic() + 10
+    while other.run_due() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _job(db_url, "remind")["status"] == "done"
+
+
+def test_the_runner_wakes_when_the_next_job_falls_due_not_at_the_next_poll(db_url, pool,
+                                                                          registry):
+    ran = []
+    registry.register("remind")(lambda ctx, payload: ran.append(time.monotonic()))
+    _schedule(db_url, "remind", {}, dt.timedelta(seconds=1))
+    runner = Runner(pool=pool, registry=registry, threads=1, poll_seconds=30)
+    started = time.monotonic()
+    runner.start()
+    try:
+        while not ran and time.monotonic() - started < 10:
+            time.sleep(0.02)
+    finally:
+        runner.stop(5)
+    assert ran and 0.8 < ran[0] - started < 3
+
+
+def test_a_job_running_elsewhere_does_not_make_the_runner_spin(db_url, pool, registry):
+    passes = []
+
+    class Counting(Runner):
+        def run_one(self):
+            passes.append(1)
+            return super().run_one()
+
+    _schedule(db_url, "remind")
+    holder = psycopg2.connect(db_url)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT id FROM jobs FOR UPDATE")  # another instance running it
+        runner = Counting(pool=pool, registry=registry, threads=1, poll_seconds=0.5)
+        runner.start()
+        time.sleep(2)
+        runner.stop(5)
+    finally:
+        holder.close()
+    assert len(passes) <= 6
 
 
 # -- recurring ---------------------------------------------------------------------------------
@@ -550,3 +592,20 @@ def test_the_runner_waits_out_a_database_restart_and_carries_on(private_pg, regi
     assert outage, "the outage went unreported"
     assert all(r.levelno == logging.WARNING and not r.exc_info for r in outage), \
         [r.getMessage() for r in outage]
+
+
+@pytest.mark.parametrize(("values", "constraint"), [
+    ({"status": "running", "finished_at": "2030-01-01Z"}, "jobs_status_check"),
+    ({"kind": "Bad Kind"}, "jobs_kind_check"),
+    ({"payload": Json([1, 2])}, "jobs_payload_check"),
+    ({"max_attempts": 0}, "jobs_max_attempts_check"),
+    ({"every_seconds": 0}, "jobs_every_seconds_check"),
+    ({"finished_at": "2030-01-01Z"}, "jobs_finished_check"),
+    ({"status": "done"}, "jobs_finished_check"),
+])
+def test_the_schema_refuses_impossible_jobs(db, values, constraint):
+    row = {"kind": "remind", **values}
+    with pytest.raises(psycopg2.IntegrityError) as err, db.cursor() as cur:
+        cur.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+                    tuple(row.values()))
+    assert err.value.diag.constraint_name == constraint

@@ -39,7 +39,7 @@ class Pass:
     outcome: str | None = None  # done, retried, failed; None when nothing was due
     kind: str | None = None
     queued: int = 0
-    next_due: float | None = None  # seconds until the earliest pending job, when none ran
+    next_due: float | None = None  # seconds until the next job falls due, when none ran
 
 
 class Runner:
@@ -86,10 +86,6 @@ class Runner:
         for th in self._threads:
             th.join(max(0.0, deadline - time.monotonic()))
         return not any(th.is_alive() for th in self._threads)
-
-    def alive(self) -> bool:
-        """Every job thread is running (or none were started)."""
-        return all(th.is_alive() for th in self._threads) or self._stop.is_set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

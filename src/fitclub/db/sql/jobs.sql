@@ -89,9 +89,10 @@ SET attempts = 0, last_error = NULL,
 WHERE id = %(id)s AND status = 'pending' AND run_at = %(run_at)s;
 
 -- name: next_due
--- Seconds until the earliest pending job is due (negative when overdue; NULL when none).
+-- Seconds until the next pending job falls due (NULL when none is scheduled). Jobs already due
+-- but not taken are running elsewhere: they are not a reason to look again sooner.
 SELECT EXTRACT(EPOCH FROM min(run_at) - now())::float8
-FROM jobs WHERE status = 'pending';
+FROM jobs WHERE status = 'pending' AND run_at > now();
 
 -- name: overview
 -- Due pending jobs and the age in seconds of the oldest (for /metrics and /healthz).
