@@ -175,6 +175,7 @@ def _register_demo_user(conn, phone: str) -> None:
         cur.execute(Q["demo.register_demo_user"], {
             "telegram_id": DEMO_USER_ID, "first_name": DEMO_USER_NAME,
             "phone": registration.normalize_phone(phone)})
+        cur.execute(Q["demo.demo_user_membership"], {"telegram_id": DEMO_USER_ID})
 
 
 def _database(cleanup: ExitStack) -> tuple[str, bool]:

@@ -19,7 +19,8 @@ OUTBOUND_RATE = 50
 # windows are shortened by this much; a limiter that let a burst through (a token bucket's extra
 # bucketful, ~90 in 0.9 s here) or none at all still shows far too many calls.
 JITTER = 0.1
-PLUMBING = {"getupdates", "deletewebhook", "setwebhook", "getwebhookinfo", "getme"}
+PLUMBING = {"getupdates", "deletewebhook", "setwebhook", "getwebhookinfo", "getme",
+            "setmycommands", "deletemycommands"}  # not messages: outside sent_messages
 
 
 def busiest_window(times: list[float], width: float) -> int:
