@@ -24,7 +24,34 @@ FORGED = {
     "missing plan": "pr:424242",
     "archived plan": None,  # filled in with the archived plan's id
     "menu screen that does not exist": "m:admin",
+    "another member's waitlist offer": "other-offer",  # filled in with Boris's offer
+    "another member's offer, declined": "other-offer-no",
 }
+
+
+def _offer_for_someone_else(db_url: str) -> int:
+    """An open waitlist offer held for another member (Boris) on a full class."""
+    return query(db_url, """
+        WITH boris AS (
+            INSERT INTO members (telegram_id, first_name, registered_at)
+            VALUES (31337, 'Boris', now()) RETURNING id),
+        trainer AS (
+            INSERT INTO members (telegram_id, first_name, role) VALUES (31338, 'T', 'trainer')
+            RETURNING id),
+        kind AS (
+            INSERT INTO class_types (name, default_duration_minutes, default_capacity)
+            VALUES ('Yoga', 60, 1) RETURNING id),
+        cls AS (
+            INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
+            SELECT kind.id, trainer.id, now() + interval '1 day', 60, 1 FROM kind, trainer
+            RETURNING id),
+        place AS (
+            INSERT INTO bookings (class_id, member_id, status)
+            SELECT cls.id, boris.id, 'waitlisted' FROM cls, boris RETURNING id, class_id,
+                   member_id)
+        INSERT INTO waitlist_offers (booking_id, class_id, member_id, offered_at, expires_at)
+        SELECT id, class_id, member_id, now(), now() + interval '30 minutes' FROM place
+        RETURNING id""")[0][0]
 
 
 @pytest.fixture
@@ -58,6 +85,9 @@ def test_forged_callback_data_answers_no_longer_available(emu, db_url, member, k
     if data is None:
         (plan_id,), = query(db_url, "SELECT id FROM membership_plans WHERE name = 'Old plan'")
         data = f"pr:{plan_id}"
+    elif data.startswith("other-offer"):
+        offer_id = _offer_for_someone_else(db_url)
+        data = f"of:{offer_id}:{'no' if data.endswith('-no') else 'yes'}"
     update_id = _press(emu, person, menu, data)
 
     def answered():
@@ -69,6 +99,9 @@ def test_forged_callback_data_answers_no_longer_available(emu, db_url, member, k
     assert query(db_url, "SELECT status FROM inbox WHERE update_id = %s",
                  (update_id,)) == [("done",)]
     assert query(db_url, "SELECT count(*) FROM plan_requests") == [(0,)]
+    assert query(db_url, "SELECT status FROM waitlist_offers") in ([], [("open",)]), \
+        "someone else's offer is left as it was"
+    assert query(db_url, "SELECT count(*) FROM bookings WHERE status = 'booked'") == [(0,)]
     sends = query(db_url, "SELECT count(*) FROM outbox WHERE update_id = %s"
                           " AND method = 'sendMessage'", (update_id,))
     assert sends == [(0,)], "a stale press sends no new message"
