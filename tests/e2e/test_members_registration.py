@@ -162,6 +162,11 @@ def test_cancel_midway_and_a_restart_midway(emu, launcher, db_url):
     (ask,) = ivan.send("/start")
     assert "Как вас зовут?" in ask["text"]
     ivan.send("Иван")
+    # Delivery is at least once: a reply in flight at a kill may come again. Kill after the
+    # outbox has recorded the delivery, so the conversation after the restart reads cleanly.
+    wait_until(lambda: query(db_url, "SELECT count(*) FROM outbox WHERE status IN"
+                                     " ('pending', 'sending')") == [(0,)], 10,
+               "the reply to be recorded as sent")
     bot.kill()
     launcher.start(db_url)
     done, menu = ivan.share_contact(expect=2)
