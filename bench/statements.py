@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,7 +80,7 @@ def measure(root: Path, rate: float, updates: int, users: int) -> dict:
     with DevPostgres(settings=settings) as dev, \
             Emulator(port=0, global_rate=None, per_chat_rate=None) as emu:
         url = dev.create_database("fitclub_bench")
-        Migrator(url).migrate()
+        Migrator(url, root / "sql").migrate()  # that checkout's schema
         conn = psycopg2.connect(url)
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -105,12 +106,20 @@ def measure(root: Path, rate: float, updates: int, users: int) -> dict:
                 proc.kill()
     answered = max(1, report["answered"])
     total = sum(calls for _, calls in rows)
+    # One entry per statement family: psycopg2 spells arrays out (ARRAY[$1,$2,...]), so each
+    # batch size is a query of its own to pg_stat_statements.
+    families: dict[str, int] = {}
+    for q, calls in rows:
+        key = re.sub(r"ARRAY\[[^\]]*\]", "ARRAY[...]", " ".join(q.split()))
+        key = re.sub(r"\(\$\d+(,\$\d+)*\)(,\(\$\d+(,\$\d+)*\))+", "(...)", key)[:160]
+        families[key] = families.get(key, 0) + calls
+    rows = sorted(families.items(), key=lambda kv: -kv[1])
     return {
         "root": str(root), "rate_per_s": rate, "updates_sent": report["updates_sent"],
         "answered": report["answered"], "elapsed_s": report["elapsed_s"],
         "statements": total, "statements_per_update": round(total / answered, 2),
         "top": [{"calls": calls, "per_update": round(calls / answered, 2),
-                 "query": " ".join(q.split())[:160]} for q, calls in rows[:25]],
+                 "query": q} for q, calls in rows[:25]],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

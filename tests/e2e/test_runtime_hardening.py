@@ -143,7 +143,8 @@ def test_healthz_is_503_while_deliveries_cannot_be_recorded(emu, launcher, db_ur
     wait_until(lambda: bot_texts(emu, other.id) == ["ack 1"], 10, "the other chat answered")
     query(db_url, "DROP TRIGGER refuse_sent ON outbox")
     wait_until(lambda: run.healthz()[0] == 200, 15, "/healthz to recover")
-    assert query(db_url, "SELECT DISTINCT status FROM outbox") == [("sent",)]
+    wait_until(lambda: query(db_url, "SELECT DISTINCT status FROM outbox") == [("sent",)], 5,
+               "every delivery recorded")
     assert "deliveries cannot be recorded" in run.log_text()
     assert bot_texts(emu, user.id) == ["ack 1"]
 

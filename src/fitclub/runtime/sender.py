@@ -57,6 +57,10 @@ STALE_AFTER = 10.0
 COALESCE_SECONDS = 0.01
 # While deliveries cannot be recorded, the marks are retried (row by row) this often.
 MARK_RETRY_SECONDS = 2.0
+# A claim looks at this many due rows (by priority, then age); a sweep this often looks at
+# all of them, so a head queued behind a longer run of busy chats' rows waits at most that.
+CLAIM_WINDOW = 1000
+SWEEP_SECONDS = 5.0
 
 
 @dataclass(order=True)
@@ -165,6 +169,7 @@ class Sender:
         self._done_lock = threading.Lock()
         self._mark_failing_since: float | None = None
         self._next_mark_retry = 0.0
+        self._next_sweep = 0.0
         self._threads: list[threading.Thread] = []
         self._seq = itertools.count()
 
@@ -315,11 +320,15 @@ class Sender:
 
     def _mark_and_claim(self, done: list, limit: int) -> list:
         params = {**self._done_params(done), "limit": limit, "lease": self.lease,
-                  "process": self.identity.id}
+                  "process": self.identity.id, "window": CLAIM_WINDOW}
+        query = Q["outbox.mark_and_claim"]
+        if limit and time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP_SECONDS
+            query = Q["outbox.claim_sweep"]
 
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.mark_and_claim"], params)
+                cur.execute(query, params)
                 return cur.fetchall()
 
         return self.pool.run(run)

@@ -13,8 +13,51 @@ RETURNING id;
 -- holds, typed arrays so any mix of results fits), then claim the heads of idle chats. A
 -- chat's head is its first pending row by (priority, id), so a reply overtakes a queued
 -- reminder or announcement; a chat with a row in flight waits (rows marked by this very
--- statement no longer count as in flight). The scan follows outbox_pending and probes two
--- small per-chat indexes per candidate, so a long queue costs nothing until it is reached.
+-- statement no longer count as in flight). Only the first `window` due rows by (priority,
+-- id) are looked at, two index probes each, so the cost does not grow with the queue even
+-- when most of it belongs to chats with a row in flight; claim_sweep looks further.
+WITH marked AS (
+    UPDATE outbox o
+    SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
+        claim_token = NULL, result_message_id = d.message_id, error = NULL
+    FROM unnest(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
+                %(done_message_ids)s::bigint[]) AS d (id, token, message_id)
+    WHERE o.id = d.id AND o.claim_token = d.token AND o.status = 'sending'
+    RETURNING o.id
+), picked AS (
+    SELECT c.id
+    FROM (SELECT w.id, w.priority FROM outbox w
+          WHERE w.status = 'pending' AND w.not_before <= clock_timestamp()
+          ORDER BY w.priority, w.id
+          LIMIT %(window)s) w
+    JOIN outbox c ON c.id = w.id
+    WHERE c.status = 'pending'
+      AND NOT EXISTS (SELECT 1 FROM outbox h
+                      WHERE h.chat_id = c.chat_id AND h.status = 'pending'
+                        AND (h.priority, h.id) < (c.priority, c.id))
+      AND NOT EXISTS (SELECT 1 FROM outbox s
+                      WHERE s.chat_id = c.chat_id AND s.status = 'sending'
+                        AND s.id NOT IN (SELECT id FROM marked))
+    ORDER BY w.priority, w.id
+    LIMIT %(limit)s
+    FOR UPDATE OF c SKIP LOCKED
+)
+UPDATE outbox o
+SET status = 'sending', claimed_by = %(process)s, claim_token = nextval('outbox_claim_token'),
+    lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
+FROM picked
+WHERE o.id = picked.id
+RETURNING o.id, o.claim_token, o.chat_id, o.method, o.params, o.file_field, o.file_name,
+          o.file_bytes, o.priority, o.attempts, o.update_id,
+          (SELECT i.received_at FROM inbox i WHERE i.update_id = o.update_id),
+          -- The recipient is known to have blocked the bot: the sender drops the row unsent.
+          EXISTS (SELECT 1 FROM members m
+                  WHERE m.telegram_id = o.chat_id AND m.blocked_at IS NOT NULL) AS blocked;
+
+-- name: claim_sweep
+-- mark_and_claim without its window, run every few seconds: a head queued behind more than a
+-- window of rows of busy chats is reached too. It walks outbox_pending until the limit is
+-- met, so it costs the whole queue only when few heads are claimable.
 WITH marked AS (
     UPDATE outbox o
     SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
@@ -27,12 +70,12 @@ WITH marked AS (
     SELECT c.id
     FROM outbox c
     WHERE c.status = 'pending' AND c.not_before <= clock_timestamp()
-      AND c.id = (SELECT h.id FROM outbox h
-                  WHERE h.chat_id = c.chat_id AND h.status = 'pending'
-                  ORDER BY h.priority, h.id LIMIT 1)
-      AND (SELECT 1 FROM outbox s
-           WHERE s.chat_id = c.chat_id AND s.status = 'sending'
-             AND s.id NOT IN (SELECT id FROM marked) LIMIT 1) IS NULL
+      AND NOT EXISTS (SELECT 1 FROM outbox h
+                      WHERE h.chat_id = c.chat_id AND h.status = 'pending'
+                        AND (h.priority, h.id) < (c.priority, c.id))
+      AND NOT EXISTS (SELECT 1 FROM outbox s
+                      WHERE s.chat_id = c.chat_id AND s.status = 'sending'
+                        AND s.id NOT IN (SELECT id FROM marked))
     ORDER BY c.priority, c.id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -83,7 +126,7 @@ WHERE chat_id = %(chat_id)s AND status = 'pending';
 
 -- name: heartbeat
 -- This process is alive (registered again if others had given it up); processes silent for
--- %(stale)s seconds are forgotten, and their claims, claims of processes no longer
+-- `stale` seconds are forgotten, and their claims, claims of processes no longer
 -- registered and claims past their lease go back to pending.
 WITH beat AS (
     INSERT INTO bot_processes (id, hostname, pid_namespace, pid)
