@@ -182,3 +182,10 @@ LEAVE_WAITLIST = action("lw", class_id=Id(), back=BACK_TO)
 CALENDAR = action("ics", class_id=Id())
 #: Answer a waitlist offer.
 OFFER = action("of", offer_id=Id(), answer=Choice("yes", "no"))
+
+# -- card, reminders, activity, settings (issue 10) ------------------------------------------
+
+#: /settings: choose the language.
+SETTINGS_LANGUAGE = action("sl", lang=Choice("en", "ru"))
+#: /settings: reminders on ("y") or off ("n").
+SETTINGS_REMINDERS = action("sr", on=Choice("y", "n"))

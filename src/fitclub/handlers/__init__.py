@@ -18,6 +18,7 @@ from fitclub.handlers import (
     menu,
     registration,
     schedule,
+    settings,
 )
 from fitclub.runtime.context import UpdateContext
 
@@ -44,6 +45,7 @@ MODULES: tuple[ModuleType, ...] = (
     account,
     schedule,
     bookings,
+    settings,
     fallback,
 )
 
