@@ -189,3 +189,5 @@ OFFER = action("of", offer_id=Id(), answer=Choice("yes", "no"))
 SETTINGS_LANGUAGE = action("sl", lang=Choice("en", "ru"))
 #: /settings: reminders on ("y") or off ("n").
 SETTINGS_REMINDERS = action("sr", on=Choice("y", "n"))
+#: My card: a new QR code and short code in place of the shown one.
+CARD_REFRESH = action("cr")

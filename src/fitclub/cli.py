@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from fitclub.config import ConfigError, Settings
+from fitclub.config import RUN_REQUIRED, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
         if args.command == "migrate":
             return _migrate(args)
         if args.command == "run":
-            settings = Settings.from_env()
+            settings = Settings.from_env(require=RUN_REQUIRED)
             from fitclub.app import run_polling
 
             return run_polling(settings, polling=not args.no_polling)

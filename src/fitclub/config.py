@@ -14,6 +14,10 @@ TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
 TELEGRAM_API_URL_DEFAULT = "https://api.telegram.org"
 
 
+#: What `bot.py run` needs besides the defaults.
+RUN_REQUIRED = ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "CARD_SECRET")
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable and the fix."""
 
@@ -125,6 +129,15 @@ def _dsn(name: str, raw: str) -> str:
     return raw
 
 
+def _secret(name: str, raw: str) -> str:
+    raw = raw.strip()
+    if len(raw) < 32:
+        # Never echo the value.
+        raise ConfigError(name, "is too short (at least 32 characters)",
+                          "make one with: python -c 'import secrets; print(secrets.token_hex(32))'")
+    return raw
+
+
 def _setting(env: str, default: str | None, parse: Callable[..., Any], meaning: str, **kw: Any):
     return field(default=None, metadata={
         "env": env, "default": default, "parse": parse, "meaning": meaning, "kw": kw,
@@ -208,6 +221,15 @@ class Settings:
     waitlist_offer_minutes: float = _setting(
         "WAITLIST_OFFER_MINUTES", "30", _float,
         "minutes a freed place is held for the first in line (fractions allowed)", lo=0.01)
+    card_secret: str | None = _setting(
+        "CARD_SECRET", None, _secret,
+        "key that signs membership-card QR codes, 32+ characters (required to run)")
+    card_token_minutes: int = _setting(
+        "CARD_TOKEN_MINUTES", "5", _int, "minutes a card's QR code and short code stay valid",
+        lo=1, hi=1440)
+    reminder_hours: float = _setting(
+        "REMINDER_HOURS", "2", _float, "hours before a booked class that its reminder is sent",
+        lo=0.05)
 
     @classmethod
     def from_env(
@@ -263,6 +285,8 @@ class Settings:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         if shown.get("telegram_bot_token"):
             shown["telegram_bot_token"] = "***"  # noqa: S105 - a mask
+        if shown.get("card_secret"):
+            shown["card_secret"] = "***"  # noqa: S105 - a mask
         if shown.get("database_url"):
             shown["database_url"] = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@",
                                            shown["database_url"])

@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import re
+import secrets
 import signal
 import sys
 from contextlib import ExitStack
@@ -118,6 +119,7 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
             "WORKER_THREADS": "4", "SENDER_THREADS": "2", "JOB_THREADS": "1",
             "DB_POOL_MIN": "2", "DB_POOL_MAX": "12",
             "SHUTDOWN_TIMEOUT": "5",
+            "CARD_SECRET": secrets.token_hex(32),  # a new one each run: old cards expire anyway
             "LOG_LEVEL": logging.getLevelName(logging.getLogger().level),
         }, require=())
     except ConfigError as exc:  # only CLUB_TIMEZONE comes from outside

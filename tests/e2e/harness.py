@@ -47,6 +47,7 @@ BASE_ENV = {
     "SENDER_THREADS": "8",
     "DB_POOL_MAX": "40",
     "DB_CONNECT_TIMEOUT": "2",
+    "CARD_SECRET": "e2e-card-secret-" + "s" * 32,
 }
 
 

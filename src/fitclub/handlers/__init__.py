@@ -12,6 +12,7 @@ from fitclub.config import Settings
 from fitclub.handlers import (
     account,
     bookings,
+    card,
     chat_member,
     fallback,
     membership,
@@ -46,6 +47,7 @@ MODULES: tuple[ModuleType, ...] = (
     schedule,
     bookings,
     settings,
+    card,
     fallback,
 )
 

@@ -7,6 +7,7 @@ from telebot import types
 
 from fitclub import ui
 from fitclub.callbacks import MENU
+from fitclub.handlers.card import send_card
 from fitclub.screens import bookings as booking_screens
 from fitclub.screens import membership as membership_screens
 from fitclub.screens import menu as screens
@@ -51,6 +52,11 @@ def register(bot: telebot.TeleBot, deps) -> None:
             screen = booking_screens.my_bookings(
                 tx, schedule.upcoming(ctx.conn, member.id, ctx.now()),
                 schedule.last_visits(ctx.conn, member.id))
+        elif target == "card":
+            # A photo cannot replace a text message in place: the card comes as a new message.
+            ctx.answer_callback(call.id)
+            send_card(ctx, deps)
+            return
         else:
             screen = screens.coming_soon(tx, target)
         ui.show(ctx, screen, call)

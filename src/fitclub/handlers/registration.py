@@ -12,9 +12,10 @@ from telebot import types
 from fitclub import commands, flows
 from fitclub.callbacks import Id, parse
 from fitclub.screens import account as account_screens
+from fitclub.screens import card as card_screens
 from fitclub.screens import menu as menu_screens
 from fitclub.screens import schedule as schedule_screens
-from fitclub.services import booking, registration, schedule
+from fitclub.services import booking, card, registration, schedule
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,10 @@ def start(deps, message: types.Message) -> None:
 
 def open_payload(ctx, payload: str | None, deps=None) -> None:
     """Land a member where a deep link points; unknown payloads get the main menu."""
+    if payload and payload.startswith(card.PREFIX):
+        # A membership card's link is scanned at the door by staff (their side comes next).
+        ctx.reply(card_screens.for_staff(ctx.texts).text)
+        return
     class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
     if class_id is not None and deps is not None:
         found = schedule.details(ctx.conn, ctx.member.id, class_id, ctx.now(),

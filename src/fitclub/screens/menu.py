@@ -44,7 +44,7 @@ def help_screen(tx: Texts, member: Member | None) -> Screen:
     return Screen(help_text(tx, member), inline([back_to_menu(tx)]))
 
 
-SOON = {"card": "menu_card", "activity": "menu_activity"}
+SOON = {"activity": "menu_activity"}
 
 
 def coming_soon(tx: Texts, screen: str) -> Screen:
