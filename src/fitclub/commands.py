@@ -7,7 +7,8 @@ from fitclub.locales import DEFAULT, LANGUAGES, Texts
 from fitclub.runtime.context import UpdateContext
 
 UNREGISTERED = ("start_new", "help")
-MEMBER = ("start", "membership", "card", "settings", "language", "privacy", "help", "cancel")
+MEMBER = ("start", "schedule", "bookings", "membership", "card", "settings", "language",
+          "privacy", "help", "cancel")
 # Staff commands join these lists as their features arrive.
 BY_ROLE = {"member": MEMBER, "trainer": MEMBER, "admin": MEMBER}
 

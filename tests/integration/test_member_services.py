@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from fitclub.db import members
-from fitclub.services import memberships, privacy, registration
+from fitclub.services import booking, memberships, privacy, registration
+from fitclub.services.booking import Outcome, Rules, rules_from
 from fitclub.services.memberships import RequestOutcome
+
+NOW = datetime.now(UTC)
+RULES: Rules = rules_from(None)
 
 
 @pytest.mark.parametrize(("text", "name", "problem"), [
@@ -16,6 +20,8 @@ from fitclub.services.memberships import RequestOutcome
     ("Анна 💪", "Анна 💪", None),
     ("אנה", "אנה", None),
     ("<b>&", "<b>&", None),
+    ("Anna\u202e\u200b", "Anna", None),
+    ("\u202e\u200b", None, "reg_name_empty"),
     ("x" * 64, "x" * 64, None),
     ("x" * 65, None, "reg_name_too_long"),
     ("   ", None, "reg_name_empty"),
@@ -108,7 +114,7 @@ def test_erasure_leaves_nothing_identifying_and_keeps_visits(db):
     member = _member(db)
     with db.cursor() as cur:
         cur.execute("INSERT INTO visits (member_id, method) VALUES (%s, 'qr')", (member.id,))
-    assert privacy.erase_member(db, member.id, member.telegram_id)
+    assert privacy.erase_member(db, member.id, member.telegram_id, NOW, RULES) == (True, [])
     assert members.by_telegram_id(db, member.telegram_id) is None
     with db.cursor() as cur:
         cur.execute("SELECT telegram_id, first_name, phone, username FROM members"
@@ -116,6 +122,45 @@ def test_erasure_leaves_nothing_identifying_and_keeps_visits(db):
         assert cur.fetchone() == (None, None, None, None)
         cur.execute("SELECT count(*) FROM visits WHERE member_id = %s", (member.id,))
         assert cur.fetchone()[0] == 1
-    assert not privacy.erase_member(db, member.id, member.telegram_id)
+    assert privacy.erase_member(db, member.id, member.telegram_id, NOW, RULES) == (False, [])
     again = _member(db, name="Anna again")
     assert again.id != member.id
+
+
+def test_erasure_frees_places_for_the_line_and_scrubs_what_telegram_sent(db):
+    anna, boris = _member(db, 1001, "Anna"), _member(db, 1002, "Boris")
+    plan_id = _plan(db)
+    with db.cursor() as cur:
+        for who in (anna, boris):
+            cur.execute("INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
+                        " visits_left) VALUES (%s, %s, current_date - 1, current_date + 30, 5)",
+                        (who.id, plan_id))
+        cur.execute("INSERT INTO class_types (name, default_duration_minutes,"
+                    " default_capacity) VALUES ('Yoga', 60, 1) RETURNING id")
+        type_id = cur.fetchone()[0]
+        cur.execute("INSERT INTO classes (class_type_id, trainer_id, starts_at,"
+                    " duration_minutes, capacity) VALUES (%s, %s, now() + interval '2 days',"
+                    " 60, 1) RETURNING id", (type_id, boris.id))
+        class_id = cur.fetchone()[0]
+        cur.execute("INSERT INTO inbox (update_id, chat_id, kind, payload, status,"
+                    " processed_at) VALUES (1, 1001, 'message', '{\"contact\": {\"phone_number\":"
+                    " \"+491511234567\"}}', 'done', now())")
+        cur.execute("INSERT INTO outbox (chat_id, method, params, status, update_id) VALUES"
+                    " (1001, 'sendMessage', '{\"text\": \"Hi Anna\"}', 'sent', 1),"
+                    " (7, 'sendMessage', '{\"text\": \"Anna +491511234567\"}', 'sent', 1)")
+    assert booking.book(db, anna.id, class_id, NOW, RULES).outcome is Outcome.BOOKED
+    assert booking.book(db, boris.id, class_id, NOW, RULES,
+                        waitlist_if_full=True).outcome is Outcome.WAITLISTED
+
+    done, offers = privacy.erase_member(db, anna.id, anna.telegram_id, NOW, RULES)
+    assert done
+    assert [o.telegram_id for o in offers] == [1002], "the freed place goes to Boris"
+    with db.cursor() as cur:
+        cur.execute("SELECT status FROM bookings WHERE member_id = %s", (anna.id,))
+        assert cur.fetchall() == [("cancelled",)]
+        cur.execute("SELECT visits_left FROM memberships WHERE member_id = %s", (anna.id,))
+        assert cur.fetchall() == [(5,)], "the reserved visit came back"
+        cur.execute("SELECT payload::text FROM inbox")
+        assert "+49" not in str(cur.fetchall())
+        cur.execute("SELECT params::text FROM outbox WHERE status = 'sent'")
+        assert "Anna" not in str(cur.fetchall())

@@ -8,9 +8,11 @@ from telebot import types
 from fitclub import commands, ui
 from fitclub.callbacks import LANGUAGE, PRIVACY
 from fitclub.db import rows
+from fitclub.jobs.offers import announce
+from fitclub.screens import Screen
 from fitclub.screens import account as screens
 from fitclub.screens import menu as menu_screens
-from fitclub.services import privacy
+from fitclub.services import booking, privacy
 
 
 def register(bot: telebot.TeleBot, deps) -> None:
@@ -65,8 +67,10 @@ def register(bot: telebot.TeleBot, deps) -> None:
             ui.show(ctx, screens.privacy(ctx.texts, member), call)
         else:
             tx = ctx.texts  # keep the language: the member row is about to lose it
-            privacy.erase_member(ctx.conn, member.id, member.telegram_id)
+            _, offers = privacy.erase_member(ctx.conn, member.id, member.telegram_id,
+                                             ctx.now(), booking.rules_from(deps.settings),
+                                             update_id=ctx.update_id)
+            announce(ctx, offers)  # places freed by the erasure go to the next in line
             ctx.forget_member()
-            ctx.answer_callback(call.id)
-            ctx.edit(call.message.message_id, tx("privacy_deleted"))
+            ui.show(ctx, Screen(tx("privacy_deleted")), call)
             commands.set_for_member(ctx, None)

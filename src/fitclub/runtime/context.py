@@ -9,6 +9,7 @@ reminders 1, announcements 2), then in the order they were queued.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import threading
@@ -223,7 +224,8 @@ class UpdateContext:
         """Stop the button's spinner, optionally with a short notice (200 characters)."""
         params: dict[str, Any] = {"callback_query_id": callback_query_id}
         if text:
-            params["text"] = text[:MAX_CALLBACK_TEXT]
+            # A toast is plain text: catalog messages come HTML-escaped ("Body &amp; Mind").
+            params["text"] = html.unescape(text)[:MAX_CALLBACK_TEXT]
         if show_alert:
             params["show_alert"] = True
         return self.enqueue("answerCallbackQuery", params)

@@ -7,6 +7,7 @@ button.
 
 from __future__ import annotations
 
+import html
 from typing import Any, NamedTuple
 
 from telebot import types
@@ -20,9 +21,13 @@ class Screen(NamedTuple):
 
 
 def inline(rows: list[list[tuple[str, str]]]) -> types.InlineKeyboardMarkup:
-    """An inline keyboard from rows of (label, callback_data)."""
+    """An inline keyboard from rows of (label, callback_data).
+
+    Labels are plain text for Telegram, while catalog messages come HTML-escaped: they are
+    unescaped here, then cut to 64 characters at most.
+    """
     markup = types.InlineKeyboardMarkup()
     for row in rows:
-        markup.row(*(types.InlineKeyboardButton(label, callback_data=data)
+        markup.row(*(types.InlineKeyboardButton(html.unescape(label)[:64], callback_data=data)
                      for label, data in row))
     return markup

@@ -188,10 +188,10 @@ def _refused(conn, cls: _Class | None, mine: _Booking | None, member_id: int,
         reason = Refusal.ALREADY_BOOKED
     elif mine is not None and mine.status == "waitlisted":
         reason, position = Refusal.ALREADY_WAITLISTED, _position(conn, mine.id)
-    elif cls.status != "scheduled":
+    elif cls.status == "cancelled":
         reason = Refusal.CANCELLED
-    elif now >= closes_at(cls.starts_at, rules):
-        reason = Refusal.CLOSED
+    elif cls.status != "scheduled" or now >= closes_at(cls.starts_at, rules):
+        reason = Refusal.CLOSED  # a completed class, or booking has closed
     if reason is not None:
         return Result(Outcome.REFUSED, reason, position, class_id=cls.id), None
     membership, reason = _membership(conn, member_id, cls, rules)
@@ -324,7 +324,9 @@ def accept_offer(conn, member_id: int, offer_id: int, now: datetime, rules: Rule
     if offer is None:
         return Result(Outcome.UNAVAILABLE, class_id=cls.id if cls else None)
     membership, refusal = _membership(conn, member_id, cls, rules)
-    if refusal is None and now >= closes_at(cls.starts_at, rules):
+    if cls.status == "cancelled":
+        refusal = Refusal.CANCELLED  # an offer left open on a class cancelled since
+    elif refusal is None and now >= closes_at(cls.starts_at, rules):
         refusal = Refusal.CLOSED
     if refusal is not None:
         _resolve(conn, offer, "refused", now)

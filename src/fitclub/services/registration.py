@@ -10,6 +10,10 @@ from fitclub.db import audit, rows
 
 NAME_MAX = 64
 _PHONE = re.compile(r"^\+?[0-9]{5,15}$")
+# Bidi overrides and isolates, zero-width spaces: they would reverse or hide what follows the
+# name in the messages it appears in (the zero-width joiner of emoji stays).
+_INVISIBLE = frozenset("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                       "\u2066\u2067\u2068\u2069\u2060\ufeff")
 
 
 class NameCheck(NamedTuple):
@@ -26,7 +30,8 @@ def check_name(text: str | None) -> NameCheck:
         return NameCheck(None, "reg_name_not_text")
     # Control and format characters (newlines, zero-width joiners aside) cannot be a name;
     # spaces are collapsed so "Anna   Petrova" reads as typed once.
-    cleaned = "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+    cleaned = "".join(ch for ch in text if unicodedata.category(ch) != "Cc"
+                      and ch not in _INVISIBLE)
     cleaned = " ".join(cleaned.split())
     if not cleaned:
         return NameCheck(None, "reg_name_empty")

@@ -40,9 +40,11 @@ WHERE me.id = %(booking_id)s AND me.status = 'waitlisted' AND w.status = 'waitli
   AND (w.created_at, w.id) <= (me.created_at, me.id);
 
 -- name: next_in_line
--- The first waitlisted member of a class who holds no offer yet.
+-- The first waitlisted member of a class who holds no offer yet (and can be told: a member
+-- who blocked the bot would hold the place for nobody).
 SELECT b.id, b.member_id FROM bookings b JOIN members m ON m.id = b.member_id
 WHERE b.class_id = %(class_id)s AND b.status = 'waitlisted' AND m.deleted_at IS NULL
+  AND m.blocked_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM waitlist_offers o
                   WHERE o.booking_id = b.id AND o.status = 'open')
 ORDER BY b.created_at, b.id

@@ -66,7 +66,7 @@ ON CONFLICT (telegram_id) DO UPDATE SET role = 'admin',
 -- name: demo_user_membership
 -- The web chat's "You" holds a 10-visit membership, so booking can be tried at once.
 INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)
-SELECT m.id, p.id, current_date, current_date + p.duration_days, p.visit_count
+SELECT m.id, p.id, current_date, current_date + p.duration_days - 1, p.visit_count
 FROM members m, membership_plans p
 WHERE m.telegram_id = %(telegram_id)s AND p.name = '10 visits'
   AND NOT EXISTS (SELECT 1 FROM memberships x WHERE x.member_id = m.id);

@@ -48,12 +48,27 @@ SET telegram_id = NULL, first_name = NULL, last_name = NULL, phone = NULL, usern
     deleted_at = now(), role = 'member'
 WHERE id = %(id)s AND deleted_at IS NULL;
 
--- name: cancel_future_bookings
--- An erased member's places on classes not yet started go back to the class.
-UPDATE bookings b SET status = 'cancelled'
-FROM classes c
-WHERE b.class_id = c.id AND b.member_id = %(id)s AND b.status IN ('booked', 'waitlisted')
-  AND c.starts_at > now();
+-- name: future_places
+-- The member's places on classes not yet started (booked or in line), oldest class first.
+SELECT b.class_id, b.status
+FROM bookings b JOIN classes c ON c.id = b.class_id
+WHERE b.member_id = %(id)s AND b.status IN ('booked', 'waitlisted') AND c.starts_at > now()
+ORDER BY c.starts_at, b.class_id;
+
+-- name: scrub_inbox
+-- An erased member's stored updates, up to the one erasing them, keep only their ids (they
+-- held name, phone, username).
+UPDATE inbox SET payload = jsonb_build_object('update_id', update_id)
+WHERE chat_id = %(chat_id)s AND (status <> 'pending' OR update_id <= %(update_id)s);
+
+-- name: scrub_outbox
+-- What was sent to an erased member, or because of them (admins' notices of their plan
+-- requests), keeps only its method and status, not its content.
+UPDATE outbox SET params = jsonb_build_object('chat_id', chat_id), file_bytes = NULL,
+                  file_field = NULL, file_name = NULL
+WHERE status NOT IN ('pending', 'sending')
+  AND (chat_id = %(chat_id)s
+       OR update_id IN (SELECT update_id FROM inbox WHERE chat_id = %(chat_id)s));
 
 -- name: mark_blocked
 -- Telegram says the user blocked the bot.
