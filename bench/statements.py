@@ -43,7 +43,8 @@ def _start_bot(root: Path, emu: Emulator, url: str, log: Path) -> subprocess.Pop
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": url,
            "TELEGRAM_API_URL": emu.base_url, "OUTBOUND_RATE": "5000", "PER_CHAT_RATE": "100",
            "FLOOD_RATE": "1000", "FLOOD_BURST": "1000", "METRICS_ADDR": "127.0.0.1:0",
-           "LOG_LEVEL": "WARNING", "LOG_FORMAT": "plain", "POLL_TIMEOUT": "10"}
+           "LOG_LEVEL": "WARNING", "LOG_FORMAT": "plain", "POLL_TIMEOUT": "10",
+           "CARD_SECRET": "bench-card-secret-" + "b" * 32}  # not a secret: a throwaway run
     with open(log, "wb") as out:
         return subprocess.Popen([sys.executable, "bot.py", "run"], cwd=root, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -22,9 +22,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg2
 from tenacity import (
@@ -40,6 +41,7 @@ from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Telegram answers 400 to these although nothing is left to do: count them as delivered.
 HARMLESS_400 = (
@@ -113,6 +115,23 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, owned by someone else
     return True
+
+
+def run_alone(pool: Pool, fn: Callable[[Any], T], **retry: Any) -> T:
+    """Pool.run for work that is one statement: in autocommit, so no BEGIN and COMMIT.
+
+    A single statement is atomic on its own; the two extra round trips were half of the
+    sender's and the poller's statements.
+    """
+    def alone(conn):
+        conn.autocommit = True
+        try:
+            return fn(conn)
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+
+    return pool.run(alone, **retry)
 
 
 def message_id_of(result: Any) -> int | None:
@@ -278,7 +297,7 @@ class Sender:
                             {**self.identity.params(), "stale": STALE_AFTER})
                 return cur.rowcount
 
-        if released := self.pool.run(run, attempts=2, max_seconds=2):
+        if released := run_alone(self.pool, run, attempts=2, max_seconds=2):
             log.warning("released %s outbox rows of senders that stopped or whose claims "
                         "lapsed", released)
             self._wake.set()
@@ -331,7 +350,7 @@ class Sender:
                 cur.execute(query, params)
                 return cur.fetchall()
 
-        return self.pool.run(run)
+        return run_alone(self.pool, run)
 
     @staticmethod
     def _done_params(done: list) -> dict[str, list]:
@@ -343,7 +362,7 @@ class Sender:
             with conn.cursor() as cur:
                 cur.execute(Q["outbox.mark_sent"], self._done_params(done))
 
-        self.pool.run(run, attempts=2, max_seconds=3)
+        run_alone(self.pool, run, attempts=2, max_seconds=3)
 
     def _marking_failed(self, exc: Exception) -> None:
         self._next_mark_retry = time.monotonic() + MARK_RETRY_SECONDS
