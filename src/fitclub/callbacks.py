@@ -191,3 +191,5 @@ SETTINGS_LANGUAGE = action("sl", lang=Choice("en", "ru"))
 SETTINGS_REMINDERS = action("sr", on=Choice("y", "n"))
 #: My card: a new QR code and short code in place of the shown one.
 CARD_REFRESH = action("cr")
+#: Cancel a booking from its reminder (only while the visit would come back).
+REMINDER_CANCEL = action("rc", class_id=Id())

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import query
-from tests.e2e.session import Person
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.e2e import harness
+from tests.e2e.harness import TOKEN, query, wait_until
+from tests.e2e.session import Person, buttons
+
+JOBS_BOT = Path(__file__).with_name("jobs_probe_bot.py")
 
 
 def _member(db_url: str, person: Person, language: str = "en") -> int:
@@ -32,3 +40,144 @@ def test_settings_switch_reminders_and_language_in_place(emu, launcher, db_url):
     anna.press(now, "Включить")
     anna.wait_edit(screen["message_id"], "Напоминания: включены")
     assert len(anna.messages()) == 1  # everything happened in place
+
+
+# -- reminders across two processes and a restart ------------------------------------------------
+
+REMINDER = "Reminder:"
+EXPIRY = "ends on"
+LAST_VISIT = "One visit left"
+REMINDER_ENV = {"JOB_POLL_SECONDS": "0.2", "REMINDER_HOURS": "2", "CANCEL_WINDOW_HOURS": "1"}
+
+
+def _club(db_url: str) -> None:
+    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
+                  " VALUES ('Ten', 3500, 60, 10)")
+    query(db_url, "INSERT INTO class_types (name, description, default_duration_minutes,"
+                  " default_capacity) VALUES ('Yoga', 'Slow flow', 60, 50)")
+    query(db_url, "INSERT INTO members (telegram_id, first_name, role) VALUES (1, 'Tina',"
+                  " 'trainer')")
+
+
+def _class(db_url: str, starts_in: timedelta) -> int:
+    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
+                                 " duration_minutes, capacity) VALUES ((SELECT id FROM"
+                                 " class_types), (SELECT id FROM members WHERE telegram_id = 1),"
+                                 " %s, 60, 50) RETURNING id",
+                         (datetime.now(UTC) + starts_in,))
+    return class_id
+
+
+def _members(db_url: str, people: list[Person], *, ends_in_days: int = 30, visits: int = 10,
+             reminders: bool = True, blocked: bool = False) -> None:
+    query(db_url, "WITH m AS (INSERT INTO members (telegram_id, first_name, phone, registered_at,"
+                  " reminders_enabled, blocked_at) SELECT t, 'M' || t, '+1555' || t, now(), %s,"
+                  " CASE WHEN %s THEN now() END FROM unnest(%s::bigint[]) t RETURNING id)"
+                  " INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)"
+                  " SELECT id, (SELECT id FROM membership_plans), current_date - 1,"
+                  " current_date + %s, %s FROM m",
+                  (reminders, blocked, [p.id for p in people], ends_in_days, visits))
+
+
+def _book(db_url: str, people: list[Person], class_id: int) -> None:
+    query(db_url, "INSERT INTO bookings (class_id, member_id, status) SELECT %s, id, 'booked'"
+                  " FROM members WHERE telegram_id = ANY(%s)", (class_id, [p.id for p in people]))
+
+
+def _people(emu, prefix: str, n: int) -> list[Person]:
+    people = [Person(emu, f"{prefix}{i}") for i in range(n)]
+    for person in people:
+        person.user.send_text(TOKEN, "hi")  # a bot may only write to users who wrote first
+    return people
+
+
+def _count(person: Person, text: str) -> int:
+    return sum(text in (m.get("text") or "") for m in person.messages())
+
+
+def _sweep_now(db_url: str) -> None:
+    """Make the minutely sweep due at once (instead of waiting for its next minute)."""
+    query(db_url, "UPDATE jobs SET run_at = now() WHERE kind = 'reminder_sweep'")
+
+
+def test_each_reminder_is_sent_once_by_two_processes_across_a_restart(emu, launcher, db_url,
+                                                                      monkeypatch):
+    monkeypatch.setattr(harness, "PROBE_BOT", JOBS_BOT)
+    _club(db_url)
+    soon = _class(db_url, timedelta(minutes=90))  # in the window; free cancel for 30 more min
+    sooner = _class(db_url, timedelta(minutes=40))  # in the window; free cancellation is over
+    later = _class(db_url, timedelta(hours=5))  # not yet
+    booked, late, quiet_ones, blocked = (_people(emu, "B", 12), _people(emu, "L", 4),
+                                         _people(emu, "Q", 3), _people(emu, "X", 2))
+    expiring, last_visit = _people(emu, "E", 4), _people(emu, "V", 3)
+    _members(db_url, booked + late)
+    _members(db_url, quiet_ones, reminders=False, ends_in_days=1, visits=1)
+    _members(db_url, blocked, blocked=True)
+    _members(db_url, expiring, ends_in_days=2)
+    _members(db_url, last_visit, visits=1)
+    _book(db_url, booked + quiet_ones + blocked, soon)
+    _book(db_url, late, sooner)
+    _book(db_url, booked, later)
+
+    polling = launcher.start(db_url, **REMINDER_ENV)
+    unpolled = launcher.start(db_url, wait=False, E2E_POLLING="0", **REMINDER_ENV)
+    wait_until(lambda: all(_count(p, REMINDER) == 1 for p in booked + late), 30,
+               "a class reminder to each booked member")
+    wait_until(lambda: all(_count(p, EXPIRY) == 1 for p in expiring), 30, "expiry notices")
+    wait_until(lambda: all(_count(p, LAST_VISIT) == 1 for p in last_visit), 30,
+               "last-visit notices")
+
+    # More sweeps, a restart of the polling process, a new booking: nothing is sent twice.
+    _sweep_now(db_url)
+    polling.signal(signal.SIGTERM)
+    assert polling.wait(15) == 0
+    newcomer = _people(emu, "N", 1)
+    _members(db_url, newcomer)
+    _book(db_url, newcomer, soon)
+    polling = launcher.start(db_url, **REMINDER_ENV)
+    _sweep_now(db_url)
+    wait_until(lambda: _count(newcomer[0], REMINDER) == 1, 30, "the newcomer's reminder")
+    _sweep_now(db_url)
+    wait_until(lambda: query(db_url, "SELECT count(*) FROM jobs WHERE kind = 'reminder_sweep'"
+                                     " AND run_at > now()")[0][0] == 1, 15, "another sweep")
+    time.sleep(1)
+    for person in booked + late + newcomer:
+        assert _count(person, REMINDER) == 1, person.id
+    for person in expiring:
+        assert _count(person, EXPIRY) == 1
+    for person in last_visit:
+        assert _count(person, LAST_VISIT) == 1
+    for person in quiet_ones + blocked:
+        assert not any(t in (m.get("text") or "") for m in person.messages()
+                       for t in (REMINDER, EXPIRY, LAST_VISIT)), person.id
+    assert query(db_url, "SELECT kind, count(*) FROM jobs WHERE every_seconds IS NULL"
+                         " GROUP BY kind ORDER BY kind") == [
+        ("class_reminder", len(booked + late + newcomer)), ("last_visit_notice", len(last_visit)),
+        ("membership_expiry_notice", len(expiring))]
+    assert unpolled.alive()
+
+    # Cancel inside the free-cancellation window: cancelled, the visit comes back.
+    anna = booked[0]
+    (reminder,) = [m for m in anna.messages() if REMINDER in (m.get("text") or "")]
+    assert "Cancel by" in reminder["text"]
+    anna.press(reminder, "Cancel my booking")
+    anna.wait_edit(reminder["message_id"], "the visit is back")
+    assert query(db_url, "SELECT b.status, b.late_cancel FROM bookings b JOIN members m ON"
+                         " m.id = b.member_id WHERE m.telegram_id = %s AND b.class_id = %s",
+                 (anna.id, soon)) == [("cancelled", False)]
+
+    # Outside it: a reminder sent after the window has no button...
+    lena = late[0]
+    (reminder,) = [m for m in lena.messages() if REMINDER in (m.get("text") or "")]
+    assert not buttons(reminder)
+    # ...and a button pressed once the window has passed (the class moved earlier) says why
+    # and cancels nothing.
+    ben = booked[1]
+    (reminder,) = [m for m in ben.messages() if REMINDER in (m.get("text") or "")]
+    query(db_url, "UPDATE classes SET starts_at = now() + interval '40 minutes' WHERE id = %s",
+          (soon,))
+    answer = ben.press(reminder, "Cancel my booking")
+    assert "Free cancellation ended" in answer["text"]
+    assert query(db_url, "SELECT b.status FROM bookings b JOIN members m ON m.id = b.member_id"
+                         " WHERE m.telegram_id = %s AND b.class_id = %s",
+                 (ben.id, soon)) == [("booked",)]

@@ -1,15 +1,20 @@
-"""/settings: language and reminders on or off, edited in place."""
+"""/settings (language, reminders on or off, edited in place) and a reminder's Cancel button."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import telebot
 from telebot import types
 
 from fitclub import commands, ui
-from fitclub.callbacks import SETTINGS_LANGUAGE, SETTINGS_REMINDERS
+from fitclub.callbacks import REMINDER_CANCEL, SETTINGS_LANGUAGE, SETTINGS_REMINDERS
 from fitclub.db import rows
+from fitclub.jobs.offers import announce
+from fitclub.screens import Screen
 from fitclub.screens import settings as screens
-from fitclub.services import reminders
+from fitclub.services import booking, reminders
+from fitclub.services.booking import Outcome
 
 
 def register(bot: telebot.TeleBot, deps) -> None:
@@ -58,3 +63,43 @@ def register(bot: telebot.TeleBot, deps) -> None:
         ctx.forget_member()
         ui.show(ctx, screens.settings(ctx.texts, ctx.member), call,
                 toast=ctx.texts("settings_reminders_on" if on else "settings_reminders_off"))
+
+    bot.register_callback_query_handler(partial(cancel_from_reminder, deps),
+                                        func=REMINDER_CANCEL.matches())
+
+
+def cancel_from_reminder(deps, call: types.CallbackQuery) -> None:
+    """Cancel only while the visit comes back; later, say why and leave the booking."""
+    ctx = deps.context()
+    member = ctx.member
+    if member is not None and member.registered_at is None:
+        member = None
+    if member is None:
+        ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
+        return
+    class_id = REMINDER_CANCEL.parse(call.data)["class_id"]
+    rules = booking.rules_from(deps.settings)
+    tx = ctx.texts
+    starts_at = reminders.booked_start(ctx.conn, member.id, class_id)
+    message_id = getattr(call.message, "message_id", None)
+    if starts_at is None:
+        ctx.answer_callback(call.id, tx("stale_button"))
+        if message_id:
+            ctx.edit_markup(message_id, None)
+        return
+    until = reminders.free_cancel_until(starts_at, rules.cancel_window_hours)
+    now = ctx.now()
+    if now >= until:
+        ctx.answer_callback(call.id, tx("reminder_cancel_too_late", until=tx.time(until)),
+                            show_alert=True)
+        if message_id:
+            ctx.edit_markup(message_id, None)
+        return
+    result = booking.cancel_booking(ctx.conn, member.id, class_id, now, rules)
+    if result.outcome not in (Outcome.CANCELLED, Outcome.LATE):
+        ctx.answer_callback(call.id, tx("stale_button"))
+        return
+    announce(ctx, result.offers)
+    key = ("reminder_cancelled" if result.outcome is Outcome.CANCELLED
+           else "reminder_cancelled_late")
+    ui.show(ctx, Screen(tx(key, when=tx.datetime(starts_at)), None), call)

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from fitclub.jobs import offers
+from fitclub.jobs import offers, reminders
 
-MODULES: tuple[ModuleType, ...] = (offers,)
+MODULES: tuple[ModuleType, ...] = (offers, reminders)
