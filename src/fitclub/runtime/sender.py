@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import psycopg2
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -35,7 +34,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from fitclub.db.pool import Pool, is_disconnect, is_transient
+from fitclub.db.pool import Pool, is_disconnect
 from fitclub.db.queries import Q
 from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
@@ -149,12 +148,6 @@ class _Stopping(Exception):
 
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) or (isinstance(exc, TelegramError) and exc.transient)
-
-
-def _outage(exc: BaseException) -> bool:
-    """The database is away (not refusing this particular write)."""
-    return is_disconnect(exc) or is_transient(exc) or isinstance(
-        exc, psycopg2.OperationalError | psycopg2.InterfaceError)
 
 
 class Sender:
@@ -328,11 +321,12 @@ class Sender:
                 rows = self._mark_and_claim(done, room)
             except Exception as exc:
                 self._put_back(done)
-                if not done or _outage(exc):
+                if not done or is_disconnect(exc):
                     raise
+                # Claiming alone tells an outage (this raises too) from marks the database
+                # refuses: those must not hold back every other chat.
+                rows = self._mark_and_claim([], room)
                 self._marking_failed(exc)
-                if room:
-                    rows = self._mark_and_claim([], room)
         self._accept(rows)
         if room and len(rows) == room:
             self._wake.set()  # a full claim: there may be more due now
