@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import string
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import zxingcpp
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from PIL import Image
 from fitclub import cli
 from fitclub.config import describe
 from fitclub.services import card, privacy
+from fitclub.services.booking import Rules
 from fitclub.services.card import Invalid
 
 SECRET = "k" * 40
@@ -54,7 +56,7 @@ def test_a_deleted_or_erased_member_is_refused(db):
     gone = _member(db, 3)
     with db.cursor() as cur:
         cur.execute("DELETE FROM members WHERE id = %s", (gone,))
-    privacy.erase_member(db, erased, 2)
+    privacy.erase_member(db, erased, 2, NOW, Rules(ZoneInfo("UTC")))
     for member_id, problem in ((kept, None), (erased, Invalid.NO_MEMBER),
                                (gone, Invalid.NO_MEMBER)):
         token = card.make_token(member_id, NOW, SECRET)
