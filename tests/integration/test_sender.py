@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 import pytest
 from psycopg2.extras import Json
 
+from fitclub.app import create_app
+from fitclub.config import Settings
 from fitclub.db.pool import Pool
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.sender import ProcessIdentity, Sender
@@ -340,3 +342,26 @@ def test_a_delivery_that_cannot_be_recorded_does_not_stop_the_others(db_url, scr
     _execute(db_url, "DROP TRIGGER refuse_chat_90 ON outbox")
     _wait_settled(db_url)
     assert not sender.recording_failed()
+
+
+def test_the_watchdogs_liveness_fails_with_an_old_reply_or_unrecorded_deliveries(db_url):
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": db_url,
+                                  "CARD_SECRET": "c" * 40, "METRICS_ADDR": "off",
+                                  "OUTBOX_REPLY_MAX_AGE": "5", "DB_POOL_MIN": "1"},
+                                 dotenv_path=None)
+    pool = Pool(db_url, minconn=1, maxconn=4)
+    app = create_app(settings, pool=pool, handler_modules=())
+    try:
+        assert app.alive()
+        _execute(db_url, "INSERT INTO outbox (chat_id, method, params, created_at, not_before)"
+                 " VALUES (1, 'sendMessage', '{}', now() - interval '6 s', now() + interval '1 h')")
+        assert not app.alive()
+        assert app.check_health().details["reply_too_old"] is True
+        _execute(db_url, "DELETE FROM outbox")
+        assert app.alive()
+        app.sender._marking_failed(RuntimeError("refused"))
+        assert not app.alive()
+        assert app.check_health().ok is False
+    finally:
+        app.api.close()
+        pool.close()
