@@ -294,7 +294,7 @@ class Settings:
 
 
 # Connections used besides workers and sender threads, one each at most: the poller, the
-# outbox claimer and marker, the resync loop and the health check.
+# outbox claimer and heartbeat, the resync loop and the health check.
 RESERVED_CONNECTIONS = 5
 
 
