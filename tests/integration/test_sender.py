@@ -365,3 +365,26 @@ def test_the_watchdogs_liveness_fails_with_an_old_reply_or_unrecorded_deliveries
     finally:
         app.api.close()
         pool.close()
+
+
+def test_a_clean_stop_records_what_was_sent_hands_back_the_rest_and_unregisters(db_url):
+    for i in range(30):
+        _queue_call(db_url, 600 + i, "sendMessage", f"m{i}")
+    api = ScriptedApi()
+    gate = api.hold["m0"] = threading.Event()
+    pool = Pool(db_url, minconn=1, maxconn=6)
+    sender = Sender(pool=pool, api=api, rate=5, per_chat_rate=100, threads=2)
+    sender.start()
+    try:
+        assert api.holding.wait(10)
+        assert _execute(db_url, "SELECT count(*) FROM bot_processes") == [(1,)]
+        gate.set()
+        time.sleep(0.3)
+        sender.stop(5)
+    finally:
+        pool.close()
+    sent = {p["text"] for _, p in api.calls}
+    rows = dict(_execute(db_url, "SELECT params->>'text', status FROM outbox"))
+    assert {t for t, status in rows.items() if status == "sent"} == sent
+    assert set(rows.values()) == {"sent", "pending"}  # nothing left claimed
+    assert _execute(db_url, "SELECT count(*) FROM bot_processes") == [(0,)]
