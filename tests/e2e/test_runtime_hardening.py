@@ -15,15 +15,18 @@ def _callback_answers(emu, user_id: int) -> list[str | None]:
     return [e["text"] for e in emu.transcript(TOKEN, user_id) if e["kind"] == "callback_answer"]
 
 
-def _keyboard_message(emu, user, k: int) -> int:
-    """Send `btn k` and wait for the bot's `pick k`; its message id."""
-    user.send_text(TOKEN, f"btn {k}")
+def _keyboard_messages(emu, users: list) -> list[int]:
+    """Each user sends `btn k` (k its index); the message ids of the bot's `pick k` replies."""
+    for k, user in enumerate(users):
+        user.send_text(TOKEN, f"btn {k}")
 
     def shown():
-        return next((e["message_id"] for e in emu.transcript(TOKEN, user.id)
+        ids = [next((e["message_id"] for e in emu.transcript(TOKEN, user.id)
                      if e["kind"] == "message" and e["text"] == f"pick {k}"), None)
+               for k, user in enumerate(users)]
+        return None if None in ids else ids
 
-    return wait_until(shown, 15, f"the keyboard for {user!r}")
+    return wait_until(shown, 15, "every keyboard shown", interval=0.05)
 
 
 @pytest.mark.parametrize("presses", [1, 100])
@@ -34,7 +37,7 @@ def test_button_presses_then_a_text_at_a_quiet_moment_are_all_answered(
     # answered as well.
     launcher.start(db_url)
     users = [emu.create_user(f"presser{i}") for i in range(presses)]
-    keyboards = [_keyboard_message(emu, u, i) for i, u in enumerate(users)]
+    keyboards = _keyboard_messages(emu, users)
     time.sleep(0.5)  # a quiet moment
     for i, (user, message_id) in enumerate(zip(users, keyboards, strict=True)):
         user.press_button(TOKEN, message_id, f"probe:{i}")
