@@ -6,6 +6,9 @@ from typing import Any
 
 from telebot import types
 
+from fitclub import commands
+from fitclub.db import rows
+from fitclub.db.members import Member
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 
@@ -31,6 +34,22 @@ def stale(ctx: UpdateContext, call: types.CallbackQuery, refresh: Screen | None 
         show(ctx, refresh, call, toast=ctx.texts("stale_button"))
     else:
         ctx.answer_callback(call.id, ctx.texts("stale_button"))
+
+
+def registered(ctx: UpdateContext) -> Member | None:
+    """The member behind the update if they finished registration, else None."""
+    member = ctx.member
+    return member if member is not None and member.registered_at is not None else None
+
+
+def change_language(ctx: UpdateContext, member: Member, lang: str) -> bool:
+    """Store the member's language and queue their command list in it; False if unchanged."""
+    if lang == member.language:
+        return False
+    rows.execute(ctx.conn, "members.set_language", {"id": member.id, "language": lang})
+    ctx.forget_member()
+    commands.set_for_member(ctx, ctx.member)
+    return True
 
 
 def sender_id(update: Any) -> int | None:

@@ -7,7 +7,6 @@ from telebot import types
 
 from fitclub import commands, ui
 from fitclub.callbacks import LANGUAGE, PRIVACY
-from fitclub.db import rows
 from fitclub.jobs.offers import announce
 from fitclub.screens import Screen
 from fitclub.screens import account as screens
@@ -18,9 +17,7 @@ from fitclub.services import booking, privacy
 def register(bot: telebot.TeleBot, deps) -> None:
     """Register /language, /privacy and their buttons."""
 
-    def registered(ctx):
-        member = ctx.member
-        return member if member is not None and member.registered_at is not None else None
+    registered = ui.registered
 
     @bot.message_handler(commands=["language"], chat_types=["private"])
     def choose_language(message: types.Message) -> None:
@@ -37,11 +34,9 @@ def register(bot: telebot.TeleBot, deps) -> None:
             # Before registration the choice follows Telegram's language; say how to start.
             ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
             return
-        rows.execute(ctx.conn, "members.set_language", {"id": member.id, "language": lang})
-        ctx.forget_member()
+        ui.change_language(ctx, member, lang)
         ui.show(ctx, menu_screens.home(ctx.texts, ctx.member), call,
                 toast=ctx.texts("language_set"))
-        commands.set_for_member(ctx, ctx.member)
 
     @bot.message_handler(commands=["privacy"], chat_types=["private"])
     def show_privacy(message: types.Message) -> None:

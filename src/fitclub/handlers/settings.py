@@ -7,9 +7,8 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import commands, ui
+from fitclub import ui
 from fitclub.callbacks import REMINDER_CANCEL, SETTINGS_LANGUAGE, SETTINGS_REMINDERS
-from fitclub.db import rows
 from fitclub.jobs.offers import announce
 from fitclub.screens import Screen
 from fitclub.screens import settings as screens
@@ -20,9 +19,7 @@ from fitclub.services.booking import Outcome
 def register(bot: telebot.TeleBot, deps) -> None:
     """Register /settings and its buttons."""
 
-    def registered(ctx):
-        member = ctx.member
-        return member if member is not None and member.registered_at is not None else None
+    registered = ui.registered
 
     @bot.message_handler(commands=["settings"], chat_types=["private"])
     def show_settings(message: types.Message) -> None:
@@ -41,15 +38,9 @@ def register(bot: telebot.TeleBot, deps) -> None:
         if member is None:
             ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
             return
-        lang = SETTINGS_LANGUAGE.parse(call.data)["lang"]
-        changed = lang != member.language
-        if changed:
-            rows.execute(ctx.conn, "members.set_language", {"id": member.id, "language": lang})
-            ctx.forget_member()
+        changed = ui.change_language(ctx, member, SETTINGS_LANGUAGE.parse(call.data)["lang"])
         ui.show(ctx, screens.settings(ctx.texts, ctx.member), call,
                 toast=ctx.texts("language_set") if changed else None)
-        if changed:
-            commands.set_for_member(ctx, ctx.member)
 
     @bot.callback_query_handler(func=SETTINGS_REMINDERS.matches())
     def set_reminders(call: types.CallbackQuery) -> None:
