@@ -6,6 +6,7 @@ import itertools
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -388,3 +389,27 @@ def test_a_clean_stop_records_what_was_sent_hands_back_the_rest_and_unregisters(
     assert {t for t, status in rows.items() if status == "sent"} == sent
     assert set(rows.values()) == {"sent", "pending"}  # nothing left claimed
     assert _execute(db_url, "SELECT count(*) FROM bot_processes") == [(0,)]
+
+
+def test_a_process_given_up_as_dead_drops_its_claims_and_sends_nothing_twice_but_its_call(
+        db_url, scripted_sender, monkeypatch):
+    monkeypatch.setattr("fitclub.runtime.sender.HEARTBEAT_SECONDS", 0.2)
+    for i in range(5):
+        _queue_call(db_url, 700 + i, "sendMessage", f"m{i}")
+    api = ScriptedApi()
+    gate = api.hold["m0"] = threading.Event()
+    scripted_sender(api, threads=1)  # m1..m4 wait in memory behind the held m0
+    assert api.holding.wait(10)
+    # Another process decided this one was dead: it forgot it and released its claims.
+    _execute(db_url, "DELETE FROM bot_processes; UPDATE outbox SET status = 'pending', "
+             "claim_token = NULL, claimed_by = NULL, lease_until = NULL "
+             "WHERE status = 'sending'")
+    deadline = time.monotonic() + 5
+    while _execute(db_url, "SELECT count(*) FROM bot_processes") == [(0,)]:
+        assert time.monotonic() < deadline, "the heartbeat never registered again"
+        time.sleep(0.05)
+    gate.set()
+    _wait_settled(db_url)
+    sent = Counter(p["text"] for _, p in api.calls)
+    # m0 was out when the claim was lost: it goes again. The rest go once.
+    assert sent == {"m0": 2, "m1": 1, "m2": 1, "m3": 1, "m4": 1}

@@ -15,7 +15,6 @@ the calls in flight at the kill (sent, not yet recorded) are sent again.
 from __future__ import annotations
 
 import heapq
-import itertools
 import logging
 import os
 import socket
@@ -183,7 +182,6 @@ class Sender:
         self._next_mark_retry = 0.0
         self._next_sweep = 0.0
         self._threads: list[threading.Thread] = []
-        self._seq = itertools.count()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -199,7 +197,7 @@ class Sender:
         def run(conn):
             with conn.cursor() as cur:
                 cur.execute(Q["outbox.heartbeat"], {**ident, "stale": STALE_AFTER})
-                released = cur.rowcount
+                released = cur.fetchone()[1]
                 cur.execute(Q["outbox.processes_here"], ident)
                 dead = [pid_id for pid_id, pid in cur.fetchall()
                         if pid == self.identity.pid or not pid_alive(pid)]
@@ -292,9 +290,23 @@ class Sender:
             with conn.cursor() as cur:
                 cur.execute(Q["outbox.heartbeat"],
                             {**self.identity.params(), "stale": STALE_AFTER})
-                return cur.rowcount
+                return cur.fetchone()
 
-        if released := run_alone(self.pool, run, attempts=2, max_seconds=2):
+        forgotten, released = run_alone(self.pool, run, attempts=2, max_seconds=2)
+        if forgotten:
+            # Silent too long (a stall, a lost database): others released our claims and may
+            # have taken them. Drop what is not yet sent and hand back whatever is still ours,
+            # so every row is claimed afresh; calls already out cannot be undone (their marks
+            # are refused by the claim tokens).
+            with self._cond:
+                dropped = len(self._heap) + len(self._ready)
+                self._heap, self._ready = [], []
+            run_alone(self.pool, lambda conn: conn.cursor().execute(
+                Q["outbox.release_own_claims"], {"process": self.identity.id}))
+            log.warning("this process had been given up as dead; %s claimed rows not yet "
+                        "sent go back to the queue", dropped)
+            self._wake.set()
+        if released:
             log.warning("released %s outbox rows of senders that stopped or whose claims "
                         "lapsed", released)
             self._wake.set()

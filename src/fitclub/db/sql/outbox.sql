@@ -125,27 +125,38 @@ SET status = 'dropped', lease_until = NULL, error = 'bot was blocked by the user
 WHERE chat_id = %(chat_id)s AND status = 'pending';
 
 -- name: heartbeat
--- This process is alive (registered again if others had given it up); processes silent for
--- `stale` seconds are forgotten, and their claims, claims of processes no longer
--- registered and claims past their lease go back to pending.
+-- This process is alive: says whether it had to be registered again (others had given it up,
+-- so its claims are gone) and how many claims were released. Processes silent for `stale`
+-- seconds are forgotten; their claims, claims of processes no longer registered and claims
+-- past their lease go back to pending.
 WITH beat AS (
     INSERT INTO bot_processes (id, hostname, pid_namespace, pid)
     VALUES (%(process)s, %(hostname)s, %(pid_namespace)s, %(pid)s)
     ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp()
+    RETURNING (xmax = 0) AS registered
 ), gone AS (
     DELETE FROM bot_processes
     WHERE heartbeat_at < clock_timestamp() - make_interval(secs => %(stale)s)
       AND id <> %(process)s
     RETURNING id
+), released AS (
+    UPDATE outbox o
+    SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NULL
+    WHERE o.status = 'sending'
+      AND (o.lease_until < clock_timestamp()
+           OR o.claimed_by IS NULL
+           OR o.claimed_by IN (SELECT id FROM gone)
+           OR (o.claimed_by <> %(process)s
+               AND NOT EXISTS (SELECT 1 FROM bot_processes p WHERE p.id = o.claimed_by)))
+    RETURNING 1
 )
-UPDATE outbox o
+SELECT (SELECT registered FROM beat) AS registered, (SELECT count(*) FROM released) AS released;
+
+-- name: release_own_claims
+-- Hand back every claim of this process (it was given up as dead while its rows were out).
+UPDATE outbox
 SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NULL
-WHERE o.status = 'sending'
-  AND (o.lease_until < clock_timestamp()
-       OR o.claimed_by IS NULL
-       OR o.claimed_by IN (SELECT id FROM gone)
-       OR (o.claimed_by <> %(process)s
-           AND NOT EXISTS (SELECT 1 FROM bot_processes p WHERE p.id = o.claimed_by)));
+WHERE status = 'sending' AND claimed_by = %(process)s;
 
 -- name: processes_here
 -- Other processes registered from this host and pid namespace (the caller checks their pids).
