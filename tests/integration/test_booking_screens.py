@@ -89,3 +89,21 @@ def test_schedule_details_and_calendar_in_the_club_time_zone(db_url, berlin):
     assert event.decoded("dtend") - start == timedelta(minutes=60)
     assert [tz_.get("tzid") for tz_ in ics.walk("VTIMEZONE")] == ["Europe/Berlin"]
     assert str(event.get("summary")) == "Yoga"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_held_place_can_be_answered_from_the_class_details(lang):
+    from datetime import UTC, datetime, timedelta
+
+    from fitclub.callbacks import OFFER
+    from fitclub.locales import Texts
+    from fitclub.screens.schedule import details
+    from fitclub.services.schedule import ClassDetails, ClassView
+
+    cls = ClassView(7, datetime.now(UTC) + timedelta(days=1), 60, "scheduled", "Yoga", "", "",
+                    "Anna", 10, 10, 3, "waitlisted")
+    screen = details(Texts(lang), ClassDetails(cls, 1, 42, True, False), None, "b")
+    data = [b.callback_data for row in screen.markup.keyboard for b in row]
+    assert OFFER(offer_id=42, answer="yes") in data and OFFER(offer_id=42, answer="no") in data
+    plain = details(Texts(lang), ClassDetails(cls, 1, None, True, False), None, "b")
+    assert not any(OFFER.parse(b.callback_data) for row in plain.markup.keyboard for b in row)

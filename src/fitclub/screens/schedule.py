@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from fitclub.callbacks import BOOK, CALENDAR, CANCEL_BOOKING, CLASS, LEAVE_WAITLIST, MENU, SCHEDULE
+from fitclub.callbacks import (
+    BOOK,
+    CALENDAR,
+    CANCEL_BOOKING,
+    CLASS,
+    LEAVE_WAITLIST,
+    MENU,
+    OFFER,
+    SCHEDULE,
+)
 from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
@@ -74,21 +83,32 @@ def details(tx: Texts, found: ClassDetails, link: str | None, back: str) -> Scre
         lines.append(tx("class_booking_closed"))
     if link:
         lines += ["", tx("class_share", link=link)]
-    rows = []
+    rows = _actions(tx, found, back)
+    back_data = MENU(screen="bookings") if back == "b" else SCHEDULE(day=tx.local(
+        cls.starts_at).date())
+    rows.append([(tx("button_back"), back_data)])
+    return Screen("\n".join(lines).strip(), inline(rows))
+
+
+def _actions(tx: Texts, found: ClassDetails, back: str) -> list[list[tuple[str, str]]]:
+    """The buttons that apply to the member and this class (Back aside)."""
+    cls, status = found.cls, found.cls.my_status
+    rows: list[list[tuple[str, str]]] = []
     live = cls.status == "scheduled" and not found.started
     if live and status == "booked":
         rows.append([(tx("button_cancel_booking"), CANCEL_BOOKING(class_id=cls.id, back=back))])
     elif live and status == "waitlisted":
+        if found.offer_id:
+            # A place is held for the member: answer it here too, not only on the offer message.
+            rows.append([(tx("offer_accept"), OFFER(offer_id=found.offer_id, answer="yes")),
+                         (tx("offer_decline"), OFFER(offer_id=found.offer_id, answer="no"))])
         rows.append([(tx("button_leave_waitlist"), LEAVE_WAITLIST(class_id=cls.id, back=back))])
     elif live and found.open:
         label = "button_book" if cls.left > 0 else "button_join_waitlist"
         rows.append([(tx(label), BOOK(class_id=cls.id, back=back))])
     if status == "booked" and not found.started:
         rows.append([(tx("button_calendar"), CALENDAR(class_id=cls.id))])
-    back_data = MENU(screen="bookings") if back == "b" else SCHEDULE(day=tx.local(
-        cls.starts_at).date())
-    rows.append([(tx("button_back"), back_data)])
-    return Screen("\n".join(lines).strip(), inline(rows))
+    return rows
 
 
 def share_link(bot_username: str, class_id: int) -> str | None:
