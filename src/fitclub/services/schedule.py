@@ -75,15 +75,15 @@ def days(today: date) -> list[date]:
 def day(conn, member_id: int, on: date, rules: Rules) -> list[ClassView]:
     """The classes of a club calendar day, for this member."""
     start, end = day_bounds(on, rules)
-    return rows.many(conn, "classes.day",
-                     {"member_id": member_id, "start": start, "end": end}, ClassView)
+    return rows.many(conn, "classes.view", {"member_id": member_id, "class_id": None,
+                                            "start": start, "end": end}, ClassView)
 
 
 def details(conn, member_id: int, class_id: int, now: datetime,
             rules: Rules) -> ClassDetails | None:
     """One class for this member, or None when there is no such class."""
-    cls = rows.one(conn, "classes.one", {"member_id": member_id, "class_id": class_id},
-                   ClassView)
+    cls = rows.one(conn, "classes.view", {"member_id": member_id, "class_id": class_id,
+                                          "start": None, "end": None}, ClassView)
     if cls is None:
         return None
     position = offer_id = None
