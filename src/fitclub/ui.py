@@ -42,6 +42,19 @@ def registered(ctx: UpdateContext) -> Member | None:
     return member if member is not None and member.registered_at is not None else None
 
 
+def member_or_refuse(ctx: UpdateContext, call: types.CallbackQuery | None = None
+                     ) -> Member | None:
+    """The registered member; otherwise None, after telling the user how to register."""
+    member = registered(ctx)
+    if member is None:
+        text = ctx.texts("not_registered")
+        if call is not None:
+            ctx.answer_callback(call.id, text, show_alert=True)
+        else:
+            ctx.reply(text)
+    return member
+
+
 def change_language(ctx: UpdateContext, member: Member, lang: str) -> bool:
     """Store the member's language and queue their command list in it; False if unchanged."""
     if lang == member.language:

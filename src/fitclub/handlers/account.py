@@ -29,10 +29,9 @@ def register(bot: telebot.TeleBot, deps) -> None:
     def set_language(call: types.CallbackQuery) -> None:
         ctx = deps.context()
         lang = LANGUAGE.parse(call.data)["lang"]
-        member = registered(ctx)
+        # Before registration the choice follows Telegram's language; say how to start.
+        member = ui.member_or_refuse(ctx, call)
         if member is None:
-            # Before registration the choice follows Telegram's language; say how to start.
-            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
             return
         ui.change_language(ctx, member, lang)
         ui.show(ctx, menu_screens.home(ctx.texts, ctx.member), call,
@@ -41,9 +40,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.message_handler(commands=["privacy"], chat_types=["private"])
     def show_privacy(message: types.Message) -> None:
         ctx = deps.context()
-        member = registered(ctx)
+        member = ui.member_or_refuse(ctx)
         if member is None:
-            ctx.reply(ctx.texts("not_registered"))
             return
         screen = screens.privacy(ctx.texts, member)
         ctx.reply(screen.text, reply_markup=screen.markup)

@@ -25,9 +25,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.message_handler(commands=["bookings"], chat_types=["private"])
     def show_bookings(message: types.Message) -> None:
         ctx = deps.context()
-        member = ctx.member
-        if member is None or member.registered_at is None:
-            ctx.reply(ctx.texts("not_registered"))
+        member = ui.member_or_refuse(ctx)
+        if member is None:
             return
         screen = bookings_screen(ctx)
         ctx.reply(screen.text, reply_markup=screen.markup)
@@ -35,9 +34,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=OFFER.matches())
     def answer_offer(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = ctx.member
-        if member is None or member.registered_at is None:
-            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
+        member = ui.member_or_refuse(ctx, call)
+        if member is None:
             return
         values = OFFER.parse(call.data)
         rules = booking.rules_from(deps.settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import telebot
 from telebot import types
 
+from fitclub import ui
 from fitclub.callbacks import CARD_REFRESH
 from fitclub.screens import card as screens
 from fitclub.services import card
@@ -28,23 +29,17 @@ def send_card(ctx, deps) -> None:
 def register(bot: telebot.TeleBot, deps) -> None:
     """Register /card and the Refresh button."""
 
-    def registered(ctx):
-        member = ctx.member
-        return member if member is not None and member.registered_at is not None else None
-
     @bot.message_handler(commands=["card"], chat_types=["private"])
     def show_card(message: types.Message) -> None:
         ctx = deps.context()
-        if registered(ctx) is None:
-            ctx.reply(ctx.texts("not_registered"))
+        if ui.member_or_refuse(ctx) is None:
             return
         send_card(ctx, deps)
 
     @bot.callback_query_handler(func=CARD_REFRESH.matches())
     def refresh(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        if registered(ctx) is None:
-            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
+        if ui.member_or_refuse(ctx, call) is None:
             return
         ctx.answer_callback(call.id, ctx.texts("card_refreshed"))
         if call.message is not None and getattr(call.message, "message_id", None):

@@ -25,9 +25,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.message_handler(commands=["membership"], chat_types=["private"])
     def show_membership(message: types.Message) -> None:
         ctx = deps.context()
-        member = ctx.member
-        if member is None or member.registered_at is None:
-            ctx.reply(ctx.texts("not_registered"))
+        member = ui.member_or_refuse(ctx)
+        if member is None:
             return
         screen = screen_for(ctx, member)
         ctx.reply(screen.text, reply_markup=screen.markup)
@@ -35,9 +34,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=PLAN_REQUEST.matches())
     def request_plan(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = ctx.member
-        if member is None or member.registered_at is None:
-            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
+        member = ui.member_or_refuse(ctx, call)
+        if member is None:
             return
         plan_id = PLAN_REQUEST.parse(call.data)["plan_id"]
         result = memberships.request_plan(ctx.conn, member.id, plan_id)

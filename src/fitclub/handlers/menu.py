@@ -27,9 +27,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=MENU.matches())
     def navigate(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = ctx.member
-        if member is None or member.registered_at is None:
-            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
+        member = ui.member_or_refuse(ctx, call)
+        if member is None:
             return
         target = MENU.parse(call.data)["screen"]
         tx = ctx.texts

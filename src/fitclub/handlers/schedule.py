@@ -33,18 +33,6 @@ def rules(deps):
     return booking.rules_from(deps.settings)
 
 
-def registered(ctx, call=None) -> bool:
-    """Whether the user is a registered member; otherwise say how to register."""
-    member = ctx.member
-    if member is not None and member.registered_at is not None:
-        return True
-    if call is not None:
-        ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
-    else:
-        ctx.reply(ctx.texts("not_registered"))
-    return False
-
-
 def day_screen(deps, ctx, on=None):
     """One day of the schedule (today when `on` is outside the week shown)."""
     today = schedule.today(ctx.now(), rules(deps))
@@ -76,20 +64,20 @@ def after(deps, ctx, call, values, toast):
 
 def show_schedule(deps, message: types.Message) -> None:
     ctx = deps.context()
-    if registered(ctx):
+    if ui.member_or_refuse(ctx) is not None:
         screen = day_screen(deps, ctx)
         ctx.reply(screen.text, reply_markup=screen.markup)
 
 
 def page(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if registered(ctx, call):
+    if ui.member_or_refuse(ctx, call) is not None:
         ui.show(ctx, day_screen(deps, ctx, SCHEDULE.parse(call.data)["day"]), call)
 
 
 def open_class(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if not registered(ctx, call):
+    if ui.member_or_refuse(ctx, call) is None:
         return
     values = CLASS.parse(call.data)
     screen = class_screen(deps, ctx, values["class_id"], values["back"])
@@ -101,7 +89,7 @@ def open_class(deps, call: types.CallbackQuery) -> None:
 
 def book(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if not registered(ctx, call):
+    if ui.member_or_refuse(ctx, call) is None:
         return
     values = BOOK.parse(call.data)
     result = booking.book(ctx.conn, ctx.member.id, values["class_id"], ctx.now(), rules(deps),
@@ -120,7 +108,7 @@ def book(deps, call: types.CallbackQuery) -> None:
 
 def cancel(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if not registered(ctx, call):
+    if ui.member_or_refuse(ctx, call) is None:
         return
     values = CANCEL_BOOKING.parse(call.data)
     result = booking.cancel_booking(ctx.conn, ctx.member.id, values["class_id"], ctx.now(),
@@ -140,7 +128,7 @@ def cancel(deps, call: types.CallbackQuery) -> None:
 
 def leave(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if not registered(ctx, call):
+    if ui.member_or_refuse(ctx, call) is None:
         return
     values = LEAVE_WAITLIST.parse(call.data)
     result = booking.leave_waitlist(ctx.conn, ctx.member.id, values["class_id"], ctx.now(),
@@ -154,7 +142,7 @@ def leave(deps, call: types.CallbackQuery) -> None:
 
 def calendar(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if not registered(ctx, call):
+    if ui.member_or_refuse(ctx, call) is None:
         return
     class_id = CALENDAR.parse(call.data)["class_id"]
     found = schedule.details(ctx.conn, ctx.member.id, class_id, ctx.now(), rules(deps))

@@ -19,14 +19,11 @@ from fitclub.services.booking import Outcome
 def register(bot: telebot.TeleBot, deps) -> None:
     """Register /settings and its buttons."""
 
-    registered = ui.registered
-
     @bot.message_handler(commands=["settings"], chat_types=["private"])
     def show_settings(message: types.Message) -> None:
         ctx = deps.context()
-        member = registered(ctx)
+        member = ui.member_or_refuse(ctx)
         if member is None:
-            ctx.reply(ctx.texts("not_registered"))
             return
         screen = screens.settings(ctx.texts, member)
         ctx.reply(screen.text, reply_markup=screen.markup)
@@ -34,9 +31,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=SETTINGS_LANGUAGE.matches())
     def set_language(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = registered(ctx)
+        member = ui.member_or_refuse(ctx, call)
         if member is None:
-            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
             return
         changed = ui.change_language(ctx, member, SETTINGS_LANGUAGE.parse(call.data)["lang"])
         ui.show(ctx, screens.settings(ctx.texts, ctx.member), call,
@@ -45,9 +41,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=SETTINGS_REMINDERS.matches())
     def set_reminders(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = registered(ctx)
+        member = ui.member_or_refuse(ctx, call)
         if member is None:
-            ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
             return
         on = SETTINGS_REMINDERS.parse(call.data)["on"] == "y"
         reminders.set_enabled(ctx.conn, member.id, on)
@@ -62,11 +57,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
 def cancel_from_reminder(deps, call: types.CallbackQuery) -> None:
     """Cancel only while the visit comes back; later, say why and leave the booking."""
     ctx = deps.context()
-    member = ctx.member
-    if member is not None and member.registered_at is None:
-        member = None
+    member = ui.member_or_refuse(ctx, call)
     if member is None:
-        ctx.answer_callback(call.id, ctx.texts("not_registered"), show_alert=True)
         return
     class_id = REMINDER_CANCEL.parse(call.data)["class_id"]
     rules = booking.rules_from(deps.settings)
