@@ -120,9 +120,14 @@ class Action:
         found = parse(data)
         return found[1] if found and found[0] is self else None
 
-    def matches(self) -> Callable[[Any], bool]:
-        """A filter for callback_query_handler: the press is this action's, well formed."""
-        return lambda call: self.parse(getattr(call, "data", None)) is not None
+    def matches(self, **fixed: Any) -> Callable[[Any], bool]:
+        """A filter for callback_query_handler: the press is this action's, well formed,
+        and its fields equal `fixed` (`STAFF.matches(section="plans")`)."""
+        def check(call: Any) -> bool:
+            values = self.parse(getattr(call, "data", None))
+            return values is not None and all(values.get(k) == v for k, v in fixed.items())
+
+        return check
 
 
 def action(prefix: str, **fields: Field) -> Action:
@@ -193,3 +198,13 @@ SETTINGS_REMINDERS = action("sr", on=Choice("y", "n"))
 CARD_REFRESH = action("cr")
 #: Cancel a booking from its reminder (only while the visit would come back).
 REMINDER_CANCEL = action("rc", class_id=Id())
+#: From the activity chart back to the main menu (a photo cannot be edited into the menu).
+ACTIVITY_MENU = action("act")
+
+# -- staff (issues 11 and 12) ----------------------------------------------------------------
+
+#: The staff home's sections; each feature module handles its own (`STAFF.matches(section=)`).
+STAFF_SECTIONS = ("home", "people", "checkin", "myclasses", "classes", "types", "plans",
+                  "members", "requests", "announce", "report", "audit")
+#: Open a section of the staff home (/staff), edited in place.
+STAFF = action("st", section=Choice(*STAFF_SECTIONS))

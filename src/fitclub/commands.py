@@ -7,10 +7,11 @@ from fitclub.locales import DEFAULT, LANGUAGES, Texts
 from fitclub.runtime.context import UpdateContext
 
 UNREGISTERED = ("start_new", "help")
-MEMBER = ("start", "schedule", "bookings", "membership", "card", "settings", "language",
-          "privacy", "help", "cancel")
-# Staff commands join these lists as their features arrive.
-BY_ROLE = {"member": MEMBER, "trainer": MEMBER, "admin": MEMBER}
+MEMBER = ("start", "schedule", "bookings", "membership", "card", "activity", "settings",
+          "language", "privacy", "help", "cancel")
+TRAINER = (*MEMBER, "staff", "checkin", "myclasses")
+ADMIN = (*TRAINER, "people", "classes", "plans", "members", "announce", "report", "audit")
+BY_ROLE = {"member": MEMBER, "trainer": TRAINER, "admin": ADMIN}
 
 
 def command_list(tx: Texts, names: tuple[str, ...]) -> list[dict[str, str]]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telebot import types
 
 from fitclub import commands
-from fitclub.db import rows
+from fitclub.db import audit, rows
 from fitclub.db.members import Member
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
+
+log = logging.getLogger(__name__)
+
+TRAINER = ("trainer", "admin")
+ADMIN = ("admin",)
 
 
 def show(ctx: UpdateContext, screen: Screen, call: types.CallbackQuery | None = None,
@@ -53,6 +59,35 @@ def member_or_refuse(ctx: UpdateContext, call: types.CallbackQuery | None = None
         else:
             ctx.reply(text)
     return member
+
+
+def staff_or_refuse(ctx: UpdateContext, call: types.CallbackQuery | None = None, *,
+                    roles: tuple[str, ...] = TRAINER, what: str) -> Member | None:
+    """The registered member if their role (read from the database for this update) is one
+    of `roles`; otherwise None, after a one-line refusal, a warning in the log and a
+    `denied` row in the audit log naming `what` was attempted (a dotted name such as
+    "classes.cancel") and the callback data.
+
+    Every privileged handler starts with this; ids in its callback data are then checked
+    against what this member may act on in the queries that use them.
+    """
+    member = registered(ctx)
+    if member is not None and member.role in roles:
+        return member
+    text = ctx.texts("admins_only" if roles == ADMIN else "staff_only")
+    attempt = {"what": what, "role": member.role if member else None,
+               "telegram_id": ctx.user_id}
+    if call is not None:
+        attempt["data"] = call.data
+    log.warning("refused %s to Telegram user %s (role %s)", what, ctx.user_id,
+                attempt["role"])
+    audit.record(ctx.conn, actor_id=member.id if member else None, action="denied",
+                 entity="staff_action", details=attempt)
+    if call is not None:
+        ctx.answer_callback(call.id, text, show_alert=True)
+    else:
+        ctx.reply(text)
+    return None
 
 
 def change_language(ctx: UpdateContext, member: Member, lang: str) -> bool:

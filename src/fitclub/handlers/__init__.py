@@ -20,6 +20,7 @@ from fitclub.handlers import (
     registration,
     schedule,
     settings,
+    staff,
 )
 from fitclub.runtime.context import UpdateContext
 
@@ -48,6 +49,7 @@ MODULES: tuple[ModuleType, ...] = (
     bookings,
     settings,
     card,
+    staff,
     fallback,
 )
 

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from fitclub.callbacks import MENU
+from fitclub.callbacks import MENU, STAFF
 from fitclub.db.members import Member
 from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
 
 
 def home(tx: Texts, member: Member) -> Screen:
-    """The main menu."""
-    return Screen(tx("menu_title", name=member.first_name), inline([
+    """The main menu; trainers and admins also get the way to the staff home."""
+    rows = [
         [(tx("menu_schedule"), MENU(screen="schedule")),
          (tx("menu_bookings"), MENU(screen="bookings"))],
         [(tx("menu_membership"), MENU(screen="membership")),
          (tx("menu_card"), MENU(screen="card"))],
         [(tx("menu_activity"), MENU(screen="activity")),
          (tx("menu_help"), MENU(screen="help"))],
-    ]))
+    ]
+    if member.is_staff:
+        rows.append([(tx("menu_staff"), STAFF(section="home"))])
+    return Screen(tx("menu_title", name=member.first_name), inline(rows))
 
 
 def back_to_menu(tx: Texts) -> list[tuple[str, str]]:

@@ -1,0 +1,165 @@
+"""Acceptance (issues 11 and 12): every staff action refuses those who may not take it.
+
+One parametrized test runs every case of `staff_cases.CASES` in each way a non-staff user
+could reach it:
+- `command`: a member types the staff command;
+- `forged`: a member sends the staff button's callback data (injected, as Telegram would
+  deliver data no button of theirs carried);
+- `replayed`: an admin opens the staff home, is demoted to member, and the button data is
+  pressed on that real staff message;
+- `trainer`: a trainer sends an admin-only button's data or command.
+
+For each: the one-line refusal, nothing changed in any table of the club's data (a digest
+of every row, runtime tables aside), no message sent or edited, and a `denied` row in the
+audit log naming the attempt.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.harness import TOKEN, query, wait_until
+from tests.e2e.session import Person
+from tests.e2e.staff_cases import CASES, Case
+
+STAFF_ONLY = "This is for club staff only."
+ADMINS_ONLY = "Only club admins can do this."
+# Tables of the runtime and of logs: a refused update writes its inbox row, its answer in the
+# outbox, its audit row, and may touch a user's conversation state or a job's heartbeat.
+NOT_CLUB_DATA = {"inbox", "outbox", "audit_log", "conversation_state", "bot_processes",
+                 "schema_migrations", "jobs", "chat_flood"}
+
+
+def seed_world(db_url: str, member: Person, trainer: Person, admin: Person) -> dict[str, int]:
+    """A small club with one of everything a staff action could name; returns the ids."""
+    world: dict[str, int] = {}
+    for key, person, role in (("member_id", member, "member"), ("trainer_id", trainer,
+                                                                   "trainer"),
+                              ("admin_id", admin, "admin")):
+        world[key] = query(db_url, """
+            INSERT INTO members (telegram_id, first_name, phone, role, registered_at)
+            VALUES (%s, %s, '+4915100000' || %s, %s, now()) RETURNING id""",
+            (person.id, person.user.data.first_name, len(world), role))[0][0]
+    (world["other_id"],), = query(db_url, """
+        INSERT INTO members (telegram_id, first_name, phone, registered_at)
+        VALUES (777001, 'Olga', '+4915177700', now()) RETURNING id""")
+    (world["plan_id"],), = query(db_url, """
+        INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)
+        VALUES ('Month', 5000, 30, 12) RETURNING id""")
+    (world["membership_id"],), = query(db_url, """
+        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)
+        VALUES (%s, %s, current_date - 1, current_date + 29, 10) RETURNING id""",
+        (world["other_id"], world["plan_id"]))
+    (world["type_id"],), = query(db_url, """
+        INSERT INTO class_types (name, default_duration_minutes, default_capacity)
+        VALUES ('Yoga', 60, 10) RETURNING id""")
+    (world["class_id"],), = query(db_url, """
+        INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
+        VALUES (%s, %s, now() + interval '1 day', 60, 10) RETURNING id""",
+        (world["type_id"], world["trainer_id"]))
+    (world["booking_id"],), = query(db_url, """
+        INSERT INTO bookings (class_id, member_id, status) VALUES (%s, %s, 'booked')
+        RETURNING id""", (world["class_id"], world["other_id"]))
+    (world["request_id"],), = query(db_url, """
+        INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s) RETURNING id""",
+        (world["other_id"], world["plan_id"]))
+    return world
+
+
+def digest(db_url: str) -> dict[str, str]:
+    """A digest of every row of every table of the club's data."""
+    tables = [t for (t,) in query(db_url, """
+        SELECT table_name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1""")
+        if t not in NOT_CLUB_DATA]
+    return {t: query(db_url, f"SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text),"
+                             f" '')) FROM {t} r")[0][0] for t in tables}
+
+
+def _inject_press(emu, person: Person, message: dict, data: str) -> int:
+    return emu.inject_update(TOKEN, {"callback_query": {
+        "id": f"safety-{time.monotonic_ns()}", "chat_instance": "1",
+        "from": {"id": person.id, "is_bot": False, "first_name": person.user.data.first_name,
+                 "language_code": "en"},
+        "message": {"message_id": message["message_id"], "date": int(time.time()),
+                    "chat": {"id": person.id, "type": "private"},
+                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"},
+                    "text": message.get("text") or ""},
+        "data": data}})
+
+
+def _outcome(db_url: str, update_id: int) -> list[tuple[str, str | None]]:
+    """(method, text) of everything the update queued, once it is done."""
+    wait_until(lambda: query(db_url, "SELECT status FROM inbox WHERE update_id = %s",
+                             (update_id,)) == [("done",)], 15, f"update {update_id} done")
+    return query(db_url, """
+        SELECT method, coalesce(params->>'text', params->>'caption') FROM outbox
+        WHERE update_id = %s AND method NOT IN ('setMyCommands', 'deleteMyCommands')
+        ORDER BY id""", (update_id,))
+
+
+def _last_update_id(db_url: str) -> int:
+    return query(db_url, "SELECT coalesce(max(update_id), 0) FROM inbox")[0][0]
+
+
+MODES = ("command", "forged", "replayed", "trainer")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_staff_action_refuses_those_who_may_not(emu, launcher, db_url, mode):
+    member, trainer, admin = (Person(emu, "Mia"), Person(emu, "Tom"), Person(emu, "Ada"))
+    world = seed_world(db_url, member, trainer, admin)
+    launcher.start(db_url)
+    actor = {"trainer": trainer, "replayed": admin}.get(mode, member)
+    if mode == "replayed":
+        (screen,) = admin.send("/staff")
+        assert "Staff" in screen["text"]
+        query(db_url, "UPDATE members SET role = 'member' WHERE id = %s", (world["admin_id"],))
+    else:
+        (screen,) = actor.send("/start")
+    tries = [(case, way) for case in CASES for way in _ways(case, mode)]
+    assert tries, "no case for this mode"
+    failures = []
+    for case, way in tries:
+        failures += _try(emu, db_url, actor, screen, case, world, mode, way)
+    assert not failures, "\n".join(failures)
+
+
+def _ways(case: Case, mode: str) -> list[str]:
+    """How this mode reaches the case: by its command, its button data, or both."""
+    ways = []
+    if case.command and mode in ("command", "trainer"):
+        ways.append("command")
+    if case.data and mode in ("forged", "replayed", "trainer"):
+        ways.append("data")
+    return ways if mode != "trainer" or case.admin_only else []
+
+
+def _try(emu, db_url: str, actor: Person, screen: dict, case: Case, world: dict[str, int],
+         mode: str, way: str) -> list[str]:
+    before = digest(db_url)
+    denied_before = query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'denied'")
+    expected = ADMINS_ONLY if case.admin_only else STAFF_ONLY
+    if way == "command":
+        start = _last_update_id(db_url)
+        actor.user.send_text(TOKEN, case.command)
+        update_id = wait_until(lambda: (u := _last_update_id(db_url)) > start and u, 15,
+                               f"{case.command} to arrive")
+        expect_methods = [("sendMessage", expected)]
+    else:
+        update_id = _inject_press(emu, actor, screen, case.data(world))
+        expect_methods = [("answerCallbackQuery", expected)]
+    got = _outcome(db_url, update_id)
+    problems = []
+    label = f"{case.name} ({mode}, {way})"
+    if got != expect_methods:
+        problems.append(f"{label}: answered {got}, expected {expect_methods}")
+    if digest(db_url) != before:
+        changed = [t for t, d in digest(db_url).items() if before.get(t) != d]
+        problems.append(f"{label}: changed {changed}")
+    denied_after = query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'denied'")
+    if denied_after[0][0] != denied_before[0][0] + 1:
+        problems.append(f"{label}: the attempt is not in the audit log")
+    return problems
