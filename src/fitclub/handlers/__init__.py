@@ -11,6 +11,7 @@ import telebot
 from fitclub.config import Settings
 from fitclub.handlers import (
     account,
+    activity,
     bookings,
     card,
     chat_member,
@@ -49,6 +50,7 @@ MODULES: tuple[ModuleType, ...] = (
     bookings,
     settings,
     card,
+    activity,
     staff,
     fallback,
 )

@@ -7,6 +7,7 @@ from telebot import types
 
 from fitclub import ui
 from fitclub.callbacks import MENU
+from fitclub.handlers.activity import send_activity
 from fitclub.handlers.card import send_card
 from fitclub.screens import bookings as booking_screens
 from fitclub.screens import membership as membership_screens
@@ -56,6 +57,8 @@ def register(bot: telebot.TeleBot, deps) -> None:
             ctx.answer_callback(call.id)
             send_card(ctx, deps)
             return
-        else:
-            screen = screens.coming_soon(tx, target)
+        elif target == "activity":
+            # A chart (a photo) replaces the menu message; without visits, text in place.
+            send_activity(ctx, deps, call)
+            return
         ui.show(ctx, screen, call)

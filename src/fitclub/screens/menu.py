@@ -1,4 +1,4 @@
-"""The main menu, help and the placeholders of screens still to come."""
+"""The main menu and help."""
 
 from __future__ import annotations
 
@@ -45,11 +45,3 @@ def help_screen(tx: Texts, member: Member | None) -> Screen:
     if member is None or member.registered_at is None:
         return Screen(help_text(tx, member))
     return Screen(help_text(tx, member), inline([back_to_menu(tx)]))
-
-
-SOON = {"activity": "menu_activity"}
-
-
-def coming_soon(tx: Texts, screen: str) -> Screen:
-    """A menu entry whose screen is not built yet."""
-    return Screen(tx("coming_soon", feature=tx(SOON[screen])), inline([back_to_menu(tx)]))
