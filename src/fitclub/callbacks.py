@@ -208,3 +208,19 @@ STAFF_SECTIONS = ("home", "people", "checkin", "myclasses", "classes", "types", 
                   "members", "requests", "announce", "report", "audit")
 #: Open a section of the staff home (/staff), edited in place.
 STAFF = action("st", section=Choice(*STAFF_SECTIONS))
+
+# -- roles and check-in (issue 11, items 1 and 2) --------------------------------------------
+
+PEOPLE_ROLES = ("member", "trainer", "admin")
+#: /people: open a person's card from the search results.
+PEOPLE_PERSON = action("xpp", person_id=Id())
+#: A person's card: ask to give them another role (the confirmation step).
+PEOPLE_ROLE = action("xpr", person_id=Id(), role=Choice(*PEOPLE_ROLES))
+#: Confirm a role change; `was` is the role the admin saw, so a change made meanwhile by
+#: someone else is not overwritten unseen.
+PEOPLE_SET_ROLE = action("xps", person_id=Id(), was=Choice(*PEOPLE_ROLES),
+                          role=Choice(*PEOPLE_ROLES))
+#: /checkin by name: a found member, then the confirm button.
+CHECKIN_PERSON = action("xcp", member_id=Id())
+#: /checkin: check this member in.
+CHECKIN_CONFIRM = action("xcc", member_id=Id())

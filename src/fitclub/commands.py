@@ -20,22 +20,25 @@ def command_list(tx: Texts, names: tuple[str, ...]) -> list[dict[str, str]]:
             for name in names]
 
 
-def set_for_member(ctx: UpdateContext, member: Member | None) -> None:
-    """Queue the member's own list (their role, their language) for their private chat.
+def set_for_member(ctx: UpdateContext, member: Member | None, *,
+                   chat_id: int | None = None) -> None:
+    """Queue the member's own list (their role, their language) for their private chat: the
+    update's chat, or `chat_id` (another person's, e.g. after an admin changed their role).
 
     The scope is the chat with no language_code: the member chose the bot's language, which
     may differ from their Telegram app's, and a chat-scoped list without a language applies
     whatever the app's language is.
     """
-    chat_id = ctx.chat_id
+    chat_id = ctx.chat_id if chat_id is None else chat_id
     if member is None:
-        ctx.enqueue("deleteMyCommands", {"scope": {"type": "chat", "chat_id": chat_id}})
+        ctx.enqueue("deleteMyCommands", {"scope": {"type": "chat", "chat_id": chat_id}},
+                    chat_id=chat_id)
         return
     names = BY_ROLE.get(member.role, MEMBER)
     ctx.enqueue("setMyCommands", {
         "commands": command_list(Texts(member.language), names),
         "scope": {"type": "chat", "chat_id": chat_id},
-    })
+    }, chat_id=chat_id)
 
 
 def default_calls() -> list[tuple[str, dict]]:

@@ -230,6 +230,12 @@ class Settings:
     reminder_hours: float = _setting(
         "REMINDER_HOURS", "2", _float, "hours before a booked class that its reminder is sent",
         lo=0.05)
+    checkin_window_minutes: float = _setting(
+        "CHECKIN_WINDOW_MINUTES", "30", _float,
+        "a check-in this close to a booked class's start (before or after) attends it", lo=0)
+    checkin_dedup_minutes: float = _setting(
+        "CHECKIN_DEDUP_MINUTES", "10", _float,
+        "a second check-in of a member within this many minutes records nothing", lo=0)
 
     @classmethod
     def from_env(
