@@ -1,0 +1,133 @@
+"""Acceptance (issue 10): /activity sends the weekly chart with the numbers in its caption; the
+menu's Activity and the chart's Menu swap one screen for the other; no visits, no chart. The
+bot's memory before and after drawing is printed for the closing note."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg2
+from PIL import Image
+
+from fitclub.locales import Texts
+from fitclub.services import activity
+from tests.e2e.harness import query, wait_until
+from tests.e2e.session import Person, buttons
+
+CLUB_TZ = "Europe/Berlin"
+
+
+def _member(db_url: str, person: Person, language: str = "en") -> int:
+    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, phone, language,"
+                                  " registered_at) VALUES (%s, 'Anna', %s, %s, now()) RETURNING id",
+                          (person.id, f"+1555{person.id}", language))
+    return member_id
+
+
+def _visits(db_url: str, member_id: int) -> None:
+    """Ten weeks of visits up to an hour ago: a class of Yoga or Pilates, or just the gym."""
+    now = datetime.now(UTC)
+    query(db_url, "INSERT INTO members (telegram_id, first_name, role) VALUES (1, 'Tina',"
+                  " 'trainer')")
+    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
+                  " VALUES ('Yoga', 60, 20), ('Pilates', 60, 20)")
+    for week in range(10):
+        for n, kind in enumerate(("Yoga", "Pilates", None, "Yoga")[:1 + week % 4]):
+            at = now - timedelta(weeks=week, hours=1 + 30 * n)
+            class_id = None
+            if kind:
+                (class_id,), = query(
+                    db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
+                    " duration_minutes, capacity) VALUES ((SELECT id FROM class_types WHERE"
+                    " name = %s), (SELECT id FROM members WHERE telegram_id = 1), %s, 60, 20)"
+                    " RETURNING id", (kind, at))
+            query(db_url, "INSERT INTO visits (member_id, class_id, checked_in_at, method)"
+                          " VALUES (%s, %s, %s, %s)",
+                  (member_id, class_id, at, "class" if class_id else "qr"))
+
+
+def _expected(db_url: str, member_id: int) -> activity.Activity:
+    conn = psycopg2.connect(db_url)
+    try:
+        return activity.of_member(conn, member_id, datetime.now(UTC), CLUB_TZ,
+                                  Texts("en").first_week_day)
+    finally:
+        conn.close()
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _has_matplotlib(pid: int) -> bool:
+    return "matplotlib" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_activity_chart_caption_menu_and_memory(emu, launcher, db_url):
+    anna = Person(emu, "Anna")
+    member_id = _member(db_url, anna)
+    _visits(db_url, member_id)
+    bot = launcher.start(db_url, CLUB_TIMEZONE=CLUB_TZ)
+    (menu,) = anna.send("/start")  # the bot has handled an update: a warm baseline
+    rss_before = _rss_kb(bot.pid)
+    assert not _has_matplotlib(bot.pid)
+
+    started = time.monotonic()
+    (shown,) = anna.send("/activity", timeout=30)
+    first_seconds = time.monotonic() - started
+    rss_after = _rss_kb(bot.pid)
+    image = Image.open(io.BytesIO(shown["photo"]["bytes"]))
+    assert image.format == "PNG" and 600 <= image.width <= 1600 and 300 <= image.height <= 900
+    stats = _expected(db_url, member_id)
+    assert (stats.total, stats.classes, stats.favourite) == (23, 19, "Yoga")
+    caption = shown["caption"]
+    tx = Texts("en")
+    for line in (tx("activity_this_month", visits=tx.plural("activity_visits", stats.this_month)),
+                 tx("activity_last_month", visits=tx.plural("activity_visits", stats.last_month)),
+                 tx("activity_streak", weeks=tx.plural("activity_weeks", stats.streak)),
+                 "Classes attended: 19", "Visits in all: 23", "Favourite class: Yoga"):
+        assert line in caption, (line, caption)
+    assert stats.streak >= 9
+    assert buttons(shown) == [["🏠 Menu"]]
+    assert _has_matplotlib(bot.pid)
+
+    # The menu's Activity: the menu message makes way for the chart.
+    started = time.monotonic()
+    anna.press(menu, "Activity")
+    wait_until(lambda: anna.messages()[-1].get("photo"), 15, "the chart from the menu")
+    second_seconds = time.monotonic() - started
+    chart = anna.messages()[-1]
+    assert "Visits in all: 23" in chart["caption"]
+    wait_until(lambda: any(e["kind"] == "delete" and e["message_id"] == menu["message_id"]
+                           for e in anna.events()), 15, "the menu deleted")
+    rss_second = _rss_kb(bot.pid)
+
+    # The chart's Menu: the chart makes way for the menu.
+    anna.press(chart, "Menu")
+    wait_until(lambda: "FitClub" in (anna.messages()[-1].get("text") or ""), 15, "the menu")
+    wait_until(lambda: any(e["kind"] == "delete" and e["message_id"] == chart["message_id"]
+                           for e in anna.events()), 15, "the chart deleted")
+
+    print(f"\nbot RSS: {rss_before} kB before a chart, {rss_after} kB after the first chart, "
+          f"{rss_second} kB after the second (+{rss_after - rss_before} kB); first chart "
+          f"{first_seconds:.2f} s from /activity to the photo, second {second_seconds:.2f} s")
+
+
+def test_a_member_without_visits_gets_text_and_no_chart(emu, launcher, db_url):
+    boris = Person(emu, "Boris", language_code="ru")
+    _member(db_url, boris, "ru")
+    bot = launcher.start(db_url, CLUB_TIMEZONE=CLUB_TZ)
+    (answer,) = boris.send("/activity")
+    assert "Посещений пока нет" in answer["text"] and not answer.get("photo")
+    # From the menu, the same text replaces the menu in place.
+    (menu,) = boris.send("/start")
+    boris.press(menu, "Активность")
+    boris.wait_edit(menu["message_id"], "Посещений пока нет")
+    assert not any(m.get("photo") for m in boris.messages())
+    assert not _has_matplotlib(bot.pid)
