@@ -224,3 +224,171 @@ PEOPLE_SET_ROLE = action("xps", person_id=Id(), was=Choice(*PEOPLE_ROLES),
 CHECKIN_PERSON = action("xcp", member_id=Id())
 #: /checkin: check this member in.
 CHECKIN_CONFIRM = action("xcc", member_id=Id())
+
+# -- trainers' classes and attendance (issue 11, item 3) -------------------------------------
+
+#: /myclasses: the classes the staff member teaches, a page of them.
+TRAINER_CLASSES = action("tl", page=Number(99))
+#: A class's roster (theirs, any for an admin), a page of it.
+TRAINER_ROSTER = action("tr", class_id=Id(), page=Number(99))
+#: Mark a booked place attended ("a") or no-show ("n"); `page` is the roster page to show.
+TRAINER_MARK = action("tm", booking_id=Id(), mark=Choice("a", "n"), page=Number(99))
+
+# -- reports and the audit log (issue 12) ----------------------------------------------------
+
+#: The tables a report exports as CSV.
+EXPORTS = ("members", "visits", "bookings")
+#: /report: the weekly attendance chart, sent as a photo.
+REPORT_CHART = action("qc")
+#: /report: the memberships ending within 7 days, listed in place.
+REPORT_EXPIRING = action("qe")
+#: /report: one table as a CSV document.
+REPORT_EXPORT = action("qx", table=Choice(*EXPORTS))
+#: /audit: a page of the log (0 = newest), unfiltered.
+AUDIT_PAGE = action("qa", page=Number())
+#: /audit: a page of the actions by or on one member.
+AUDIT_MEMBER = action("qm", member_id=Id(), page=Number())
+#: /audit: filter by member (asks for a name to search).
+AUDIT_FILTER = action("qf")
+
+# -- classes and class types for admins (issue 11, item 4) -----------------------------------
+
+#: Class types: open one type's card.
+TYPE_OPEN = action("kt", type_id=Id())
+#: Class types: start creating a new type.
+TYPE_NEW = action("ktn")
+#: Class types: edit one field of a type (name, description, duration, capacity).
+TYPE_EDIT = action("kte", type_id=Id(), field=Choice("name", "desc", "dur", "cap"))
+#: Class types, at a step: a value by button (no description = 0, a duration, a capacity).
+TYPE_VALUE = action("ktv", step=Choice("desc", "dur", "cap"), value=Number(1000))
+#: Class types: save the new type, or cancel its creation or an edit.
+TYPE_FLOW = action("ktf", answer=Choice("save", "cancel"))
+#: Class types: delete one that never had a class (ask, then yes).
+TYPE_DELETE = action("ktd", type_id=Id(), step=Choice("ask", "yes"))
+
+#: The admin timetable: one day (previous/next edit in place).
+ADMIN_DAY = action("kc", day=Day())
+#: The admin card of a class.
+ADMIN_CLASS = action("kco", class_id=Id())
+#: A class's capacity: the screen with the numbers to choose.
+CLASS_CAPACITY = action("kca", class_id=Id())
+#: A class's capacity: set it to this number.
+CLASS_SET_CAPACITY = action("kcb", class_id=Id(), capacity=Number(1000))
+#: Move a class: choose the new date.
+CLASS_MOVE = action("kcm", class_id=Id())
+#: Move a class: this date chosen, ask for the time.
+CLASS_MOVE_DAY = action("kcmd", class_id=Id(), day=Day())
+#: Move a class: this date and time (minutes after midnight, club time) to confirm.
+CLASS_MOVE_AT = action("kcmt", class_id=Id(), day=Day(), minute=Number(1439))
+#: Move a class: confirmed.
+CLASS_MOVE_OK = action("kcmo", class_id=Id(), day=Day(), minute=Number(1439))
+#: Cancel a class: the confirmation screen.
+CLASS_CANCEL = action("kcx", class_id=Id())
+#: Cancel a class: confirmed.
+CLASS_CANCEL_OK = action("kcxo", class_id=Id())
+
+#: Schedule a class: start the guided flow.
+NEW_CLASS = action("kn")
+#: Schedule a class, at a step: the class type.
+NEW_CLASS_TYPE = action("knt", type_id=Id())
+#: Schedule a class, at a step: the trainer.
+NEW_CLASS_TRAINER = action("knr", member_id=Id())
+#: Schedule a class, at a step: the date (or a series' first day).
+NEW_CLASS_DAY = action("knd", day=Day())
+#: Schedule a class: one class, a weekly series, or the series' weekdays and weeks are done.
+NEW_CLASS_REPEAT = action("knw", mode=Choice("once", "weekly", "done"))
+#: Schedule a weekly series: turn a weekday (1 = Monday ... 7 = Sunday) on or off.
+NEW_CLASS_WEEKDAY = action("knx", weekday=Number(7))
+#: Schedule a weekly series: the number of weeks (1-12).
+NEW_CLASS_WEEKS = action("knk", weeks=Number(12))
+#: Schedule a class, at a step: a duration or capacity by button (the type's default).
+NEW_CLASS_VALUE = action("knv", step=Choice("dur", "cap"), value=Number(1000))
+#: Schedule a class, at the room step: no room (0) or one of the rooms offered (1-4).
+NEW_CLASS_ROOM = action("knq", pick=Number(4))
+#: Schedule a class, at the confirmation: create, change something, cancel, or back to it.
+NEW_CLASS_FLOW = action("knf", answer=Choice("ok", "change", "cancel", "back"))
+#: Schedule a class: change one thing before confirming.
+NEW_CLASS_CHANGE = action("knc", field=Choice("type", "trainer", "date", "time", "dur", "cap",
+                                                "room"))
+
+# -- announcements (issue 12, item 3) --------------------------------------------------------
+
+#: The audiences an announcement may go to (services.announcements.AUDIENCES).
+ANN_AUDIENCES = ("active", "all", "class", "expiring")
+#: Leave the announcement's compose step for the staff home.
+ANN_HOME = action("nh")
+#: A draft's audience: active and all are chosen at once; class and expiring ask which first.
+ANN_AUDIENCE = action("na", ann_id=Id(), audience=Choice(*ANN_AUDIENCES))
+#: The classes of one club day, to choose the one whose members get the draft.
+ANN_CLASSES = action("nk", ann_id=Id(), day=Day())
+#: The members of this class get the draft.
+ANN_CLASS = action("nc", ann_id=Id(), class_id=Id())
+#: Members whose membership ends within this many days get the draft.
+ANN_DAYS = action("nd", ann_id=Id(), days=Choice("3", "7", "14", "30"))
+#: Back to the choice of audience.
+ANN_BACK = action("nb", ann_id=Id())
+#: Send the draft to the audience chosen.
+ANN_SEND = action("ns", ann_id=Id())
+#: Discard the draft.
+ANN_DISCARD = action("nx", ann_id=Id())
+#: Stop an announcement that is sending.
+ANN_STOP = action("nst", ann_id=Id())
+#: An announcement's progress, as it is now.
+ANN_VIEW = action("nv", ann_id=Id())
+
+# -- plans and memberships (issue 12, admins) ------------------------------------------------
+
+#: A plan's fields as admins edit them (services.plans.FIELDS).
+PLAN_FIELDS = ("name", "price", "days", "visits", "freeze")
+#: A plan's details (from the list of plans).
+PLAN_VIEW = action("yp", plan_id=Id())
+#: Start the guided flow that creates a plan.
+PLAN_NEW = action("ypn")
+#: Type a new value for one field of a plan.
+PLAN_EDIT = action("ype", plan_id=Id(), field=Choice(*PLAN_FIELDS))
+#: "Unlimited" as the answer to the visits step (creating or editing a plan).
+PLAN_UNLIMITED = action("ypu")
+#: Create the plan the flow gathered ("yes") or drop it ("no").
+PLAN_CONFIRM = action("ypc", answer=Choice("yes", "no"))
+#: Put a plan on sale ("y") or archive it ("n").
+PLAN_SALE = action("yps", plan_id=Id(), on=Choice("y", "n"))
+#: Delete a plan never sold: ask, then confirm.
+PLAN_DELETE = action("ypd", plan_id=Id(), step=Choice("ask", "yes"))
+#: Leave the plan or membership step being typed.
+ADMIN_FLOW_CANCEL = action("yx")
+#: A member's card (from a search, a request or after a change).
+MEMBER_CARD = action("ym", member_id=Id())
+#: Find another member (type a name, phone or username).
+MEMBER_FIND = action("yf")
+#: Grant: the plans on sale to choose from.
+GRANT = action("yg", member_id=Id())
+#: Grant this plan: start today or on a date to type.
+GRANT_PLAN = action("ygp", member_id=Id(), plan_id=Id())
+#: Grant this plan from a date to type.
+GRANT_DATE = action("ygd", member_id=Id(), plan_id=Id())
+#: Grant this plan from this day (confirmed).
+GRANT_OK = action("ygo", member_id=Id(), plan_id=Id(), day=Day())
+#: Extend: the plans on sale to extend by.
+EXTEND = action("ye", membership_id=Id())
+#: Extend by this plan: the confirmation.
+EXTEND_PLAN = action("yep", membership_id=Id(), plan_id=Id())
+#: Extend by this plan (confirmed); `end` is the end date shown, so a second press is stale.
+EXTEND_OK = action("yeo", membership_id=Id(), plan_id=Id(), end=Day())
+#: Freeze: how many days (buttons, or typed).
+FREEZE = action("yz", membership_id=Id())
+#: Freeze for this many days: from today, or a date to type.
+FREEZE_DAYS = action("yzd", membership_id=Id(), days=Number(999))
+#: Freeze for this many days from a date to type.
+FREEZE_DATE = action("yzt", membership_id=Id(), days=Number(999))
+#: Freeze for this many days from this day (confirmed).
+FREEZE_OK = action("yzo", membership_id=Id(), days=Number(999), day=Day())
+#: Unfreeze early (or call off a planned freeze): ask, then confirm.
+UNFREEZE = action("yu", membership_id=Id(), step=Choice("ask", "yes"))
+#: Cancel a membership: ask, then confirm.
+MEMBERSHIP_CANCEL = action("yc", membership_id=Id(), step=Choice("ask", "yes"))
+#: Adjust visits: type the change, then the reason.
+ADJUST = action("ya", membership_id=Id())
+#: Add a note on a member: type it.
+NOTE = action("yn", member_id=Id())
+#: Grant or dismiss a member's request for a plan.
+REQUEST = action("yr", request_id=Id(), act=Choice("grant", "dismiss"))

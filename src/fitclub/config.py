@@ -230,6 +230,10 @@ class Settings:
     reminder_hours: float = _setting(
         "REMINDER_HOURS", "2", _float, "hours before a booked class that its reminder is sent",
         lo=0.05)
+    no_show_grace_minutes: float = _setting(
+        "NO_SHOW_GRACE_MINUTES", "30", _float,
+        "minutes after a class ends that members still unmarked are recorded as no-shows",
+        lo=0)
     checkin_window_minutes: float = _setting(
         "CHECKIN_WINDOW_MINUTES", "30", _float,
         "a check-in this close to a booked class's start (before or after) attends it", lo=0)

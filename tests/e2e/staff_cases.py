@@ -28,3 +28,15 @@ CASES: list[Case] = [
     Case("staff home command", command="/staff"),
     Case("staff home button", data=lambda w: cb.STAFF(section="home")),
 ]
+
+# -- trainers' classes and attendance (issue 11, item 3): trainers and admins --
+CASES += [
+    Case("my classes command", command="/myclasses"),
+    Case("my classes section", data=lambda w: cb.STAFF(section="myclasses")),
+    Case("my classes page", data=lambda w: cb.TRAINER_CLASSES(page=0)),
+    Case("class roster", data=lambda w: cb.TRAINER_ROSTER(class_id=w["class_id"], page=0)),
+    Case("mark attended", data=lambda w: cb.TRAINER_MARK(booking_id=w["booking_id"], mark="a",
+                                                         page=0)),
+    Case("mark no-show", data=lambda w: cb.TRAINER_MARK(booking_id=w["booking_id"], mark="n",
+                                                        page=0)),
+]

@@ -1,0 +1,35 @@
+"""No-shows: a sweep every minute records places still unmarked NO_SHOW_GRACE_MINUTES after
+their class ended, one statement per class, and tells each class's trainer once.
+
+The sweep is one shared row of the jobs table, taken with FOR UPDATE SKIP LOCKED, so two
+processes never run it at once; within it each class is marked under its row lock and only
+places still 'booked' change, so a place is recorded (and audited, actor None) exactly once
+however many sweeps and processes see it. The trainer's summary is written in the same
+transaction as the marks: sent once, or not at all.
+"""
+
+from __future__ import annotations
+
+from fitclub.jobs.registry import JobContext, register
+from fitclub.locales import Texts
+from fitclub.runtime.context import PRIORITY_REMINDER
+from fitclub.screens import myclasses as screens
+from fitclub.services import attendance
+
+SWEEP_KIND = "no_show_sweep"
+SWEEP_SECONDS = 60
+
+
+@register(SWEEP_KIND, priority=PRIORITY_REMINDER, every=SWEEP_SECONDS)
+def no_show_sweep(ctx: JobContext, payload: dict) -> None:
+    """Record the due no-shows of every class that has some; tell each trainer."""
+    now = ctx.now()
+    rules = attendance.rules_from(ctx.settings)
+    for class_id in attendance.due_classes(ctx.conn, now, rules):
+        found = attendance.record_no_shows(ctx.conn, class_id, now, rules)
+        notice = found.notice
+        if not found.marked or notice is None:
+            continue
+        until = attendance.window(notice.starts_at, notice.duration_minutes, rules).until
+        screen = screens.no_show_summary(Texts(notice.language), found, until)
+        ctx.reply(screen.text, reply_markup=screen.markup, chat_id=notice.telegram_id)

@@ -1,0 +1,163 @@
+"""My classes (trainers and admins): the classes they teach, a class's roster with its marks,
+and the no-show summary the sweep sends a trainer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fitclub.callbacks import TRAINER_CLASSES, TRAINER_MARK, TRAINER_ROSTER
+from fitclub.locales import Raw, Texts, esc
+from fitclub.screens import Screen, inline
+from fitclub.screens.staff import back_row
+from fitclub.services.attendance import NoShows, Place, Roster, TaughtClass
+
+LIST_PAGE = 15  # classes per page of the list
+ROSTER_PAGE = 20  # people per page of a roster: with their buttons, well inside Telegram's limits
+NAME_CHARS = 48  # a name is cut to this in a roster line
+
+_MARKS = {"booked": "mc_mark_booked", "attended": "mc_mark_attended",
+          "no_show": "mc_mark_no_show"}
+_HOW = {"qr": "mc_how_qr", "manual": "mc_how_manual", "class": "mc_how_class"}
+
+
+def _who(tx: Texts, name: str | None) -> str:
+    """A person's name for a line or a button (erased members have none)."""
+    if not name:
+        return tx("mc_erased")
+    return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+
+
+def _pages(count: int, size: int) -> int:
+    return max(1, -(-count // size))
+
+
+def _nav(tx: Texts, page: int, pages: int, data) -> list[tuple[str, str]]:
+    """Previous/next buttons of a paged screen (none on a single page)."""
+    row = []
+    if page > 0:
+        row.append((tx("mc_prev"), data(page - 1)))
+    if page + 1 < pages:
+        row.append((tx("mc_next"), data(page + 1)))
+    return row
+
+
+def classes(tx: Texts, taught: list[TaughtClass], page: int = 0) -> Screen:
+    """The classes a staff member teaches, by day, one button each (a page at a time)."""
+    lines = [tx("mc_title"), ""]
+    rows: list[list[tuple[str, str]]] = []
+    if not taught:
+        lines.append(tx("mc_none"))
+        rows.append(back_row(tx))
+        return Screen("\n".join(lines), inline(rows))
+    pages = _pages(len(taught), LIST_PAGE)
+    page = min(page, pages - 1)
+    lines.append(tx("mc_intro"))
+    shown_day = None
+    for cls in taught[page * LIST_PAGE:(page + 1) * LIST_PAGE]:
+        day = tx.local(cls.starts_at).date()
+        if day != shown_day:
+            lines += ["", tx("mc_day", day=tx.date(day, "weekday"))]
+            shown_day = day
+        time = tx.time(cls.starts_at)
+        if cls.status == "cancelled":
+            lines.append(tx("mc_line_cancelled", time=time, name=cls.name))
+            label = tx("mc_button_cancelled", day=tx.date(cls.starts_at, "day"), time=time,
+                       name=cls.name)
+        else:
+            line = tx("mc_line", time=time, name=cls.name, booked=cls.booked,
+                      capacity=cls.capacity)
+            if cls.waiting:
+                line = tx("mc_line_waiting", line=line, n=cls.waiting)
+            lines.append(line)
+            label = tx("mc_button", day=tx.date(cls.starts_at, "day"), time=time,
+                       name=cls.name, booked=cls.booked, capacity=cls.capacity)
+        rows.append([(label, TRAINER_ROSTER(class_id=cls.id, page=0))])
+    if pages > 1:
+        lines += ["", tx("mc_page", page=page + 1, pages=pages)]
+        rows.append(_nav(tx, page, pages, lambda p: TRAINER_CLASSES(page=p)))
+    rows.append(back_row(tx))
+    return Screen("\n".join(lines), inline(rows))
+
+
+def _place_line(tx: Texts, n: int, place: Place) -> str:
+    line = tx("mc_place", n=n, name=_who(tx, place.name), mark=tx(_MARKS[place.status]))
+    if place.checked_in_at is not None:
+        line = tx("mc_place_checked_in", place=line, time=tx.time(place.checked_in_at))
+    return line
+
+
+def _window_line(tx: Texts, found: Roster, now: datetime) -> str:
+    times = found.window
+    if found.cls.status == "cancelled":
+        return tx("mc_roster_cancelled")
+    if now > times.until:
+        return tx("mc_window_closed", until=tx.datetime(times.until))
+    if now < times.attended_from:
+        return tx("mc_window_before", attended=tx.time(times.attended_from),
+                  start=tx.time(times.no_show_from))
+    if now < times.no_shows_at:
+        return tx("mc_window_open", noshow=tx.time(times.no_shows_at),
+                  until=tx.datetime(times.until))
+    return tx("mc_window_late", until=tx.datetime(times.until))
+
+
+def roster(tx: Texts, found: Roster, now: datetime, page: int = 0) -> Screen:
+    """A class's roster: booked places with their marks (and a button for each mark while
+    marks may change), the waitlist in order, and who checked in; paged by people."""
+    cls = found.cls
+    lines = [tx("mc_roster_title", name=cls.name, when=tx.datetime(cls.starts_at)),
+             tx("mc_roster_meta", minutes=cls.duration_minutes, trainer=cls.trainer)]
+    if cls.room:
+        lines.append(tx("mc_roster_room", room=cls.room))
+    lines += [tx("mc_roster_counts", booked=len(found.places), capacity=cls.capacity,
+                 waiting=len(found.waiting), checked=len(found.checked_in)),
+              _window_line(tx, found, now)]
+    markable = cls.status != "cancelled" and now <= found.window.until
+    # Every person is one item; a page shows ROSTER_PAGE of them with their section headers.
+    items: list[tuple[str, int, object]] = (
+        [("booked", i, p) for i, p in enumerate(found.places, 1)]
+        + [("waiting", i, w) for i, w in enumerate(found.waiting, 1)]
+        + [("in", i, c) for i, c in enumerate(found.checked_in, 1)])
+    pages = _pages(len(items), ROSTER_PAGE)
+    page = min(page, pages - 1)
+    rows: list[list[tuple[str, str]]] = []
+    section = None
+    if not found.places and page == 0:
+        lines += ["", tx("mc_booked_header"), tx("mc_nobody_booked")]
+        section = "booked"
+    for kind, n, item in items[page * ROSTER_PAGE:(page + 1) * ROSTER_PAGE]:
+        if kind != section:
+            lines += ["", tx(f"mc_{kind}_header")]
+            section = kind
+        if kind == "booked":
+            lines.append(_place_line(tx, n, item))
+            if markable:
+                who = _who(tx, item.name)
+                rows.append([
+                    (tx("mc_button_attended", name=who),
+                     TRAINER_MARK(booking_id=item.booking_id, mark="a", page=page)),
+                    (tx("mc_button_no_show", name=who),
+                     TRAINER_MARK(booking_id=item.booking_id, mark="n", page=page))])
+        elif kind == "waiting":
+            key = "mc_waiting_offered" if item.offered else "mc_waiting"
+            lines.append(tx(key, n=n, name=_who(tx, item.name)))
+        else:
+            lines.append(tx("mc_checked", name=_who(tx, item.name),
+                            time=tx.time(item.checked_in_at), how=tx(_HOW[item.method])))
+    if pages > 1:
+        lines += ["", tx("mc_page", page=page + 1, pages=pages)]
+        rows.append(_nav(tx, page, pages, lambda p: TRAINER_ROSTER(class_id=cls.id, page=p)))
+    rows.append([(tx("mc_refresh"), TRAINER_ROSTER(class_id=cls.id, page=page)),
+                 (tx("mc_back_list"), TRAINER_CLASSES(page=0))])
+    return Screen("\n".join(lines), inline(rows))
+
+
+def no_show_summary(tx: Texts, found: NoShows, until: datetime) -> Screen:
+    """Told to the trainer once the sweep recorded a class's unmarked places as no-shows."""
+    notice = found.notice
+    names = Raw(", ".join(esc(_who(tx, m.name)) for m in found.marked))
+    text = tx.plural("mc_noshow_summary", len(found.marked), name=notice.class_name,
+                     when=tx.datetime(notice.starts_at), names=names,
+                     until=tx.datetime(until))
+    return Screen(text, inline([[(tx("mc_open_roster"),
+                                  TRAINER_ROSTER(class_id=found.class_id, page=0))]]))

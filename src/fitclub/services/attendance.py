@@ -1,0 +1,304 @@
+"""Attendance: the classes a trainer teaches, their rosters, attended/no-show marks, no-shows.
+
+When a place may be marked:
+- attended from `checkin_window_minutes` before the start (when the door check-in opens),
+- no-show from the start,
+- either one, and changed back and forth, until `mark_hours` after the class ends;
+- members still unmarked `grace_minutes` after the end are recorded as no-shows by the
+  no-show sweep (jobs/noshow.py), which a trainer may still correct within the window.
+
+Marking attended records the class visit (method 'class'); the visit was already taken from
+the balance when the place was booked, so the balance does not change. Marking a no-show
+removes that class visit again (a check-in at the door stays: the member did come in).
+A trainer sees and marks only their own classes; an admin may act on any class. Both are
+checked in the SQL that reads the id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from enum import Enum
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from fitclub.db import audit, rows
+from fitclub.services.booking import class_day, day_bounds
+
+LIST_DAYS = 7  # today and the next six, as the members' schedule shows
+MARK_HOURS = 24.0  # marks may change until this long after a class ends
+CHECKIN_WINDOW_MINUTES = 30.0  # attended may be marked this long before the start
+NO_SHOW_GRACE_MINUTES = 30.0
+SWEEP_LIMIT = 100  # classes handled per sweep; the rest on the next one
+
+
+class Rules(NamedTuple):
+    """When marks may be made, and when unmarked places become no-shows."""
+
+    timezone: tzinfo
+    checkin_window_minutes: float = CHECKIN_WINDOW_MINUTES
+    mark_hours: float = MARK_HOURS
+    grace_minutes: float = NO_SHOW_GRACE_MINUTES
+
+
+def rules_from(settings) -> Rules:
+    """The attendance rules of a Settings object (the defaults, in UTC, for None)."""
+    if settings is None:
+        return Rules(ZoneInfo("UTC"))
+    # The door check-in's window (CHECKIN_WINDOW_MINUTES) opens the attended mark too.
+    return Rules(ZoneInfo(settings.club_timezone), settings.checkin_window_minutes,
+                 MARK_HOURS, settings.no_show_grace_minutes)
+
+
+class Mark(Enum):
+    """What a trainer records for a booked place."""
+
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class Outcome(Enum):
+    """What became of a mark."""
+
+    MARKED = "marked"
+    UNCHANGED = "unchanged"  # it was marked so already (a double tap)
+    TOO_EARLY = "too_early"  # before the mark opens (see `opens_at`)
+    CLOSED = "closed"  # the marking window has passed
+    CANCELLED = "cancelled"  # the class was cancelled
+    UNAVAILABLE = "unavailable"  # no such place in a class of this actor (forged, stale, gone)
+
+
+class TaughtClass(NamedTuple):
+    """A class in a trainer's list."""
+
+    id: int
+    starts_at: datetime
+    duration_minutes: int
+    status: str
+    name: str
+    room: str
+    capacity: int
+    booked: int
+    waiting: int
+
+
+class RosterClass(NamedTuple):
+    """The class a roster is of."""
+
+    id: int
+    starts_at: datetime
+    duration_minutes: int
+    status: str
+    name: str
+    room: str
+    capacity: int
+    booked: int
+    trainer: str
+
+    @property
+    def ends_at(self) -> datetime:
+        """When the class ends."""
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+class Place(NamedTuple):
+    """A booked place and its mark (booked = not marked yet)."""
+
+    booking_id: int
+    member_id: int
+    name: str | None  # None for an erased member
+    status: str  # booked, attended, no_show
+    checked_in_at: datetime | None
+
+
+class Waiting(NamedTuple):
+    """Someone on the waitlist, in the order served."""
+
+    booking_id: int
+    name: str | None
+    offered: bool  # a freed place is held for them right now
+
+
+class CheckIn(NamedTuple):
+    """A visit recorded for the class."""
+
+    member_id: int
+    name: str | None
+    checked_in_at: datetime
+    method: str  # qr, manual (at the door), class (marked by staff)
+
+
+class Window(NamedTuple):
+    """When marks open and close for a class."""
+
+    attended_from: datetime
+    no_show_from: datetime
+    no_shows_at: datetime  # unmarked places become no-shows (the sweep)
+    until: datetime
+
+
+class Roster(NamedTuple):
+    """A class with its booked places, waitlist and check-ins."""
+
+    cls: RosterClass
+    places: list[Place]
+    waiting: list[Waiting]
+    checked_in: list[CheckIn]
+    window: Window
+
+
+class MarkResult(NamedTuple):
+    """The outcome of a mark, the class it was in, and whom it was about."""
+
+    outcome: Outcome
+    class_id: int | None = None
+    name: str | None = None
+    opens_at: datetime | None = None  # TOO_EARLY: when this mark opens
+    closed_at: datetime | None = None  # CLOSED: when marking closed
+
+
+class _Class(NamedTuple):
+    id: int
+    starts_at: datetime
+    duration_minutes: int
+    status: str
+
+
+class _Booking(NamedTuple):
+    id: int
+    member_id: int
+    membership_id: int | None
+    status: str
+    name: str | None
+
+
+def window(starts_at: datetime, duration_minutes: int, rules: Rules) -> Window:
+    """When each mark opens and closes for a class starting at starts_at."""
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    return Window(starts_at - timedelta(minutes=rules.checkin_window_minutes), starts_at,
+                  ends_at + timedelta(minutes=rules.grace_minutes),
+                  ends_at + timedelta(hours=rules.mark_hours))
+
+
+def taught(conn, trainer_id: int, now: datetime, rules: Rules) -> list[TaughtClass]:
+    """The member's classes from today to the sixth day after, plus earlier ones whose marks
+    may still change (yesterday evening's class the morning after)."""
+    today = class_day(now, rules)
+    today_start, _ = day_bounds(today, rules)
+    _, until = day_bounds(today + timedelta(days=LIST_DAYS - 1), rules)
+    open_after = now - timedelta(hours=rules.mark_hours)
+    # No class lasts a day: anything still markable started after this.
+    since = min(today_start, open_after - timedelta(days=1))
+    return rows.many(conn, "attendance.taught", {
+        "trainer_id": trainer_id, "since": since, "until": until, "today": today_start,
+        "open_after": open_after}, TaughtClass)
+
+
+def roster(conn, actor_id: int, class_id: int, rules: Rules) -> Roster | None:
+    """The roster of a class this actor may see (their own, any for an admin), else None."""
+    cls = rows.one(conn, "attendance.class_for", {"class_id": class_id, "actor_id": actor_id},
+                   RosterClass)
+    if cls is None:
+        return None
+    params = {"class_id": class_id}
+    return Roster(cls, rows.many(conn, "attendance.booked", params, Place),
+                  rows.many(conn, "attendance.waiting", params, Waiting),
+                  rows.many(conn, "attendance.checked_in", params, CheckIn),
+                  window(cls.starts_at, cls.duration_minutes, rules))
+
+
+def _refused(cls: _Class | None, place: _Booking | None, what: Mark, now: datetime,
+             rules: Rules) -> MarkResult | None:
+    """Why this mark changes nothing now (a MarkResult), or None when it may be made."""
+    if cls is None or place is None or place.status not in ("booked", "attended", "no_show"):
+        return MarkResult(Outcome.UNAVAILABLE, cls.id if cls else None)
+    if cls.status == "cancelled":
+        return MarkResult(Outcome.CANCELLED, cls.id, place.name)
+    times = window(cls.starts_at, cls.duration_minutes, rules)
+    opens = times.attended_from if what is Mark.ATTENDED else times.no_show_from
+    if now < opens:
+        return MarkResult(Outcome.TOO_EARLY, cls.id, place.name, opens_at=opens)
+    if now > times.until:
+        return MarkResult(Outcome.CLOSED, cls.id, place.name, closed_at=times.until)
+    if place.status == what.value:
+        return MarkResult(Outcome.UNCHANGED, cls.id, place.name)
+    return None
+
+
+def mark(conn, actor_id: int, booking_id: int, what: Mark, now: datetime,
+         rules: Rules) -> MarkResult:
+    """Mark a booked place attended or no-show (audited); toggling is allowed in the window."""
+    class_id = rows.scalar(conn, "attendance.class_of_booking",
+                           {"booking_id": booking_id, "actor_id": actor_id})
+    if class_id is None:
+        return MarkResult(Outcome.UNAVAILABLE)
+    # The class row first, as every booking change does, then the booking itself.
+    cls = rows.one(conn, "attendance.lock_class", {"class_id": class_id}, _Class)
+    place = rows.one(conn, "attendance.booking_for_update",
+                     {"booking_id": booking_id, "class_id": class_id}, _Booking)
+    refused = _refused(cls, place, what, now, rules)
+    if refused is not None:
+        return refused
+    rows.execute(conn, "attendance.set_status", {"booking_id": place.id, "status": what.value})
+    visit = {"member_id": place.member_id, "class_id": class_id}
+    if what is Mark.ATTENDED:
+        rows.execute(conn, "attendance.add_class_visit", {
+            **visit, "membership_id": place.membership_id, "now": now, "actor_id": actor_id})
+    else:
+        rows.execute(conn, "attendance.remove_class_visit", visit)
+    audit.record(conn, actor_id=actor_id, action=f"attendance.{what.value}", entity="booking",
+                 entity_id=place.id, details={"class_id": class_id,
+                                              "member_id": place.member_id,
+                                              "from": place.status})
+    return MarkResult(Outcome.MARKED, class_id, place.name)
+
+
+# -- the no-show sweep --------------------------------------------------------------------------
+
+
+class NoShow(NamedTuple):
+    """A place the sweep recorded as a no-show."""
+
+    booking_id: int
+    name: str | None
+
+
+class TrainerNotice(NamedTuple):
+    """Whom to tell about a class's no-shows (None when the trainer can't be reached)."""
+
+    telegram_id: int
+    language: str
+    class_name: str
+    starts_at: datetime
+    duration_minutes: int
+
+
+class NoShows(NamedTuple):
+    """What the sweep recorded for one class, and whom to tell."""
+
+    class_id: int
+    marked: list[NoShow]
+    notice: TrainerNotice | None
+
+
+class _ClassId(NamedTuple):
+    id: int
+
+
+def due_classes(conn, now: datetime, rules: Rules, limit: int = SWEEP_LIMIT) -> list[int]:
+    """Classes that ended `grace_minutes` ago or more and still hold unmarked places."""
+    ended_by = now - timedelta(minutes=rules.grace_minutes)
+    return [r[0] for r in rows.many(conn, "attendance.due_no_shows",
+                                    {"ended_by": ended_by, "limit": limit}, _ClassId)]
+
+
+def record_no_shows(conn, class_id: int, now: datetime, rules: Rules) -> NoShows:
+    """Record every still unmarked place of a class that is due as a no-show (audited, actor
+    None), in one statement under the class row's lock; a second call records nothing."""
+    cls = rows.one(conn, "attendance.lock_class", {"class_id": class_id}, _Class)
+    if (cls is None or cls.status == "cancelled"
+            or now < window(cls.starts_at, cls.duration_minutes, rules).no_shows_at):
+        return NoShows(class_id, [], None)  # moved later or cancelled since it was found
+    marked = rows.many(conn, "attendance.record_no_shows", {"class_id": class_id}, NoShow)
+    notice = (rows.one(conn, "attendance.trainer_notice", {"class_id": class_id}, TrainerNotice)
+              if marked else None)
+    return NoShows(class_id, marked, notice)
