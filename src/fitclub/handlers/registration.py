@@ -12,10 +12,10 @@ from telebot import types
 from fitclub import commands, flows
 from fitclub.callbacks import Id, parse
 from fitclub.screens import account as account_screens
-from fitclub.screens import card as card_screens
+from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import menu as menu_screens
 from fitclub.screens import schedule as schedule_screens
-from fitclub.services import booking, card, registration, schedule
+from fitclub.services import booking, card, checkin, registration, schedule
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,18 @@ def start(deps, message: types.Message) -> None:
     ctx.reply(screen.text, reply_markup=screen.markup)
 
 
-def open_payload(ctx, payload: str | None, deps=None) -> None:
+def open_payload(ctx, payload: str | None, deps) -> None:
     """Land a member where a deep link points; unknown payloads get the main menu."""
     if payload and payload.startswith(card.PREFIX):
-        # A membership card's link is scanned at the door by staff (their side comes next).
-        ctx.reply(card_screens.for_staff(ctx.texts).text)
+        # A membership card scanned at the door: staff check its member in; anyone else is
+        # told the link is for staff (the service logs and audits that refusal).
+        result = checkin.scan(ctx.conn, ctx.member, payload, ctx.now(),
+                              checkin.rules_from(deps.settings))
+        for chat_id, screen in checkin_screens.replies(ctx.texts, result):
+            ctx.reply(screen.text, reply_markup=screen.markup, chat_id=chat_id)
         return
     class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
-    if class_id is not None and deps is not None:
+    if class_id is not None:
         found = schedule.details(ctx.conn, ctx.member.id, class_id, ctx.now(),
                                  booking.rules_from(deps.settings))
         if found is not None:

@@ -1,0 +1,118 @@
+"""Check-in (/checkin and a scanned card): the staff's screens and the member's note."""
+
+from __future__ import annotations
+
+from fitclub.callbacks import CHECKIN_CONFIRM, CHECKIN_PERSON, STAFF
+from fitclub.db.members import Member
+from fitclub.locales import Texts
+from fitclub.screens import Screen, inline
+from fitclub.screens import card as card_screens
+from fitclub.screens.people import membership_line
+from fitclub.screens.staff import back_row
+from fitclub.services.checkin import Outcome, Person, Refusal, Result
+from fitclub.services.memberships import MembershipView
+
+
+def ask(tx: Texts) -> Screen:
+    """Scan the card, or send its code or the member's name."""
+    return Screen(tx("chk_ask"), inline([back_row(tx)]))
+
+
+def too_short(tx: Texts) -> Screen:
+    """The text is neither a code nor long enough to search by."""
+    return Screen(tx("chk_query_short"), inline([back_row(tx)]))
+
+
+def unknown_code(tx: Texts, code: str) -> Screen:
+    """No valid card shows this code."""
+    digits = "".join(code.split())
+    return Screen(tx("chk_unknown_code", code=f"{digits[:3]} {digits[3:]}"),
+                  inline([back_row(tx)]))
+
+
+def _label(tx: Texts, member: Member) -> str:
+    if member.phone:
+        return tx("chk_person_phone", name=member.name, tail=member.phone[-4:])
+    return tx("chk_person", name=member.name)
+
+
+def results(tx: Texts, query: str, found: list[Member]) -> Screen:
+    """The members found, one button each; or that nobody was, and to try again."""
+    if not found:
+        return Screen(tx("chk_none", query=query), inline([back_row(tx)]))
+    rows = [[(_label(tx, member), CHECKIN_PERSON(member_id=member.id))] for member in found]
+    rows.append(back_row(tx))
+    return Screen(tx("chk_found", query=query), inline(rows))
+
+
+def confirm(tx: Texts, person: Person, membership: MembershipView | None) -> Screen:
+    """The member and their membership, and the button that checks them in."""
+    return Screen(tx("chk_confirm", name=person.name,
+                     membership=membership_line(tx, membership)), inline([
+        [(tx("chk_confirm_button", name=person.name), CHECKIN_CONFIRM(member_id=person.id))],
+        [(tx("chk_back"), STAFF(section="checkin"))],
+    ]))
+
+
+def _balance(tx: Texts, result: Result) -> str:
+    if result.visits_left is None:
+        return tx("plan_unlimited")
+    return tx.plural("chk_visits_left", result.visits_left)
+
+
+def _checked_in(tx: Texts, result: Result, name: str) -> str:
+    if result.class_name is not None:
+        return tx("chk_done_class", name=name, class_name=result.class_name,
+                  time=tx.time(result.class_starts_at), balance=_balance(tx, result))
+    return tx("chk_done", name=name, balance=_balance(tx, result))
+
+
+def _refused(tx: Texts, result: Result, name: str) -> str:
+    if result.refusal is Refusal.FROZEN and result.on is None:
+        return tx("chk_refused_frozen_open", name=name)  # frozen with no end recorded
+    return tx(f"chk_refused_{result.refusal.value}", name=name,
+              date=tx.date(result.on) if result.on else "")
+
+
+def outcome_text(tx: Texts, result: Result) -> str:
+    """The staff's one line about a check-in."""
+    name = result.person.name if result.person else ""
+    if result.outcome is Outcome.CHECKED_IN:
+        return _checked_in(tx, result, name)
+    if result.outcome is Outcome.ALREADY:
+        return tx("chk_already", name=name, time=tx.time(result.at))
+    if result.outcome is Outcome.REFUSED:
+        return _refused(tx, result, name)
+    if result.outcome is Outcome.INVALID:
+        return tx(f"chk_invalid_{result.invalid.value}")
+    return tx("stale_button")  # the member is gone
+
+
+def outcome(tx: Texts, result: Result) -> Screen:
+    """The staff's answer, with the way to the next check-in."""
+    return Screen(outcome_text(tx, result),
+                  inline([[(tx("chk_next"), STAFF(section="checkin"))], back_row(tx)]))
+
+
+def member_note(tx: Texts, result: Result) -> str:
+    """The member's short note in their own language (tx)."""
+    if result.class_name is not None:
+        return tx("chk_member_note_class", class_name=result.class_name,
+                  time=tx.time(result.class_starts_at), balance=_balance(tx, result))
+    return tx("chk_member_note", balance=_balance(tx, result))
+
+
+def replies(tx: Texts, result: Result) -> list[tuple[int | None, Screen]]:
+    """Every message a check-in sends: (chat, screen), chat None for the one who asked.
+
+    Staff get the outcome; a checked-in member (reachable) gets their note in their language;
+    someone who is not staff is told a card link is for staff.
+    """
+    if result.outcome is Outcome.NOT_STAFF:
+        return [(None, card_screens.for_staff(tx))]
+    sent: list[tuple[int | None, Screen]] = [(None, outcome(tx, result))]
+    person = result.person
+    if (result.outcome is Outcome.CHECKED_IN and person is not None
+            and person.telegram_id is not None and not person.blocked):
+        sent.append((person.telegram_id, Screen(member_note(Texts(person.language), result))))
+    return sent

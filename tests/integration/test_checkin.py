@@ -1,0 +1,338 @@
+"""Check-in rules (services/checkin.py) against a real PostgreSQL: the visit, the balance, the
+booking window, every refusal, the dedup window, tokens and codes, and two scans at once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg2
+import pytest
+
+from fitclub.db import members
+from fitclub.services import card, checkin
+from fitclub.services.card import Invalid
+from fitclub.services.checkin import Outcome, Refusal
+
+SECRET = "integration-card-secret-" + "k" * 16
+NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
+RULES = checkin.Rules(ZoneInfo("Europe/Berlin"), window_minutes=30, dedup_minutes=10,
+                      card_secret=SECRET, card_minutes=5)
+TODAY = NOW.astimezone(RULES.timezone).date()
+
+
+def _one(db, sql, params=()):
+    with db.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()[0] if cur.description else None
+
+
+@pytest.fixture
+def club(db):
+    """A trainer, a member (Anna Petrova), a 10-visit plan and a Yoga class type."""
+    ids = {
+        "staff": _one(db, "INSERT INTO members (telegram_id, first_name, phone, role,"
+                          " registered_at) VALUES (100, 'Tom', '+4915100000100', 'trainer',"
+                          " now()) RETURNING id"),
+        "anna": _one(db, "INSERT INTO members (telegram_id, first_name, last_name, phone,"
+                         " language, registered_at) VALUES (200, 'Anna', 'Petrova',"
+                         " '+79161234567', 'ru', now()) RETURNING id"),
+        "plan": _one(db, "INSERT INTO membership_plans (name, price_minor, duration_days,"
+                         " visit_count, freeze_days) VALUES ('Ten', 5000, 30, 10, 14)"
+                         " RETURNING id"),
+        "type": _one(db, "INSERT INTO class_types (name, default_duration_minutes,"
+                         " default_capacity) VALUES ('Yoga', 60, 10) RETURNING id"),
+    }
+    db.commit()
+    return ids
+
+
+def _membership(db, club, *, status="active", starts=-5, ends=25, visits: int | None = 10):
+    membership_id = _one(db, """
+        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left, status)
+        VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
+        (club["anna"], club["plan"], TODAY + timedelta(days=starts),
+         TODAY + timedelta(days=ends), visits, status))
+    db.commit()
+    return membership_id
+
+
+def _booking(db, club, starts_in_minutes: float, membership_id: int, *,
+             status="booked") -> tuple[int, int]:
+    class_id = _one(db, """
+        INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
+        VALUES (%s, %s, %s, 60, 10) RETURNING id""",
+        (club["type"], club["staff"], NOW + timedelta(minutes=starts_in_minutes)))
+    booking_id = _one(db, """
+        INSERT INTO bookings (class_id, member_id, status, membership_id, visit_reserved)
+        VALUES (%s, %s, %s, %s, true) RETURNING id""",
+        (class_id, club["anna"], status, membership_id))
+    db.commit()
+    return class_id, booking_id
+
+
+def _visits(db, club) -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute("SELECT class_id, checked_in_by, method, membership_id FROM visits"
+                    " WHERE member_id = %s ORDER BY id", (club["anna"],))
+        return cur.fetchall()
+
+
+def _left(db, membership_id):
+    return _one(db, "SELECT visits_left FROM memberships WHERE id = %s", (membership_id,))
+
+
+def _check_in(db, club, now=NOW, method="manual"):
+    result = checkin.check_in(db, club["staff"], club["anna"], now, RULES, method=method)
+    db.commit()
+    return result
+
+
+def test_a_check_in_records_one_visit_takes_one_from_the_balance_and_is_audited(db, club):
+    membership_id = _membership(db, club)
+    result = _check_in(db, club, method="qr")
+    assert result.outcome is Outcome.CHECKED_IN
+    assert result.person.name == "Anna Petrova" and result.person.language == "ru"
+    assert result.visits_left == 9 and result.class_name is None and result.at == NOW
+    assert _left(db, membership_id) == 9
+    assert _visits(db, club) == [(None, club["staff"], "qr", membership_id)]
+    with db.cursor() as cur:
+        cur.execute("SELECT actor_id, action, entity_id, details->>'member_id' FROM audit_log")
+        assert cur.fetchall() == [(club["staff"], "checkin", result.visit_id, str(club["anna"]))]
+
+
+def test_an_unlimited_membership_keeps_no_count(db, club):
+    membership_id = _membership(db, club, visits=None)
+    result = _check_in(db, club)
+    assert result.outcome is Outcome.CHECKED_IN and result.visits_left is None
+    assert _left(db, membership_id) is None and len(_visits(db, club)) == 1
+
+
+def test_a_second_check_in_within_the_dedup_window_records_nothing(db, club):
+    membership_id = _membership(db, club)
+    assert _check_in(db, club).outcome is Outcome.CHECKED_IN
+    again = _check_in(db, club, now=NOW + timedelta(minutes=9, seconds=59))
+    assert again.outcome is Outcome.ALREADY and again.at == NOW
+    assert _left(db, membership_id) == 9 and len(_visits(db, club)) == 1
+    # Once the window has passed, it is a new visit.
+    later = _check_in(db, club, now=NOW + timedelta(minutes=10, seconds=1))
+    assert later.outcome is Outcome.CHECKED_IN and later.visits_left == 8
+    assert len(_visits(db, club)) == 2
+
+
+@pytest.mark.parametrize(("kind", "refusal", "on"), [
+    ("none", Refusal.NO_MEMBERSHIP, None),
+    ("not_started", Refusal.NOT_STARTED, TODAY + timedelta(days=2)),
+    ("past_end", Refusal.EXPIRED, TODAY - timedelta(days=1)),
+    ("status_expired", Refusal.EXPIRED, TODAY - timedelta(days=3)),
+    ("status_frozen", Refusal.FROZEN, None),
+    ("freeze_today", Refusal.FROZEN, TODAY + timedelta(days=4)),
+    ("cancelled", Refusal.CANCELLED, None),
+    ("no_visits", Refusal.NO_VISITS, None),
+])
+def test_each_refusal_says_why_and_records_nothing(db, club, kind, refusal, on):
+    membership_id = None
+    if kind == "not_started":
+        membership_id = _membership(db, club, starts=2, ends=30)
+    elif kind == "past_end":
+        membership_id = _membership(db, club, starts=-30, ends=-1)
+    elif kind == "status_expired":
+        membership_id = _membership(db, club, status="expired", starts=-33, ends=-3)
+    elif kind == "status_frozen":
+        membership_id = _membership(db, club, status="frozen")
+    elif kind == "freeze_today":
+        membership_id = _membership(db, club)
+        _one(db, "INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
+                 " VALUES (%s, %s, %s)", (membership_id, TODAY - timedelta(days=1),
+                                          TODAY + timedelta(days=4)))
+        db.commit()
+    elif kind == "cancelled":
+        membership_id = _membership(db, club, status="cancelled")
+    elif kind == "no_visits":
+        membership_id = _membership(db, club, visits=0)
+    left = _left(db, membership_id) if membership_id else None
+    result = _check_in(db, club)
+    assert (result.outcome, result.refusal, result.on) == (Outcome.REFUSED, refusal, on)
+    assert result.person.name == "Anna Petrova"
+    assert _visits(db, club) == []
+    if membership_id:
+        assert _left(db, membership_id) == left
+    assert _one(db, "SELECT count(*) FROM audit_log") == 0
+
+
+@pytest.mark.parametrize(("starts_in", "attends"), [
+    (-30.01, False), (-30, True), (0, True), (12, True), (30, True), (30.01, False)])
+def test_a_booking_within_the_window_is_attended_and_uses_its_reserved_visit(
+        db, club, starts_in, attends):
+    membership_id = _membership(db, club, visits=9)  # one was reserved by the booking
+    class_id, booking_id = _booking(db, club, starts_in, membership_id)
+    result = _check_in(db, club)
+    assert result.outcome is Outcome.CHECKED_IN
+    status = _one(db, "SELECT status FROM bookings WHERE id = %s", (booking_id,))
+    if attends:
+        assert status == "attended" and result.class_name == "Yoga"
+        assert result.class_starts_at == NOW + timedelta(minutes=starts_in)
+        assert _left(db, membership_id) == 9 and result.visits_left == 9
+        assert _visits(db, club) == [(class_id, club["staff"], "manual", membership_id)]
+    else:
+        assert status == "booked" and result.class_name is None
+        assert _left(db, membership_id) == 8
+        assert _visits(db, club) == [(None, club["staff"], "manual", membership_id)]
+
+
+def test_the_nearest_booked_class_is_the_one_attended_and_a_booking_covers_an_empty_balance(
+        db, club):
+    membership_id = _membership(db, club, visits=0)
+    _booking(db, club, -25, membership_id)
+    near_class, near_booking = _booking(db, club, 10, membership_id)
+    result = _check_in(db, club)
+    assert result.outcome is Outcome.CHECKED_IN and result.visits_left == 0
+    assert _one(db, "SELECT status FROM bookings WHERE id = %s", (near_booking,)) == "attended"
+    assert _visits(db, club)[0][0] == near_class
+
+
+def test_a_cancelled_class_or_a_cancelled_booking_is_not_attended(db, club):
+    membership_id = _membership(db, club)
+    class_id, _ = _booking(db, club, 5, membership_id)
+    _one(db, "UPDATE classes SET status = 'cancelled' WHERE id = %s", (class_id,))
+    _booking(db, club, -5, membership_id, status="cancelled")
+    db.commit()
+    result = _check_in(db, club)
+    assert result.outcome is Outcome.CHECKED_IN and result.class_name is None
+    assert _left(db, membership_id) == 9
+
+
+def test_a_class_visit_the_trainer_already_marked_counts_as_checked_in(db, club):
+    membership_id = _membership(db, club, visits=9)
+    class_id, _ = _booking(db, club, -20, membership_id, status="attended")
+    marked = NOW - timedelta(minutes=15)
+    _one(db, "INSERT INTO visits (member_id, membership_id, class_id, checked_in_at,"
+             " checked_in_by, method) VALUES (%s, %s, %s, %s, %s, 'class')",
+         (club["anna"], membership_id, class_id, marked, club["staff"]))
+    db.commit()
+    result = _check_in(db, club)
+    assert result.outcome is Outcome.ALREADY and result.at == marked
+    assert _left(db, membership_id) == 9 and len(_visits(db, club)) == 1
+
+
+def test_a_member_who_is_gone_is_not_checked_in(db, club):
+    _membership(db, club)
+    assert checkin.check_in(db, club["staff"], 10**12, NOW, RULES,
+                            method="manual").outcome is Outcome.GONE
+    _one(db, "UPDATE members SET telegram_id = NULL, first_name = NULL, last_name = NULL,"
+             " phone = NULL, deleted_at = now() WHERE id = %s", (club["anna"],))
+    assert _check_in(db, club).outcome is Outcome.GONE
+    assert _visits(db, club) == []
+
+
+def test_two_scans_at_once_record_one_visit(db, db_url, club):
+    membership_id = _membership(db, club)
+    other = psycopg2.connect(db_url)
+    try:
+        first = checkin.check_in(db, club["staff"], club["anna"], NOW, RULES, method="qr")
+        assert first.outcome is Outcome.CHECKED_IN  # holds the membership row, uncommitted
+        second: list = []
+        scan = threading.Thread(target=lambda: second.append(checkin.check_in(
+            other, club["staff"], club["anna"], NOW + timedelta(seconds=2), RULES,
+            method="qr")))
+        scan.start()
+        scan.join(0.5)
+        assert scan.is_alive(), "the second scan should wait for the first"
+        db.commit()
+        scan.join(10)
+        other.commit()
+        assert second[0].outcome is Outcome.ALREADY and second[0].at == NOW
+    finally:
+        other.close()
+    assert len(_visits(db, club)) == 1 and _left(db, membership_id) == 9
+
+
+# -- a scanned card and a typed code ---------------------------------------------------------
+
+
+def _staff(db, club):
+    return members.by_id(db, club["staff"])
+
+
+def test_a_scan_by_staff_checks_the_member_in(db, club):
+    _membership(db, club)
+    token = card.make_token(club["anna"], NOW - timedelta(minutes=2), SECRET)
+    result = checkin.scan(db, _staff(db, club), card.PREFIX + token, NOW, RULES)
+    assert result.outcome is Outcome.CHECKED_IN
+    assert _visits(db, club)[0][2] == "qr"
+
+
+@pytest.mark.parametrize("role", ["member", None])
+def test_a_scan_by_anyone_else_is_refused_audited_and_checks_nothing(db, club, role):
+    _membership(db, club)
+    scanner = None
+    if role is not None:
+        scanner = members.by_id(db, club["anna"])
+    token = card.make_token(club["anna"], NOW, SECRET)
+    result = checkin.scan(db, scanner, card.PREFIX + token, NOW, RULES)
+    assert result.outcome is Outcome.NOT_STAFF
+    assert _visits(db, club) == []
+    with db.cursor() as cur:
+        cur.execute("SELECT action, details->>'what' FROM audit_log")
+        assert cur.fetchall() == [("denied", "checkin.scan")]
+
+
+def test_an_unregistered_trainer_row_is_not_staff(db, club):
+    _one(db, "UPDATE members SET registered_at = NULL WHERE id = %s", (club["staff"],))
+    assert not checkin.is_staff(members.by_id(db, club["staff"]))
+
+
+def _tampered(token: str) -> str:
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+@pytest.mark.parametrize(("make", "problem"), [
+    (lambda a: card.make_token(a, NOW - timedelta(minutes=7), SECRET), Invalid.EXPIRED),
+    (lambda a: _tampered(card.make_token(a, NOW, SECRET)), Invalid.FORGED),
+    (lambda a: card.make_token(a, NOW, "another-secret-" + "x" * 20), Invalid.FORGED),
+    (lambda a: "not-a-token", Invalid.MALFORMED),
+    (lambda a: card.make_token(a, NOW + timedelta(minutes=5), SECRET), Invalid.NOT_YET),
+])
+def test_a_refused_token_records_nothing(db, club, make, problem):
+    _membership(db, club)
+    result = checkin.scan(db, _staff(db, club), card.PREFIX + make(club["anna"]), NOW, RULES)
+    assert (result.outcome, result.invalid) == (Outcome.INVALID, problem)
+    assert _visits(db, club) == []
+
+
+def test_the_card_of_an_erased_member_is_refused(db, club):
+    token = card.make_token(club["anna"], NOW, SECRET)
+    _one(db, "UPDATE members SET telegram_id = NULL, first_name = NULL, last_name = NULL,"
+             " phone = NULL, deleted_at = now() WHERE id = %s", (club["anna"],))
+    result = checkin.scan(db, _staff(db, club), token, NOW, RULES)
+    assert (result.outcome, result.invalid) == (Outcome.INVALID, Invalid.NO_MEMBER)
+
+
+def test_a_typed_code_checks_in_and_an_unknown_one_does_not(db, club):
+    _membership(db, club)
+    issued = card.issue(db, club["anna"], NOW - timedelta(minutes=1), SECRET, 5)
+    assert checkin.by_code(db, club["staff"], "000000" if issued.code != "000000" else "999999",
+                           NOW, RULES).outcome is Outcome.UNKNOWN_CODE
+    spaced = f"{issued.code[:3]} {issued.code[3:]}"
+    result = checkin.by_code(db, club["staff"], spaced, NOW, RULES)
+    assert result.outcome is Outcome.CHECKED_IN and _visits(db, club)[0][2] == "manual"
+    # An expired card's code no longer works.
+    expired = checkin.by_code(db, club["staff"], issued.code, NOW + timedelta(minutes=30),
+                              RULES)
+    assert expired.outcome is Outcome.UNKNOWN_CODE
+
+
+@pytest.mark.parametrize(("text", "code"), [("123456", True), ("123 456", True),
+                                            (" 12 34 56 ", True), ("12345", False),
+                                            ("1234567", False), ("١٢٣٤٥٦", False),
+                                            ("Anna", False)])
+def test_what_reads_as_a_code(text, code):
+    assert checkin.looks_like_code(text) is code
+
+
+def test_the_preview_shows_the_member_and_their_membership(db, club):
+    _membership(db, club)
+    person, view = checkin.preview(db, club["anna"], TODAY)
+    assert person.name == "Anna Petrova" and view.plan_name == "Ten" and view.visits_left == 10
+    assert checkin.preview(db, 10**12, TODAY) is None
