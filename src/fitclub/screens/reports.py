@@ -1,0 +1,109 @@
+"""/report: the club's figures, the memberships ending soon, the weekly chart, CSV captions."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from babel.dates import format_skeleton
+
+from fitclub import charts
+from fitclub.callbacks import EXPORTS, REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
+from fitclub.locales import Raw, Texts
+from fitclub.screens import Screen, inline
+from fitclub.screens.staff import back_row
+from fitclub.services.activity import Week
+from fitclub.services.reports import (
+    EXPIRING_DAYS,
+    OCCUPANCY_DAYS,
+    Expiring,
+    Export,
+    MethodCount,
+    Summary,
+)
+
+_METHODS = ("qr", "manual", "class")
+_ORDER = {method: n for n, method in enumerate(_METHODS)}
+
+
+def _method(tx: Texts, found: MethodCount) -> str:
+    name = tx(f"rep_method_{found.method}") if found.method in _METHODS else found.method
+    return tx("rep_method_item", method=Raw(name), n=found.visits)
+
+
+def report(tx: Texts, s: Summary, at: datetime) -> Screen:
+    """The figures of the day and the buttons to the chart, the list and the exports."""
+    if s.checkins:
+        methods = sorted(s.by_method, key=lambda m: (_ORDER.get(m.method, len(_ORDER)), m.method))
+        checkins = tx("rep_checkins_by", n=s.checkins,
+                      methods=Raw(" · ".join(_method(tx, m) for m in methods)))
+    else:
+        checkins = tx("rep_checkins", n=0)
+    window = tx.plural("rep_days", OCCUPANCY_DAYS)
+    lines = [
+        tx("rep_title", when=tx.datetime(at)), "",
+        checkins,
+        tx("rep_active", n=s.active_members),
+        tx("rep_expiring", days=tx.plural("rep_days", EXPIRING_DAYS), n=s.expiring),
+        tx("rep_new", n=s.new_members), "",
+        tx("rep_occupancy_title", days=window),
+    ]
+    for t in s.occupancy:
+        lines.append(tx("rep_occupancy_line", name=t.name, percent=t.percent,
+                        places=tx.plural("rep_places", t.places, taken=t.taken),
+                        classes=tx.plural("rep_classes", t.classes)))
+    if not s.occupancy:
+        lines.append(tx("rep_occupancy_none", days=window))
+    rows = [
+        [(tx("rep_button_chart"), REPORT_CHART()),
+         (tx("rep_button_expiring", n=s.expiring), REPORT_EXPIRING())],
+        [(tx(f"rep_button_export_{table}"), REPORT_EXPORT(table=table)) for table in EXPORTS],
+        [(tx("rep_button_refresh"), STAFF(section="report")), *back_row(tx)],
+    ]
+    return Screen("\n".join(lines), inline(rows))
+
+
+def expiring(tx: Texts, found: list[Expiring], total: int) -> Screen:
+    """The memberships ending soon, soonest first; more than shown are counted."""
+    days = tx.plural("rep_days", EXPIRING_DAYS)
+    lines = [tx("rep_expiring_title", days=days, n=total)]
+    for m in found:
+        visits = (tx("rep_unlimited") if m.visits_left is None
+                  else tx.plural("rep_visits_left", m.visits_left))
+        lines.append(tx("rep_expiring_line", name=m.name, plan=m.plan,
+                        date=tx.date(m.ends_on, "day"), visits=visits))
+    if total > len(found):
+        lines.append(tx("rep_expiring_more", n=total - len(found)))
+    if not total:
+        lines.append(tx("rep_expiring_none", days=days))
+    rows = [[(tx("rep_button_back"), STAFF(section="report")), *back_row(tx)]]
+    return Screen("\n".join(lines), inline(rows))
+
+
+def week_label(tx: Texts, week: Week) -> str:
+    """A week by its first day, as the locale writes a day of a month ('Oct 12', '12 окт.')."""
+    return format_skeleton("MMMd", week.start, locale=tx.locale)
+
+
+def chart(tx: Texts, weeks: tuple[Week, ...]) -> bytes:
+    """Club visits per week as a bar chart (PNG), labelled in the admin's language."""
+    return charts.weekly_attendance([week_label(tx, w) for w in weeks],
+                                    [w.visits for w in weeks],
+                                    title=html.unescape(tx("rep_chart_title")))
+
+
+def chart_caption(tx: Texts, weeks: tuple[Week, ...]) -> str:
+    """The chart's numbers as text (for screen readers, and to copy)."""
+    items = Raw(", ".join(tx("rep_week_item", week=week_label(tx, w), n=w.visits)
+                          for w in weeks))
+    return tx("rep_chart_caption", weeks=tx.plural("rep_weeks", len(weeks)), items=items)
+
+
+def export_caption(tx: Texts, found: Export, timezone: str) -> str:
+    """What a CSV file holds: the table, its rows, the time zone; a warning when cut short."""
+    rows = tx.plural("rep_rows", found.rows)
+    text = tx("rep_export_caption", table=tx(f"rep_table_{found.table}"), rows=rows,
+              timezone=timezone)
+    if not found.complete:
+        text += "\n" + tx("rep_export_partial")
+    return text

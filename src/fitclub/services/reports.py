@@ -1,0 +1,312 @@
+"""Reports for admins: the club's figures of the day, the weekly attendance, CSV exports.
+
+Everything follows the club's calendar (`CLUB_TIMEZONE`): "today" and "this month" are local
+dates, turned into moments here so each query reads a plain range over an index; a week is
+seven local dates starting on the locale's first day (as a member's activity counts them).
+
+Occupancy is the places booked or attended over the places of the classes a type held in the
+last 30 days (classes not cancelled, started before now); a no-show, a cancelled place or a
+place in the waitlist does not count.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from fitclub.db import audit, rows
+from fitclub.db.queries import Q
+from fitclub.services.activity import Week, week_start
+
+OCCUPANCY_DAYS = 30
+EXPIRING_DAYS = 7
+EXPIRING_SHOWN = 30
+WEEKS_SHOWN = 12
+# Telegram takes documents up to 50 MB from a bot; an export stops short of that, with room.
+MAX_EXPORT_BYTES = 45 * 1024 * 1024
+# Rows fetched per round trip from the server-side cursor of an export.
+EXPORT_BATCH = 2000
+
+
+class MethodCount(NamedTuple):
+    """Check-ins of one method ('qr', 'manual', 'class')."""
+
+    method: str
+    visits: int
+
+
+class TypeOccupancy(NamedTuple):
+    """A class type's classes in the window, their places, and the places booked or attended."""
+
+    type_id: int
+    name: str
+    classes: int
+    places: int
+    taken: int
+
+    @property
+    def percent(self) -> int:
+        """taken / places in whole per cent, halves rounded up."""
+        return (200 * self.taken + self.places) // (2 * self.places) if self.places else 0
+
+
+class _Counts(NamedTuple):
+    active_members: int
+    expiring: int
+    new_members: int
+
+
+class Summary(NamedTuple):
+    """The report's figures as of a moment."""
+
+    today: date
+    checkins: int
+    by_method: tuple[MethodCount, ...]
+    occupancy: tuple[TypeOccupancy, ...]
+    active_members: int  # members with an active membership valid today
+    expiring: int  # active memberships ending within EXPIRING_DAYS (today included)
+    new_members: int  # registered since the first of this month
+
+
+class Expiring(NamedTuple):
+    """An active membership ending soon, and its member."""
+
+    member_id: int
+    first_name: str
+    last_name: str | None
+    plan: str
+    ends_on: date
+    visits_left: int | None
+
+    @property
+    def name(self) -> str:
+        """First and last name."""
+        return f"{self.first_name} {self.last_name}" if self.last_name else self.first_name
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    """The club's date at a moment."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def midnight(day: date, tz: tzinfo) -> datetime:
+    """The moment a local date begins in the club's time zone."""
+    return datetime.combine(day, time(), tzinfo=tz)
+
+
+def month_bounds(today: date) -> tuple[date, date]:
+    """The first date of today's month and of the next."""
+    first = today.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1)
+
+
+def summary(conn, now: datetime, timezone: str) -> Summary:
+    """The figures of /report at `now`."""
+    tz = ZoneInfo(timezone)
+    today = now.astimezone(tz).date()
+    by_method = rows.many(conn, "reports.checkins", {
+        "since": midnight(today, tz), "until": midnight(today + timedelta(days=1), tz)},
+        MethodCount)
+    occupancy = rows.many(conn, "reports.occupancy", {
+        "since": now - timedelta(days=OCCUPANCY_DAYS), "until": now}, TypeOccupancy)
+    month, next_month = month_bounds(today)
+    counts = rows.one(conn, "reports.counts", {
+        "today": today, "last": today + timedelta(days=EXPIRING_DAYS),
+        "since": midnight(month, tz), "until": midnight(next_month, tz)}, _Counts)
+    return Summary(today=today, checkins=sum(m.visits for m in by_method),
+                   by_method=tuple(by_method), occupancy=tuple(occupancy),
+                   active_members=counts.active_members, expiring=counts.expiring,
+                   new_members=counts.new_members)
+
+
+class _ExpiringRow(NamedTuple):
+    member_id: int
+    first_name: str
+    last_name: str | None
+    plan: str
+    ends_on: date
+    visits_left: int | None
+    total: int
+
+
+class ExpiringList(NamedTuple):
+    """The first memberships ending soon, and how many there are in all."""
+
+    members: list[Expiring]
+    total: int
+
+
+def expiring(conn, now: datetime, timezone: str, limit: int = EXPIRING_SHOWN) -> ExpiringList:
+    """Active memberships ending within EXPIRING_DAYS, soonest first (at most `limit`)."""
+    today = local_today(now, timezone)
+    found = rows.many(conn, "reports.expiring", {
+        "today": today, "last": today + timedelta(days=EXPIRING_DAYS), "limit": limit},
+        _ExpiringRow)
+    return ExpiringList([Expiring(*r[:-1]) for r in found], found[0].total if found else 0)
+
+
+def weekly_attendance(conn, now: datetime, timezone: str, first_week_day: int,
+                      weeks: int = WEEKS_SHOWN) -> tuple[Week, ...]:
+    """Club visits in each of the last `weeks` local weeks (this one last, so far), weeks
+    starting on first_week_day (0 = Monday)."""
+    tz = ZoneInfo(timezone)
+    this_week = week_start(now.astimezone(tz).date(), first_week_day)
+    first = this_week - timedelta(weeks=weeks - 1)
+    found = rows.many(conn, "reports.weekly_visits", {
+        "since": midnight(first, tz), "now": now, "timezone": timezone,
+        "first_week_day": first_week_day}, Week)
+    per_week = {w.start: w.visits for w in found}
+    return tuple(Week(first + timedelta(weeks=n), per_week.get(first + timedelta(weeks=n), 0))
+                 for n in range(weeks))
+
+
+# -- CSV exports -------------------------------------------------------------------------------
+
+
+class MemberRow(NamedTuple):
+    id: int
+    first_name: str
+    last_name: str | None
+    phone: str | None
+    username: str | None
+    language: str
+    role: str
+    registered_at: datetime | None
+    plan: str | None
+    membership_status: str | None
+    starts_on: date | None
+    ends_on: date | None
+    visits_left: int | None
+
+
+class VisitRow(NamedTuple):
+    id: int
+    checked_in_at: datetime
+    member_id: int
+    first_name: str | None
+    last_name: str | None
+    method: str
+    class_id: int | None
+    class_type: str | None
+    class_starts_at: datetime | None
+    membership_id: int | None
+    checked_in_by: int | None
+    checked_in_by_name: str | None
+
+
+class BookingRow(NamedTuple):
+    id: int
+    class_id: int
+    class_type: str
+    class_starts_at: datetime
+    class_status: str
+    trainer: str | None
+    member_id: int
+    first_name: str | None
+    last_name: str | None
+    status: str
+    created_at: datetime
+    cancelled_at: datetime | None
+    late_cancel: bool
+
+
+class _Table(NamedTuple):
+    query: str
+    row: type
+    # Columns people typed (names, plan and class names): guarded against formulas.
+    typed: frozenset[str]
+
+
+TABLES: dict[str, _Table] = {
+    "members": _Table("reports.export_members", MemberRow,
+                      frozenset({"first_name", "last_name", "plan"})),
+    "visits": _Table("reports.export_visits", VisitRow,
+                     frozenset({"first_name", "last_name", "class_type",
+                                "checked_in_by_name"})),
+    "bookings": _Table("reports.export_bookings", BookingRow,
+                       frozenset({"class_type", "trainer", "first_name", "last_name"})),
+}
+
+# A cell starting with one of these is a formula to a spreadsheet program ("CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Export(NamedTuple):
+    """A table as CSV: the file, its rows (header aside), and whether every row fitted."""
+
+    table: str
+    filename: str
+    data: bytes
+    rows: int
+    complete: bool
+
+
+def cell(value: object, tz: tzinfo, typed: bool = False) -> str:
+    """A value as a CSV cell: moments as local ISO date and time (seconds), dates as ISO
+    dates, nothing as empty; typed text that a spreadsheet would run as a formula gets a
+    leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(tz).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if typed and text.startswith(_FORMULA_START) else text
+
+
+def _stream(conn, query: str, row_type: type) -> Iterator[tuple]:
+    """The rows of a named query, fetched EXPORT_BATCH at a time by a server-side cursor
+    (in the caller's transaction), so a large table never sits in memory whole."""
+    with conn.cursor(name="report_export") as cur:
+        cur.itersize = EXPORT_BATCH
+        cur.execute(Q[query], {})
+        checked = False
+        for row in cur:
+            if not checked:
+                columns = tuple(col.name for col in cur.description)
+                if columns != row_type._fields:
+                    raise TypeError(f"{query} returns {columns}, {row_type.__name__} "
+                                    f"expects {row_type._fields}")
+                checked = True
+            yield row
+
+
+def export(conn, table: str, *, actor_id: int, now: datetime, timezone: str,
+           max_bytes: int = MAX_EXPORT_BYTES) -> Export:
+    """One table as CSV (UTF-8 with a byte-order mark, a header row, times in the club's
+    time zone), recorded in the audit log. Rows past max_bytes are left out (complete=False).
+    """
+    spec = TABLES[table]
+    tz = ZoneInfo(timezone)
+    line = io.StringIO()
+    writer = csv.writer(line)
+
+    def encoded(values) -> bytes:
+        line.seek(0)
+        line.truncate()
+        writer.writerow(values)
+        return line.getvalue().encode("utf-8")
+
+    out = bytearray(codecs.BOM_UTF8)
+    out += encoded(spec.row._fields)
+    count, complete = 0, True
+    for row in _stream(conn, spec.query, spec.row):
+        chunk = encoded([cell(v, tz, name in spec.typed)
+                         for name, v in zip(spec.row._fields, row, strict=True)])
+        if len(out) + len(chunk) > max_bytes:
+            complete = False
+            break
+        out += chunk
+        count += 1
+    audit.record(conn, actor_id=actor_id, action="report.export", entity="report",
+                 details={"table": table, "rows": count, "complete": complete})
+    filename = f"{table}-{local_today(now, timezone).isoformat()}.csv"
+    return Export(table, filename, bytes(out), count, complete)
