@@ -231,8 +231,10 @@ CHECKIN_CONFIRM = action("xcc", member_id=Id())
 TRAINER_CLASSES = action("tl", page=Number(99))
 #: A class's roster (theirs, any for an admin), a page of it.
 TRAINER_ROSTER = action("tr", class_id=Id(), page=Number(99))
-#: Mark a booked place attended ("a") or no-show ("n"); `page` is the roster page to show.
-TRAINER_MARK = action("tm", booking_id=Id(), mark=Choice("a", "n"), page=Number(99))
+#: Mark a booked place of a class attended ("a") or no-show ("n"); `page` is the roster page
+#: to show again (the class's roster, even when the place has gone meanwhile).
+TRAINER_MARK = action("tm", class_id=Id(), booking_id=Id(), mark=Choice("a", "n"),
+                      page=Number(99))
 
 # -- reports and the audit log (issue 12) ----------------------------------------------------
 
@@ -354,8 +356,10 @@ PLAN_CONFIRM = action("ypc", answer=Choice("yes", "no"))
 PLAN_SALE = action("yps", plan_id=Id(), on=Choice("y", "n"))
 #: Delete a plan never sold: ask, then confirm.
 PLAN_DELETE = action("ypd", plan_id=Id(), step=Choice("ask", "yes"))
-#: Leave the plan or membership step being typed.
-ADMIN_FLOW_CANCEL = action("yx")
+#: Leave the plan step being typed.
+PLAN_FLOW_CANCEL = action("ypx")
+#: Leave the membership step being typed, back to the member's card.
+MEMBER_FLOW_CANCEL = action("yx", member_id=Id())
 #: A member's card (from a search, a request or after a change).
 MEMBER_CARD = action("ym", member_id=Id())
 #: Find another member (type a name, phone or username).
@@ -366,6 +370,8 @@ GRANT = action("yg", member_id=Id())
 GRANT_PLAN = action("ygp", member_id=Id(), plan_id=Id())
 #: Grant this plan from a date to type.
 GRANT_DATE = action("ygd", member_id=Id(), plan_id=Id())
+#: Grant this plan from this day: the confirmation.
+GRANT_DAY = action("ygt", member_id=Id(), plan_id=Id(), day=Day())
 #: Grant this plan from this day (confirmed).
 GRANT_OK = action("ygo", member_id=Id(), plan_id=Id(), day=Day())
 #: Extend: the plans on sale to extend by.
@@ -380,6 +386,8 @@ FREEZE = action("yz", membership_id=Id())
 FREEZE_DAYS = action("yzd", membership_id=Id(), days=Number(999))
 #: Freeze for this many days from a date to type.
 FREEZE_DATE = action("yzt", membership_id=Id(), days=Number(999))
+#: Freeze for this many days from this day: the confirmation.
+FREEZE_DAY = action("yzy", membership_id=Id(), days=Number(999), day=Day())
 #: Freeze for this many days from this day (confirmed).
 FREEZE_OK = action("yzo", membership_id=Id(), days=Number(999), day=Day())
 #: Unfreeze early (or call off a planned freeze): ask, then confirm.

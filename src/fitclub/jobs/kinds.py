@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from fitclub.jobs import noshow, offers, reminders
+from fitclub.jobs import announcements, freezes, noshow, offers, reminders
 
-MODULES: tuple[ModuleType, ...] = (offers, reminders, noshow)
+MODULES: tuple[ModuleType, ...] = (offers, reminders, noshow, announcements, freezes)
