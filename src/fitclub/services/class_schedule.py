@@ -1,0 +1,200 @@
+"""Scheduling classes (admins): one class, or a weekly series, from a draft gathered step by step.
+
+A `Draft` is what the admin has chosen so far; it is kept as plain JSON between steps
+(`to_data`/`from_data`). `preview` resolves it (names, every start in UTC, the trainer's
+overlapping classes) for the confirmation screen, and `schedule` writes every class of it
+in the caller's transaction, or none. Overlaps with the trainer's other classes are a
+warning, not a refusal: a trainer may cover back-to-back or shared sessions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, NamedTuple
+
+from fitclub.db import audit, rows
+from fitclub.services import class_types
+from fitclub.services.class_types import Problem
+from fitclub.services.classes import local_start
+
+MAX_WEEKS = 12
+ROOM_MAX = 64
+ROOMS_OFFERED = 4
+TRAINERS_SHOWN = 30
+
+
+class Draft(NamedTuple):
+    """A class (or weekly series) being scheduled: what has been chosen so far."""
+
+    type_id: int | None = None
+    trainer_id: int | None = None
+    day: date | None = None  # the date, or a series' first day
+    weekdays: tuple[int, ...] = ()  # ISO weekdays of a weekly series
+    weeks: int = 0  # a series' number of weeks; 0 for one class
+    at: time | None = None
+    duration: int | None = None
+    capacity: int | None = None
+    room: str | None = None  # None until asked; "" for no room
+
+    @property
+    def weekly(self) -> bool:
+        """A weekly series rather than one class."""
+        return self.weeks > 0
+
+    def to_data(self) -> dict[str, Any]:
+        """As JSON for the flow's state."""
+        return {"type_id": self.type_id, "trainer_id": self.trainer_id,
+                "day": self.day.isoformat() if self.day else None,
+                "weekdays": list(self.weekdays), "weeks": self.weeks,
+                "at": self.at.strftime("%H:%M") if self.at else None,
+                "duration": self.duration, "capacity": self.capacity, "room": self.room}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Draft:
+        """Back from the flow's state (unknown keys ignored)."""
+        return cls(type_id=data.get("type_id"), trainer_id=data.get("trainer_id"),
+                   day=date.fromisoformat(data["day"]) if data.get("day") else None,
+                   weekdays=tuple(sorted(set(data.get("weekdays") or ()))),
+                   weeks=int(data.get("weeks") or 0),
+                   at=time.fromisoformat(data["at"]) if data.get("at") else None,
+                   duration=data.get("duration"), capacity=data.get("capacity"),
+                   room=data.get("room"))
+
+
+class Trainer(NamedTuple):
+    """Someone who may lead a class."""
+
+    id: int
+    name: str
+
+
+class Overlap(NamedTuple):
+    """One of the trainer's classes at the same time, and how many such there are."""
+
+    id: int
+    starts_at: datetime
+    name: str
+    total: int
+
+
+class Preview(NamedTuple):
+    """A draft resolved: names, every start (UTC), overlaps, or the problem with it."""
+
+    draft: Draft
+    type_name: str | None
+    trainer_name: str | None
+    starts: tuple[datetime, ...]
+    overlaps: tuple[Overlap, ...]
+    problem: Problem | None
+
+
+class Scheduled(NamedTuple):
+    """The classes created and the draft resolved, or the problem that stopped them."""
+
+    class_ids: tuple[int, ...]
+    preview: Preview
+    problem: Problem | None = None
+
+
+def occurrences(first: date, weekdays: tuple[int, ...], weeks: int) -> list[date]:
+    """The dates of a draft: the one day (no weeks), or the chosen weekdays in `weeks` weeks
+    from it."""
+    if weeks <= 0:
+        return [first]
+    span = [first + timedelta(days=i) for i in range(7 * weeks)]
+    return [d for d in span if d.isoweekday() in weekdays]
+
+
+def starts(draft: Draft, tz: tzinfo) -> tuple[tuple[datetime, ...], Problem | None]:
+    """Every start of a draft in UTC, or the problem: no weekday chosen, a time the clocks
+    skip on one of its days ('gap', with that day)."""
+    if draft.weekly and draft.weeks > MAX_WEEKS:
+        return (), Problem("weeks", 1, MAX_WEEKS)
+    if draft.weekly and not draft.weekdays:
+        return (), Problem("weekdays")
+    found = []
+    for day in occurrences(draft.day, draft.weekdays, draft.weeks):
+        moment = local_start(day, draft.at, tz)
+        if moment is None:
+            return (), Problem("gap", low=day.toordinal())
+        found.append(moment)
+    return tuple(found), None
+
+
+def check_room(text: str | None) -> str | None:
+    """A typed room name (spaces tidied), or None when longer than 64 characters or empty."""
+    room = " ".join((text or "").split())
+    return room if 0 < len(room) <= ROOM_MAX else None
+
+
+def trainers(conn) -> list[Trainer]:
+    """Who may lead a class: trainers first, then admins."""
+    return rows.many(conn, "classes.trainers", {"limit": TRAINERS_SHOWN}, Trainer)
+
+
+def trainer(conn, member_id: int) -> Trainer | None:
+    """Someone who may lead a class, by id (None for anyone else)."""
+    return rows.one(conn, "classes.trainer", {"id": member_id}, Trainer)
+
+
+class _Room(NamedTuple):
+    room: str
+
+
+def recent_rooms(conn) -> list[str]:
+    """Rooms of the latest classes, offered as buttons."""
+    return [r.room for r in rows.many(conn, "classes.recent_rooms", {"limit": ROOMS_OFFERED},
+                                      _Room)]
+
+
+def overlaps(conn, trainer_id: int, moments: tuple[datetime, ...], duration: int,
+             exclude_id: int | None = None) -> tuple[Overlap, ...]:
+    """The trainer's scheduled classes overlapping any of these starts (the first five)."""
+    if not moments:
+        return ()
+    return tuple(rows.many(conn, "classes.trainer_overlaps", {
+        "trainer_id": trainer_id, "starts": list(moments), "duration": duration,
+        "exclude_id": exclude_id}, Overlap))
+
+
+def preview(conn, draft: Draft, now: datetime, tz: tzinfo) -> Preview:
+    """A complete draft resolved for its confirmation screen (the problem if it cannot be)."""
+    kind = class_types.get(conn, draft.type_id, now) if draft.type_id else None
+    type_name = kind.name if kind else None
+    who = trainer(conn, draft.trainer_id) if draft.trainer_id else None
+    if type_name is None or who is None:
+        return Preview(draft, type_name, who.name if who else None, (), (), Problem("gone"))
+    moments, problem = starts(draft, tz)
+    if problem is None and moments[0] <= now:
+        problem = Problem("past")
+    found = () if problem else overlaps(conn, who.id, moments, draft.duration)
+    return Preview(draft, type_name, who.name, moments, found, problem)
+
+
+class _ClassId(NamedTuple):
+    id: int
+
+
+def schedule(conn, actor_id: int, draft: Draft, now: datetime, tz: tzinfo) -> Scheduled:
+    """Create every class of a complete draft in one go, or none (with the problem)."""
+    found = preview(conn, draft, now, tz)
+    if found.problem is not None:
+        return Scheduled((), found, found.problem)
+    series_id = None
+    if draft.weekly:
+        series_id = rows.scalar(conn, "classes.insert_series", {
+            "weekdays": list(draft.weekdays), "weeks": draft.weeks, "actor_id": actor_id})
+    created = rows.many(conn, "classes.insert_many", {
+        "type_id": draft.type_id, "trainer_id": draft.trainer_id, "starts": list(found.starts),
+        "duration": draft.duration, "capacity": draft.capacity, "room": draft.room or "",
+        "series_id": series_id}, _ClassId)
+    if len(created) != len(found.starts):
+        raise RuntimeError("classes.insert_many wrote fewer classes than asked")
+    for row, moment in zip(created, found.starts, strict=True):
+        audit.record(conn, actor_id=actor_id, action="class.scheduled", entity="class",
+                     entity_id=row.id, details={
+                         "type_id": draft.type_id, "trainer_id": draft.trainer_id,
+                         "starts_at": moment.isoformat(), "duration": draft.duration,
+                         "capacity": draft.capacity, "room": draft.room or "",
+                         "series_id": series_id})
+    return Scheduled(tuple(r.id for r in created), found)

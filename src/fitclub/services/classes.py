@@ -1,0 +1,287 @@
+"""Classes as admins run them: the timetable, change capacity, move and cancel a class.
+
+Each change takes the class row first (`classes.lock`, as every booking change does), so it
+is decided one transaction at a time with members' bookings; it writes its audit row in the
+caller's transaction and returns who must be told (the caller words and queues the messages).
+Scheduling new classes is in `class_schedule`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import Enum
+from typing import NamedTuple
+
+from fitclub import jobs
+from fitclub.db import audit, rows
+from fitclub.services import booking
+from fitclub.services.booking import OfferNotice, Rules, day_bounds
+from fitclub.services.class_types import CAPACITY_MAX, Checked, Problem
+
+DAYS_AHEAD = 14  # the admin timetable and the date buttons: today and the next 13 days
+DAYS_TYPED = 366  # a typed date may be this far ahead
+_TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+_DAY = re.compile(r"^\s*(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?\s*$")
+
+
+class AdminClass(NamedTuple):
+    """A class as admins see it."""
+
+    id: int
+    starts_at: datetime
+    duration_minutes: int
+    status: str  # scheduled, cancelled, completed
+    name: str
+    trainer: str
+    room: str
+    capacity: int
+    booked: int  # seats taken by bookings
+    held: int  # places held for the waitlist by open offers
+    waiting: int  # people on the waitlist
+    series_id: int | None
+    trainer_id: int
+
+    @property
+    def taken(self) -> int:
+        """Places nobody else may book: booked plus held."""
+        return self.booked + self.held
+
+
+class Notice(NamedTuple):
+    """Someone to tell about a class: their chat, language, place and a visit coming back."""
+
+    telegram_id: int
+    language: str
+    status: str  # booked or waitlisted
+    visit_back: bool
+
+
+class Outcome(Enum):
+    """What became of an admin's change."""
+
+    DONE = "done"
+    SAME = "same"  # nothing to change
+    GONE = "gone"  # no such class
+    CANCELLED = "cancelled"  # the class was cancelled before
+    STARTED = "started"  # the class has started (or is completed)
+    BELOW = "below"  # capacity under the places taken
+    PAST = "past"  # a new time that has passed
+
+
+class _Locked(NamedTuple):
+    id: int
+    starts_at: datetime
+    status: str
+    capacity: int
+    booked_count: int
+    held: int
+    name: str
+
+
+class _Count(NamedTuple):
+    n: int
+
+
+class _Id(NamedTuple):
+    id: int
+
+
+class _Retimed(NamedTuple):
+    id: int
+    expires_at: datetime
+
+
+# -- typed dates and times -------------------------------------------------------------------
+
+def check_time(text: str | None) -> Checked:
+    """A time of day typed as HH:MM (or H.MM)."""
+    found = _TIME.match(text or "")
+    if not found or int(found[1]) > 23 or int(found[2]) > 59:
+        return Checked(problem=Problem("time"))
+    return Checked(time(int(found[1]), int(found[2])))
+
+
+def check_day(text: str | None, today: date) -> Checked:
+    """A date typed as DD.MM (the next such day from today) or DD.MM.YYYY."""
+    found = _DAY.match(text or "")
+    if not found:
+        return Checked(problem=Problem("date"))
+    day_, month, year = int(found[1]), int(found[2]), found[3]
+    try:
+        if year is None:
+            day = date(today.year, month, day_)
+            if day < today:
+                day = date(today.year + 1, month, day_)
+        else:
+            day = date(int(year) + (2000 if len(year) == 2 else 0), month, day_)
+    except ValueError:
+        return Checked(problem=Problem("date"))
+    if day < today:
+        return Checked(problem=Problem("past"))
+    if day > today + timedelta(days=DAYS_TYPED):
+        return Checked(problem=Problem("far", high=DAYS_TYPED))
+    return Checked(day)
+
+
+def local_start(day: date, at: time, tz: tzinfo) -> datetime | None:
+    """The UTC moment of a local date and time, None when the clocks skip it (a DST gap);
+    a time the clocks repeat is its first occurrence."""
+    moment = datetime.combine(day, at, tz)
+    back = moment.astimezone(UTC).astimezone(tz)
+    if (back.date(), back.time()) != (day, at):
+        return None
+    return moment.astimezone(UTC)
+
+
+def days(today: date) -> list[date]:
+    """The days the admin timetable shows."""
+    return [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
+
+
+# -- the timetable -------------------------------------------------------------------------
+
+def day(conn, on: date, rules: Rules) -> list[AdminClass]:
+    """The classes of a club calendar day, every status."""
+    start, end = day_bounds(on, rules)
+    return rows.many(conn, "classes.admin_view", {"class_id": None, "start": start,
+                                                  "end": end}, AdminClass)
+
+
+def get(conn, class_id: int) -> AdminClass | None:
+    """One class, or None."""
+    return rows.one(conn, "classes.admin_view", {"class_id": class_id, "start": None,
+                                                 "end": None}, AdminClass)
+
+
+def audience(conn, class_id: int) -> list[Notice]:
+    """Who would be told about a change to the class (booked first, then the line)."""
+    return rows.many(conn, "classes.audience", {"class_id": class_id}, Notice)
+
+
+def _lock(conn, class_id: int) -> _Locked | None:
+    return rows.one(conn, "classes.lock", {"class_id": class_id}, _Locked)
+
+
+def _closed(cls: _Locked | None, now: datetime) -> Outcome | None:
+    """Why a class can no longer be changed, or None."""
+    if cls is None:
+        return Outcome.GONE
+    if cls.status == "cancelled":
+        return Outcome.CANCELLED
+    if cls.status != "scheduled" or now >= cls.starts_at:
+        return Outcome.STARTED
+    return None
+
+
+# -- capacity --------------------------------------------------------------------------------
+
+class CapacityChange(NamedTuple):
+    """The outcome, the places taken (for a refusal) and the offers made to the line."""
+
+    outcome: Outcome
+    taken: int = 0
+    offers: tuple[OfferNotice, ...] = ()
+
+
+def set_capacity(conn, actor_id: int, class_id: int, capacity: int, now: datetime,
+                 rules: Rules) -> CapacityChange:
+    """Change the places of a class: never under those booked or held; new places are
+    offered to the waitlist at once."""
+    cls = _lock(conn, class_id)
+    refused = _closed(cls, now)
+    if refused is not None:
+        return CapacityChange(refused)
+    taken = cls.booked_count + cls.held
+    if capacity < taken:
+        return CapacityChange(Outcome.BELOW, taken)
+    if capacity == cls.capacity:
+        return CapacityChange(Outcome.SAME, taken)
+    if not 1 <= capacity <= CAPACITY_MAX:
+        raise ValueError(f"capacity out of range: {capacity}")
+    rows.execute(conn, "classes.set_capacity", {"class_id": class_id, "capacity": capacity})
+    offers = booking.offer_places(conn, class_id, now, rules)
+    audit.record(conn, actor_id=actor_id, action="class.capacity", entity="class",
+                 entity_id=class_id, details={"from": cls.capacity, "to": capacity,
+                                              "offered": len(offers)})
+    return CapacityChange(Outcome.DONE, taken, offers)
+
+
+# -- moving ------------------------------------------------------------------------------------
+
+class Moved(NamedTuple):
+    """The outcome, the class's name, old and new start, and who must be told."""
+
+    outcome: Outcome
+    name: str = ""
+    old_start: datetime | None = None
+    new_start: datetime | None = None
+    notices: tuple[Notice, ...] = ()
+
+
+def move(conn, actor_id: int, class_id: int, new_start: datetime, now: datetime,
+         rules: Rules) -> Moved:
+    """Move a class that has not started to a time still to come.
+
+    Bookings and waitlist places stay; reminders follow by themselves (their dedup key holds
+    the class's start); an open offer is never held past the new booking close.
+    """
+    cls = _lock(conn, class_id)
+    refused = _closed(cls, now)
+    if refused is not None:
+        return Moved(refused)
+    if new_start <= now:
+        return Moved(Outcome.PAST, cls.name, cls.starts_at, new_start)
+    if new_start == cls.starts_at:
+        return Moved(Outcome.SAME, cls.name, cls.starts_at, new_start)
+    rows.execute(conn, "classes.move", {"class_id": class_id, "starts_at": new_start})
+    retimed = rows.many(conn, "classes.retime_offers", {
+        "class_id": class_id, "closes_at": booking.closes_at(new_start, rules)}, _Retimed)
+    for offer in retimed:
+        jobs.reschedule(conn, booking.OFFER_JOB, f"offer:{offer.id}", offer.expires_at)
+    notices = tuple(audience(conn, class_id))
+    audit.record(conn, actor_id=actor_id, action="class.moved", entity="class",
+                 entity_id=class_id, details={"from": cls.starts_at.isoformat(),
+                                              "to": new_start.isoformat(),
+                                              "told": len(notices),
+                                              "offers_retimed": len(retimed)})
+    return Moved(Outcome.DONE, cls.name, cls.starts_at, new_start, notices)
+
+
+# -- cancelling --------------------------------------------------------------------------------
+
+class Cancelled(NamedTuple):
+    """The outcome, the class, who must be told, visits given back and offers withdrawn."""
+
+    outcome: Outcome
+    name: str = ""
+    starts_at: datetime | None = None
+    notices: tuple[Notice, ...] = ()
+    visits_returned: int = 0
+    offers_withdrawn: int = 0
+
+
+def cancel(conn, actor_id: int, class_id: int, now: datetime) -> Cancelled:
+    """Cancel a class that has not started: every booking and waitlist place ends, reserved
+    visits go back, open offers are withdrawn; returns who must be told (each once)."""
+    cls = _lock(conn, class_id)
+    refused = _closed(cls, now)
+    if refused is not None:
+        return Cancelled(refused)
+    notices = tuple(audience(conn, class_id))
+    returned = sum(r.n for r in rows.many(conn, "classes.give_back_visits",
+                                          {"class_id": class_id}, _Count))
+    withdrawn = rows.many(conn, "classes.withdraw_offers", {"class_id": class_id, "now": now},
+                          _Id)
+    for offer in withdrawn:
+        jobs.cancel(conn, booking.OFFER_JOB, f"offer:{offer.id}")
+    rows.execute(conn, "classes.cancel_bookings", {"class_id": class_id, "now": now})
+    rows.execute(conn, "classes.cancel", {"class_id": class_id})
+    audit.record(conn, actor_id=actor_id, action="class.cancelled", entity="class",
+                 entity_id=class_id, details={
+                     "starts_at": cls.starts_at.isoformat(),
+                     "booked": sum(n.status == "booked" for n in notices),
+                     "waitlisted": sum(n.status == "waitlisted" for n in notices),
+                     "visits_returned": returned, "offers_withdrawn": len(withdrawn)})
+    return Cancelled(Outcome.DONE, cls.name, cls.starts_at, notices, returned, len(withdrawn))
+

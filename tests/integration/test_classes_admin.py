@@ -1,0 +1,386 @@
+"""Classes for admins on PostgreSQL (no Telegram): class types, scheduling one class or a
+weekly series, capacity, moving and cancelling a class."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg2
+import pytest
+
+from fitclub.services import booking, class_schedule, class_types, classes, reminders
+from fitclub.services.booking import Outcome as BookingOutcome
+from fitclub.services.booking import Rules
+from fitclub.services.class_schedule import Draft
+from fitclub.services.classes import Outcome
+from tests.helpers import query
+
+NOW = datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
+START = datetime(2030, 6, 10, 18, 0, tzinfo=UTC)
+UTC_ZONE = ZoneInfo("UTC")
+BERLIN = ZoneInfo("Europe/Berlin")
+RULES = Rules(UTC_ZONE, closes_minutes=0, cancel_window_hours=3, offer_minutes=30)
+
+
+def _run(db_url: str, fn, *args, **kwargs):
+    conn = psycopg2.connect(db_url)
+    try:
+        with conn:
+            return fn(conn, *args, **kwargs)
+    finally:
+        conn.close()
+
+
+def _person(db_url: str, telegram_id: int, role: str = "member", lang: str = "en") -> int:
+    return query(db_url, "INSERT INTO members (telegram_id, first_name, role, language,"
+                         " registered_at) VALUES (%s, %s, %s, %s, now()) RETURNING id",
+                 (telegram_id, f"P{telegram_id}", role, lang))[0][0]
+
+
+def _type(db_url: str, name: str = "Yoga", duration: int = 60, capacity: int = 10) -> int:
+    return query(db_url, "INSERT INTO class_types (name, default_duration_minutes,"
+                         " default_capacity) VALUES (%s, %s, %s) RETURNING id",
+                 (name, duration, capacity))[0][0]
+
+
+def _class(db_url: str, trainer_id: int, capacity: int = 20, starts_at: datetime = START,
+           type_id: int | None = None) -> int:
+    type_id = type_id or query(db_url, "SELECT min(id) FROM class_types")[0][0] or _type(db_url)
+    return query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
+                         " duration_minutes, capacity) VALUES (%s, %s, %s, 60, %s) RETURNING id",
+                 (type_id, trainer_id, starts_at, capacity))[0][0]
+
+
+def _members(db_url: str, first: int, count: int, visits: int | None = 10) -> list[int]:
+    """Registered members with a current membership (visits None: unlimited)."""
+    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
+                  " VALUES ('Ten', 100, 365, 10) ON CONFLICT DO NOTHING")
+    ids = []
+    for n in range(first, first + count):
+        member_id = _person(db_url, n)
+        query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
+                      " visits_left) VALUES (%s, (SELECT id FROM membership_plans),"
+                      " '2030-01-01', '2030-12-31', %s)", (member_id, visits))
+        ids.append(member_id)
+    return ids
+
+
+def _book_all(db_url: str, class_id: int, member_ids: list[int]) -> None:
+    for member_id in member_ids:
+        _run(db_url, booking.book, member_id, class_id, NOW, RULES, waitlist_if_full=True)
+
+
+def _visits(db_url: str, member_ids: list[int]) -> list[int | None]:
+    return [r[0] for r in query(db_url, "SELECT visits_left FROM memberships"
+                                        " WHERE member_id = ANY(%s) ORDER BY member_id",
+                                (member_ids,))]
+
+
+def _audit(db_url: str, action: str) -> list[tuple]:
+    return query(db_url, "SELECT actor_id, entity_id, details FROM audit_log WHERE action = %s"
+                         " ORDER BY id", (action,))
+
+
+@pytest.fixture
+def admin(db_url) -> int:
+    return _person(db_url, 1, "admin")
+
+
+@pytest.fixture
+def trainer(db_url) -> int:
+    return _person(db_url, 2, "trainer")
+
+
+# -- class types -----------------------------------------------------------------------------
+
+def test_a_type_name_is_checked_for_length_and_for_another_type_in_any_case(db):
+    assert class_types.check_name(db, "  ").problem.code == "empty"
+    assert class_types.check_name(db, "x" * 65).problem.code == "long"
+    assert class_types.check_name(db, "  Hot   Yoga ").value == "Hot Yoga"
+    class_types.create(db, None, "Hot Yoga", "", 60, 10)
+    assert class_types.check_name(db, "hot yoga").problem.code == "taken"
+    assert class_types.create(db, None, "HOT YOGA", "", 60, 10).problem.code == "taken"
+
+
+@pytest.mark.parametrize(("text", "code"), [("", "number"), ("abc", "number"), ("-5", "number"),
+                                            ("4", "range"), ("481", "range"), ("٣", "number")])
+def test_a_duration_must_be_whole_minutes_within_limits(text, code):
+    assert class_types.check_duration(text).problem.code == code
+
+
+def test_creating_and_editing_a_type_is_audited_and_a_type_with_classes_is_never_deleted(
+        db_url, admin, trainer):
+    saved = _run(db_url, class_types.create, admin, "Pilates", "Core", 55, 12)
+    assert saved.problem is None
+    assert _run(db_url, class_types.update, admin, saved.type_id, "cap", 14).problem is None
+    other = _type(db_url, "Yoga")
+    clash = _run(db_url, class_types.update, admin, saved.type_id, "name", "yoga")
+    assert clash.problem.code == "taken"
+    row = query(db_url, "SELECT name, description, default_duration_minutes, default_capacity"
+                        " FROM class_types WHERE id = %s", (saved.type_id,))
+    assert row == [("Pilates", "Core", 55, 14)]
+    assert [(a, e) for a, e, _ in _audit(db_url, "class_type.created")] == [(admin,
+                                                                            saved.type_id)]
+    assert _audit(db_url, "class_type.changed")[0][2] == {"field": "capacity", "from": 12,
+                                                         "to": 14}
+    _class(db_url, trainer, type_id=other)
+    assert _run(db_url, class_types.delete, admin, other) is False
+    assert _run(db_url, class_types.delete, admin, saved.type_id) is True
+    assert query(db_url, "SELECT name FROM class_types") == [("Yoga",)]
+
+
+# -- typed dates and times -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("19:00", time(19, 0)), ("7.30", time(7, 30)), (" 07:05 ", time(7, 5)),
+    ("24:00", None), ("19:60", None), ("1900", None), ("seven", None)])
+def test_time_is_typed_as_hours_and_minutes(text, expected):
+    assert classes.check_time(text).value == expected
+
+
+@pytest.mark.parametrize(("text", "expected", "problem"), [
+    ("24.06", date(2030, 6, 24), None),
+    ("01.03", date(2031, 3, 1), None),  # DD.MM already passed this year: next year's
+    ("1/6", date(2030, 6, 1), None),
+    ("31.05.2030", None, "past"),
+    ("03.06.31", None, "far"),
+    ("31.02", None, "date"),
+    ("tomorrow", None, "date")])
+def test_a_typed_date_is_the_next_such_day_within_a_year(text, expected, problem):
+    checked = classes.check_day(text, date(2030, 6, 1))
+    assert (checked.value, checked.problem.code if checked.problem else None) == (expected,
+                                                                                   problem)
+
+
+def test_a_local_time_the_clocks_skip_does_not_exist_and_a_repeated_one_is_the_first():
+    assert classes.local_start(date(2030, 3, 31), time(2, 30), BERLIN) is None
+    assert classes.local_start(date(2030, 10, 27), time(2, 30), BERLIN) == datetime(
+        2030, 10, 27, 0, 30, tzinfo=UTC)
+    assert classes.local_start(date(2030, 6, 10), time(19, 0), BERLIN) == datetime(
+        2030, 6, 10, 17, 0, tzinfo=UTC)
+
+
+# -- scheduling ------------------------------------------------------------------------------
+
+def _draft(type_id: int, trainer_id: int, **kw) -> Draft:
+    values = {"type_id": type_id, "trainer_id": trainer_id, "day": date(2030, 6, 10),
+              "at": time(19, 0), "duration": 60, "capacity": 12, "room": "Studio 2"}
+    values.update(kw)
+    return Draft(**values)
+
+
+def test_a_draft_survives_the_flow_state_as_json(db_url):
+    draft = _draft(1, 2, weekdays=(2, 4), weeks=8, room="")
+    assert Draft.from_data(draft.to_data()) == draft
+
+
+def test_one_class_is_scheduled_with_an_audit_row(db_url, admin, trainer):
+    type_id = _type(db_url)
+    made = _run(db_url, class_schedule.schedule, admin, _draft(type_id, trainer), NOW, BERLIN)
+    assert made.problem is None and len(made.class_ids) == 1
+    assert query(db_url, "SELECT class_type_id, trainer_id, starts_at, duration_minutes,"
+                         " capacity, room, series_id, status FROM classes") == [
+        (type_id, trainer, datetime(2030, 6, 10, 17, 0, tzinfo=UTC), 60, 12, "Studio 2", None,
+         "scheduled")]
+    ((actor, entity, details),) = _audit(db_url, "class.scheduled")
+    assert (actor, entity, details["room"]) == (admin, made.class_ids[0], "Studio 2")
+
+
+def test_tuesday_and_thursday_for_eight_weeks_across_a_dst_change_is_sixteen_classes_at_1900(
+        db_url, admin, trainer):
+    type_id = _type(db_url)
+    # Berlin moves its clocks on Sunday 2030-03-31: the series straddles it.
+    draft = _draft(type_id, trainer, day=date(2030, 3, 4), weekdays=(2, 4), weeks=8)
+    made = _run(db_url, class_schedule.schedule, admin, draft,
+                datetime(2030, 3, 1, tzinfo=UTC), BERLIN)
+    assert len(made.class_ids) == 16
+    starts = [r[0] for r in query(db_url, "SELECT starts_at FROM classes ORDER BY starts_at")]
+    local = [s.astimezone(BERLIN) for s in starts]
+    assert {(t.hour, t.minute) for t in local} == {(19, 0)}
+    assert [t.strftime("%a") for t in local] == ["Tue", "Thu"] * 8
+    assert local[0].date() == date(2030, 3, 5) and local[-1].date() == date(2030, 4, 25)
+    assert {s.astimezone(UTC).hour for s in starts} == {18, 17}  # +01:00, then +02:00
+    assert query(db_url, "SELECT weekdays, weeks, created_by FROM class_series") == [
+        ([2, 4], 8, admin)]
+    assert query(db_url, "SELECT count(DISTINCT series_id), count(*) FROM classes") == [(1, 16)]
+    assert len(_audit(db_url, "class.scheduled")) == 16
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"day": date(2030, 6, 1), "at": time(9, 0)}, "past"),
+    ({"day": date(2030, 3, 31), "at": time(2, 30)}, "gap"),
+    ({"weekdays": (), "weeks": 4}, "weekdays"),
+])
+def test_a_class_in_the_past_or_at_a_skipped_time_is_refused_and_nothing_is_written(
+        db_url, admin, trainer, change, code):
+    type_id = _type(db_url)
+    now = NOW if code != "gap" else datetime(2030, 3, 1, tzinfo=UTC)
+    made = _run(db_url, class_schedule.schedule, admin, _draft(type_id, trainer, **change),
+                now, BERLIN)
+    assert made.problem.code == code and made.class_ids == ()
+    assert query(db_url, "SELECT count(*) FROM classes") == [(0,)]
+
+
+def test_a_series_with_one_day_in_the_past_is_refused_whole(db_url, admin, trainer):
+    type_id = _type(db_url)
+    # 2030-06-01 is a Saturday; 09:00 has passed at NOW, the Sundays after have not.
+    draft = _draft(type_id, trainer, day=date(2030, 6, 1), at=time(9, 0), weekdays=(6, 7),
+                   weeks=2)
+    assert _run(db_url, class_schedule.schedule, admin, draft, NOW, BERLIN).problem.code == \
+        "past"
+    assert query(db_url, "SELECT count(*) FROM classes") == [(0,)]
+
+
+def test_only_trainers_and_admins_may_lead_a_class(db_url, admin):
+    type_id = _type(db_url)
+    member = _person(db_url, 50)
+    made = _run(db_url, class_schedule.schedule, admin, _draft(type_id, member), NOW, BERLIN)
+    assert made.problem.code == "gone"
+    assert [t.id for t in _run(db_url, class_schedule.trainers)] == [admin]
+
+
+def test_the_trainers_overlapping_classes_are_found_for_a_warning(db_url, admin, trainer):
+    type_id = _type(db_url)
+    busy = _class(db_url, trainer, starts_at=datetime(2030, 6, 10, 16, 30, tzinfo=UTC))
+    _class(db_url, trainer, starts_at=datetime(2030, 6, 10, 18, 0, tzinfo=UTC))  # ends at it
+    # 17:00-18:00 overlaps 16:30-17:30 only.
+    found = _run(db_url, class_schedule.preview, _draft(type_id, trainer, at=time(17, 0)),
+                 NOW, UTC_ZONE)
+    assert [(o.id, o.total) for o in found.overlaps] == [(busy, 1)]
+    made = _run(db_url, class_schedule.schedule, admin,
+                _draft(type_id, trainer, at=time(17, 0)), NOW, UTC_ZONE)
+    assert made.problem is None, "an overlap warns, it does not refuse"
+
+
+# -- capacity --------------------------------------------------------------------------------
+
+def test_capacity_never_goes_below_the_places_booked(db_url, admin, trainer):
+    class_id = _class(db_url, trainer, capacity=3)
+    _book_all(db_url, class_id, _members(db_url, 100, 3))
+    result = _run(db_url, classes.set_capacity, admin, class_id, 2, NOW, RULES)
+    assert (result.outcome, result.taken) == (Outcome.BELOW, 3)
+    assert query(db_url, "SELECT capacity FROM classes") == [(3,)]
+    assert _audit(db_url, "class.capacity") == []
+
+
+def test_raising_capacity_by_two_offers_exactly_two_places_to_the_line(db_url, admin, trainer):
+    class_id = _class(db_url, trainer, capacity=2)
+    people = _members(db_url, 100, 5)
+    _book_all(db_url, class_id, people)
+    result = _run(db_url, classes.set_capacity, admin, class_id, 4, NOW, RULES)
+    assert result.outcome is Outcome.DONE
+    assert sorted(o.telegram_id for o in result.offers) == [102, 103]
+    assert query(db_url, "SELECT member_id, status FROM waitlist_offers ORDER BY id") == [
+        (people[2], "open"), (people[3], "open")]
+    assert query(db_url, "SELECT count(*) FROM jobs WHERE kind = 'offer_expiry'") == [(2,)]
+    assert _audit(db_url, "class.capacity")[0][2] == {"from": 2, "to": 4, "offered": 2}
+    # The same number again changes nothing; fewer than booked + held is refused.
+    assert _run(db_url, classes.set_capacity, admin, class_id, 4, NOW, RULES).outcome is \
+        Outcome.SAME
+    assert _run(db_url, classes.set_capacity, admin, class_id, 3, NOW, RULES).taken == 4
+
+
+def test_a_started_or_cancelled_class_keeps_its_capacity(db_url, admin, trainer):
+    class_id = _class(db_url, trainer)
+    late = START + timedelta(minutes=1)
+    assert _run(db_url, classes.set_capacity, admin, class_id, 30, late, RULES).outcome is \
+        Outcome.STARTED
+    _run(db_url, classes.cancel, admin, class_id, NOW)
+    assert _run(db_url, classes.set_capacity, admin, class_id, 30, NOW, RULES).outcome is \
+        Outcome.CANCELLED
+
+
+# -- moving ----------------------------------------------------------------------------------
+
+def test_moving_tells_every_booked_and_waitlisted_member_and_reminders_follow(
+        db_url, admin, trainer):
+    class_id = _class(db_url, trainer, capacity=2)
+    people = _members(db_url, 100, 3)
+    _book_all(db_url, class_id, people)
+    later = START + timedelta(days=1, hours=1)
+    moved = _run(db_url, classes.move, admin, class_id, later, NOW, RULES)
+    assert moved.outcome is Outcome.DONE
+    assert (moved.old_start, moved.new_start) == (START, later)
+    assert sorted((n.telegram_id, n.status) for n in moved.notices) == [
+        (100, "booked"), (101, "booked"), (102, "waitlisted")]
+    assert query(db_url, "SELECT starts_at FROM classes") == [(later,)]
+    assert query(db_url, "SELECT status, count(*) FROM bookings GROUP BY 1 ORDER BY 1") == [
+        ("booked", 2), ("waitlisted", 1)]
+    keys = [d.key for d in _run(db_url, reminders.due, later - timedelta(hours=1),
+                                later.date(), 2)]
+    assert sorted(k.split("@")[1] for k in keys) == [str(int(later.timestamp()))] * 2
+    ((_, _, details),) = _audit(db_url, "class.moved")
+    assert details["told"] == 3
+    # Moving it to the same time again, or to the past, changes nothing.
+    assert _run(db_url, classes.move, admin, class_id, later, NOW, RULES).outcome is \
+        Outcome.SAME
+    assert _run(db_url, classes.move, admin, class_id, NOW - timedelta(hours=1), NOW,
+                RULES).outcome is Outcome.PAST
+
+
+def test_an_open_offer_is_never_held_past_the_moved_class_booking_close(db_url, admin, trainer):
+    rules = RULES._replace(closes_minutes=60, offer_minutes=600)
+    class_id = _class(db_url, trainer, capacity=1)
+    first, second = _members(db_url, 100, 2)
+    for member_id in (first, second):
+        _run(db_url, booking.book, member_id, class_id, NOW, rules, waitlist_if_full=True)
+    cancelled = _run(db_url, booking.cancel_booking, first, class_id, NOW, rules)
+    assert cancelled.outcome is BookingOutcome.CANCELLED and len(cancelled.offers) == 1
+    offer_id = cancelled.offers[0].offer_id
+    sooner = NOW + timedelta(hours=5)  # booking now closes at NOW + 4h, before the offer's end
+    assert _run(db_url, classes.move, admin, class_id, sooner, NOW, rules).outcome is \
+        Outcome.DONE
+    expected = sooner - timedelta(minutes=60)
+    assert query(db_url, "SELECT expires_at, status FROM waitlist_offers WHERE id = %s",
+                 (offer_id,)) == [(expected, "open")]
+    assert query(db_url, "SELECT run_at, status FROM jobs WHERE kind = 'offer_expiry'"
+                         " AND dedup_key = %s", (f"offer:{offer_id}",)) == [(expected,
+                                                                           "pending")]
+
+
+# -- cancelling --------------------------------------------------------------------------------
+
+def test_cancelling_tells_all_twenty_once_gives_back_fifteen_visits_and_withdraws_offers(
+        db_url, admin, trainer):
+    class_id = _class(db_url, trainer, capacity=16)
+    booked = _members(db_url, 100, 15)
+    unlimited = _members(db_url, 200, 1, visits=None)
+    line = _members(db_url, 300, 5)
+    _book_all(db_url, class_id, booked + unlimited + line)
+    # One of the line holds an offer for a freed place.
+    _run(db_url, booking.cancel_booking, unlimited[0], class_id, NOW, RULES)
+    assert query(db_url, "SELECT count(*) FROM waitlist_offers WHERE status = 'open'") == [(1,)]
+    assert _visits(db_url, booked) == [9] * 15
+
+    result = _run(db_url, classes.cancel, admin, class_id, NOW)
+
+    assert result.outcome is Outcome.DONE
+    assert sorted(n.telegram_id for n in result.notices) == list(range(100, 115)) + list(
+        range(300, 305))
+    assert sum(n.visit_back for n in result.notices) == 15
+    assert (result.visits_returned, result.offers_withdrawn) == (15, 1)
+    assert _visits(db_url, booked) == [10] * 15 and _visits(db_url, unlimited) == [None]
+    assert query(db_url, "SELECT status, booked_count FROM classes") == [("cancelled", 0)]
+    assert query(db_url, "SELECT DISTINCT status FROM bookings") == [("cancelled",)]
+    assert query(db_url, "SELECT status FROM waitlist_offers") == [("withdrawn",)]
+    assert query(db_url, "SELECT status FROM jobs WHERE kind = 'offer_expiry'") == [
+        ("cancelled",)]
+    ((actor, entity, details),) = _audit(db_url, "class.cancelled")
+    assert (actor, entity) == (admin, class_id)
+    assert {k: details[k] for k in ("booked", "waitlisted", "visits_returned")} == {
+        "booked": 15, "waitlisted": 5, "visits_returned": 15}
+    # Cancelled once: a second cancel, a late member cancel or a booking changes nothing.
+    assert _run(db_url, classes.cancel, admin, class_id, NOW).outcome is Outcome.CANCELLED
+    assert _run(db_url, booking.cancel_booking, booked[0], class_id, NOW,
+                RULES).outcome is BookingOutcome.UNAVAILABLE
+    assert _visits(db_url, booked[:1]) == [10]
+
+
+def test_a_started_class_is_not_cancelled(db_url, admin, trainer):
+    class_id = _class(db_url, trainer)
+    _book_all(db_url, class_id, _members(db_url, 100, 1))
+    result = _run(db_url, classes.cancel, admin, class_id, START)
+    assert result.outcome is Outcome.STARTED
+    assert query(db_url, "SELECT status FROM classes") == [("scheduled",)]
+    assert _run(db_url, classes.cancel, admin, 999999, NOW).outcome is Outcome.GONE
