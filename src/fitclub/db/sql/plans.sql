@@ -1,0 +1,60 @@
+-- Plans as admins manage them: list, create, edit, archive, delete a never-sold one.
+
+-- name: all
+-- Every plan, on sale first, with how many memberships were sold and how many are current.
+SELECT p.id, p.name, p.price_minor, p.duration_days, p.visit_count, p.freeze_days,
+       p.is_active,
+       (SELECT count(*) FROM memberships m WHERE m.plan_id = p.id)::integer AS sold,
+       (SELECT count(*) FROM memberships m
+        WHERE m.plan_id = p.id AND m.status IN ('active', 'frozen'))::integer AS current
+FROM membership_plans p
+ORDER BY p.is_active DESC, p.price_minor, p.id;
+
+-- name: one
+-- One plan with its sales.
+SELECT p.id, p.name, p.price_minor, p.duration_days, p.visit_count, p.freeze_days,
+       p.is_active,
+       (SELECT count(*) FROM memberships m WHERE m.plan_id = p.id)::integer AS sold,
+       (SELECT count(*) FROM memberships m
+        WHERE m.plan_id = p.id AND m.status IN ('active', 'frozen'))::integer AS current
+FROM membership_plans p
+WHERE p.id = %(plan_id)s;
+
+-- name: name_taken
+-- Whether another plan has this name (any case).
+SELECT EXISTS (SELECT 1 FROM membership_plans
+               WHERE lower(name) = lower(%(name)s)
+                 AND id IS DISTINCT FROM %(plan_id)s);
+
+-- name: insert
+-- A new plan, on sale; no row when the name is taken.
+INSERT INTO membership_plans (name, price_minor, duration_days, visit_count, freeze_days)
+VALUES (%(name)s, %(price_minor)s, %(duration_days)s, %(visit_count)s, %(freeze_days)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING id;
+
+-- name: lock
+-- One plan, locked for a change.
+SELECT id, name, price_minor, duration_days, visit_count, freeze_days, is_active
+FROM membership_plans WHERE id = %(plan_id)s
+FOR UPDATE;
+
+-- name: update
+-- Write every field of a plan (the caller changed one).
+UPDATE membership_plans
+SET name = %(name)s, price_minor = %(price_minor)s, duration_days = %(duration_days)s,
+    visit_count = %(visit_count)s, freeze_days = %(freeze_days)s
+WHERE id = %(plan_id)s;
+
+-- name: set_on_sale
+-- Put a plan on sale or archive it; no row when it already was so.
+UPDATE membership_plans SET is_active = %(on)s
+WHERE id = %(plan_id)s AND is_active <> %(on)s
+RETURNING id;
+
+-- name: delete_unsold
+-- Delete a plan no membership was ever sold of; no row otherwise.
+DELETE FROM membership_plans p
+WHERE p.id = %(plan_id)s
+  AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.plan_id = p.id)
+RETURNING p.name;

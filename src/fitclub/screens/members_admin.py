@@ -1,0 +1,362 @@
+"""Memberships as admins see them (/members): search, the member card, the steps of grant,
+extend, freeze, unfreeze, cancel, adjust and notes, plan requests, and the notices members
+get about each change."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fitclub.callbacks import (
+    ADJUST,
+    EXTEND,
+    EXTEND_OK,
+    EXTEND_PLAN,
+    FREEZE,
+    FREEZE_DATE,
+    FREEZE_DAY,
+    FREEZE_DAYS,
+    FREEZE_OK,
+    GRANT,
+    GRANT_DATE,
+    GRANT_DAY,
+    GRANT_OK,
+    GRANT_PLAN,
+    MEMBER_CARD,
+    MEMBER_FIND,
+    MEMBER_FLOW_CANCEL,
+    MEMBERSHIP_CANCEL,
+    NOTE,
+    REQUEST,
+    UNFREEZE,
+)
+from fitclub.db.members import Member
+from fitclub.locales import Texts
+from fitclub.screens import Screen, inline
+from fitclub.screens.plans import summary, visits_text
+from fitclub.screens.staff import back_row
+from fitclub.services.membership_admin import (
+    AdminMembership,
+    Card,
+    Notice,
+    PlanRequestView,
+    Refusal,
+    Result,
+)
+from fitclub.services.plans import PlanRow
+
+#: How a typed date looks (an identifier of the format, shown as an example date).
+DATE_FORMAT = "%d.%m.%Y"
+FREEZE_CHOICES = (7, 14, 30)
+
+
+def _contact(tx: Texts, member: Member) -> str:
+    phone = member.phone or tx("no_phone")
+    if member.username:
+        return tx("mbr_contact_user", phone=phone, username=member.username)
+    return tx("mbr_contact", phone=phone)
+
+
+def _card_row(tx: Texts, member_id: int) -> list[tuple[str, str]]:
+    return [(tx("mbr_button_card"), MEMBER_CARD(member_id=member_id))]
+
+
+def _cancel_row(tx: Texts, member_id: int) -> list[tuple[str, str]]:
+    return [(tx("mbr_button_cancel_step"), MEMBER_FLOW_CANCEL(member_id=member_id))]
+
+
+def example_date(today: date) -> str:
+    """A date a week ahead, as the admin would type it."""
+    return (today + timedelta(days=7)).strftime(DATE_FORMAT)
+
+
+# -- search ------------------------------------------------------------------------------------
+
+def search_prompt(tx: Texts, problem: str | None = None, text: str = "") -> Screen:
+    """Ask for a name, phone or username (after a search that found nothing, say so)."""
+    lines = [tx(problem, text=text), ""] if problem else []
+    lines.append(tx("mbr_search_prompt"))
+    return Screen("\n".join(lines), inline([back_row(tx)]))
+
+
+def search_results(tx: Texts, text: str, found: list[Member]) -> Screen:
+    """The members found, a button each."""
+    rows = [[(tx("mbr_person_button", name=m.name, phone=m.phone or tx("no_phone")),
+              MEMBER_CARD(member_id=m.id))] for m in found]
+    rows.append(back_row(tx))
+    return Screen(tx("mbr_search_results", text=text) + "\n" + tx("mbr_search_again"),
+                  inline(rows))
+
+
+# -- the card ----------------------------------------------------------------------------------
+
+def membership_lines(tx: Texts, m: AdminMembership) -> list[str]:
+    """Plan and status, dates, visits, freeze days and an open freeze."""
+    lines = [tx("mbr_card_plan", plan=m.plan_name, status=tx(f"status_{m.status}")),
+             tx("mbr_card_dates", start=tx.date(m.starts_on), end=tx.date(m.ends_on))]
+    if m.current:
+        lines.append(tx("membership_unlimited") if m.visits_left is None
+                     else tx.plural("membership_visits_left", m.visits_left))
+        lines.append(tx.plural("membership_freeze_left", m.freeze_left))
+    if m.freeze_id is not None:
+        key = "mbr_card_frozen" if m.status == "frozen" else "mbr_card_freeze_planned"
+        lines.append(tx(key, start=tx.date(m.frozen_from), end=tx.date(m.frozen_until)))
+    return lines
+
+
+def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
+    """Who the member is, their membership, recent visits, bookings to come, notes; the
+    actions that apply."""
+    member, m = found.member, found.membership
+    lines = [note, ""] if note else []
+    lines += [tx("mbr_card_title", name=member.name), _contact(tx, member), ""]
+    lines += membership_lines(tx, m) if m is not None else [tx("mbr_card_no_membership")]
+    lines += ["", tx("mbr_card_visits")]
+    lines += [tx("mbr_card_visit_line", when=tx.datetime(v.checked_in_at),
+                 name=v.class_name or tx("mbr_card_visit_open")) for v in found.visits]
+    if not found.visits:
+        lines.append(tx("mbr_card_none"))
+    lines += ["", tx("mbr_card_bookings")]
+    for b in found.bookings:
+        key = "mbr_card_booking_line" if b.status == "booked" else "mbr_card_waitlist_line"
+        lines.append(tx(key, when=tx.datetime(b.starts_at), name=b.name, n=b.position or 0))
+    if not found.bookings:
+        lines.append(tx("mbr_card_none"))
+    lines += ["", tx("mbr_card_notes")]
+    lines += [tx("mbr_card_note_line", date=tx.date(n.created_at), author=n.author or "—",
+                 body=n.body) for n in found.notes]
+    if not found.notes:
+        lines.append(tx("mbr_card_none"))
+    rows = []
+    if m is not None and m.current:
+        freeze = ((tx("mbr_button_unfreeze"), UNFREEZE(membership_id=m.id, step="ask"))
+                  if m.freeze_id is not None
+                  else (tx("mbr_button_freeze"), FREEZE(membership_id=m.id)))
+        rows.append([(tx("mbr_button_extend"), EXTEND(membership_id=m.id)), freeze])
+        second = [(tx("mbr_button_cancel"), MEMBERSHIP_CANCEL(membership_id=m.id, step="ask"))]
+        if m.visits_left is not None:
+            second.insert(0, (tx("mbr_button_adjust"), ADJUST(membership_id=m.id)))
+        rows.append(second)
+    else:
+        rows.append([(tx("mbr_button_grant"), GRANT(member_id=member.id))])
+    rows.append([(tx("mbr_button_note"), NOTE(member_id=member.id)),
+                 (tx("mbr_button_find"), MEMBER_FIND())])
+    rows.append(back_row(tx))
+    return Screen("\n".join(lines), inline(rows))
+
+
+# -- grant and extend --------------------------------------------------------------------------
+
+def _plan_rows(tx: Texts, on_sale: list[PlanRow], data) -> list[list[tuple[str, str]]]:
+    return [[(tx("mbr_plan_button", name=p.name, price=tx.money(p.price_minor)), data(p))]
+            for p in on_sale]
+
+
+def grant_choose(tx: Texts, member: Member, on_sale: list[PlanRow]) -> Screen:
+    """The plans on sale to grant."""
+    rows = _plan_rows(tx, on_sale, lambda p: GRANT_PLAN(member_id=member.id, plan_id=p.id))
+    rows.append(_card_row(tx, member.id))
+    key = "mbr_grant_choose" if on_sale else "mbr_no_plans"
+    return Screen(tx(key, name=member.name), inline(rows))
+
+
+def grant_start(tx: Texts, member: Member, plan: PlanRow, today: date) -> Screen:
+    """From today, or another date?"""
+    text = "\n".join([tx("mbr_grant_start", plan=plan.name, name=member.name),
+                      summary(tx, plan), "", tx("mbr_grant_when")])
+    return Screen(text, inline([
+        [(tx("mbr_button_today", date=tx.date(today)),
+          GRANT_DAY(member_id=member.id, plan_id=plan.id, day=today))],
+        [(tx("mbr_button_other_date"), GRANT_DATE(member_id=member.id, plan_id=plan.id))],
+        _card_row(tx, member.id)]))
+
+
+def grant_confirm(tx: Texts, member: Member, plan: PlanRow, start: date) -> Screen:
+    """The membership to grant, to confirm."""
+    end = start + timedelta(days=plan.duration_days - 1)
+    text = tx("mbr_grant_confirm", plan=plan.name, name=member.name, start=tx.date(start),
+              end=tx.date(end), visits=visits_text(tx, plan.visit_count))
+    return Screen(text, inline([
+        [(tx("mbr_button_confirm"), GRANT_OK(member_id=member.id, plan_id=plan.id, day=start))],
+        _card_row(tx, member.id)]))
+
+
+def ask_date(tx: Texts, member_id: int, key: str, today: date, *, problem: bool = False,
+             first: date | None = None, last: date | None = None) -> Screen:
+    """Type a date (after bad input, why it was refused first)."""
+    example = example_date(today)
+    lines = []
+    if problem:
+        lines += [tx("mbr_bad_date", example=example, first=tx.date(first or today),
+                     last=tx.date(last or today)), ""]
+    lines.append(tx(key, example=example))
+    return Screen("\n".join(lines), inline([_cancel_row(tx, member_id)]))
+
+
+def extend_choose(tx: Texts, member: Member, m: AdminMembership,
+                  on_sale: list[PlanRow]) -> Screen:
+    """The plans on sale to extend by."""
+    rows = _plan_rows(tx, on_sale, lambda p: EXTEND_PLAN(membership_id=m.id, plan_id=p.id))
+    rows.append(_card_row(tx, member.id))
+    if not on_sale:
+        return Screen(tx("mbr_no_plans", name=member.name), inline(rows))
+    return Screen(tx("mbr_extend_choose", name=member.name, plan=m.plan_name,
+                     end=tx.date(m.ends_on)), inline(rows))
+
+
+def _visits_after(tx: Texts, m: AdminMembership, plan: PlanRow) -> str:
+    if m.visits_left is None or plan.visit_count is None:
+        return tx("plan_unlimited")
+    return tx.plural("plan_visits", m.visits_left + plan.visit_count)
+
+
+def extend_confirm(tx: Texts, member: Member, m: AdminMembership, plan: PlanRow) -> Screen:
+    """The extension, to confirm (the button carries the end date shown)."""
+    text = tx("mbr_extend_confirm", name=member.name, plan=plan.name,
+              old=tx.date(m.ends_on),
+              new=tx.date(m.ends_on + timedelta(days=plan.duration_days)),
+              visits=_visits_after(tx, m, plan))
+    return Screen(text, inline([
+        [(tx("mbr_button_confirm"),
+          EXTEND_OK(membership_id=m.id, plan_id=plan.id, end=m.ends_on))],
+        _card_row(tx, member.id)]))
+
+
+# -- freezes -----------------------------------------------------------------------------------
+
+def freeze_choose(tx: Texts, member: Member, m: AdminMembership,
+                  problem: str | None = None) -> Screen:
+    """How many days: buttons within the allowance, or a typed number."""
+    left = m.freeze_left
+    choices = [d for d in FREEZE_CHOICES if d < left] + [left]
+    lines = [problem, ""] if problem else []
+    lines.append(tx("mbr_freeze_choose", name=member.name,
+                    left=tx.plural("plan_days", left), end=tx.date(m.ends_on)))
+    rows = [[(tx.plural("plan_days", d), FREEZE_DAYS(membership_id=m.id, days=d))
+             for d in choices]]
+    rows.append(_cancel_row(tx, member.id))
+    return Screen("\n".join(lines), inline(rows))
+
+
+def freeze_start(tx: Texts, member: Member, m: AdminMembership, days: int,
+                 today: date) -> Screen:
+    """From today, or another date?"""
+    return Screen(tx("mbr_freeze_start", name=member.name, days=tx.plural("plan_days", days)),
+                  inline([
+                      [(tx("mbr_button_today", date=tx.date(today)),
+                        FREEZE_DAY(membership_id=m.id, days=days, day=today))],
+                      [(tx("mbr_button_other_date"), FREEZE_DATE(membership_id=m.id, days=days))],
+                      _card_row(tx, member.id)]))
+
+
+def freeze_confirm(tx: Texts, member: Member, m: AdminMembership, days: int,
+                   start: date) -> Screen:
+    """The freeze, to confirm."""
+    until = start + timedelta(days=days - 1)
+    text = tx("mbr_freeze_confirm", name=member.name, start=tx.date(start),
+              end=tx.date(until), days=tx.plural("plan_days", days))
+    return Screen(text, inline([
+        [(tx("mbr_button_confirm"), FREEZE_OK(membership_id=m.id, days=days, day=start))],
+        _card_row(tx, member.id)]))
+
+
+def unfreeze_ask(tx: Texts, member: Member, m: AdminMembership, today: date) -> Screen:
+    """End the freeze now (only the days frozen so far count), or call off a planned one."""
+    if m.frozen_from > today:
+        text = tx("mbr_unfreeze_planned", name=member.name, start=tx.date(m.frozen_from))
+    else:
+        frozen = max(0, (min(m.frozen_until, today - timedelta(days=1)) - m.frozen_from).days
+                     + 1)
+        text = tx("mbr_unfreeze_ask", name=member.name, days=tx.plural("plan_days", frozen))
+    return Screen(text, inline([
+        [(tx("mbr_button_unfreeze_yes"), UNFREEZE(membership_id=m.id, step="yes"))],
+        _card_row(tx, member.id)]))
+
+
+def cancel_ask(tx: Texts, member: Member, m: AdminMembership) -> Screen:
+    """Cancel the membership? It cannot be undone."""
+    return Screen(tx("mbr_cancel_ask", name=member.name, plan=m.plan_name,
+                     end=tx.date(m.ends_on)), inline([
+        [(tx("mbr_button_cancel_yes"), MEMBERSHIP_CANCEL(membership_id=m.id, step="yes"))],
+        _card_row(tx, member.id)]))
+
+
+# -- typed steps: adjust, note -----------------------------------------------------------------
+
+def ask_delta(tx: Texts, member: Member, m: AdminMembership, problem: str | None = None,
+              **values) -> Screen:
+    """Type the change of visits."""
+    lines = [tx(problem, **values), ""] if problem else []
+    lines.append(tx("mbr_ask_delta", name=member.name,
+                    visits=tx.plural("plan_visits", m.visits_left or 0)))
+    return Screen("\n".join(lines), inline([_cancel_row(tx, member.id)]))
+
+
+def ask_reason(tx: Texts, member_id: int, delta: int, problem: bool = False) -> Screen:
+    """Type the reason for the change."""
+    lines = [tx("mbr_bad_reason"), ""] if problem else []
+    lines.append(tx("mbr_ask_reason", delta=f"{delta:+d}"))
+    return Screen("\n".join(lines), inline([_cancel_row(tx, member_id)]))
+
+
+def ask_note(tx: Texts, member: Member, problem: bool = False) -> Screen:
+    """Type the note."""
+    lines = [tx("mbr_bad_note"), ""] if problem else []
+    lines.append(tx("mbr_ask_note", name=member.name))
+    return Screen("\n".join(lines), inline([_cancel_row(tx, member.id)]))
+
+
+# -- refusals, requests, notices ---------------------------------------------------------------
+
+def refusal(tx: Texts, result: Result, member: Member | None = None) -> str:
+    """Why a change was refused, in one line, with the numbers."""
+    m = result.membership
+    values = {"name": member.name if member else "", "plan": m.plan_name if m else "",
+              "end": tx.date(m.ends_on) if m else "",
+              "left": tx.plural("plan_days", result.left), "asked": tx.plural(
+                  "plan_days", result.asked)}
+    if result.reason is Refusal.BELOW_ZERO:
+        values.update(left=tx.plural("plan_visits", result.left),
+                      asked=tx.plural("plan_visits", result.asked))
+    return tx(f"mbr_refused_{result.reason.value}", **values)
+
+
+def requests(tx: Texts, items: list[PlanRequestView], total: int) -> Screen:
+    """Open requests for a plan, newest first: Grant, the card, Dismiss."""
+    lines = [tx("mbr_requests_title", n=total)]
+    rows = []
+    for r in items:
+        lines += ["", tx("mbr_request_line", when=tx.datetime(r.created_at), name=r.name,
+                         phone=r.phone or tx("no_phone"), plan=r.plan_name)]
+        if not r.plan_on_sale:
+            lines.append(tx("mbr_request_off_sale"))
+        rows.append([(tx("mbr_button_request_grant", name=r.name, plan=r.plan_name),
+                      REQUEST(request_id=r.id, act="grant")),
+                     (tx("mbr_button_request_card"), MEMBER_CARD(member_id=r.member_id)),
+                     (tx("mbr_button_request_dismiss"), REQUEST(request_id=r.id,
+                                                                act="dismiss"))])
+    if not items:
+        lines += ["", tx("mbr_requests_none")]
+    elif total > len(items):
+        lines += ["", tx("mbr_requests_more", n=total - len(items))]
+    rows.append(back_row(tx))
+    return Screen("\n".join(lines), inline(rows))
+
+
+def notice(tx: Texts, found: Notice) -> str:
+    """What the member is told about a change of their membership, in their language."""
+    m = found.membership
+    values = {"plan": m.plan_name, "start": tx.date(m.starts_on), "end": tx.date(m.ends_on),
+              "visits": (tx("membership_unlimited") if m.visits_left is None
+                         else tx.plural("membership_visits_left", m.visits_left)),
+              "days": tx.plural("plan_days", found.days), "reason": found.reason}
+    kind = found.kind
+    if kind == "frozen":
+        values.update(start=tx.date(m.frozen_from), until=tx.date(m.frozen_until))
+        kind = "frozen" if m.status == "frozen" else "freeze_planned"
+    if kind == "adjusted":
+        kind = "added" if found.delta > 0 else "taken"
+        values["delta"] = tx.plural("plan_visits", abs(found.delta))
+    text = tx(f"mbr_notice_{kind}", **values)
+    if found.bookings_cancelled:
+        text += "\n" + tx.plural("mbr_notice_bookings_cancelled", found.bookings_cancelled)
+    return text

@@ -1,0 +1,145 @@
+"""Plans as admins see them (/plans): the list, a plan's details, the steps that create or
+edit one, and the confirmations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fitclub.callbacks import (
+    PLAN_CONFIRM,
+    PLAN_DELETE,
+    PLAN_EDIT,
+    PLAN_FLOW_CANCEL,
+    PLAN_NEW,
+    PLAN_SALE,
+    PLAN_UNLIMITED,
+    PLAN_VIEW,
+    STAFF,
+)
+from fitclub.locales import Texts, club
+from fitclub.screens import Screen, inline
+from fitclub.screens.staff import back_row
+from fitclub.services import plans
+from fitclub.services.plans import Draft, PlanRow
+
+#: The create flow's steps, in order (a field each).
+STEPS = plans.FIELDS
+
+
+def visits_text(tx: Texts, visit_count: int | None) -> str:
+    """'12 visits' or 'unlimited visits'."""
+    return (tx.plural("plan_visits", visit_count) if visit_count is not None
+            else tx("plan_unlimited"))
+
+
+def freeze_text(tx: Texts, freeze_days: int) -> str:
+    """'freezing up to 7 days' or 'no freezing'."""
+    return tx.plural("pl_freeze", freeze_days) if freeze_days else tx("pl_no_freeze")
+
+
+def value_text(tx: Texts, field: str, value: Any) -> str:
+    """One field's value as shown."""
+    if field == "name":
+        return value
+    if field == "price":
+        return tx.money(value)
+    if field == "days":
+        return tx.plural("plan_days", value)
+    if field == "visits":
+        return visits_text(tx, value)
+    return freeze_text(tx, value)
+
+
+def summary(tx: Texts, plan: Draft | PlanRow) -> str:
+    """Price, length, visits and freezing, a line each."""
+    return "\n".join([
+        tx("pl_field_price", value=tx.money(plan.price_minor)),
+        tx("pl_field_days", value=tx.plural("plan_days", plan.duration_days)),
+        tx("pl_field_visits", value=visits_text(tx, plan.visit_count)),
+        tx("pl_field_freeze", value=freeze_text(tx, plan.freeze_days)),
+    ])
+
+
+def plan_list(tx: Texts, found: list[PlanRow]) -> Screen:
+    """Every plan, on sale then archived, a button each, and New plan."""
+    lines = [tx("pl_title")]
+    on_sale = [p for p in found if p.is_active]
+    archived = [p for p in found if not p.is_active]
+    for title, group in (("pl_on_sale", on_sale), ("pl_archived", archived)):
+        if not group:
+            continue
+        lines += ["", tx(title)]
+        lines += [tx("pl_line", name=p.name, price=tx.money(p.price_minor),
+                     days=tx.plural("plan_days", p.duration_days),
+                     visits=visits_text(tx, p.visit_count),
+                     freeze=freeze_text(tx, p.freeze_days)) for p in group]
+    if not found:
+        lines += ["", tx("pl_none")]
+    rows = [[(tx("pl_button_plan" if p.is_active else "pl_button_archived_plan", name=p.name),
+              PLAN_VIEW(plan_id=p.id))] for p in on_sale + archived]
+    rows.append([(tx("pl_button_new"), PLAN_NEW())])
+    rows.append(back_row(tx))
+    return Screen("\n".join(lines), inline(rows))
+
+
+def details(tx: Texts, plan: PlanRow, note: str | None = None) -> Screen:
+    """One plan with its sales, edit buttons, archive or put on sale, and delete if unsold."""
+    state = tx("pl_state_on_sale" if plan.is_active else "pl_state_archived")
+    lines = [note, ""] if note else []
+    lines += [tx("pl_details_title", name=plan.name, state=state), summary(tx, plan),
+              tx("pl_sold", sold=plan.sold, current=plan.current)]
+    edit = [(tx(f"pl_button_edit_{field}"), PLAN_EDIT(plan_id=plan.id, field=field))
+            for field in plans.FIELDS]
+    rows = [edit[:2], edit[2:4], edit[4:]]
+    if plan.is_active:
+        rows.append([(tx("pl_button_archive"), PLAN_SALE(plan_id=plan.id, on="n"))])
+    else:
+        rows.append([(tx("pl_button_unarchive"), PLAN_SALE(plan_id=plan.id, on="y"))])
+    if plan.sold == 0:
+        rows.append([(tx("pl_button_delete"), PLAN_DELETE(plan_id=plan.id, step="ask"))])
+    rows.append([(tx("pl_button_back"), STAFF(section="plans"))])
+    rows.append(back_row(tx))
+    return Screen("\n".join(lines), inline(rows))
+
+
+def ask(tx: Texts, field: str, *, step: int | None = None, plan: PlanRow | None = None,
+        problem: str | None = None, limit: int | None = None,
+        name: str | None = None) -> Screen:
+    """The prompt for one field: a step of the create flow, or an edit of `plan`; after bad
+    input, the problem first."""
+    lines = []
+    if problem:
+        lines += [tx(problem, limit=limit or 0, name=name or ""), ""]
+    if plan is None:
+        lines.append(tx("pl_new_step", n=step or 1, total=len(STEPS)))
+    else:
+        lines.append(tx("pl_edit_title", name=plan.name))
+    lines.append(tx(f"pl_ask_{field}", limit=plans.MAX_NAME, currency=club().currency))
+    if plan is not None:
+        current = getattr(plan, plans.COLUMNS[field])
+        lines.append(tx("pl_now", value=value_text(tx, field, current)))
+    rows = []
+    if field == "visits":
+        rows.append([(tx("pl_button_unlimited"), PLAN_UNLIMITED())])
+    rows.append([(tx("pl_button_cancel"), PLAN_FLOW_CANCEL())])
+    return Screen("\n".join(lines), inline(rows))
+
+
+def confirm_new(tx: Texts, draft: Draft) -> Screen:
+    """The plan gathered, to create or drop."""
+    text = tx("pl_confirm", name=draft.name) + "\n" + summary(tx, draft)
+    return Screen(text, inline([[(tx("pl_button_create"), PLAN_CONFIRM(answer="yes")),
+                                 (tx("pl_button_cancel"), PLAN_CONFIRM(answer="no"))]]))
+
+
+def delete_ask(tx: Texts, plan: PlanRow) -> Screen:
+    """Are you sure? (only a plan never sold gets here)."""
+    return Screen(tx("pl_delete_ask", name=plan.name), inline([
+        [(tx("pl_button_delete_yes"), PLAN_DELETE(plan_id=plan.id, step="yes"))],
+        [(tx("pl_button_back"), PLAN_VIEW(plan_id=plan.id))]]))
+
+
+def cancelled(tx: Texts) -> Screen:
+    """The step was left; back to the plans or the staff home."""
+    return Screen(tx("pl_cancelled"), inline([[(tx("pl_button_back"), STAFF(section="plans"))],
+                                              back_row(tx)]))

@@ -1,0 +1,88 @@
+"""Plans as admins manage them, on PostgreSQL: create, edit, archive, and delete only a plan
+never sold; each change audited."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+
+from fitclub.services import plans
+from fitclub.services.plans import Draft, Outcome
+from tests.helpers import query
+
+MONTH = Draft("Month", 5000, 30, 12, 7)
+
+
+def _run(db_url: str, fn, *args):
+    conn = psycopg2.connect(db_url)
+    try:
+        with conn:
+            return fn(conn, *args)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def admin(db_url) -> int:
+    return query(db_url, "INSERT INTO members (telegram_id, first_name, role, registered_at)"
+                         " VALUES (501, 'Ada', 'admin', now()) RETURNING id")[0][0]
+
+
+def _actions(db_url: str) -> list[tuple]:
+    return query(db_url, "SELECT action, details FROM audit_log WHERE entity = 'plan'"
+                         " ORDER BY id")
+
+
+def test_a_plan_is_created_on_sale_and_names_are_unique_in_any_case(db_url, admin):
+    change = _run(db_url, plans.create, admin, MONTH)
+    assert change.outcome is Outcome.DONE
+    assert change.plan[1:] == ("Month", 5000, 30, 12, 7, True, 0, 0)
+    again = _run(db_url, plans.create, admin, MONTH._replace(name="MONTH"))
+    assert (again.outcome, again.name) == (Outcome.NAME_TAKEN, "MONTH")
+    assert query(db_url, "SELECT count(*) FROM membership_plans")[0][0] == 1
+    assert _actions(db_url) == [("plan.created", {**MONTH._asdict()})]
+
+
+@pytest.mark.parametrize(("field", "value", "column"), [
+    ("name", "Month plus", "name"), ("price", 5500, "price_minor"),
+    ("days", 31, "duration_days"), ("visits", None, "visit_count"),
+    ("freeze", 0, "freeze_days")])
+def test_each_field_is_edited_and_the_old_value_audited(db_url, admin, field, value, column):
+    plan_id = _run(db_url, plans.create, admin, MONTH).plan.id
+    change = _run(db_url, plans.update, admin, plan_id, field, value)
+    assert change.outcome is Outcome.DONE
+    assert getattr(change.plan, column) == value
+    assert _actions(db_url)[-1] == ("plan.updated", {
+        "field": column, "old": MONTH._asdict()[column], "new": value})
+    assert _run(db_url, plans.update, admin, plan_id, field, value).outcome is Outcome.SAME
+
+
+def test_renaming_to_a_taken_name_is_refused(db_url, admin):
+    _run(db_url, plans.create, admin, MONTH)
+    other = _run(db_url, plans.create, admin, MONTH._replace(name="Year")).plan.id
+    assert _run(db_url, plans.update, admin, other, "name", "month").outcome is (
+        Outcome.NAME_TAKEN)
+    assert _run(db_url, plans.update, admin, 999_999, "price", 1).outcome is Outcome.UNAVAILABLE
+
+
+def test_archive_and_put_back_on_sale(db_url, admin):
+    plan_id = _run(db_url, plans.create, admin, MONTH).plan.id
+    assert _run(db_url, plans.set_on_sale, admin, plan_id, False).plan.is_active is False
+    assert _run(db_url, plans.set_on_sale, admin, plan_id, False).outcome is Outcome.SAME
+    assert query(db_url, "SELECT count(*) FROM membership_plans WHERE is_active")[0][0] == 0
+    assert _run(db_url, plans.set_on_sale, admin, plan_id, True).plan.is_active is True
+    assert [a for a, _ in _actions(db_url)] == ["plan.created", "plan.archived", "plan.on_sale"]
+
+
+def test_only_a_plan_never_sold_is_deleted(db_url, admin):
+    sold = _run(db_url, plans.create, admin, MONTH).plan.id
+    unsold = _run(db_url, plans.create, admin, MONTH._replace(name="Trial")).plan.id
+    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, status)"
+                  " VALUES (%s, %s, current_date - 60, current_date - 31, 'expired')",
+          (admin, sold))
+    assert _run(db_url, plans.delete, admin, sold).outcome is Outcome.SOLD
+    assert _run(db_url, plans.delete, admin, unsold).outcome is Outcome.DONE
+    assert _run(db_url, plans.delete, admin, unsold).outcome is Outcome.UNAVAILABLE
+    assert query(db_url, "SELECT name FROM membership_plans") == [("Month",)]
+    listed = _run(db_url, plans.all_plans)
+    assert [(p.name, p.sold, p.current) for p in listed] == [("Month", 1, 0)]
