@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from fitclub import callbacks as cb
 
@@ -77,4 +78,93 @@ CASES += [
     Case("audit of a member", data=lambda w: cb.AUDIT_MEMBER(member_id=w["other_id"], page=0),
          admin_only=True),
     Case("audit filter", data=lambda w: cb.AUDIT_FILTER(), admin_only=True),
+]
+
+# -- announcements (issue 12, item 3): admins only --
+CASES += [
+    Case("announce command", command="/announce", admin_only=True),
+    Case("announce section", data=lambda w: cb.STAFF(section="announce"), admin_only=True),
+    Case("announce: back to staff", data=lambda w: cb.ANN_HOME(), admin_only=True),
+    *(Case(f"announce: audience {name}", data=lambda w, name=name: cb.ANN_AUDIENCE(
+        ann_id=w["announcement_id"], audience=name), admin_only=True)
+      for name in cb.ANN_AUDIENCES),
+    Case("announce: classes of a day", data=lambda w: cb.ANN_CLASSES(
+        ann_id=w["announcement_id"], day=date.today()), admin_only=True),
+    Case("announce: one class", data=lambda w: cb.ANN_CLASS(
+        ann_id=w["announcement_id"], class_id=w["class_id"]), admin_only=True),
+    Case("announce: ending within days", data=lambda w: cb.ANN_DAYS(
+        ann_id=w["announcement_id"], days="7"), admin_only=True),
+    Case("announce: change audience", data=lambda w: cb.ANN_BACK(ann_id=w["announcement_id"]),
+         admin_only=True),
+    Case("announce: send", data=lambda w: cb.ANN_SEND(ann_id=w["announcement_id"]),
+         admin_only=True),
+    Case("announce: discard", data=lambda w: cb.ANN_DISCARD(ann_id=w["announcement_id"]),
+         admin_only=True),
+    Case("announce: stop", data=lambda w: cb.ANN_STOP(ann_id=w["announcement_id"]),
+         admin_only=True),
+    Case("announce: progress", data=lambda w: cb.ANN_VIEW(ann_id=w["announcement_id"]),
+         admin_only=True),
+]
+
+# -- plans, memberships and plan requests (issue 12, items 1 and 2): admins only --
+CASES += [
+    Case("plans command", command="/plans", admin_only=True),
+    Case("members command", command="/members", admin_only=True),
+    *(Case(f"{name} section", data=lambda w, name=name: cb.STAFF(section=name),
+           admin_only=True) for name in ("plans", "members", "requests")),
+    Case("plan details", data=lambda w: cb.PLAN_VIEW(plan_id=w["plan_id"]), admin_only=True),
+    Case("plan: new", data=lambda w: cb.PLAN_NEW(), admin_only=True),
+    *(Case(f"plan: edit {field}", data=lambda w, field=field: cb.PLAN_EDIT(
+        plan_id=w["plan_id"], field=field), admin_only=True) for field in cb.PLAN_FIELDS),
+    Case("plan: unlimited visits", data=lambda w: cb.PLAN_UNLIMITED(), admin_only=True),
+    Case("plan: create", data=lambda w: cb.PLAN_CONFIRM(answer="yes"), admin_only=True),
+    Case("plan: archive", data=lambda w: cb.PLAN_SALE(plan_id=w["plan_id"], on="n"),
+         admin_only=True),
+    Case("plan: put on sale", data=lambda w: cb.PLAN_SALE(plan_id=w["plan_id"], on="y"),
+         admin_only=True),
+    Case("plan: delete", data=lambda w: cb.PLAN_DELETE(plan_id=w["plan_id"], step="yes"),
+         admin_only=True),
+    Case("plan: leave the step", data=lambda w: cb.PLAN_FLOW_CANCEL(), admin_only=True),
+    Case("member card", data=lambda w: cb.MEMBER_CARD(member_id=w["other_id"]),
+         admin_only=True),
+    Case("member: find", data=lambda w: cb.MEMBER_FIND(), admin_only=True),
+    Case("member: leave the step", data=lambda w: cb.MEMBER_FLOW_CANCEL(
+        member_id=w["other_id"]), admin_only=True),
+    Case("grant: plans", data=lambda w: cb.GRANT(member_id=w["member_id"]), admin_only=True),
+    Case("grant: a plan", data=lambda w: cb.GRANT_PLAN(member_id=w["member_id"],
+                                                       plan_id=w["plan_id"]), admin_only=True),
+    Case("grant: another date", data=lambda w: cb.GRANT_DATE(
+        member_id=w["member_id"], plan_id=w["plan_id"]), admin_only=True),
+    Case("grant: from a day", data=lambda w: cb.GRANT_DAY(
+        member_id=w["member_id"], plan_id=w["plan_id"], day=date.today()), admin_only=True),
+    Case("grant: confirm", data=lambda w: cb.GRANT_OK(
+        member_id=w["member_id"], plan_id=w["plan_id"], day=date.today()), admin_only=True),
+    Case("extend: plans", data=lambda w: cb.EXTEND(membership_id=w["membership_id"]),
+         admin_only=True),
+    Case("extend: a plan", data=lambda w: cb.EXTEND_PLAN(
+        membership_id=w["membership_id"], plan_id=w["plan_id"]), admin_only=True),
+    Case("extend: confirm", data=lambda w: cb.EXTEND_OK(
+        membership_id=w["membership_id"], plan_id=w["plan_id"],
+        end=date.fromordinal(date.today().toordinal() + 29)), admin_only=True),
+    Case("freeze: days", data=lambda w: cb.FREEZE(membership_id=w["membership_id"]),
+         admin_only=True),
+    Case("freeze: for days", data=lambda w: cb.FREEZE_DAYS(
+        membership_id=w["membership_id"], days=3), admin_only=True),
+    Case("freeze: another date", data=lambda w: cb.FREEZE_DATE(
+        membership_id=w["membership_id"], days=3), admin_only=True),
+    Case("freeze: from a day", data=lambda w: cb.FREEZE_DAY(
+        membership_id=w["membership_id"], days=3, day=date.today()), admin_only=True),
+    Case("freeze: confirm", data=lambda w: cb.FREEZE_OK(
+        membership_id=w["membership_id"], days=3, day=date.today()), admin_only=True),
+    *(Case(f"unfreeze: {step}", data=lambda w, step=step: cb.UNFREEZE(
+        membership_id=w["membership_id"], step=step), admin_only=True)
+      for step in ("ask", "yes")),
+    *(Case(f"cancel membership: {step}", data=lambda w, step=step: cb.MEMBERSHIP_CANCEL(
+        membership_id=w["membership_id"], step=step), admin_only=True)
+      for step in ("ask", "yes")),
+    Case("adjust visits", data=lambda w: cb.ADJUST(membership_id=w["membership_id"]),
+         admin_only=True),
+    Case("add a note", data=lambda w: cb.NOTE(member_id=w["other_id"]), admin_only=True),
+    *(Case(f"request: {act}", data=lambda w, act=act: cb.REQUEST(
+        request_id=w["request_id"], act=act), admin_only=True) for act in ("grant", "dismiss")),
 ]

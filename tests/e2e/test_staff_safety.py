@@ -65,6 +65,9 @@ def seed_world(db_url: str, member: Person, trainer: Person, admin: Person) -> d
     (world["request_id"],), = query(db_url, """
         INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s) RETURNING id""",
         (world["other_id"], world["plan_id"]))
+    (world["announcement_id"],), = query(db_url, """
+        INSERT INTO announcements (author_id, text, audience) VALUES (%s, 'Hello', 'all')
+        RETURNING id""", (world["admin_id"],))
     return world
 
 
