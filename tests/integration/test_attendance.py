@@ -87,8 +87,12 @@ def _audit(db_url: str, action_prefix: str = "attendance.") -> list[tuple]:
                          " WHERE action LIKE %s ORDER BY id", (action_prefix + "%",))
 
 
-def _mark(db_url, actor_id, booking_id, what, now):
-    return _run(db_url, attendance.mark, actor_id, booking_id, what, now, RULES)
+def _mark(db_url, actor_id, booking_id, what, now, class_id=None):
+    """Mark through the service; the class is the booking's unless given (a forged pair)."""
+    if class_id is None:
+        found = query(db_url, "SELECT class_id FROM bookings WHERE id = %s", (booking_id,))
+        class_id = found[0][0] if found else 1
+    return _run(db_url, attendance.mark, actor_id, class_id, booking_id, what, now, RULES)
 
 
 # -- the list ------------------------------------------------------------------------------------
@@ -290,6 +294,15 @@ def test_an_unknown_booking_is_unavailable(db_url, club):
     assert _mark(db_url, club["tina"], 424242, Mark.ATTENDED, NOW).outcome is Outcome.UNAVAILABLE
 
 
+def test_a_place_of_another_class_named_with_my_class_is_unavailable(db_url, club):
+    mine = _class(db_url, club["tina"], NOW - timedelta(minutes=10))
+    theirs = _class(db_url, club["oleg"], NOW - timedelta(minutes=10))
+    booking_id = _insert_booking(db_url, _member(db_url, 1), theirs, "booked")
+    result = _mark(db_url, club["tina"], booking_id, Mark.NO_SHOW, NOW, class_id=mine)
+    assert (result.outcome, result.class_id) == (Outcome.UNAVAILABLE, mine)
+    assert _status(db_url, booking_id) == "booked"
+
+
 # -- the no-show sweep ---------------------------------------------------------------------------
 
 
@@ -375,7 +388,7 @@ def test_a_mark_made_while_the_sweep_waits_is_kept(db_url, club):
                         for n in range(2))
     trainer = psycopg2.connect(db_url)
     try:
-        assert attendance.mark(trainer, club["tina"], marked, Mark.ATTENDED, NOW,
+        assert attendance.mark(trainer, club["tina"], class_id, marked, Mark.ATTENDED, NOW,
                                RULES).outcome is Outcome.MARKED
         done: list = []
         sweeper = threading.Thread(target=lambda: done.append(

@@ -85,8 +85,8 @@ def mark(deps, call: types.CallbackQuery) -> None:
         return
     values = TRAINER_MARK.parse(call.data)
     what = MARKS[values["mark"]]
-    result = attendance.mark(ctx.conn, member.id, values["booking_id"], what, ctx.now(),
-                             _rules(deps))
+    result = attendance.mark(ctx.conn, member.id, values["class_id"], values["booking_id"],
+                             what, ctx.now(), _rules(deps))
     screen = (_roster(deps, ctx, member, result.class_id, values["page"])
               if result.class_id is not None else None)
     if result.outcome is Outcome.UNAVAILABLE or screen is None:

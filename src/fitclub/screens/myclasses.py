@@ -133,11 +133,9 @@ def roster(tx: Texts, found: Roster, now: datetime, page: int = 0) -> Screen:
             lines.append(_place_line(tx, n, item))
             if markable:
                 who = _who(tx, item.name)
-                rows.append([
-                    (tx("mc_button_attended", name=who),
-                     TRAINER_MARK(booking_id=item.booking_id, mark="a", page=page)),
-                    (tx("mc_button_no_show", name=who),
-                     TRAINER_MARK(booking_id=item.booking_id, mark="n", page=page))])
+                ids = {"class_id": cls.id, "booking_id": item.booking_id, "page": page}
+                rows.append([(tx("mc_button_attended", name=who), TRAINER_MARK(mark="a", **ids)),
+                             (tx("mc_button_no_show", name=who), TRAINER_MARK(mark="n", **ids))])
         elif kind == "waiting":
             key = "mc_waiting_offered" if item.offered else "mc_waiting"
             lines.append(tx(key, n=n, name=_who(tx, item.name)))

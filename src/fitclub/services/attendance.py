@@ -206,11 +206,11 @@ def roster(conn, actor_id: int, class_id: int, rules: Rules) -> Roster | None:
                   window(cls.starts_at, cls.duration_minutes, rules))
 
 
-def _refused(cls: _Class | None, place: _Booking | None, what: Mark, now: datetime,
+def _refused(cls: _Class, place: _Booking | None, what: Mark, now: datetime,
              rules: Rules) -> MarkResult | None:
     """Why this mark changes nothing now (a MarkResult), or None when it may be made."""
-    if cls is None or place is None or place.status not in ("booked", "attended", "no_show"):
-        return MarkResult(Outcome.UNAVAILABLE, cls.id if cls else None)
+    if place is None or place.status not in ("booked", "attended", "no_show"):
+        return MarkResult(Outcome.UNAVAILABLE, cls.id)
     if cls.status == "cancelled":
         return MarkResult(Outcome.CANCELLED, cls.id, place.name)
     times = window(cls.starts_at, cls.duration_minutes, rules)
@@ -224,15 +224,15 @@ def _refused(cls: _Class | None, place: _Booking | None, what: Mark, now: dateti
     return None
 
 
-def mark(conn, actor_id: int, booking_id: int, what: Mark, now: datetime,
+def mark(conn, actor_id: int, class_id: int, booking_id: int, what: Mark, now: datetime,
          rules: Rules) -> MarkResult:
-    """Mark a booked place attended or no-show (audited); toggling is allowed in the window."""
-    class_id = rows.scalar(conn, "attendance.class_of_booking",
-                           {"booking_id": booking_id, "actor_id": actor_id})
-    if class_id is None:
-        return MarkResult(Outcome.UNAVAILABLE)
+    """Mark a booked place of a class attended or no-show (audited); toggling is allowed in
+    the window. UNAVAILABLE names the class when only the place is gone."""
     # The class row first, as every booking change does, then the booking itself.
-    cls = rows.one(conn, "attendance.lock_class", {"class_id": class_id}, _Class)
+    cls = rows.one(conn, "attendance.class_to_mark",
+                   {"class_id": class_id, "actor_id": actor_id}, _Class)
+    if cls is None:
+        return MarkResult(Outcome.UNAVAILABLE)
     place = rows.one(conn, "attendance.booking_for_update",
                      {"booking_id": booking_id, "class_id": class_id}, _Booking)
     refused = _refused(cls, place, what, now, rules)

@@ -57,17 +57,19 @@ FROM visits v JOIN members m ON m.id = v.member_id
 WHERE v.class_id = %(class_id)s
 ORDER BY v.checked_in_at, v.id;
 
--- name: class_of_booking
--- The class of a booking the actor may mark (their class, or any for an admin).
-SELECT b.class_id
-FROM bookings b JOIN classes c ON c.id = b.class_id
-WHERE b.id = %(booking_id)s
+-- name: class_to_mark
+-- Take the row of a class the actor may mark (their class, or any for an admin): every
+-- booking change of a class queues on it.
+SELECT c.id, c.starts_at, c.duration_minutes, c.status
+FROM classes c
+WHERE c.id = %(class_id)s
   AND (c.trainer_id = %(actor_id)s
        OR EXISTS (SELECT 1 FROM members a WHERE a.id = %(actor_id)s AND a.role = 'admin'
-                  AND a.deleted_at IS NULL));
+                  AND a.deleted_at IS NULL))
+FOR UPDATE OF c;
 
 -- name: lock_class
--- Take a class row (every booking change of a class queues on it) for a mark.
+-- Take a class row for the no-show sweep (the system acts on any class).
 SELECT id, starts_at, duration_minutes, status
 FROM classes WHERE id = %(class_id)s
 FOR UPDATE;
