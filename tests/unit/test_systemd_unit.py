@@ -109,3 +109,14 @@ def test_systemd_analyze_verify_check_catches_a_broken_unit(tmp_path, good, bad)
     problems = _verify(text.replace(good, bad), tmp_path)
     assert problems
     assert any(bad.split("=")[1] in p or bad.split("=")[0] in p for p in problems)
+
+
+def test_charts_keep_their_font_cache_in_the_units_cache_directory(unit):
+    """ProtectSystem=strict and ProtectHome=yes leave matplotlib nowhere to write its font
+    cache but the CacheDirectory systemd makes for the unit; MPLCONFIGDIR must point there."""
+    cache = unit.get("Service", "CacheDirectory")
+    environment = [line.split("=", 1)[1] for line in UNIT.read_text().splitlines()
+                   if line.startswith("Environment=")]
+    mpl = [e.split("=", 1)[1] for e in environment if e.startswith("MPLCONFIGDIR=")]
+    assert mpl and mpl[0].startswith(f"/var/cache/{cache}/")
+    assert "PYTHONUNBUFFERED=1" in environment
