@@ -168,3 +168,56 @@ CASES += [
     *(Case(f"request: {act}", data=lambda w, act=act: cb.REQUEST(
         request_id=w["request_id"], act=act), admin_only=True) for act in ("grant", "dismiss")),
 ]
+
+# -- classes and class types (issue 11, item 4): admins only --
+CASES += [
+    Case("classes command", command="/classes", admin_only=True),
+    *(Case(f"{name} section", data=lambda w, name=name: cb.STAFF(section=name),
+           admin_only=True) for name in ("classes", "types")),
+    Case("class type card", data=lambda w: cb.TYPE_OPEN(type_id=w["type_id"]), admin_only=True),
+    Case("class type: new", data=lambda w: cb.TYPE_NEW(), admin_only=True),
+    Case("class type: edit", data=lambda w: cb.TYPE_EDIT(type_id=w["type_id"], field="cap"),
+         admin_only=True),
+    Case("class type: a value", data=lambda w: cb.TYPE_VALUE(step="dur", value=60),
+         admin_only=True),
+    Case("class type: save", data=lambda w: cb.TYPE_FLOW(answer="save"), admin_only=True),
+    Case("class type: delete", data=lambda w: cb.TYPE_DELETE(type_id=w["type_id"],
+                                                             step="yes"), admin_only=True),
+    Case("classes: a day", data=lambda w: cb.ADMIN_DAY(day=date.today()), admin_only=True),
+    Case("classes: a class", data=lambda w: cb.ADMIN_CLASS(class_id=w["class_id"]),
+         admin_only=True),
+    Case("class: capacity", data=lambda w: cb.CLASS_CAPACITY(class_id=w["class_id"]),
+         admin_only=True),
+    Case("class: set capacity", data=lambda w: cb.CLASS_SET_CAPACITY(
+        class_id=w["class_id"], capacity=12), admin_only=True),
+    Case("class: move", data=lambda w: cb.CLASS_MOVE(class_id=w["class_id"]), admin_only=True),
+    Case("class: move to a day", data=lambda w: cb.CLASS_MOVE_DAY(
+        class_id=w["class_id"], day=date.fromordinal(date.today().toordinal() + 2)),
+        admin_only=True),
+    Case("class: move to a time", data=lambda w: cb.CLASS_MOVE_AT(
+        class_id=w["class_id"], day=date.fromordinal(date.today().toordinal() + 2),
+        minute=600), admin_only=True),
+    Case("class: move, confirmed", data=lambda w: cb.CLASS_MOVE_OK(
+        class_id=w["class_id"], day=date.fromordinal(date.today().toordinal() + 2),
+        minute=600), admin_only=True),
+    Case("class: cancel", data=lambda w: cb.CLASS_CANCEL(class_id=w["class_id"]),
+         admin_only=True),
+    Case("class: cancel, confirmed", data=lambda w: cb.CLASS_CANCEL_OK(class_id=w["class_id"]),
+         admin_only=True),
+    Case("schedule a class", data=lambda w: cb.NEW_CLASS(), admin_only=True),
+    Case("schedule: type", data=lambda w: cb.NEW_CLASS_TYPE(type_id=w["type_id"]),
+         admin_only=True),
+    Case("schedule: trainer", data=lambda w: cb.NEW_CLASS_TRAINER(member_id=w["trainer_id"]),
+         admin_only=True),
+    Case("schedule: date", data=lambda w: cb.NEW_CLASS_DAY(day=date.today()), admin_only=True),
+    Case("schedule: weekly", data=lambda w: cb.NEW_CLASS_REPEAT(mode="weekly"),
+         admin_only=True),
+    Case("schedule: weekday", data=lambda w: cb.NEW_CLASS_WEEKDAY(weekday=2), admin_only=True),
+    Case("schedule: weeks", data=lambda w: cb.NEW_CLASS_WEEKS(weeks=8), admin_only=True),
+    Case("schedule: a value", data=lambda w: cb.NEW_CLASS_VALUE(step="cap", value=10),
+         admin_only=True),
+    Case("schedule: room", data=lambda w: cb.NEW_CLASS_ROOM(pick=0), admin_only=True),
+    Case("schedule: confirm", data=lambda w: cb.NEW_CLASS_FLOW(answer="ok"), admin_only=True),
+    Case("schedule: change", data=lambda w: cb.NEW_CLASS_CHANGE(field="time"),
+         admin_only=True),
+]
