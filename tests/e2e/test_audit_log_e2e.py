@@ -1,0 +1,236 @@
+"""Acceptance (issue 12, item 5): /audit for admins, in English and Russian: the latest staff
+actions ten to a page (when, who, what, on whom, details), newer and older edited in place;
+members' own actions left out; the filter by member (search by name in the "aud" flow, pick
+from buttons, clear it) with wrong text, commands and /cancel during the step; old pages and
+gone members answered as stale."""
+
+from __future__ import annotations
+
+import time
+from zoneinfo import ZoneInfo
+
+from psycopg2.extras import Json
+
+from fitclub import callbacks as cb
+from tests.e2e.harness import TOKEN, query, wait_until
+from tests.e2e.session import Person, buttons
+
+TZ = "Europe/Berlin"
+EN_NAMES = {"role.changed": "Changed a role", "checkin": "Checked a member in",
+            "class.cancelled": "Cancelled a class", "attendance.attended": "Marked attended",
+            "plan.created": "Created a plan", "denied": "⛔ Refused: not allowed"}
+RU_NAMES = {"role.changed": "Смена роли", "checkin": "Отметка прихода",
+            "class.cancelled": "Занятие отменено", "attendance.attended": "Отмечена явка",
+            "plan.created": "Создан тариф", "denied": "⛔ Отказано: нет прав"}
+
+
+def seed(db_url: str, ada: Person, ira: Person) -> dict:
+    """Admins, a trainer, members and their things, and an audit log: 23 staff actions (one
+    an action the catalogs do not name) among members' own and the system's."""
+    ids = dict(query(db_url, """
+        INSERT INTO members (telegram_id, first_name, last_name, phone, language, role,
+                             registered_at)
+        VALUES (%s, 'Ada', 'Admin', '+4915100000001', 'en', 'admin', now()),
+               (%s, 'Ира', NULL, '+79160000002', 'ru', 'admin', now()),
+               (900010, 'Tom', NULL, '+4915100000010', 'en', 'trainer', now()),
+               (900001, 'Анна', 'Петрова', '+79161234567', 'ru', 'member', now()),
+               (900002, 'Boris', NULL, '+4915100000002', 'en', 'member', now())
+        RETURNING first_name, id""", (ada.id, ira.id)))
+    (ids["plan"],), = query(db_url, "INSERT INTO membership_plans (name, price_minor,"
+                                    " duration_days) VALUES ('Month', 5000, 30) RETURNING id")
+    (ids["membership"],), = query(db_url, """
+        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on)
+        VALUES (%(Анна)s, %(plan)s, current_date, current_date + 30) RETURNING id""", ids)
+    (ids["class"],), = query(db_url, """
+        WITH t AS (INSERT INTO class_types (name, default_duration_minutes, default_capacity)
+                   VALUES ('Yoga', 60, 10) RETURNING id)
+        INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
+        SELECT id, %(Tom)s, now() + interval '1 day', 60, 10 FROM t RETURNING id""", ids)
+    (ids["booking"],), = query(db_url, "INSERT INTO bookings (class_id, member_id) VALUES"
+                                       " (%(class)s, %(Анна)s) RETURNING id", ids)
+    (ids["visit"],), = query(db_url, "INSERT INTO visits (member_id, method) VALUES"
+                                     " (%(Анна)s, 'qr') RETURNING id", ids)
+    kinds = [  # (action, entity, entity id, subject, details)
+        ("role.changed", "member", ids["Анна"], "Анна", {"role": "trainer"}),
+        ("checkin", "visit", ids["visit"], "Анна", {"method": "qr"}),
+        ("class.cancelled", "class", ids["class"], None, {"notified": 20}),
+        ("attendance.attended", "booking", ids["booking"], "Анна", {}),
+        ("plan.created", "plan", ids["plan"], None, {"name": "<Month>"}),
+        ("membership.granted", "membership", ids["membership"], "Анна", {"days": 30}),
+        ("role.changed", "member", ids["Boris"], "Boris", {"role": "member"}),
+    ]
+    staff, minute = [], 0
+
+    def log(actor, action, entity, entity_id, details):
+        nonlocal minute
+        minute += 1
+        return query(db_url, """
+            INSERT INTO audit_log (at, actor_id, action, entity, entity_id, details)
+            VALUES (date_trunc('minute', now()) - interval '2 days' + %s * interval '1 minute',
+                    %s, %s, %s, %s, %s) RETURNING id, at""",
+                     (minute, actor, action, entity, entity_id, Json(details)))[0]
+
+    for n in range(23):
+        actor = ("Ada", "Tom")[n % 2]
+        action, entity, entity_id, subject, details = kinds[n % len(kinds)]
+        if n == 11:  # a member's denied attempt at a staff action
+            actor, action, entity, entity_id, subject, details = (
+                "Boris", "denied", "staff_action", None, None, {"what": "report.export"})
+        row_id, at = log(ids[actor], action, entity, entity_id, details)
+        staff.append({"id": row_id, "at": at, "who": actor, "action": action,
+                      "entity": entity, "entity_id": entity_id, "subject": subject})
+        if n % 5 == 0:  # members' own actions and the system's are not staff actions
+            log(ids["Анна"], "booking.booked", "booking", ids["booking"], {})
+            log(None, "waitlist.offered", "waitlist_offer", 1, {})
+    ids["staff"] = staff[::-1]  # newest first
+    return ids
+
+
+FULL = {"Ada": "Ada Admin", "Tom": "Tom", "Анна": "Анна Петрова", "Boris": "Boris",
+        "Ира": "Ира"}
+
+
+def blocks(text: str) -> list[list[str]]:
+    """A page's entries, each as its lines (the title block left out)."""
+    return [b.split("\n") for b in text.split("\n\n")[1:]]
+
+
+def check_page(text: str, expected: list[dict], names: dict[str, str], lang: str) -> None:
+    """Each entry shown: when (club time), who, what (readable), on whom, in that order."""
+    entity = {"en": "class", "ru": "занятие"}[lang]
+    shown = blocks(text)
+    assert len(shown) == len(expected)
+    for lines, e in zip(shown, expected, strict=True):
+        local = e["at"].astimezone(ZoneInfo(TZ))
+        assert lines[0].endswith(f"{local:%H:%M} · {FULL[e['who']]}"), (lines, e)
+        assert f" {local.day} " in lines[0], lines
+        what = names.get(e["action"], e["action"])
+        if e["subject"]:
+            whom = FULL[e["subject"]]
+        elif e["entity"] == "class":
+            whom = f"{entity} #{e['entity_id']}"
+        elif e["entity"] == "plan":
+            whom = f"{'plan' if lang == 'en' else 'тариф'} #{e['entity_id']}"
+        else:
+            whom = {"en": "staff action", "ru": "действие сотрудника"}[lang]
+        assert lines[1] == f"{what} → {whom}", (lines, e)
+
+
+def replay(emu, db_url: str, person: Person, message: dict, data: str) -> list[tuple]:
+    """Deliver a press of `data` on a message whatever it shows now; what the bot queued."""
+    update_id = emu.inject_update(TOKEN, {"callback_query": {
+        "id": f"replay-{time.monotonic_ns()}", "chat_instance": "1",
+        "from": {"id": person.id, "is_bot": False, "first_name": person.user.data.first_name},
+        "message": {"message_id": message["message_id"], "date": int(time.time()),
+                    "chat": {"id": person.id, "type": "private"},
+                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"},
+                    "text": message.get("text") or ""},
+        "data": data}})
+    wait_until(lambda: query(db_url, "SELECT status FROM inbox WHERE update_id = %s",
+                             (update_id,)) == [("done",)], 15, f"update {update_id} done")
+    return query(db_url, "SELECT method, coalesce(params->>'text', params->>'caption')"
+                         " FROM outbox WHERE update_id = %s ORDER BY id", (update_id,))
+
+
+def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, db_url):
+    ada, ira = Person(emu, "Ada"), Person(emu, "Ира", language_code="ru")
+    ids = seed(db_url, ada, ira)
+    staff = ids["staff"]
+    launcher.start(db_url, CLUB_TIMEZONE=TZ)
+
+    # Page 1: the ten newest staff actions, then older pages in place.
+    (shown,) = ada.send("/audit")
+    mid = shown["message_id"]
+    assert shown["text"].startswith("🧾 Audit log · page 1\n\n")
+    check_page(shown["text"], staff[:10], EN_NAMES, "en")
+    assert "membership.granted → Анна Петрова" in shown["text"]  # not in the catalogs
+    assert "name: <Month>" in shown["text"] and "role: trainer" in shown["text"]
+    assert buttons(shown) == [["Older »"], ["🔎 Filter by member"], ["« Staff"]]
+    ada.press(shown, "Older »")
+    two = ada.wait_edit(mid, "page 2")
+    check_page(two["text"], staff[10:20], EN_NAMES, "en")
+    assert "Boris\n⛔ Refused: not allowed → staff action\nwhat: report.export" in two["text"]
+    assert buttons(two) == [["« Newer", "Older »"], ["🔎 Filter by member"], ["« Staff"]]
+    ada.press(two, "Older »")
+    three = ada.wait_edit(mid, "page 3")
+    check_page(three["text"], staff[20:], EN_NAMES, "en")
+    assert buttons(three) == [["« Newer"], ["🔎 Filter by member"], ["« Staff"]]
+    ada.press(three, "« Newer")
+    ada.wait_edit(mid, "page 2")
+    assert len(ada.messages()) == 1  # every page in place
+
+    # A page past the end (an old button of a log that shrank, or forged): stale, page 1.
+    assert replay(emu, db_url, ada, shown, cb.AUDIT_PAGE(page=9))[0] == (
+        "answerCallbackQuery", "This is no longer available.")
+    ada.wait_edit(mid, "page 1")
+
+    # The filter: wrong text is asked again, commands keep working, a name finds buttons.
+    ada.press(ada.now(mid), "Filter by member")
+    ask = ada.wait_edit(mid, "Filter the audit log")
+    assert buttons(ask) == [["Cancel"]]
+    (short,) = ada.send("a")
+    assert short["text"] == ("Type 2 to 64 characters of a name, phone or @username, or press"
+                             " Cancel.")
+    (none,) = ada.send("zzz")
+    assert none["text"] == "Nobody found for “zzz”. Type another name, or press Cancel."
+    assert buttons(none) == [["Cancel"]]
+    (helped,) = ada.send("/help")
+    assert "/audit" in helped["text"]
+    (found,) = ada.send("Анна")
+    assert found["text"] == "Found for “Анна”: choose a member, or type another name."
+    assert buttons(found) == [["Анна Петрова · +79161234567"], ["Cancel"]]
+    ada.press(found, "Анна Петрова")
+    hers = ada.wait_edit(found["message_id"], "Actions by or on Анна Петрова")
+    on_anna = [e for e in staff if "Анна" in (e["subject"], e["who"])]
+    assert 10 < len(on_anna) < len(staff)
+    check_page(hers["text"].replace("\nActions by or on Анна Петрова", ""), on_anna[:10],
+               EN_NAMES, "en")
+    assert buttons(hers) == [["Older »"], ["✖️ Everyone's actions"], ["« Staff"]]
+    ada.press(hers, "Older »")
+    older = ada.wait_edit(found["message_id"], "page 2")
+    check_page(older["text"].replace("\nActions by or on Анна Петрова", ""), on_anna[10:],
+               EN_NAMES, "en")
+    # The step is over: a name is just text now.
+    (text,) = ada.send("Анна")
+    assert text["text"] == "I didn't understand that. Use the menu below or send /help."
+    ada.press(older, "Everyone's actions")
+    check_page(ada.wait_edit(found["message_id"], "page 1")["text"], staff[:10], EN_NAMES,
+               "en")
+
+    # A member gone since the button was made: stale, and everyone's page instead.
+    query(db_url, "UPDATE members SET telegram_id = NULL, first_name = NULL, phone = NULL,"
+                  " deleted_at = now() WHERE id = %s", (ids["Boris"],))
+    assert replay(emu, db_url, ada, found, cb.AUDIT_MEMBER(member_id=ids["Boris"], page=0)
+                  )[0] == ("answerCallbackQuery", "This is no longer available.")
+    wait_until(lambda: "(erased member)" in ada.now(found["message_id"])["text"], 15,
+               "everyone's page, Boris shown as erased")
+
+    # /cancel leaves the step.
+    ada.press(ada.now(found["message_id"]), "Filter by member")
+    ada.wait_edit(found["message_id"], "Filter the audit log")
+    (cancelled,) = ada.send("/cancel")
+    assert cancelled["text"] == "Cancelled."
+    (text,) = ada.send("Анна")
+    assert text["text"].startswith("I didn't understand that.")
+    assert query(db_url, "SELECT count(*) FROM conversation_state WHERE state LIKE 'aud%%'"
+                 ) == [(0,)]
+
+    # In Russian.
+    (zhurnal,) = ira.send("/audit")
+    assert zhurnal["text"].startswith("🧾 Журнал действий · страница 1\n\n")
+    # (Boris, erased above, is shown as such.)
+    assert "Смена роли → (данные удалены)" in zhurnal["text"]
+    check_page(zhurnal["text"].replace("(данные удалены)", "Boris"), staff[:10], RU_NAMES,
+               "ru")
+    assert buttons(zhurnal) == [["Более ранние »"], ["🔎 По участнику"], ["« Сотрудникам"]]
+    ira.press(zhurnal, "По участнику")
+    vopros = ira.wait_edit(zhurnal["message_id"], "Фильтр журнала")
+    assert buttons(vopros) == [["Отмена"]]
+    (nikto,) = ira.send("Петров")
+    assert nikto["text"] == ("Найдено по запросу «Петров»: выберите участника или введите"
+                             " другое имя.")
+    ira.press(nikto, "Анна Петрова")
+    eyo = ira.wait_edit(nikto["message_id"], "Только действия с участием: Анна Петрова")
+    assert "Смена роли → Анна Петрова" in eyo["text"]
+    assert buttons(eyo) == [["Более ранние »"], ["✖️ Все действия"], ["« Сотрудникам"]]
+    assert len(blocks(eyo["text"])) == 10

@@ -1,0 +1,325 @@
+"""Acceptance (issue 12, item 4): /report for admins, in English and Russian, with every figure
+checked against SQL on the seeded club; the memberships ending soon; the weekly chart decodes
+as a PNG; each CSV export opens with Python's csv module and matches its table row for row
+(Cyrillic included) and is audited; stale and forged buttons change nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+
+from PIL import Image
+
+from fitclub import callbacks as cb
+from fitclub.locales import Texts
+from tests.e2e.harness import TOKEN, query, wait_until
+from tests.e2e.session import Person, buttons
+
+TZ = "Europe/Berlin"
+TODAY = f"(now() AT TIME ZONE '{TZ}')::date"
+
+
+def seed(db_url: str, ada: Person, ira: Person) -> dict[str, int]:
+    """Two admins (English, Russian), members, memberships, classes, bookings and visits."""
+    ids = dict(query(db_url, """
+        INSERT INTO members (telegram_id, first_name, last_name, phone, language, role,
+                             registered_at)
+        VALUES (%s, 'Ada', NULL, '+4915100000001', 'en', 'admin', now()),
+               (%s, 'Ира', NULL, '+79160000002', 'ru', 'admin', now()),
+               (900001, 'Анна', 'Петрова', '+79161234567', 'ru', 'member', now()),
+               (900002, 'Boris', 'O"Neil, Jr', '+4915100000003', 'en', 'member',
+                now() - interval '40 days'),
+               (900003, 'Clara', NULL, '+4915100000004', 'en', 'member', now()),
+               (900004, 'Dima', NULL, '+4915100000005', 'en', 'member', now()),
+               (900005, 'Eva', NULL, '+4915100000006', 'en', 'member', now()),
+               (900006, 'Tina', NULL, '+4915100000007', 'en', 'trainer', now())
+        RETURNING first_name, id""", (ada.id, ira.id)))
+    query(db_url, f"""
+        WITH p AS (INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)
+                   VALUES ('Месяц', 5000, 30, 12) RETURNING id)
+        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left, status)
+        SELECT m, (SELECT id FROM p), {TODAY} - s, {TODAY} + e, v, st FROM (VALUES
+            (%(Анна)s, 20, 3, 5, 'active'), (%(Boris)s, 5, 20, NULL, 'active'),
+            (%(Clara)s, 10, 7, 1, 'active'), (%(Dima)s, 40, -10, 0, 'expired'),
+            (%(Eva)s, 10, 5, 4, 'frozen')) AS x (m, s, e, v, st)""", ids)
+    query(db_url, """
+        INSERT INTO class_types (name, default_duration_minutes, default_capacity)
+        VALUES ('Yoga', 60, 10), ('Бокс', 60, 4)""")
+    for key, kind, starts, capacity, status in (
+            ("c1", "Yoga", "-2 days", 10, "scheduled"), ("c2", "Бокс", "-5 days", 4, "completed"),
+            ("c3", "Yoga", "-1 hour", 5, "scheduled"), ("c4", "Yoga", "1 day", 10, "scheduled"),
+            ("c5", "Бокс", "-3 days", 8, "cancelled")):
+        (ids[key],), = query(db_url, """
+            INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes,
+                                 capacity, status)
+            VALUES ((SELECT id FROM class_types WHERE name = %s), %s, now() + %s::interval, 60,
+                    %s, %s) RETURNING id""", (kind, ids["Tina"], starts, capacity, status))
+    query(db_url, """
+        INSERT INTO bookings (class_id, member_id, status) VALUES
+            (%(c1)s, %(Анна)s, 'attended'), (%(c3)s, %(Boris)s, 'booked'),
+            (%(c1)s, %(Clara)s, 'no_show'), (%(c1)s, %(Dima)s, 'cancelled'),
+            (%(c1)s, %(Eva)s, 'waitlisted'), (%(c2)s, %(Анна)s, 'attended'),
+            (%(c2)s, %(Boris)s, 'attended'), (%(c3)s, %(Clara)s, 'attended'),
+            (%(c4)s, %(Анна)s, 'booked')""", ids)
+    query(db_url, """
+        INSERT INTO visits (member_id, class_id, checked_in_at, method, checked_in_by)
+        VALUES (%(Анна)s, NULL, now() - interval '3 minutes', 'qr', NULL),
+               (%(Boris)s, NULL, now() - interval '2 minutes', 'manual', %(Ada)s),
+               (%(Clara)s, %(c3)s, now() - interval '1 minute', 'class', %(Tina)s),
+               (%(Анна)s, %(c1)s, now() - interval '2 days', 'class', %(Tina)s),
+               (%(Анна)s, %(c2)s, now() - interval '5 days', 'class', %(Tina)s),
+               (%(Boris)s, %(c2)s, now() - interval '5 days', 'class', %(Tina)s);
+        INSERT INTO visits (member_id, checked_in_at, method)
+        SELECT %(Boris)s, now() - d * interval '6 days' - interval '3 hours', 'qr'
+        FROM generate_series(1, 16) d""", ids)
+    return ids
+
+
+def figures(db_url: str) -> dict:
+    """The report's figures worked out in SQL on their own."""
+    by_method = dict(query(db_url, f"""
+        SELECT method, count(*) FROM visits
+        WHERE (checked_in_at AT TIME ZONE '{TZ}')::date = {TODAY} GROUP BY method"""))
+    (active, expiring, new), = query(db_url, f"""
+        SELECT (SELECT count(DISTINCT member_id) FROM memberships
+                WHERE status = 'active' AND {TODAY} BETWEEN starts_on AND ends_on),
+               (SELECT count(*) FROM memberships
+                WHERE status = 'active' AND ends_on BETWEEN {TODAY} AND {TODAY} + 7),
+               (SELECT count(*) FROM members WHERE date_trunc('month',
+                    registered_at AT TIME ZONE '{TZ}') = date_trunc('month', {TODAY}))""")
+    occupancy = query(db_url, """
+        SELECT t.name, count(*), sum(c.capacity), sum((SELECT count(*) FROM bookings b
+               WHERE b.class_id = c.id AND b.status IN ('booked', 'attended')))
+        FROM classes c JOIN class_types t ON t.id = c.class_type_id
+        WHERE c.status <> 'cancelled' AND c.starts_at > now() - interval '30 days'
+          AND c.starts_at < now()
+        GROUP BY t.name ORDER BY t.name""")
+    return {"by_method": by_method, "checkins": sum(by_method.values()), "active": active,
+            "expiring": expiring, "new": new, "occupancy": occupancy}
+
+
+def weeks(db_url: str, first_week_day: int) -> list[int]:
+    """Visits in each of the last 12 local weeks (oldest first), weeks starting on
+    first_week_day (0 = Monday)."""
+    return [n for (n,) in query(db_url, f"""
+        WITH this AS (SELECT {TODAY} - (extract(isodow FROM {TODAY})::int + 6 - %s) %% 7
+                      AS first)
+        SELECT (SELECT count(*) FROM visits v
+                WHERE v.checked_in_at <= now()
+                  AND (v.checked_in_at AT TIME ZONE '{TZ}')::date
+                      BETWEEN first - 7 * back AND first - 7 * back + 6)
+        FROM this, generate_series(0, 11) back ORDER BY back DESC""", (first_week_day,))]
+
+
+def replay(emu, db_url: str, person: Person, message: dict, data: str) -> list[tuple]:
+    """Deliver a press of `data` on a message whatever buttons it shows now (an old or a
+    double tap, or forged data); what the bot queued in answer, (method, text) each."""
+    update_id = emu.inject_update(TOKEN, {"callback_query": {
+        "id": f"replay-{time.monotonic_ns()}", "chat_instance": "1",
+        "from": {"id": person.id, "is_bot": False, "first_name": person.user.data.first_name},
+        "message": {"message_id": message["message_id"], "date": int(time.time()),
+                    "chat": {"id": person.id, "type": "private"},
+                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"},
+                    "text": message.get("text") or ""},
+        "data": data}})
+    wait_until(lambda: query(db_url, "SELECT status FROM inbox WHERE update_id = %s",
+                             (update_id,)) == [("done",)], 15, f"update {update_id} done")
+    return query(db_url, "SELECT method, coalesce(params->>'text', params->>'caption')"
+                         " FROM outbox WHERE update_id = %s ORDER BY id", (update_id,))
+
+
+def _numbers(line: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", line)]
+
+
+def check_report(text: str, f: dict, lang: str) -> None:
+    """Every figure of the report's text against the SQL figures."""
+    lines = text.split("\n")
+    labels = {"en": ("Check-ins today", "Active members", "Memberships ending within",
+                     "New members this month", "QR card", "code or name", "at a class"),
+              "ru": ("Посещений сегодня", "Активных участников", "Абонементов, истекающих",
+                     "Новых участников в этом месяце", "QR-карта", "код или имя",
+                     "на занятии")}[lang]
+    checkins, active, expiring, new, *methods = labels
+    line = next(x for x in lines if x.startswith(checkins))
+    assert _numbers(line)[0] == f["checkins"] == 3
+    for name, method in zip(methods, ("qr", "manual", "class"), strict=True):
+        assert f"{name}: {f['by_method'][method]}" in line, line
+    assert next(x for x in lines if x.startswith(active)) == f"{active}: {f['active']}"
+    assert _numbers(next(x for x in lines if x.startswith(expiring))) == [7, f["expiring"]]
+    assert next(x for x in lines if x.startswith(new)) == f"{new}: {f['new']}"
+    shown = [x for x in lines if x.startswith("• ")]
+    assert len(shown) == len(f["occupancy"]) == 2
+    for line, (name, classes, places, taken) in zip(shown, f["occupancy"], strict=True):
+        percent = round(100 * taken / places)
+        assert line.startswith(f"• {name}: {percent}% ({taken} "), line
+        assert _numbers(line) == [percent, taken, places, classes]
+
+
+def _sent_after(person: Person, before: int, key: str) -> dict:
+    return wait_until(lambda: next((m for m in person.messages()[before:] if m.get(key)), None),
+                      15, f"a {key} from the bot")
+
+
+def _csv(message: dict) -> list[list[str]]:
+    data = message["document"]["bytes"]
+    assert data.startswith(b"\xef\xbb\xbf")  # the byte-order mark
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def _local(column: str) -> str:
+    return f"coalesce(to_char({column} AT TIME ZONE '{TZ}', 'YYYY-MM-DD HH24:MI:SS'), '')"
+
+
+# Each table as the database holds it, cell by cell as text (each seeded member has at most one
+# membership, so that is their current one).
+EXPECTED = {
+    "members": f"""
+        SELECT m.id::text, m.first_name, coalesce(m.last_name, ''), coalesce(m.phone, ''),
+               coalesce(m.username, ''), m.language, m.role, {_local('m.registered_at')},
+               coalesce(p.name, ''), coalesce(ms.status, ''), coalesce(ms.starts_on::text, ''),
+               coalesce(ms.ends_on::text, ''), coalesce(ms.visits_left::text, '')
+        FROM members m LEFT JOIN memberships ms ON ms.member_id = m.id
+        LEFT JOIN membership_plans p ON p.id = ms.plan_id
+        WHERE m.deleted_at IS NULL ORDER BY m.id""",
+    "visits": f"""
+        SELECT v.id::text, {_local('v.checked_in_at')}, v.member_id::text, m.first_name,
+               coalesce(m.last_name, ''), v.method, coalesce(v.class_id::text, ''),
+               coalesce(t.name, ''), {_local('c.starts_at')},
+               coalesce(v.membership_id::text, ''), coalesce(v.checked_in_by::text, ''),
+               coalesce(s.first_name, '')
+        FROM visits v JOIN members m ON m.id = v.member_id
+        LEFT JOIN classes c ON c.id = v.class_id
+        LEFT JOIN class_types t ON t.id = c.class_type_id
+        LEFT JOIN members s ON s.id = v.checked_in_by ORDER BY v.id""",
+    "bookings": f"""
+        SELECT b.id::text, b.class_id::text, t.name, {_local('c.starts_at')}, c.status,
+               tr.first_name, b.member_id::text, m.first_name, coalesce(m.last_name, ''),
+               b.status, {_local('b.created_at')}, {_local('b.cancelled_at')},
+               b.late_cancel::text
+        FROM bookings b JOIN classes c ON c.id = b.class_id
+        JOIN class_types t ON t.id = c.class_type_id JOIN members tr ON tr.id = c.trainer_id
+        JOIN members m ON m.id = b.member_id ORDER BY b.id""",
+}
+
+HEADERS = {
+    "members": ["id", "first_name", "last_name", "phone", "username", "language", "role",
+                "registered_at", "plan", "membership_status", "starts_on", "ends_on",
+                "visits_left"],
+    "visits": ["id", "checked_in_at", "member_id", "first_name", "last_name", "method",
+               "class_id", "class_type", "class_starts_at", "membership_id", "checked_in_by",
+               "checked_in_by_name"],
+    "bookings": ["id", "class_id", "class_type", "class_starts_at", "class_status", "trainer",
+                 "member_id", "first_name", "last_name", "status", "created_at",
+                 "cancelled_at", "late_cancel"],
+}
+
+
+def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
+    ada, ira = Person(emu, "Ada"), Person(emu, "Ира", language_code="ru")
+    ids = seed(db_url, ada, ira)
+    launcher.start(db_url, CLUB_TIMEZONE=TZ)
+    f = figures(db_url)
+    assert f["by_method"] == {"qr": 1, "manual": 1, "class": 1} and f["expiring"] == 2
+
+    # /report in English: every figure, and the buttons.
+    (report,) = ada.send("/report")
+    assert report["text"].startswith("📊 Club report · ")
+    check_report(report["text"], f, "en")
+    assert "• Yoga: 20% (3 of 15 places, 2 classes)" in report["text"]
+    assert buttons(report) == [["📈 Weekly chart", f"⏳ Ending soon ({f['expiring']})"],
+                               ["⬇️ Members CSV", "⬇️ Visits CSV", "⬇️ Bookings CSV"],
+                               ["🔄 Refresh", "« Staff"]]
+    rid = report["message_id"]
+
+    # Memberships ending soon, in place, and back; a second tap changes nothing.
+    ada.press(report, "Ending soon")
+    listed = ada.wait_edit(rid, "Memberships ending within 7 days")
+    soon = query(db_url, f"""
+        SELECT m.first_name || coalesce(' ' || m.last_name, '') FROM memberships ms
+        JOIN members m ON m.id = ms.member_id
+        WHERE ms.status = 'active' AND ms.ends_on BETWEEN {TODAY} AND {TODAY} + 7
+        ORDER BY ms.ends_on""")
+    lines = [x for x in listed["text"].split("\n") if x.startswith("• ")]
+    assert [x.split(" — ")[0][2:] for x in lines] == [n for (n,) in soon] == [
+        "Анна Петрова", "Clara"]
+    assert "Месяц" in lines[0] and "5 visits left" in lines[0] and "1 visit left" in lines[1]
+    assert buttons(listed) == [["« Report", "« Staff"]]
+    count = len(ada.messages())
+    again = replay(emu, db_url, ada, report, cb.REPORT_EXPIRING())
+    assert [m for m, _ in again] == ["answerCallbackQuery", "editMessageText"]
+    assert "Memberships ending within 7 days" in again[1][1]
+    ada.press(listed, "« Report")
+    check_report(ada.wait_edit(rid, "Club report")["text"], f, "en")
+    assert len(ada.messages()) == count  # edits in place, no new message
+
+    # The weekly chart: a PNG, its numbers in the caption match the visits per week.
+    before = len(ada.messages())
+    ada.press(report, "Weekly chart")
+    chart = _sent_after(ada, before, "photo")
+    image = Image.open(io.BytesIO(chart["photo"]["bytes"]))
+    assert image.format == "PNG" and image.size == (800, 400)
+    # Weeks start on the locale's first day (Babel: Monday for "en" and "ru").
+    weekly = weeks(db_url, Texts("en").first_week_day)
+    assert [int(n) for n in re.findall(r" – (\d+)", chart["caption"])] == weekly
+    assert weekly[-1] >= 3 and sum(weekly) > weekly[-1]
+
+    # Each CSV: a document that csv reads, equal to its table row for row.
+    for table, label in (("members", "Members CSV"), ("visits", "Visits CSV"),
+                         ("bookings", "Bookings CSV")):
+        before = len(ada.messages())
+        ada.press(report, label)
+        doc = _sent_after(ada, before, "document")
+        assert doc["document"]["file_name"].startswith(f"{table}-")
+        assert doc["document"]["file_name"].endswith(".csv")
+        rows = _csv(doc)
+        assert rows[0] == HEADERS[table]
+        expected = [list(r) for r in query(db_url, EXPECTED[table])]
+        assert rows[1:] == expected and len(expected) > 5
+        assert f"{len(expected)} rows. Times are in {TZ}." in doc["caption"]
+    members = _csv(next(m for m in ada.messages() if m.get("document")
+                        and m["document"]["file_name"].startswith("members")))
+    anna = next(r for r in members if r[0] == str(ids["Анна"]))
+    assert anna[1:4] == ["Анна", "Петрова", "+79161234567"]
+    assert 'O"Neil, Jr' in [r[2] for r in members]
+    assert query(db_url, "SELECT actor_id, details->>'table', (details->>'rows')::int"
+                         " FROM audit_log WHERE action = 'report.export' ORDER BY id") == [
+        (ids["Ada"], "members", 8), (ids["Ada"], "visits", 22), (ids["Ada"], "bookings", 9)]
+
+    # A forged export of a table that does not exist: stale, nothing sent, nothing audited.
+    assert replay(emu, db_url, ada, report, "qx:secrets") == [
+        ("answerCallbackQuery", "This is no longer available.")]
+    assert query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'report.export'"
+                 ) == [(3,)]
+
+    # From the staff home, edited in place.
+    (home,) = ada.send("/staff")
+    ada.press(home, "Reports")
+    check_report(ada.wait_edit(home["message_id"], "Club report")["text"], f, "en")
+
+    # In Russian: the same figures, Russian words, a Russian chart caption and CSV caption.
+    (otchet,) = ira.send("/report")
+    assert otchet["text"].startswith("📊 Отчёт клуба · ")
+    check_report(otchet["text"], f, "ru")
+    assert "• Yoga: 20% (3 из 15 мест, 2 занятия)" in otchet["text"]
+    assert "• Бокс: 50% (2 из 4 мест, 1 занятие)" in otchet["text"]
+    assert buttons(otchet)[1] == ["⬇️ CSV: участники", "⬇️ CSV: посещения", "⬇️ CSV: записи"]
+    ira.press(otchet, "Скоро истекают")
+    spisok = ira.wait_edit(otchet["message_id"], "Абонементы, истекающие в ближайшие 7 дней")
+    assert "осталось 5 посещений" in spisok["text"] and "осталось 1 посещение" in spisok["text"]
+    before = len(ira.messages())
+    ira.press(spisok, "« Отчёт")
+    ira.press(ira.wait_edit(otchet["message_id"], "Отчёт клуба"), "График")
+    grafik = _sent_after(ira, before, "photo")
+    assert grafik["caption"].startswith("📈 Посещения клуба по неделям, последние 12 недель")
+    assert Image.open(io.BytesIO(grafik["photo"]["bytes"])).format == "PNG"
+    assert [int(n) for n in re.findall(r" – (\d+)", grafik["caption"])] == weeks(
+        db_url, Texts("ru").first_week_day)
+    before = len(ira.messages())
+    ira.press(ira.now(otchet["message_id"]), "CSV: посещения")
+    doc = _sent_after(ira, before, "document")
+    assert doc["caption"] == f"Посещения: 22 строки. Время указано по часовому поясу {TZ}."
+    assert _csv(doc)[1:] == [list(r) for r in query(db_url, EXPECTED["visits"])]
+
