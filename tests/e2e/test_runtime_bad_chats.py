@@ -73,3 +73,19 @@ def test_poison_update_is_marked_failed_and_its_chat_keeps_working(emu, launcher
     assert effects == {after: 1}, "the poison update's effect must have been rolled back"
     wait_until(lambda: len(bot_texts(emu, user.id)) >= 2, 5, "the replies")
     assert len(bot_texts(emu, user.id)) == 2
+
+
+def test_a_member_marked_blocked_who_writes_later_is_answered_again(emu, launcher, db_url):
+    """A 403 from before the user started the bot (or a missed unblock) marked them blocked;
+    a message they send after it clears the mark, and the reply reaches them. Messages sent
+    before the 403 (the test above) do not clear it."""
+    person = emu.create_user("Late")
+    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, registered_at,"
+                  " blocked_at) VALUES (%s, 'Late', '+4915100001', now(),"
+                  " now() - interval '1 minute')", (person.id,))
+    launcher.start(db_url)
+    person.send_text(TOKEN, "/help")
+    (reply,) = person.wait_for_messages(TOKEN, 1, timeout=10)
+    assert reply["text"].startswith("FitClub bot\nYour club in Telegram")
+    assert query(db_url, "SELECT blocked_at FROM members WHERE telegram_id = %s",
+                 (person.id,)) == [(None,)]

@@ -51,6 +51,11 @@ def by_id(conn, member_id: int) -> Member | None:
     return rows.one(conn, "members.by_id", {"id": member_id}, Member)
 
 
+def clear_blocked(conn, telegram_id: int) -> None:
+    """The person can be messaged again (they wrote to the bot, or unblocked it)."""
+    rows.execute(conn, "members.clear_blocked", {"telegram_id": telegram_id})
+
+
 def admins(conn) -> list[Recipient]:
     """Every admin who can be messaged (not blocked, not erased)."""
     return rows.many(conn, "members.admins", {}, Recipient)

@@ -118,7 +118,8 @@ class UpdateContext:
 
     def __init__(self, conn: psycopg2.extensions.connection, *, chat_id: int,
                  user_id: int | None, update_id: int | None,
-                 priority: int = PRIORITY_REPLY, language_code: str | None = None) -> None:
+                 priority: int = PRIORITY_REPLY, language_code: str | None = None,
+                 sent_at: datetime | None = None) -> None:
         self.conn = conn
         self.chat_id = chat_id
         self.user_id = user_id
@@ -127,6 +128,8 @@ class UpdateContext:
         self.queued = 0
         # Telegram's language for the user (only a fallback: see `lang`).
         self.language_code = language_code
+        # When the user sent the message (Telegram's `date`, whole seconds), if it is one.
+        self.sent_at = sent_at
         self._member: Any = _UNSET
         self._texts: Texts | None = None
         # What handlers of this update looked up once (conversation state and the like).
@@ -138,8 +141,15 @@ class UpdateContext:
     def member(self) -> Member | None:
         """The registered member behind this update (looked up once), or None."""
         if self._member is _UNSET:
-            self._member = (members.by_telegram_id(self.conn, self.user_id)
-                            if self.user_id else None)
+            found = members.by_telegram_id(self.conn, self.user_id) if self.user_id else None
+            if (found is not None and found.blocked_at is not None
+                    and self.chat_id == self.user_id and self.sent_at is not None
+                    and self.sent_at >= found.blocked_at.replace(microsecond=0)):
+                # They wrote to the bot in private after the 403 that marked them blocked (one
+                # from before they started the bot, say), so they can be messaged again.
+                members.clear_blocked(self.conn, found.telegram_id)
+                found = found._replace(blocked_at=None)
+            self._member = found
         return self._member
 
     def forget_member(self) -> None:

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
@@ -90,6 +91,15 @@ def user_of(update: dict[str, Any], kind: str) -> dict[str, Any]:
         if isinstance(body.get(key), dict):
             return body[key]
     return {}
+
+
+def sent_at(update: dict[str, Any], kind: str) -> datetime | None:
+    """When the user sent a message update (Telegram's `date`), else None."""
+    body = update.get(kind)
+    date = body.get("date") if kind == "message" and isinstance(body, dict) else None
+    if isinstance(date, int) and not isinstance(date, bool) and date > 0:
+        return datetime.fromtimestamp(date, UTC)
+    return None
 
 
 class SkipUpdate(Exception):
@@ -341,7 +351,8 @@ class Workers:
 
         user = user_of(payload, kind)
         ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id,
-                            language_code=user.get("language_code"))
+                            language_code=user.get("language_code"),
+                            sent_at=sent_at(payload, kind))
         # Keyed by chat: a message without `from` (sent as the group) is counted too.
         if kind in ("message", "callback_query", "edited_message") \
                 and not self._flood_allows(ctx, kind, payload):
