@@ -56,7 +56,7 @@ def seed(db_url: str, ada: Person, ira: Person) -> dict:
         ("class.cancelled", "class", ids["class"], None, {"notified": 20}),
         ("attendance.attended", "booking", ids["booking"], "Анна", {}),
         ("plan.created", "plan", ids["plan"], None, {"name": "<Month>"}),
-        ("membership.granted", "membership", ids["membership"], "Анна", {"days": 30}),
+        ("membership.transferred", "membership", ids["membership"], "Анна", {"days": 30}),
         ("role.changed", "member", ids["Boris"], "Boris", {"role": "member"}),
     ]
     staff, minute = [], 0
@@ -143,7 +143,7 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     mid = shown["message_id"]
     assert shown["text"].startswith("🧾 Audit log · page 1\n\n")
     check_page(shown["text"], staff[:10], EN_NAMES, "en")
-    assert "membership.granted → Анна Петрова" in shown["text"]  # not in the catalogs
+    assert "membership.transferred → Анна Петрова" in shown["text"]  # not in the catalogs
     assert "name: <Month>" in shown["text"] and "role: trainer" in shown["text"]
     assert buttons(shown) == [["Older »"], ["🔎 Filter by member"], ["« Staff"]]
     ada.press(shown, "Older »")
