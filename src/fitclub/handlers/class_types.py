@@ -245,8 +245,9 @@ def flow_button(deps, call: types.CallbackQuery) -> None:
         flows.leave(ctx)
         kind = (class_types.get(ctx.conn, flow.data["type_id"], ctx.now())
                 if flow.state == EDIT else None)
-        screen = screens.card(tx, kind) if kind else _list(ctx)
-        ui.show(ctx, screen, call, toast=tx("ctype_cancelled"))
+        note = tx("ctype_cancelled")
+        screen = screens.card(tx, kind, note) if kind else _list(ctx, note)
+        ui.show(ctx, screen, call, toast=note)
         return
     if flow.state != CONFIRM:
         ui.stale(ctx, call)
