@@ -470,10 +470,11 @@ def freeze_date_step(deps, ctx, data: dict, text: str) -> None:
         _reply(ctx, screens.search_prompt(ctx.texts))
         return
     today = _today(deps, ctx)
+    first = membership_admin.first_freeze_day(found, today)
     day = membership_admin.parse_day(text, today)
-    if day is None or not today <= day <= found.ends_on:
+    if day is None or not first <= day <= found.ends_on:
         _reply(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_freeze_start", today,
-                                     problem=True, first=today, last=found.ends_on))
+                                     problem=True, first=first, last=found.ends_on))
         return
     flows.enter(ctx, SEARCH)
     _reply(ctx, screens.freeze_confirm(ctx.texts, member, found, data["days"], day))

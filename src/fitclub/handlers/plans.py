@@ -200,7 +200,7 @@ def confirm(deps, call: types.CallbackQuery) -> None:
         return
     flow = flows.current(ctx)
     if flow.state != CONFIRM:
-        _stale(ctx, call)
+        ui.stale(ctx, call)  # a second tap: the plan was created (or dropped) by the first
         return
     tx = ctx.texts
     if PLAN_CONFIRM.parse(call.data)["answer"] == "no":

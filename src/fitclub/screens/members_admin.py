@@ -41,6 +41,7 @@ from fitclub.services.membership_admin import (
     PlanRequestView,
     Refusal,
     Result,
+    first_freeze_day,
 )
 from fitclub.services.plans import PlanRow
 
@@ -239,11 +240,13 @@ def freeze_choose(tx: Texts, member: Member, m: AdminMembership,
 
 def freeze_start(tx: Texts, member: Member, m: AdminMembership, days: int,
                  today: date) -> Screen:
-    """From today, or another date?"""
+    """From today (or the membership's first day, if later), or another date?"""
+    first = first_freeze_day(m, today)
+    key = "mbr_button_today" if first == today else "mbr_button_from"
     return Screen(tx("mbr_freeze_start", name=member.name, days=tx.plural("plan_days", days)),
                   inline([
-                      [(tx("mbr_button_today", date=tx.date(today)),
-                        FREEZE_DAY(membership_id=m.id, days=days, day=today))],
+                      [(tx(key, date=tx.date(first)),
+                        FREEZE_DAY(membership_id=m.id, days=days, day=first))],
                       [(tx("mbr_button_other_date"), FREEZE_DATE(membership_id=m.id, days=days))],
                       _card_row(tx, member.id)]))
 

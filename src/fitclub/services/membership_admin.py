@@ -336,9 +336,14 @@ def freeze_refusal(found: AdminMembership, days: int, start: date,
         return Refusal.NO_ALLOWANCE
     if days < 1 or days > found.freeze_left:
         return Refusal.OVER_ALLOWANCE
-    if not today <= start <= found.ends_on:
+    if not first_freeze_day(found, today) <= start <= found.ends_on:
         return Refusal.BAD_START
     return None
+
+
+def first_freeze_day(found: AdminMembership, today: date) -> date:
+    """The earliest day a freeze may start: today, or the membership's first day."""
+    return max(today, found.starts_on)
 
 
 def freeze(conn, actor_id: int, membership_id: int, days: int, start: date, now: datetime,

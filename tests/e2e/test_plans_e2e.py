@@ -1,0 +1,166 @@
+"""Acceptance (issue 12, plans): a scripted admin session in English and in Russian with the bot
+as its own process, tgemu over HTTP and a real PostgreSQL: the list, the guided create flow
+with bad input at every step, edits, archive and back, delete of a plan never sold (refused
+for a sold one), double taps, old buttons, commands mid-step and Cancel."""
+
+from __future__ import annotations
+
+import pytest
+
+from fitclub import callbacks as cb
+from fitclub.locales import Texts
+from tests.e2e.admin_session import plain, step, tap
+from tests.e2e.harness import query, wait_until
+from tests.e2e.session import Person, buttons
+
+# A few words checked as written, so the catalogs themselves are under test too.
+WORDS = {"en": {"title": "💳 Plans", "saved": "✅ Saved.", "cancelled": "Cancelled",
+                "price": "€55.00", "unlimited": "unlimited visits"},
+         "ru": {"title": "💳 Тарифы", "saved": "✅ Сохранено.", "cancelled": "Отменено",
+                "price": "55,00\xa0€", "unlimited": "без ограничения посещений"}}
+
+
+def _admin(db_url: str, person: Person, lang: str) -> int:
+    return query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, language,"
+                         " registered_at) VALUES (%s, 'Ada', '+4915100001', 'admin', %s, now())"
+                         " RETURNING id", (person.id, lang))[0][0]
+
+
+def _plans(db_url: str) -> list[tuple]:
+    return query(db_url, "SELECT name, price_minor, duration_days, visit_count, freeze_days,"
+                         " is_active FROM membership_plans ORDER BY id")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url, lang):
+    tx, words = Texts(lang), WORDS[lang]
+    admin = Person(emu, "Ada", language_code=lang)
+    _admin(db_url, admin, lang)
+    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
+                  " VALUES ('Year', 30000, 365, NULL)")
+    launcher.start(db_url)
+
+    # The list: one plan on sale, a button each, New plan, back to the staff home.
+    (shown,) = admin.send("/plans")
+    assert shown["text"].startswith(words["title"])
+    assert plain(tx, "pl_on_sale") in shown["text"] and "Year" in shown["text"]
+    assert words["unlimited"] in shown["text"]
+    assert buttons(shown) == [["💳 Year"], [plain(tx, "pl_button_new")],
+                              [plain(tx, "staff_back")]]
+
+    # Step 1: the name (too long, then a command mid-step, then right).
+    admin.press(shown, plain(tx, "pl_button_new"))
+    at = admin.wait_edit(shown["message_id"], plain(tx, "pl_new_step", n=1, total=5))
+    assert plain(tx, "pl_ask_name", limit=40) in at["text"]
+    assert buttons(at) == [[plain(tx, "pl_button_cancel")]]
+    step(admin, "x" * 41, plain(tx, "pl_bad_name", limit=40))
+    (helped,) = admin.send("/help")
+    assert "/plans" in helped["text"]  # commands stay commands mid-step
+    step(admin, "year", plain(tx, "pl_name_taken", name="year"))
+    at = step(admin, "Month", plain(tx, "pl_new_step", n=2, total=5))
+    assert plain(tx, "pl_ask_price", currency="EUR") in at["text"]
+    # Steps 2-5: price, length, visits, freezing, each refused once with its reason.
+    step(admin, "abc", plain(tx, "pl_bad_price", limit=1_000_000))
+    at = step(admin, "49,90", plain(tx, "pl_ask_days"))
+    step(admin, "0", plain(tx, "pl_bad_days", limit=3650))
+    at = step(admin, "30", plain(tx, "pl_ask_visits"))
+    assert buttons(at) == [[plain(tx, "pl_button_unlimited")], [plain(tx, "pl_button_cancel")]]
+    at = step(admin, "lots", plain(tx, "pl_bad_visits", limit=1000))
+    admin.press(at, plain(tx, "pl_button_unlimited"))
+    at = admin.wait_edit(at["message_id"], plain(tx, "pl_ask_freeze"))
+    step(admin, "400", plain(tx, "pl_bad_freeze", limit=365))
+    confirm = step(admin, "7", plain(tx, "pl_confirm", name="Month"))
+    for line in (plain(tx, "pl_field_price", value=tx.money(4990)),
+                 plain(tx, "pl_field_days", value=tx.plural("plan_days", 30)),
+                 plain(tx, "pl_field_visits", value=tx("plan_unlimited")),
+                 plain(tx, "pl_field_freeze", value=tx.plural("pl_freeze", 7))):
+        assert line in confirm["text"]
+    assert buttons(confirm) == [[plain(tx, "pl_button_create"), plain(tx, "pl_button_cancel")]]
+    assert len(_plans(db_url)) == 1
+
+    # Create: the plan's details in place; a second tap on Create changes nothing.
+    toast = admin.press(confirm, plain(tx, "pl_button_create"))["text"]
+    assert toast == plain(tx, "pl_created", name="Month")
+    details = admin.wait_edit(confirm["message_id"], plain(tx, "pl_details_title", name="Month",
+                                                           state=tx("pl_state_on_sale")))
+    assert plain(tx, "pl_sold", sold=0, current=0) in details["text"]
+    edit_row = [plain(tx, f"pl_button_edit_{f}") for f in cb.PLAN_FIELDS]
+    assert buttons(details) == [edit_row[:2], edit_row[2:4], edit_row[4:],
+                                [plain(tx, "pl_button_archive")], [plain(tx, "pl_button_delete")],
+                                [plain(tx, "pl_button_back")], [plain(tx, "staff_back")]]
+    again = tap(emu, db_url, admin, confirm, cb.PLAN_CONFIRM(answer="yes"))
+    assert again == plain(tx, "stale_button")
+    assert _plans(db_url)[1] == ("Month", 4990, 30, None, 7, True)
+
+    # Edit the price (a bad value first) and the name (a taken one first).
+    admin.press(details, edit_row[1])
+    prompt = admin.wait_edit(details["message_id"], plain(tx, "pl_edit_title", name="Month"))
+    assert plain(tx, "pl_now", value=tx.money(4990)) in prompt["text"]
+    step(admin, "-1", plain(tx, "pl_bad_price", limit=1_000_000))
+    saved = step(admin, "55", words["saved"])
+    assert plain(tx, "pl_field_price", value=words["price"]) in saved["text"]
+    admin.press(saved, edit_row[0])
+    admin.wait_edit(saved["message_id"], plain(tx, "pl_ask_name", limit=40))
+    step(admin, "YEAR", plain(tx, "pl_name_taken", name="YEAR"))
+    details = step(admin, "Month Plus", words["saved"])
+    assert _plans(db_url)[1][:2] == ("Month Plus", 5500)
+
+    # Archive, the list with both groups, back on sale.
+    toast = admin.press(details, plain(tx, "pl_button_archive"))["text"]
+    assert toast == plain(tx, "pl_archived_toast", name="Month Plus")
+    details = admin.wait_edit(details["message_id"], tx("pl_state_archived"))
+    assert [plain(tx, "pl_button_unarchive")] in buttons(details)
+    assert _plans(db_url)[1][5] is False
+    admin.press(details, plain(tx, "pl_button_back"))
+    listed = admin.wait_edit(details["message_id"], plain(tx, "pl_archived"))
+    assert buttons(listed)[:2] == [["💳 Year"], ["🗄 Month Plus"]]
+    admin.press(listed, "🗄 Month Plus")
+    details = wait_until(lambda: (m := admin.now(details["message_id"]))
+                         and [plain(tx, "pl_button_unarchive")] in buttons(m) and m, 10,
+                         "the archived plan's details")
+    toast = admin.press(details, plain(tx, "pl_button_unarchive"))["text"]
+    assert toast == plain(tx, "pl_put_on_sale", name="Month Plus")
+    assert _plans(db_url)[1][5] is True
+
+    # Delete: asked first; done; the old Yes is stale; a sold plan is never deleted.
+    details = wait_until(lambda: (m := admin.now(details["message_id"]))
+                         and [plain(tx, "pl_button_archive")] in buttons(m) and m, 10,
+                         "the plan back on sale")
+    admin.press(details, plain(tx, "pl_button_delete"))
+    ask = admin.wait_edit(details["message_id"], plain(tx, "pl_delete_ask", name="Month Plus"))
+    assert buttons(ask) == [[plain(tx, "pl_button_delete_yes")], [plain(tx, "pl_button_back")]]
+    yes = cb.PLAN_DELETE(plan_id=query(db_url, "SELECT max(id) FROM membership_plans")[0][0],
+                         step="yes")
+    toast = admin.press(ask, plain(tx, "pl_button_delete_yes"))["text"]
+    assert toast == plain(tx, "pl_deleted", name="Month Plus")
+    admin.wait_edit(ask["message_id"], words["title"])
+    assert tap(emu, db_url, admin, ask, yes) == plain(tx, "stale_button")
+    assert [p[0] for p in _plans(db_url)] == ["Year"]
+    year = query(db_url, "SELECT id FROM membership_plans")[0][0]
+    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on)"
+                  " SELECT id, %s, current_date, current_date + 364 FROM members", (year,))
+    toast = tap(emu, db_url, admin, ask, cb.PLAN_DELETE(plan_id=year, step="ask"))
+    assert toast == plain(tx, "pl_delete_sold", name="Year")
+    shown = admin.wait_edit(ask["message_id"], plain(tx, "pl_sold", sold=1, current=1))
+    assert [plain(tx, "pl_button_delete")] not in buttons(shown)
+    assert tap(emu, db_url, admin, ask, cb.PLAN_DELETE(plan_id=year, step="yes")) == plain(
+        tx, "pl_delete_sold", name="Year")
+    assert [p[0] for p in _plans(db_url)] == ["Year"]
+    # An id of a plan that is gone: stale, and the list is shown again.
+    assert tap(emu, db_url, admin, ask, cb.PLAN_VIEW(plan_id=999_999)) == plain(
+        tx, "stale_button")
+
+    # Cancel mid-flow: the step is left, a typed word is no plan name any more.
+    (shown,) = admin.send("/plans")
+    admin.press(shown, plain(tx, "pl_button_new"))
+    at = admin.wait_edit(shown["message_id"], plain(tx, "pl_ask_name", limit=40))
+    admin.press(at, plain(tx, "pl_button_cancel"))
+    left = admin.wait_edit(shown["message_id"], words["cancelled"])
+    assert buttons(left) == [[plain(tx, "pl_button_back")], [plain(tx, "staff_back")]]
+    (reply,) = admin.send("Zumba")
+    assert plain(tx, "unknown_text") == reply["text"]
+    assert [p[0] for p in _plans(db_url)] == ["Year"]
+    assert query(db_url, "SELECT action, count(*) FROM audit_log WHERE entity = 'plan'"
+                         " GROUP BY action ORDER BY action") == [
+        ("plan.archived", 1), ("plan.created", 1), ("plan.deleted", 1), ("plan.on_sale", 1),
+        ("plan.updated", 2)]
