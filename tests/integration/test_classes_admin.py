@@ -103,6 +103,13 @@ def test_a_type_name_is_checked_for_length_and_for_another_type_in_any_case(db):
     assert class_types.create(db, None, "HOT YOGA", "", 60, 10).problem.code == "taken"
 
 
+def test_a_description_keeps_its_lines_and_a_dash_means_none():
+    assert class_types.check_description("  Slow   flow\n\n breath ").value == "Slow flow\n\nbreath"
+    assert class_types.check_description("-").value == ""
+    assert class_types.check_description("x" * 501).problem == class_types.Problem("long",
+                                                                                   high=500)
+
+
 @pytest.mark.parametrize(("text", "code"), [("", "number"), ("abc", "number"), ("-5", "number"),
                                             ("4", "range"), ("481", "range"), ("٣", "number")])
 def test_a_duration_must_be_whole_minutes_within_limits(text, code):

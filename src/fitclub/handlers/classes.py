@@ -195,7 +195,7 @@ def set_capacity(deps, call: types.CallbackQuery) -> None:
     values, cls = _class(deps, ctx, call, CLASS_SET_CAPACITY)
     if cls is None:
         return
-    if values["capacity"] < 1:
+    if not 1 <= values["capacity"] <= class_types.CAPACITY_MAX:
         ui.stale(ctx, call)
         return
     outcome, line = _change_capacity(deps, ctx, member, cls.id, values["capacity"])
