@@ -15,6 +15,7 @@ from fitclub.jobs import reschedule
 from fitclub.jobs.metrics import JobMetrics
 from fitclub.jobs.runner import Runner
 from fitclub.services import membership_admin as ma
+from fitclub.services import memberships
 from fitclub.services.booking import Rules
 from fitclub.services.membership_admin import Outcome, Refusal
 from tests.helpers import query
@@ -265,6 +266,19 @@ def test_the_allowance_counts_earlier_freezes_and_one_freeze_at_a_time(db_url, c
     query(db_url, "UPDATE memberships SET status = 'cancelled' WHERE id = %s", (m.id,))
     open_plan = _grant(db_url, club, plan="open").membership
     assert _freeze(db_url, club, open_plan.id, 1, TODAY).reason is Refusal.NO_ALLOWANCE
+
+
+def test_a_freeze_running_past_the_old_end_leaves_the_membership_frozen_not_expired(db_url,
+                                                                                     club):
+    m = _grant(db_url, club, now=NOW - _days(30), start=TODAY - _days(30)).membership
+    assert m.ends_on == TODAY - _days(1)
+    _freeze(db_url, club, m.id, 5, TODAY - _days(2), now=NOW - _days(2))
+    assert _run(db_url, memberships.membership_of, club["anna"], TODAY).status == "frozen"
+    assert _run(db_url, ma.membership_of, club["anna"], TODAY).status == "frozen"
+    _run(db_url, ma.finish_freeze, query(db_url, "SELECT id FROM membership_freezes")[0][0],
+         NOW + _days(3), RULES)
+    assert _run(db_url, memberships.membership_of, club["anna"], TODAY).ends_on == (
+        TODAY + _days(4))
 
 
 def test_a_freeze_past_the_membership_end_is_refused_to_start(db_url, club):

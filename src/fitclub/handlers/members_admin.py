@@ -400,11 +400,13 @@ def freeze(deps, call: types.CallbackQuery) -> None:
 
 
 def _days_ok(deps, ctx, call, member, found, days: int) -> bool:
-    """Whether `days` fits the allowance; otherwise the refusal with the numbers."""
-    if 1 <= days <= found.freeze_left and found.current and found.freeze_id is None:
+    """Whether the membership may be frozen for `days`; otherwise the refusal with the
+    numbers (the start day is chosen next)."""
+    today = _today(deps, ctx)
+    reason = membership_admin.freeze_refusal(
+        found, days, membership_admin.first_freeze_day(found, today), today)
+    if reason is None:
         return True
-    reason = Refusal.OVER_ALLOWANCE if found.current and found.freeze_id is None else (
-        Refusal.NOT_CURRENT if not found.current else Refusal.FREEZE_OPEN)
     result = membership_admin.Result(Outcome.REFUSED, reason, found, member_id=member.id,
                                      left=found.freeze_left, asked=days)
     text = screens.refusal(ctx.texts, result, member)

@@ -2,9 +2,10 @@
 
 -- name: latest_for_member
 -- The member's current membership (active or frozen), else their most recent one, with its
--- plan and freeze allowance; `status` reads 'expired' once the end date has passed.
+-- plan and freeze allowance; `status` reads 'expired' once the end date of an active one has
+-- passed (a frozen one's end date moves when its freeze ends).
 SELECT m.id, p.name AS plan_name,
-       CASE WHEN m.status IN ('active', 'frozen') AND m.ends_on < %(today)s THEN 'expired'
+       CASE WHEN m.status = 'active' AND m.ends_on < %(today)s THEN 'expired'
             ELSE m.status END AS status,
        m.starts_on, m.ends_on, m.visits_left,
        greatest(0, p.freeze_days - coalesce(
