@@ -234,3 +234,23 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     assert "Смена роли → Анна Петрова" in eyo["text"]
     assert buttons(eyo) == [["Более ранние »"], ["✖️ Все действия"], ["« Сотрудникам"]]
     assert len(blocks(eyo["text"])) == 10
+
+    # Everyone's actions, then Cancel from the question: the newest page, the step over.
+    mid = nikto["message_id"]
+    ira.press(eyo, "Все действия")
+    ira.press(ira.wait_edit(mid, "Смена роли → (данные удалены)"), "По участнику")
+    ira.press(ira.wait_edit(mid, "Фильтр журнала"), "Отмена")
+    ira.wait_edit(mid, "Смена роли → (данные удалены)")
+    assert query(db_url, "SELECT count(*) FROM conversation_state WHERE state LIKE 'aud%'"
+                 ) == [(0,)]
+
+    # Demoted while the step waits for a name: the name is refused and the step ends.
+    ira.press(ira.now(mid), "По участнику")
+    ira.wait_edit(mid, "Фильтр журнала")
+    query(db_url, "UPDATE members SET role = 'member' WHERE id = %s", (ids["Ира"],))
+    (refused,) = ira.send("Анна")
+    assert refused["text"] == "Это могут делать только администраторы клуба."
+    assert query(db_url, "SELECT count(*) FROM conversation_state WHERE state LIKE 'aud%'"
+                 ) == [(0,)]
+    assert query(db_url, "SELECT details->>'what' FROM audit_log WHERE action = 'denied'"
+                         " AND actor_id = %s", (ids["Ира"],)) == [("audit.search",)]
