@@ -108,6 +108,18 @@ def test_a_freeze_covering_the_class_day_refuses(db_url):
     assert _book(db_url, member, class_id).reason is Refusal.FROZEN
 
 
+def test_a_frozen_membership_books_classes_after_its_freeze_but_not_during_it(db_url):
+    """Frozen from 9 to 12 June (the class is on the 10th): a class on the 14th is bookable
+    while the membership is frozen; one on the 10th is not."""
+    during = _class(db_url)
+    after = _class(db_url, starts_at=START + timedelta(days=4))
+    member = _member(db_url, 1, status="frozen")
+    query(db_url, "INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
+                  " SELECT id, '2030-06-09', '2030-06-12' FROM memberships")
+    assert _book(db_url, member, during).reason is Refusal.FROZEN
+    assert _book(db_url, member, after).outcome is Outcome.BOOKED
+
+
 def test_booking_twice_is_refused(db_url):
     class_id = _class(db_url)
     member = _member(db_url, 1)

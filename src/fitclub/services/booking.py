@@ -109,6 +109,7 @@ class _Membership(NamedTuple):
     ends_on: date
     visits_left: int | None
     frozen_on_day: bool
+    freeze_open: bool
 
 
 class _Offer(NamedTuple):
@@ -159,7 +160,9 @@ def _membership(conn, member_id: int, cls: _Class,
                      {"member_id": member_id, "day": day}, _Membership)
     if found is None:
         return None, Refusal.NO_MEMBERSHIP
-    if found.status == "frozen" or found.frozen_on_day:
+    # A freeze refuses the days it covers; a class after it may be booked. A frozen status
+    # without an open freeze (no dates known) refuses every day.
+    if found.frozen_on_day or (found.status == "frozen" and not found.freeze_open):
         return None, Refusal.FROZEN
     if not found.starts_on <= day <= found.ends_on:
         return None, Refusal.EXPIRED_ON_DATE

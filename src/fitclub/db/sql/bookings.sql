@@ -52,11 +52,13 @@ LIMIT 1;
 
 -- name: membership_for_update
 -- The member's current membership (active or frozen), locked, with whether a freeze covers
--- the class day.
+-- the class day and whether a freeze is open (planned or running) at all.
 SELECT m.id, m.status, m.starts_on, m.ends_on, m.visits_left,
        EXISTS (SELECT 1 FROM membership_freezes f
                WHERE f.membership_id = m.id
-                 AND %(day)s BETWEEN f.frozen_from AND f.frozen_until) AS frozen_on_day
+                 AND %(day)s BETWEEN f.frozen_from AND f.frozen_until) AS frozen_on_day,
+       EXISTS (SELECT 1 FROM membership_freezes f
+               WHERE f.membership_id = m.id AND f.ended_at IS NULL) AS freeze_open
 FROM memberships m
 WHERE m.member_id = %(member_id)s AND m.status IN ('active', 'frozen')
 FOR UPDATE OF m;
