@@ -95,6 +95,21 @@ def test_every_row_is_delivered_once_in_order_per_chat(db_url, emu, make_sender)
     assert b"fitclub_outbox_sent_total" in metrics.render()[0]
 
 
+def test_a_sent_files_bytes_are_not_kept(db_url, emu, make_sender):
+    """A document (a CSV export with everyone's phones, say) is in the outbox only until it
+    is delivered: the row stays, its bytes go."""
+    (user,) = _users(emu, 1)
+    _execute(db_url, "INSERT INTO outbox (chat_id, method, params, file_field, file_name,"
+             " file_bytes) VALUES (%s, 'sendDocument', %s, 'document', 'members.csv', %s)",
+             (user.id, Json({"chat_id": user.id}), b"name,phone\nAnna,+491234\n"))
+    sender, _ = make_sender()
+    sender.wake()
+    _wait_settled(db_url)
+    assert _execute(db_url, "SELECT status, file_name, file_bytes FROM outbox") == [
+        ("sent", "members.csv", None)]
+    assert [e["kind"] for e in emu.transcript(TOKEN, user.id)][-1] == "message"
+
+
 def test_blocked_user_is_recorded_and_gets_nothing_more(db_url, emu, make_sender):
     (user,) = _users(emu, 1)
     _execute(db_url, "INSERT INTO members (telegram_id, first_name) VALUES (%s, 'B')", (user.id,))

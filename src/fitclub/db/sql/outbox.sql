@@ -19,7 +19,7 @@ RETURNING id;
 WITH marked AS (
     UPDATE outbox o
     SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
-        claim_token = NULL, result_message_id = d.message_id, error = NULL
+        claim_token = NULL, result_message_id = d.message_id, error = NULL, file_bytes = NULL
     FROM unnest(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
                 %(done_message_ids)s::bigint[]) AS d (id, token, message_id)
     WHERE o.id = d.id AND o.claim_token = d.token AND o.status = 'sending'
@@ -61,7 +61,7 @@ RETURNING o.id, o.claim_token, o.chat_id, o.method, o.params, o.file_field, o.fi
 WITH marked AS (
     UPDATE outbox o
     SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
-        claim_token = NULL, result_message_id = d.message_id, error = NULL
+        claim_token = NULL, result_message_id = d.message_id, error = NULL, file_bytes = NULL
     FROM unnest(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
                 %(done_message_ids)s::bigint[]) AS d (id, token, message_id)
     WHERE o.id = d.id AND o.claim_token = d.token AND o.status = 'sending'
@@ -97,7 +97,7 @@ RETURNING o.id, o.claim_token, o.chat_id, o.method, o.params, o.file_field, o.fi
 -- while its claim token still holds.
 UPDATE outbox o
 SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
-    claim_token = NULL, result_message_id = d.message_id, error = NULL
+    claim_token = NULL, result_message_id = d.message_id, error = NULL, file_bytes = NULL
 FROM unnest(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
             %(done_message_ids)s::bigint[]) AS d (id, token, message_id)
 WHERE o.id = d.id AND o.claim_token = d.token AND o.status = 'sending';
@@ -115,13 +115,15 @@ WHERE id = %(id)s AND claim_token = %(token)s AND status = 'sending';
 -- Give up on a row with Telegram's reason, if the claim is still ours.
 UPDATE outbox
 SET status = %(status)s, lease_until = NULL, claimed_by = NULL, claim_token = NULL,
-    error = %(error)s, attempts = attempts + 1
+    error = %(error)s, attempts = attempts + 1,
+    file_bytes = CASE WHEN %(status)s = 'dropped' THEN NULL ELSE file_bytes END
 WHERE id = %(id)s AND claim_token = %(token)s AND status = 'sending';
 
 -- name: drop_chat
 -- The user blocked the bot: nothing more goes to that chat.
 UPDATE outbox
-SET status = 'dropped', lease_until = NULL, error = 'bot was blocked by the user'
+SET status = 'dropped', lease_until = NULL, error = 'bot was blocked by the user',
+    file_bytes = NULL
 WHERE chat_id = %(chat_id)s AND status = 'pending';
 
 -- name: heartbeat
