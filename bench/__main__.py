@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from bench import ROOT, http_clients, runtime_bench
+from bench import ROOT, announce_bench, http_clients, runtime_bench
 
 CEILING = ROOT / "bench" / "tgemu_ceiling.py"
 
@@ -18,6 +18,9 @@ def main() -> int:
     print("\n== HTTP clients: requests vs pooled urllib3 ==", flush=True)
     if http_clients.main([]) != 0:
         failed.append("http_clients")
+    print("\n== announcements: 5,000 members at Telegram's limits ==", flush=True)
+    if announce_bench.main([]) != 0:
+        failed.append("announce_bench")
     if CEILING.is_file():  # tgemu's own ceiling; a script of its own
         print("\n== tgemu ceiling ==", flush=True)
         if subprocess.run([sys.executable, str(CEILING)], cwd=ROOT, check=False).returncode:

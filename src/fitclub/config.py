@@ -240,10 +240,10 @@ class Settings:
     checkin_dedup_minutes: float = _setting(
         "CHECKIN_DEDUP_MINUTES", "10", _float,
         "a second check-in of a member within this many minutes records nothing", lo=0)
-    announce_batch: int = _setting(
-        "ANNOUNCE_BATCH", "500", _int,
-        "recipients an announcement queues per job run (each run is one transaction)",
-        lo=1, hi=50000)
+    announce_rate: float = _setting(
+        "ANNOUNCE_RATE", "25", _float,
+        "messages per second an announcement is queued at (the rest of OUTBOUND_RATE stays "
+        "free for replies and reminders)", lo=0.1)
     announce_progress_seconds: float = _setting(
         "ANNOUNCE_PROGRESS_SECONDS", "5", _float,
         "seconds between edits of an announcement's progress message", lo=1)

@@ -7,14 +7,17 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg2
 import psycopg2.errors
 import pytest
 from telebot import types
 
+from fitclub.config import Settings
 from fitclub.db.queries import Q
+from fitclub.jobs import announcements as jobs
+from fitclub.jobs.registry import Job, JobContext
 from fitclub.runtime.sender import CLAIM_WINDOW
 from fitclub.services import announcements as ann
 from fitclub.services.announcements import Confirmed
@@ -186,6 +189,30 @@ def test_two_runners_at_once_still_queue_each_member_once(db_url, db, club):
         == [(7, 7)]
     assert _exec(db, "SELECT count(*), count(DISTINCT chat_id) FROM outbox WHERE priority = 2") \
         == [(7, 7)]
+
+
+def test_the_queue_job_paces_rows_at_announce_rate_and_ends_when_all_are_queued(db, club):
+    draft = _draft(db, club, audience="all")  # 7 recipients
+    ann.confirm(db, draft.id, club["admin"], TODAY, chat_id=900, message_id=5)
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "1:" + "x" * 35,
+                                  "DATABASE_URL": "postgresql:///x", "ANNOUNCE_RATE": "4"})
+    assert ann.queue_rate(settings) == 4.0
+    assert ann.queue_rate(settings.replace(outbound_rate=2.0)) == 2.0  # never above the bot's
+    start = datetime.now(UTC)
+    queued = []
+    for seconds in (0.0, 0.5, 1.0):
+        (job_id, payload, run_at), = _exec(db, "SELECT id, payload, run_at FROM jobs"
+                                               " WHERE kind = 'announcement_queue'")
+        job = Job(job_id, "announcement_queue", payload, None, run_at, 0, None, None)
+        now = start + timedelta(seconds=seconds)
+        jobs.queue(JobContext(db, job=job, now=now, settings=settings), payload)
+        queued.append(len(_recipients(db, draft.id)))
+        (next_run,), = _exec(db, "SELECT run_at FROM jobs WHERE id = %s", (job_id,))
+        if queued[-1] < 7:
+            assert next_run > run_at  # again in half a second
+    # A first second's worth, then the rate for the half second since, then the last one.
+    assert queued == [4, 6, 7]
+    assert ann.get(db, draft.id).queued_at is not None
 
 
 def _set_status(db, ann_id: int, statuses: list[str]) -> None:

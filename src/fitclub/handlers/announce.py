@@ -179,7 +179,8 @@ def _gone(ctx: UpdateContext, deps, call, ann_id: int, member: Member) -> None:
 
 
 def _progress(ctx: UpdateContext, deps, ann_id: int, *, refresh: bool = False) -> Screen | None:
-    found = announcements.status(ctx.conn, ann_id, ctx.now(), deps.settings.outbound_rate)
+    found = announcements.status(ctx.conn, ann_id, ctx.now(),
+                                 announcements.queue_rate(deps.settings))
     return screens.progress(ctx.texts, found, refresh=refresh) if found else None
 
 

@@ -1,10 +1,13 @@
-"""Announcements: queue a confirmed one a batch at a time, and keep its admin's progress
+"""Announcements: queue a confirmed one at a steady pace, and keep its admin's progress
 message up to date.
 
-`announcement_queue` inserts the next ANNOUNCE_BATCH recipients' outbox rows (announcement
-priority) with their delivery rows in one statement, then runs again at once until everyone
-is queued. Each run is one transaction: a crash rolls the batch back whole, and the delivery
-rows' primary key makes a second message to a member impossible, so a restart simply goes on.
+`announcement_queue` runs every half second and inserts as many recipients' outbox rows
+(announcement priority) as ANNOUNCE_RATE allows for the time since its last run, each with its
+delivery row, in one statement. Paced below OUTBOUND_RATE, the announcement never fills the
+bot's send rate: a reply (or a reminder) finds a free slot at once instead of waiting for the
+sender's one-second window to reopen behind a queue of announcement rows. Each run is one
+transaction: a crash rolls back at most the rows in hand, and the delivery rows' primary key
+makes a second message to a member impossible, so a restart simply goes on.
 `announcement_progress` edits the admin's message every ANNOUNCE_PROGRESS_SECONDS (only when
 it changed) until nothing is left in flight, then records the final figures.
 """
@@ -20,22 +23,35 @@ from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT, PRIORITY_REMINDER
 from fitclub.screens import announce as screens
 from fitclub.services import announcements, booking, schedule
 
-DEFAULT_BATCH = 500
 DEFAULT_PROGRESS_SECONDS = 5.0
-DEFAULT_RATE = 30.0
+QUEUE_EVERY = 0.5
+# The first run queues a second's worth; a late run catches up at most this much.
+FIRST_SECONDS = 1.0
+MAX_CATCH_UP_SECONDS = 2.0
 
 
 @register(announcements.QUEUE_JOB, priority=PRIORITY_ANNOUNCEMENT)
 def queue(ctx: JobContext, payload: dict) -> None:
-    """One batch of recipients into the outbox; again at once until all are queued."""
-    settings = ctx.settings
-    today = schedule.today(ctx.now(), booking.rules_from(settings))
-    batch = announcements.queue_batch(ctx.conn, int(payload["announcement_id"]), today,
-                                      settings.announce_batch if settings else DEFAULT_BATCH)
-    # Rows written by SQL, not ctx.reply: count them so the runner wakes the sender.
-    ctx.queued += batch.queued
-    if not batch.finished:
-        ctx.run_again(timedelta(0))
+    """Queue what the rate allows since the last run; again in half a second until all are."""
+    ann_id = int(payload["announcement_id"])
+    now = ctx.now().timestamp()
+    last = payload.get("at")
+    elapsed = FIRST_SECONDS if last is None else min(max(now - last, 0.0),
+                                                      MAX_CATCH_UP_SECONDS)
+    allowance = float(payload.get("carry", 0.0)) + announcements.queue_rate(ctx.settings) * elapsed
+    limit = int(allowance)
+    if limit:
+        today = schedule.today(ctx.now(), booking.rules_from(ctx.settings))
+        batch = announcements.queue_batch(ctx.conn, ann_id, today, limit)
+        # Rows written by SQL, not ctx.reply: count them so the runner wakes the sender.
+        ctx.queued += batch.queued
+        finished = batch.finished
+    else:
+        found = announcements.get(ctx.conn, ann_id)
+        finished = found is None or found.status != "sending" or found.queued_at is not None
+    if not finished:
+        ctx.run_again(timedelta(seconds=QUEUE_EVERY),
+                      payload={**payload, "at": now, "carry": allowance - limit})
 
 
 # Progress edits go before every announcement row (and after replies).
@@ -46,7 +62,7 @@ def progress(ctx: JobContext, payload: dict) -> None:
     ann_id = int(payload["announcement_id"])
     announcements.settle(ctx.conn, ann_id)
     status = announcements.status(ctx.conn, ann_id, ctx.now(),
-                                  settings.outbound_rate if settings else DEFAULT_RATE)
+                                  announcements.queue_rate(settings))
     if status is None:
         return
     ann = status.announcement

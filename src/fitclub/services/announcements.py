@@ -2,7 +2,7 @@
 
 A draft holds the text (or a photo's caption) with Telegram's formatting entities, so members
 see exactly what the admin wrote and previewed. Its author chooses the audience and confirms;
-from then on the `announcement_queue` job queues it a batch at a time (one outbox row per
+from then on the `announcement_queue` job queues it at ANNOUNCE_RATE (one outbox row per
 member at announcement priority, and a delivery row whose primary key refuses a second one),
 and the `announcement_progress` job reports progress from the outbox rows' status. Stop takes
 back the rows no sender has claimed yet. Plain functions over the caller's transaction.
@@ -30,8 +30,8 @@ PROGRESS_JOB = "announcement_progress"
 FORMATTING = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler", "code",
                         "pre", "text_link", "text_mention", "custom_emoji", "blockquote",
                         "expandable_blockquote"})
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
+# ANNOUNCE_RATE's default, for code run without settings (tests).
+DEFAULT_RATE = 25.0
 
 
 class Announcement(NamedTuple):
@@ -221,6 +221,13 @@ def confirm(conn, ann_id: int, author_id: int, today: date, *, chat_id: int,
 
 
 # -- delivering (the jobs) ---------------------------------------------------------------------
+
+def queue_rate(settings) -> float:
+    """Messages per second an announcement is queued at: ANNOUNCE_RATE, at most OUTBOUND_RATE."""
+    if settings is None:
+        return DEFAULT_RATE
+    return min(settings.announce_rate, settings.outbound_rate)
+
 
 class Batch(NamedTuple):
     """What one batch did: rows queued, and whether every recipient is now queued."""
