@@ -286,5 +286,10 @@ def test_photo_to_one_class_bad_input_old_buttons_and_gone_ids(emu, launcher, db
     assert _inject_press(emu, admin, mid, "nv:999999")["text"] == t["stale"]
     (listed,) = admin.send("/announce")
     assert f"#{ann_id}" in listed["text"] and "delivered to 2 of 2" in listed["text"]
+    admin.press(listed, f"Announcement #{ann_id}")
+    view = admin.wait_edit(listed["message_id"], "Sent: 2")
+    assert t["done"] in view["text"] and buttons(view) == [[t["staff"]]]
+    admin.send("After looking at it")  # the compose step was left: this is no draft
+    assert query(db_url, "SELECT count(*) FROM announcements") == [(2,)]
     assert query(db_url, "SELECT status FROM announcements ORDER BY id") == [
         ("cancelled",), ("done",)]
