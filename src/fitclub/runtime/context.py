@@ -144,9 +144,11 @@ class UpdateContext:
             found = members.by_telegram_id(self.conn, self.user_id) if self.user_id else None
             if (found is not None and found.blocked_at is not None
                     and self.chat_id == self.user_id and self.sent_at is not None
-                    and self.sent_at >= found.blocked_at.replace(microsecond=0)):
+                    and self.sent_at > found.blocked_at):
                 # They wrote to the bot in private after the 403 that marked them blocked (one
-                # from before they started the bot, say), so they can be messaged again.
+                # from before they started the bot, say), so they can be messaged again. The
+                # message's date is in whole seconds: one from the second of the 403 counts
+                # as before it.
                 members.clear_blocked(self.conn, found.telegram_id)
                 found = found._replace(blocked_at=None)
             self._member = found
