@@ -126,6 +126,28 @@ def test_blocked_user_is_recorded_and_gets_nothing_more(db_url, emu, make_sender
     assert metrics.telegram_403._value.get() == 1
 
 
+def test_someone_who_never_started_the_bot_is_not_marked_blocked(db_url, emu, make_sender):
+    """403 "can't initiate conversation": that message is dropped, but the person has not
+    blocked the bot (Telegram sends no update when they start it later), so they are not
+    marked, and once they start the bot a message reaches them."""
+    user = emu.create_user(first_name="New")
+    _execute(db_url, "INSERT INTO members (telegram_id, first_name) VALUES (%s, 'N')", (user.id,))
+    _enqueue(db_url, user.id, "too early")
+    sender, metrics = make_sender()
+    sender.wake()
+    _wait_settled(db_url)
+    assert _execute(db_url, "SELECT status, error FROM outbox") == [
+        ("dropped", "Forbidden: bot can't initiate conversation with a user")]
+    assert _execute(db_url, "SELECT blocked_at FROM members") == [(None,)]
+    user.send_text(TOKEN, "/start")
+    _enqueue(db_url, user.id, "welcome")
+    sender.wake()
+    _wait_settled(db_url)
+    assert [e["text"] for e in emu.transcript(TOKEN, user.id) if e["kind"] == "message"] == [
+        "welcome"]
+    assert metrics.outbox_failed.labels(reason="not_started")._value.get() == 1
+
+
 def test_bad_request_is_marked_failed_with_telegrams_words(db_url, emu, make_sender):
     (user,) = _users(emu, 1)
     _enqueue(db_url, user.id, "<b>unclosed")

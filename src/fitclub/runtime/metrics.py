@@ -25,7 +25,7 @@ T = TypeVar("T")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 UPDATE_OUTCOMES = ("done", "failed", "skipped", "flood", "duplicate")
-OUTBOX_FAILURE_REASONS = ("bad_request", "blocked", "retries_exhausted", "other")
+OUTBOX_FAILURE_REASONS = ("bad_request", "blocked", "not_started", "retries_exhausted", "other")
 
 
 class _LiveGauges:
@@ -188,7 +188,8 @@ class Metrics:
         )
         self.outbox_failed = Counter(
             "fitclub_outbox_failed",
-            "Outbox rows given up on, by reason (bad_request, blocked, retries_exhausted, other).",
+            "Outbox rows given up on, by reason (bad_request, blocked, not_started,"
+            " retries_exhausted, other).",
             ["reason"],
             registry=r,
         )

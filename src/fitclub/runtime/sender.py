@@ -539,6 +539,13 @@ class Sender:
             self.limiter.pause(30.0)
             self._requeue(job, delay=30.0, attempted=0, error=exc.description)
             return
+        if exc.blocked and "initiate conversation" in exc.description.lower():
+            # The person never started the bot: this message cannot go, but they have not
+            # blocked it, and Telegram sends no update when they start it later. So nothing
+            # is marked: their first message must be answered.
+            log.info("chat %s has not started the bot: %s", job.chat_id, exc.description)
+            self._fail(job, "dropped", exc.description, reason="not_started")
+            return
         if exc.blocked:
             log.info("chat %s blocked the bot: %s", job.chat_id, exc.description)
             self._blocked(job, exc.description)
