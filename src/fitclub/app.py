@@ -39,6 +39,7 @@ from fitclub.runtime.sdnotify import SystemdNotifier
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.states import PgStateStorage
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
+from fitclub.services import roles
 
 log = logging.getLogger(__name__)
 
@@ -278,9 +279,12 @@ class App:
             return
 
         def run(conn):
-            with conn.cursor() as cur:
-                cur.execute(Q["members.promote_admins"],
-                            {"admin_ids": list(self.settings.admin_telegram_ids)})
+            # Like a role change in /people: audited, and the "/" list re-set for their chat
+            # (a demoted admin's still shows the member commands).
+            ctx = UpdateContext(conn, chat_id=0, user_id=None, update_id=None)
+            for member in roles.promote_bootstrap_admins(conn,
+                                                         self.settings.admin_telegram_ids):
+                commands.set_for_member(ctx, member, chat_id=member.telegram_id)
 
         self.pool.run(run)
 

@@ -42,7 +42,7 @@ def seed(db_url: str, ada: Person, ira: Person) -> dict[str, int]:
         INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left, status)
         SELECT m, (SELECT id FROM p), {TODAY} - s, {TODAY} + e, v, st FROM (VALUES
             (%(Анна)s, 20, 3, 5, 'active'), (%(Boris)s, 5, 20, NULL, 'active'),
-            (%(Clara)s, 10, 7, 1, 'active'), (%(Dima)s, 40, -10, 0, 'expired'),
+            (%(Clara)s, 10, 6, 1, 'active'), (%(Dima)s, 40, -10, 0, 'expired'),
             (%(Eva)s, 10, 5, 4, 'frozen')) AS x (m, s, e, v, st)""", ids)
     query(db_url, """
         INSERT INTO class_types (name, default_duration_minutes, default_capacity)
@@ -86,7 +86,8 @@ def figures(db_url: str) -> dict:
         SELECT (SELECT count(DISTINCT member_id) FROM memberships
                 WHERE status = 'active' AND {TODAY} BETWEEN starts_on AND ends_on),
                (SELECT count(*) FROM memberships
-                WHERE status = 'active' AND ends_on BETWEEN {TODAY} AND {TODAY} + 7),
+                -- Within 7 days: today and the six after it.
+                WHERE status = 'active' AND ends_on BETWEEN {TODAY} AND {TODAY} + 6),
                (SELECT count(*) FROM members WHERE date_trunc('month',
                     registered_at AT TIME ZONE '{TZ}') = date_trunc('month', {TODAY}))""")
     occupancy = query(db_url, """
@@ -240,7 +241,7 @@ def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
     soon = query(db_url, f"""
         SELECT m.first_name || coalesce(' ' || m.last_name, '') FROM memberships ms
         JOIN members m ON m.id = ms.member_id
-        WHERE ms.status = 'active' AND ms.ends_on BETWEEN {TODAY} AND {TODAY} + 7
+        WHERE ms.status = 'active' AND ms.ends_on BETWEEN {TODAY} AND {TODAY} + 6
         ORDER BY ms.ends_on""")
     lines = [x for x in listed["text"].split("\n") if x.startswith("• ")]
     assert [x.split(" — ")[0][2:] for x in lines] == [n for (n,) in soon] == [

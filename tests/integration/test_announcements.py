@@ -103,6 +103,21 @@ def _recipients(db, ann_id: int) -> set[int]:
                                     " WHERE announcement_id = %s", (ann_id,))}
 
 
+@pytest.mark.parametrize("days", [3, 7])
+def test_ending_within_n_days_is_today_and_the_next_n_minus_one(db, club, days):
+    # The fixture's "ending" member ends in 5 days; these end on the window's edges.
+    inside = {_member(db, 200 + n): n for n in (0, days - 1)}
+    outside = {_member(db, 300 + n): n for n in (days, -1)}
+    for member_id, ends_in in {**inside, **outside}.items():
+        _membership(db, member_id, ends_in)
+    draft = _draft(db, club, audience="expiring", days=days)
+    expected = set(inside) | ({club["ending"]} if days > 5 else set())
+    assert ann.count(db, draft, TODAY) == len(expected)
+    ann.confirm(db, draft.id, club["admin"], TODAY, chat_id=900, message_id=5)
+    _queue_all(db, draft.id)
+    assert _recipients(db, draft.id) == expected
+
+
 @pytest.mark.parametrize(("audience", "expected"), [
     ({"audience": "all"}, {"admin", "other_admin", "active", "ending", "none", "expired",
                            "frozen"}),

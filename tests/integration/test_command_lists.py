@@ -7,7 +7,9 @@ import time
 
 from psycopg2.extras import Json
 
-from fitclub.commands import command_list, default_calls
+from fitclub.app import create_app
+from fitclub.commands import ADMIN, command_list, default_calls
+from fitclub.config import Settings
 from fitclub.db.pool import Pool
 from fitclub.locales import Texts
 from fitclub.runtime.metrics import Metrics
@@ -62,3 +64,40 @@ def test_a_refused_command_list_is_logged_and_the_chat_goes_on(db_url, caplog):
         assert [c["command"] for c in shown] == ["start", "help"]
         assert [c["command"] for c in emu.commands_for(TOKEN, 999_999_999, "ru")] == \
             ["start", "help"], "the default Russian list for everyone else"
+
+
+def test_admins_promoted_at_start_are_audited_and_get_the_admin_list(db_url):
+    people = {}
+    for tg, name, role, lang, registered in ((701, "Demoted", "member", "ru", True),
+                                             (702, "Trainer", "trainer", "en", True),
+                                             (703, "Admin", "admin", "en", True),
+                                             (704, "Halfway", "member", "en", False),
+                                             (705, "Other", "member", "en", True)):
+        people[tg] = query(db_url, "INSERT INTO members (telegram_id, first_name, role,"
+                                   " language, registered_at) VALUES (%s, %s, %s, %s,"
+                                   " CASE WHEN %s THEN now() END) RETURNING id",
+                           (tg, name, role, lang, registered))[0][0]
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": db_url,
+                                  "CARD_SECRET": "c" * 40, "METRICS_ADDR": "off",
+                                  "DB_POOL_MIN": "1",
+                                  "ADMIN_TELEGRAM_IDS": "701,702,703,704,706"},
+                                 dotenv_path=None)
+    pool = Pool(db_url, minconn=1, maxconn=2)
+    app = create_app(settings, pool=pool, handler_modules=())
+    try:
+        app._promote_admins()
+        app._promote_admins()  # a second start changes nothing more
+    finally:
+        app.api.close()
+        pool.close()
+    assert dict(query(db_url, "SELECT telegram_id, role FROM members")) == {
+        701: "admin", 702: "admin", 703: "admin", 704: "member", 705: "member"}
+    assert query(db_url, "SELECT actor_id, entity_id, details FROM audit_log"
+                         " WHERE action = 'role.changed' ORDER BY entity_id") == [
+        (None, people[701], {"from": "member", "to": "admin", "reason": "ADMIN_TELEGRAM_IDS"}),
+        (None, people[702], {"from": "trainer", "to": "admin", "reason": "ADMIN_TELEGRAM_IDS"})]
+    assert query(db_url, "SELECT chat_id, method, params FROM outbox ORDER BY chat_id") == [
+        (tg, "setMyCommands", {"commands": command_list(Texts(lang), ADMIN),
+                               "scope": {"type": "chat", "chat_id": tg}})
+        for tg, lang in ((701, "ru"), (702, "en"))]
+

@@ -15,7 +15,7 @@ from fitclub.jobs import reschedule
 from fitclub.jobs.metrics import JobMetrics
 from fitclub.jobs.runner import Runner
 from fitclub.services import membership_admin as ma
-from fitclub.services import memberships
+from fitclub.services import memberships, privacy
 from fitclub.services.booking import Rules
 from fitclub.services.membership_admin import Outcome, Refusal
 from tests.helpers import query
@@ -121,6 +121,7 @@ def test_a_membership_past_its_end_does_not_block_a_new_grant(db_url, club):
     ("next_year", Outcome.REFUSED, Refusal.BAD_START),
     ("no_plan", Outcome.UNAVAILABLE, None),
     ("erased_member", Outcome.UNAVAILABLE, None),
+    ("unregistered_member", Outcome.UNAVAILABLE, None),
 ])
 def test_grant_refuses_what_cannot_be_sold(db_url, club, change, outcome, reason):
     start, plan = TODAY, club["month"]
@@ -132,6 +133,8 @@ def test_grant_refuses_what_cannot_be_sold(db_url, club, change, outcome, reason
         start = TODAY + _days(ma.MAX_START_AHEAD_DAYS + 1)
     elif change == "no_plan":
         plan = 999_999
+    elif change == "unregistered_member":
+        query(db_url, "UPDATE members SET registered_at = NULL WHERE id = %s", (club["anna"],))
     else:
         query(db_url, "UPDATE members SET deleted_at = now(), telegram_id = NULL,"
                       " first_name = NULL, phone = NULL WHERE id = %s", (club["anna"],))
@@ -189,6 +192,24 @@ def test_a_freeze_then_its_job_moves_the_end_date_by_the_frozen_days(db_url, clu
     assert runner.run_due() == 1
     assert _row(db_url, m.id)[2] == m.ends_on + _days(5)
     assert query(db_url, "SELECT count(*) FROM outbox")[0][0] == 1
+
+
+def test_a_freeze_of_a_member_who_erased_their_data_still_ends_and_nobody_is_told(
+        db_url, club, runner):
+    then = NOW - _days(5)
+    m = _grant(db_url, club, now=then, start=TODAY - _days(5)).membership
+    _freeze(db_url, club, m.id, 5, TODAY - _days(5), now=then)
+    query(db_url, "DELETE FROM outbox")
+    assert _run(db_url, privacy.erase_member, club["anna"], 502, NOW, RULES) == (True, [])
+    assert runner.run_due() == 1
+    assert query(db_url, "SELECT status, attempts FROM jobs") == [("done", 1)]
+    assert _row(db_url, m.id)[0] == "active"
+    assert _row(db_url, m.id)[2] == m.ends_on + _days(5)
+    assert query(db_url, "SELECT frozen_until, ended_at IS NOT NULL"
+                         " FROM membership_freezes") == [(TODAY - _days(1), True)]
+    assert query(db_url, "SELECT count(*) FROM outbox")[0][0] == 0
+    (actor, _, details), = _audit(db_url, "membership.unfrozen")
+    assert actor is None and details["days_frozen"] == 5
 
 
 def test_an_early_unfreeze_counts_only_the_days_frozen(db_url, club):
@@ -359,6 +380,13 @@ def test_notes_show_on_the_card_and_go_with_the_members_data(db_url, club):
     assert query(db_url, "SELECT count(*) FROM member_notes")[0][0] == 0
     assert not _run(db_url, ma.add_note, club["admin"], club["anna"], "Too late")
     assert _run(db_url, ma.card, club["anna"], NOW, RULES) is None
+
+
+def test_no_note_on_someone_who_never_finished_registering(db_url, club):
+    query(db_url, "UPDATE members SET registered_at = NULL WHERE id = %s", (club["anna"],))
+    assert not _run(db_url, ma.add_note, club["admin"], club["anna"], "Paid cash")
+    assert query(db_url, "SELECT count(*) FROM member_notes")[0][0] == 0
+    assert _audit(db_url, "member.note_added") == []
 
 
 # -- plan requests -----------------------------------------------------------------------------

@@ -3,9 +3,15 @@ never sold; each change audited."""
 
 from __future__ import annotations
 
+import shutil
+import threading
+import time
+from pathlib import Path
+
 import psycopg2
 import pytest
 
+from fitclub.db.migrate import SQL_DIR, Migrator
 from fitclub.services import plans
 from fitclub.services.plans import Draft, Outcome
 from tests.helpers import query
@@ -63,6 +69,68 @@ def test_renaming_to_a_taken_name_is_refused(db_url, admin):
     assert _run(db_url, plans.update, admin, other, "name", "month").outcome is (
         Outcome.NAME_TAKEN)
     assert _run(db_url, plans.update, admin, 999_999, "price", 1).outcome is Outcome.UNAVAILABLE
+
+
+@pytest.mark.parametrize("second", ["create", "rename"])
+def test_a_name_taken_by_another_admin_at_the_same_moment_is_refused(db_url, admin, second):
+    # The first admin's "Gold" is not committed yet when the second admin's check runs, so
+    # only the unique index can refuse the second "gold".
+    silver = _run(db_url, plans.create, admin, MONTH._replace(name="Silver")).plan.id
+    first = psycopg2.connect(db_url)
+    results: list = []
+
+    def other_admin() -> None:
+        try:
+            if second == "create":
+                results.append(_run(db_url, plans.create, admin, MONTH._replace(name="gold")))
+            else:
+                results.append(_run(db_url, plans.update, admin, silver, "name", "gold"))
+        except Exception as exc:
+            results.append(exc)
+
+    try:
+        assert plans.create(first, admin, MONTH._replace(name="Gold")).outcome is Outcome.DONE
+        thread = threading.Thread(target=other_admin)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not query(db_url, "SELECT count(*) FROM pg_stat_activity"
+                                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                        )[0][0] and thread.is_alive():
+            assert time.monotonic() < deadline, "the second admin never waited"
+            time.sleep(0.02)
+        first.commit()
+        thread.join(10)
+    finally:
+        first.close()
+    change, = results
+    assert not isinstance(change, Exception), change
+    assert (change.outcome, change.name) == (Outcome.NAME_TAKEN, "gold")
+    assert sorted(r[0] for r in query(db_url, "SELECT name FROM membership_plans")) == [
+        "Gold", "Silver"]
+    assert [a for a, _ in _actions(db_url)] == ["plan.created", "plan.created"]
+
+
+def test_plans_whose_names_clash_in_case_are_told_apart_by_the_migration(empty_db_url,
+                                                                         tmp_path: Path):
+    before = tmp_path / "sql"
+    before.mkdir()
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        if path.name < "0017":
+            shutil.copy(path, before)
+    Migrator(empty_db_url, before).migrate()
+    for name in ("Gold", "gold", "Silver", " GOLD "):
+        query(empty_db_url, "INSERT INTO membership_plans (name, price_minor, duration_days)"
+                            " VALUES (%s, 100, 30)", (name,))
+    shutil.copy(SQL_DIR / "0017_plan_names.sql", before)
+    Migrator(empty_db_url, before).migrate()
+    assert query(empty_db_url, "SELECT name FROM membership_plans ORDER BY id") == [
+        ("Gold",), ("gold (#2)",), ("Silver",), ("GOLD (#4)",)]
+    assert query(empty_db_url, "SELECT actor_id, entity_id, details->>'old', details->>'new'"
+                               " FROM audit_log WHERE action = 'plan.updated' ORDER BY id") == [
+        (None, 2, "gold", "gold (#2)"), (None, 4, " GOLD ", "GOLD (#4)")]
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        query(empty_db_url, "INSERT INTO membership_plans (name, price_minor, duration_days)"
+                            " VALUES ('SILVER ', 100, 30)")
 
 
 def test_archive_and_put_back_on_sale(db_url, admin):

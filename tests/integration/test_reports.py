@@ -120,7 +120,9 @@ def test_occupancy_percent_rounds_halves_up(taken, places, percent):
 
 
 def test_active_expiring_and_new_members(db, club):
-    club.membership(club.member("A"), TODAY - timedelta(days=20), TODAY + timedelta(days=7))
+    # "Within 7 days" is today and the next six: A's last day is the seventh, I's the eighth.
+    club.membership(club.member("A"), TODAY - timedelta(days=20), TODAY + timedelta(days=6))
+    club.membership(club.member("I"), TODAY - timedelta(days=20), TODAY + timedelta(days=7))
     club.membership(club.member("B"), TODAY, TODAY + timedelta(days=30), visits=None)
     club.membership(club.member("H"), TODAY - timedelta(days=29), TODAY)
     club.membership(club.member("C"), TODAY - timedelta(days=31), TODAY - timedelta(days=1))
@@ -130,7 +132,7 @@ def test_active_expiring_and_new_members(db, club):
                     status="cancelled")
     club.membership(club.member("F"), TODAY + timedelta(days=1), TODAY + timedelta(days=8))
     # Ends within 7 days but starts later: counted as expiring, not as active today.
-    club.membership(club.member("G"), TODAY + timedelta(days=1), TODAY + timedelta(days=6))
+    club.membership(club.member("G"), TODAY + timedelta(days=1), TODAY + timedelta(days=5))
     erased = club.member("X")
     club.membership(erased, TODAY, TODAY + timedelta(days=2))
     club.one("UPDATE members SET telegram_id = NULL, first_name = NULL, deleted_at = now()"
@@ -140,8 +142,8 @@ def test_active_expiring_and_new_members(db, club):
     club.member("April", registered=local(2026, 4, 1, 0, 0))
     club.member("Trainer", registered=None)
     found = reports.summary(db, NOW, BERLIN)
-    assert found.active_members == 3  # A, B, H
-    assert found.expiring == 3  # A (in 7 days), H (today), G
+    assert found.active_members == 4  # A, B, H, I
+    assert found.expiring == 3  # A (its seventh day), H (today), G
     # Everyone above was registered at NOW (in March) except the four with their own dates;
     # the erased member counts (they joined this month all the same).
     registered_now = club.one("SELECT count(*) FROM members WHERE registered_at = %s", (NOW,))
@@ -149,7 +151,7 @@ def test_active_expiring_and_new_members(db, club):
     listed = reports.expiring(db, NOW, BERLIN)
     assert listed.total == 3
     assert [(m.name, m.ends_on) for m in listed.members] == [
-        ("H", TODAY), ("G", TODAY + timedelta(days=6)), ("A", TODAY + timedelta(days=7))]
+        ("H", TODAY), ("G", TODAY + timedelta(days=5)), ("A", TODAY + timedelta(days=6))]
     short = reports.expiring(db, NOW, BERLIN, limit=1)
     assert short.total == 3 and len(short.members) == 1
 

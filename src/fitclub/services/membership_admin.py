@@ -223,10 +223,13 @@ def card(conn, member_id: int, now: datetime, rules: Rules) -> Card | None:
                           {"member_id": member_id, "limit": NOTES_SHOWN}, Note))
 
 
-def locked(conn, membership_id: int, today: date) -> AdminMembership | None:
-    """A live member's membership, locked for this transaction, or None."""
+def locked(conn, membership_id: int, today: date, *,
+           erased_too: bool = False) -> AdminMembership | None:
+    """A live member's membership (or, erased_too, an erased one's), locked for this
+    transaction, or None."""
     return rows.one(conn, "membership_admin.lock",
-                    {"membership_id": membership_id, "today": today}, AdminMembership)
+                    {"membership_id": membership_id, "today": today,
+                     "erased_too": erased_too}, AdminMembership)
 
 
 _lock = locked
@@ -468,14 +471,15 @@ def begin_freeze(conn, freeze_id: int, now: datetime, rules: Rules) -> Outcome:
 def finish_freeze(conn, freeze_id: int, now: datetime, rules: Rules) -> Result:
     """After a freeze's last day (the freeze_end job): active again, the end date moved by
     the days frozen. REFUSED while its last day has not passed, UNAVAILABLE when it already
-    ended."""
+    ended. A member who erased their data meanwhile still has the freeze closed (their
+    membership stays), but nobody is told (no notice, no membership in the result)."""
     today = schedule.today(now, rules)
     found = rows.one(conn, "membership_admin.freeze", {"freeze_id": freeze_id}, _Freeze)
     if found is None:
         return Result(Outcome.UNAVAILABLE)
     if found.frozen_until >= today:
         return Result(Outcome.REFUSED)
-    membership = _lock(conn, found.membership_id, today)
+    membership = _lock(conn, found.membership_id, today, erased_too=True)
     frozen = _close_freeze(conn, membership, today,
                            thaw=found.membership_status in ("active", "frozen"))
     audit.record(conn, actor_id=None, action="membership.unfrozen", entity="membership",

@@ -9,10 +9,13 @@ and visits, but the freeze allowance is read from the plan, so it follows an edi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, NamedTuple
 
+import psycopg2.errors
 from babel.numbers import get_currency_precision
 
 from fitclub.db import audit, rows
@@ -154,11 +157,14 @@ def name_taken(conn, name: str, plan_id: int | None = None) -> bool:
 
 
 def create(conn, actor_id: int, draft: Draft) -> Change:
-    """Put a new plan on sale (refused when the name is taken)."""
+    """Put a new plan on sale (refused when the name is taken, also by another admin's plan
+    created at the same moment)."""
     if name_taken(conn, draft.name):
         return Change(Outcome.NAME_TAKEN, name=draft.name)
-    plan_id = rows.scalar(conn, "plans.insert", draft._asdict())
-    if plan_id is None:
+    try:
+        with _savepoint(conn):
+            plan_id = rows.scalar(conn, "plans.insert", draft._asdict())
+    except psycopg2.errors.UniqueViolation:
         return Change(Outcome.NAME_TAKEN, name=draft.name)
     audit.record(conn, actor_id=actor_id, action="plan.created", entity="plan",
                  entity_id=plan_id, details=draft._asdict())
@@ -189,10 +195,30 @@ def update(conn, actor_id: int, plan_id: int, field: str, value: Any) -> Change:
     fields = {**locked._asdict(), column: value}
     fields.pop("id")
     fields.pop("is_active")
-    rows.execute(conn, "plans.update", {"plan_id": plan_id, **fields})
+    try:
+        with _savepoint(conn):
+            rows.execute(conn, "plans.update", {"plan_id": plan_id, **fields})
+    except psycopg2.errors.UniqueViolation:
+        return Change(Outcome.NAME_TAKEN, get(conn, plan_id), name=value)
     audit.record(conn, actor_id=actor_id, action="plan.updated", entity="plan",
                  entity_id=plan_id, details={"field": column, "old": old, "new": value})
     return Change(Outcome.DONE, get(conn, plan_id))
+
+
+@contextmanager
+def _savepoint(conn) -> Iterator[None]:
+    """A savepoint around one statement, so a name taken meanwhile (a unique violation) leaves
+    the transaction usable."""
+    with conn.cursor() as cur:
+        cur.execute("SAVEPOINT plans")
+    try:
+        yield
+    except Exception:
+        with conn.cursor() as cur:
+            cur.execute("ROLLBACK TO SAVEPOINT plans")
+        raise
+    with conn.cursor() as cur:
+        cur.execute("RELEASE SAVEPOINT plans")
 
 
 def set_on_sale(conn, actor_id: int, plan_id: int, on: bool) -> Change:

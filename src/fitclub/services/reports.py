@@ -24,6 +24,7 @@ from fitclub.db.queries import Q
 from fitclub.services.activity import Week, week_start
 
 OCCUPANCY_DAYS = 30
+#: "Ending within 7 days": today and the six days after it (announcements count the same way).
 EXPIRING_DAYS = 7
 EXPIRING_SHOWN = 30
 WEEKS_SHOWN = 12
@@ -99,6 +100,11 @@ def midnight(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=tz)
 
 
+def expiring_last_day(today: date) -> date:
+    """The last day "ending within EXPIRING_DAYS" covers, today being the first of them."""
+    return today + timedelta(days=EXPIRING_DAYS - 1)
+
+
 def month_bounds(today: date) -> tuple[date, date]:
     """The first date of today's month and of the next."""
     first = today.replace(day=1)
@@ -116,7 +122,7 @@ def summary(conn, now: datetime, timezone: str) -> Summary:
         "since": now - timedelta(days=OCCUPANCY_DAYS), "until": now}, TypeOccupancy)
     month, next_month = month_bounds(today)
     counts = rows.one(conn, "reports.counts", {
-        "today": today, "last": today + timedelta(days=EXPIRING_DAYS),
+        "today": today, "last": expiring_last_day(today),
         "since": midnight(month, tz), "until": midnight(next_month, tz)}, _Counts)
     return Summary(today=today, checkins=sum(m.visits for m in by_method),
                    by_method=tuple(by_method), occupancy=tuple(occupancy),
@@ -145,7 +151,7 @@ def expiring(conn, now: datetime, timezone: str, limit: int = EXPIRING_SHOWN) ->
     """Active memberships ending within EXPIRING_DAYS, soonest first (at most `limit`)."""
     today = local_today(now, timezone)
     found = rows.many(conn, "reports.expiring", {
-        "today": today, "last": today + timedelta(days=EXPIRING_DAYS), "limit": limit},
+        "today": today, "last": expiring_last_day(today), "limit": limit},
         _ExpiringRow)
     return ExpiringList([Expiring(*r[:-1]) for r in found], found[0].total if found else 0)
 

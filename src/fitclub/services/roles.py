@@ -97,3 +97,21 @@ def change_role(conn, actor_id: int, person_id: int, was: str, role: str) -> Cha
     audit.record(conn, actor_id=actor_id, action="role.changed", entity="member",
                  entity_id=person_id, details={"from": was, "to": role})
     return Change(Outcome.CHANGED, person(conn, person_id), was, role)
+
+
+class _Promoted(NamedTuple):
+    id: int
+    old_role: str
+
+
+def promote_bootstrap_admins(conn, telegram_ids: tuple[int, ...]) -> list[Member]:
+    """Make the ADMIN_TELEGRAM_IDS people admins again (at start; a demotion in the bot lasts
+    until then), each audited as a role change by the system. Those promoted, as they are now.
+    """
+    promoted = rows.many(conn, "members.promote_admins", {"admin_ids": list(telegram_ids)},
+                         _Promoted)
+    for found in promoted:
+        audit.record(conn, actor_id=None, action="role.changed", entity="member",
+                     entity_id=found.id, details={"from": found.old_role, "to": "admin",
+                                                  "reason": "ADMIN_TELEGRAM_IDS"})
+    return [person(conn, found.id) for found in promoted]

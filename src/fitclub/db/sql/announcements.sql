@@ -51,7 +51,7 @@ WHERE c.starts_at >= %(day_start)s AND c.starts_at < %(day_end)s AND c.status <>
 ORDER BY c.starts_at, c.id;
 
 -- name: count_audience
--- How many members an audience reaches now.
+-- How many members an audience reaches now ("expiring" within N days: today to today + N - 1).
 SELECT count(*)::int
 FROM announcement_audience(%(audience)s, %(class_id)s, %(days)s, %(today)s);
 

@@ -80,5 +80,12 @@ UPDATE members SET blocked_at = NULL
 WHERE telegram_id = %(telegram_id)s AND blocked_at IS NOT NULL;
 
 -- name: promote_admins
--- Make the bootstrap admins admins (those already registered).
-UPDATE members SET role = 'admin' WHERE telegram_id = ANY(%(admin_ids)s) AND role <> 'admin';
+-- Make the bootstrap admins admins (those already registered; registration does the rest):
+-- the people promoted, with the role they had.
+UPDATE members m SET role = 'admin'
+FROM (SELECT id, role FROM members
+      WHERE telegram_id = ANY(%(admin_ids)s) AND role <> 'admin'
+        AND registered_at IS NOT NULL AND deleted_at IS NULL
+      FOR UPDATE) old
+WHERE m.id = old.id
+RETURNING m.id, old.role AS old_role;

@@ -21,7 +21,8 @@ ORDER BY (m.status = 'frozen' OR (m.status = 'active' AND m.ends_on >= %(today)s
 LIMIT 1;
 
 -- name: lock
--- One membership, locked for a change, as of_member shows it.
+-- One membership, locked for a change, as of_member shows it; only a live member's unless
+-- erased_too (the freeze_end job still ends an erased member's freeze).
 SELECT m.id, m.member_id, m.plan_id, p.name AS plan_name,
        CASE WHEN m.status = 'active' AND m.ends_on < %(today)s THEN 'expired'
             ELSE m.status END AS status,
@@ -31,14 +32,16 @@ SELECT m.id, m.member_id, m.plan_id, p.name AS plan_name,
        o.id AS freeze_id, o.frozen_from, o.frozen_until
 FROM memberships m
 JOIN membership_plans p ON p.id = m.plan_id
-JOIN members mb ON mb.id = m.member_id AND mb.deleted_at IS NULL
+JOIN members mb ON mb.id = m.member_id AND (mb.deleted_at IS NULL OR %(erased_too)s)
 LEFT JOIN membership_freezes o ON o.membership_id = m.id AND o.ended_at IS NULL
 WHERE m.id = %(membership_id)s
 FOR UPDATE OF m;
 
 -- name: lock_member
--- Serialise changes to one live member's memberships for this transaction.
-SELECT id FROM members WHERE id = %(member_id)s AND deleted_at IS NULL FOR UPDATE;
+-- Serialise changes to one live, registered member's memberships for this transaction.
+SELECT id FROM members
+WHERE id = %(member_id)s AND deleted_at IS NULL AND registered_at IS NOT NULL
+FOR UPDATE;
 
 -- name: expire_stale
 -- Mark the member's active memberships past their end as expired (they are not current).
@@ -139,10 +142,10 @@ ORDER BY n.created_at DESC, n.id DESC
 LIMIT %(limit)s;
 
 -- name: insert_note
--- A note on a live member.
+-- A note on a live, registered member.
 INSERT INTO member_notes (member_id, author_id, body)
 SELECT id, %(author_id)s, %(body)s FROM members
-WHERE id = %(member_id)s AND deleted_at IS NULL
+WHERE id = %(member_id)s AND deleted_at IS NULL AND registered_at IS NOT NULL
 RETURNING id;
 
 -- name: open_requests

@@ -21,16 +21,15 @@ FROM membership_plans p
 WHERE p.id = %(plan_id)s;
 
 -- name: name_taken
--- Whether another plan has this name (any case).
+-- Whether another plan has this name (any case), as membership_plans_name_lower_key sees it.
 SELECT EXISTS (SELECT 1 FROM membership_plans
-               WHERE lower(name) = lower(%(name)s)
+               WHERE lower(btrim(name)) = lower(btrim(%(name)s))
                  AND id IS DISTINCT FROM %(plan_id)s);
 
 -- name: insert
--- A new plan, on sale; no row when the name is taken.
+-- A new plan, on sale (a name taken meanwhile raises a unique violation).
 INSERT INTO membership_plans (name, price_minor, duration_days, visit_count, freeze_days)
 VALUES (%(name)s, %(price_minor)s, %(duration_days)s, %(visit_count)s, %(freeze_days)s)
-ON CONFLICT (name) DO NOTHING
 RETURNING id;
 
 -- name: lock
@@ -40,7 +39,8 @@ FROM membership_plans WHERE id = %(plan_id)s
 FOR UPDATE;
 
 -- name: update
--- Write every field of a plan (the caller changed one).
+-- Write every field of a plan (the caller changed one; a name taken meanwhile raises a
+-- unique violation).
 UPDATE membership_plans
 SET name = %(name)s, price_minor = %(price_minor)s, duration_days = %(duration_days)s,
     visit_count = %(visit_count)s, freeze_days = %(freeze_days)s

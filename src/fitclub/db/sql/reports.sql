@@ -25,7 +25,7 @@ GROUP BY t.id, t.name
 ORDER BY t.name, t.id;
 
 -- name: counts
--- Members with an active membership today, active memberships ending by the last day, and members who registered within a window (erased ones too: they joined all the same).
+-- Members with an active membership today, active memberships ending today to the last day (both included), and members who registered within a window (erased ones too: they joined all the same).
 SELECT
     (SELECT count(DISTINCT ms.member_id)
      FROM memberships ms JOIN members m ON m.id = ms.member_id
@@ -39,7 +39,7 @@ SELECT
      WHERE registered_at >= %(since)s AND registered_at < %(until)s)::int AS new_members;
 
 -- name: expiring
--- Active memberships ending by the last day, soonest first, with their members and plans, and how many there are in all.
+-- Active memberships ending today to the last day (both included), soonest first, with their members and plans, and how many there are in all.
 SELECT m.id AS member_id, m.first_name, m.last_name, p.name AS plan, ms.ends_on,
        ms.visits_left, (count(*) OVER ())::int AS total
 FROM memberships ms
