@@ -587,3 +587,25 @@ def test_cancelling_a_class_with_15_booked_and_5_waitlisted_tells_all_20_once(
                          " AND chat_id = ANY(%s)", ([p.id for p in booked + line],)) == [(20,)]
     assert query(db_url, "SELECT status, booked_count FROM classes WHERE id = %s",
                  (class_id,)) == [("cancelled", 0)]
+
+
+def test_a_forged_move_confirm_a_year_away_is_refused(emu, launcher, db_url):
+    admin = _admin(emu, db_url, "en")
+    trainer_id = _trainer(db_url)
+    type_id = query(db_url, "INSERT INTO class_types (name, default_duration_minutes,"
+                            " default_capacity) VALUES ('Yoga', 60, 10) RETURNING id")[0][0]
+    starts_at = datetime.combine(date.today() + timedelta(days=1), datetime.min.time(),
+                                 UTC) + timedelta(hours=10)
+    class_id = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
+                             " duration_minutes, capacity) VALUES (%s, %s, %s, 60, 10)"
+                             " RETURNING id", (type_id, trainer_id, starts_at))[0][0]
+    launcher.start(db_url)
+    (timetable,) = admin.send("/classes")
+    # No screen offers this day: it is past the year the date step allows.
+    far = date.today() + timedelta(days=400)
+    forged = _inject(emu, admin, timetable["message_id"],
+                     cb.CLASS_MOVE_OK(class_id=class_id, day=far, minute=10 * 60))
+    assert forged["text"] == T["en"]["stale"]
+    assert query(db_url, "SELECT starts_at FROM classes") == [(starts_at,)]
+    assert query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'class.moved'") == [
+        (0,)]

@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 
 from fitclub.db import members
-from fitclub.services import card, checkin
+from fitclub.services import attendance, card, checkin
 from fitclub.services.card import Invalid
 from fitclub.services.checkin import Outcome, Refusal
 
@@ -128,6 +128,9 @@ def test_a_second_check_in_within_the_dedup_window_records_nothing(db, club):
     ("status_expired", Refusal.EXPIRED, TODAY - timedelta(days=3)),
     ("status_frozen", Refusal.FROZEN, None),
     ("freeze_today", Refusal.FROZEN, TODAY + timedelta(days=4)),
+    # Ends on the 10th, frozen 5th-20th, seen on the 12th: the end moves only at the thaw.
+    ("frozen_past_end", Refusal.FROZEN, TODAY + timedelta(days=8)),
+    ("freeze_past_end", Refusal.FROZEN, TODAY + timedelta(days=8)),
     ("cancelled", Refusal.CANCELLED, None),
     ("no_visits", Refusal.NO_VISITS, None),
 ])
@@ -146,6 +149,13 @@ def test_each_refusal_says_why_and_records_nothing(db, club, kind, refusal, on):
         _one(db, "INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
                  " VALUES (%s, %s, %s)", (membership_id, TODAY - timedelta(days=1),
                                           TODAY + timedelta(days=4)))
+        db.commit()
+    elif kind in ("frozen_past_end", "freeze_past_end"):
+        status = "frozen" if kind == "frozen_past_end" else "active"
+        membership_id = _membership(db, club, status=status, starts=-20, ends=-2)
+        _one(db, "INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
+                 " VALUES (%s, %s, %s)", (membership_id, TODAY - timedelta(days=7),
+                                          TODAY + timedelta(days=8)))
         db.commit()
     elif kind == "cancelled":
         membership_id = _membership(db, club, status="cancelled")
@@ -246,6 +256,35 @@ def test_two_scans_at_once_record_one_visit(db, db_url, club):
     finally:
         other.close()
     assert len(_visits(db, club)) == 1 and _left(db, membership_id) == 9
+
+
+def test_a_trainer_mark_committed_while_the_door_waits_counts_as_checked_in(db, db_url, club):
+    # The booking's visit came from the membership before this one, so the trainer's class
+    # visit does not queue on the current membership's lock: only the booking's lock orders
+    # the two, and its recheck does not see the visit the trainer recorded.
+    earlier = _membership(db, club, status="expired", starts=-31, ends=-1, visits=0)
+    membership_id = _membership(db, club, starts=0, ends=30, visits=10)
+    class_id, booking_id = _booking(db, club, 10, earlier)
+    trainer = psycopg2.connect(db_url)
+    try:
+        marked = NOW - timedelta(minutes=1)
+        mark = attendance.mark(trainer, club["staff"], class_id, booking_id,
+                               attendance.Mark.ATTENDED, marked,
+                               attendance.Rules(RULES.timezone))
+        assert mark.outcome is attendance.Outcome.MARKED  # holds the booking, uncommitted
+        door: list = []
+        scan = threading.Thread(target=lambda: door.append(_check_in(db, club)))
+        scan.start()
+        scan.join(0.5)
+        assert scan.is_alive(), "the door check-in should wait for the trainer's mark"
+        trainer.commit()
+        scan.join(10)
+    finally:
+        trainer.close()
+    assert door[0].outcome is Outcome.ALREADY and door[0].at == marked
+    assert _left(db, membership_id) == 10 and _left(db, earlier) == 0
+    assert _visits(db, club) == [(class_id, club["staff"], "class", earlier)]
+    assert _one(db, "SELECT count(*) FROM audit_log WHERE action = 'checkin'") == 0
 
 
 # -- a scanned card and a typed code ---------------------------------------------------------

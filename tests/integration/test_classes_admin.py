@@ -4,12 +4,19 @@ weekly series, capacity, moving and cancelling a class."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import psycopg2
 import pytest
+from telebot import types
 
-from fitclub.services import booking, class_schedule, class_types, classes, reminders
+from fitclub import callbacks as cb
+from fitclub.handlers import class_types as type_handlers
+from fitclub.locales import Texts
+from fitclub.runtime.context import UpdateContext
+from fitclub.screens import classes as class_screens
+from fitclub.services import booking, checkin, class_schedule, class_types, classes, reminders
 from fitclub.services.booking import Outcome as BookingOutcome
 from fitclub.services.booking import Rules
 from fitclub.services.class_schedule import Draft
@@ -135,6 +142,38 @@ def test_creating_and_editing_a_type_is_audited_and_a_type_with_classes_is_never
     assert _run(db_url, class_types.delete, admin, other) is False
     assert _run(db_url, class_types.delete, admin, saved.type_id) is True
     assert query(db_url, "SELECT name FROM class_types") == [("Yoga",)]
+
+
+@pytest.mark.parametrize(("meanwhile", "toast"), [
+    ("a class", "This type has classes, so it can't be deleted."),
+    ("deleted", "This is no longer available.")])
+def test_a_type_changed_after_its_delete_read_it_is_not_reported_deleted(
+        db, db_url, admin, trainer, monkeypatch, meanwhile, toast):
+    type_id = _type(db_url, "Pilates")
+    read = class_types.get
+
+    def read_then_change(conn, *args):
+        """The handler's read, then another admin's change, committed before the delete."""
+        kind = read(conn, *args)
+        if kind is not None and not kind.classes:
+            if meanwhile == "a class":
+                _class(db_url, trainer, type_id=type_id)
+            else:
+                query(db_url, "DELETE FROM class_types WHERE id = %s", (type_id,))
+        return kind
+
+    monkeypatch.setattr(class_types, "get", read_then_change)
+    ctx = UpdateContext(db, chat_id=1, user_id=1, update_id=1)  # the admin's chat
+    call = types.CallbackQuery.de_json({
+        "id": "7", "chat_instance": "1", "data": cb.TYPE_DELETE(type_id=type_id, step="yes"),
+        "from": {"id": 1, "is_bot": False, "first_name": "P1"},
+        "message": {"message_id": 5, "date": 0, "text": "",
+                    "chat": {"id": 1, "type": "private"}}})
+    type_handlers.delete_type(SimpleNamespace(context=lambda: ctx), call)
+    db.commit()
+    assert query(db_url, "SELECT params->>'text' FROM outbox"
+                         " WHERE method = 'answerCallbackQuery'") == [(toast,)]
+    assert _audit(db_url, "class_type.deleted") == []
 
 
 # -- typed dates and times -----------------------------------------------------------------------
@@ -326,6 +365,35 @@ def test_moving_tells_every_booked_and_waitlisted_member_and_reminders_follow(
                 RULES).outcome is Outcome.PAST
 
 
+def _checked_in(db_url: str, staff_id: int, member_id: int, at: datetime) -> None:
+    """The member checks in at the door, within the window: their booking becomes attended."""
+    result = _run(db_url, checkin.check_in, staff_id, member_id, at,
+                  checkin.Rules(UTC_ZONE, window_minutes=30), method="manual")
+    assert result.outcome is checkin.Outcome.CHECKED_IN and result.class_name == "Yoga"
+
+
+def test_a_member_who_checked_in_is_told_of_a_move_as_booked(db_url, admin, trainer):
+    class_id = _class(db_url, trainer, capacity=2)
+    came, booked, waiting = _members(db_url, 100, 3)
+    _book_all(db_url, class_id, [came, booked, waiting])
+    _checked_in(db_url, trainer, came, START - timedelta(minutes=20))
+    moved = _run(db_url, classes.move, admin, class_id, START + timedelta(hours=2),
+                 START - timedelta(minutes=10), RULES)
+    assert moved.outcome is Outcome.DONE
+    assert [(n.telegram_id, n.status, n.checked_in) for n in moved.notices] == [
+        (100, "booked", True), (101, "booked", False), (102, "waitlisted", False)]
+
+
+@pytest.mark.parametrize(("days", "outcome"), [(classes.DAYS_TYPED, Outcome.DONE),
+                                               (classes.DAYS_TYPED + 1, Outcome.FAR)])
+def test_a_class_moves_at_most_a_year_ahead(db_url, admin, trainer, days, outcome):
+    class_id = _class(db_url, trainer)
+    to = datetime.combine(NOW.date() + timedelta(days=days), time(23, 0), UTC)
+    assert _run(db_url, classes.move, admin, class_id, to, NOW, RULES).outcome is outcome
+    expected = to if outcome is Outcome.DONE else START
+    assert query(db_url, "SELECT starts_at FROM classes") == [(expected,)]
+
+
 def test_an_open_offer_is_never_held_past_the_moved_class_booking_close(db_url, admin, trainer):
     rules = RULES._replace(closes_minutes=60, offer_minutes=600)
     class_id = _class(db_url, trainer, capacity=1)
@@ -382,6 +450,34 @@ def test_cancelling_tells_all_twenty_once_gives_back_fifteen_visits_and_withdraw
     assert _run(db_url, booking.cancel_booking, booked[0], class_id, NOW,
                 RULES).outcome is BookingOutcome.UNAVAILABLE
     assert _visits(db_url, booked[:1]) == [10]
+
+
+def test_cancelling_tells_a_member_who_checked_in_and_keeps_their_visit(
+        db_url, admin, trainer):
+    class_id = _class(db_url, trainer)
+    came, booked = _members(db_url, 100, 2)
+    _book_all(db_url, class_id, [came, booked])
+    _checked_in(db_url, trainer, came, START - timedelta(minutes=20))
+    assert _visits(db_url, [came, booked]) == [9, 9]
+
+    result = _run(db_url, classes.cancel, admin, class_id, START - timedelta(minutes=10))
+
+    assert result.outcome is Outcome.DONE
+    assert [(n.telegram_id, n.visit_back, n.checked_in) for n in result.notices] == [
+        (100, False, True), (101, True, False)]
+    assert result.visits_returned == 1 and _visits(db_url, [came, booked]) == [9, 10]
+    # They came in: the booking ends, the visit they used stays recorded and used.
+    assert query(db_url, "SELECT member_id, status, visit_reserved FROM bookings"
+                         " ORDER BY member_id") == [(came, "cancelled", True),
+                                                    (booked, "cancelled", False)]
+    assert query(db_url, "SELECT member_id, class_id FROM visits") == [(came, class_id)]
+    assert _audit(db_url, "class.cancelled")[0][2]["checked_in"] == 1
+    tx = Texts("en")
+    told = {n.telegram_id: class_screens.cancelled_notice(tx, n, "Yoga", START).text
+            for n in result.notices}
+    assert tx("cls_cancelled_visit_kept") in told[100]
+    assert tx("cls_cancelled_visit_back") not in told[100]
+    assert tx("cls_cancelled_visit_kept") not in told[101]
 
 
 def test_a_started_class_is_not_cancelled(db_url, admin, trainer):

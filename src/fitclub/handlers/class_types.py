@@ -119,8 +119,15 @@ def delete_type(deps, call: types.CallbackQuery) -> None:
     if values["step"] == "ask":
         ui.show(ctx, screens.delete(ctx.texts, kind), call)
         return
-    class_types.delete(ctx.conn, member.id, kind.id)
-    ui.show(ctx, _list(ctx), call, toast=ctx.texts("ctype_deleted", name=kind.name))
+    if class_types.delete(ctx.conn, member.id, kind.id):
+        ui.show(ctx, _list(ctx), call, toast=ctx.texts("ctype_deleted", name=kind.name))
+        return
+    # Not deleted: a class was scheduled (or the type deleted) since the card was read.
+    kind = class_types.get(ctx.conn, kind.id, ctx.now())
+    if kind is None:
+        ui.stale(ctx, call, refresh=_list(ctx))
+    else:
+        ui.show(ctx, screens.card(ctx.texts, kind), call, toast=ctx.texts("ctype_has_classes"))
 
 
 # -- the flow: one value per step, by button or typed ---------------------------------------

@@ -325,6 +325,9 @@ def move_ok(deps, call: types.CallbackQuery) -> None:
         _leave(ctx)
         ui.show(ctx, _card(ctx, cls.id), call, toast=tx("cls_move_same"))
         return
+    if result.outcome is Outcome.FAR:  # no button offers such a day: forged or tampered
+        ui.stale(ctx, call)
+        return
     if result.outcome is not Outcome.DONE:
         _refuse(ctx, call, cls, result.outcome)
         return

@@ -235,9 +235,12 @@ def moved_notice(tx: Texts, notice: Notice, class_id: int, name: str, old: datet
 
 
 def cancelled_notice(tx: Texts, notice: Notice, name: str, when: datetime) -> Screen:
-    """To a booked or waitlisted member: the class is cancelled (and their visit is back)."""
+    """To a booked or waitlisted member: the class is cancelled (and their visit is back, or
+    stays used when they checked in already)."""
     lines = [tx("cls_cancelled_notice", name=name, when=tx.datetime(when))]
     if notice.visit_back:
         lines.append(tx("cls_cancelled_visit_back"))
+    elif notice.checked_in:
+        lines.append(tx("cls_cancelled_visit_kept"))
     lines.append(tx("cls_cancelled_other"))
     return Screen("\n".join(lines))

@@ -175,10 +175,12 @@ def _refusal(conn, member_id: int, current: _Membership | None,
     """Why the membership allows no visit today (visits left aside), or None."""
     if current is None:
         return _without_current(conn, member_id, today)
-    if current.ends_on < today:
-        return Refusal.EXPIRED, current.ends_on
+    # Frozen before the end date: a running freeze moves ends_on only when it thaws, so a
+    # membership frozen past its old end is frozen, not expired.
     if current.status == "frozen" or current.frozen_until is not None:
         return Refusal.FROZEN, current.frozen_until
+    if current.ends_on < today:
+        return Refusal.EXPIRED, current.ends_on
     if current.starts_on > today:
         return Refusal.NOT_STARTED, current.starts_on
     return None
@@ -206,6 +208,13 @@ def check_in(conn, staff_id: int, member_id: int, now: datetime, rules: Rules, *
         _Booking)
     if booked is not None and booked.visit_at is not None:
         return Result(Outcome.ALREADY, found, at=booked.visit_at)
+    return _record(conn, staff_id, found, current, booked, now, method)
+
+
+def _record(conn, staff_id: int, found: Person, current: _Membership, booked: _Booking | None,
+            now: datetime, method: str) -> Result:
+    """The visit: the booking's reserved one, else one from the balance; recorded, audited."""
+    member_id = found.id
     visits_left = current.visits_left
     if booked is None:
         if visits_left is not None and visits_left <= 0:
@@ -219,6 +228,11 @@ def check_in(conn, staff_id: int, member_id: int, now: datetime, rules: Rules, *
         "member_id": member_id, "membership_id": current.id,
         "class_id": booked.class_id if booked else None, "now": now, "staff_id": staff_id,
         "method": method})
+    if visit_id is None:
+        # Only a class visit can clash, and it used the visit its booking reserved: nothing
+        # was taken, and the attended mark it set was already there.
+        return Result(Outcome.ALREADY, found, at=rows.scalar(conn, "checkin.class_visit", {
+            "member_id": member_id, "class_id": booked.class_id}))
     audit.record(conn, actor_id=staff_id, action="checkin", entity="visit", entity_id=visit_id,
                  details={"member_id": member_id, "method": method,
                           "class_id": booked.class_id if booked else None,

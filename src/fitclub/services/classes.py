@@ -49,12 +49,14 @@ class AdminClass(NamedTuple):
 
 
 class Notice(NamedTuple):
-    """Someone to tell about a class: their chat, language, place and a visit coming back."""
+    """Someone to tell about a class: their chat, language, place, a visit coming back, and
+    whether they have checked in for it (their visit stays used)."""
 
     telegram_id: int
     language: str
-    status: str  # booked or waitlisted
+    status: str  # booked (checked in or not) or waitlisted
     visit_back: bool
+    checked_in: bool
 
 
 class Outcome(Enum):
@@ -67,6 +69,7 @@ class Outcome(Enum):
     STARTED = "started"  # the class has started (or is completed)
     BELOW = "below"  # capacity under the places taken
     PAST = "past"  # a new time that has passed
+    FAR = "far"  # a new time more than DAYS_TYPED days ahead
 
 
 class _Locked(NamedTuple):
@@ -221,7 +224,8 @@ class Moved(NamedTuple):
 
 def move(conn, actor_id: int, class_id: int, new_start: datetime, now: datetime,
          rules: Rules) -> Moved:
-    """Move a class that has not started to a time still to come.
+    """Move a class that has not started to a time still to come, at most DAYS_TYPED days
+    ahead (checked here too: the confirm button carries the new date).
 
     Bookings and waitlist places stay; reminders follow by themselves (their dedup key holds
     the class's start); an open offer is never held past the new booking close.
@@ -232,6 +236,9 @@ def move(conn, actor_id: int, class_id: int, new_start: datetime, now: datetime,
         return Moved(refused)
     if new_start <= now:
         return Moved(Outcome.PAST, cls.name, cls.starts_at, new_start)
+    if booking.class_day(new_start, rules) > booking.class_day(now, rules) + timedelta(
+            days=DAYS_TYPED):
+        return Moved(Outcome.FAR, cls.name, cls.starts_at, new_start)
     if new_start == cls.starts_at:
         return Moved(Outcome.SAME, cls.name, cls.starts_at, new_start)
     rows.execute(conn, "classes.move", {"class_id": class_id, "starts_at": new_start})
@@ -263,7 +270,8 @@ class Cancelled(NamedTuple):
 
 def cancel(conn, actor_id: int, class_id: int, now: datetime) -> Cancelled:
     """Cancel a class that has not started: every booking and waitlist place ends, reserved
-    visits go back, open offers are withdrawn; returns who must be told (each once)."""
+    visits go back (not of members who checked in already: they came in), open offers are
+    withdrawn; returns who must be told (each once)."""
     cls = _lock(conn, class_id)
     refused = _closed(cls, now)
     if refused is not None:
@@ -282,6 +290,7 @@ def cancel(conn, actor_id: int, class_id: int, now: datetime) -> Cancelled:
                      "starts_at": cls.starts_at.isoformat(),
                      "booked": sum(n.status == "booked" for n in notices),
                      "waitlisted": sum(n.status == "waitlisted" for n in notices),
+                     "checked_in": sum(n.checked_in for n in notices),
                      "visits_returned": returned, "offers_withdrawn": len(withdrawn)})
     return Cancelled(Outcome.DONE, cls.name, cls.starts_at, notices, returned, len(withdrawn))
 

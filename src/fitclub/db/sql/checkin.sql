@@ -52,7 +52,14 @@ WHERE id = %(membership_id)s AND visits_left IS NOT NULL
 RETURNING visits_left;
 
 -- name: record_visit
--- Record the visit (checked in by a staff member, by QR or by hand).
+-- Record the visit (checked in by a staff member, by QR or by hand); no row when the class's
+-- visit is already there (a trainer's attended mark committed while this waited on the
+-- booking's lock: the lock's recheck does not see that visit).
 INSERT INTO visits (member_id, membership_id, class_id, checked_in_at, checked_in_by, method)
 VALUES (%(member_id)s, %(membership_id)s, %(class_id)s, %(now)s, %(staff_id)s, %(method)s)
+ON CONFLICT (member_id, class_id) WHERE class_id IS NOT NULL DO NOTHING
 RETURNING id;
+
+-- name: class_visit
+-- When the member's visit of a class was recorded.
+SELECT checked_in_at FROM visits WHERE member_id = %(member_id)s AND class_id = %(class_id)s;

@@ -125,13 +125,17 @@ RETURNING id, expires_at;
 
 -- name: audience
 -- Who holds a place or waits for one in a class and can be told: their chat and language,
--- whether booked or waitlisted, and whether a cancellation gives a reserved visit back.
-SELECT m.telegram_id, m.language, b.status,
-       (b.status = 'booked' AND b.visit_reserved AND b.membership_id IS NOT NULL) AS visit_back
+-- whether booked (a place checked in already, 'attended' up to the check-in window before the
+-- start, is booked too) or waitlisted, whether a cancellation gives a reserved visit back, and
+-- whether they have checked in (their visit is used and stays).
+SELECT m.telegram_id, m.language,
+       CASE WHEN b.status = 'waitlisted' THEN 'waitlisted' ELSE 'booked' END AS status,
+       (b.status = 'booked' AND b.visit_reserved AND b.membership_id IS NOT NULL) AS visit_back,
+       b.status = 'attended' AS checked_in
 FROM bookings b JOIN members m ON m.id = b.member_id
-WHERE b.class_id = %(class_id)s AND b.status IN ('booked', 'waitlisted')
+WHERE b.class_id = %(class_id)s AND b.status IN ('booked', 'attended', 'waitlisted')
   AND m.deleted_at IS NULL AND m.blocked_at IS NULL AND m.telegram_id IS NOT NULL
-ORDER BY b.status, b.created_at, b.id;
+ORDER BY b.status = 'waitlisted', b.created_at, b.id;
 
 -- name: give_back_visits
 -- A cancelled class: every visit its bookings reserved goes back to its membership.
@@ -153,9 +157,12 @@ RETURNING id;
 
 -- name: cancel_bookings
 -- A cancelled class: every booking and waitlist place ends (visits were given back first).
+-- A member who checked in already came in: their visit stays used (its flag stays, as a late
+-- cancel's does).
 UPDATE bookings
-SET status = 'cancelled', cancelled_at = %(now)s, late_cancel = false, visit_reserved = false
-WHERE class_id = %(class_id)s AND status IN ('booked', 'waitlisted');
+SET status = 'cancelled', cancelled_at = %(now)s, late_cancel = false,
+    visit_reserved = visit_reserved AND status = 'attended'
+WHERE class_id = %(class_id)s AND status IN ('booked', 'attended', 'waitlisted');
 
 -- name: cancel
 -- The class itself is cancelled.
