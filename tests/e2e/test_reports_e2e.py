@@ -289,6 +289,16 @@ def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
                          " FROM audit_log WHERE action = 'report.export' ORDER BY id") == [
         (ids["Ada"], "members", 8), (ids["Ada"], "visits", 22), (ids["Ada"], "bookings", 9)]
 
+    # A second tap on an export within half a minute sends nothing more: it says the file is
+    # just above.
+    before = len(ada.messages())
+    assert ada.press(report, "Members CSV")["text"] == (
+        "This file was sent a moment ago: it is just above.")
+    time.sleep(0.5)
+    assert len(ada.messages()) == before
+    assert query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'report.export'"
+                 ) == [(3,)]
+
     # A forged export of a table that does not exist: stale, nothing sent, nothing audited.
     assert replay(emu, db_url, ada, report, "qx:secrets") == [
         ("answerCallbackQuery", "This is no longer available.")]

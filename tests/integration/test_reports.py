@@ -213,6 +213,18 @@ def test_members_csv_with_cyrillic_local_times_and_formulas_defused(db, club):
                                    {"table": "members", "rows": 4, "complete": True})]
 
 
+def test_a_second_export_within_half_a_minute_is_a_double_tap(db, club):
+    ada, bea = club.member("Ada", role="admin"), club.member("Bea", role="admin")
+    assert not reports.exported_lately(db, "members", actor_id=ada)
+    reports.export(db, "members", actor_id=ada, now=NOW, timezone=BERLIN)
+    assert reports.exported_lately(db, "members", actor_id=ada)
+    assert not reports.exported_lately(db, "visits", actor_id=ada)
+    assert not reports.exported_lately(db, "members", actor_id=bea)
+    club.one("UPDATE audit_log SET at = now() - interval '31 seconds'"
+             " WHERE action = 'report.export'")
+    assert not reports.exported_lately(db, "members", actor_id=ada)
+
+
 def test_visits_and_bookings_csv_match_their_tables(db, club):
     anna = club.member("Anna")
     yoga = club.cls("Йога", local(2026, 3, 9, 18, 0))

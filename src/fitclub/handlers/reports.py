@@ -73,8 +73,12 @@ def export(deps, call: types.CallbackQuery) -> None:
     if admin is None:
         return
     timezone = deps.settings.club_timezone
-    found = reports.export(ctx.conn, REPORT_EXPORT.parse(call.data)["table"],
-                           actor_id=admin.id, now=ctx.now(), timezone=timezone)
+    table = REPORT_EXPORT.parse(call.data)["table"]
+    if reports.exported_lately(ctx.conn, table, actor_id=admin.id):
+        ctx.answer_callback(call.id, ctx.texts("rep_export_just_sent"))
+        return
+    found = reports.export(ctx.conn, table, actor_id=admin.id, now=ctx.now(),
+                           timezone=timezone)
     ctx.answer_callback(call.id)
     ctx.send_document(found.data, filename=found.filename,
                       caption=screens.export_caption(ctx.texts, found, timezone))

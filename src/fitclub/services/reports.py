@@ -285,6 +285,21 @@ def _stream(conn, query: str, row_type: type) -> Iterator[tuple]:
             yield row
 
 
+#: A second press of the same export within this many seconds sends nothing (a double tap).
+EXPORT_REPEAT_SECONDS = 30
+
+
+def exported_lately(conn, table: str, *, actor_id: int,
+                    seconds: float = EXPORT_REPEAT_SECONDS) -> bool:
+    """Whether this admin was sent this export within `seconds` (the file is just above),
+    by the database's clock, which also stamped the audit row.
+
+    Presses in one chat run one after another, so the second sees the first's audit row.
+    """
+    return rows.scalar(conn, "reports.exported_lately", {
+        "actor_id": actor_id, "table": table, "seconds": seconds})
+
+
 def export(conn, table: str, *, actor_id: int, now: datetime, timezone: str,
            max_bytes: int = MAX_EXPORT_BYTES) -> Export:
     """One table as CSV (UTF-8 with a byte-order mark, a header row, times in the club's

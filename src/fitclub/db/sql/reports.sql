@@ -102,3 +102,10 @@ JOIN class_types t ON t.id = c.class_type_id
 JOIN members tr ON tr.id = c.trainer_id
 JOIN members m ON m.id = b.member_id
 ORDER BY b.id;
+
+-- name: exported_lately
+-- Whether this admin had this table exported within the last few seconds (a double tap).
+SELECT EXISTS (SELECT 1 FROM audit_log
+               WHERE actor_id = %(actor_id)s AND action = 'report.export'
+                 AND details->>'table' = %(table)s
+                 AND at > now() - make_interval(secs => %(seconds)s));
