@@ -24,7 +24,13 @@ from fitclub.app import create_app
 from fitclub.config import ConfigError, Settings
 from fitclub.db.migrate import MigrationError, Migrator
 from fitclub.db.queries import Q
-from fitclub.demo_data import TRAINERS, load_demo_data
+from fitclub.demo_data import (
+    CLUB_MEMBERS,
+    DEMO_USER_VISITS_DAYS_AGO,
+    TRAINERS,
+    load_demo_data,
+    load_demo_history,
+)
 from fitclub.devdb import DevPostgres
 from fitclub.services import registration
 from tgemu import Emulator
@@ -105,6 +111,14 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
     for trainer in TRAINERS:  # pick them in the web chat to see the trainer's side
         emu.create_user(first_name=trainer.first_name, last_name=trainer.last_name,
                         language_code="en", user_id=trainer.telegram_id)
+    # The demo's members have "started the bot" (a bot may only write to those), so the
+    # notices and announcements sent to them show in the web chat.
+    bot = emu.bot(DEMO_TOKEN)
+    with bot.lock:
+        for person in CLUB_MEMBERS:
+            user = emu.create_user(first_name=person.first_name, last_name=person.last_name,
+                                   language_code=person.language, user_id=person.telegram_id)
+            bot.chat(user.data).started = True
 
     database_url, throwaway = _database(cleanup)
     timezone = _local_timezone()
@@ -137,6 +151,7 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
                       "database is yours to fill.", file=sys.stderr, flush=True)
                 return EXIT_REFUSED
             data = load_demo_data(conn, timezone=timezone)
+            history = load_demo_history(conn, timezone=timezone)
             _register_demo_user(conn, emu.user(DEMO_USER_ID).data.phone_number)
         finally:
             conn.close()
@@ -148,7 +163,8 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
     state["app"] = app
     try:
         app.start()
-        _banner(emu.base_url, app, data, database_url, throwaway, timezone)
+        _banner(emu.base_url, app, {**data, "history": history}, database_url, throwaway,
+                timezone)
         app.wait()
     finally:
         # A second Ctrl-C must not cut the stop short: it is bounded by SHUTDOWN_TIMEOUT.
@@ -178,6 +194,8 @@ def _register_demo_user(conn, phone: str) -> None:
             "telegram_id": DEMO_USER_ID, "first_name": DEMO_USER_NAME,
             "phone": registration.normalize_phone(phone)})
         cur.execute(Q["demo.demo_user_membership"], {"telegram_id": DEMO_USER_ID})
+        cur.execute(Q["demo.demo_user_visits"], {"telegram_id": DEMO_USER_ID,
+                                                 "days_ago": list(DEMO_USER_VISITS_DAYS_AGO)})
 
 
 def _database(cleanup: ExitStack) -> tuple[str, bool]:
@@ -209,6 +227,10 @@ def _banner(web: str, app, data: dict, database_url: str, throwaway: bool,
         f"  Club: {data['plans']} plans, {data['class_types']} class types, "
         f"{data['upcoming_classes']} upcoming classes ({loaded}; time zone {timezone}).",
     ]
+    if data.get("history", {}).get("loaded"):
+        history = data["history"]
+        lines.append(f"  Members: {history['members']} with three weeks of classes behind them "
+                     f"({history['visits']} visits; bookings and a waitlist on the coming ones).")
     if health:
         lines.append(f"  Health:    {health}/healthz   Metrics: {health}/metrics")
     kind = "throwaway, removed on exit" if throwaway else "from DATABASE_URL"

@@ -28,6 +28,8 @@ def test_loads_plans_class_types_and_trainers(db):
     assert _scalar(db, "SELECT count(*) FROM membership_plans WHERE visit_count = 10") == 1
     roles = _scalar(db, "SELECT array_agg(DISTINCT role) FROM members")
     assert roles == ["trainer"]
+    # Registered, so the web chat can switch to a trainer and open the staff side at once.
+    assert _scalar(db, "SELECT bool_and(registered_at IS NOT NULL) FROM members") is True
 
 
 def test_loading_twice_adds_nothing(db):
