@@ -259,6 +259,18 @@ def _refused(reason: Refusal, membership: AdminMembership | None = None, *, left
                   asked=asked)
 
 
+def _lock_current(conn, membership_id: int, today: date
+                  ) -> tuple[AdminMembership | None, Result | None]:
+    """The membership locked for a change, and the answer when it cannot change: gone
+    (UNAVAILABLE) or not current (refused); None when it can."""
+    found = _lock(conn, membership_id, today)
+    if found is None:
+        return None, Result(Outcome.UNAVAILABLE)
+    if not found.current:
+        return found, _refused(Refusal.NOT_CURRENT, found)
+    return found, None
+
+
 # -- grant and extend --------------------------------------------------------------------------
 
 def grant(conn, actor_id: int, member_id: int, plan_id: int, starts_on: date, now: datetime,
@@ -296,11 +308,9 @@ def extend(conn, actor_id: int, membership_id: int, plan_id: int, expected_end: 
     it moved and changes nothing (UNAVAILABLE).
     """
     today = schedule.today(now, rules)
-    found = _lock(conn, membership_id, today)
-    if found is None:
-        return Result(Outcome.UNAVAILABLE)
-    if not found.current:
-        return _refused(Refusal.NOT_CURRENT, found)
+    found, answer = _lock_current(conn, membership_id, today)
+    if answer is not None:
+        return answer
     plan = plans.get(conn, plan_id)
     if plan is None or found.ends_on != expected_end:
         return Result(Outcome.UNAVAILABLE, membership=found, member_id=found.member_id)
@@ -496,11 +506,9 @@ def cancel(conn, actor_id: int, membership_id: int, now: datetime, rules: Rules)
     """Cancel a current membership: an open freeze ends where it is (the end date stays),
     booked classes to come are cancelled."""
     today = schedule.today(now, rules)
-    found = _lock(conn, membership_id, today)
-    if found is None:
-        return Result(Outcome.UNAVAILABLE)
-    if not found.current:
-        return _refused(Refusal.NOT_CURRENT, found)
+    found, answer = _lock_current(conn, membership_id, today)
+    if answer is not None:
+        return answer
     if found.freeze_id is not None:
         _close_freeze(conn, found, today, thaw=False)
         for kind in (FREEZE_START_JOB, FREEZE_END_JOB):
@@ -520,11 +528,9 @@ def adjust(conn, actor_id: int, membership_id: int, delta: int, reason: str, now
            rules: Rules) -> Result:
     """Add or take visits of a current, counted membership, never below zero, with a reason."""
     today = schedule.today(now, rules)
-    found = _lock(conn, membership_id, today)
-    if found is None:
-        return Result(Outcome.UNAVAILABLE)
-    if not found.current:
-        return _refused(Refusal.NOT_CURRENT, found)
+    found, answer = _lock_current(conn, membership_id, today)
+    if answer is not None:
+        return answer
     if found.visits_left is None:
         return _refused(Refusal.UNLIMITED, found)
     if found.visits_left + delta < 0:
