@@ -163,12 +163,19 @@ def _draft(ctx: UpdateContext, author_id: int, text: str, entities: list,
 
 # -- a draft's buttons: only its author, only while it is a draft --------------------------------
 
-def _own_draft(ctx: UpdateContext, deps, call, ann_id: int,
-               member: Member) -> Announcement | None:
-    ann = announcements.draft_of(ctx.conn, ann_id, member.id)
+def _own_draft(ctx: UpdateContext, deps, call, kind,
+               what: str) -> tuple[Member, dict, Announcement] | None:
+    """A press on a draft's button (`kind`, its callback action): the admin, the button's values
+    and the draft; None once the press is answered (refused, or the draft gone or not theirs)."""
+    member = _admin(ctx, call, what)
+    if member is None:
+        return None
+    values = kind.parse(call.data)
+    ann = announcements.draft_of(ctx.conn, values["ann_id"], member.id)
     if ann is None:
-        _gone(ctx, deps, call, ann_id, member)
-    return ann
+        _gone(ctx, deps, call, values["ann_id"], member)
+        return None
+    return member, values, ann
 
 
 def _gone(ctx: UpdateContext, deps, call, ann_id: int, member: Member) -> None:
@@ -222,13 +229,10 @@ def _classes(ctx: UpdateContext, deps, call, ann: Announcement, day: date, *,
 def choose_audience(deps, call: types.CallbackQuery) -> None:
     """Active or all: the count; class or expiring: which one first."""
     ctx = deps.context()
-    member = _admin(ctx, call, "announce.audience")
-    if member is None:
+    pressed = _own_draft(ctx, deps, call, ANN_AUDIENCE, "announce.audience")
+    if pressed is None:
         return
-    values = ANN_AUDIENCE.parse(call.data)
-    ann = _own_draft(ctx, deps, call, values["ann_id"], member)
-    if ann is None:
-        return
+    member, values, ann = pressed
     audience = values["audience"]
     if audience == "class":
         _classes(ctx, deps, call, ann, _today(ctx, deps))
@@ -242,25 +246,19 @@ def choose_audience(deps, call: types.CallbackQuery) -> None:
 def class_day(deps, call: types.CallbackQuery) -> None:
     """Another day of the class picker."""
     ctx = deps.context()
-    member = _admin(ctx, call, "announce.classes")
-    if member is None:
-        return
-    values = ANN_CLASSES.parse(call.data)
-    ann = _own_draft(ctx, deps, call, values["ann_id"], member)
-    if ann is not None:
+    pressed = _own_draft(ctx, deps, call, ANN_CLASSES, "announce.classes")
+    if pressed is not None:
+        _member, values, ann = pressed
         _classes(ctx, deps, call, ann, values["day"])
 
 
 def choose_class(deps, call: types.CallbackQuery) -> None:
     """The members of this class; a class cancelled or gone shows today's classes again."""
     ctx = deps.context()
-    member = _admin(ctx, call, "announce.class")
-    if member is None:
+    pressed = _own_draft(ctx, deps, call, ANN_CLASS, "announce.class")
+    if pressed is None:
         return
-    values = ANN_CLASS.parse(call.data)
-    ann = _own_draft(ctx, deps, call, values["ann_id"], member)
-    if ann is None:
-        return
+    member, values, ann = pressed
     chosen = announcements.choose_audience(ctx.conn, ann.id, member.id, "class",
                                            class_id=values["class_id"])
     if chosen is None:
@@ -272,12 +270,9 @@ def choose_class(deps, call: types.CallbackQuery) -> None:
 def choose_days(deps, call: types.CallbackQuery) -> None:
     """Memberships ending within this many days."""
     ctx = deps.context()
-    member = _admin(ctx, call, "announce.days")
-    if member is None:
-        return
-    values = ANN_DAYS.parse(call.data)
-    ann = _own_draft(ctx, deps, call, values["ann_id"], member)
-    if ann is not None:
+    pressed = _own_draft(ctx, deps, call, ANN_DAYS, "announce.days")
+    if pressed is not None:
+        member, values, ann = pressed
         _confirm(ctx, deps, call, announcements.choose_audience(
             ctx.conn, ann.id, member.id, "expiring", days=int(values["days"])), ann.id, member)
 
@@ -285,11 +280,9 @@ def choose_days(deps, call: types.CallbackQuery) -> None:
 def change_audience(deps, call: types.CallbackQuery) -> None:
     """Back to the choice of audience."""
     ctx = deps.context()
-    member = _admin(ctx, call, "announce.audience")
-    if member is None:
-        return
-    ann = _own_draft(ctx, deps, call, ANN_BACK.parse(call.data)["ann_id"], member)
-    if ann is not None:
+    pressed = _own_draft(ctx, deps, call, ANN_BACK, "announce.audience")
+    if pressed is not None:
+        _member, _values, ann = pressed
         ui.show(ctx, screens.audiences(ctx.texts, ann), call)
 
 
