@@ -166,6 +166,17 @@ def _at(ctx, call, step: str) -> tuple[Draft | None, dict[str, Any]]:
     return Draft.from_data(data), data
 
 
+def _step(deps, call, step: str) -> tuple[Any, Draft, dict[str, Any]] | None:
+    """An admin's press at `step`: (ctx, draft, data), or None once refused or answered stale."""
+    ctx = deps.context()
+    if _admin(ctx, call) is None:
+        return None
+    draft, data = _at(ctx, call, step)
+    if draft is None:
+        return None
+    return ctx, draft, data
+
+
 # -- buttons -------------------------------------------------------------------------------
 
 def start(deps, call: types.CallbackQuery) -> None:
@@ -176,12 +187,10 @@ def start(deps, call: types.CallbackQuery) -> None:
 
 
 def pick_type(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "type")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "type")
-    if draft is None:
-        return
+    ctx, draft, data = got
     kind = class_types.get(ctx.conn, NEW_CLASS_TYPE.parse(call.data)["type_id"], ctx.now())
     if kind is None:
         ui.stale(ctx, call, refresh=_screen(deps, ctx, "type", draft, data))
@@ -190,12 +199,10 @@ def pick_type(deps, call: types.CallbackQuery) -> None:
 
 
 def pick_trainer(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "trainer")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "trainer")
-    if draft is None:
-        return
+    ctx, draft, data = got
     who = class_schedule.trainer(ctx.conn, NEW_CLASS_TRAINER.parse(call.data)["member_id"])
     if who is None:
         ui.stale(ctx, call, refresh=_screen(deps, ctx, "trainer", draft, data))
@@ -214,12 +221,10 @@ def _with_day(draft: Draft, on) -> Draft:
 
 
 def pick_day(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "date")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "date")
-    if draft is None:
-        return
+    ctx, draft, data = got
     on = NEW_CLASS_DAY.parse(call.data)["day"]
     if not _day_ok(deps, ctx, on):
         ui.stale(ctx, call, refresh=_screen(deps, ctx, "date", draft, data))
@@ -228,12 +233,10 @@ def pick_day(deps, call: types.CallbackQuery) -> None:
 
 
 def repeat(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "repeat")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "repeat")
-    if draft is None:
-        return
+    ctx, draft, data = got
     mode = NEW_CLASS_REPEAT.parse(call.data)["mode"]
     if mode == "weekly":
         if draft.weekly:  # a double tap: already a series
@@ -253,12 +256,10 @@ def repeat(deps, call: types.CallbackQuery) -> None:
 
 
 def weekday(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "repeat")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "repeat")
-    if draft is None:
-        return
+    ctx, draft, data = got
     day = NEW_CLASS_WEEKDAY.parse(call.data)["weekday"]
     if not draft.weekly or not 1 <= day <= 7:
         ui.stale(ctx, call)
@@ -268,12 +269,10 @@ def weekday(deps, call: types.CallbackQuery) -> None:
 
 
 def weeks(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "repeat")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "repeat")
-    if draft is None:
-        return
+    ctx, draft, data = got
     count = NEW_CLASS_WEEKS.parse(call.data)["weeks"]
     if not draft.weekly or not 1 <= count <= MAX_WEEKS:
         ui.stale(ctx, call)
@@ -284,32 +283,37 @@ def weeks(deps, call: types.CallbackQuery) -> None:
     _go(deps, ctx, "repeat", draft._replace(weeks=count), data, call)
 
 
+def _check_number(step: str, text: str):
+    """A duration ('dur') or a capacity ('cap') checked."""
+    check = class_types.check_duration if step == "dur" else class_types.check_capacity
+    return check(text)
+
+
+def _with_number(draft: Draft, step: str, number: int) -> Draft:
+    """The draft with its duration ('dur') or capacity ('cap') set."""
+    return (draft._replace(duration=number) if step == "dur"
+            else draft._replace(capacity=number))
+
+
 def value(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
-        return
     values = NEW_CLASS_VALUE.parse(call.data)
     step = values["step"]
-    draft, data = _at(ctx, call, step)
-    if draft is None:
+    got = _step(deps, call, step)
+    if got is None:
         return
-    checked = (class_types.check_duration if step == "dur" else class_types.check_capacity)(
-        str(values["value"]))
+    ctx, draft, data = got
+    checked = _check_number(step, str(values["value"]))
     if checked.problem is not None:
         ui.stale(ctx, call)
         return
-    changed = (draft._replace(duration=checked.value) if step == "dur"
-               else draft._replace(capacity=checked.value))
-    _go(deps, ctx, _next(step, data), changed, data, call)
+    _go(deps, ctx, _next(step, data), _with_number(draft, step, checked.value), data, call)
 
 
 def room(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "room")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "room")
-    if draft is None:
-        return
+    ctx, draft, data = got
     pick = NEW_CLASS_ROOM.parse(call.data)["pick"]
     offered = data.get("rooms") or []
     if pick > len(offered):
@@ -353,12 +357,10 @@ def flow_button(deps, call: types.CallbackQuery) -> None:
 
 
 def change(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
+    got = _step(deps, call, "change")
+    if got is None:
         return
-    draft, data = _at(ctx, call, "change")
-    if draft is None:
-        return
+    ctx, draft, data = got
     field = NEW_CLASS_CHANGE.parse(call.data)["field"]
     _go(deps, ctx, field, draft, {**data, "editing": True}, call)
 
@@ -392,12 +394,9 @@ def step_text(deps, message: types.Message) -> None:
                 return
             checked = checked._replace(problem=problem)
     elif step in ("dur", "cap"):
-        check = class_types.check_duration if step == "dur" else class_types.check_capacity
-        checked = check(text)
+        checked = _check_number(step, text)
         if checked.problem is None:
-            changed = (draft._replace(duration=checked.value) if step == "dur"
-                       else draft._replace(capacity=checked.value))
-            _go(deps, ctx, _next(step, data), changed, data)
+            _go(deps, ctx, _next(step, data), _with_number(draft, step, checked.value), data)
             return
     elif step == "room":
         typed = class_schedule.check_room(text)
