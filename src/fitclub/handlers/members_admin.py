@@ -8,7 +8,7 @@ the flow "mbr"; its resting step "mbr.search" takes a typed name as a new search
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
+from functools import partial, wraps
 
 import telebot
 from telebot import types
@@ -86,6 +86,20 @@ def _admin(ctx, call=None, what="members.open"):
     return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
 
 
+def _admins_only(what: str):
+    """A button handler run as fn(deps, ctx, admin, call) for an admin (others are refused,
+    `what` naming the attempt)."""
+    def wrap(fn):
+        @wraps(fn)
+        def handler(deps, call: types.CallbackQuery) -> None:
+            ctx = deps.context()
+            admin = _admin(ctx, call, what)
+            if admin is not None:
+                fn(deps, ctx, admin, call)
+        return handler
+    return wrap
+
+
 def _rules(deps):
     return booking.rules_from(deps.settings)
 
@@ -113,11 +127,10 @@ def _show_card(deps, ctx, call, member_id: int, *, toast: str | None = None,
         note, toast = toast, None  # a typed step has no button to answer: say it in the card
     screen = _card_screen(deps, ctx, member_id, note)
     if screen is None:
-        flows.enter(ctx, SEARCH)
         if call is not None:
-            ui.stale(ctx, call, refresh=screens.search_prompt(ctx.texts))
+            _stale(ctx, call)
         else:
-            _reply(ctx, screens.search_prompt(ctx.texts, "mbr_step_gone"))
+            _step_gone(ctx, "mbr_step_gone")
         return
     ui.show(ctx, screen, call, toast=toast)
 
@@ -132,6 +145,20 @@ def _membership(deps, ctx, membership_id: int):
 def _stale(ctx, call) -> None:
     flows.enter(ctx, SEARCH)
     ui.stale(ctx, call, refresh=screens.search_prompt(ctx.texts))
+
+
+def _reply(ctx, screen) -> None:
+    ctx.reply(screen.text, reply_markup=screen.markup)
+
+
+def _step_gone(ctx, problem: str | None = None) -> None:
+    """A typed step whose member or membership is gone: back to the search."""
+    flows.enter(ctx, SEARCH)
+    _reply(ctx, screens.search_prompt(ctx.texts, problem))
+
+
+def _on_sale(ctx) -> list:
+    return [p for p in plans.all_plans(ctx.conn) if p.is_active]
 
 
 def _tell(ctx, result) -> None:
@@ -170,14 +197,11 @@ def show_search(deps, message: types.Message) -> None:
     if _admin(ctx) is None:
         return
     flows.enter(ctx, SEARCH)
-    screen = screens.search_prompt(ctx.texts)
-    ctx.reply(screen.text, reply_markup=screen.markup)
+    _reply(ctx, screens.search_prompt(ctx.texts))
 
 
-def section(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
-        return
+@_admins_only("members.open")
+def section(deps, ctx, admin, call: types.CallbackQuery) -> None:
     flows.enter(ctx, SEARCH)
     ui.show(ctx, screens.search_prompt(ctx.texts), call)
 
@@ -186,18 +210,14 @@ def find(deps, call: types.CallbackQuery) -> None:
     section(deps, call)
 
 
-def open_card(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.card") is None:
-        return
+@_admins_only("members.card")
+def open_card(deps, ctx, admin, call: types.CallbackQuery) -> None:
     _rest(ctx)
     _show_card(deps, ctx, call, MEMBER_CARD.parse(call.data)["member_id"])
 
 
-def flow_cancel(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.step") is None:
-        return
+@_admins_only("members.step")
+def flow_cancel(deps, ctx, admin, call: types.CallbackQuery) -> None:
     _rest(ctx)
     _show_card(deps, ctx, call, MEMBER_FLOW_CANCEL.parse(call.data)["member_id"],
                toast=ctx.texts("mbr_step_cancelled"))
@@ -215,10 +235,6 @@ def typed(deps, message: types.Message) -> None:
     step(deps, ctx, flow.data, message.text or "")
 
 
-def _reply(ctx, screen) -> None:
-    ctx.reply(screen.text, reply_markup=screen.markup)
-
-
 def search_step(deps, ctx, data: dict, text: str) -> None:
     tx = ctx.texts
     query = people.normalize(text)
@@ -234,10 +250,8 @@ def search_step(deps, ctx, data: dict, text: str) -> None:
 
 # -- grant -------------------------------------------------------------------------------------
 
-def grant(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.grant") is None:
-        return
+@_admins_only("members.grant")
+def grant(deps, ctx, admin, call: types.CallbackQuery) -> None:
     member_id = GRANT.parse(call.data)["member_id"]
     member = by_id(ctx.conn, member_id)
     if member is None:
@@ -249,8 +263,7 @@ def grant(deps, call: types.CallbackQuery) -> None:
             "mbr_refused_has_current", name=member.name, plan=current.plan_name,
             end=ctx.texts.date(current.ends_on)))
         return
-    on_sale = [p for p in plans.all_plans(ctx.conn) if p.is_active]
-    ui.show(ctx, screens.grant_choose(ctx.texts, member, on_sale), call)
+    ui.show(ctx, screens.grant_choose(ctx.texts, member, _on_sale(ctx)), call)
 
 
 def _member_and_plan(ctx, member_id: int, plan_id: int):
@@ -259,10 +272,8 @@ def _member_and_plan(ctx, member_id: int, plan_id: int):
     return member, plan
 
 
-def grant_plan(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.grant") is None:
-        return
+@_admins_only("members.grant")
+def grant_plan(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = GRANT_PLAN.parse(call.data)
     member, plan = _member_and_plan(ctx, values["member_id"], values["plan_id"])
     if member is None:
@@ -274,10 +285,8 @@ def grant_plan(deps, call: types.CallbackQuery) -> None:
     ui.show(ctx, screens.grant_start(ctx.texts, member, plan, _today(deps, ctx)), call)
 
 
-def grant_date(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.grant") is None:
-        return
+@_admins_only("members.grant")
+def grant_date(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = GRANT_DATE.parse(call.data)
     member, plan = _member_and_plan(ctx, values["member_id"], values["plan_id"])
     if plan is None:
@@ -292,8 +301,7 @@ def grant_date_step(deps, ctx, data: dict, text: str) -> None:
     member, plan = _member_and_plan(ctx, data["member_id"], data["plan_id"])
     today = _today(deps, ctx)
     if plan is None:
-        flows.enter(ctx, SEARCH)
-        _reply(ctx, screens.search_prompt(ctx.texts))
+        _step_gone(ctx)
         return
     day = membership_admin.parse_day(text, today)
     if day is None or not membership_admin.start_allowed(day, today):
@@ -305,10 +313,8 @@ def grant_date_step(deps, ctx, data: dict, text: str) -> None:
     _reply(ctx, screens.grant_confirm(ctx.texts, member, plan, day))
 
 
-def grant_day(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.grant") is None:
-        return
+@_admins_only("members.grant")
+def grant_day(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = GRANT_DAY.parse(call.data)
     member, plan = _member_and_plan(ctx, values["member_id"], values["plan_id"])
     if plan is None:
@@ -317,11 +323,8 @@ def grant_day(deps, call: types.CallbackQuery) -> None:
     ui.show(ctx, screens.grant_confirm(ctx.texts, member, plan, values["day"]), call)
 
 
-def grant_ok(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    admin = _admin(ctx, call, "members.grant")
-    if admin is None:
-        return
+@_admins_only("members.grant")
+def grant_ok(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = GRANT_OK.parse(call.data)
     result = membership_admin.grant(ctx.conn, admin.id, values["member_id"], values["plan_id"],
                                     values["day"], ctx.now(), _rules(deps))
@@ -338,24 +341,19 @@ def _refuse_on_card(deps, ctx, call, member, found, reason: Refusal) -> None:
     _show_card(deps, ctx, call, member.id, toast=screens.refusal(ctx.texts, result, member))
 
 
-def extend(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.extend") is None:
-        return
+@_admins_only("members.extend")
+def extend(deps, ctx, admin, call: types.CallbackQuery) -> None:
     member, found = _membership(deps, ctx, EXTEND.parse(call.data)["membership_id"])
     if found is None:
         _stale(ctx, call)
     elif not found.current:
         _refuse_on_card(deps, ctx, call, member, found, Refusal.NOT_CURRENT)
     else:
-        on_sale = [p for p in plans.all_plans(ctx.conn) if p.is_active]
-        ui.show(ctx, screens.extend_choose(ctx.texts, member, found, on_sale), call)
+        ui.show(ctx, screens.extend_choose(ctx.texts, member, found, _on_sale(ctx)), call)
 
 
-def extend_plan(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.extend") is None:
-        return
+@_admins_only("members.extend")
+def extend_plan(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = EXTEND_PLAN.parse(call.data)
     member, found = _membership(deps, ctx, values["membership_id"])
     plan = plans.get(ctx.conn, values["plan_id"]) if found is not None else None
@@ -367,11 +365,8 @@ def extend_plan(deps, call: types.CallbackQuery) -> None:
         ui.show(ctx, screens.extend_confirm(ctx.texts, member, found, plan), call)
 
 
-def extend_ok(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    admin = _admin(ctx, call, "members.extend")
-    if admin is None:
-        return
+@_admins_only("members.extend")
+def extend_ok(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = EXTEND_OK.parse(call.data)
     result = membership_admin.extend(ctx.conn, admin.id, values["membership_id"],
                                      values["plan_id"], values["end"], ctx.now(), _rules(deps))
@@ -381,10 +376,8 @@ def extend_ok(deps, call: types.CallbackQuery) -> None:
 
 # -- freeze and unfreeze -----------------------------------------------------------------------
 
-def freeze(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.freeze") is None:
-        return
+@_admins_only("members.freeze")
+def freeze(deps, ctx, admin, call: types.CallbackQuery) -> None:
     member, found = _membership(deps, ctx, FREEZE.parse(call.data)["membership_id"])
     if found is None:
         _stale(ctx, call)
@@ -420,10 +413,8 @@ def _days_ok(deps, ctx, call, member, found, days: int) -> bool:
     return False
 
 
-def freeze_days(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.freeze") is None:
-        return
+@_admins_only("members.freeze")
+def freeze_days(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = FREEZE_DAYS.parse(call.data)
     member, found = _membership(deps, ctx, values["membership_id"])
     if found is None:
@@ -437,8 +428,7 @@ def freeze_days(deps, call: types.CallbackQuery) -> None:
 def freeze_days_step(deps, ctx, data: dict, text: str) -> None:
     member, found = _membership(deps, ctx, data["membership_id"])
     if found is None:
-        flows.enter(ctx, SEARCH)
-        _reply(ctx, screens.search_prompt(ctx.texts))
+        _step_gone(ctx)
         return
     checked = plans.check_days(text)
     if checked.problem is not None:
@@ -451,10 +441,8 @@ def freeze_days_step(deps, ctx, data: dict, text: str) -> None:
                                          _today(deps, ctx)))
 
 
-def freeze_date(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.freeze") is None:
-        return
+@_admins_only("members.freeze")
+def freeze_date(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = FREEZE_DATE.parse(call.data)
     member, found = _membership(deps, ctx, values["membership_id"])
     if found is None:
@@ -468,8 +456,7 @@ def freeze_date(deps, call: types.CallbackQuery) -> None:
 def freeze_date_step(deps, ctx, data: dict, text: str) -> None:
     member, found = _membership(deps, ctx, data["membership_id"])
     if found is None:
-        flows.enter(ctx, SEARCH)
-        _reply(ctx, screens.search_prompt(ctx.texts))
+        _step_gone(ctx)
         return
     today = _today(deps, ctx)
     first = membership_admin.first_freeze_day(found, today)
@@ -482,10 +469,8 @@ def freeze_date_step(deps, ctx, data: dict, text: str) -> None:
     _reply(ctx, screens.freeze_confirm(ctx.texts, member, found, data["days"], day))
 
 
-def freeze_day(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.freeze") is None:
-        return
+@_admins_only("members.freeze")
+def freeze_day(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = FREEZE_DAY.parse(call.data)
     member, found = _membership(deps, ctx, values["membership_id"])
     if found is None:
@@ -495,11 +480,8 @@ def freeze_day(deps, call: types.CallbackQuery) -> None:
                                             values["day"]), call)
 
 
-def freeze_ok(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    admin = _admin(ctx, call, "members.freeze")
-    if admin is None:
-        return
+@_admins_only("members.freeze")
+def freeze_ok(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = FREEZE_OK.parse(call.data)
     result = membership_admin.freeze(ctx.conn, admin.id, values["membership_id"],
                                      values["days"], values["day"], ctx.now(), _rules(deps))
@@ -509,11 +491,8 @@ def freeze_ok(deps, call: types.CallbackQuery) -> None:
            end=ctx.texts.date(m.frozen_until) if m and m.frozen_until else "")
 
 
-def unfreeze(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    admin = _admin(ctx, call, "members.unfreeze")
-    if admin is None:
-        return
+@_admins_only("members.unfreeze")
+def unfreeze(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = UNFREEZE.parse(call.data)
     if values["step"] == "ask":
         member, found = _membership(deps, ctx, values["membership_id"])
@@ -533,11 +512,8 @@ def unfreeze(deps, call: types.CallbackQuery) -> None:
 
 # -- cancel, adjust, notes ---------------------------------------------------------------------
 
-def cancel(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    admin = _admin(ctx, call, "members.cancel")
-    if admin is None:
-        return
+@_admins_only("members.cancel")
+def cancel(deps, ctx, admin, call: types.CallbackQuery) -> None:
     values = MEMBERSHIP_CANCEL.parse(call.data)
     if values["step"] == "ask":
         member, found = _membership(deps, ctx, values["membership_id"])
@@ -553,10 +529,8 @@ def cancel(deps, call: types.CallbackQuery) -> None:
     _after(deps, ctx, call, result, "mbr_cancelled")
 
 
-def adjust(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.adjust") is None:
-        return
+@_admins_only("members.adjust")
+def adjust(deps, ctx, admin, call: types.CallbackQuery) -> None:
     member, found = _membership(deps, ctx, ADJUST.parse(call.data)["membership_id"])
     if found is None:
         _stale(ctx, call)
@@ -571,8 +545,7 @@ def adjust(deps, call: types.CallbackQuery) -> None:
 def delta_step(deps, ctx, data: dict, text: str) -> None:
     member, found = _membership(deps, ctx, data["membership_id"])
     if found is None or not found.current or found.visits_left is None:
-        flows.enter(ctx, SEARCH)
-        _reply(ctx, screens.search_prompt(ctx.texts, "mbr_step_gone"))
+        _step_gone(ctx, "mbr_step_gone")
         return
     checked = membership_admin.check_delta(text)
     if checked.problem is not None:
@@ -591,8 +564,7 @@ def delta_step(deps, ctx, data: dict, text: str) -> None:
 def reason_step(deps, ctx, data: dict, text: str) -> None:
     member, found = _membership(deps, ctx, data["membership_id"])
     if found is None:
-        flows.enter(ctx, SEARCH)
-        _reply(ctx, screens.search_prompt(ctx.texts, "mbr_step_gone"))
+        _step_gone(ctx, "mbr_step_gone")
         return
     checked = membership_admin.check_reason(text)
     if checked.problem is not None:
@@ -605,10 +577,8 @@ def reason_step(deps, ctx, data: dict, text: str) -> None:
            after=after or 0)
 
 
-def note(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "members.note") is None:
-        return
+@_admins_only("members.note")
+def note(deps, ctx, admin, call: types.CallbackQuery) -> None:
     member = by_id(ctx.conn, NOTE.parse(call.data)["member_id"])
     if member is None:
         _stale(ctx, call)
@@ -625,8 +595,7 @@ def note_step(deps, ctx, data: dict, text: str) -> None:
         return
     if member is None or not membership_admin.add_note(ctx.conn, ctx.member.id, member.id,
                                                        checked.value):
-        flows.enter(ctx, SEARCH)
-        _reply(ctx, screens.search_prompt(ctx.texts, "mbr_step_gone"))
+        _step_gone(ctx, "mbr_step_gone")
         return
     flows.enter(ctx, SEARCH)
     _show_card(deps, ctx, None, member.id, note=ctx.texts("mbr_note_saved"))
@@ -644,10 +613,8 @@ def _requests_screen(ctx):
     return screens.requests(ctx.texts, items, total)
 
 
-def requests(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "requests.open") is None:
-        return
+@_admins_only("requests.open")
+def requests(deps, ctx, admin, call: types.CallbackQuery) -> None:
     ui.show(ctx, _requests_screen(ctx), call)
 
 
