@@ -143,12 +143,12 @@ COLUMNS = {"name": "name", "price": "price_minor", "days": "duration_days",
 
 def all_plans(conn) -> list[PlanRow]:
     """Every plan, on sale first, cheapest first."""
-    return rows.many(conn, "plans.all", {}, PlanRow)
+    return rows.many(conn, "plans.all", {"plan_id": None}, PlanRow)
 
 
 def get(conn, plan_id: int) -> PlanRow | None:
     """One plan, or None."""
-    return rows.one(conn, "plans.one", {"plan_id": plan_id}, PlanRow)
+    return rows.one(conn, "plans.all", {"plan_id": plan_id}, PlanRow)
 
 
 def name_taken(conn, name: str, plan_id: int | None = None) -> bool:

@@ -1,24 +1,16 @@
 -- Plans as admins manage them: list, create, edit, archive, delete a never-sold one.
 
 -- name: all
--- Every plan, on sale first, with how many memberships were sold and how many are current.
+-- Every plan (only plan_id's when given), on sale first, with how many memberships were sold
+-- and how many are current.
 SELECT p.id, p.name, p.price_minor, p.duration_days, p.visit_count, p.freeze_days,
        p.is_active,
        (SELECT count(*) FROM memberships m WHERE m.plan_id = p.id)::integer AS sold,
        (SELECT count(*) FROM memberships m
         WHERE m.plan_id = p.id AND m.status IN ('active', 'frozen'))::integer AS current
 FROM membership_plans p
+WHERE %(plan_id)s::integer IS NULL OR p.id = %(plan_id)s
 ORDER BY p.is_active DESC, p.price_minor, p.id;
-
--- name: one
--- One plan with its sales.
-SELECT p.id, p.name, p.price_minor, p.duration_days, p.visit_count, p.freeze_days,
-       p.is_active,
-       (SELECT count(*) FROM memberships m WHERE m.plan_id = p.id)::integer AS sold,
-       (SELECT count(*) FROM memberships m
-        WHERE m.plan_id = p.id AND m.status IN ('active', 'frozen'))::integer AS current
-FROM membership_plans p
-WHERE p.id = %(plan_id)s;
 
 -- name: name_taken
 -- Whether another plan has this name (any case), as membership_plans_name_lower_key sees it.
