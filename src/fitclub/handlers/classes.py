@@ -161,19 +161,32 @@ def _refuse(ctx, call, cls: AdminClass, why: Outcome) -> None:
     ui.show(ctx, _card(ctx, cls), call, toast=screens.refusal(ctx.texts, why))
 
 
+def _pressed(deps, call, action, what: str, live: bool = False) -> tuple | None:
+    """An admin's press on a class: (ctx, member, values, class); None once refused, answered
+    stale (the class is gone) or, with `live`, shown the card because it can no longer
+    change."""
+    ctx = deps.context()
+    member = _admin(ctx, call, what)
+    if member is None:
+        return None
+    values, cls = _class(deps, ctx, call, action)
+    if cls is None:
+        return None
+    if live:
+        why = _live(ctx, cls)
+        if why is not None:
+            _refuse(ctx, call, cls, why)
+            return None
+    return ctx, member, values, cls
+
+
 # -- capacity ------------------------------------------------------------------------------
 
 def capacity_screen(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "classes.capacity") is None:
+    got = _pressed(deps, call, CLASS_CAPACITY, "classes.capacity", live=True)
+    if got is None:
         return
-    _, cls = _class(deps, ctx, call, CLASS_CAPACITY)
-    if cls is None:
-        return
-    why = _live(ctx, cls)
-    if why is not None:
-        _refuse(ctx, call, cls, why)
-        return
+    ctx, _, _, cls = got
     flows.enter(ctx, CAPACITY, {"class_id": cls.id})
     ui.show(ctx, screens.capacity(ctx.texts, cls), call)
 
@@ -188,13 +201,10 @@ def _change_capacity(deps, ctx, member, class_id: int, capacity: int) -> tuple[O
 
 
 def set_capacity(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    member = _admin(ctx, call, "classes.capacity")
-    if member is None:
+    got = _pressed(deps, call, CLASS_SET_CAPACITY, "classes.capacity")
+    if got is None:
         return
-    values, cls = _class(deps, ctx, call, CLASS_SET_CAPACITY)
-    if cls is None:
-        return
+    ctx, member, values, cls = got
     if not 1 <= values["capacity"] <= class_types.CAPACITY_MAX:
         ui.stale(ctx, call)
         return
@@ -214,16 +224,10 @@ def _move_days(deps, ctx) -> list[date]:
 
 
 def move_start(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "classes.move") is None:
+    got = _pressed(deps, call, CLASS_MOVE, "classes.move", live=True)
+    if got is None:
         return
-    _, cls = _class(deps, ctx, call, CLASS_MOVE)
-    if cls is None:
-        return
-    why = _live(ctx, cls)
-    if why is not None:
-        _refuse(ctx, call, cls, why)
-        return
+    ctx, _, _, cls = got
     flows.enter(ctx, MOVE_DAY, {"class_id": cls.id})
     ui.show(ctx, screens.move_day(ctx.texts, cls, _move_days(deps, ctx)), call)
 
@@ -234,16 +238,10 @@ def _day_allowed(deps, ctx, on: date) -> bool:
 
 
 def move_day(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "classes.move") is None:
+    got = _pressed(deps, call, CLASS_MOVE_DAY, "classes.move", live=True)
+    if got is None:
         return
-    values, cls = _class(deps, ctx, call, CLASS_MOVE_DAY)
-    if cls is None:
-        return
-    why = _live(ctx, cls)
-    if why is not None:
-        _refuse(ctx, call, cls, why)
-        return
+    ctx, _, values, cls = got
     if not _day_allowed(deps, ctx, values["day"]):
         ui.stale(ctx, call, refresh=screens.move_day(ctx.texts, cls, _move_days(deps, ctx)))
         return
@@ -271,16 +269,10 @@ def _move_confirm(ctx, cls: AdminClass, moment: datetime) -> Screen:
 
 
 def move_at(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "classes.move") is None:
+    got = _pressed(deps, call, CLASS_MOVE_AT, "classes.move", live=True)
+    if got is None:
         return
-    values, cls = _class(deps, ctx, call, CLASS_MOVE_AT)
-    if cls is None:
-        return
-    why = _live(ctx, cls)
-    if why is not None:
-        _refuse(ctx, call, cls, why)
-        return
+    ctx, _, values, cls = got
     if not _day_allowed(deps, ctx, values["day"]):
         ui.stale(ctx, call)
         return
@@ -308,13 +300,10 @@ def tell(ctx, notices: Iterable[Notice], screen_for: Callable[[Texts, Notice], S
 
 
 def move_ok(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    member = _admin(ctx, call, "classes.move")
-    if member is None:
+    got = _pressed(deps, call, CLASS_MOVE_OK, "classes.move")
+    if got is None:
         return
-    values, cls = _class(deps, ctx, call, CLASS_MOVE_OK)
-    if cls is None:
-        return
+    ctx, member, values, cls = got
     moment, problem = _new_start(deps, ctx, values["day"], values["minute"])
     if moment is None:
         ctx.answer_callback(call.id, problem, show_alert=True)
@@ -341,29 +330,20 @@ def move_ok(deps, call: types.CallbackQuery) -> None:
 # -- cancelling ----------------------------------------------------------------------------
 
 def cancel_ask(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "classes.cancel") is None:
+    got = _pressed(deps, call, CLASS_CANCEL, "classes.cancel", live=True)
+    if got is None:
         return
-    _, cls = _class(deps, ctx, call, CLASS_CANCEL)
-    if cls is None:
-        return
-    why = _live(ctx, cls)
-    if why is not None:
-        _refuse(ctx, call, cls, why)
-        return
+    ctx, _, _, cls = got
     _leave(ctx)
     ui.show(ctx, screens.cancel_confirm(ctx.texts, cls, classes.audience(ctx.conn, cls.id)),
             call)
 
 
 def cancel_ok(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    member = _admin(ctx, call, "classes.cancel")
-    if member is None:
+    got = _pressed(deps, call, CLASS_CANCEL_OK, "classes.cancel")
+    if got is None:
         return
-    _, cls = _class(deps, ctx, call, CLASS_CANCEL_OK)
-    if cls is None:
-        return
+    ctx, member, _, cls = got
     result = classes.cancel(ctx.conn, member.id, cls.id, ctx.now())
     if result.outcome is not Outcome.DONE:
         _refuse(ctx, call, cls, result.outcome)
