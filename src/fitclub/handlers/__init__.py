@@ -27,6 +27,7 @@ from fitclub.handlers import (
     menu,
     myclasses,
     people,
+    plan_requests,
     plans,
     registration,
     reports,
@@ -73,6 +74,7 @@ MODULES: tuple[ModuleType, ...] = (
     class_types,
     plans,
     members_admin,
+    plan_requests,
     staff,
     fallback,
 )

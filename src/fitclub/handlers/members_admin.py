@@ -1,5 +1,6 @@
 """/members (admins): find a member, their card, and every change to their membership (grant,
-extend, freeze, unfreeze, cancel, adjust visits), notes; the plan requests section.
+extend, freeze, unfreeze, cancel, adjust visits), notes (the plan requests section is
+handlers/plan_requests.py).
 
 Every change is told to the member in their language, through the outbox. Typed steps are
 the flow "mbr"; its resting step "mbr.search" takes a typed name as a new search.
@@ -34,7 +35,6 @@ from fitclub.callbacks import (
     MEMBER_FLOW_CANCEL,
     MEMBERSHIP_CANCEL,
     NOTE,
-    REQUEST,
     STAFF,
     UNFREEZE,
 )
@@ -56,7 +56,7 @@ NOTE_STEP = "mbr.note"
 
 
 def register(bot: telebot.TeleBot, deps) -> None:
-    """Register /members, the members and requests sections, their buttons and typed steps."""
+    """Register /members, the members section, its buttons and typed steps."""
     private = {"chat_types": ["private"]}
     in_flow = flows.in_flow(deps.context, FLOW)
     bot.register_message_handler(partial(show_search, deps), commands=["members"], **private)
@@ -66,7 +66,6 @@ def register(bot: telebot.TeleBot, deps) -> None:
         func=lambda m: not (m.text or "").startswith("/") and in_flow(m), **private)
     for handler, matches in (
             (section, STAFF.matches(section="members")), (find, MEMBER_FIND.matches()),
-            (requests, STAFF.matches(section="requests")), (request, REQUEST.matches()),
             (open_card, MEMBER_CARD.matches()), (flow_cancel, MEMBER_FLOW_CANCEL.matches()),
             (grant, GRANT.matches()), (grant_plan, GRANT_PLAN.matches()),
             (grant_date, GRANT_DATE.matches()), (grant_day, GRANT_DAY.matches()),
@@ -161,7 +160,7 @@ def _on_sale(ctx) -> list:
     return [p for p in plans.all_plans(ctx.conn) if p.is_active]
 
 
-def _tell(ctx, result) -> None:
+def tell(ctx, result) -> None:
     """The member hears about the change (their language); freed places go to the line."""
     if result.notice is not None:
         notice = result.notice
@@ -185,7 +184,7 @@ def _after(deps, ctx, call, result, done_key: str, **values) -> None:
         _show_card(deps, ctx, call, member_id,
                    toast=screens.refusal(ctx.texts, result, member))
         return
-    _tell(ctx, result)
+    tell(ctx, result)
     text = ctx.texts(done_key, **values)
     _show_card(deps, ctx, call, member_id, toast=text if call else None, note=text)
 
@@ -604,45 +603,3 @@ def note_step(deps, ctx, data: dict, text: str) -> None:
 STEPS = {SEARCH: search_step, GRANT_DATE_STEP: grant_date_step,
          FREEZE_DAYS_STEP: freeze_days_step, FREEZE_DATE_STEP: freeze_date_step,
          DELTA_STEP: delta_step, REASON_STEP: reason_step, NOTE_STEP: note_step}
-
-
-# -- plan requests -----------------------------------------------------------------------------
-
-def _requests_screen(ctx):
-    items, total = membership_admin.open_requests(ctx.conn)
-    return screens.requests(ctx.texts, items, total)
-
-
-@_admins_only("requests.open")
-def requests(deps, ctx, admin, call: types.CallbackQuery) -> None:
-    ui.show(ctx, _requests_screen(ctx), call)
-
-
-def request(deps, call: types.CallbackQuery) -> None:
-    """Grant the requested plan from today (the member is told), or dismiss the request."""
-    ctx = deps.context()
-    values = REQUEST.parse(call.data)
-    admin = _admin(ctx, call, f"requests.{values['act']}")
-    if admin is None:
-        return
-    tx = ctx.texts
-    if values["act"] == "dismiss":
-        if not membership_admin.dismiss_request(ctx.conn, admin.id, values["request_id"]):
-            ui.stale(ctx, call, refresh=_requests_screen(ctx))
-            return
-        ui.show(ctx, _requests_screen(ctx), call, toast=tx("mbr_request_dismissed"))
-        return
-    result = membership_admin.grant_request(ctx.conn, admin.id, values["request_id"],
-                                            ctx.now(), _rules(deps))
-    if result.outcome is Outcome.UNAVAILABLE:
-        ui.stale(ctx, call, refresh=_requests_screen(ctx))
-        return
-    if result.outcome is Outcome.REFUSED:
-        member = by_id(ctx.conn, result.member_id)
-        ui.show(ctx, _requests_screen(ctx), call,
-                toast=screens.refusal(tx, result, member))
-        return
-    _tell(ctx, result)
-    member = by_id(ctx.conn, result.member_id)
-    ui.show(ctx, _requests_screen(ctx), call, toast=tx(
-        "mbr_request_granted", plan=result.membership.plan_name, name=member.name))
