@@ -70,14 +70,21 @@ def _leave_own_flow(ctx) -> None:
         flows.leave(ctx)
 
 
+def _type_or_stale(ctx, call, type_id: int):
+    """The class type, or None after answering the press as stale with the list."""
+    kind = class_types.get(ctx.conn, type_id, ctx.now())
+    if kind is None:
+        ui.stale(ctx, call, refresh=_list(ctx))
+    return kind
+
+
 def open_type(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
     if _admin(ctx, call) is None:
         return
     _leave_own_flow(ctx)
-    kind = class_types.get(ctx.conn, TYPE_OPEN.parse(call.data)["type_id"], ctx.now())
+    kind = _type_or_stale(ctx, call, TYPE_OPEN.parse(call.data)["type_id"])
     if kind is None:
-        ui.stale(ctx, call, refresh=_list(ctx))
         return
     ui.show(ctx, screens.card(ctx.texts, kind), call)
 
@@ -95,9 +102,8 @@ def edit_type(deps, call: types.CallbackQuery) -> None:
     if _admin(ctx, call, "types.edit") is None:
         return
     values = TYPE_EDIT.parse(call.data)
-    kind = class_types.get(ctx.conn, values["type_id"], ctx.now())
+    kind = _type_or_stale(ctx, call, values["type_id"])
     if kind is None:
-        ui.stale(ctx, call, refresh=_list(ctx))
         return
     flows.enter(ctx, EDIT, {"type_id": kind.id, "field": values["field"]})
     ui.show(ctx, screens.edit(ctx.texts, kind, values["field"]), call)
@@ -109,12 +115,11 @@ def delete_type(deps, call: types.CallbackQuery) -> None:
     if member is None:
         return
     values = TYPE_DELETE.parse(call.data)
-    kind = class_types.get(ctx.conn, values["type_id"], ctx.now())
+    kind = _type_or_stale(ctx, call, values["type_id"])
     if kind is None:
-        ui.stale(ctx, call, refresh=_list(ctx))
         return
     if kind.classes:
-        ui.show(ctx, screens.card(ctx.texts, kind), call, toast=ctx.texts("ctype_has_classes"))
+        _has_classes(ctx, call, kind)
         return
     if values["step"] == "ask":
         ui.show(ctx, screens.delete(ctx.texts, kind), call)
@@ -123,11 +128,14 @@ def delete_type(deps, call: types.CallbackQuery) -> None:
         ui.show(ctx, _list(ctx), call, toast=ctx.texts("ctype_deleted", name=kind.name))
         return
     # Not deleted: a class was scheduled (or the type deleted) since the card was read.
-    kind = class_types.get(ctx.conn, kind.id, ctx.now())
-    if kind is None:
-        ui.stale(ctx, call, refresh=_list(ctx))
-    else:
-        ui.show(ctx, screens.card(ctx.texts, kind), call, toast=ctx.texts("ctype_has_classes"))
+    kind = _type_or_stale(ctx, call, kind.id)
+    if kind is not None:
+        _has_classes(ctx, call, kind)
+
+
+def _has_classes(ctx, call, kind) -> None:
+    """The type's card: it cannot be deleted while it has classes."""
+    ui.show(ctx, screens.card(ctx.texts, kind), call, toast=ctx.texts("ctype_has_classes"))
 
 
 # -- the flow: one value per step, by button or typed ---------------------------------------
