@@ -7,7 +7,7 @@ from typing import Any
 
 from telebot import types
 
-from fitclub import commands
+from fitclub import commands, flows
 from fitclub.db import audit, rows
 from fitclub.db.members import Member
 from fitclub.runtime.context import UpdateContext
@@ -88,6 +88,14 @@ def staff_or_refuse(ctx: UpdateContext, call: types.CallbackQuery | None = None,
     else:
         ctx.reply(text)
     return None
+
+
+def leave_flow(ctx: UpdateContext, flow: str) -> None:
+    """Out of this feature's flow (`flow` or one of its steps) when a button led elsewhere;
+    another feature's flow stays."""
+    state = flows.current(ctx).state
+    if state is not None and (state == flow or state.startswith(flow + ".")):
+        flows.leave(ctx)
 
 
 def change_language(ctx: UpdateContext, member: Member, lang: str) -> bool:

@@ -50,13 +50,6 @@ def _ask(ctx, call: types.CallbackQuery | None = None, *, stale: bool = False) -
         ui.show(ctx, screens.ask(ctx.texts), call)
 
 
-def _leave_step(ctx) -> None:
-    """Out of the code-or-name step (a match was opened); another feature's flow stays."""
-    state = flows.current(ctx).state
-    if state is not None and (state == FLOW or state.startswith(FLOW + ".")):
-        flows.leave(ctx)
-
-
 def send(ctx, result: checkin.Result, call: types.CallbackQuery | None = None) -> None:
     """The staff's answer (in place after a button) and the member's note."""
     for chat_id, screen in screens.replies(ctx.texts, result):
@@ -109,7 +102,7 @@ def pick(deps, call: types.CallbackQuery) -> None:
     if found is None:
         _ask(ctx, call, stale=True)
         return
-    _leave_step(ctx)
+    ui.leave_flow(ctx, FLOW)  # a match was opened: out of the code-or-name step
     ui.show(ctx, screens.confirm(ctx.texts, *found), call)
 
 

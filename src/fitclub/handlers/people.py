@@ -60,13 +60,6 @@ def _card(ctx, deps, viewer: Member, person_id: int) -> Screen | None:
     return screens.card(ctx.texts, found, viewer_id=viewer.id, bootstrap=bootstrap)
 
 
-def _leave_search(ctx) -> None:
-    """Out of the search step (its card replaces the results); another feature's flow stays."""
-    state = flows.current(ctx).state
-    if state is not None and (state == FLOW or state.startswith(FLOW + ".")):
-        flows.leave(ctx)
-
-
 def _gone(ctx, call: types.CallbackQuery) -> None:
     """The person is gone: say so, and back to the search."""
     flows.enter(ctx, ASK)
@@ -106,7 +99,7 @@ def open_person(deps, call: types.CallbackQuery) -> None:
     if screen is None:
         _gone(ctx, call)
         return
-    _leave_search(ctx)
+    ui.leave_flow(ctx, FLOW)  # the card replaces the search results
     ui.show(ctx, screen, call)
 
 
