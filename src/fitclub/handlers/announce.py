@@ -83,13 +83,6 @@ def _today(ctx: UpdateContext, deps) -> date:
 
 # -- opening, and the compose step ---------------------------------------------------------------
 
-def _leave_compose(ctx: UpdateContext) -> None:
-    """Out of the compose step (a button led elsewhere); another feature's flow stays."""
-    state = flows.current(ctx).state
-    if state is not None and state.startswith(FLOW + "."):
-        flows.leave(ctx)
-
-
 def _compose(ctx: UpdateContext) -> Screen:
     flows.enter(ctx, COMPOSE)
     return screens.compose(ctx.texts, announcements.recent(ctx.conn))
@@ -116,7 +109,7 @@ def back_home(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
     member = _admin(ctx, call, "announce.home")
     if member is not None:
-        _leave_compose(ctx)
+        ui.leave_flow(ctx, FLOW)  # out of the compose step
         ui.show(ctx, staff_screens.home(ctx.texts, member), call)
 
 
@@ -347,5 +340,5 @@ def view(deps, call: types.CallbackQuery) -> None:
     if not _was_sent(ctx, ann_id):
         ui.stale(ctx, call)
         return
-    _leave_compose(ctx)  # the compose prompt this may replace asked for a text
+    ui.leave_flow(ctx, FLOW)  # the compose prompt this may replace asked for a text
     ui.show(ctx, _progress(ctx, deps, ann_id, refresh=True), call)
