@@ -113,34 +113,36 @@ def back_home(deps, call: types.CallbackQuery) -> None:
         ui.show(ctx, staff_screens.home(ctx.texts, member), call)
 
 
-def compose_text(deps, message: types.Message) -> None:
-    """A text in the compose step: the draft."""
-    ctx = deps.context()
+def _composer(ctx: UpdateContext) -> Member | None:
+    """The admin in the compose step; anyone else is refused and taken out of it."""
     member = _admin(ctx, None, "announce.compose")
     if member is None:
         flows.leave(ctx)
-        return
-    _draft(ctx, member.id, message.text, announcements.formatting(message.entities), None)
+    return member
+
+
+def compose_text(deps, message: types.Message) -> None:
+    """A text in the compose step: the draft."""
+    ctx = deps.context()
+    member = _composer(ctx)
+    if member is not None:
+        _draft(ctx, member.id, message.text, announcements.formatting(message.entities), None)
 
 
 def compose_photo(deps, message: types.Message) -> None:
     """A photo (its caption the text) in the compose step: the draft."""
     ctx = deps.context()
-    member = _admin(ctx, None, "announce.compose")
-    if member is None:
-        flows.leave(ctx)
-        return
-    _draft(ctx, member.id, message.caption or "",
-           announcements.formatting(message.caption_entities), message.photo[-1].file_id)
+    member = _composer(ctx)
+    if member is not None:
+        _draft(ctx, member.id, message.caption or "",
+               announcements.formatting(message.caption_entities), message.photo[-1].file_id)
 
 
 def compose_other(deps, message: types.Message) -> None:
     """Anything else in the compose step: say what it takes."""
     ctx = deps.context()
-    if _admin(ctx, None, "announce.compose") is None:
-        flows.leave(ctx)
-        return
-    ctx.reply(screens.not_supported(ctx.texts).text)
+    if _composer(ctx) is not None:
+        ctx.reply(screens.not_supported(ctx.texts).text)
 
 
 def _draft(ctx: UpdateContext, author_id: int, text: str, entities: list,
