@@ -113,12 +113,10 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
                         language_code="en", user_id=trainer.telegram_id)
     # The demo's members have "started the bot" (a bot may only write to those), so the
     # notices and announcements sent to them show in the web chat.
-    bot = emu.bot(DEMO_TOKEN)
-    with bot.lock:
-        for person in CLUB_MEMBERS:
-            user = emu.create_user(first_name=person.first_name, last_name=person.last_name,
-                                   language_code=person.language, user_id=person.telegram_id)
-            bot.chat(user.data).started = True
+    emu.open_chats(DEMO_TOKEN, [
+        emu.create_user(first_name=p.first_name, last_name=p.last_name,
+                        language_code=p.language, user_id=p.telegram_id)
+        for p in CLUB_MEMBERS])
 
     database_url, throwaway = _database(cleanup)
     timezone = _local_timezone()

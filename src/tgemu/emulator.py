@@ -199,6 +199,14 @@ class Emulator(ObservationsMixin):
         with self._lock:
             return list(self._bots.values())
 
+    def open_chats(self, token: str, users: list[SimUser]) -> None:
+        """These users have started the bot (a bot may only write to those), as if each had
+        sent it a message, but without an update each: for seeding thousands of members."""
+        bot = self.bot(token)
+        with bot.lock:
+            for user in users:
+                bot.chat(user.data).started = True
+
     def create_user(
         self,
         first_name: str = "User",

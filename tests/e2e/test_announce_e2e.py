@@ -12,7 +12,6 @@ import pytest
 
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, button_data, buttons
-from tgemu import Emulator
 
 FAST = {"ANNOUNCE_PROGRESS_SECONDS": "1", "JOB_POLL_SECONDS": "0.2"}
 
@@ -51,14 +50,6 @@ TEXTS = {
         "started": "Рассылка началась.", "stale": "Это больше недоступно.", "help": "/announce",
     },
 }
-
-
-def open_chats(emu: Emulator, users) -> None:
-    """Users who started the bot (a bot may only write to those), without an update each."""
-    bot = emu.bot(TOKEN)
-    with bot.lock:
-        for user in users:
-            bot.chat(user.data).started = True
 
 
 def _admin(emu, db_url: str, lang: str = "en") -> Person:
@@ -145,7 +136,7 @@ def test_admin_composes_previews_chooses_the_audience_and_sends(emu, launcher, d
     _members(db_url, [unmembered], ends_in=None)
     _members(db_url, [blocked], blocked=True)
     everyone = [*active, ending, unmembered, blocked]
-    open_chats(emu, [p.user for p in everyone])
+    emu.open_chats(TOKEN, [p.user for p in everyone])
     launcher.start(db_url, **FAST)
 
     (compose,) = admin.send("/announce")
@@ -219,7 +210,7 @@ def test_photo_to_one_class_bad_input_old_buttons_and_gone_ids(emu, launcher, db
     booked, came, waiting, other = (Person(emu, n) for n in ("Booked", "Came", "Waits", "Other"))
     ids = dict(zip(("booked", "came", "waiting", "other"),
                    _members(db_url, [booked, came, waiting, other]), strict=True))
-    open_chats(emu, [p.user for p in (booked, came, waiting, other)])
+    emu.open_chats(TOKEN, [p.user for p in (booked, came, waiting, other)])
     query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
                   " VALUES ('Yoga', 60, 10)")
     (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"

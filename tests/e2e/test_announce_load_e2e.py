@@ -18,7 +18,6 @@ import pytest
 from fitclub.services import announcements as ann
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person
-from tests.e2e.test_announce_e2e import open_chats
 from tgemu import Emulator
 
 MEMBERS = 600
@@ -36,7 +35,7 @@ def populate(emu: Emulator, db_url: str, members: int) -> tuple[Person, Person, 
     query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, registered_at)"
                   " VALUES (%s, 'Ada', '+4915100001', 'admin', now())", (admin.id,))
     users = [emu.create_user(f"U{i}") for i in range(members)]
-    open_chats(emu, users)
+    emu.open_chats(TOKEN, users)
     asker = Person(emu, "Asker")  # the last member id: their announcement is queued last
     ids = [u.id for u in users] + [asker.id]
     query(db_url, "WITH m AS (INSERT INTO members (telegram_id, first_name, phone, registered_at)"

@@ -218,14 +218,6 @@ def _next_dst_change(zone: ZoneInfo, after: date) -> date:
         day = nxt
 
 
-def open_chats(emu, people: list[Person]) -> None:
-    """Members who started the bot (it may only write to those), without an update each."""
-    bot = emu.bot(TOKEN)
-    with bot.lock:
-        for person in people:
-            bot.chat(person.user.data).started = True
-
-
 # -- create a type, schedule one class, a weekly series -------------------------------------
 
 def _create_type(emu, admin: Person, db_url: str, t: dict) -> None:
@@ -459,7 +451,7 @@ def test_admin_changes_capacity_moves_and_cancels_a_class(emu, launcher, db_url,
     admin = _admin(emu, db_url, lang)
     booked = [Person(emu, f"B{i}", language_code=lang) for i in range(3)]
     line = [Person(emu, f"W{i}", language_code=lang) for i in range(3)]
-    open_chats(emu, booked + line)
+    emu.open_chats(TOKEN, [p.user for p in booked + line])
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     starts_at = datetime.combine(tomorrow, datetime.min.time(), UTC) + timedelta(hours=10)
     class_id = _seed_class(db_url, booked, line, lang, starts_at)
@@ -559,7 +551,7 @@ def test_cancelling_a_class_with_15_booked_and_5_waitlisted_tells_all_20_once(
     admin = _admin(emu, db_url, "en")
     booked = [Person(emu, f"B{i}") for i in range(15)]
     line = [Person(emu, f"W{i}") for i in range(5)]
-    open_chats(emu, booked + line)
+    emu.open_chats(TOKEN, [p.user for p in booked + line])
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     starts_at = datetime.combine(tomorrow, datetime.min.time(), UTC) + timedelta(hours=10)
     class_id = _seed_class(db_url, booked, line, "en", starts_at)

@@ -253,6 +253,14 @@ def test_user_known_but_not_started_cannot_be_written_to(bot, emu):
     assert (code, desc) == (403, "Forbidden: bot can't initiate conversation with a user")
 
 
+def test_open_chats_lets_the_bot_write_to_users_who_sent_nothing(bot, emu, token):
+    seeded = [emu.create_user(first_name=f"S{i}") for i in range(3)]
+    emu.open_chats(token, seeded[:2])
+    assert [bot.send_message(u.id, "hi").text for u in seeded[:2]] == ["hi", "hi"]
+    assert api_error(lambda: bot.send_message(seeded[2].id, "hi"))[0] == 403
+    assert [[m["text"] for m in u.read_messages(token)] for u in seeded[:2]] == [["hi"], ["hi"]]
+
+
 @pytest.mark.parametrize(
     ("path", "status", "description"),
     [
