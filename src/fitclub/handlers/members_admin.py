@@ -39,8 +39,7 @@ from fitclub.callbacks import (
     UNFREEZE,
 )
 from fitclub.db.members import by_id
-from fitclub.jobs.offers import announce
-from fitclub.locales import Texts
+from fitclub.jobs.freezes import tell_member
 from fitclub.screens import members_admin as screens
 from fitclub.services import booking, membership_admin, people, plans, schedule
 from fitclub.services.membership_admin import Outcome, Refusal
@@ -160,14 +159,6 @@ def _on_sale(ctx) -> list:
     return [p for p in plans.all_plans(ctx.conn) if p.is_active]
 
 
-def tell(ctx, result) -> None:
-    """The member hears about the change (their language); freed places go to the line."""
-    if result.notice is not None:
-        notice = result.notice
-        ctx.reply(screens.notice(Texts(notice.language), notice), chat_id=notice.telegram_id)
-    announce(ctx, result.offers)
-
-
 def _after(deps, ctx, call, result, done_key: str, **values) -> None:
     """Show the card after a change: done (the member told), refused (why), or stale."""
     member_id = result.member_id
@@ -184,7 +175,7 @@ def _after(deps, ctx, call, result, done_key: str, **values) -> None:
         _show_card(deps, ctx, call, member_id,
                    toast=screens.refusal(ctx.texts, result, member))
         return
-    tell(ctx, result)
+    tell_member(ctx, result)
     text = ctx.texts(done_key, **values)
     _show_card(deps, ctx, call, member_id, toast=text if call else None, note=text)
 

@@ -11,7 +11,7 @@ from telebot import types
 from fitclub import ui
 from fitclub.callbacks import REQUEST, STAFF
 from fitclub.db.members import by_id
-from fitclub.handlers.members_admin import tell
+from fitclub.jobs.freezes import tell_member
 from fitclub.screens import members_admin as screens
 from fitclub.services import booking, membership_admin
 from fitclub.services.membership_admin import Outcome
@@ -64,7 +64,7 @@ def request(deps, call: types.CallbackQuery) -> None:
         ui.show(ctx, _requests_screen(ctx), call,
                 toast=screens.refusal(tx, result, member))
         return
-    tell(ctx, result)
+    tell_member(ctx, result)
     member = by_id(ctx.conn, result.member_id)
     ui.show(ctx, _requests_screen(ctx), call, toast=tx(
         "mbr_request_granted", plan=result.membership.plan_name, name=member.name))
