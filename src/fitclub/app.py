@@ -22,8 +22,6 @@ from fitclub.db.pool import Pool, PoolClosed, close_pool, get_pool, init_pool
 from fitclub.db.queries import Q
 from fitclub.handlers import MODULES, Deps, register_all
 from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
-from fitclub.jobs.metrics import JobMetrics
-from fitclub.jobs.runner import Runner, overview
 from fitclub.runtime.context import UpdateContext, current
 from fitclub.runtime.dispatcher import (
     ChatScheduler,
@@ -33,6 +31,8 @@ from fitclub.runtime.dispatcher import (
     load_pending,
 )
 from fitclub.runtime.health import HealthReport, HealthServer, evaluate
+from fitclub.runtime.jobs.metrics import JobMetrics
+from fitclub.runtime.jobs.runner import Runner, overview
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.poller import Poller
 from fitclub.runtime.sdnotify import SystemdNotifier

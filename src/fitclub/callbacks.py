@@ -174,7 +174,7 @@ PRIVACY = action("pv", step=Choice("ask", "yes", "no"))
 #: Where a class screen's Back goes: the schedule ("s") or My bookings ("b").
 BACK_TO = Choice("s", "b")
 #: The schedule of one day (previous/next edit in place).
-SCHEDULE = action("sc", day=Day())
+TIMETABLE = action("sc", day=Day())
 #: A class's details.
 CLASS = action("cl", class_id=Id(), back=BACK_TO)
 #: Book a class; on a full class the same press joins its waitlist.

@@ -18,7 +18,7 @@ from psycopg2.extras import Json  # noqa: E402
 
 from fitclub.app import run_polling  # noqa: E402
 from fitclub.config import ConfigError, Settings  # noqa: E402
-from fitclub.jobs import JobContext, register  # noqa: E402
+from fitclub.runtime.jobs import JobContext, register  # noqa: E402
 from tests.e2e.probe_bot import HANDLER_MODULES  # noqa: E402
 
 JOB_ACTION = "e2e.job"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from fitclub.jobs import schedule
+from fitclub.runtime.jobs import schedule
 from tests.e2e import harness
 from tests.e2e.harness import TOKEN, bot_texts, query, wait_until
 

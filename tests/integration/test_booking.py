@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import psycopg2
 import pytest
 
-from fitclub.services import booking, schedule
+from fitclub.services import booking, timetable
 from fitclub.services.booking import Outcome, Refusal, Rules
 from tests.helpers import query
 
@@ -309,7 +309,7 @@ def test_a_day_and_its_times_follow_the_club_time_zone_across_dst(db_url):
     member = _member(db_url, 1, ends_on=date(2026, 3, 28), starts_on=date(2026, 1, 1))
     conn = psycopg2.connect(db_url)
     try:
-        shown = schedule.day(conn, member, date(2026, 3, 29), berlin)
+        shown = timetable.day(conn, member, date(2026, 3, 29), berlin)
     finally:
         conn.close()
     assert [c.id for c in shown] == [before, after]

@@ -12,8 +12,8 @@ import pytest
 from fitclub import locales
 from fitclub.locales import Texts
 from fitclub.screens import bookings as booking_screens
-from fitclub.screens import schedule as schedule_screens
-from fitclub.services import schedule
+from fitclub.screens import timetable as schedule_screens
+from fitclub.services import timetable
 from fitclub.services.booking import Refusal, Rules
 from tests.integration.test_booking import _book, _class, _member
 
@@ -43,7 +43,7 @@ def test_every_refusal_is_one_line_in_both_languages(lang, reason):
 @pytest.mark.parametrize(("n", "says"), [(1, "осталось 1 место из 30"), (2, "осталось 2 места"),
                                          (5, "осталось 5 мест"), (21, "осталось 21 место")])
 def test_places_use_russian_plurals(n, says):
-    cls = schedule.ClassView(1, datetime.now(UTC), 60, "scheduled", "Yoga", "", "", "Tina", 30,
+    cls = timetable.ClassView(1, datetime.now(UTC), 60, "scheduled", "Yoga", "", "", "Tina", 30,
                              30 - n, 0, None)
     assert says in schedule_screens.places(Texts("ru"), cls)
 
@@ -65,13 +65,13 @@ def test_schedule_details_and_calendar_in_the_club_time_zone(db_url, berlin):
     _book(db_url, other, class_id, now=now, rules=berlin)
     conn = psycopg2.connect(db_url)
     try:
-        day = schedule.day(conn, member, date(2030, 3, 31), berlin)
-        found = schedule.details(conn, member, class_id, now, berlin)
-        theirs = schedule.details(conn, other, class_id, now, berlin)
+        day = timetable.day(conn, member, date(2030, 3, 31), berlin)
+        found = timetable.details(conn, member, class_id, now, berlin)
+        theirs = timetable.details(conn, other, class_id, now, berlin)
     finally:
         conn.close()
     tx = Texts("en")
-    page = schedule_screens.day(tx, date(2030, 3, 31), day, schedule.days(date(2030, 3, 30)))
+    page = schedule_screens.day(tx, date(2030, 3, 31), day, timetable.days(date(2030, 3, 30)))
     assert "<b>09:30</b> Yoga · Tina" in page.text and "full · waitlist 1 ✅" in page.text
     shown = schedule_screens.details(tx, found, "https://t.me/fitbot?start=c_1", "s")
     assert "You're booked" in shown.text and "start=c_1" in shown.text
@@ -97,8 +97,8 @@ def test_a_held_place_can_be_answered_from_the_class_details(lang):
 
     from fitclub.callbacks import OFFER
     from fitclub.locales import Texts
-    from fitclub.screens.schedule import details
-    from fitclub.services.schedule import ClassDetails, ClassView
+    from fitclub.screens.timetable import details
+    from fitclub.services.timetable import ClassDetails, ClassView
 
     cls = ClassView(7, datetime.now(UTC) + timedelta(days=1), 60, "scheduled", "Yoga", "", "",
                     "Anna", 10, 10, 3, "waitlisted")

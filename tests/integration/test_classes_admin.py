@@ -16,10 +16,10 @@ from fitclub.handlers import class_types as type_handlers
 from fitclub.locales import Texts
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import classes as class_screens
-from fitclub.services import booking, checkin, class_schedule, class_types, classes, reminders
+from fitclub.services import booking, checkin, class_planner, class_types, classes, reminders
 from fitclub.services.booking import Outcome as BookingOutcome
 from fitclub.services.booking import Rules
-from fitclub.services.class_schedule import Draft
+from fitclub.services.class_planner import Draft
 from fitclub.services.classes import Outcome
 from tests.helpers import query
 
@@ -223,7 +223,7 @@ def test_a_draft_survives_the_flow_state_as_json(db_url):
 
 def test_one_class_is_scheduled_with_an_audit_row(db_url, admin, trainer):
     type_id = _type(db_url)
-    made = _run(db_url, class_schedule.schedule, admin, _draft(type_id, trainer), NOW, BERLIN)
+    made = _run(db_url, class_planner.create, admin, _draft(type_id, trainer), NOW, BERLIN)
     assert made.problem is None and len(made.class_ids) == 1
     assert query(db_url, "SELECT class_type_id, trainer_id, starts_at, duration_minutes,"
                          " capacity, room, series_id, status FROM classes") == [
@@ -238,7 +238,7 @@ def test_tuesday_and_thursday_for_eight_weeks_across_a_dst_change_is_sixteen_cla
     type_id = _type(db_url)
     # Berlin moves its clocks on Sunday 2030-03-31: the series straddles it.
     draft = _draft(type_id, trainer, day=date(2030, 3, 4), weekdays=(2, 4), weeks=8)
-    made = _run(db_url, class_schedule.schedule, admin, draft,
+    made = _run(db_url, class_planner.create, admin, draft,
                 datetime(2030, 3, 1, tzinfo=UTC), BERLIN)
     assert len(made.class_ids) == 16
     starts = [r[0] for r in query(db_url, "SELECT starts_at FROM classes ORDER BY starts_at")]
@@ -262,7 +262,7 @@ def test_a_class_in_the_past_or_at_a_skipped_time_is_refused_and_nothing_is_writ
         db_url, admin, trainer, change, code):
     type_id = _type(db_url)
     now = NOW if code != "gap" else datetime(2030, 3, 1, tzinfo=UTC)
-    made = _run(db_url, class_schedule.schedule, admin, _draft(type_id, trainer, **change),
+    made = _run(db_url, class_planner.create, admin, _draft(type_id, trainer, **change),
                 now, BERLIN)
     assert made.problem.code == code and made.class_ids == ()
     assert query(db_url, "SELECT count(*) FROM classes") == [(0,)]
@@ -273,7 +273,7 @@ def test_a_series_with_one_day_in_the_past_is_refused_whole(db_url, admin, train
     # 2030-06-01 is a Saturday; 09:00 has passed at NOW, the Sundays after have not.
     draft = _draft(type_id, trainer, day=date(2030, 6, 1), at=time(9, 0), weekdays=(6, 7),
                    weeks=2)
-    assert _run(db_url, class_schedule.schedule, admin, draft, NOW, BERLIN).problem.code == \
+    assert _run(db_url, class_planner.create, admin, draft, NOW, BERLIN).problem.code == \
         "past"
     assert query(db_url, "SELECT count(*) FROM classes") == [(0,)]
 
@@ -281,9 +281,9 @@ def test_a_series_with_one_day_in_the_past_is_refused_whole(db_url, admin, train
 def test_only_trainers_and_admins_may_lead_a_class(db_url, admin):
     type_id = _type(db_url)
     member = _person(db_url, 50)
-    made = _run(db_url, class_schedule.schedule, admin, _draft(type_id, member), NOW, BERLIN)
+    made = _run(db_url, class_planner.create, admin, _draft(type_id, member), NOW, BERLIN)
     assert made.problem.code == "gone"
-    assert [t.id for t in _run(db_url, class_schedule.trainers)] == [admin]
+    assert [t.id for t in _run(db_url, class_planner.trainers)] == [admin]
 
 
 def test_the_trainers_overlapping_classes_are_found_for_a_warning(db_url, admin, trainer):
@@ -291,10 +291,10 @@ def test_the_trainers_overlapping_classes_are_found_for_a_warning(db_url, admin,
     busy = _class(db_url, trainer, starts_at=datetime(2030, 6, 10, 16, 30, tzinfo=UTC))
     _class(db_url, trainer, starts_at=datetime(2030, 6, 10, 18, 0, tzinfo=UTC))  # ends at it
     # 17:00-18:00 overlaps 16:30-17:30 only.
-    found = _run(db_url, class_schedule.preview, _draft(type_id, trainer, at=time(17, 0)),
+    found = _run(db_url, class_planner.preview, _draft(type_id, trainer, at=time(17, 0)),
                  NOW, UTC_ZONE)
     assert [(o.id, o.total) for o in found.overlaps] == [(busy, 1)]
-    made = _run(db_url, class_schedule.schedule, admin,
+    made = _run(db_url, class_planner.create, admin,
                 _draft(type_id, trainer, at=time(17, 0)), NOW, UTC_ZONE)
     assert made.problem is None, "an overlap warns, it does not refuse"
 

@@ -14,10 +14,17 @@ from psycopg2.extras import Json
 
 from fitclub.db.migrate import Migrator
 from fitclub.db.pool import Pool
-from fitclub.jobs import JobContext, Registry, cancel, ensure_recurring, reschedule, schedule
-from fitclub.jobs.metrics import JobMetrics
-from fitclub.jobs.runner import Runner, overview
 from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT, PRIORITY_REMINDER, current
+from fitclub.runtime.jobs import (
+    JobContext,
+    Registry,
+    cancel,
+    ensure_recurring,
+    reschedule,
+    schedule,
+)
+from fitclub.runtime.jobs.metrics import JobMetrics
+from fitclub.runtime.jobs.runner import Runner, overview
 from tests.helpers import query
 
 EFFECT = "test.job"
@@ -321,7 +328,7 @@ def test_a_failing_job_is_retried_with_growing_backoff_then_marked_failed(db_url
     assert job["due_in"] == pytest.approx(60, abs=3)
 
     _make_due(db_url)
-    with caplog.at_level(logging.ERROR, logger="fitclub.jobs.runner"):
+    with caplog.at_level(logging.ERROR, logger="fitclub.runtime.jobs.runner"):
         assert runner.run_one().outcome == "failed"
     job = _job(db_url, "flaky")
     assert (job["status"], job["attempts"]) == ("failed", 3)
@@ -383,7 +390,7 @@ def test_a_job_that_swallows_a_database_error_is_failed_not_committed(db_url, ru
 def test_an_unknown_kind_is_failed_at_once_with_a_clear_error(db_url, runner, registry, caplog):
     registry.register("remind")(lambda ctx, payload: None)
     _schedule(db_url, "no_such_kind")
-    with caplog.at_level(logging.ERROR, logger="fitclub.jobs.runner"):
+    with caplog.at_level(logging.ERROR, logger="fitclub.runtime.jobs.runner"):
         assert runner.run_one().outcome == "failed"
     job = _job(db_url, "no_such_kind")
     assert (job["status"], job["attempts"]) == ("failed", 1)
@@ -580,7 +587,7 @@ def test_the_runner_waits_out_a_database_restart_and_carries_on(private_pg, regi
                     ) != [(1,)] and time.monotonic() < deadline:
             time.sleep(0.05)
         assert ran == [1]
-        with caplog.at_level(logging.WARNING, logger="fitclub.jobs.runner"):
+        with caplog.at_level(logging.WARNING, logger="fitclub.runtime.jobs.runner"):
             private_pg.stop()
             time.sleep(1.5)
             private_pg.start()
@@ -592,7 +599,7 @@ def test_the_runner_waits_out_a_database_restart_and_carries_on(private_pg, regi
         assert runner.stop(10)
         pool.close()
     assert ran == [1, 2]
-    outage = [r for r in caplog.records if r.name == "fitclub.jobs.runner"]
+    outage = [r for r in caplog.records if r.name == "fitclub.runtime.jobs.runner"]
     assert outage, "the outage went unreported"
     assert all(r.levelno == logging.WARNING and not r.exc_info for r in outage), \
         [r.getMessage() for r in outage]

@@ -11,9 +11,9 @@ import pytest
 
 import fitclub.jobs.freezes  # noqa: F401 - registers the freeze job kinds
 from fitclub.db.pool import Pool
-from fitclub.jobs import reschedule
-from fitclub.jobs.metrics import JobMetrics
-from fitclub.jobs.runner import Runner
+from fitclub.runtime.jobs import reschedule
+from fitclub.runtime.jobs.metrics import JobMetrics
+from fitclub.runtime.jobs.runner import Runner
 from fitclub.services import membership_admin as ma
 from fitclub.services import memberships, privacy
 from fitclub.services.booking import Rules

@@ -18,7 +18,7 @@ from fitclub.handlers import (
     card,
     chat_member,
     checkin,
-    class_schedule,
+    class_planner,
     class_types,
     classes,
     fallback,
@@ -31,9 +31,9 @@ from fitclub.handlers import (
     plans,
     registration,
     reports,
-    schedule,
     settings,
     staff,
+    timetable,
 )
 from fitclub.runtime.context import UpdateContext
 
@@ -58,7 +58,7 @@ MODULES: tuple[ModuleType, ...] = (
     menu,
     membership,
     account,
-    schedule,
+    timetable,
     bookings,
     settings,
     card,
@@ -69,7 +69,7 @@ MODULES: tuple[ModuleType, ...] = (
     reports,
     audit_log,
     announce,
-    class_schedule,
+    class_planner,
     classes,
     class_types,
     plans,

@@ -33,7 +33,7 @@ from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import announce as screens
 from fitclub.screens import staff as staff_screens
-from fitclub.services import announcements, booking, schedule
+from fitclub.services import announcements, booking, timetable
 from fitclub.services.announcements import Announcement, Confirmed
 
 FLOW = "ann"
@@ -78,7 +78,7 @@ def _admin(ctx: UpdateContext, call: types.CallbackQuery | None, what: str) -> M
 
 
 def _today(ctx: UpdateContext, deps) -> date:
-    return schedule.today(ctx.now(), booking.rules_from(deps.settings))
+    return timetable.today(ctx.now(), booking.rules_from(deps.settings))
 
 
 # -- opening, and the compose step ---------------------------------------------------------------

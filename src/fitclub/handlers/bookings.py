@@ -10,7 +10,7 @@ from fitclub.callbacks import OFFER
 from fitclub.jobs.offers import announce
 from fitclub.screens import Screen
 from fitclub.screens import bookings as screens
-from fitclub.services import booking, schedule
+from fitclub.services import booking, timetable
 from fitclub.services.booking import Outcome
 
 
@@ -18,9 +18,9 @@ def register(bot: telebot.TeleBot, deps) -> None:
     """Register /bookings and the offer buttons."""
 
     def bookings_screen(ctx) -> Screen:
-        return screens.my_bookings(ctx.texts, schedule.upcoming(ctx.conn, ctx.member.id,
+        return screens.my_bookings(ctx.texts, timetable.upcoming(ctx.conn, ctx.member.id,
                                                                  ctx.now()),
-                                   schedule.last_visits(ctx.conn, ctx.member.id))
+                                   timetable.last_visits(ctx.conn, ctx.member.id))
 
     @bot.message_handler(commands=["bookings"], chat_types=["private"])
     def show_bookings(message: types.Message) -> None:
@@ -47,7 +47,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
         announce(ctx, result.offers)
         tx = ctx.texts
         if result.outcome is Outcome.BOOKED:
-            found = schedule.details(ctx.conn, member.id, result.class_id, ctx.now(), rules)
+            found = timetable.details(ctx.conn, member.id, result.class_id, ctx.now(), rules)
             text = tx("offer_accepted", name=found.cls.name,
                       when=tx.datetime(found.cls.starts_at))
         elif result.outcome is Outcome.REFUSED:

@@ -35,7 +35,7 @@ from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
 from fitclub.screens import Screen
 from fitclub.screens import classes as screens
-from fitclub.services import booking, class_schedule, class_types, classes
+from fitclub.services import booking, class_planner, class_types, classes
 from fitclub.services.classes import AdminClass, Notice, Outcome
 
 CAPACITY = "cls.cap"
@@ -262,7 +262,7 @@ def _new_start(deps, ctx, on: date, minute: int) -> tuple[datetime | None, str |
 
 
 def _move_confirm(ctx, cls: AdminClass, moment: datetime) -> Screen:
-    found = class_schedule.overlaps(ctx.conn, cls.trainer_id, (moment,), cls.duration_minutes,
+    found = class_planner.overlaps(ctx.conn, cls.trainer_id, (moment,), cls.duration_minutes,
                                     exclude_id=cls.id)
     return screens.move_confirm(ctx.texts, cls, moment, classes.audience(ctx.conn, cls.id),
                                 found)

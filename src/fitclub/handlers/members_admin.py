@@ -41,7 +41,7 @@ from fitclub.callbacks import (
 from fitclub.db.members import by_id
 from fitclub.jobs.freezes import tell_member
 from fitclub.screens import members_admin as screens
-from fitclub.services import booking, membership_admin, people, plans, schedule
+from fitclub.services import booking, membership_admin, people, plans, timetable
 from fitclub.services.membership_admin import Outcome, Refusal
 
 FLOW = "mbr"
@@ -103,7 +103,7 @@ def _rules(deps):
 
 
 def _today(deps, ctx):
-    return schedule.today(ctx.now(), _rules(deps))
+    return timetable.today(ctx.now(), _rules(deps))
 
 
 def _rest(ctx) -> None:

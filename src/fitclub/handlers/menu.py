@@ -12,8 +12,8 @@ from fitclub.handlers.card import send_card
 from fitclub.screens import bookings as booking_screens
 from fitclub.screens import membership as membership_screens
 from fitclub.screens import menu as screens
-from fitclub.screens import schedule as schedule_screens
-from fitclub.services import booking, memberships, schedule
+from fitclub.screens import timetable as schedule_screens
+from fitclub.services import booking, memberships, timetable
 
 
 def register(bot: telebot.TeleBot, deps) -> None:
@@ -44,14 +44,14 @@ def register(bot: telebot.TeleBot, deps) -> None:
                 memberships.plans_on_sale(ctx.conn))
         elif target == "schedule":
             rules = booking.rules_from(deps.settings)
-            today = schedule.today(ctx.now(), rules)
+            today = timetable.today(ctx.now(), rules)
             screen = schedule_screens.day(tx, today,
-                                          schedule.day(ctx.conn, member.id, today, rules),
-                                          schedule.days(today))
+                                          timetable.day(ctx.conn, member.id, today, rules),
+                                          timetable.days(today))
         elif target == "bookings":
             screen = booking_screens.my_bookings(
-                tx, schedule.upcoming(ctx.conn, member.id, ctx.now()),
-                schedule.last_visits(ctx.conn, member.id))
+                tx, timetable.upcoming(ctx.conn, member.id, ctx.now()),
+                timetable.last_visits(ctx.conn, member.id))
         elif target == "card":
             # A photo cannot replace a text message in place: the card comes as a new message.
             ctx.answer_callback(call.id)

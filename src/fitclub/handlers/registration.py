@@ -14,8 +14,8 @@ from fitclub.callbacks import Id, parse
 from fitclub.screens import account as account_screens
 from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import menu as menu_screens
-from fitclub.screens import schedule as schedule_screens
-from fitclub.services import booking, card, checkin, registration, schedule
+from fitclub.screens import timetable as schedule_screens
+from fitclub.services import booking, card, checkin, registration, timetable
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def open_payload(ctx, payload: str | None, deps) -> None:
         return
     class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
     if class_id is not None:
-        found = schedule.details(ctx.conn, ctx.member.id, class_id, ctx.now(),
+        found = timetable.details(ctx.conn, ctx.member.id, class_id, ctx.now(),
                                  booking.rules_from(deps.settings))
         if found is not None:
             screen = schedule_screens.details(

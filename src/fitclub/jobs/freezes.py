@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fitclub.jobs.offers import announce
-from fitclub.jobs.registry import JobContext, register
 from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER, UpdateContext
+from fitclub.runtime.jobs.registry import JobContext, register
 from fitclub.screens import members_admin as screens
 from fitclub.services import booking, membership_admin
 from fitclub.services.membership_admin import Outcome

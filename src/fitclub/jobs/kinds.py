@@ -1,6 +1,6 @@
 """The modules that define production job kinds; the app imports them so their @register runs.
 
-Add a feature's module here when it gains a `@register(...)` job (e.g. the waitlist service for
+Add a feature's module here when it gains a `@register(...)` job (as `offers` does for
 "offer_expiry"). Tests register their own kinds and never appear here.
 """
 

@@ -10,9 +10,9 @@ transaction as the marks: sent once, or not at all.
 
 from __future__ import annotations
 
-from fitclub.jobs.registry import JobContext, register
 from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
+from fitclub.runtime.jobs.registry import JobContext, register
 from fitclub.screens import myclasses as screens
 from fitclub.services import attendance
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fitclub.jobs.registry import JobContext, register
 from fitclub.locales import Texts
 from fitclub.runtime.context import UpdateContext
+from fitclub.runtime.jobs.registry import JobContext, register
 from fitclub.screens import bookings as screens
 from fitclub.services import booking
 from fitclub.services.booking import OfferNotice

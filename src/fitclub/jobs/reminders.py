@@ -7,11 +7,11 @@ that its reminder still applies (booking kept, reminders on, bot not blocked) be
 
 from __future__ import annotations
 
-from fitclub.jobs.registry import JobContext, register
 from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
+from fitclub.runtime.jobs.registry import JobContext, register
 from fitclub.screens import settings as screens
-from fitclub.services import booking, reminders, schedule
+from fitclub.services import booking, reminders, timetable
 
 SWEEP_SECONDS = 60
 
@@ -24,7 +24,7 @@ def _hours(settings) -> float:
 def reminder_sweep(ctx: JobContext, payload: dict) -> None:
     """Schedule every due reminder (those already scheduled once are no-ops)."""
     now = ctx.now()
-    today = schedule.today(now, booking.rules_from(ctx.settings))
+    today = timetable.today(now, booking.rules_from(ctx.settings))
     for due in reminders.due(ctx.conn, now, today, _hours(ctx.settings)):
         ctx.schedule(due.kind, due.payload, None, key=due.key)
 

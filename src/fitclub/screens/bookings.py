@@ -12,7 +12,7 @@ from fitclub.locales import Texts, club
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
 from fitclub.services.booking import OfferNotice, Refusal
-from fitclub.services.schedule import ClassView, MyBooking, Visit
+from fitclub.services.timetable import ClassView, MyBooking, Visit
 
 PRODID = "-//FitClub//bot//EN"  # iCalendar's product id: an identifier, not text to read
 

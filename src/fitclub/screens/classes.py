@@ -22,7 +22,7 @@ from fitclub.callbacks import (
 from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
-from fitclub.services.class_schedule import Overlap
+from fitclub.services.class_planner import Overlap
 from fitclub.services.class_types import CAPACITY_MAX, Problem
 from fitclub.services.classes import AdminClass, Notice, Outcome
 

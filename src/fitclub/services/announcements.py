@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 from psycopg2.extras import Json
 
 from fitclub.db import audit, rows
-from fitclub.jobs import scheduling
 from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT
+from fitclub.runtime.jobs import scheduling
 
 AUDIENCES = ("active", "all", "class", "expiring")
 #: The "memberships ending within N days" choices.

@@ -13,8 +13,8 @@ from enum import Enum
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from fitclub import jobs
 from fitclub.db import audit, rows
+from fitclub.runtime import jobs
 
 OFFER_JOB = "offer_expiry"
 

@@ -3,7 +3,7 @@
 Each change takes the class row first (`classes.lock`, as every booking change does), so it
 is decided one transaction at a time with members' bookings; it writes its audit row in the
 caller's transaction and returns who must be told (the caller words and queues the messages).
-Scheduling new classes is in `class_schedule`.
+Scheduling new classes is in `class_planner`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import Enum
 from typing import NamedTuple
 
-from fitclub import jobs
 from fitclub.db import audit, rows
+from fitclub.runtime import jobs
 from fitclub.services import booking
 from fitclub.services.booking import OfferNotice, Rules, day_bounds
 from fitclub.services.class_types import CAPACITY_MAX, Checked, Problem

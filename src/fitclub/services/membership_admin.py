@@ -19,12 +19,12 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import NamedTuple
 
-from fitclub import jobs
 from fitclub.db import audit, rows
 from fitclub.db.members import Member, by_id
-from fitclub.services import booking, plans, schedule
+from fitclub.runtime import jobs
+from fitclub.services import booking, plans, timetable
 from fitclub.services.booking import OfferNotice, Rules
-from fitclub.services.schedule import MyBooking, Visit
+from fitclub.services.timetable import MyBooking, Visit
 
 FREEZE_START_JOB = "freeze_start"
 FREEZE_END_JOB = "freeze_end"
@@ -215,10 +215,10 @@ def card(conn, member_id: int, now: datetime, rules: Rules) -> Card | None:
     member = by_id(conn, member_id)
     if member is None or member.registered_at is None:
         return None
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     return Card(member, membership_of(conn, member_id, today),
-                schedule.last_visits(conn, member_id),
-                schedule.upcoming(conn, member_id, now)[:BOOKINGS_SHOWN],
+                timetable.last_visits(conn, member_id),
+                timetable.upcoming(conn, member_id, now)[:BOOKINGS_SHOWN],
                 rows.many(conn, "membership_admin.notes",
                           {"member_id": member_id, "limit": NOTES_SHOWN}, Note))
 
@@ -276,7 +276,7 @@ def _lock_current(conn, membership_id: int, today: date
 def grant(conn, actor_id: int, member_id: int, plan_id: int, starts_on: date, now: datetime,
           rules: Rules) -> Result:
     """Sell a plan on sale to a member without a current membership, from starts_on."""
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     if rows.scalar(conn, "membership_admin.lock_member", {"member_id": member_id}) is None:
         return Result(Outcome.UNAVAILABLE)
     plan = plans.get(conn, plan_id)
@@ -307,7 +307,7 @@ def extend(conn, actor_id: int, membership_id: int, plan_id: int, expected_end: 
     `expected_end` is the end date the admin saw: a second press of the same button finds
     it moved and changes nothing (UNAVAILABLE).
     """
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     found, answer = _lock_current(conn, membership_id, today)
     if answer is not None:
         return answer
@@ -363,7 +363,7 @@ def freeze(conn, actor_id: int, membership_id: int, days: int, start: date, now:
            rules: Rules) -> Result:
     """Freeze a current membership for `days` from `start` (today up to its end date), within
     the plan's remaining freeze days; booked classes on those days are cancelled."""
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     found = _lock(conn, membership_id, today)
     if found is None:
         return Result(Outcome.UNAVAILABLE)
@@ -435,7 +435,7 @@ def _close_freeze(conn, found: AdminMembership, today: date, *, thaw: bool) -> i
 def unfreeze(conn, actor_id: int, membership_id: int, now: datetime, rules: Rules) -> Result:
     """End a freeze early (or call off a planned one): only the days actually frozen count,
     against the allowance and on the end date."""
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     found = _lock(conn, membership_id, today)
     if found is None:
         return Result(Outcome.UNAVAILABLE)
@@ -465,7 +465,7 @@ def begin_freeze(conn, freeze_id: int, now: datetime, rules: Rules) -> Outcome:
     """The first day of a planned freeze: the membership is frozen (the freeze_start job).
     REFUSED before that day, UNAVAILABLE when the freeze is gone or the membership not active.
     """
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     found = rows.one(conn, "membership_admin.freeze", {"freeze_id": freeze_id}, _Freeze)
     if found is None or found.membership_status != "active":
         return Outcome.UNAVAILABLE
@@ -483,7 +483,7 @@ def finish_freeze(conn, freeze_id: int, now: datetime, rules: Rules) -> Result:
     the days frozen. REFUSED while its last day has not passed, UNAVAILABLE when it already
     ended. A member who erased their data meanwhile still has the freeze closed (their
     membership stays), but nobody is told (no notice, no membership in the result)."""
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     found = rows.one(conn, "membership_admin.freeze", {"freeze_id": freeze_id}, _Freeze)
     if found is None:
         return Result(Outcome.UNAVAILABLE)
@@ -505,7 +505,7 @@ def finish_freeze(conn, freeze_id: int, now: datetime, rules: Rules) -> Result:
 def cancel(conn, actor_id: int, membership_id: int, now: datetime, rules: Rules) -> Result:
     """Cancel a current membership: an open freeze ends where it is (the end date stays),
     booked classes to come are cancelled."""
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     found, answer = _lock_current(conn, membership_id, today)
     if answer is not None:
         return answer
@@ -527,7 +527,7 @@ def cancel(conn, actor_id: int, membership_id: int, now: datetime, rules: Rules)
 def adjust(conn, actor_id: int, membership_id: int, delta: int, reason: str, now: datetime,
            rules: Rules) -> Result:
     """Add or take visits of a current, counted membership, never below zero, with a reason."""
-    today = schedule.today(now, rules)
+    today = timetable.today(now, rules)
     found, answer = _lock_current(conn, membership_id, today)
     if answer is not None:
         return answer
@@ -602,7 +602,7 @@ def grant_request(conn, actor_id: int, request_id: int, now: datetime, rules: Ru
     if found is None:
         return Result(Outcome.UNAVAILABLE)
     result = grant(conn, actor_id, found.member_id, found.plan_id,
-                   schedule.today(now, rules), now, rules)
+                   timetable.today(now, rules), now, rules)
     if result.outcome is Outcome.DONE:
         audit.record(conn, actor_id=actor_id, action="plan_request.granted",
                      entity="plan_request", entity_id=request_id,

@@ -22,10 +22,10 @@ import psycopg2.extensions
 from fitclub.config import Settings
 from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
-from fitclub.jobs.metrics import JobMetrics
-from fitclub.jobs.registry import REGISTRY, Job, JobContext, JobSpec, Registry
-from fitclub.jobs.scheduling import ensure_recurring
 from fitclub.runtime.context import bound
+from fitclub.runtime.jobs.metrics import JobMetrics
+from fitclub.runtime.jobs.registry import REGISTRY, Job, JobContext, JobSpec, Registry
+from fitclub.runtime.jobs.scheduling import ensure_recurring
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +206,9 @@ class Runner:
         return Pass(outcome=outcome, kind=job.kind)
 
     def _unknown(self, conn: psycopg2.extensions.connection, job: Job) -> Pass:
+        known = ", ".join(self.registry.kinds())
         error = (f"unknown job kind {job.kind!r}: no function is registered for it in this "
-                 f"process (fitclub.jobs.register; known: {', '.join(self.registry.kinds())})")
+                 f"process (fitclub.runtime.jobs.register; known: {known})")
         log.error("job %s #%s marked failed: %s", job.kind, job.id, error)
         with conn.cursor() as cur:
             cur.execute(Q["jobs.finish"], {"id": job.id, "status": "failed",

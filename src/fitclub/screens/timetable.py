@@ -12,12 +12,12 @@ from fitclub.callbacks import (
     LEAVE_WAITLIST,
     MENU,
     OFFER,
-    SCHEDULE,
+    TIMETABLE,
 )
 from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
-from fitclub.services.schedule import ClassDetails, ClassView
+from fitclub.services.timetable import ClassDetails, ClassView
 
 MARKS = {"booked": "✅", "attended": "✅", "no_show": "✅", "waitlisted": "⏳"}
 
@@ -48,10 +48,10 @@ def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Scr
     index = shown.index(on) if on in shown else 0
     if index > 0:
         before = shown[index - 1]
-        nav.append((tx("schedule_prev", day=tx.date(before, "day")), SCHEDULE(day=before)))
+        nav.append((tx("schedule_prev", day=tx.date(before, "day")), TIMETABLE(day=before)))
     if index + 1 < len(shown):
         after = shown[index + 1]
-        nav.append((tx("schedule_next", day=tx.date(after, "day")), SCHEDULE(day=after)))
+        nav.append((tx("schedule_next", day=tx.date(after, "day")), TIMETABLE(day=after)))
     if nav:
         rows.append(nav)
     rows.append(back_to_menu(tx))
@@ -84,7 +84,7 @@ def details(tx: Texts, found: ClassDetails, link: str | None, back: str) -> Scre
     if link:
         lines += ["", tx("class_share", link=link)]
     rows = _actions(tx, found, back)
-    back_data = MENU(screen="bookings") if back == "b" else SCHEDULE(day=tx.local(
+    back_data = MENU(screen="bookings") if back == "b" else TIMETABLE(day=tx.local(
         cls.starts_at).date())
     rows.append([(tx("button_back"), back_data)])
     return Screen("\n".join(lines).strip(), inline(rows))

@@ -21,8 +21,8 @@ from typing import Any
 import psycopg2.extensions
 
 from fitclub.config import Settings
-from fitclub.jobs import scheduling
 from fitclub.runtime.context import PRIORITY_REMINDER, UpdateContext
+from fitclub.runtime.jobs import scheduling
 
 JobFunction = Callable[["JobContext", dict[str, Any]], None]
 
@@ -144,7 +144,7 @@ class JobContext(UpdateContext):
     def schedule(self, kind: str, payload: dict[str, Any] | None = None,
                  run_at: dt.datetime | dt.timedelta | None = None, *,
                  key: str | None = None, max_attempts: int | None = None) -> bool:
-        """Schedule a follow-up job in this transaction (see fitclub.jobs.schedule)."""
+        """Schedule a follow-up job in this transaction (see fitclub.runtime.jobs.schedule)."""
         return scheduling.schedule(self.conn, kind, payload, run_at, key=key,
                                    max_attempts=max_attempts)
 
@@ -159,5 +159,5 @@ class JobContext(UpdateContext):
         scheduling.run_again(self.conn, self.job.id, run_at, payload=payload)
 
     def cancel(self, kind: str, key: str) -> bool:
-        """Cancel a pending job in this transaction (see fitclub.jobs.cancel)."""
+        """Cancel a pending job in this transaction (see fitclub.runtime.jobs.cancel)."""
         return scheduling.cancel(self.conn, kind, key)

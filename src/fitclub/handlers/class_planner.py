@@ -31,10 +31,10 @@ from fitclub.callbacks import (
     NEW_CLASS_WEEKS,
 )
 from fitclub.screens import Screen
-from fitclub.screens import class_schedule as screens
+from fitclub.screens import class_planner as screens
 from fitclub.screens import classes as class_screens
-from fitclub.services import booking, class_schedule, class_types, classes
-from fitclub.services.class_schedule import MAX_WEEKS, Draft
+from fitclub.services import booking, class_planner, class_types, classes
+from fitclub.services.class_planner import MAX_WEEKS, Draft
 from fitclub.services.class_types import Problem
 
 FLOW = "cls.new"
@@ -89,7 +89,7 @@ def _state(ctx) -> tuple[str | None, dict[str, Any]]:
 
 def _names(ctx, draft: Draft) -> screens.Names:
     kind = class_types.get(ctx.conn, draft.type_id, ctx.now()) if draft.type_id else None
-    who = class_schedule.trainer(ctx.conn, draft.trainer_id) if draft.trainer_id else None
+    who = class_planner.trainer(ctx.conn, draft.trainer_id) if draft.trainer_id else None
     return screens.Names(kind.name if kind else None, who.name if who else None)
 
 
@@ -98,7 +98,7 @@ def _screen(deps, ctx, step: str, draft: Draft, data: dict[str, Any],
     """The screen of a step (the confirmation and the change menu included)."""
     tx = ctx.texts
     if step in ("confirm", "change"):
-        found = class_schedule.preview(ctx.conn, draft, ctx.now(), _tz(deps))
+        found = class_planner.preview(ctx.conn, draft, ctx.now(), _tz(deps))
         return screens.confirm(tx, found, note) if step == "confirm" else \
             screens.change(tx, found)
     names = _names(ctx, draft)
@@ -107,7 +107,7 @@ def _screen(deps, ctx, step: str, draft: Draft, data: dict[str, Any],
         "type": lambda: screens.ask_type(tx, draft, names,
                                          class_types.all_types(ctx.conn, ctx.now()), note),
         "trainer": lambda: screens.ask_trainer(tx, draft, names,
-                                               class_schedule.trainers(ctx.conn), note),
+                                               class_planner.trainers(ctx.conn), note),
         "date": lambda: screens.ask_day(tx, draft, names, classes.days(_today(deps, ctx)),
                                         note),
         "repeat": lambda: screens.ask_repeat(tx, draft, names, note),
@@ -128,9 +128,9 @@ def _go(deps, ctx, step: str, draft: Draft, data: dict[str, Any], call=None,
     """Enter a step with the draft, and show it (in place after a button)."""
     data = {**data, **draft.to_data()}
     if step == "room":
-        data["rooms"] = class_schedule.recent_rooms(ctx.conn)
+        data["rooms"] = class_planner.recent_rooms(ctx.conn)
     if step == "confirm":
-        found = class_schedule.preview(ctx.conn, draft, ctx.now(), _tz(deps))
+        found = class_planner.preview(ctx.conn, draft, ctx.now(), _tz(deps))
         if found.problem is not None:
             # Something no longer holds (the time passed, a type or trainer is gone): back
             # to the step that fixes it, saying why.
@@ -141,7 +141,7 @@ def _go(deps, ctx, step: str, draft: Draft, data: dict[str, Any], call=None,
     ui.show(ctx, _screen(deps, ctx, step, draft, data, note), call, toast=toast)
 
 
-def _fixed_at(found: class_schedule.Preview) -> str:
+def _fixed_at(found: class_planner.Preview) -> str:
     """The step that fixes a draft's problem."""
     code = found.problem.code
     if code == "gone":
@@ -203,7 +203,7 @@ def pick_trainer(deps, call: types.CallbackQuery) -> None:
     if got is None:
         return
     ctx, draft, data = got
-    who = class_schedule.trainer(ctx.conn, NEW_CLASS_TRAINER.parse(call.data)["member_id"])
+    who = class_planner.trainer(ctx.conn, NEW_CLASS_TRAINER.parse(call.data)["member_id"])
     if who is None:
         ui.stale(ctx, call, refresh=_screen(deps, ctx, "trainer", draft, data))
         return
@@ -347,7 +347,7 @@ def flow_button(deps, call: types.CallbackQuery) -> None:
         ui.show(ctx, _screen(deps, ctx, "change" if answer == "change" else "confirm", draft,
                              data), call)
         return
-    made = class_schedule.schedule(ctx.conn, member.id, draft, ctx.now(), _tz(deps))
+    made = class_planner.create(ctx.conn, member.id, draft, ctx.now(), _tz(deps))
     if made.problem is not None:
         _go(deps, ctx, "confirm", draft, data, call)
         return
@@ -386,7 +386,7 @@ def step_text(deps, message: types.Message) -> None:
         checked = classes.check_time(text)
         if checked.problem is None:
             timed = draft._replace(at=checked.value)
-            moments, problem = class_schedule.starts(timed, _tz(deps))
+            moments, problem = class_planner.starts(timed, _tz(deps))
             if problem is None and moments[0] <= ctx.now():
                 problem = Problem("past")
             if problem is None:
@@ -399,11 +399,11 @@ def step_text(deps, message: types.Message) -> None:
             _go(deps, ctx, _next(step, data), _with_number(draft, step, checked.value), data)
             return
     elif step == "room":
-        typed = class_schedule.check_room(text)
+        typed = class_planner.check_room(text)
         if typed is not None:
             _go(deps, ctx, "confirm", draft._replace(room=typed), data)
             return
-        checked = class_types.Checked(problem=Problem("room", high=class_schedule.ROOM_MAX))
+        checked = class_types.Checked(problem=Problem("room", high=class_planner.ROOM_MAX))
     else:
         ui.show(ctx, _screen(deps, ctx, step, draft, data, tx("cls_use_buttons")))
         return

@@ -1,8 +1,8 @@
-"""Scheduling classes (admins): one class, or a weekly series, from a draft gathered step by step.
+"""Planning classes (admins): one class, or a weekly series, from a draft gathered step by step.
 
 A `Draft` is what the admin has chosen so far; it is kept as plain JSON between steps
 (`to_data`/`from_data`). `preview` resolves it (names, every start in UTC, the trainer's
-overlapping classes) for the confirmation screen, and `schedule` writes every class of it
+overlapping classes) for the confirmation screen, and `create` writes every class of it
 in the caller's transaction, or none. Overlaps with the trainer's other classes are a
 warning, not a refusal: a trainer may cover back-to-back or shared sessions.
 """
@@ -24,7 +24,7 @@ TRAINERS_SHOWN = 30
 
 
 class Draft(NamedTuple):
-    """A class (or weekly series) being scheduled: what has been chosen so far."""
+    """A class (or weekly series) being planned: what has been chosen so far."""
 
     type_id: int | None = None
     trainer_id: int | None = None
@@ -88,7 +88,7 @@ class Preview(NamedTuple):
     problem: Problem | None
 
 
-class Scheduled(NamedTuple):
+class Created(NamedTuple):
     """The classes created and the draft resolved, or the problem that stopped them."""
 
     class_ids: tuple[int, ...]
@@ -175,11 +175,11 @@ class _ClassId(NamedTuple):
     id: int
 
 
-def schedule(conn, actor_id: int, draft: Draft, now: datetime, tz: tzinfo) -> Scheduled:
+def create(conn, actor_id: int, draft: Draft, now: datetime, tz: tzinfo) -> Created:
     """Create every class of a complete draft in one go, or none (with the problem)."""
     found = preview(conn, draft, now, tz)
     if found.problem is not None:
-        return Scheduled((), found, found.problem)
+        return Created((), found, found.problem)
     series_id = None
     if draft.weekly:
         series_id = rows.scalar(conn, "classes.insert_series", {
@@ -197,4 +197,4 @@ def schedule(conn, actor_id: int, draft: Draft, now: datetime, tz: tzinfo) -> Sc
                          "starts_at": moment.isoformat(), "duration": draft.duration,
                          "capacity": draft.capacity, "room": draft.room or "",
                          "series_id": series_id})
-    return Scheduled(tuple(r.id for r in created), found)
+    return Created(tuple(r.id for r in created), found)

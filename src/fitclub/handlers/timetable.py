@@ -8,11 +8,11 @@ import telebot
 from telebot import types
 
 from fitclub import ui
-from fitclub.callbacks import BOOK, CALENDAR, CANCEL_BOOKING, CLASS, LEAVE_WAITLIST, SCHEDULE
+from fitclub.callbacks import BOOK, CALENDAR, CANCEL_BOOKING, CLASS, LEAVE_WAITLIST, TIMETABLE
 from fitclub.jobs.offers import announce
 from fitclub.screens import bookings as booking_screens
-from fitclub.screens import schedule as screens
-from fitclub.services import booking, schedule
+from fitclub.screens import timetable as screens
+from fitclub.services import booking, timetable
 from fitclub.services.booking import Outcome
 
 
@@ -20,7 +20,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
     """Register /schedule and the class buttons."""
     private = {"chat_types": ["private"]}
     bot.register_message_handler(partial(show_schedule, deps), commands=["schedule"], **private)
-    bot.register_callback_query_handler(partial(page, deps), func=SCHEDULE.matches())
+    bot.register_callback_query_handler(partial(page, deps), func=TIMETABLE.matches())
     bot.register_callback_query_handler(partial(open_class, deps), func=CLASS.matches())
     bot.register_callback_query_handler(partial(book, deps), func=BOOK.matches())
     bot.register_callback_query_handler(partial(cancel, deps), func=CANCEL_BOOKING.matches())
@@ -35,16 +35,16 @@ def rules(deps):
 
 def day_screen(deps, ctx, on=None):
     """One day of the schedule (today when `on` is outside the week shown)."""
-    today = schedule.today(ctx.now(), rules(deps))
-    shown = schedule.days(today)
+    today = timetable.today(ctx.now(), rules(deps))
+    shown = timetable.days(today)
     on = on if on in shown else today
-    return screens.day(ctx.texts, on, schedule.day(ctx.conn, ctx.member.id, on, rules(deps)),
+    return screens.day(ctx.texts, on, timetable.day(ctx.conn, ctx.member.id, on, rules(deps)),
                        shown)
 
 
 def class_screen(deps, ctx, class_id, back):
     """A class's details, or None when there is no such class."""
-    found = schedule.details(ctx.conn, ctx.member.id, class_id, ctx.now(), rules(deps))
+    found = timetable.details(ctx.conn, ctx.member.id, class_id, ctx.now(), rules(deps))
     if found is None:
         return None
     return screens.details(ctx.texts, found,
@@ -55,8 +55,8 @@ def after(deps, ctx, call, values, toast):
     """Show the class again (or My bookings) with a toast."""
     if values["back"] == "b":
         screen = booking_screens.my_bookings(
-            ctx.texts, schedule.upcoming(ctx.conn, ctx.member.id, ctx.now()),
-            schedule.last_visits(ctx.conn, ctx.member.id))
+            ctx.texts, timetable.upcoming(ctx.conn, ctx.member.id, ctx.now()),
+            timetable.last_visits(ctx.conn, ctx.member.id))
     else:
         screen = class_screen(deps, ctx, values["class_id"], "s")
     ui.show(ctx, screen, call, toast=toast)
@@ -72,7 +72,7 @@ def show_schedule(deps, message: types.Message) -> None:
 def page(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
     if ui.member_or_refuse(ctx, call) is not None:
-        ui.show(ctx, day_screen(deps, ctx, SCHEDULE.parse(call.data)["day"]), call)
+        ui.show(ctx, day_screen(deps, ctx, TIMETABLE.parse(call.data)["day"]), call)
 
 
 def open_class(deps, call: types.CallbackQuery) -> None:
@@ -145,7 +145,7 @@ def calendar(deps, call: types.CallbackQuery) -> None:
     if ui.member_or_refuse(ctx, call) is None:
         return
     class_id = CALENDAR.parse(call.data)["class_id"]
-    found = schedule.details(ctx.conn, ctx.member.id, class_id, ctx.now(), rules(deps))
+    found = timetable.details(ctx.conn, ctx.member.id, class_id, ctx.now(), rules(deps))
     if found is None or found.cls.my_status != "booked":
         ui.stale(ctx, call)
         return

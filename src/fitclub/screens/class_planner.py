@@ -27,7 +27,7 @@ from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.classes import overlap_lines
 from fitclub.screens.staff import back_row
-from fitclub.services.class_schedule import MAX_WEEKS, Draft, Preview, Trainer, occurrences
+from fitclub.services.class_planner import MAX_WEEKS, Draft, Preview, Trainer, occurrences
 from fitclub.services.class_types import (
     CAPACITY_MAX,
     CAPACITY_MIN,
