@@ -16,11 +16,12 @@ import telebot
 from telebot import custom_filters, types
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from fitclub import commands, locales, logs
+from fitclub import commands, locales, logs, notify
 from fitclub.config import Settings
 from fitclub.db.pool import Pool, PoolClosed, close_pool, get_pool, init_pool
 from fitclub.db.queries import Q
-from fitclub.handlers import MODULES, Deps, register_all
+from fitclub.deps import Deps
+from fitclub.handlers import MODULES, register_all
 from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
 from fitclub.runtime.context import UpdateContext, current
 from fitclub.runtime.dispatcher import (
@@ -110,7 +111,7 @@ class App:
                            retry_base=settings.job_retry_seconds,
                            metrics=JobMetrics(self.metrics.registry,
                                               overview=lambda: overview(pool)),
-                           on_queued=self.sender.wake)
+                           on_queued=self.sender.wake, after_job=notify.deliver)
         self.notifier = SystemdNotifier()
         self.health = (HealthServer(settings.metrics_addr, self.metrics, self.check_health)
                        if settings.metrics_addr else None)
@@ -134,6 +135,7 @@ class App:
         if other := addressed_elsewhere(payload, self.bot_username):
             raise SkipUpdate(f"a command for @{other}")
         self.bot.process_new_updates([update])
+        notify.deliver(current())
 
     def _learn_username(self) -> None:
         # getMe through our client, outside any handler: commands for other bots are told

@@ -348,7 +348,7 @@ def test_moving_tells_every_booked_and_waitlisted_member_and_reminders_follow(
     moved = _run(db_url, classes.move, admin, class_id, later, NOW, RULES)
     assert moved.outcome is Outcome.DONE
     assert (moved.old_start, moved.new_start) == (START, later)
-    assert sorted((n.telegram_id, n.status) for n in moved.notices) == [
+    assert sorted((n.telegram_id, n.status) for n in moved.attendees) == [
         (100, "booked"), (101, "booked"), (102, "waitlisted")]
     assert query(db_url, "SELECT starts_at FROM classes") == [(later,)]
     assert query(db_url, "SELECT status, count(*) FROM bookings GROUP BY 1 ORDER BY 1") == [
@@ -380,7 +380,7 @@ def test_a_member_who_checked_in_is_told_of_a_move_as_booked(db_url, admin, trai
     moved = _run(db_url, classes.move, admin, class_id, START + timedelta(hours=2),
                  START - timedelta(minutes=10), RULES)
     assert moved.outcome is Outcome.DONE
-    assert [(n.telegram_id, n.status, n.checked_in) for n in moved.notices] == [
+    assert [(n.telegram_id, n.status, n.checked_in) for n in moved.attendees] == [
         (100, "booked", True), (101, "booked", False), (102, "waitlisted", False)]
 
 
@@ -431,9 +431,9 @@ def test_cancelling_tells_all_twenty_once_gives_back_fifteen_visits_and_withdraw
     result = _run(db_url, classes.cancel, admin, class_id, NOW)
 
     assert result.outcome is Outcome.DONE
-    assert sorted(n.telegram_id for n in result.notices) == list(range(100, 115)) + list(
+    assert sorted(n.telegram_id for n in result.attendees) == list(range(100, 115)) + list(
         range(300, 305))
-    assert sum(n.visit_back for n in result.notices) == 15
+    assert sum(n.visit_back for n in result.attendees) == 15
     assert (result.visits_returned, result.offers_withdrawn) == (15, 1)
     assert _visits(db_url, booked) == [10] * 15 and _visits(db_url, unlimited) == [None]
     assert query(db_url, "SELECT status, booked_count FROM classes") == [("cancelled", 0)]
@@ -463,7 +463,7 @@ def test_cancelling_tells_a_member_who_checked_in_and_keeps_their_visit(
     result = _run(db_url, classes.cancel, admin, class_id, START - timedelta(minutes=10))
 
     assert result.outcome is Outcome.DONE
-    assert [(n.telegram_id, n.visit_back, n.checked_in) for n in result.notices] == [
+    assert [(n.telegram_id, n.visit_back, n.checked_in) for n in result.attendees] == [
         (100, False, True), (101, True, False)]
     assert result.visits_returned == 1 and _visits(db_url, [came, booked]) == [9, 10]
     # They came in: the booking ends, the visit they used stays recorded and used.
@@ -474,7 +474,7 @@ def test_cancelling_tells_a_member_who_checked_in_and_keeps_their_visit(
     assert _audit(db_url, "class.cancelled")[0][2]["checked_in"] == 1
     tx = Texts("en")
     told = {n.telegram_id: class_screens.cancelled_notice(tx, n, "Yoga", START).text
-            for n in result.notices}
+            for n in result.attendees}
     assert tx("cls_cancelled_visit_kept") in told[100]
     assert tx("cls_cancelled_visit_back") not in told[100]
     assert tx("cls_cancelled_visit_kept") not in told[101]

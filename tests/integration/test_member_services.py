@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from fitclub.db import members
-from fitclub.services import booking, memberships, privacy, registration
-from fitclub.services.booking import Outcome, Rules, rules_from
+from fitclub.services import booking, club, memberships, privacy, registration
+from fitclub.services.booking import Outcome, Rules
 from fitclub.services.memberships import RequestOutcome
 
 NOW = datetime.now(UTC)
-RULES: Rules = rules_from(None)
+RULES: Rules = club.of(None).booking
 
 
 @pytest.mark.parametrize(("text", "name", "problem"), [

@@ -10,6 +10,7 @@ import psycopg2
 import pytest
 
 import fitclub.jobs.freezes  # noqa: F401 - registers the freeze job kinds
+from fitclub import notify
 from fitclub.db.pool import Pool
 from fitclub.runtime.jobs import reschedule
 from fitclub.runtime.jobs.metrics import JobMetrics
@@ -74,7 +75,8 @@ def _audit(db_url: str, action: str) -> list[tuple]:
 @pytest.fixture
 def runner(db_url):
     pool = Pool(db_url, minconn=1, maxconn=4)
-    yield Runner(pool=pool, threads=1, poll_seconds=0.05, metrics=JobMetrics())
+    yield Runner(pool=pool, threads=1, poll_seconds=0.05, metrics=JobMetrics(),
+                 after_job=notify.deliver)
     pool.close()
 
 

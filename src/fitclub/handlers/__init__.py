@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from types import ModuleType
 
 import telebot
 
-from fitclub.config import Settings
+from fitclub.deps import Deps
 from fitclub.handlers import (
     account,
     activity,
@@ -35,17 +34,6 @@ from fitclub.handlers import (
     staff,
     timetable,
 )
-from fitclub.runtime.context import UpdateContext
-
-
-@dataclass(frozen=True)
-class Deps:
-    """What handlers may use: settings, the current update's context, the bot's username."""
-
-    settings: Settings
-    context: Callable[[], UpdateContext]
-    bot_username: Callable[[], str] = field(default=lambda: "")
-
 
 # pyTelegramBotAPI runs the first handler whose filters match, so order matters:
 # - registration first: while a user is in the registration flow, its steps (and /cancel)

@@ -5,19 +5,18 @@ from __future__ import annotations
 import telebot
 from telebot import types
 
-from fitclub import commands, ui
+from fitclub import access, commands, ui
 from fitclub.callbacks import LANGUAGE, PRIVACY
-from fitclub.jobs.offers import announce
 from fitclub.screens import Screen
 from fitclub.screens import account as screens
 from fitclub.screens import menu as menu_screens
-from fitclub.services import booking, privacy
+from fitclub.services import club, privacy
 
 
 def register(bot: telebot.TeleBot, deps) -> None:
     """Register /language, /privacy and their buttons."""
 
-    registered = ui.registered
+    registered = access.registered
 
     @bot.message_handler(commands=["language"], chat_types=["private"])
     def choose_language(message: types.Message) -> None:
@@ -30,7 +29,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
         ctx = deps.context()
         lang = LANGUAGE.parse(call.data)["lang"]
         # Before registration the choice follows Telegram's language; say how to start.
-        member = ui.member_or_refuse(ctx, call)
+        member = access.member_or_refuse(ctx, call)
         if member is None:
             return
         ui.change_language(ctx, member, lang)
@@ -40,7 +39,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.message_handler(commands=["privacy"], chat_types=["private"])
     def show_privacy(message: types.Message) -> None:
         ctx = deps.context()
-        member = ui.member_or_refuse(ctx)
+        member = access.member_or_refuse(ctx)
         if member is None:
             return
         screen = screens.privacy(ctx.texts, member)
@@ -60,10 +59,9 @@ def register(bot: telebot.TeleBot, deps) -> None:
             ui.show(ctx, screens.privacy(ctx.texts, member), call)
         else:
             tx = ctx.texts  # keep the language: the member row is about to lose it
-            _, offers = privacy.erase_member(ctx.conn, member.id, member.telegram_id,
-                                             ctx.now(), booking.rules_from(deps.settings),
-                                             update_id=ctx.update_id)
-            announce(ctx, offers)  # places freed by the erasure go to the next in line
+            # Places the erasure frees are offered to the next in line (told by the service).
+            privacy.erase_member(ctx.conn, member.id, member.telegram_id, ctx.now(),
+                                 club.of(deps.settings).booking, update_id=ctx.update_id)
             ctx.forget_member()
             ui.show(ctx, Screen(tx("privacy_deleted")), call)
             commands.set_for_member(ctx, None)

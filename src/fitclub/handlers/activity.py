@@ -13,50 +13,53 @@ import telebot
 from telebot import types
 
 from fitclub import ui
-from fitclub.callbacks import ACTIVITY_MENU
+from fitclub.access import member_only
+from fitclub.callbacks import ACTIVITY_MENU, MENU
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
 from fitclub.screens import activity as screens
 from fitclub.screens import menu as menu_screens
 from fitclub.services import activity
 
 
-def send_activity(ctx, deps, call: types.CallbackQuery | None = None) -> None:
-    """Show the member's activity: a chart photo, or a text screen when they have no visits.
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
+    """Register /activity, the menu's Activity and the chart's Menu button."""
+    routes = Routes(bot, deps)
+    routes.command("activity", show_activity)
+    routes.button(MENU.matches(screen="activity"), show_activity)
+    routes.button(ACTIVITY_MENU, back_to_menu)
 
-    From a button press (call), the pressed message is replaced by the screen.
-    """
+
+def _delete_pressed(ctx: UpdateContext, call: types.CallbackQuery) -> None:
+    if call.message is not None and getattr(call.message, "message_id", None):
+        ctx.delete(call.message.message_id)
+
+
+@member_only
+def show_activity(deps: Deps, ctx: UpdateContext, member: Member,
+                  update: types.Message | types.CallbackQuery) -> None:
+    """A chart photo, or a text screen when the member has no visits; from a button press,
+    the pressed message is replaced by it."""
+    call = update if isinstance(update, types.CallbackQuery) else None
     tx = ctx.texts
-    stats = activity.of_member(ctx.conn, ctx.member.id, ctx.now(), deps.settings.club_timezone,
+    stats = activity.of_member(ctx.conn, member.id, ctx.now(), deps.club.timezone.key,
                                tx.first_week_day)
     if stats.total == 0:
         ui.show(ctx, screens.empty(tx), call)
         return
     if call is not None:
         ctx.answer_callback(call.id)
-        if call.message is not None and getattr(call.message, "message_id", None):
-            ctx.delete(call.message.message_id)
+        _delete_pressed(ctx, call)
     screen = screens.summary(tx, stats)
     ctx.send_photo(screens.chart(tx, stats), caption=screen.text, filename="activity.png",
                    reply_markup=screen.markup)
 
 
-def register(bot: telebot.TeleBot, deps) -> None:
-    """Register /activity and the chart's Menu button."""
-
-    @bot.message_handler(commands=["activity"], chat_types=["private"])
-    def show_activity(message: types.Message) -> None:
-        ctx = deps.context()
-        if ui.member_or_refuse(ctx) is None:
-            return
-        send_activity(ctx, deps)
-
-    @bot.callback_query_handler(func=ACTIVITY_MENU.matches())
-    def back_to_menu(call: types.CallbackQuery) -> None:
-        ctx = deps.context()
-        member = ui.member_or_refuse(ctx, call)
-        if member is None:
-            return
-        ctx.answer_callback(call.id)
-        if call.message is not None and getattr(call.message, "message_id", None):
-            ctx.delete(call.message.message_id)
-        screen = menu_screens.home(ctx.texts, member)
-        ctx.reply(screen.text, reply_markup=screen.markup)
+@member_only
+def back_to_menu(deps: Deps, ctx: UpdateContext, member: Member,
+                 call: types.CallbackQuery) -> None:
+    ctx.answer_callback(call.id)
+    _delete_pressed(ctx, call)
+    ui.show(ctx, menu_screens.home(ctx.texts, member))

@@ -14,7 +14,7 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import (
     ANN_AUDIENCE,
     ANN_BACK,
@@ -33,7 +33,7 @@ from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import announce as screens
 from fitclub.screens import staff as staff_screens
-from fitclub.services import announcements, booking, timetable
+from fitclub.services import announcements, booking, club, timetable
 from fitclub.services.announcements import Announcement, Confirmed
 
 FLOW = "ann"
@@ -74,11 +74,11 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _admin(ctx: UpdateContext, call: types.CallbackQuery | None, what: str) -> Member | None:
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
 
 
 def _today(ctx: UpdateContext, deps) -> date:
-    return timetable.today(ctx.now(), booking.rules_from(deps.settings))
+    return timetable.today(ctx.now(), club.of(deps.settings).booking)
 
 
 # -- opening, and the compose step ---------------------------------------------------------------
@@ -209,7 +209,7 @@ def _classes(ctx: UpdateContext, deps, call, ann: Announcement, day: date, *,
     highest = first + timedelta(days=CLASS_DAYS_AHEAD)
     if not lowest <= day <= highest:
         day, stale = first, True
-    start, end = booking.day_bounds(day, booking.rules_from(deps.settings))
+    start, end = booking.day_bounds(day, club.of(deps.settings).booking)
     before, after = day - timedelta(days=1), day + timedelta(days=1)
     screen = screens.classes(ctx.texts, ann, day,
                              announcements.classes_of_day(ctx.conn, start, end),

@@ -12,7 +12,7 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import AUDIT_FILTER, AUDIT_MEMBER, AUDIT_PAGE, STAFF
 from fitclub.screens import audit_log as screens
 from fitclub.services import audit_log, people
@@ -46,14 +46,14 @@ def _leave_search(ctx) -> None:
 
 def command(deps, message: types.Message) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, roles=ui.ADMIN, what="audit.show") is not None:
+    if access.staff_or_refuse(ctx, roles=access.ADMIN, what="audit.show") is not None:
         _leave_search(ctx)
         ui.show(ctx, screens.page(ctx.texts, audit_log.page(ctx.conn, 0)))
 
 
 def section(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="audit.show") is not None:
+    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="audit.show") is not None:
         _leave_search(ctx)
         ui.show(ctx, screens.page(ctx.texts, audit_log.page(ctx.conn, 0)), call)
 
@@ -69,7 +69,7 @@ def _show(ctx, call, found) -> None:
 
 def page(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="audit.page") is None:
+    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="audit.page") is None:
         return
     _leave_search(ctx)
     _show(ctx, call, audit_log.page(ctx.conn, AUDIT_PAGE.parse(call.data)["page"]))
@@ -77,7 +77,7 @@ def page(deps, call: types.CallbackQuery) -> None:
 
 def member_page(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="audit.member") is None:
+    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="audit.member") is None:
         return
     _leave_search(ctx)
     values = AUDIT_MEMBER.parse(call.data)
@@ -90,7 +90,7 @@ def member_page(deps, call: types.CallbackQuery) -> None:
 
 def ask(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="audit.filter") is None:
+    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="audit.filter") is None:
         return
     flows.enter(ctx, ASK_MEMBER)
     ui.show(ctx, screens.ask(ctx.texts), call)
@@ -99,7 +99,7 @@ def ask(deps, call: types.CallbackQuery) -> None:
 def search(deps, message: types.Message) -> None:
     """The name typed for the filter: the people found as buttons, or ask again."""
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, roles=ui.ADMIN, what="audit.search") is None:
+    if access.staff_or_refuse(ctx, roles=access.ADMIN, what="audit.search") is None:
         flows.leave(ctx)
         return
     text = people.normalize(message.text)

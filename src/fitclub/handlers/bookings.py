@@ -1,4 +1,5 @@
-"""/bookings: upcoming bookings and waitlist places, last visits; answers to waitlist offers."""
+"""/bookings and the menu's My bookings: upcoming bookings and waitlist places, last visits;
+answers to waitlist offers."""
 
 from __future__ import annotations
 
@@ -6,53 +7,55 @@ import telebot
 from telebot import types
 
 from fitclub import ui
-from fitclub.callbacks import OFFER
-from fitclub.jobs.offers import announce
+from fitclub.access import member_only
+from fitclub.callbacks import MENU, OFFER
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import bookings as screens
 from fitclub.services import booking, timetable
 from fitclub.services.booking import Outcome
 
 
-def register(bot: telebot.TeleBot, deps) -> None:
-    """Register /bookings and the offer buttons."""
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
+    """Register /bookings, the menu's My bookings and the offer buttons."""
+    routes = Routes(bot, deps)
+    routes.command("bookings", show_bookings)
+    routes.button(MENU.matches(screen="bookings"), show_bookings)
+    routes.button(OFFER, answer_offer)
 
-    def bookings_screen(ctx) -> Screen:
-        return screens.my_bookings(ctx.texts, timetable.upcoming(ctx.conn, ctx.member.id,
-                                                                 ctx.now()),
-                                   timetable.last_visits(ctx.conn, ctx.member.id))
 
-    @bot.message_handler(commands=["bookings"], chat_types=["private"])
-    def show_bookings(message: types.Message) -> None:
-        ctx = deps.context()
-        member = ui.member_or_refuse(ctx)
-        if member is None:
-            return
-        screen = bookings_screen(ctx)
-        ctx.reply(screen.text, reply_markup=screen.markup)
+def _screen(ctx: UpdateContext, member: Member) -> Screen:
+    return screens.my_bookings(ctx.texts, timetable.my_bookings(ctx.conn, member.id, ctx.now()))
 
-    @bot.callback_query_handler(func=OFFER.matches())
-    def answer_offer(call: types.CallbackQuery) -> None:
-        ctx = deps.context()
-        member = ui.member_or_refuse(ctx, call)
-        if member is None:
-            return
-        values = OFFER.parse(call.data)
-        rules = booking.rules_from(deps.settings)
-        act = booking.accept_offer if values["answer"] == "yes" else booking.decline_offer
-        result = act(ctx.conn, member.id, values["offer_id"], ctx.now(), rules)
-        if result.outcome is Outcome.UNAVAILABLE:
-            ui.stale(ctx, call, refresh=bookings_screen(ctx))
-            return
-        announce(ctx, result.offers)
-        tx = ctx.texts
-        if result.outcome is Outcome.BOOKED:
-            found = timetable.details(ctx.conn, member.id, result.class_id, ctx.now(), rules)
-            text = tx("offer_accepted", name=found.cls.name,
-                      when=tx.datetime(found.cls.starts_at))
-        elif result.outcome is Outcome.REFUSED:
-            text = tx("offer_refused", reason=screens.refusal(tx, result.reason))
-        else:
-            text = tx("offer_declined")
-        # The offer message becomes its answer: no new message, no stale buttons left.
-        ui.show(ctx, Screen(text, None), call)
+
+@member_only
+def show_bookings(deps: Deps, ctx: UpdateContext, member: Member,
+                  update: types.Message | types.CallbackQuery) -> None:
+    call = update if isinstance(update, types.CallbackQuery) else None
+    ui.show(ctx, _screen(ctx, member), call)
+
+
+@member_only
+def answer_offer(deps: Deps, ctx: UpdateContext, member: Member,
+                 call: types.CallbackQuery) -> None:
+    """Accept or decline a held place (a place passed on is offered by the service)."""
+    values = OFFER.parse(call.data)
+    rules = deps.club.booking
+    act = booking.accept_offer if values["answer"] == "yes" else booking.decline_offer
+    result = act(ctx.conn, member.id, values["offer_id"], ctx.now(), rules)
+    if result.outcome is Outcome.UNAVAILABLE:
+        ui.stale(ctx, call, refresh=_screen(ctx, member))
+        return
+    tx = ctx.texts
+    if result.outcome is Outcome.BOOKED:
+        found = timetable.details(ctx.conn, member.id, result.class_id, ctx.now(), rules)
+        text = tx("offer_accepted", name=found.cls.name, when=tx.datetime(found.cls.starts_at))
+    elif result.outcome is Outcome.REFUSED:
+        text = tx("offer_refused", reason=screens.refusal(tx, result.reason))
+    else:
+        text = tx("offer_declined")
+    # The offer message becomes its answer: no new message, no stale buttons left.
+    ui.show(ctx, Screen(text, None), call)

@@ -12,10 +12,10 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import CHECKIN_CONFIRM, CHECKIN_PERSON, STAFF
 from fitclub.screens import checkin as screens
-from fitclub.services import checkin, people
+from fitclub.services import checkin, club, people
 from fitclub.services.checkin import Outcome
 
 FLOW = "chk"
@@ -63,7 +63,7 @@ def open_step(deps, update: types.Message | types.CallbackQuery) -> None:
     """/checkin or the staff home's section."""
     ctx = deps.context()
     call = update if isinstance(update, types.CallbackQuery) else None
-    if ui.staff_or_refuse(ctx, call, what="checkin.open") is None:
+    if access.staff_or_refuse(ctx, call, what="checkin.open") is None:
         return
     _ask(ctx, call)
 
@@ -71,14 +71,14 @@ def open_step(deps, update: types.Message | types.CallbackQuery) -> None:
 def typed(deps, message: types.Message) -> None:
     """A code checks the member in at once; a name lists the matches."""
     ctx = deps.context()
-    staff = ui.staff_or_refuse(ctx, what="checkin.search")
+    staff = access.staff_or_refuse(ctx, what="checkin.search")
     if staff is None:
         flows.leave(ctx)
         return
     text = message.text
     if checkin.looks_like_code(text):
         result = checkin.by_code(ctx.conn, staff.id, text, ctx.now(),
-                                 checkin.rules_from(deps.settings))
+                                 club.of(deps.settings).checkin)
         if result.outcome is Outcome.UNKNOWN_CODE:
             ui.show(ctx, screens.unknown_code(ctx.texts, text))
             return
@@ -95,7 +95,7 @@ def typed(deps, message: types.Message) -> None:
 def pick(deps, call: types.CallbackQuery) -> None:
     """A found member: their membership and the button that checks them in."""
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, what="checkin.person") is None:
+    if access.staff_or_refuse(ctx, call, what="checkin.person") is None:
         return
     today = ctx.texts.local(ctx.now()).date()
     found = checkin.preview(ctx.conn, CHECKIN_PERSON.parse(call.data)["member_id"], today)
@@ -109,11 +109,11 @@ def pick(deps, call: types.CallbackQuery) -> None:
 def confirm(deps, call: types.CallbackQuery) -> None:
     """'Check in Anna Petrova'."""
     ctx = deps.context()
-    staff = ui.staff_or_refuse(ctx, call, what="checkin.confirm")
+    staff = access.staff_or_refuse(ctx, call, what="checkin.confirm")
     if staff is None:
         return
     result = checkin.check_in(ctx.conn, staff.id, CHECKIN_CONFIRM.parse(call.data)["member_id"],
-                              ctx.now(), checkin.rules_from(deps.settings), method="manual")
+                              ctx.now(), club.of(deps.settings).checkin, method="manual")
     if result.outcome is Outcome.GONE:
         _ask(ctx, call, stale=True)
     elif result.outcome is Outcome.ALREADY:

@@ -16,7 +16,7 @@ from typing import Any
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import (
     NEW_CLASS,
     NEW_CLASS_CHANGE,
@@ -33,7 +33,7 @@ from fitclub.callbacks import (
 from fitclub.screens import Screen
 from fitclub.screens import class_planner as screens
 from fitclub.screens import classes as class_screens
-from fitclub.services import booking, class_planner, class_types, classes
+from fitclub.services import booking, class_planner, class_types, classes, club
 from fitclub.services.class_planner import MAX_WEEKS, Draft
 from fitclub.services.class_types import Problem
 
@@ -59,20 +59,20 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _admin(ctx, call=None):
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="classes.schedule")
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="classes.schedule")
 
 
 def _tz(deps):
-    return booking.rules_from(deps.settings).timezone
+    return club.of(deps.settings).booking.timezone
 
 
 def _today(deps, ctx):
-    return booking.class_day(ctx.now(), booking.rules_from(deps.settings))
+    return booking.class_day(ctx.now(), club.of(deps.settings).booking)
 
 
 def _timetable(deps, ctx, note: str) -> Screen:
     """Today's admin timetable, with a line on top (where a cancelled flow lands)."""
-    rules = booking.rules_from(deps.settings)
+    rules = club.of(deps.settings).booking
     today = _today(deps, ctx)
     last = date.fromordinal(today.toordinal() + classes.DAYS_TYPED)
     return class_screens.day(ctx.texts, today, classes.day(ctx.conn, today, rules), today, last,

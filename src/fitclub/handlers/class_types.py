@@ -12,7 +12,7 @@ from typing import Any
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import (
     STAFF,
     TYPE_DELETE,
@@ -50,7 +50,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _admin(ctx, call=None, what: str = "types.open"):
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
 
 
 def _list(ctx, note: str | None = None):

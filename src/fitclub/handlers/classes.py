@@ -9,14 +9,13 @@ in their own language.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 from functools import partial
 
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import (
     ADMIN_CLASS,
     ADMIN_DAY,
@@ -30,13 +29,10 @@ from fitclub.callbacks import (
     CLASS_SET_CAPACITY,
     STAFF,
 )
-from fitclub.jobs.offers import announce
-from fitclub.locales import Texts
-from fitclub.runtime.context import PRIORITY_REMINDER
 from fitclub.screens import Screen
 from fitclub.screens import classes as screens
-from fitclub.services import booking, class_planner, class_types, classes
-from fitclub.services.classes import AdminClass, Notice, Outcome
+from fitclub.services import booking, class_planner, class_types, classes, club
+from fitclub.services.classes import AdminClass, Outcome
 
 CAPACITY = "cls.cap"
 MOVE_DAY = "cls.move.day"
@@ -67,11 +63,11 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _admin(ctx, call=None, what: str = "classes.open"):
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
 
 
 def _rules(deps):
-    return booking.rules_from(deps.settings)
+    return club.of(deps.settings).booking
 
 
 def _today(deps, ctx) -> date:
@@ -192,10 +188,10 @@ def capacity_screen(deps, call: types.CallbackQuery) -> None:
 
 
 def _change_capacity(deps, ctx, member, class_id: int, capacity: int) -> tuple[Outcome, str]:
-    """Set the capacity, announce the offers it made; the outcome and its line."""
+    """Set the capacity (the places it frees are offered to the line); the outcome and its
+    line."""
     result = classes.set_capacity(ctx.conn, member.id, class_id, capacity, ctx.now(),
                                   _rules(deps))
-    announce(ctx, result.offers)
     return result.outcome, screens.capacity_result(ctx.texts, result.outcome, capacity,
                                                    result.taken, len(result.offers))
 
@@ -283,22 +279,6 @@ def move_at(deps, call: types.CallbackQuery) -> None:
     ui.show(ctx, _move_confirm(ctx, cls, moment), call)
 
 
-def tell(ctx, notices: Iterable[Notice], screen_for: Callable[[Texts, Notice], Screen]) -> int:
-    """One message to each member, in their language, through the outbox (after the
-    admin's own replies); how many were queued."""
-    told = 0
-    for notice in notices:
-        screen = screen_for(Texts(notice.language), notice)
-        params = {"chat_id": notice.telegram_id, "text": screen.text, "parse_mode": "HTML",
-                  "link_preview_options": {"is_disabled": True}}
-        if screen.markup is not None:
-            params["reply_markup"] = screen.markup.to_dict()
-        ctx.enqueue("sendMessage", params, chat_id=notice.telegram_id,
-                    priority=PRIORITY_REMINDER)
-        told += 1
-    return told
-
-
 def move_ok(deps, call: types.CallbackQuery) -> None:
     got = _pressed(deps, call, CLASS_MOVE_OK, "classes.move")
     if got is None:
@@ -321,9 +301,7 @@ def move_ok(deps, call: types.CallbackQuery) -> None:
         _refuse(ctx, call, cls, result.outcome)
         return
     _leave(ctx)
-    told = tell(ctx, result.notices, lambda t, n: screens.moved_notice(
-        t, n, cls.id, result.name, result.old_start, result.new_start))
-    line = tx.plural("cls_moved", told, when=tx.datetime(moment))
+    line = tx.plural("cls_moved", len(result.attendees), when=tx.datetime(moment))
     ui.show(ctx, _card(ctx, cls.id, line), call, toast=line)
 
 
@@ -348,9 +326,8 @@ def cancel_ok(deps, call: types.CallbackQuery) -> None:
     if result.outcome is not Outcome.DONE:
         _refuse(ctx, call, cls, result.outcome)
         return
-    told = tell(ctx, result.notices, lambda t, n: screens.cancelled_notice(
-        t, n, result.name, result.starts_at))
-    line = ctx.texts("cls_cancelled", told=told, visits=result.visits_returned)
+    line = ctx.texts("cls_cancelled", told=len(result.attendees),
+                     visits=result.visits_returned)
     ui.show(ctx, _card(ctx, cls.id, line), call, toast=line)
 
 

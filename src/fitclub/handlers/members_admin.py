@@ -14,7 +14,7 @@ from functools import partial, wraps
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import (
     ADJUST,
     EXTEND,
@@ -39,9 +39,8 @@ from fitclub.callbacks import (
     UNFREEZE,
 )
 from fitclub.db.members import by_id
-from fitclub.jobs.freezes import tell_member
 from fitclub.screens import members_admin as screens
-from fitclub.services import booking, membership_admin, people, plans, timetable
+from fitclub.services import club, membership_admin, people, plans, timetable
 from fitclub.services.membership_admin import Outcome, Refusal
 
 FLOW = "mbr"
@@ -81,7 +80,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
 # -- helpers -----------------------------------------------------------------------------------
 
 def _admin(ctx, call=None, what="members.open"):
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
 
 
 def _admins_only(what: str):
@@ -99,7 +98,7 @@ def _admins_only(what: str):
 
 
 def _rules(deps):
-    return booking.rules_from(deps.settings)
+    return club.of(deps.settings).booking
 
 
 def _today(deps, ctx):
@@ -175,7 +174,6 @@ def _after(deps, ctx, call, result, done_key: str, **values) -> None:
         _show_card(deps, ctx, call, member_id,
                    toast=screens.refusal(ctx.texts, result, member))
         return
-    tell_member(ctx, result)
     text = ctx.texts(done_key, **values)
     _show_card(deps, ctx, call, member_id, toast=text if call else None, note=text)
 

@@ -7,10 +7,10 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import ui
+from fitclub import access, ui
 from fitclub.callbacks import STAFF, TRAINER_CLASSES, TRAINER_MARK, TRAINER_ROSTER
 from fitclub.screens import myclasses as screens
-from fitclub.services import attendance
+from fitclub.services import attendance, club
 from fitclub.services.attendance import Mark, Outcome
 
 MARKS = {"a": Mark.ATTENDED, "n": Mark.NO_SHOW}
@@ -29,7 +29,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _rules(deps) -> attendance.Rules:
-    return attendance.rules_from(deps.settings)
+    return club.of(deps.settings).attendance
 
 
 def _list(deps, ctx, member, page_no: int = 0):
@@ -45,7 +45,7 @@ def _roster(deps, ctx, member, class_id: int, page_no: int):
 
 def command(deps, message: types.Message) -> None:
     ctx = deps.context()
-    member = ui.staff_or_refuse(ctx, what="myclasses.list")
+    member = access.staff_or_refuse(ctx, what="myclasses.list")
     if member is not None:
         screen = _list(deps, ctx, member)
         ctx.reply(screen.text, reply_markup=screen.markup)
@@ -53,21 +53,21 @@ def command(deps, message: types.Message) -> None:
 
 def section(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    member = ui.staff_or_refuse(ctx, call, what="myclasses.list")
+    member = access.staff_or_refuse(ctx, call, what="myclasses.list")
     if member is not None:
         ui.show(ctx, _list(deps, ctx, member), call)
 
 
 def page(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    member = ui.staff_or_refuse(ctx, call, what="myclasses.list")
+    member = access.staff_or_refuse(ctx, call, what="myclasses.list")
     if member is not None:
         ui.show(ctx, _list(deps, ctx, member, TRAINER_CLASSES.parse(call.data)["page"]), call)
 
 
 def open_roster(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    member = ui.staff_or_refuse(ctx, call, what="myclasses.roster")
+    member = access.staff_or_refuse(ctx, call, what="myclasses.roster")
     if member is None:
         return
     values = TRAINER_ROSTER.parse(call.data)
@@ -80,7 +80,7 @@ def open_roster(deps, call: types.CallbackQuery) -> None:
 
 def mark(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    member = ui.staff_or_refuse(ctx, call, what="myclasses.mark")
+    member = access.staff_or_refuse(ctx, call, what="myclasses.mark")
     if member is None:
         return
     values = TRAINER_MARK.parse(call.data)

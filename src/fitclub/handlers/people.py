@@ -12,10 +12,9 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import commands, flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import PEOPLE_PERSON, PEOPLE_ROLE, PEOPLE_SET_ROLE, STAFF
 from fitclub.db.members import Member
-from fitclub.locales import Texts
 from fitclub.screens import Screen
 from fitclub.screens import people as screens
 from fitclub.services import people, roles
@@ -48,7 +47,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _admin(ctx, call: types.CallbackQuery | None, what: str) -> Member | None:
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
 
 
 def _card(ctx, deps, viewer: Member, person_id: int) -> Screen | None:
@@ -144,8 +143,6 @@ def _answer(ctx, deps, call: types.CallbackQuery, viewer: Member, change: roles.
         ui.show(ctx, _card(ctx, deps, viewer, person.id), call,
                 toast=screens.changed_toast(tx, person) if done else tx("ppl_stale"))
     else:
+        # The person is told, and their command list follows (by the service's notice).
         ui.show(ctx, _card(ctx, deps, viewer, person.id), call,
                 toast=screens.changed_toast(tx, person))
-        ctx.reply(screens.notice(Texts(person.language), person.role),
-                  chat_id=person.telegram_id)
-        commands.set_for_member(ctx, person, chat_id=person.telegram_id)

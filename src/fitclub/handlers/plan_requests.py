@@ -8,12 +8,11 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import ui
+from fitclub import access, ui
 from fitclub.callbacks import REQUEST, STAFF
 from fitclub.db.members import by_id
-from fitclub.jobs.freezes import tell_member
 from fitclub.screens import members_admin as screens
-from fitclub.services import booking, membership_admin
+from fitclub.services import club, membership_admin
 from fitclub.services.membership_admin import Outcome
 
 
@@ -25,7 +24,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _admin(ctx, call, what: str):
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
 
 
 def _requests_screen(ctx):
@@ -55,7 +54,7 @@ def request(deps, call: types.CallbackQuery) -> None:
         ui.show(ctx, _requests_screen(ctx), call, toast=tx("mbr_request_dismissed"))
         return
     result = membership_admin.grant_request(ctx.conn, admin.id, values["request_id"],
-                                            ctx.now(), booking.rules_from(deps.settings))
+                                            ctx.now(), club.of(deps.settings).booking)
     if result.outcome is Outcome.UNAVAILABLE:
         ui.stale(ctx, call, refresh=_requests_screen(ctx))
         return
@@ -64,7 +63,6 @@ def request(deps, call: types.CallbackQuery) -> None:
         ui.show(ctx, _requests_screen(ctx), call,
                 toast=screens.refusal(tx, result, member))
         return
-    tell_member(ctx, result)
     member = by_id(ctx.conn, result.member_id)
     ui.show(ctx, _requests_screen(ctx), call, toast=tx(
         "mbr_request_granted", plan=result.membership.plan_name, name=member.name))

@@ -8,7 +8,7 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import flows, ui
+from fitclub import access, flows, ui
 from fitclub.callbacks import (
     PLAN_CONFIRM,
     PLAN_DELETE,
@@ -52,7 +52,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
 
 
 def _admin(ctx, call=None, what="plans.open"):
-    return ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what=what)
+    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
 
 
 def _leave_mine(ctx) -> None:

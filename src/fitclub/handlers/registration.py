@@ -15,7 +15,7 @@ from fitclub.screens import account as account_screens
 from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import menu as menu_screens
 from fitclub.screens import timetable as schedule_screens
-from fitclub.services import booking, card, checkin, registration, timetable
+from fitclub.services import card, checkin, club, registration, timetable
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,14 @@ def open_payload(ctx, payload: str | None, deps) -> None:
         # A membership card scanned at the door: staff check its member in; anyone else is
         # told the link is for staff (the service logs and audits that refusal).
         result = checkin.scan(ctx.conn, ctx.member, payload, ctx.now(),
-                              checkin.rules_from(deps.settings))
+                              club.of(deps.settings).checkin)
         for chat_id, screen in checkin_screens.replies(ctx.texts, result):
             ctx.reply(screen.text, reply_markup=screen.markup, chat_id=chat_id)
         return
     class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
     if class_id is not None:
         found = timetable.details(ctx.conn, ctx.member.id, class_id, ctx.now(),
-                                 booking.rules_from(deps.settings))
+                                 club.of(deps.settings).booking)
         if found is not None:
             screen = schedule_screens.details(
                 ctx.texts, found, schedule_screens.share_link(deps.bot_username(), class_id), "s")

@@ -12,7 +12,7 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import ui
+from fitclub import access, ui
 from fitclub.callbacks import REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
 from fitclub.screens import reports as screens
 from fitclub.services import reports
@@ -37,19 +37,19 @@ def _report(deps, ctx):
 
 def command(deps, message: types.Message) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, roles=ui.ADMIN, what="report.show") is not None:
+    if access.staff_or_refuse(ctx, roles=access.ADMIN, what="report.show") is not None:
         ui.show(ctx, _report(deps, ctx))
 
 
 def section(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="report.show") is not None:
+    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.show") is not None:
         ui.show(ctx, _report(deps, ctx), call)
 
 
 def expiring(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="report.expiring") is None:
+    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.expiring") is None:
         return
     found = reports.expiring(ctx.conn, ctx.now(), deps.settings.club_timezone)
     ui.show(ctx, screens.expiring(ctx.texts, found.members, found.total), call)
@@ -57,7 +57,7 @@ def expiring(deps, call: types.CallbackQuery) -> None:
 
 def chart(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    if ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="report.chart") is None:
+    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.chart") is None:
         return
     tx = ctx.texts
     weeks = reports.weekly_attendance(ctx.conn, ctx.now(), deps.settings.club_timezone,
@@ -69,7 +69,7 @@ def chart(deps, call: types.CallbackQuery) -> None:
 
 def export(deps, call: types.CallbackQuery) -> None:
     ctx = deps.context()
-    admin = ui.staff_or_refuse(ctx, call, roles=ui.ADMIN, what="report.export")
+    admin = access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.export")
     if admin is None:
         return
     timezone = deps.settings.club_timezone

@@ -7,12 +7,11 @@ from functools import partial
 import telebot
 from telebot import types
 
-from fitclub import ui
+from fitclub import access, ui
 from fitclub.callbacks import REMINDER_CANCEL, SETTINGS_LANGUAGE, SETTINGS_REMINDERS
-from fitclub.jobs.offers import announce
 from fitclub.screens import Screen
 from fitclub.screens import settings as screens
-from fitclub.services import booking, reminders
+from fitclub.services import booking, club, reminders
 from fitclub.services.booking import Outcome
 
 
@@ -22,7 +21,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.message_handler(commands=["settings"], chat_types=["private"])
     def show_settings(message: types.Message) -> None:
         ctx = deps.context()
-        member = ui.member_or_refuse(ctx)
+        member = access.member_or_refuse(ctx)
         if member is None:
             return
         screen = screens.settings(ctx.texts, member)
@@ -31,7 +30,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=SETTINGS_LANGUAGE.matches())
     def set_language(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = ui.member_or_refuse(ctx, call)
+        member = access.member_or_refuse(ctx, call)
         if member is None:
             return
         changed = ui.change_language(ctx, member, SETTINGS_LANGUAGE.parse(call.data)["lang"])
@@ -41,7 +40,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=SETTINGS_REMINDERS.matches())
     def set_reminders(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = ui.member_or_refuse(ctx, call)
+        member = access.member_or_refuse(ctx, call)
         if member is None:
             return
         on = SETTINGS_REMINDERS.parse(call.data)["on"] == "y"
@@ -57,11 +56,11 @@ def register(bot: telebot.TeleBot, deps) -> None:
 def cancel_from_reminder(deps, call: types.CallbackQuery) -> None:
     """Cancel only while the visit comes back; later, say why and leave the booking."""
     ctx = deps.context()
-    member = ui.member_or_refuse(ctx, call)
+    member = access.member_or_refuse(ctx, call)
     if member is None:
         return
     class_id = REMINDER_CANCEL.parse(call.data)["class_id"]
-    rules = booking.rules_from(deps.settings)
+    rules = club.of(deps.settings).booking
     tx = ctx.texts
     starts_at = reminders.booked_start(ctx.conn, member.id, class_id)
     message_id = getattr(call.message, "message_id", None)
@@ -82,7 +81,6 @@ def cancel_from_reminder(deps, call: types.CallbackQuery) -> None:
     if result.outcome not in (Outcome.CANCELLED, Outcome.LATE):
         ctx.answer_callback(call.id, tx("stale_button"))
         return
-    announce(ctx, result.offers)
     key = ("reminder_cancelled" if result.outcome is Outcome.CANCELLED
            else "reminder_cancelled_late")
     ui.show(ctx, Screen(tx(key, when=tx.datetime(starts_at)), None), call)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import telebot
 from telebot import types
 
-from fitclub import ui
+from fitclub import access, ui
 from fitclub.callbacks import STAFF
 from fitclub.screens import staff as screens
 
@@ -16,7 +16,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.message_handler(commands=["staff"], chat_types=["private"])
     def staff_home(message: types.Message) -> None:
         ctx = deps.context()
-        member = ui.staff_or_refuse(ctx, what="staff.home")
+        member = access.staff_or_refuse(ctx, what="staff.home")
         if member is None:
             return
         screen = screens.home(ctx.texts, member)
@@ -25,7 +25,7 @@ def register(bot: telebot.TeleBot, deps) -> None:
     @bot.callback_query_handler(func=STAFF.matches(section="home"))
     def staff_home_button(call: types.CallbackQuery) -> None:
         ctx = deps.context()
-        member = ui.staff_or_refuse(ctx, call, what="staff.home")
+        member = access.staff_or_refuse(ctx, call, what="staff.home")
         if member is None:
             return
         ui.show(ctx, screens.home(ctx.texts, member), call)

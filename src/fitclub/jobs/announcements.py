@@ -19,9 +19,9 @@ import json
 from datetime import timedelta
 
 from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT, PRIORITY_REMINDER
-from fitclub.runtime.jobs.registry import JobContext, register
+from fitclub.runtime.jobs import JobContext, register
 from fitclub.screens import announce as screens
-from fitclub.services import announcements, booking, timetable
+from fitclub.services import announcements, club, timetable
 
 DEFAULT_PROGRESS_SECONDS = 5.0
 QUEUE_EVERY = 0.5
@@ -41,7 +41,7 @@ def queue(ctx: JobContext, payload: dict) -> None:
     allowance = float(payload.get("carry", 0.0)) + announcements.queue_rate(ctx.settings) * elapsed
     limit = int(allowance)
     if limit:
-        today = timetable.today(ctx.now(), booking.rules_from(ctx.settings))
+        today = timetable.today(ctx.now(), club.of(ctx.settings).booking)
         batch = announcements.queue_batch(ctx.conn, ann_id, today, limit)
         # Rows written by SQL, not ctx.reply: count them so the runner wakes the sender.
         ctx.queued += batch.queued

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
-from fitclub.runtime.jobs.registry import JobContext, register
+from fitclub.runtime.jobs import JobContext, register
 from fitclub.screens import myclasses as screens
-from fitclub.services import attendance
+from fitclub.services import attendance, club
 
 SWEEP_KIND = "no_show_sweep"
 SWEEP_SECONDS = 60
@@ -24,7 +24,7 @@ SWEEP_SECONDS = 60
 def no_show_sweep(ctx: JobContext, payload: dict) -> None:
     """Record the due no-shows of every class that has some; tell each trainer."""
     now = ctx.now()
-    rules = attendance.rules_from(ctx.settings)
+    rules = club.of(ctx.settings).attendance
     for class_id in attendance.due_classes(ctx.conn, now, rules):
         found = attendance.record_no_shows(ctx.conn, class_id, now, rules)
         notice = found.notice

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
-from fitclub.runtime.jobs.registry import JobContext, register
+from fitclub.runtime.jobs import JobContext, register
 from fitclub.screens import settings as screens
-from fitclub.services import booking, reminders, timetable
+from fitclub.services import club, reminders, timetable
 
 SWEEP_SECONDS = 60
 
@@ -24,7 +24,7 @@ def _hours(settings) -> float:
 def reminder_sweep(ctx: JobContext, payload: dict) -> None:
     """Schedule every due reminder (those already scheduled once are no-ops)."""
     now = ctx.now()
-    today = timetable.today(now, booking.rules_from(ctx.settings))
+    today = timetable.today(now, club.of(ctx.settings).booking)
     for due in reminders.due(ctx.conn, now, today, _hours(ctx.settings)):
         ctx.schedule(due.kind, due.payload, None, key=due.key)
 
@@ -36,7 +36,7 @@ def class_reminder(ctx: JobContext, payload: dict) -> None:
     notice = reminders.class_notice(ctx.conn, int(payload["booking_id"]), now)
     if notice is None:
         return
-    rules = booking.rules_from(ctx.settings)
+    rules = club.of(ctx.settings).booking
     until = reminders.free_cancel_until(notice.starts_at, rules.cancel_window_hours)
     screen = screens.class_reminder(Texts(notice.language), notice,
                                     until if now < until else None)

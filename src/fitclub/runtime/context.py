@@ -134,6 +134,9 @@ class UpdateContext:
         self._texts: Texts | None = None
         # What handlers of this update looked up once (conversation state and the like).
         self.cache: dict[str, Any] = {}
+        # What services recorded for other people (fitclub.runtime.notices), delivered
+        # after the handler or job.
+        self.notices: list[Any] = []
 
     # -- who is asking, in which language (decided once per update) ------------------------
 
@@ -197,7 +200,8 @@ class UpdateContext:
             return cur.fetchone()[0]
 
     def reply(self, text: str, *, reply_markup: Any = None, parse_mode: str | None = "HTML",
-              chat_id: int | None = None, disable_preview: bool = True) -> list[int]:
+              chat_id: int | None = None, disable_preview: bool = True,
+              priority: int | None = None) -> list[int]:
         """Send text (split if longer than Telegram allows; the keyboard goes on the last part)."""
         target = self.chat_id if chat_id is None else chat_id
         parts = split_text(text)
@@ -210,7 +214,7 @@ class UpdateContext:
                 params["link_preview_options"] = {"is_disabled": True}
             if i == len(parts) - 1 and reply_markup is not None:
                 params["reply_markup"] = _markup(reply_markup)
-            ids.append(self.enqueue("sendMessage", params, chat_id=target))
+            ids.append(self.enqueue("sendMessage", params, chat_id=target, priority=priority))
         return ids
 
     def edit(self, message_id: int, text: str, *, reply_markup: Any = None,

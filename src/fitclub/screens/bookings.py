@@ -12,7 +12,7 @@ from fitclub.locales import Texts, club
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
 from fitclub.services.booking import OfferNotice, Refusal
-from fitclub.services.timetable import ClassView, MyBooking, Visit
+from fitclub.services.timetable import ClassView, MyBookings
 
 PRODID = "-//FitClub//bot//EN"  # iCalendar's product id: an identifier, not text to read
 
@@ -22,8 +22,9 @@ def refusal(tx: Texts, reason: Refusal, position: int | None = None) -> str:
     return tx(f"refusal_{reason.value}", n=position or 0)
 
 
-def my_bookings(tx: Texts, items: list[MyBooking], visits: list[Visit]) -> Screen:
+def my_bookings(tx: Texts, mine: MyBookings) -> Screen:
     """Upcoming bookings and waitlist places with their buttons, and the last five visits."""
+    items, visits = mine
     lines = [tx("bookings_title"), ""]
     rows = []
     for item in items:
@@ -59,6 +60,12 @@ def offer(tx: Texts, notice: OfferNotice) -> Screen:
         [(tx("offer_accept"), OFFER(offer_id=notice.offer_id, answer="yes")),
          (tx("offer_decline"), OFFER(offer_id=notice.offer_id, answer="no"))],
         [(tx("button_back"), CLASS(class_id=notice.class_id, back="b"))]]))
+
+
+def offer_expired(tx: Texts, notice: OfferNotice) -> Screen:
+    """To the member whose offer ran out: the place went to the next in line."""
+    return Screen(tx("offer_expired", name=notice.class_name,
+                     when=tx.datetime(notice.starts_at)))
 
 
 def calendar(tx: Texts, cls: ClassView, now: datetime, domain: str = "fitclub") -> bytes:

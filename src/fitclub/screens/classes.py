@@ -24,7 +24,7 @@ from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.class_planner import Overlap
 from fitclub.services.class_types import CAPACITY_MAX, Problem
-from fitclub.services.classes import AdminClass, Notice, Outcome
+from fitclub.services.classes import AdminClass, Attendee, Outcome
 
 PROBLEMS = {"time": "cls_bad_time", "date": "cls_bad_date", "past": "cls_bad_past",
             "far": "cls_bad_far", "gap": "cls_bad_gap", "number": "cls_bad_number",
@@ -193,13 +193,13 @@ def overlap_lines(tx: Texts, trainer: str, found: tuple[Overlap, ...]) -> list[s
     return lines
 
 
-def _told(tx: Texts, notices: list[Notice]) -> Raw:
+def _told(tx: Texts, notices: list[Attendee]) -> Raw:
     booked = sum(n.status == "booked" for n in notices)
     return tx("cls_will_be_told", booked=Raw(tx.plural("cls_n_booked", booked)),
               waiting=Raw(tx.plural("cls_n_waiting", len(notices) - booked)))
 
 
-def move_confirm(tx: Texts, cls: AdminClass, new_start: datetime, notices: list[Notice],
+def move_confirm(tx: Texts, cls: AdminClass, new_start: datetime, notices: list[Attendee],
                  found: tuple[Overlap, ...]) -> Screen:
     """Move a class: from, to, who will be told, any clash for the trainer; Confirm or Back."""
     lines = [tx("cls_move_confirm", name=cls.name, old=tx.datetime(cls.starts_at),
@@ -212,7 +212,7 @@ def move_confirm(tx: Texts, cls: AdminClass, new_start: datetime, notices: list[
     return Screen("\n".join(lines), inline(rows))
 
 
-def cancel_confirm(tx: Texts, cls: AdminClass, notices: list[Notice]) -> Screen:
+def cancel_confirm(tx: Texts, cls: AdminClass, notices: list[Attendee]) -> Screen:
     """Cancel a class: who will be told and how many visits go back; Yes or No."""
     visits = sum(n.visit_back for n in notices)
     lines = [tx("cls_cancel_confirm", name=cls.name, when=tx.datetime(cls.starts_at)),
@@ -226,7 +226,7 @@ def cancel_confirm(tx: Texts, cls: AdminClass, notices: list[Notice]) -> Screen:
 
 # -- what members are told -----------------------------------------------------------------
 
-def moved_notice(tx: Texts, notice: Notice, class_id: int, name: str, old: datetime,
+def moved_notice(tx: Texts, notice: Attendee, class_id: int, name: str, old: datetime,
                  new: datetime) -> Screen:
     """To a booked or waitlisted member: the class moved, their place stands."""
     key = "cls_moved_notice_booked" if notice.status == "booked" else "cls_moved_notice_waiting"
@@ -234,7 +234,7 @@ def moved_notice(tx: Texts, notice: Notice, class_id: int, name: str, old: datet
                   inline([[(tx("cls_notice_open"), CLASS(class_id=class_id, back="s"))]]))
 
 
-def cancelled_notice(tx: Texts, notice: Notice, name: str, when: datetime) -> Screen:
+def cancelled_notice(tx: Texts, notice: Attendee, name: str, when: datetime) -> Screen:
     """To a booked or waitlisted member: the class is cancelled (and their visit is back, or
     stays used when they checked in already)."""
     lines = [tx("cls_cancelled_notice", name=name, when=tx.datetime(when))]

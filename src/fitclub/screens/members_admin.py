@@ -37,7 +37,7 @@ from fitclub.screens.staff import back_row
 from fitclub.services.membership_admin import (
     AdminMembership,
     Card,
-    Notice,
+    MembershipNotice,
     PlanRequestView,
     Refusal,
     Result,
@@ -345,7 +345,7 @@ def requests(tx: Texts, items: list[PlanRequestView], total: int) -> Screen:
     return Screen("\n".join(lines), inline(rows))
 
 
-def notice(tx: Texts, found: Notice) -> str:
+def notice(tx: Texts, found: MembershipNotice) -> str:
     """What the member is told about a change of their membership, in their language."""
     m = found.membership
     values = {"plan": m.plan_name, "start": tx.date(m.starts_on), "end": tx.date(m.ends_on),

@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from fitclub.db import audit, rows
 from fitclub.services.booking import class_day, day_bounds
@@ -38,15 +37,6 @@ class Rules(NamedTuple):
     checkin_window_minutes: float = CHECKIN_WINDOW_MINUTES
     mark_hours: float = MARK_HOURS
     grace_minutes: float = NO_SHOW_GRACE_MINUTES
-
-
-def rules_from(settings) -> Rules:
-    """The attendance rules of a Settings object (the defaults, in UTC, for None)."""
-    if settings is None:
-        return Rules(ZoneInfo("UTC"))
-    # The door check-in's window (CHECKIN_WINDOW_MINUTES) opens the attended mark too.
-    return Rules(ZoneInfo(settings.club_timezone), settings.checkin_window_minutes,
-                 MARK_HOURS, settings.no_show_grace_minutes)
 
 
 class Mark(Enum):

@@ -3,7 +3,8 @@
 Every change to a class's bookings first takes the class row (`classes.lock`), so capacity,
 held offers and waitlist order are decided one transaction at a time, in commit order; the
 CHECK on classes.booked_count stays as the last line of defence. Functions return what
-happened (enums and NamedTuples) plus the offers made, which the caller announces.
+happened (enums and NamedTuples) plus the offers made; each offer is also recorded as a
+notice (fitclub.runtime.notices), so the member offered the place is told whoever freed it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import Enum
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from fitclub.db import audit, rows
-from fitclub.runtime import jobs
+from fitclub.runtime import jobs, notices
 
 OFFER_JOB = "offer_expiry"
 
@@ -26,14 +26,6 @@ class Rules(NamedTuple):
     closes_minutes: float = 0  # booking closes this long before the start
     cancel_window_hours: float = 3  # a cancellation later than this keeps the visit
     offer_minutes: float = 30  # how long a freed place is held for the first in line
-
-
-def rules_from(settings) -> Rules:
-    """The booking rules of a Settings object (the defaults, in UTC, for None)."""
-    if settings is None:
-        return Rules(ZoneInfo("UTC"))
-    return Rules(ZoneInfo(settings.club_timezone), settings.booking_closes_minutes,
-                 settings.cancel_window_hours, settings.waitlist_offer_minutes)
 
 
 class Refusal(Enum):
@@ -73,6 +65,12 @@ class OfferNotice(NamedTuple):
     class_name: str
     starts_at: datetime
     expires_at: datetime
+
+
+class OfferExpired(NamedTuple):
+    """A notice: the member's offer ran out unanswered."""
+
+    offer: OfferNotice
 
 
 class Result(NamedTuple):
@@ -271,7 +269,7 @@ def offer_places(conn, class_id: int, now: datetime, rules: Rules) -> tuple[Offe
 
     Call after anything that frees a place (a cancellation, a raised capacity). An offer is
     held until WAITLIST_OFFER_MINUTES from now, never past the booking close; none is made
-    once booking has closed.
+    once booking has closed. Each offer is recorded as a notice for its member.
     """
     cls = _lock(conn, class_id)
     if cls is None or cls.status != "scheduled":
@@ -294,6 +292,7 @@ def offer_places(conn, class_id: int, now: datetime, rules: Rules) -> tuple[Offe
                                                   "member_id": nxt.member_id})
         made.append(rows.one(conn, "bookings.offer_notice", {"offer_id": offer_id},
                              OfferNotice))
+    notices.record(conn, *made)
     return tuple(made)
 
 
@@ -384,4 +383,5 @@ def expire_offer(conn, offer_id: int, now: datetime, rules: Rules) -> Expiry:
     audit.record(conn, actor_id=None, action="waitlist.expired", entity="waitlist_offer",
                  entity_id=offer.id, details={"class_id": cls.id})
     expired = rows.one(conn, "bookings.offer_notice", {"offer_id": offer.id}, OfferNotice)
+    notices.record(conn, OfferExpired(expired))
     return Expiry(expired, offer_places(conn, cls.id, now, rules))

@@ -15,7 +15,6 @@ import logging
 from datetime import date, datetime, timedelta, tzinfo
 from enum import Enum
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from fitclub.db import audit, rows
 from fitclub.db.members import Member
@@ -36,13 +35,6 @@ class Rules(NamedTuple):
     dedup_minutes: float = 10
     card_secret: str = ""
     card_minutes: int = 5
-
-
-def rules_from(settings) -> Rules:
-    """The check-in rules of a Settings object."""
-    return Rules(ZoneInfo(settings.club_timezone), settings.checkin_window_minutes,
-                 settings.checkin_dedup_minutes, settings.card_secret or "",
-                 settings.card_token_minutes)
 
 
 class Outcome(Enum):

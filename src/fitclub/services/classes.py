@@ -2,8 +2,8 @@
 
 Each change takes the class row first (`classes.lock`, as every booking change does), so it
 is decided one transaction at a time with members' bookings; it writes its audit row in the
-caller's transaction and returns who must be told (the caller words and queues the messages).
-Scheduling new classes is in `class_planner`.
+caller's transaction, returns who is affected and records a notice for each of them
+(fitclub.runtime.notices). Planning new classes is in `class_planner`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from fitclub.db import audit, rows
-from fitclub.runtime import jobs
+from fitclub.runtime import jobs, notices
 from fitclub.services import booking
 from fitclub.services.booking import OfferNotice, Rules, day_bounds
 from fitclub.services.class_types import CAPACITY_MAX, Checked, Problem
@@ -48,7 +48,7 @@ class AdminClass(NamedTuple):
         return self.booked + self.held
 
 
-class Notice(NamedTuple):
+class Attendee(NamedTuple):
     """Someone to tell about a class: their chat, language, place, a visit coming back, and
     whether they have checked in for it (their visit stays used)."""
 
@@ -57,6 +57,24 @@ class Notice(NamedTuple):
     status: str  # booked (checked in or not) or waitlisted
     visit_back: bool
     checked_in: bool
+
+
+class ClassMoved(NamedTuple):
+    """A notice: the class the attendee booked or waits for has moved."""
+
+    attendee: Attendee
+    class_id: int
+    name: str
+    old_start: datetime
+    new_start: datetime
+
+
+class ClassCancelled(NamedTuple):
+    """A notice: the class the attendee booked or waits for is cancelled."""
+
+    attendee: Attendee
+    name: str
+    starts_at: datetime
 
 
 class Outcome(Enum):
@@ -157,9 +175,9 @@ def get(conn, class_id: int) -> AdminClass | None:
                                                  "end": None}, AdminClass)
 
 
-def audience(conn, class_id: int) -> list[Notice]:
+def audience(conn, class_id: int) -> list[Attendee]:
     """Who would be told about a change to the class (booked first, then the line)."""
-    return rows.many(conn, "classes.audience", {"class_id": class_id}, Notice)
+    return rows.many(conn, "classes.audience", {"class_id": class_id}, Attendee)
 
 
 def _lock(conn, class_id: int) -> _Locked | None:
@@ -213,13 +231,13 @@ def set_capacity(conn, actor_id: int, class_id: int, capacity: int, now: datetim
 # -- moving ------------------------------------------------------------------------------------
 
 class Moved(NamedTuple):
-    """The outcome, the class's name, old and new start, and who must be told."""
+    """The outcome, the class's name, old and new start, and who was told."""
 
     outcome: Outcome
     name: str = ""
     old_start: datetime | None = None
     new_start: datetime | None = None
-    notices: tuple[Notice, ...] = ()
+    attendees: tuple[Attendee, ...] = ()
 
 
 def move(conn, actor_id: int, class_id: int, new_start: datetime, now: datetime,
@@ -246,24 +264,26 @@ def move(conn, actor_id: int, class_id: int, new_start: datetime, now: datetime,
         "class_id": class_id, "closes_at": booking.closes_at(new_start, rules)}, _Retimed)
     for offer in retimed:
         jobs.reschedule(conn, booking.OFFER_JOB, f"offer:{offer.id}", offer.expires_at)
-    notices = tuple(audience(conn, class_id))
+    attendees = tuple(audience(conn, class_id))
     audit.record(conn, actor_id=actor_id, action="class.moved", entity="class",
                  entity_id=class_id, details={"from": cls.starts_at.isoformat(),
                                               "to": new_start.isoformat(),
-                                              "told": len(notices),
+                                              "told": len(attendees),
                                               "offers_retimed": len(retimed)})
-    return Moved(Outcome.DONE, cls.name, cls.starts_at, new_start, notices)
+    notices.record(conn, *(ClassMoved(a, class_id, cls.name, cls.starts_at, new_start)
+                           for a in attendees))
+    return Moved(Outcome.DONE, cls.name, cls.starts_at, new_start, attendees)
 
 
 # -- cancelling --------------------------------------------------------------------------------
 
 class Cancelled(NamedTuple):
-    """The outcome, the class, who must be told, visits given back and offers withdrawn."""
+    """The outcome, the class, who was told, visits given back and offers withdrawn."""
 
     outcome: Outcome
     name: str = ""
     starts_at: datetime | None = None
-    notices: tuple[Notice, ...] = ()
+    attendees: tuple[Attendee, ...] = ()
     visits_returned: int = 0
     offers_withdrawn: int = 0
 
@@ -271,12 +291,12 @@ class Cancelled(NamedTuple):
 def cancel(conn, actor_id: int, class_id: int, now: datetime) -> Cancelled:
     """Cancel a class that has not started: every booking and waitlist place ends, reserved
     visits go back (not of members who checked in already: they came in), open offers are
-    withdrawn; returns who must be told (each once)."""
+    withdrawn; each booked or waitlisted member is told once."""
     cls = _lock(conn, class_id)
     refused = _closed(cls, now)
     if refused is not None:
         return Cancelled(refused)
-    notices = tuple(audience(conn, class_id))
+    attendees = tuple(audience(conn, class_id))
     returned = sum(r.n for r in rows.many(conn, "classes.give_back_visits",
                                           {"class_id": class_id}, _Count))
     withdrawn = rows.many(conn, "classes.withdraw_offers", {"class_id": class_id, "now": now},
@@ -288,9 +308,11 @@ def cancel(conn, actor_id: int, class_id: int, now: datetime) -> Cancelled:
     audit.record(conn, actor_id=actor_id, action="class.cancelled", entity="class",
                  entity_id=class_id, details={
                      "starts_at": cls.starts_at.isoformat(),
-                     "booked": sum(n.status == "booked" for n in notices),
-                     "waitlisted": sum(n.status == "waitlisted" for n in notices),
-                     "checked_in": sum(n.checked_in for n in notices),
+                     "booked": sum(a.status == "booked" for a in attendees),
+                     "waitlisted": sum(a.status == "waitlisted" for a in attendees),
+                     "checked_in": sum(a.checked_in for a in attendees),
                      "visits_returned": returned, "offers_withdrawn": len(withdrawn)})
-    return Cancelled(Outcome.DONE, cls.name, cls.starts_at, notices, returned, len(withdrawn))
+    notices.record(conn, *(ClassCancelled(a, cls.name, cls.starts_at) for a in attendees))
+    return Cancelled(Outcome.DONE, cls.name, cls.starts_at, attendees, returned,
+                     len(withdrawn))
 

@@ -2,7 +2,8 @@
 cancel, adjust visits, notes, and members' requests for a plan.
 
 Every function runs in the caller's transaction and writes its audit row there. A change
-returns a Result with a Notice for the member (the caller tells them, in their language).
+returns a Result with a MembershipNotice for the member, also recorded for delivery
+(fitclub.runtime.notices), so the member is told whoever made the change.
 
 Freezes: a freeze is a row of membership_freezes (both days inclusive) counted against the
 plan's freeze days. While it runs the membership is 'frozen'; when it ends (the `freeze_end`
@@ -21,7 +22,7 @@ from typing import NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.db.members import Member, by_id
-from fitclub.runtime import jobs
+from fitclub.runtime import jobs, notices
 from fitclub.services import booking, plans, timetable
 from fitclub.services.booking import OfferNotice, Rules
 from fitclub.services.timetable import MyBooking, Visit
@@ -107,7 +108,7 @@ class Refusal(Enum):
     BELOW_ZERO = "below_zero"
 
 
-class Notice(NamedTuple):
+class MembershipNotice(NamedTuple):
     """What to tell the member about a change of their membership."""
 
     telegram_id: int
@@ -126,7 +127,7 @@ class Result(NamedTuple):
     outcome: Outcome
     reason: Refusal | None = None
     membership: AdminMembership | None = None
-    notice: Notice | None = None
+    notice: MembershipNotice | None = None
     offers: tuple[OfferNotice, ...] = ()
     member_id: int | None = None
     left: int = 0  # freeze days or visits left, for a refusal
@@ -236,13 +237,15 @@ _lock = locked
 
 
 def _notice(conn, member_id: int, kind: str, membership_id: int, today: date,
-            **extra) -> Notice | None:
+            **extra) -> MembershipNotice | None:
     """The notice for the member, if the bot can write to them."""
     member = by_id(conn, member_id)
     if member is None or member.telegram_id is None or member.blocked_at is not None:
         return None
-    return Notice(member.telegram_id, member.language, kind,
-                  _lock(conn, membership_id, today), **extra)
+    notice = MembershipNotice(member.telegram_id, member.language, kind,
+                              _lock(conn, membership_id, today), **extra)
+    notices.record(conn, notice)
+    return notice
 
 
 def _done(conn, kind: str, membership_id: int, member_id: int, today: date,

@@ -7,7 +7,8 @@ from enum import Enum
 from typing import NamedTuple
 
 from fitclub.db import audit, rows
-from fitclub.db.members import Recipient, admins
+from fitclub.db.members import Recipient, admins, by_id
+from fitclub.runtime import notices
 
 
 class MembershipView(NamedTuple):
@@ -58,8 +59,17 @@ class RequestOutcome(Enum):
     UNAVAILABLE = "unavailable"  # no such plan on sale (archived, forged id)
 
 
+class PlanRequested(NamedTuple):
+    """A notice to an admin: a member asked for a plan."""
+
+    admin: Recipient
+    member_name: str
+    member_phone: str | None
+    plan_name: str
+
+
 class PlanRequest(NamedTuple):
-    """A request's outcome, the plan, and the admins to notify (empty unless SENT)."""
+    """A request's outcome, the plan, and the admins told (empty unless SENT)."""
 
     outcome: RequestOutcome
     plan: Plan | None
@@ -67,7 +77,8 @@ class PlanRequest(NamedTuple):
 
 
 def request_plan(conn, member_id: int, plan_id: int) -> PlanRequest:
-    """Record a request for a plan on sale; at most one a day per member and plan."""
+    """Record a request for a plan on sale, at most one a day per member and plan; every
+    admin is told."""
     plan = rows.one(conn, "memberships.plan_on_sale", {"plan_id": plan_id}, Plan)
     if plan is None:
         return PlanRequest(RequestOutcome.UNAVAILABLE, None, [])
@@ -79,4 +90,8 @@ def request_plan(conn, member_id: int, plan_id: int) -> PlanRequest:
                              {"member_id": member_id, "plan_id": plan_id})
     audit.record(conn, actor_id=member_id, action="plan.requested", entity="plan_request",
                  entity_id=request_id, details={"plan_id": plan_id})
-    return PlanRequest(RequestOutcome.SENT, plan, admins(conn))
+    told = admins(conn)
+    member = by_id(conn, member_id)
+    notices.record(conn, *(PlanRequested(admin, member.name, member.phone, plan.name)
+                           for admin in told))
+    return PlanRequest(RequestOutcome.SENT, plan, told)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.db.members import Member
+from fitclub.runtime import notices
 from fitclub.services.memberships import MembershipView, membership_of
 
 ROLES = ("member", "trainer", "admin")
@@ -43,6 +44,12 @@ class Change(NamedTuple):
     person: Member | None = None
     old: str | None = None
     new: str | None = None
+
+
+class RoleChanged(NamedTuple):
+    """A notice to the person: their role changed (their command list follows)."""
+
+    person: Member
 
 
 class _Locked(NamedTuple):
@@ -96,7 +103,9 @@ def change_role(conn, actor_id: int, person_id: int, was: str, role: str) -> Cha
     rows.execute(conn, "roles.set_role", {"person_id": person_id, "was": was, "role": role})
     audit.record(conn, actor_id=actor_id, action="role.changed", entity="member",
                  entity_id=person_id, details={"from": was, "to": role})
-    return Change(Outcome.CHANGED, person(conn, person_id), was, role)
+    changed = person(conn, person_id)
+    notices.record(conn, RoleChanged(changed))
+    return Change(Outcome.CHANGED, changed, was, role)
 
 
 class _Promoted(NamedTuple):

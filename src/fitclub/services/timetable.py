@@ -106,6 +106,18 @@ def last_visits(conn, member_id: int) -> list[Visit]:
     return rows.many(conn, "bookings.last_visits", {"member_id": member_id}, Visit)
 
 
+class MyBookings(NamedTuple):
+    """What My bookings shows: places in classes to come, and the last visits."""
+
+    items: list[MyBooking]
+    visits: list[Visit]
+
+
+def my_bookings(conn, member_id: int, now: datetime) -> MyBookings:
+    """The member's upcoming bookings and waitlist places, and their last five visits."""
+    return MyBookings(upcoming(conn, member_id, now), last_visits(conn, member_id))
+
+
 def today(now: datetime, rules: Rules) -> date:
     """The club's calendar day now."""
     return class_day(now, rules)

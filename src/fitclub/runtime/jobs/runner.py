@@ -49,7 +49,8 @@ class Runner:
                  settings: Settings | None = None, threads: int = 2, poll_seconds: float = 1.0,
                  retry_base: float = 5.0, retry_max: float = 3600.0,
                  metrics: JobMetrics | None = None,
-                 on_queued: Callable[[], None] | None = None) -> None:
+                 on_queued: Callable[[], None] | None = None,
+                 after_job: Callable[[JobContext], object] | None = None) -> None:
         self.pool = pool
         self.registry = registry
         self.settings = settings
@@ -59,6 +60,9 @@ class Runner:
         self.retry_max = retry_max
         self.metrics = metrics
         self.on_queued = on_queued or (lambda: None)
+        # Runs in each job's transaction after its function: the app delivers there the
+        # notices the job's services recorded (fitclub.notify.deliver).
+        self.after_job = after_job
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._outage_logged_at: float | None = None
@@ -151,6 +155,8 @@ class Runner:
         try:
             with bound(ctx):
                 spec.fn(ctx, payload)
+                if self.after_job is not None:
+                    self.after_job(ctx)
             if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INERROR:
                 raise RuntimeError("the job swallowed a database error")
         except Exception as exc:

@@ -1,0 +1,26 @@
+"""What every handler module is given when it registers: the settings, the club's rules, the
+current update's context and the bot's username."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fitclub.config import Settings
+from fitclub.runtime.context import UpdateContext, current
+from fitclub.services import club
+from fitclub.services.club import Club
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Handed to each module's `register(bot, deps)` by the app factory."""
+
+    settings: Settings
+    context: Callable[[], UpdateContext] = current
+    bot_username: Callable[[], str] = field(default=lambda: "")
+
+    @property
+    def club(self) -> Club:
+        """The club's time zone and the rules of booking, attendance and check-in."""
+        return club.of(self.settings)

@@ -1,0 +1,98 @@
+"""Telling people what a change meant for them, in one place.
+
+Services record notices as they make a change (`fitclub.runtime.notices.record`); after the
+handler or job that called them, the runtime calls `deliver`, which words each notice in its
+recipient's language and queues it in the same transaction. A notice type without a
+renderer here is a programming error: `deliver` raises, and the change rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fitclub import commands
+from fitclub.locales import Texts
+from fitclub.runtime import notices
+from fitclub.runtime.context import PRIORITY_REMINDER, UpdateContext
+from fitclub.screens import Screen
+from fitclub.screens import bookings as booking_screens
+from fitclub.screens import classes as class_screens
+from fitclub.screens import members_admin as member_screens
+from fitclub.screens import membership as membership_screens
+from fitclub.screens import people as people_screens
+from fitclub.services.booking import OfferExpired, OfferNotice
+from fitclub.services.classes import ClassCancelled, ClassMoved
+from fitclub.services.membership_admin import MembershipNotice
+from fitclub.services.memberships import PlanRequested
+from fitclub.services.roles import RoleChanged
+
+
+def _send(ctx: UpdateContext, chat_id: int | None, screen: Screen, *,
+          priority: int | None = None) -> None:
+    if chat_id is not None:  # None: erased since, nobody to tell
+        ctx.reply(screen.text, reply_markup=screen.markup, chat_id=chat_id, priority=priority)
+
+
+def _offer(ctx: UpdateContext, notice: OfferNotice) -> None:
+    _send(ctx, notice.telegram_id, booking_screens.offer(Texts(notice.language), notice))
+
+
+def _offer_expired(ctx: UpdateContext, notice: OfferExpired) -> None:
+    offer = notice.offer
+    _send(ctx, offer.telegram_id, booking_screens.offer_expired(Texts(offer.language), offer))
+
+
+def _membership(ctx: UpdateContext, notice: MembershipNotice) -> None:
+    _send(ctx, notice.telegram_id,
+          Screen(member_screens.notice(Texts(notice.language), notice)))
+
+
+def _class_moved(ctx: UpdateContext, notice: ClassMoved) -> None:
+    who = notice.attendee
+    screen = class_screens.moved_notice(Texts(who.language), who, notice.class_id, notice.name,
+                                        notice.old_start, notice.new_start)
+    _send(ctx, who.telegram_id, screen, priority=PRIORITY_REMINDER)
+
+
+def _class_cancelled(ctx: UpdateContext, notice: ClassCancelled) -> None:
+    who = notice.attendee
+    screen = class_screens.cancelled_notice(Texts(who.language), who, notice.name,
+                                            notice.starts_at)
+    _send(ctx, who.telegram_id, screen, priority=PRIORITY_REMINDER)
+
+
+def _role_changed(ctx: UpdateContext, notice: RoleChanged) -> None:
+    person = notice.person
+    _send(ctx, person.telegram_id,
+          Screen(people_screens.notice(Texts(person.language), person.role)))
+    if person.telegram_id is not None:
+        commands.set_for_member(ctx, person, chat_id=person.telegram_id)
+
+
+def _plan_requested(ctx: UpdateContext, notice: PlanRequested) -> None:
+    admin = notice.admin
+    _send(ctx, admin.telegram_id,
+          membership_screens.plan_requested(Texts(admin.language), notice))
+
+
+RENDERERS: dict[type, Callable[[UpdateContext, Any], None]] = {
+    OfferNotice: _offer,
+    OfferExpired: _offer_expired,
+    MembershipNotice: _membership,
+    ClassMoved: _class_moved,
+    ClassCancelled: _class_cancelled,
+    RoleChanged: _role_changed,
+    PlanRequested: _plan_requested,
+}
+
+
+def deliver(ctx: UpdateContext) -> int:
+    """Queue every notice recorded in ctx's transaction; how many there were."""
+    taken = notices.take(ctx)
+    for notice in taken:
+        render = RENDERERS.get(type(notice))
+        if render is None:
+            raise TypeError(f"no renderer for the notice {type(notice).__name__}")
+        render(ctx, notice)
+    return len(taken)
