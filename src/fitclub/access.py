@@ -7,6 +7,9 @@
   and the button's data. The role is read from the database for this update.
 - `@anyone`: open to every user (/start, /help, the catch-all); the member may be None.
 
+A typed step of a staff flow takes `leave_flow=True`: a refusal also ends the user's flow, so
+their next text is not taken for a step again.
+
 A decorated handler is called as `handler(deps, ctx, member, update)`; the decorator makes it a
 `(deps, update)` callable for `fitclub.routes.Routes`. Ids in an update are then checked
 against what this member may act on, in the queries that use them.
@@ -21,6 +24,7 @@ from typing import Any, TypeVar
 
 from telebot import types
 
+from fitclub import flows
 from fitclub.db import audit
 from fitclub.db.members import Member
 from fitclub.deps import Deps
@@ -105,8 +109,10 @@ def member_only(handler: Guarded) -> Handler:
     return run
 
 
-def staff_only(what: str, *, roles: tuple[str, ...] = TRAINER) -> Callable[[Guarded], Handler]:
-    """Trainers and admins only (or `roles`); `what` names the attempt in a refusal."""
+def staff_only(what: str, *, roles: tuple[str, ...] = TRAINER,
+               leave_flow: bool = False) -> Callable[[Guarded], Handler]:
+    """Trainers and admins only (or `roles`); `what` names the attempt in a refusal, and
+    `leave_flow` ends the user's flow after one."""
     def decorate(handler: Guarded) -> Handler:
         @functools.wraps(handler)
         def run(deps: Deps, update: Any) -> None:
@@ -114,12 +120,15 @@ def staff_only(what: str, *, roles: tuple[str, ...] = TRAINER) -> Callable[[Guar
             member = staff_or_refuse(ctx, _call(update), roles=roles, what=what)
             if member is not None:
                 handler(deps, ctx, member, update)
+            elif leave_flow:
+                flows.leave(ctx)
 
         return run
 
     return decorate
 
 
-def admin_only(what: str) -> Callable[[Guarded], Handler]:
-    """Admins only; `what` names the attempt in a refusal."""
-    return staff_only(what, roles=ADMIN)
+def admin_only(what: str, *, leave_flow: bool = False) -> Callable[[Guarded], Handler]:
+    """Admins only; `what` names the attempt in a refusal, and `leave_flow` ends the user's
+    flow after one."""
+    return staff_only(what, roles=ADMIN, leave_flow=leave_flow)
