@@ -61,3 +61,18 @@ def in_flow(context: Callable[[], UpdateContext], prefix: str) -> Callable[[Any]
         return state is not None and (state == prefix or state.startswith(prefix + "."))
 
     return check
+
+
+def typed_step(context: Callable[[], UpdateContext], *prefixes: str) -> Callable[[Any], bool]:
+    """A handler filter: a typed text while the user is at a step of one of these flows.
+
+    Commands are not steps: /cancel leaves the flow, any other command still works.
+    """
+    def check(message: Any) -> bool:
+        if (getattr(message, "text", None) or "").startswith("/"):
+            return False
+        state = current(context()).state
+        return state is not None and any(state == p or state.startswith(p + ".")
+                                         for p in prefixes)
+
+    return check
