@@ -13,7 +13,7 @@ venv: $(STAMP)
 
 demo: $(STAMP) ; $(PY) bot.py demo
 
-test: $(STAMP) ; $(PY) -m ruff check . && $(PY) -m pytest
+test: $(STAMP) ; $(PY) -m ruff check . && $(PY) tools/browser.py && $(PY) -m pytest
 
 lint: $(STAMP) ; $(PY) -m ruff check .
 

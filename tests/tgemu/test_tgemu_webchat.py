@@ -1,42 +1,24 @@
 """The web chat, driven in headless Chromium against the echo bot."""
 
-import os
 import shutil
-import subprocess
 import tempfile
 
 import pytest
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
-pytestmark = pytest.mark.xdist_group("chromium")  # one worker installs and runs the browser
+from tools import browser as browser_tools
 
-
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.xdist_group("chromium")  # one worker runs the browser
 
 
 def ensure_chromium() -> str:
-    """Debian's chromium and chromium-driver, installed with apt-get when missing (as root)."""
-    binary = _chromium()
-    if binary and os.path.exists(CHROMEDRIVER):
-        return binary
-    if os.geteuid() != 0:
-        pytest.skip(
-            "chromium/chromium-driver are missing and installing them needs root: "
-            "apt-get install chromium chromium-driver"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True, timeout=600)
-    subprocess.run(
-        ["apt-get", "install", "-y", "chromium", "chromium-driver"],
-        check=True,
-        env=env,
-        capture_output=True,
-        timeout=900,
-    )
-    binary = _chromium()
-    assert binary and os.path.exists(CHROMEDRIVER), "apt-get did not provide chromium"
-    return binary
+    """Debian's chromium: `make test` installed it before pytest (tools/browser.py); run
+    alone, pytest installs it here. Skipped with the reason when that cannot be done."""
+    if browser_tools.chromium() is None and browser_tools.REASON_FILE.exists():
+        pytest.skip(f"chromium is missing: {browser_tools.REASON_FILE.read_text()}")
+    try:
+        return browser_tools.ensure()
+    except browser_tools.InstallError as exc:
+        pytest.skip(f"chromium is missing: {exc}")
 
 
 @pytest.fixture
@@ -61,7 +43,7 @@ def browser():
         f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(browser_tools.CHROMEDRIVER), options=options)
     try:
         yield driver
     finally:
