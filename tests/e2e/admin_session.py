@@ -1,4 +1,4 @@
-"""Helpers for the scripted admin sessions of plans and memberships (issue 12)."""
+"""Helpers for the scripted admin sessions of plans and memberships."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ CASES: list[Case] = [
     Case("staff home button", data=lambda w: cb.STAFF(section="home")),
 ]
 
-# -- trainers' classes and attendance (issue 11, item 3): trainers and admins --
+# -- trainers' classes and attendance: trainers and admins --
 CASES += [
     Case("my classes command", command="/myclasses"),
     Case("my classes section", data=lambda w: cb.STAFF(section="myclasses")),
@@ -42,7 +42,7 @@ CASES += [
         class_id=w["class_id"], booking_id=w["booking_id"], mark="n", page=0)),
 ]
 
-# -- roles (issue 11, item 1): admins only --
+# -- roles: admins only --
 CASES += [
     Case("people command", command="/people", admin_only=True),
     Case("people section", data=lambda w: cb.STAFF(section="people"), admin_only=True),
@@ -56,7 +56,7 @@ CASES += [
         person_id=w["admin_id"], was="admin", role="member"), admin_only=True),
 ]
 
-# -- check-in (issue 11, item 2): trainers and admins --
+# -- check-in: trainers and admins --
 CASES += [
     Case("check-in command", command="/checkin"),
     Case("check-in section", data=lambda w: cb.STAFF(section="checkin")),
@@ -64,7 +64,7 @@ CASES += [
     Case("check-in: confirm", data=lambda w: cb.CHECKIN_CONFIRM(member_id=w["other_id"])),
 ]
 
-# -- reports and the audit log (issue 12, items 4 and 5): admins only --
+# -- reports and the audit log: admins only --
 CASES += [
     Case("report command", command="/report", admin_only=True),
     Case("report section", data=lambda w: cb.STAFF(section="report"), admin_only=True),
@@ -80,7 +80,7 @@ CASES += [
     Case("audit filter", data=lambda w: cb.AUDIT_FILTER(), admin_only=True),
 ]
 
-# -- announcements (issue 12, item 3): admins only --
+# -- announcements: admins only --
 CASES += [
     Case("announce command", command="/announce", admin_only=True),
     Case("announce section", data=lambda w: cb.STAFF(section="announce"), admin_only=True),
@@ -106,7 +106,7 @@ CASES += [
          admin_only=True),
 ]
 
-# -- plans, memberships and plan requests (issue 12, items 1 and 2): admins only --
+# -- plans, memberships and plan requests: admins only --
 CASES += [
     Case("plans command", command="/plans", admin_only=True),
     Case("members command", command="/members", admin_only=True),
@@ -169,7 +169,7 @@ CASES += [
         request_id=w["request_id"], act=act), admin_only=True) for act in ("grant", "dismiss")),
 ]
 
-# -- classes and class types (issue 11, item 4): admins only --
+# -- classes and class types: admins only --
 CASES += [
     Case("classes command", command="/classes", admin_only=True),
     *(Case(f"{name} section", data=lambda w, name=name: cb.STAFF(section=name),

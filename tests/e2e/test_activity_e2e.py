@@ -1,4 +1,4 @@
-"""Acceptance (issue 10): /activity sends the weekly chart with the numbers in its caption; the
+"""/activity sends the weekly chart with the numbers in its caption; the
 menu's Activity and the chart's Menu swap one screen for the other; no visits, no chart. The
 bot's memory before and after drawing is printed for the closing note."""
 

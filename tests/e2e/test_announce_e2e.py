@@ -1,4 +1,4 @@
-"""Acceptance (issue 12, announcements): scripted admin sessions with the bot as its own process,
+"""Announcements: scripted admin sessions with the bot as its own process,
 tgemu over HTTP and a real PostgreSQL: compose, preview, audience, count, confirm, progress,
 done, in English and Russian; a photo to one class's members; bad input, double taps, old
 buttons and ids of things gone."""

@@ -1,4 +1,4 @@
-"""Acceptance (issue 12, announcements at scale), scaled down for `make test`: 600 members
+"""Announcements at scale, scaled down for `make test`: 600 members
 with tgemu at Telegram's limits (30/s in total, 1/s per chat) and OUTBOUND_RATE=30.
 
 The full 5,000-member run is `python -m bench.announce_bench` (part of `make bench`); it drives

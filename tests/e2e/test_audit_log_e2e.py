@@ -1,4 +1,4 @@
-"""Acceptance (issue 12, item 5): /audit for admins, in English and Russian: the latest staff
+"""/audit for admins, in English and Russian: the latest staff
 actions ten to a page (when, who, what, on whom, details), newer and older edited in place;
 members' own actions left out; the filter by member (search by name in the "aud" flow, pick
 from buttons, clear it) with wrong text, commands and /cancel during the step; old pages and

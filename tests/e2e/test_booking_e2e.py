@@ -1,4 +1,4 @@
-"""Acceptance (issue 9): schedule, booking, cancellation and the waitlist with timed offers, with
+"""Schedule, booking, cancellation and the waitlist with timed offers, with
 the bot as its own process, tgemu over HTTP and a real PostgreSQL."""
 
 from __future__ import annotations

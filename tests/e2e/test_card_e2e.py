@@ -1,4 +1,4 @@
-"""Acceptance (issue 10): /card sends a QR code that decodes to a verifiable deep link."""
+"""/card sends a QR code that decodes to a verifiable deep link."""
 
 from __future__ import annotations
 

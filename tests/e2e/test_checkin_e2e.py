@@ -1,4 +1,4 @@
-"""Acceptance (issue 11, check-in): staff scan a member's card (`/start ci_<token>`), or check
+"""Check-in: staff scan a member's card (`/start ci_<token>`), or check
 them in by the card's code or by name with /checkin; with the bot as its own process, tgemu
 over HTTP and a real PostgreSQL, in English and Russian."""
 

@@ -1,4 +1,4 @@
-"""Acceptance (issue 11, classes): scripted admin sessions with the bot as its own process,
+"""Classes: scripted admin sessions with the bot as its own process,
 tgemu over HTTP and a real PostgreSQL, in English and Russian, each reply's text and buttons
 checked: create a class type, schedule one class, a weekly series across a DST change,
 change capacity, move and cancel a class; bad input at each typed step, double taps, old

@@ -1,4 +1,4 @@
-"""Acceptance (issue 8): forged or stale callback data answers "no longer available".
+"""Forged or stale callback data answers "no longer available".
 
 Each press is injected as Telegram would deliver it (tgemu only lets a simulated user press
 buttons the bot really sent), so data no button ever carried reaches the bot.

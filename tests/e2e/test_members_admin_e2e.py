@@ -1,4 +1,4 @@
-"""Acceptance (issue 12, memberships): scripted admin sessions in English and in Russian with the
+"""Memberships: scripted admin sessions in English and in Russian with the
 bot as its own process (jobs on), tgemu over HTTP and a real PostgreSQL: find a member, their
 card, grant from a typed date, extend, freeze (beyond the allowance refused with the numbers;
 the freeze_end job unfreezes and moves the end date by the frozen days), a planned freeze

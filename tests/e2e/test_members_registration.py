@@ -1,4 +1,4 @@
-"""Acceptance (issue 8): a new member registers, uses the menu, the membership screen, a plan
+"""A new member registers, uses the menu, the membership screen, a plan
 request, /language, /help and /privacy, in English and in Russian; refusals; a restart midway."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Acceptance (issue 11, trainers): /myclasses, rosters (booked, waitlisted, checked in), marks
+"""Trainers: /myclasses, rosters (booked, waitlisted, checked in), marks
 attended and no-show, toggling back, refusals, in English and Russian, with the bot as its own
 process, tgemu over HTTP and a real PostgreSQL."""
 

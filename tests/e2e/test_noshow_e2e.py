@@ -1,4 +1,4 @@
-"""Acceptance (issue 11): the no-show job marks exactly the unmarked members, once, with two
+"""The no-show job marks exactly the unmarked members, once, with two
 processes running jobs; the trainer is told once per class, in their language."""
 
 from __future__ import annotations

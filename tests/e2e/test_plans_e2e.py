@@ -1,4 +1,4 @@
-"""Acceptance (issue 12, plans): a scripted admin session in English and in Russian with the bot
+"""Plans: a scripted admin session in English and in Russian with the bot
 as its own process, tgemu over HTTP and a real PostgreSQL: the list, the guided create flow
 with bad input at every step, edits, archive and back, delete of a plan never sold (refused
 for a sold one), double taps, old buttons, commands mid-step and Cancel."""

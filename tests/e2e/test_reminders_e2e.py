@@ -1,4 +1,4 @@
-"""Acceptance (issue 10): /settings, and reminders sent once across processes and restarts."""
+"""/settings, and reminders sent once across processes and restarts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Acceptance (issue 12, item 4): /report for admins, in English and Russian, with every figure
+"""/report for admins, in English and Russian, with every figure
 checked against SQL on the seeded club; the memberships ending soon; the weekly chart decodes
 as a PNG; each CSV export opens with Python's csv module and matches its table row for row
 (Cyrillic included) and is audited; stale and forged buttons change nothing."""

@@ -1,4 +1,4 @@
-"""Acceptance (issue 11, roles): admins find a person with /people, open their card and make
+"""Roles: admins find a person with /people, open their card and make
 them a trainer or a member again, with a confirmation; the person is told in their language
 and their "/" command list follows. In English and Russian, with bad input, a double tap, a
 role changed meanwhile, one's own card and a person gone; the bot as its own process, tgemu

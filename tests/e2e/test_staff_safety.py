@@ -1,4 +1,4 @@
-"""Acceptance (issues 11 and 12): every staff action refuses those who may not take it.
+"""Every staff action refuses those who may not take it.
 
 One parametrized test runs every case of `staff_cases.CASES` in each way a non-staff user
 could reach it:

@@ -1,4 +1,4 @@
-"""Acceptance (issue 8): what real Telegram sends besides the happy path.
+"""What real Telegram sends besides the happy path.
 
 Groups and channels the bot is added to, and a feed of raw update shapes injected as they
 are (tgemu's inject call): nothing fails, nothing is said in a group or channel except one
