@@ -17,7 +17,8 @@ from fitclub.app import create_app
 from fitclub.config import Settings
 from fitclub.db.pool import Pool
 from fitclub.runtime.metrics import Metrics
-from fitclub.runtime.sender import ProcessIdentity, Sender
+from fitclub.runtime.processes import ProcessIdentity
+from fitclub.runtime.sender import Sender
 from fitclub.runtime.telegram import BotApi
 from tests.helpers import query as _execute
 from tgemu import Emulator
@@ -430,7 +431,7 @@ def test_a_clean_stop_records_what_was_sent_hands_back_the_rest_and_unregisters(
 
 def test_a_process_given_up_as_dead_drops_its_claims_and_sends_nothing_twice_but_its_call(
         db_url, scripted_sender, monkeypatch):
-    monkeypatch.setattr("fitclub.runtime.sender.HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr("fitclub.runtime.processes.HEARTBEAT_SECONDS", 0.2)
     for i in range(5):
         _queue_call(db_url, 700 + i, "sendMessage", f"m{i}")
     api = ScriptedApi()

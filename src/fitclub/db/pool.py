@@ -180,6 +180,28 @@ class Pool:
                 return fn(conn)
         raise AssertionError("unreachable: tenacity reraises")
 
+    def run_alone(
+        self,
+        fn: Callable[[psycopg2.extensions.connection], T],
+        *,
+        attempts: int = 5,
+        max_seconds: float = 30.0,
+    ) -> T:
+        """`run` for work that is one statement: in autocommit, so no BEGIN and COMMIT.
+
+        A single statement is atomic on its own; the two extra round trips were half of the
+        sender's and the poller's statements.
+        """
+        def alone(conn: psycopg2.extensions.connection) -> T:
+            conn.autocommit = True
+            try:
+                return fn(conn)
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
+
+        return self.run(alone, attempts=attempts, max_seconds=max_seconds)
+
     def stats(self) -> PoolStats:
         """Current in-use, idle and waiting counts."""
         with self._lock:

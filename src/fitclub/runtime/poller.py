@@ -21,7 +21,6 @@ from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 from fitclub.db.pool import Pool, is_transient
 from fitclub.db.queries import Q
 from fitclub.runtime.dispatcher import classify
-from fitclub.runtime.sender import run_alone
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, 
             return execute_values(cur, Q["inbox.insert_many"], batch, fetch=True)
 
     try:
-        return run_alone(pool, run)  # one statement (a batch is at most 100 rows)
+        return pool.run_alone(run)  # one statement (a batch is at most 100 rows)
     except psycopg2.DataError:
         log.warning("a batch of %s updates was refused as data; storing one by one", len(rows))
     stored = []

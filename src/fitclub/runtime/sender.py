@@ -5,26 +5,21 @@ head of each idle chat by priority then age, so a chat's messages keep their ord
 overtakes a queued announcement); sender threads deliver them under a global limit and
 per-chat pacing, lowest priority number first.
 
-Claims belong to this process: it registers in `bot_processes` and beats every few seconds;
-the claims of a process that stopped beating are released by the others, and a restart on the
-same host releases its dead predecessor's at once. Every claim carries its own token, and no
-mark, requeue or failure touches a row whose token changed. After a SIGKILL nothing is lost;
-the calls in flight at the kill (sent, not yet recorded) are sent again.
+Claims belong to this process (`fitclub.runtime.processes`: its registration and heartbeat).
+Every claim carries its own token, and no mark, requeue or failure touches a row whose token
+changed. After a SIGKILL nothing is lost; the calls in flight at the kill (sent, not yet
+recorded) are sent again.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from tenacity import (
     Retrying,
@@ -35,11 +30,11 @@ from tenacity import (
 
 from fitclub.db.pool import Pool, is_disconnect
 from fitclub.db.queries import Q
+from fitclub.runtime.processes import Heartbeat, ProcessIdentity
 from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Telegram answers 400 to these although nothing is left to do: count them as delivered.
 HARMLESS_400 = (
@@ -49,10 +44,6 @@ HARMLESS_400 = (
     "message can't be deleted",
 )
 
-# Every process beats this often; one silent for STALE_AFTER (three missed beats and some
-# slack) is taken for dead and its claims go back to pending.
-HEARTBEAT_SECONDS = 3.0
-STALE_AFTER = 10.0
 # A wake waits this long so a burst of commits and deliveries shares one statement.
 COALESCE_SECONDS = 0.01
 # While deliveries cannot be recorded, the marks are retried (row by row) this often.
@@ -64,7 +55,7 @@ SWEEP_SECONDS = 5.0
 
 
 @dataclass(order=True)
-class Job:
+class Delivery:
     """One claimed outbox row, ordered by when it may go, then priority, then age."""
 
     ready_at: float
@@ -79,57 +70,6 @@ class Job:
     received_at: datetime | None = field(compare=False, default=None)
     claimed_at: float = field(compare=False, default=0.0)
     token: int = field(compare=False, default=0)
-
-
-@dataclass(frozen=True)
-class ProcessIdentity:
-    """Who holds a claim: a fresh id per process, and where it runs."""
-
-    id: str
-    hostname: str
-    pid_namespace: str
-    pid: int
-
-    @classmethod
-    def of_this_process(cls) -> ProcessIdentity:
-        """A new identity for the running process."""
-        try:
-            namespace = os.readlink("/proc/self/ns/pid")
-        except OSError:
-            namespace = ""
-        return cls(str(uuid.uuid4()), socket.gethostname(), namespace, os.getpid())
-
-    def params(self) -> dict[str, Any]:
-        return {"process": self.id, "hostname": self.hostname,
-                "pid_namespace": self.pid_namespace, "pid": self.pid}
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists in our pid namespace."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
-def run_alone(pool: Pool, fn: Callable[[Any], T], **retry: Any) -> T:
-    """Pool.run for work that is one statement: in autocommit, so no BEGIN and COMMIT.
-
-    A single statement is atomic on its own; the two extra round trips were half of the
-    sender's and the poller's statements.
-    """
-    def alone(conn):
-        conn.autocommit = True
-        try:
-            return fn(conn)
-        finally:
-            if not conn.closed:
-                conn.autocommit = False
-
-    return pool.run(alone, **retry)
 
 
 def message_id_of(result: Any) -> int | None:
@@ -166,11 +106,13 @@ class Sender:
         self.max_attempts = max_attempts
         self.tries_per_claim = tries_per_claim
         self.identity = identity or ProcessIdentity.of_this_process()
+        self.heartbeat = Heartbeat(pool, self.identity, drop_claims=self._drop_claims,
+                                   wake=self.wake)
         self.max_in_memory = max(int(rate * 2), threads * 4, 20)
-        # Jobs wait in _heap (by ready_at) until due, then move to _ready, ordered by priority
-        # and age: both picks are O(log n) under the lock.
-        self._heap: list[Job] = []
-        self._ready: list[tuple[int, int, Job]] = []
+        # Deliveries wait in _heap (by ready_at) until due, then move to _ready, ordered by
+        # priority and age: both picks are O(log n) under the lock.
+        self._heap: list[Delivery] = []
+        self._ready: list[tuple[int, int, Delivery]] = []
         self._cond = threading.Condition()
         self._in_flight = 0
         self._wake = threading.Event()
@@ -185,35 +127,11 @@ class Sender:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def register(self) -> None:
-        """Register this process, and release the claims of predecessors that are gone.
-
-        A process on this host and pid namespace whose pid no longer runs (or is ours: a
-        reused pid) died without deregistering: its claims come back at once, not after its
-        heartbeat goes stale.
-        """
-        ident = self.identity.params()
-
-        def run(conn):
-            with conn.cursor() as cur:
-                cur.execute(Q["outbox.heartbeat"], {**ident, "stale": STALE_AFTER})
-                released = cur.fetchone()[1]
-                cur.execute(Q["outbox.processes_here"], ident)
-                dead = [pid_id for pid_id, pid in cur.fetchall()
-                        if pid == self.identity.pid or not pid_alive(pid)]
-                if dead:
-                    cur.execute(Q["outbox.forget_processes"], {"processes": dead})
-                    released += cur.rowcount
-                return released
-
-        released = self.pool.run(run)
-        if released:
-            log.warning("released %s outbox rows claimed by processes that are gone", released)
-
     def start(self) -> None:
-        """Register, then start the claimer and sender threads."""
-        self.register()
-        specs = [("outbox-claimer", self._claim_loop), ("outbox-heartbeat", self._beat_loop)]
+        """Register this process, then start the claimer, heartbeat and sender threads."""
+        self.heartbeat.register()
+        specs = [("outbox-claimer", self._claim_loop),
+                 ("outbox-heartbeat", lambda: self.heartbeat.run(self._stop))]
         specs += [(f"sender-{i}", self._send_loop) for i in range(self.thread_count)]
         for name, target in specs:
             th = threading.Thread(target=target, name=name, daemon=True)
@@ -243,11 +161,9 @@ class Sender:
             log.warning("could not record the last %s sent rows; they will be sent again "
                         "after a restart", len(done), exc_info=True)
         try:
-            # Unregister and hand back everything still claimed (rows never sent, and any
-            # call still running past the timeout), due now.
-            self.pool.run(lambda conn: conn.cursor().execute(
-                Q["outbox.forget_processes"], {"processes": [self.identity.id]}),
-                attempts=2, max_seconds=3)
+            # Everything still claimed goes back: rows never sent, and any call still
+            # running past the timeout.
+            self.heartbeat.unregister()
         except Exception:
             # The database is away; other processes (or the next start) release them.
             log.warning("could not hand back claimed outbox rows at shutdown")
@@ -277,39 +193,12 @@ class Sender:
                 log.warning("outbox claim failed; retrying", exc_info=True)
                 self._stop.wait(1.0)
 
-    def _beat_loop(self) -> None:
-        # A thread of its own: a slow claim must not make this process look dead.
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            try:
-                self._heartbeat()
-            except Exception as exc:  # the database is away; claims wait for it anyway
-                log.debug("heartbeat failed: %s", exc)
-
-    def _heartbeat(self) -> None:
-        def run(conn):
-            with conn.cursor() as cur:
-                cur.execute(Q["outbox.heartbeat"],
-                            {**self.identity.params(), "stale": STALE_AFTER})
-                return cur.fetchone()
-
-        forgotten, released = run_alone(self.pool, run, attempts=2, max_seconds=2)
-        if forgotten:
-            # Silent too long (a stall, a lost database): others released our claims and may
-            # have taken them. Drop what is not yet sent and hand back whatever is still ours,
-            # so every row is claimed afresh; calls already out cannot be undone (their marks
-            # are refused by the claim tokens).
-            with self._cond:
-                dropped = len(self._heap) + len(self._ready)
-                self._heap, self._ready = [], []
-            run_alone(self.pool, lambda conn: conn.cursor().execute(
-                Q["outbox.release_own_claims"], {"process": self.identity.id}))
-            log.warning("this process had been given up as dead; %s claimed rows not yet "
-                        "sent go back to the queue", dropped)
-            self._wake.set()
-        if released:
-            log.warning("released %s outbox rows of senders that stopped or whose claims "
-                        "lapsed", released)
-            self._wake.set()
+    def _drop_claims(self) -> int:
+        """Forget the claimed rows not yet sent (this process was given up as dead)."""
+        with self._cond:
+            dropped = len(self._heap) + len(self._ready)
+            self._heap, self._ready = [], []
+        return dropped
 
     def _take_done(self) -> list[tuple[int, int, int | None]]:
         with self._done_lock:
@@ -360,7 +249,7 @@ class Sender:
                 cur.execute(query, params)
                 return cur.fetchall()
 
-        return run_alone(self.pool, run)
+        return self.pool.run_alone(run)
 
     @staticmethod
     def _done_params(done: list) -> dict[str, list]:
@@ -372,7 +261,7 @@ class Sender:
             with conn.cursor() as cur:
                 cur.execute(Q["outbox.mark_sent"], self._done_params(done))
 
-        run_alone(self.pool, run, attempts=2, max_seconds=3)
+        self.pool.run_alone(run, attempts=2, max_seconds=3)
 
     def _marking_failed(self, exc: Exception) -> None:
         self._next_mark_retry = time.monotonic() + MARK_RETRY_SECONDS
@@ -406,78 +295,78 @@ class Sender:
         if not rows:
             return
         now = time.monotonic()
-        unwanted: list[Job] = []
+        unwanted: list[Delivery] = []
         with self._cond:
             for (oid, token, chat_id, method, params, ffield, fname, fbytes, priority, attempts,
                  update_id, received_at, blocked) in rows:
                 file = (ffield, fname, bytes(fbytes)) if ffield else None
                 ready = now + self.pacer.delay(chat_id)
-                job = Job(ready, priority, oid, chat_id, method, params, file, attempts,
-                          update_id, received_at, now, token)
+                delivery = Delivery(ready, priority, oid, chat_id, method, params, file,
+                                    attempts, update_id, received_at, now, token)
                 if blocked:
-                    unwanted.append(job)
+                    unwanted.append(delivery)
                 else:
-                    heapq.heappush(self._heap, job)
+                    heapq.heappush(self._heap, delivery)
             self._cond.notify_all()
-        for job in unwanted:
+        for delivery in unwanted:
             # A 403 already told us (or the user's my_chat_member update did): rows queued
             # after that, such as a reply to another chat's update or an announcement, are
             # dropped without a call, so a blocked user costs no more sends and no more 403s.
-            self._fail(job, "dropped", "bot was blocked by the user", reason="blocked")
+            self._fail(delivery, "dropped", "bot was blocked by the user", reason="blocked")
 
     # -- senders ---------------------------------------------------------------------------
 
-    def _next_job(self) -> Job | None:
+    def _next_delivery(self) -> Delivery | None:
         with self._cond:
             while not self._stop.is_set():
                 now = time.monotonic()
                 while self._heap and self._heap[0].ready_at <= now:
-                    job = heapq.heappop(self._heap)
-                    heapq.heappush(self._ready, (job.priority, job.id, job))
+                    delivery = heapq.heappop(self._heap)
+                    heapq.heappush(self._ready, (delivery.priority, delivery.id, delivery))
                 if self._ready:
-                    # Among the jobs due now, the lowest priority number goes first.
-                    _, _, job = heapq.heappop(self._ready)
+                    # Among the deliveries due now, the lowest priority number goes first.
+                    _, _, delivery = heapq.heappop(self._ready)
                     self._in_flight += 1
-                    return job
+                    return delivery
                 wait = self._heap[0].ready_at - now if self._heap else 0.5
                 self._cond.wait(min(wait, 0.5))
             return None
 
     def _send_loop(self) -> None:
         while True:
-            job = self._next_job()
-            if job is None:
+            delivery = self._next_delivery()
+            if delivery is None:
                 return
             try:
-                self._deliver(job)
+                self._deliver(delivery)
             except Exception:
-                log.exception("unexpected error delivering outbox row %s", job.id,
-                              extra={"outbox_id": job.id})
-                self._requeue(job, delay=5.0, attempted=1, error="internal error")
+                log.exception("unexpected error delivering outbox row %s", delivery.id,
+                              extra={"outbox_id": delivery.id})
+                self._requeue(delivery, delay=5.0, attempted=1, error="internal error")
             finally:
                 with self._cond:
                     self._in_flight -= 1
 
-    def _deliver(self, job: Job) -> None:
-        wait = self.pacer.delay(job.chat_id)
+    def _deliver(self, delivery: Delivery) -> None:
+        wait = self.pacer.delay(delivery.chat_id)
         if wait > 0:
-            self._push(job, wait)
+            self._push(delivery, wait)
             return
         try:
-            result = self._call(job)
+            result = self._call(delivery)
         except _Stopping:
-            self._requeue(job, delay=0.0, attempted=0, error=None)
+            self._requeue(delivery, delay=0.0, attempted=0, error=None)
             return
         except TelegramError as exc:
-            self._on_error(job, exc)
+            self._on_error(delivery, exc)
             return
         except NetworkError as exc:
-            self._retry_later(job, str(exc))
+            self._retry_later(delivery, str(exc))
             return
-        self._record_sent(job, message_id_of(result))
+        self._record_sent(delivery, message_id_of(result))
 
-    def _call(self, job: Job) -> Any:
-        files = {job.file[0]: (job.file[1], job.file[2])} if job.file else None
+    def _call(self, delivery: Delivery) -> Any:
+        files = {delivery.file[0]: (delivery.file[1], delivery.file[2])} if delivery.file else None
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(self.tries_per_claim),
@@ -491,20 +380,20 @@ class Sender:
                     raise _Stopping
                 # Once the claim is half gone another sender may take the row after a lapse:
                 # hand it back rather than risk sending it twice or out of order.
-                if self._lease_left(job) < self.lease / 2:
+                if self._lease_left(delivery) < self.lease / 2:
                     raise _Stopping
-                self.pacer.take(job.chat_id)
+                self.pacer.take(delivery.chat_id)
                 try:
-                    return self.api.call(job.method, job.params, files=files,
+                    return self.api.call(delivery.method, delivery.params, files=files,
                                          timeout=min(self.api.read_timeout,
-                                                     self._lease_left(job) / 4))
+                                                     self._lease_left(delivery) / 4))
                 except (TelegramError, NetworkError) as exc:
                     self._count_error(exc)
                     raise
         raise AssertionError("unreachable: tenacity reraises")
 
-    def _lease_left(self, job: Job) -> float:
-        return self.lease - (time.monotonic() - job.claimed_at)
+    def _lease_left(self, delivery: Delivery) -> float:
+        return self.lease - (time.monotonic() - delivery.claimed_at)
 
     def _count_error(self, exc: Exception) -> None:
         if not self.metrics:
@@ -519,17 +408,17 @@ class Sender:
         else:
             self.metrics.telegram_errors.labels("network").inc()
 
-    def _on_error(self, job: Job, exc: TelegramError) -> None:
+    def _on_error(self, delivery: Delivery, exc: TelegramError) -> None:
         if exc.code == 429:
             retry_after = float(exc.retry_after or 1)
-            self.pacer.block(job.chat_id, retry_after)
-            if self.pacer.delay(job.chat_id) <= retry_after and retry_after >= 5:
+            self.pacer.block(delivery.chat_id, retry_after)
+            if self.pacer.delay(delivery.chat_id) <= retry_after and retry_after >= 5:
                 # A long wait usually means the whole bot is over its limit, not one chat.
                 self.limiter.pause(retry_after)
             if retry_after < self.lease / 4:
-                self._push(job, retry_after)
+                self._push(delivery, retry_after)
             else:
-                self._requeue(job, delay=retry_after, attempted=0, error=exc.description)
+                self._requeue(delivery, delay=retry_after, attempted=0, error=exc.description)
             return
         if exc.code in (401, 404):
             # The token was revoked or TELEGRAM_API_URL is wrong: nothing is wrong with this
@@ -537,62 +426,65 @@ class Sender:
             log.critical("Telegram answered %s %s: check TELEGRAM_BOT_TOKEN and "
                          "TELEGRAM_API_URL; pausing sends", exc.code, exc.description)
             self.limiter.pause(30.0)
-            self._requeue(job, delay=30.0, attempted=0, error=exc.description)
+            self._requeue(delivery, delay=30.0, attempted=0, error=exc.description)
             return
         if exc.blocked and "initiate conversation" in exc.description.lower():
             # The person never started the bot: this message cannot go, but they have not
             # blocked it, and Telegram sends no update when they start it later. So nothing
             # is marked: their first message must be answered.
-            log.info("chat %s has not started the bot: %s", job.chat_id, exc.description)
-            self._fail(job, "dropped", exc.description, reason="not_started")
+            log.info("chat %s has not started the bot: %s", delivery.chat_id, exc.description)
+            self._fail(delivery, "dropped", exc.description, reason="not_started")
             return
         if exc.blocked:
-            log.info("chat %s blocked the bot: %s", job.chat_id, exc.description)
-            self._blocked(job, exc.description)
+            log.info("chat %s blocked the bot: %s", delivery.chat_id, exc.description)
+            self._blocked(delivery, exc.description)
             return
         if exc.code >= 500:
-            self._retry_later(job, exc.description)
+            self._retry_later(delivery, exc.description)
             return
         lowered = exc.description.lower()
         if exc.code == 400 and any(h in lowered for h in HARMLESS_400):
-            log.info("outbox row %s: %s (nothing to do)", job.id, exc.description)
-            self._record_sent(job, None)
+            log.info("outbox row %s: %s (nothing to do)", delivery.id, exc.description)
+            self._record_sent(delivery, None)
             return
-        log.error("Telegram refused outbox row %s (%s to chat %s): %s %s", job.id, job.method,
-                  job.chat_id, exc.code, exc.description, extra={"outbox_id": job.id})
-        self._fail(job, "failed", f"{exc.code} {exc.description}", reason="bad_request")
+        log.error("Telegram refused outbox row %s (%s to chat %s): %s %s", delivery.id,
+                  delivery.method, delivery.chat_id, exc.code, exc.description,
+                  extra={"outbox_id": delivery.id})
+        self._fail(delivery, "failed", f"{exc.code} {exc.description}", reason="bad_request")
 
-    def _retry_later(self, job: Job, error: str) -> None:
-        attempts = job.attempts + 1
+    def _retry_later(self, delivery: Delivery, error: str) -> None:
+        attempts = delivery.attempts + 1
         if attempts >= self.max_attempts:
-            log.error("giving up on outbox row %s after %s rounds: %s", job.id, attempts, error,
-                      extra={"outbox_id": job.id})
-            self._fail(job, "failed", f"retries exhausted: {error}", reason="retries_exhausted")
+            log.error("giving up on outbox row %s after %s rounds: %s", delivery.id, attempts,
+                      error, extra={"outbox_id": delivery.id})
+            self._fail(delivery, "failed", f"retries exhausted: {error}",
+                       reason="retries_exhausted")
             return
-        self._requeue(job, delay=min(300.0, 2.0 * 2 ** attempts), attempted=1, error=error)
+        self._requeue(delivery, delay=min(300.0, 2.0 * 2 ** attempts), attempted=1, error=error)
 
-    def _push(self, job: Job, delay: float) -> None:
-        job.ready_at = time.monotonic() + delay
+    def _push(self, delivery: Delivery, delay: float) -> None:
+        delivery.ready_at = time.monotonic() + delay
         with self._cond:
-            heapq.heappush(self._heap, job)
+            heapq.heappush(self._heap, delivery)
             self._cond.notify()
 
     # -- database writes (short transactions, never around a Bot API call) -----------------
 
-    def _record_sent(self, job: Job, message_id: int | None) -> None:
+    def _record_sent(self, delivery: Delivery, message_id: int | None) -> None:
         if self.metrics:
-            self.metrics.outbox_sent.labels(job.method).inc()
-            if job.received_at is not None and job.priority == 0:
-                age = (datetime.now(UTC) - job.received_at).total_seconds()
+            self.metrics.outbox_sent.labels(delivery.method).inc()
+            if delivery.received_at is not None and delivery.priority == 0:
+                age = (datetime.now(UTC) - delivery.received_at).total_seconds()
                 self.metrics.reply_latency.observe(max(0.0, age))
         with self._done_lock:
-            self._done.append((job.id, job.token, message_id))
+            self._done.append((delivery.id, delivery.token, message_id))
         self._wake.set()  # recorded within a few ms; the chat's next row may go then
 
-    def _requeue(self, job: Job, *, delay: float, attempted: int, error: str | None) -> None:
+    def _requeue(self, delivery: Delivery, *, delay: float, attempted: int,
+                 error: str | None) -> None:
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.requeue"], {"id": job.id, "token": job.token,
+                cur.execute(Q["outbox.requeue"], {"id": delivery.id, "token": delivery.token,
                                                   "delay": delay, "attempted": attempted,
                                                   "error": error})
 
@@ -600,37 +492,37 @@ class Sender:
             self.pool.run(run)
         except Exception:
             # The heartbeat sweep or the lease brings the row back anyway.
-            log.warning("could not hand back outbox row %s", job.id, exc_info=True)
+            log.warning("could not hand back outbox row %s", delivery.id, exc_info=True)
         self.wake()
 
-    def _fail(self, job: Job, status: str, error: str, *, reason: str) -> None:
+    def _fail(self, delivery: Delivery, status: str, error: str, *, reason: str) -> None:
         if self.metrics:
             self.metrics.outbox_failed.labels(reason).inc()
 
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.mark_failed"], {"id": job.id, "token": job.token,
+                cur.execute(Q["outbox.mark_failed"], {"id": delivery.id, "token": delivery.token,
                                                       "status": status, "error": error[:500]})
 
         self.pool.run(run)
         self.wake()
 
-    def _blocked(self, job: Job, description: str) -> None:
+    def _blocked(self, delivery: Delivery, description: str) -> None:
         if self.metrics:
             self.metrics.outbox_failed.labels("blocked").inc()
 
         def run(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["outbox.mark_failed"], {"id": job.id, "token": job.token,
+                cur.execute(Q["outbox.mark_failed"], {"id": delivery.id, "token": delivery.token,
                                                       "status": "dropped",
                                                       "error": description[:500]})
-                cur.execute(Q["outbox.drop_chat"], {"chat_id": job.chat_id})
-                cur.execute(Q["members.mark_blocked"], {"telegram_id": job.chat_id})
+                cur.execute(Q["outbox.drop_chat"], {"chat_id": delivery.chat_id})
+                cur.execute(Q["members.mark_blocked"], {"telegram_id": delivery.chat_id})
 
         self.pool.run(run)
         with self._cond:
             # Claimed rows of that chat cannot exist (one head per chat), but be sure.
-            self._heap = [j for j in self._heap if j.chat_id != job.chat_id]
+            self._heap = [j for j in self._heap if j.chat_id != delivery.chat_id]
             heapq.heapify(self._heap)
-            self._ready = [r for r in self._ready if r[2].chat_id != job.chat_id]
+            self._ready = [r for r in self._ready if r[2].chat_id != delivery.chat_id]
             heapq.heapify(self._ready)
