@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg2
@@ -11,6 +11,7 @@ import pytest
 
 from fitclub.services import attendance, booking
 from fitclub.services.attendance import Mark, Outcome, Rules
+from tests import factories
 from tests.helpers import query
 
 NOW = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
@@ -19,19 +20,14 @@ BOOKING_RULES = booking.Rules(ZoneInfo("UTC"))
 
 
 def _person(db_url: str, telegram_id: int, name: str, role: str = "member") -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, role,"
-                                  " registered_at) VALUES (%s, %s, %s, now()) RETURNING id",
-                          (telegram_id, name, role))
-    return member_id
+    return factories.member(db_url, telegram_id, name, role=role)
 
 
 @pytest.fixture
 def club(db_url):
     """A plan, a class type, two trainers and an admin; the ids by name."""
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 100, 60, 10)")
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 10)")
+    factories.plan(db_url, "Ten", price_minor=100, duration_days=60, visit_count=10)
+    factories.class_type(db_url, "Yoga", default_duration_minutes=60, default_capacity=10)
     return {"tina": _person(db_url, 1, "Tina", "trainer"),
             "oleg": _person(db_url, 2, "Oleg", "trainer"),
             "ada": _person(db_url, 3, "Ada", "admin")}
@@ -39,18 +35,14 @@ def club(db_url):
 
 def _class(db_url: str, trainer_id: int, starts_at: datetime, *, status: str = "scheduled",
            capacity: int = 10, duration: int = 60) -> int:
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity, status) VALUES ((SELECT id FROM"
-                                 " class_types), %s, %s, %s, %s, %s) RETURNING id",
-                         (trainer_id, starts_at, duration, capacity, status))
-    return class_id
+    return factories.class_(db_url, trainer_id, starts_at, duration_minutes=duration,
+                            capacity=capacity, status=status)
 
 
 def _member(db_url: str, n: int, name: str | None = None) -> int:
     member_id = _person(db_url, 1000 + n, name or f"M{n}")
-    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)"
-                  " VALUES (%s, (SELECT id FROM membership_plans), '2030-01-01', '2030-12-31',"
-                  " 10)", (member_id,))
+    factories.membership(db_url, member_id, starts_on=date(2030, 1, 1),
+                         ends_on=date(2030, 12, 31), visits_left=10)
     return member_id
 
 
@@ -73,9 +65,7 @@ def _book(db_url: str, member_id: int, class_id: int, *, starts_at: datetime) ->
 
 
 def _insert_booking(db_url: str, member_id: int, class_id: int, status: str) -> int:
-    (booking_id,), = query(db_url, "INSERT INTO bookings (class_id, member_id, status) VALUES"
-                                   " (%s, %s, %s) RETURNING id", (class_id, member_id, status))
-    return booking_id
+    return factories.booking(db_url, class_id, member_id, status=status)
 
 
 def _status(db_url: str, booking_id: int) -> str:
@@ -146,8 +136,7 @@ def test_the_roster_has_booked_places_the_waitlist_in_order_and_check_ins(db_url
                                 _member(db_url, 3, "Clara"), _member(db_url, 4, "Dima"))
     for member_id in (anna, boris, clara, dima):
         _book(db_url, member_id, class_id, starts_at=starts_at)
-    query(db_url, "INSERT INTO visits (member_id, class_id, checked_in_at, method) VALUES"
-                  " (%s, %s, %s, 'qr')", (anna, class_id, NOW))
+    factories.visit(db_url, anna, class_id=class_id, checked_in_at=NOW, method="qr")
 
     found = _run(db_url, attendance.roster, club["tina"], class_id, RULES)
     assert [(p.name, p.status, p.checked_in_at) for p in found.places] == [
@@ -231,8 +220,7 @@ def test_a_check_in_at_the_door_stays_when_the_trainer_marks_a_no_show(db_url, c
     class_id = _class(db_url, club["tina"], NOW - timedelta(hours=2))
     anna = _member(db_url, 1)
     booking_id = _insert_booking(db_url, anna, class_id, "booked")
-    query(db_url, "INSERT INTO visits (member_id, class_id, method) VALUES (%s, %s, 'qr')",
-          (anna, class_id))
+    factories.visit(db_url, anna, class_id=class_id, method="qr")
     assert _mark(db_url, club["tina"], booking_id, Mark.ATTENDED, NOW).outcome is Outcome.MARKED
     assert [v[:2] for v in _visits(db_url, anna)] == [(class_id, "qr")]  # not a second one
     assert _mark(db_url, club["tina"], booking_id, Mark.NO_SHOW, NOW).outcome is Outcome.MARKED
