@@ -23,19 +23,15 @@ from fitclub.db.queries import Q
 from fitclub.deps import Deps
 from fitclub.handlers import MODULES, register_all
 from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
+from fitclub.runtime.chat_queue import ChatQueue, load_pending
 from fitclub.runtime.context import UpdateContext, current
-from fitclub.runtime.dispatcher import (
-    ChatScheduler,
-    SkipUpdate,
-    Workers,
-    addressed_elsewhere,
-    load_pending,
-)
+from fitclub.runtime.dispatcher import SkipUpdate, Workers
 from fitclub.runtime.health import HealthReport, HealthServer, evaluate
 from fitclub.runtime.jobs.metrics import JobMetrics
 from fitclub.runtime.jobs.runner import Runner, overview
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.poller import Poller
+from fitclub.runtime.raw_updates import addressed_elsewhere
 from fitclub.runtime.sdnotify import SystemdNotifier
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.states import PgStateStorage
@@ -74,7 +70,7 @@ class App:
                  handler_modules: Sequence[ModuleType] = MODULES) -> None:
         self.settings = settings
         self.pool = pool
-        self.scheduler = ChatScheduler()
+        self.chats = ChatQueue()
         self.exit_code = 0
         self.stopped = threading.Event()
         self._stop_requested = threading.Event()
@@ -96,13 +92,13 @@ class App:
                              per_chat_rate=settings.per_chat_rate,
                              threads=settings.sender_threads, metrics=self.metrics,
                              lease=settings.outbox_lease)
-        self.workers = Workers(pool=pool, scheduler=self.scheduler, handle=self.handle_update,
+        self.workers = Workers(pool=pool, queue=self.chats, handle=self.handle_update,
                                threads=settings.worker_threads,
                                max_attempts=settings.max_attempts,
                                flood_rate=settings.flood_rate, flood_burst=settings.flood_burst,
                                metrics=self.metrics, on_queued=self.sender.wake)
         self.poller = Poller(pool=pool, api=self.api, on_stored=self._stored,
-                             backlog=self.scheduler.backlog,
+                             backlog=self.chats.backlog,
                              backlog_limit=settings.inbox_backlog_limit,
                              timeout=settings.poll_timeout, metrics=self.metrics,
                              on_fatal=self._fatal)
@@ -151,13 +147,13 @@ class App:
         for _update_id, chat_id in rows:
             counts[chat_id] = counts.get(chat_id, 0) + 1
         for chat_id, n in counts.items():
-            self.scheduler.add(chat_id, n)
+            self.chats.add(chat_id, n)
 
     # -- health ----------------------------------------------------------------------------
 
     def backlogs(self) -> dict[str, int]:
         """Updates waiting for a worker and messages waiting to be sent."""
-        return {"inbox": self.scheduler.backlog(),
+        return {"inbox": self.chats.backlog(),
                 "outbox": max(self._outbox_backlog, self.sender.backlog())}
 
     def database_reachable(self) -> bool:
@@ -240,7 +236,7 @@ class App:
         self._promote_admins()
         self._queue_default_commands()
         self._learn_username()
-        pending = load_pending(self.pool, self.scheduler)
+        pending = load_pending(self.pool, self.chats)
         if pending:
             log.info("resuming %s updates stored before the last stop", pending)
         self.sender.start()
@@ -298,7 +294,7 @@ class App:
         # keeps the outbox backlog figure fresh for health and metrics.
         while not self._stop_requested.wait(RESYNC_SECONDS):
             try:
-                load_pending(self.pool, self.scheduler, only_new=True)
+                load_pending(self.pool, self.chats, only_new=True)
                 if self.bot_username is None:
                     self._learn_username()
 

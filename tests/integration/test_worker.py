@@ -11,8 +11,9 @@ import pytest
 from telebot.storage.base_storage import StateStorageBase
 
 from fitclub.db.pool import Pool
+from fitclub.runtime.chat_queue import ChatQueue
 from fitclub.runtime.context import current
-from fitclub.runtime.dispatcher import ChatScheduler, Outcome, Workers
+from fitclub.runtime.dispatcher import Outcome, Workers
 from fitclub.runtime.poller import store_updates
 from fitclub.runtime.states import PgStateStorage
 from tests.helpers import query as _rows
@@ -26,19 +27,19 @@ def _msg(update_id: int, chat: int, text: str) -> dict:
 
 
 class Harness:
-    """A pool, a scheduler and workers whose handler records and may misbehave."""
+    """A pool, a chat queue and workers whose handler records and may misbehave."""
 
     def __init__(self, db_url: str, handle, **kw) -> None:
         self.pool = Pool(db_url, minconn=1, maxconn=12, timeout=10)
-        self.scheduler = ChatScheduler()
+        self.queue = ChatQueue()
         opts = {"threads": 6, "max_attempts": 3, "flood_rate": 100.0, "flood_burst": 1000,
                 "retry_delays": (0.05,)}
         opts.update(kw)
-        self.workers = Workers(pool=self.pool, scheduler=self.scheduler, handle=handle, **opts)
+        self.workers = Workers(pool=self.pool, queue=self.queue, handle=handle, **opts)
 
     def feed(self, updates: list[dict]) -> None:
         for _update_id, chat in store_updates(self.pool, updates):
-            self.scheduler.add(chat)
+            self.queue.add(chat)
 
     def run_until_done(self, db_url: str, timeout: float = 20) -> None:
         self.workers.start()
@@ -118,7 +119,7 @@ def test_redelivered_or_rerun_update_has_no_second_effect(db_url, harness_factor
 
     h.workers.process_chat = counted
     for n in range(1, 4):
-        h.scheduler.add(5)
+        h.queue.add(5)
         deadline = time.monotonic() + 5
         while len(passes) < n and time.monotonic() < deadline:
             time.sleep(0.01)

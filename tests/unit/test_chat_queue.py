@@ -1,16 +1,15 @@
-"""The chat scheduler: one chat to one worker at a time, fairly, with delays."""
+"""The chat queue: one chat to one worker at a time, fairly, with delays."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from fitclub.runtime.context import split_text
-from fitclub.runtime.dispatcher import ChatScheduler, classify
+from fitclub.runtime.chat_queue import ChatQueue
 
 
 def test_a_chat_is_handed_to_one_worker_at_a_time():
-    s = ChatScheduler()
+    s = ChatQueue()
     s.add(1, 3)
     assert s.take(0.1) == 1
     assert s.take(0.05) is None  # chat 1 is active; nothing else is ready
@@ -19,7 +18,7 @@ def test_a_chat_is_handed_to_one_worker_at_a_time():
 
 
 def test_chats_take_turns():
-    s = ChatScheduler()
+    s = ChatQueue()
     s.add(1, 2)
     s.add(2, 2)
     order = []
@@ -33,7 +32,7 @@ def test_chats_take_turns():
 
 
 def test_empty_chat_is_forgotten_and_unprocessed_chat_is_kept():
-    s = ChatScheduler()
+    s = ChatQueue()
     s.add(1, 5)
     s.release(s.take(0.1), processed=False, empty=True)
     assert s.backlog() == 0
@@ -44,7 +43,7 @@ def test_empty_chat_is_forgotten_and_unprocessed_chat_is_kept():
 
 
 def test_delayed_chat_comes_back_after_its_delay():
-    s = ChatScheduler()
+    s = ChatQueue()
     s.add(9, 1)
     s.release(s.take(0.1), processed=False, delay=0.2)
     started = time.monotonic()
@@ -53,7 +52,7 @@ def test_delayed_chat_comes_back_after_its_delay():
 
 
 def test_add_while_active_requeues_after_release():
-    s = ChatScheduler()
+    s = ChatQueue()
     s.add(1, 1)
     chat = s.take(0.1)
     s.add(1, 1)
@@ -62,7 +61,7 @@ def test_add_while_active_requeues_after_release():
 
 
 def test_close_wakes_waiting_workers():
-    s = ChatScheduler()
+    s = ChatQueue()
     got = []
     th = threading.Thread(target=lambda: got.append(s.take(5)))
     th.start()
@@ -72,27 +71,8 @@ def test_close_wakes_waiting_workers():
     assert got == [None]
 
 
-def test_classify_finds_the_chat_of_each_update_kind():
-    msg = {"update_id": 1, "message": {"chat": {"id": 5}, "from": {"id": 6}}}
-    cb = {"update_id": 2, "callback_query": {"from": {"id": 6}, "message": {"chat": {"id": 5}}}}
-    inline = {"update_id": 3, "callback_query": {"from": {"id": 6}, "id": "x"}}
-    odd = {"update_id": 4, "poll": {"id": "p"}}
-    assert classify(msg) == ("message", 5)
-    assert classify(cb) == ("callback_query", 5)
-    assert classify(inline) == ("callback_query", 6)
-    assert classify(odd) == ("poll", 0)
-
-
-def test_split_text_respects_the_limit_and_keeps_everything():
-    text = "\n".join(f"line {i} " + "x" * 50 for i in range(200))
-    parts = split_text(text, 4096)
-    assert all(len(p) <= 4096 for p in parts)
-    assert "\n".join(parts) == text
-    assert split_text("y" * 5000, 4096) == ["y" * 4096, "y" * 904]
-
-
 def test_empty_pass_does_not_forget_work_announced_during_it():
-    s = ChatScheduler()
+    s = ChatQueue()
     s.add(4, 1)
     chat = s.take(0.1)
     s.add(4, 1)  # the poller committed a new update while the pass looked
@@ -101,7 +81,7 @@ def test_empty_pass_does_not_forget_work_announced_during_it():
 
 
 def test_add_if_absent_leaves_known_chats_alone():
-    s = ChatScheduler()
+    s = ChatQueue()
     s.add(1, 2)
     s.add_if_absent(1, 50)
     s.add_if_absent(2, 3)

@@ -62,3 +62,11 @@ def test_a_tag_open_at_the_cut_is_closed_and_reopened():
     assert parts[0].startswith("<b>") and parts[0].endswith("</b>")
     assert parts[1].startswith("<b>")
     assert sum(p.count("word") for p in parts) == 2000
+
+
+def test_split_text_respects_the_limit_and_keeps_everything():
+    text = "\n".join(f"line {i} " + "x" * 50 for i in range(200))
+    parts = split_text(text, 4096)
+    assert all(len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    assert split_text("y" * 5000, 4096) == ["y" * 4096, "y" * 904]

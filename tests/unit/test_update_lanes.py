@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fitclub.runtime.dispatcher import addressed_elsewhere, classify, user_of
+from fitclub.runtime.raw_updates import addressed_elsewhere, classify, user_of
 
 USER = {"id": 6, "is_bot": False, "first_name": "U"}
 CHAT = {"id": -100, "type": "supergroup", "title": "G"}
@@ -48,3 +48,14 @@ def test_a_message_without_from_has_no_user_and_runs_in_its_chats_lane():
 def test_commands_addressed_to_another_bot_are_told_apart(text, ours, other):
     update = {"update_id": 1, "message": {"chat": {"id": 1}, "text": text}}
     assert addressed_elsewhere(update, ours) == other
+
+
+def test_classify_finds_the_chat_of_each_update_kind():
+    msg = {"update_id": 1, "message": {"chat": {"id": 5}, "from": {"id": 6}}}
+    cb = {"update_id": 2, "callback_query": {"from": {"id": 6}, "message": {"chat": {"id": 5}}}}
+    inline = {"update_id": 3, "callback_query": {"from": {"id": 6}, "id": "x"}}
+    odd = {"update_id": 4, "poll": {"id": "p"}}
+    assert classify(msg) == ("message", 5)
+    assert classify(cb) == ("callback_query", 5)
+    assert classify(inline) == ("callback_query", 6)
+    assert classify(odd) == ("poll", 0)

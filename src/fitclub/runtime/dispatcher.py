@@ -1,22 +1,18 @@
-"""Dispatcher and workers: one chat's updates one at a time, in order; chats in parallel.
+"""The workers: one chat's updates one at a time, in order; chats in parallel.
 
-The in-memory scheduler only says which chats have work. The truth is in `inbox`: a worker
-takes the chat's transaction-level advisory lock and runs the chat's *oldest* pending update,
-so order holds across threads and across instances, and a redelivered or re-run update finds
-its row already processed and has no second effect.
+The chat queue only says which chats have work. The truth is in `inbox`: a worker takes the
+chat's transaction-level advisory lock and runs the chat's *oldest* pending update, so order
+holds across threads and across instances, and a redelivered or re-run update finds its row
+already processed and has no second effect.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
-import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
@@ -25,7 +21,9 @@ import psycopg2.extensions
 
 from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
+from fitclub.runtime.chat_queue import ChatQueue
 from fitclub.runtime.context import UpdateContext, bound
+from fitclub.runtime.raw_updates import sent_at, user_of
 
 log = logging.getLogger(__name__)
 
@@ -41,191 +39,8 @@ RETRY_WHOLE_TRANSACTION = (psycopg2.errors.SerializationFailure,
 # bookkeeping itself) before its oldest update is given up, so the chat cannot stick forever.
 MAX_FAILED_PASSES = 5
 
-# Where an update names the party it serialises on when it has no chat: the user (`from` in
-# most kinds, `user` in poll_answer, business_connection and purchased media), else the chat a
-# poll answer was given on behalf of.
-_PARTY_KEYS = ("from", "user", "voter_chat", "sender_chat")
-
-
-def _id_of(value: Any) -> int | None:
-    if isinstance(value, dict) and isinstance(value.get("id"), int) \
-            and not isinstance(value.get("id"), bool):
-        return value["id"]
-    return None
-
-
-def classify(update: dict[str, Any]) -> tuple[str, int]:
-    """(kind, lane) of a raw update: its chat's id, else its user's, else 0.
-
-    Every update kind carries one object under its own key. Its chat (or the chat of the
-    message it refers to) keeps one chat's updates in order; kinds without a chat (inline
-    queries, chosen inline results, poll answers, shipping and pre-checkout queries, business
-    connections) are keyed by their user, so they run in parallel with each other. Only truly
-    anonymous updates (`poll`) share lane 0.
-    """
-    for kind, body in update.items():
-        if kind == "update_id" or not isinstance(body, dict):
-            continue
-        message = body.get("message")
-        chat = _id_of(body.get("chat")) or (
-            _id_of(message.get("chat")) if isinstance(message, dict) else None)
-        if chat is not None:
-            return kind, chat
-        for key in _PARTY_KEYS:
-            if (party := _id_of(body.get(key))) is not None:
-                return kind, party
-        return kind, 0
-    return next((k for k in update if k != "update_id"), "unknown"), 0
-
-
-def user_of(update: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The user behind an update (`from`, or `user` in poll answers), or an empty dict.
-
-    A group message sent on behalf of the group or a channel has no `from`: then there is no
-    user, and the update is handled as the chat's (see `sender_chat`).
-    """
-    body = update.get(kind)
-    if not isinstance(body, dict):
-        return {}
-    for key in ("from", "user"):
-        if isinstance(body.get(key), dict):
-            return body[key]
-    return {}
-
-
-def sent_at(update: dict[str, Any], kind: str) -> datetime | None:
-    """When the user sent a message update (Telegram's `date`), else None."""
-    body = update.get(kind)
-    date = body.get("date") if kind == "message" and isinstance(body, dict) else None
-    if isinstance(date, int) and not isinstance(date, bool) and date > 0:
-        return datetime.fromtimestamp(date, UTC)
-    return None
-
-
 class SkipUpdate(Exception):
     """Record the update as skipped without running a handler; the message says why."""
-
-
-_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,64}@([A-Za-z0-9_]{1,64})(?:\s|$)")
-
-
-def addressed_elsewhere(update: dict[str, Any], our_username: str | None) -> str | None:
-    """The bot a `/command@bot` message is addressed to, when that is not us; else None.
-
-    Until our username is known (getMe at start), no command is taken for another bot's.
-    """
-    if not our_username:
-        return None
-    for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
-        body = update.get(kind)
-        if isinstance(body, dict):
-            text = body.get("text") or body.get("caption")
-            if isinstance(text, str) and (m := _COMMAND_RE.match(text)):
-                target = m.group(1)
-                return None if target.lower() == our_username.lower() else target
-            return None
-    return None
-
-
-class ChatScheduler:
-    """Which chats have work; hands each chat to at most one worker at a time, fairly."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._pending: dict[int, int] = {}
-        self._ready: deque[int] = deque()
-        self._queued: set[int] = set()
-        self._active: set[int] = set()
-        self._delayed: list[tuple[float, int]] = []
-        # Bumped by every add(): a pass that found nothing must not forget work announced
-        # while it ran (its snapshot may predate the poller's commit).
-        self._generation: dict[int, int] = {}
-        self._taken_at: dict[int, int] = {}
-        self._closed = False
-
-    def add(self, chat_id: int, count: int = 1) -> None:
-        """Note that chat_id has `count` more pending updates."""
-        with self._cond:
-            self._pending[chat_id] = self._pending.get(chat_id, 0) + count
-            self._generation[chat_id] = self._generation.get(chat_id, 0) + 1
-            self._make_ready(chat_id)
-
-    def add_if_absent(self, chat_id: int, count: int) -> None:
-        """Note work for a chat this scheduler does not know of yet (periodic resync)."""
-        with self._cond:
-            if chat_id not in self._pending and chat_id not in self._active:
-                self._pending[chat_id] = count
-                self._generation[chat_id] = self._generation.get(chat_id, 0) + 1
-                self._make_ready(chat_id)
-
-    def _make_ready(self, chat_id: int) -> None:
-        if chat_id not in self._active and chat_id not in self._queued:
-            self._queued.add(chat_id)
-            self._ready.append(chat_id)
-            self._cond.notify()
-
-    def take(self, timeout: float) -> int | None:
-        """A chat with work, now owned by the caller; None on timeout or close."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if self._closed:
-                    return None
-                now = time.monotonic()
-                while self._delayed and self._delayed[0][0] <= now:
-                    _, chat = heapq.heappop(self._delayed)
-                    if self._pending.get(chat):
-                        self._make_ready(chat)
-                if self._ready:
-                    chat = self._ready.popleft()
-                    self._queued.discard(chat)
-                    self._active.add(chat)
-                    self._taken_at[chat] = self._generation.get(chat, 0)
-                    return chat
-                wait = deadline - now
-                if self._delayed:
-                    wait = min(wait, self._delayed[0][0] - now)
-                if wait <= 0:
-                    return None
-                self._cond.wait(wait)
-
-    def release(self, chat_id: int, *, processed: bool, empty: bool = False,
-                delay: float | None = None) -> None:
-        """Give the chat back after one pass; requeue it (now or after delay) if it has more."""
-        with self._cond:
-            self._active.discard(chat_id)
-            announced_meanwhile = (self._taken_at.pop(chat_id, None)
-                                   != self._generation.get(chat_id, 0))
-            if empty and not announced_meanwhile:
-                self._pending.pop(chat_id, None)
-                self._generation.pop(chat_id, None)
-                return
-            if empty:
-                processed = False  # look again: something was added during the pass
-            left = self._pending.get(chat_id, 0) - (1 if processed else 0)
-            if left <= 0 and processed and not announced_meanwhile:
-                self._pending.pop(chat_id, None)
-                self._generation.pop(chat_id, None)
-                return
-            # Not processed (busy lock, a retry's wait, the database away): the work is still
-            # there, whatever the count says.
-            self._pending[chat_id] = max(left, 1)
-            if delay:
-                heapq.heappush(self._delayed, (time.monotonic() + delay, chat_id))
-                self._cond.notify()
-            else:
-                self._make_ready(chat_id)
-
-    def backlog(self) -> int:
-        """Pending updates known to this process."""
-        with self._cond:
-            return sum(self._pending.values())
-
-    def close(self) -> None:
-        """Hand out nothing more; wake every waiting worker."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
 
 
 @dataclass
@@ -241,12 +56,12 @@ class Outcome:
 class Workers:
     """Worker threads running updates through the telebot handlers."""
 
-    def __init__(self, *, pool: Pool, scheduler: ChatScheduler, handle: Callable[[Any], None],
+    def __init__(self, *, pool: Pool, queue: ChatQueue, handle: Callable[[Any], None],
                  threads: int, max_attempts: int, flood_rate: float, flood_burst: int,
                  metrics: Any = None, on_queued: Callable[[], None] | None = None,
                  retry_delays: tuple[float, ...] = (0.5, 2.0, 5.0)) -> None:
         self.pool = pool
-        self.scheduler = scheduler
+        self.queue = queue
         self.handle = handle
         self.thread_count = threads
         self.max_attempts = max_attempts
@@ -270,7 +85,7 @@ class Workers:
     def stop(self, timeout: float) -> bool:
         """Finish running handlers (bounded); True when all threads ended in time."""
         self._stop.set()
-        self.scheduler.close()
+        self.queue.close()
         deadline = time.monotonic() + timeout
         for th in self._threads:
             th.join(max(0.0, deadline - time.monotonic()))
@@ -278,7 +93,7 @@ class Workers:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            chat = self.scheduler.take(timeout=0.5)
+            chat = self.queue.take(timeout=0.5)
             if chat is None:
                 continue
             outcome = Outcome(delay=1.0)
@@ -292,7 +107,7 @@ class Workers:
                 if self._pass_failed(chat, exc):
                     outcome = Outcome(delay=0.0)
             finally:
-                self.scheduler.release(chat, processed=outcome.processed, empty=outcome.empty,
+                self.queue.release(chat, processed=outcome.processed, empty=outcome.empty,
                                        delay=outcome.delay)
             if outcome.queued:
                 self.on_queued()
@@ -447,23 +262,3 @@ class Workers:
     def _count(self, kind: str, outcome: str) -> None:
         if self.metrics:
             self.metrics.updates_processed.labels(kind, outcome).inc()
-
-
-def load_pending(pool: Pool, scheduler: ChatScheduler, *, only_new: bool = False) -> int:
-    """Queue every chat with pending updates in inbox (start-up, and periodic resync).
-
-    With only_new, chats the scheduler already knows keep their count: a resync must not
-    inflate it (that costs empty passes), only find what nobody announced.
-    """
-    def fetch(conn):
-        with conn.cursor() as cur:
-            cur.execute(Q["inbox.pending_by_chat"])
-            return cur.fetchall()
-
-    rows = pool.run(fetch)
-    for chat_id, count in rows:
-        if only_new:
-            scheduler.add_if_absent(chat_id, count)
-        else:
-            scheduler.add(chat_id, count)
-    return sum(c for _, c in rows)

@@ -20,7 +20,7 @@ from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 
 from fitclub.db.pool import Pool, is_transient
 from fitclub.db.queries import Q
-from fitclub.runtime.dispatcher import classify
+from fitclub.runtime.raw_updates import classify
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
