@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg2
 import telebot
-from telebot import custom_filters, types
+from telebot import types
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from fitclub import commands, locales, logs, notify
@@ -34,7 +34,6 @@ from fitclub.runtime.poller import Poller
 from fitclub.runtime.raw_updates import addressed_elsewhere
 from fitclub.runtime.sdnotify import SystemdNotifier
 from fitclub.runtime.sender import Sender
-from fitclub.runtime.states import PgStateStorage
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 from fitclub.services import roles
 
@@ -81,9 +80,7 @@ class App:
         self.api = BotApi(settings.telegram_api_url, settings.telegram_bot_token,
                           maxsize=settings.sender_threads + 4)
         self.api.install_for_telebot()
-        self.bot = telebot.TeleBot(settings.telegram_bot_token, threaded=False,
-                                   state_storage=PgStateStorage(pool.transaction))
-        self.bot.add_custom_filter(custom_filters.StateFilter(self.bot))
+        self.bot = telebot.TeleBot(settings.telegram_bot_token, threaded=False)
         locales.configure(timezone=settings.club_timezone, currency=settings.club_currency)
         register_all(self.bot, Deps(settings=settings, context=current,
                                     bot_username=lambda: self.bot_username or ""),

@@ -1,4 +1,4 @@
-"""Multi-step conversations (registration, and later the staff's guided flows).
+"""Multi-step conversations: registration and the staff's guided flows.
 
 The step and what was gathered so far live in `conversation_state`, in the update's own
 transaction, so a flow survives a restart and resumes where it was. Read once per update
@@ -15,7 +15,8 @@ from psycopg2.extras import Json
 from fitclub.db import rows
 from fitclub.runtime.context import UpdateContext
 
-# Flows are kept apart from pyTelegramBotAPI's own state storage by this bot_id.
+# conversation_state is keyed by bot, chat, user and thread; flows use one bot id and no
+# thread, so a user has at most one flow per chat.
 FLOW_BOT_ID = 0
 
 

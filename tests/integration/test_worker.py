@@ -8,14 +8,13 @@ import time
 
 import psycopg2
 import pytest
-from telebot.storage.base_storage import StateStorageBase
 
+from fitclub import flows
 from fitclub.db.pool import Pool
 from fitclub.runtime.chat_queue import ChatQueue
 from fitclub.runtime.context import current
 from fitclub.runtime.dispatcher import Outcome, Workers
 from fitclub.runtime.poller import store_updates
-from fitclub.runtime.states import PgStateStorage
 from tests.helpers import query as _rows
 
 
@@ -164,29 +163,25 @@ def test_flood_control_warns_once_then_skips(db_url, harness_factory):
     assert warnings == [(1,)]
 
 
-def test_state_storage_commits_with_the_update(db_url, harness_factory):
-    pool_for_storage = Pool(db_url, minconn=1, maxconn=2)
-    storage: StateStorageBase = PgStateStorage(pool_for_storage.transaction)
+def test_conversation_state_commits_with_the_update(db_url, harness_factory):
+    left = []
 
     def handle(payload):
-        chat = payload["message"]["chat"]["id"]
-        storage.set_state(chat, chat, "asking_name")
-        storage.set_data(chat, chat, "step", 2)
+        ctx = current()
+        if payload["message"]["text"] == "leave":
+            left.append(flows.leave(ctx))
+            return
+        flows.enter(ctx, "asking_name", {"step": 2, "name": "Ann <&>"})
         if payload["message"]["text"] == "fail":
             raise RuntimeError("roll it back")
 
     h = harness_factory(handle, max_attempts=1)
-    h.feed([_msg(1, 11, "ok"), _msg(2, 12, "fail")])
+    h.feed([_msg(1, 11, "ok"), _msg(2, 12, "fail"), _msg(3, 13, "ok"), _msg(4, 13, "leave")])
     h.run_until_done(db_url)
-    assert storage.get_state(11, 11) == "asking_name"
-    assert storage.get_data(11, 11) == {"step": 2}
-    assert storage.get_state(12, 12) is None  # rolled back with its update
-    with storage.get_interactive_data(11, 11) as data:
-        data["name"] = "Ann <&>"
-    assert storage.get_data(11, 11) == {"step": 2, "name": "Ann <&>"}
-    assert storage.delete_state(11, 11) is True
-    assert storage.get_state(11, 11) is None
-    pool_for_storage.close()
+    # Chat 12's state rolled back with its update; chat 13 left its flow.
+    assert _rows(db_url, "SELECT chat_id, user_id, state, data FROM conversation_state") == [
+        (11, 11, "asking_name", {"step": 2, "name": "Ann <&>"})]
+    assert left == [True]
 
 
 def test_store_updates_ignores_duplicates_and_keeps_the_chat(db_url):

@@ -1,4 +1,4 @@
--- Conversation state for multi-step flows (pyTelegramBotAPI state storage).
+-- Conversation state of multi-step flows (fitclub.flows).
 
 -- name: get
 -- A conversation's state and data.
@@ -6,35 +6,9 @@ SELECT state, data FROM conversation_state
 WHERE bot_id = %(bot_id)s AND chat_id = %(chat_id)s AND user_id = %(user_id)s
   AND thread_key = %(thread_key)s;
 
--- name: set_state
--- Enter a state (data kept).
-INSERT INTO conversation_state (bot_id, chat_id, user_id, thread_key, state)
-VALUES (%(bot_id)s, %(chat_id)s, %(user_id)s, %(thread_key)s, %(state)s)
-ON CONFLICT (bot_id, chat_id, user_id, thread_key) DO UPDATE
-SET state = EXCLUDED.state, updated_at = now();
-
 -- name: delete
 -- Leave the conversation (state and data gone).
 DELETE FROM conversation_state
-WHERE bot_id = %(bot_id)s AND chat_id = %(chat_id)s AND user_id = %(user_id)s
-  AND thread_key = %(thread_key)s;
-
--- name: set_data
--- Set one key of the conversation's data.
-UPDATE conversation_state
-SET data = jsonb_set(data, ARRAY[%(key)s], %(value)s::jsonb, true), updated_at = now()
-WHERE bot_id = %(bot_id)s AND chat_id = %(chat_id)s AND user_id = %(user_id)s
-  AND thread_key = %(thread_key)s;
-
--- name: put_data
--- Replace the conversation's whole data.
-UPDATE conversation_state SET data = %(data)s, updated_at = now()
-WHERE bot_id = %(bot_id)s AND chat_id = %(chat_id)s AND user_id = %(user_id)s
-  AND thread_key = %(thread_key)s;
-
--- name: reset_data
--- Clear the data, keep the state.
-UPDATE conversation_state SET data = '{}', updated_at = now()
 WHERE bot_id = %(bot_id)s AND chat_id = %(chat_id)s AND user_id = %(user_id)s
   AND thread_key = %(thread_key)s;
 
