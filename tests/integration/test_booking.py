@@ -11,6 +11,7 @@ import pytest
 
 from fitclub.services import booking, timetable
 from fitclub.services.booking import Outcome, Refusal, Rules
+from tests import factories
 from tests.helpers import query
 
 START = datetime(2030, 6, 10, 18, 0, tzinfo=UTC)
@@ -21,30 +22,22 @@ RULES = Rules(ZoneInfo("UTC"), closes_minutes=0, cancel_window_hours=3, offer_mi
 def _member(db_url: str, n: int, *, visits: int | None = 10, status: str = "active",
             starts_on: date = date(2030, 1, 1), ends_on: date = date(2030, 12, 31),
             membership: bool = True) -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, registered_at)"
-                                  " VALUES (%s, %s, now()) RETURNING id", (1000 + n, f"M{n}"))
+    member_id = factories.member(db_url, 1000 + n, f"M{n}")
     if membership:
-        query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
-                      " visits_left, status) VALUES (%s, (SELECT id FROM membership_plans),"
-                      " %s, %s, %s, %s)", (member_id, starts_on, ends_on, visits, status))
+        factories.membership(db_url, member_id, starts_on=starts_on, ends_on=ends_on,
+                             visits_left=visits, status=status)
     return member_id
 
 
 def _class(db_url: str, capacity: int = 2, starts_at: datetime = START,
            status: str = "scheduled") -> int:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 100, 60, 10) ON CONFLICT DO NOTHING")
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 10) ON CONFLICT DO NOTHING")
     trainer = query(db_url, "SELECT id FROM members WHERE telegram_id = 1")
-    if not trainer:
-        trainer = query(db_url, "INSERT INTO members (telegram_id, first_name, role)"
-                                " VALUES (1, 'Tina', 'trainer') RETURNING id")
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity, status) VALUES ((SELECT id FROM"
-                                 " class_types), %s, %s, 60, %s, %s) RETURNING id",
-                         (trainer[0][0], starts_at, capacity, status))
-    return class_id
+    if not trainer:  # the first class of the test: the plan, the class type, the trainer
+        factories.plan(db_url, "Ten", price_minor=100, duration_days=60, visit_count=10)
+        factories.class_type(db_url, "Yoga", default_duration_minutes=60, default_capacity=10)
+        trainer = [(factories.member(db_url, 1, "Tina", role="trainer", registered=False),)]
+    return factories.class_(db_url, trainer[0][0], starts_at, duration_minutes=60,
+                            capacity=capacity, status=status)
 
 
 def _run(db_url: str, fn, *args, **kwargs):
