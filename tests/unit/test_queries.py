@@ -12,10 +12,15 @@ from fitclub.db.queries import Q, load
 SRC = Path(__file__).resolve().parents[2] / "src" / "fitclub"
 
 
+# Q["file.name"], and the name handed to fitclub.db.rows: rows.one(conn, "file.name", ...).
+USES = re.compile(r'Q\["([a-z_]+\.[a-z_]+)"\]'
+                  r'|rows\.(?:one|many|scalar|execute)\(\s*[\w.]+,\s*"([a-z_]+\.[a-z_]+)"')
+
+
 def test_every_query_name_used_in_the_code_exists():
     used = set()
     for path in SRC.rglob("*.py"):
-        used |= set(re.findall(r'Q\["([a-z_]+\.[a-z_]+)"\]', path.read_text()))
+        used |= {q or r for q, r in USES.findall(path.read_text())}
     assert used, "the pattern found no query uses at all"
     assert sorted(used - Q.keys()) == []
 

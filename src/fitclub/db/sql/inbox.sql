@@ -60,11 +60,3 @@ RETURNING update_id;
 -- The highest stored update id and when it arrived.
 SELECT update_id, received_at > clock_timestamp() - interval '6 days'
 FROM inbox ORDER BY update_id DESC LIMIT 1;
-
--- name: backlog
--- Updates stored but not yet processed.
-SELECT count(*) FROM inbox WHERE status = 'pending';
-
--- name: status_counts
--- Updates by status (tests and reports).
-SELECT status, count(*) FROM inbox GROUP BY status;
