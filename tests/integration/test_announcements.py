@@ -21,6 +21,7 @@ from fitclub.runtime.jobs.registry import Job, JobContext
 from fitclub.runtime.sender import CLAIM_WINDOW
 from fitclub.services import announcements as ann
 from fitclub.services.announcements import Confirmed
+from tests import factories
 
 TODAY = date.today()
 
@@ -33,26 +34,19 @@ def _exec(db, sql: str, params=None):
 
 def _member(db, telegram_id: int, *, registered=True, blocked=False, erased=False,
             role="member") -> int:
-    if erased:
-        return _exec(db, "INSERT INTO members (telegram_id, first_name, deleted_at, registered_at)"
-                         " VALUES (NULL, NULL, now(), now()) RETURNING id")[0][0]
-    return _exec(db, "INSERT INTO members (telegram_id, first_name, registered_at, blocked_at,"
-                     " role) VALUES (%s, %s, CASE WHEN %s THEN now() END,"
-                     " CASE WHEN %s THEN now() END, %s) RETURNING id",
-                 (telegram_id, f"M{telegram_id}", registered, blocked, role))[0][0]
+    return factories.member(db, telegram_id, f"M{telegram_id}", registered=registered,
+                            blocked=blocked, erased=erased, role=role)
 
 
 def _membership(db, member_id: int, ends_in: int, status: str = "active") -> None:
-    _exec(db, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left,"
-              " status) VALUES (%s, (SELECT id FROM membership_plans), %s, %s, 5, %s)",
-          (member_id, TODAY - timedelta(days=20), TODAY + timedelta(days=ends_in), status))
+    factories.membership(db, member_id, starts_on=TODAY - timedelta(days=20),
+                         ends_on=TODAY + timedelta(days=ends_in), visits_left=5, status=status)
 
 
 @pytest.fixture
 def club(db):
     """Members of every kind an audience must tell apart; returns their ids by name."""
-    _exec(db, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-              " VALUES ('Month', 5000, 30, 12)")
+    factories.plan(db, "Month", price_minor=5000, duration_days=30, visit_count=12)
     ids = {"admin": _member(db, 900, role="admin"), "other_admin": _member(db, 901, role="admin"),
            "active": _member(db, 101), "ending": _member(db, 102), "none": _member(db, 103),
            "expired": _member(db, 104), "blocked": _member(db, 105, blocked=True),
@@ -60,22 +54,17 @@ def club(db):
            "unregistered": _member(db, 107, registered=False), "frozen": _member(db, 108)}
     _membership(db, ids["active"], 25)
     _membership(db, ids["ending"], 5)
-    _exec(db, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left,"
-              " status) VALUES (%s, (SELECT id FROM membership_plans), %s, %s, 0, 'expired')",
-          (ids["expired"], TODAY - timedelta(days=40), TODAY - timedelta(days=1)))
+    factories.membership(db, ids["expired"], starts_on=TODAY - timedelta(days=40),
+                         ends_on=TODAY - timedelta(days=1), visits_left=0, status="expired")
     _membership(db, ids["blocked"], 25)
     _membership(db, ids["unregistered"], 25)
     _membership(db, ids["frozen"], 25, status="frozen")
-    _exec(db, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-              " VALUES ('Yoga', 60, 10)")
-    ids["class"] = _exec(db, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                             " duration_minutes, capacity) VALUES ((SELECT id FROM class_types),"
-                             " %s, now() + interval '1 day', 60, 10) RETURNING id",
-                         (ids["admin"],))[0][0]
+    factories.class_type(db, "Yoga", default_duration_minutes=60, default_capacity=10)
+    ids["class"] = factories.class_(db, ids["admin"], timedelta(days=1), duration_minutes=60,
+                                    capacity=10)
     for who, status in (("active", "booked"), ("none", "attended"), ("expired", "waitlisted"),
                         ("ending", "cancelled"), ("blocked", "booked")):
-        _exec(db, "INSERT INTO bookings (class_id, member_id, status) VALUES (%s, %s, %s)",
-              (ids["class"], ids[who], status))
+        factories.booking(db, ids["class"], ids[who], status=status)
     db.commit()
     return ids
 
@@ -345,8 +334,8 @@ def test_the_members_message_keeps_formatting_and_the_photo():
 def test_claiming_stays_fast_with_ten_thousand_announcement_rows_queued(db, club):
     """The sender's claim (and /healthz's oldest-reply query) with 10,000 rows of one
     announcement pending and a reply queued behind them."""
-    _exec(db, "INSERT INTO members (telegram_id, first_name, registered_at)"
-              " SELECT 200000 + g, 'P' || g, now() FROM generate_series(1, 10000) g")
+    factories.members(db, [{"telegram_id": 200000 + g, "first_name": f"P{g}"}
+                           for g in range(1, 10001)])
     draft = _draft(db, club, audience="all")
     ann.confirm(db, draft.id, club["admin"], TODAY, chat_id=900, message_id=5)
     started = time.perf_counter()
