@@ -15,6 +15,7 @@ from fitclub.db import members
 from fitclub.locales import Texts
 from fitclub.screens import audit_log as screens
 from fitclub.services import audit_log
+from tests import factories
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -25,29 +26,18 @@ class World:
     def __init__(self, db) -> None:
         self.db = db
         self.minute = 0
-        self.ada = self.one("INSERT INTO members (telegram_id, first_name, last_name, role,"
-                            " registered_at) VALUES (1, 'Ada', 'Admin', 'admin', now())"
-                            " RETURNING id")
-        self.tom = self.one("INSERT INTO members (telegram_id, first_name, role, registered_at)"
-                            " VALUES (2, 'Tom', 'trainer', now()) RETURNING id")
-        self.anna = self.one("INSERT INTO members (telegram_id, first_name, last_name,"
-                             " registered_at) VALUES (3, 'Анна', 'Петрова', now()) RETURNING id")
-        self.boris = self.one("INSERT INTO members (telegram_id, first_name, registered_at)"
-                              " VALUES (4, 'Boris <b>', now()) RETURNING id")
-        plan = self.one("INSERT INTO membership_plans (name, price_minor, duration_days)"
-                        " VALUES ('Month', 5000, 30) RETURNING id")
-        self.membership = self.one("INSERT INTO memberships (member_id, plan_id, starts_on,"
-                                   " ends_on) VALUES (%s, %s, current_date, current_date + 30)"
-                                   " RETURNING id", (self.anna, plan))
-        kind = self.one("INSERT INTO class_types (name, default_duration_minutes,"
-                        " default_capacity) VALUES ('Yoga', 60, 10) RETURNING id")
-        self.cls = self.one("INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                            " duration_minutes, capacity) VALUES (%s, %s, now(), 60, 10)"
-                            " RETURNING id", (kind, self.tom))
-        self.booking = self.one("INSERT INTO bookings (class_id, member_id) VALUES (%s, %s)"
-                                " RETURNING id", (self.cls, self.anna))
-        self.visit = self.one("INSERT INTO visits (member_id, method) VALUES (%s, 'qr')"
-                              " RETURNING id", (self.anna,))
+        self.ada = factories.member(db, 1, "Ada", last_name="Admin", role="admin")
+        self.tom = factories.member(db, 2, "Tom", role="trainer")
+        self.anna = factories.member(db, 3, "Анна", last_name="Петрова")
+        self.boris = factories.member(db, 4, "Boris <b>")
+        plan = factories.plan(db, "Month", price_minor=5000, duration_days=30, visit_count=None)
+        self.membership = factories.membership(db, self.anna, plan, starts_on=0, ends_on=30,
+                                               visits_left=None)
+        kind = factories.class_type(db, "Yoga", default_duration_minutes=60, default_capacity=10)
+        self.cls = factories.class_(db, self.tom, timedelta(0), class_type_id=kind,
+                                    duration_minutes=60, capacity=10)
+        self.booking = factories.booking(db, self.cls, self.anna)
+        self.visit = factories.visit(db, self.anna, method="qr")
         self.request = self.one("INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s)"
                                 " RETURNING id", (self.boris, plan))
 
