@@ -14,6 +14,7 @@ from fitclub.db import members
 from fitclub.services import attendance, card, checkin
 from fitclub.services.card import Invalid
 from fitclub.services.checkin import Outcome, Refusal
+from tests import factories
 
 SECRET = "integration-card-secret-" + "k" * 16
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
@@ -32,42 +33,33 @@ def _one(db, sql, params=()):
 def club(db):
     """A trainer, a member (Anna Petrova), a 10-visit plan and a Yoga class type."""
     ids = {
-        "staff": _one(db, "INSERT INTO members (telegram_id, first_name, phone, role,"
-                          " registered_at) VALUES (100, 'Tom', '+4915100000100', 'trainer',"
-                          " now()) RETURNING id"),
-        "anna": _one(db, "INSERT INTO members (telegram_id, first_name, last_name, phone,"
-                         " language, registered_at) VALUES (200, 'Anna', 'Petrova',"
-                         " '+79161234567', 'ru', now()) RETURNING id"),
-        "plan": _one(db, "INSERT INTO membership_plans (name, price_minor, duration_days,"
-                         " visit_count, freeze_days) VALUES ('Ten', 5000, 30, 10, 14)"
-                         " RETURNING id"),
-        "type": _one(db, "INSERT INTO class_types (name, default_duration_minutes,"
-                         " default_capacity) VALUES ('Yoga', 60, 10) RETURNING id"),
+        "staff": factories.member(db, 100, "Tom", phone="+4915100000100", role="trainer"),
+        "anna": factories.member(db, 200, "Anna", last_name="Petrova", phone="+79161234567",
+                                 language="ru"),
+        "plan": factories.plan(db, "Ten", price_minor=5000, duration_days=30, visit_count=10,
+                               freeze_days=14),
+        "type": factories.class_type(db, "Yoga", default_duration_minutes=60,
+                                     default_capacity=10),
     }
     db.commit()
     return ids
 
 
 def _membership(db, club, *, status="active", starts=-5, ends=25, visits: int | None = 10):
-    membership_id = _one(db, """
-        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left, status)
-        VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
-        (club["anna"], club["plan"], TODAY + timedelta(days=starts),
-         TODAY + timedelta(days=ends), visits, status))
+    membership_id = factories.membership(db, club["anna"], club["plan"],
+                                         starts_on=TODAY + timedelta(days=starts),
+                                         ends_on=TODAY + timedelta(days=ends),
+                                         visits_left=visits, status=status)
     db.commit()
     return membership_id
 
 
 def _booking(db, club, starts_in_minutes: float, membership_id: int, *,
              status="booked") -> tuple[int, int]:
-    class_id = _one(db, """
-        INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
-        VALUES (%s, %s, %s, 60, 10) RETURNING id""",
-        (club["type"], club["staff"], NOW + timedelta(minutes=starts_in_minutes)))
-    booking_id = _one(db, """
-        INSERT INTO bookings (class_id, member_id, status, membership_id, visit_reserved)
-        VALUES (%s, %s, %s, %s, true) RETURNING id""",
-        (class_id, club["anna"], status, membership_id))
+    class_id = factories.class_(db, club["staff"], NOW + timedelta(minutes=starts_in_minutes),
+                                class_type_id=club["type"], duration_minutes=60, capacity=10)
+    booking_id = factories.booking(db, class_id, club["anna"], status=status,
+                                   membership_id=membership_id, visit_reserved=True)
     db.commit()
     return class_id, booking_id
 
@@ -217,9 +209,8 @@ def test_a_class_visit_the_trainer_already_marked_counts_as_checked_in(db, club)
     membership_id = _membership(db, club, visits=9)
     class_id, _ = _booking(db, club, -20, membership_id, status="attended")
     marked = NOW - timedelta(minutes=15)
-    _one(db, "INSERT INTO visits (member_id, membership_id, class_id, checked_in_at,"
-             " checked_in_by, method) VALUES (%s, %s, %s, %s, %s, 'class')",
-         (club["anna"], membership_id, class_id, marked, club["staff"]))
+    factories.visit(db, club["anna"], membership_id=membership_id, class_id=class_id,
+                    checked_in_at=marked, checked_in_by=club["staff"], method="class")
     db.commit()
     result = _check_in(db, club)
     assert result.outcome is Outcome.ALREADY and result.at == marked
