@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""FitClub bot entry point: python bot.py {run,webhook,migrate,demo}."""
+"""FitClub bot entry point: python bot.py {run,migrate,demo}."""
 
 import sys
 from pathlib import Path

@@ -43,13 +43,15 @@ def evaluate(
     """Build the health report; unhealthy when any one of these holds.
 
     - the database is not reachable (`database_ok` is False);
-    - polling is expected (`seconds_since_poll` is not None; webhook instances pass None) and the
-      last successful getUpdates is more than `poll_stale_after` seconds old. Until the first
-      poll succeeds the caller should pass the seconds since start, so a poller that never gets
-      through turns unhealthy too;
+    - polling is expected (`seconds_since_poll` is not None; an instance run with --no-polling
+      passes None) and the last successful getUpdates is more than `poll_stale_after` seconds
+      old. Until the first poll succeeds the caller should pass the seconds since start, so a
+      poller that never gets through turns unhealthy too;
     - the oldest reply (priority 0) still waiting in the outbox has waited more than
       `reply_max_age` seconds (`"reply_too_old": true`);
-    - deliveries were made that the database refuses to record (`recording_failed`).
+    - deliveries were made that the database refuses to record (`recording_failed`);
+    - `jobs_overdue_limit` is given and a scheduled job (a reminder, an offer's expiry) has been
+      due longer than that many seconds: no runner keeps up (`"jobs_overdue": true`).
 
     How many updates or messages wait is shown, never judged: a big announcement is not a
     fault. `extra` is added to the details for operators to see; it never decides health, and
@@ -69,15 +71,11 @@ def evaluate(
         deliveries_unrecorded=recording_failed,
     )
     ok = database_ok and not poll_stale and not reply_too_old and not recording_failed
-    # Scheduled jobs are judged when the caller passes `jobs_overdue_limit`: a job (reminder,
-    # offer expiry) due for longer than that many seconds means no runner keeps up, so the
-    # instance is unhealthy (`"jobs_overdue": true`).
     if jobs_overdue_limit is not None:
         jobs_overdue = oldest_overdue_job is not None and oldest_overdue_job > jobs_overdue_limit
         details.update(oldest_overdue_job_seconds=None if oldest_overdue_job is None
                        else round(oldest_overdue_job, 3), jobs_overdue=jobs_overdue)
-        if jobs_overdue:
-            return HealthReport(ok=False, details=details)
+        ok = ok and not jobs_overdue
     return HealthReport(ok=ok, details=details)
 
 

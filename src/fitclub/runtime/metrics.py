@@ -24,7 +24,6 @@ T = TypeVar("T")
 # From a 5 ms database round trip up to a 30 s long-poll timeout or a slow Bot API call.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
-UPDATE_OUTCOMES = ("done", "failed", "skipped", "flood", "duplicate")
 OUTBOX_FAILURE_REASONS = ("bad_request", "blocked", "not_started", "retries_exhausted", "other")
 
 
@@ -75,7 +74,7 @@ class _LiveGauges:
                 yield family
         if self.last_poll_age is not None:
             age = self._call(self.last_poll_age, "last_poll_age")
-            # None means nothing polls (webhook mode) or no poll has finished yet; an absent
+            # None means nothing polls (--no-polling) or no poll has finished yet; an absent
             # series says that more honestly than a made-up number.
             if age is not None:
                 family = self._poll_age_family()
@@ -163,7 +162,7 @@ class Metrics:
         self.updates_processed = Counter(
             "fitclub_updates_processed",
             "Updates finished by a worker, by type and outcome "
-            "(done, failed, skipped, flood, duplicate).",
+            "(done, failed, skipped, flood).",
             ["type", "outcome"],
             registry=r,
         )
@@ -176,7 +175,7 @@ class Metrics:
         )
         self.reply_latency = Histogram(
             "fitclub_reply_latency_seconds",
-            "Time from an update's receipt to the first reply sent for it.",
+            "Time from an update's receipt to the delivery of each reply to it.",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -201,7 +200,7 @@ class Metrics:
         )
         self.telegram_errors = Counter(
             "fitclub_telegram_errors",
-            "Bot API calls that failed in transit or with 5xx, by code (5xx, timeout, connection).",
+            "Bot API calls failed other than with 429 or 403, by HTTP code (network: no answer).",
             ["code"],
             registry=r,
         )

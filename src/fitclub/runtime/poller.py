@@ -25,8 +25,8 @@ from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
 
-# The update kinds the bot asks Telegram for, in getUpdates (and setWebhook when it comes).
-# Telegram remembers the last list it was given; a kind missing here never reaches the bot.
+# The update kinds the bot asks Telegram for in getUpdates. Telegram remembers the last list it
+# was given; a kind missing here never reaches the bot.
 # To handle a new kind: add it here, register its handler, and make sure classify() finds its
 # chat or user (README, "Update kinds").
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",

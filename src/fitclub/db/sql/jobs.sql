@@ -1,4 +1,4 @@
--- Queries of the scheduled jobs table (see sql/0005_jobs.sql and fitclub.jobs).
+-- Queries of the scheduled jobs table (see sql/0005_jobs.sql and fitclub.runtime.jobs).
 
 -- name: schedule
 -- Add a job in the caller's transaction; an existing (kind, dedup_key) makes this a no-op.
