@@ -13,6 +13,7 @@ import pytest
 
 from fitclub.locales import Texts
 from fitclub.services import activity
+from tests import factories
 
 BERLIN = "Europe/Berlin"
 MONDAY, SUNDAY = 0, 6
@@ -27,27 +28,20 @@ class Club:
         self.trainer = self.member(1, "trainer")
 
     def member(self, telegram_id: int, role: str = "member") -> int:
-        with self.db.cursor() as cur:
-            cur.execute("INSERT INTO members (telegram_id, first_name, role, registered_at)"
-                        " VALUES (%s, 'M', %s, now()) RETURNING id", (telegram_id, role))
-            return cur.fetchone()[0]
+        return factories.member(self.db, telegram_id, "M", role=role)
 
     def visit(self, member_id: int, at: datetime, kind: str | None = None) -> None:
         """A check-in at `at`; with a class type, a class check-in to a class of that type."""
-        with self.db.cursor() as cur:
-            class_id = None
-            if kind is not None:
-                if kind not in self.types:
-                    cur.execute("INSERT INTO class_types (name, default_duration_minutes,"
-                                " default_capacity) VALUES (%s, 60, 10) RETURNING id", (kind,))
-                    self.types[kind] = cur.fetchone()[0]
-                cur.execute("INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                            " duration_minutes, capacity) VALUES (%s, %s, %s, 60, 10)"
-                            " RETURNING id", (self.types[kind], self.trainer, at))
-                class_id = cur.fetchone()[0]
-            cur.execute("INSERT INTO visits (member_id, class_id, checked_in_at, method)"
-                        " VALUES (%s, %s, %s, %s)",
-                        (member_id, class_id, at, "class" if class_id else "qr"))
+        class_id = None
+        if kind is not None:
+            if kind not in self.types:
+                self.types[kind] = factories.class_type(self.db, kind,
+                                                        default_duration_minutes=60,
+                                                        default_capacity=10)
+            class_id = factories.class_(self.db, self.trainer, at, class_type_id=self.types[kind],
+                                        duration_minutes=60, capacity=10)
+        factories.visit(self.db, member_id, class_id=class_id, checked_in_at=at,
+                        method="class" if class_id else "qr")
 
 
 def local(tz: str, *parts: int, fold: int = 0) -> datetime:
@@ -119,7 +113,7 @@ def test_numbers_match_the_database_for_a_seeded_history(db, tz, first_week_day)
     for at, kind in [*history, future]:
         club.visit(anna, at, kind)
     club.visit(other, now - timedelta(days=1), "Yoga")  # someone else's
-    stats = activity.of_member(db, anna, now, tz, first_week_day)
+    stats = activity.of_member(db, anna, now, ZoneInfo(tz), first_week_day)
     assert stats == expected(history, now, tz, first_week_day)
     assert stats.total == len(history) and stats.classes > 0 and stats.streak > 0
 
@@ -132,18 +126,19 @@ def test_streak_runs_across_the_year_boundary(db):
                 date(2025, 12, 31), date(2026, 1, 3), date(2026, 1, 8), date(2026, 1, 14)):
         club.visit(anna, local(BERLIN, day.year, day.month, day.day, 18, 30))
     now = local(BERLIN, 2026, 1, 14, 21, 0)
-    stats = activity.of_member(db, anna, now, BERLIN, MONDAY)
+    stats = activity.of_member(db, anna, now, ZoneInfo(BERLIN), MONDAY)
     assert stats.streak == 7  # weeks of 1, 8, 15, 22, 29 Dec, 5 and 12 Jan
     assert counted_weeks(stats)[date(2025, 12, 29)] == 2
     assert (stats.this_month, stats.last_month) == (3, 5)
     assert stats.weeks[-1].start == date(2026, 1, 12)
     # This week without a visit yet: the streak still counts through last week...
-    next_week = activity.of_member(db, anna, now + timedelta(days=6), BERLIN, MONDAY)
+    next_week = activity.of_member(db, anna, now + timedelta(days=6), ZoneInfo(BERLIN), MONDAY)
     assert next_week.streak == 7 and next_week.weeks[-1] == (date(2026, 1, 19), 0)
     # ...and a whole week without one ends it.
-    assert activity.of_member(db, anna, now + timedelta(days=13), BERLIN, MONDAY).streak == 0
+    assert activity.of_member(db, anna, now + timedelta(days=13), ZoneInfo(BERLIN),
+                              MONDAY).streak == 0
     # Weeks from Sunday: 28 Dec - 3 Jan holds both year-end visits; the streak is as long.
-    sunday = activity.of_member(db, anna, now, BERLIN, SUNDAY)
+    sunday = activity.of_member(db, anna, now, ZoneInfo(BERLIN), SUNDAY)
     assert counted_weeks(sunday)[date(2025, 12, 28)] == 2 and sunday.streak == 7
 
 
@@ -187,7 +182,7 @@ def test_visits_around_a_daylight_saving_change_land_in_their_local_week(db, cas
     anna = club.member(10)
     for wall, _ in visits:
         club.visit(anna, local(BERLIN, *wall, fold=1))
-    stats = activity.of_member(db, anna, local(BERLIN, *now), BERLIN, first_week_day)
+    stats = activity.of_member(db, anna, local(BERLIN, *now), ZoneInfo(BERLIN), first_week_day)
     assert counted_weeks(stats) == Counter(week for _, week in visits)
     assert stats.total == len(visits)
 
@@ -199,8 +194,8 @@ def test_the_first_day_of_the_week_decides_the_buckets(db):
     club.visit(anna, sunday)
     club.visit(anna, monday)
     now = local(BERLIN, 2026, 5, 12, 10, 0)
-    from_monday = activity.of_member(db, anna, now, BERLIN, MONDAY)
-    from_sunday = activity.of_member(db, anna, now, BERLIN, SUNDAY)
+    from_monday = activity.of_member(db, anna, now, ZoneInfo(BERLIN), MONDAY)
+    from_sunday = activity.of_member(db, anna, now, ZoneInfo(BERLIN), SUNDAY)
     assert counted_weeks(from_monday) == {date(2026, 5, 4): 1, date(2026, 5, 11): 1}
     assert counted_weeks(from_sunday) == {date(2026, 5, 10): 2}
     assert (from_monday.streak, from_sunday.streak) == (2, 1)
@@ -215,10 +210,11 @@ def test_months_are_calendar_months_in_the_club_time_zone(db):
     club.visit(anna, local(BERLIN, 2026, 3, 1, 0, 30))  # March in Berlin, February in UTC
     club.visit(anna, local(BERLIN, 2026, 3, 31, 23, 30))  # March
     club.visit(anna, local(BERLIN, 2026, 4, 1, 0, 30))  # April in Berlin, March in UTC
-    stats = activity.of_member(db, anna, local(BERLIN, 2026, 4, 10, 12, 0), BERLIN, MONDAY)
+    stats = activity.of_member(db, anna, local(BERLIN, 2026, 4, 10, 12, 0), ZoneInfo(BERLIN),
+                               MONDAY)
     assert (stats.this_month, stats.last_month, stats.total) == (1, 2, 4)
     # Counted in UTC instead, April would have none, and March the last two.
-    utc = activity.of_member(db, anna, local(BERLIN, 2026, 4, 10, 12, 0), "UTC", MONDAY)
+    utc = activity.of_member(db, anna, local(BERLIN, 2026, 4, 10, 12, 0), ZoneInfo("UTC"), MONDAY)
     assert (utc.this_month, utc.last_month) == (0, 2)
 
 
@@ -229,19 +225,20 @@ def test_favourite_is_the_type_visited_most_and_a_tie_goes_to_the_latest(db):
     for days_ago, kind in ((20, "Yoga"), (15, "Pilates"), (10, "Yoga"), (5, "Pilates"),
                            (1, None), (2, None), (3, None)):
         club.visit(anna, now - timedelta(days=days_ago), kind)
-    stats = activity.of_member(db, anna, now, "UTC", MONDAY)
+    stats = activity.of_member(db, anna, now, ZoneInfo("UTC"), MONDAY)
     assert (stats.favourite, stats.classes, stats.total) == ("Pilates", 4, 7)
     club.visit(anna, now - timedelta(days=30), "Yoga")  # an older visit breaks the tie
-    assert activity.of_member(db, anna, now, "UTC", MONDAY).favourite == "Yoga"
+    assert activity.of_member(db, anna, now, ZoneInfo("UTC"), MONDAY).favourite == "Yoga"
     club.visit(anna, now - timedelta(days=40), "Pilates")  # tied again: Pilates came last
-    assert activity.of_member(db, anna, now, "UTC", MONDAY).favourite == "Pilates"
+    assert activity.of_member(db, anna, now, ZoneInfo("UTC"), MONDAY).favourite == "Pilates"
 
 
 def test_no_visits_is_all_zeros_and_twelve_empty_weeks(db):
     club = Club(db)
     anna = club.member(10)
     club.visit(club.member(11), datetime(2026, 6, 29, tzinfo=UTC), "Yoga")  # not Anna's
-    stats = activity.of_member(db, anna, datetime(2026, 6, 30, 12, tzinfo=UTC), BERLIN, MONDAY)
+    stats = activity.of_member(db, anna, datetime(2026, 6, 30, 12, tzinfo=UTC),
+                               ZoneInfo(BERLIN), MONDAY)
     assert stats[:6] == (0, 0, 0, 0, 0, None)
     assert [w.visits for w in stats.weeks] == [0] * 12
     assert stats.weeks[-1].start == date(2026, 6, 29)
