@@ -1,163 +1,24 @@
-"""The one codec for callback_data: a short prefix plus typed fields, at most 64 bytes.
-
-Every button's data is built here (`MENU(screen="help")` -> "m:help") and parsed here; no
-handler splits callback data by hand. Anything that does not parse (garbage, an old version's
-button, a field out of range) is a stale button: `parse()` returns None and the catch-all
-answers "no longer available". A well-formed id still has to be checked against what the
-user may act on, in the query that uses it.
-"""
+"""Every button of the bot: its prefix and typed fields (encoded by `fitclub.callback_codec`)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
+# Action, Field, parse, MAX_BYTES and SEP are re-exported: callers import them from here.
+from fitclub.callback_codec import (  # noqa: F401
+    MAX_BYTES,
+    SEP,
+    Action,
+    Choice,
+    Day,
+    Field,
+    Id,
+    Number,
+    action,
+    parse,
+)
 
-MAX_BYTES = 64
-SEP = ":"
-_BIGINT_MAX = 2**63 - 1
+# -- menu, language, privacy -----------------------------------------------------------------------
 
-
-class Field:
-    """One typed field of a callback: encode(value) -> text, parse(text) -> value or None."""
-
-    def encode(self, value: Any) -> str:
-        raise NotImplementedError
-
-    def parse(self, text: str) -> Any:
-        raise NotImplementedError
-
-
-class Id(Field):
-    """A database id: 1 to 2^63-1, digits only."""
-
-    def encode(self, value: Any) -> str:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= _BIGINT_MAX:
-            raise ValueError(f"not an id: {value!r}")
-        return str(value)
-
-    def parse(self, text: str) -> int | None:
-        if not text.isascii() or not text.isdigit() or len(text) > 19 or text.startswith("0"):
-            return None
-        value = int(text)
-        return value if 0 < value <= _BIGINT_MAX else None
-
-
-class Choice(Field):
-    """One word out of a fixed set."""
-
-    def __init__(self, *words: str) -> None:
-        self.words = frozenset(words)
-
-    def encode(self, value: Any) -> str:
-        if value not in self.words:
-            raise ValueError(f"{value!r} is not one of {sorted(self.words)}")
-        return value
-
-    def parse(self, text: str) -> str | None:
-        return text if text in self.words else None
-
-
-class Day(Field):
-    """A calendar date as YYYYMMDD."""
-
-    def encode(self, value: Any) -> str:
-        if not isinstance(value, date):
-            raise ValueError(f"not a date: {value!r}")
-        return value.strftime("%Y%m%d")
-
-    def parse(self, text: str) -> date | None:
-        if not re.fullmatch(r"\d{8}", text):
-            return None
-        try:
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        except ValueError:
-            return None
-
-
-class Number(Field):
-    """A small whole number (a page, a count): 0 to `top`."""
-
-    def __init__(self, top: int = 10_000) -> None:
-        self.top = top
-
-    def encode(self, value: Any) -> str:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= self.top:
-            raise ValueError(f"not a number in 0..{self.top}: {value!r}")
-        return str(value)
-
-    def parse(self, text: str) -> int | None:
-        if not text.isascii() or not text.isdigit() or len(text) > len(str(self.top)):
-            return None
-        value = int(text)
-        return value if value <= self.top else None
-
-
-_ACTIONS: dict[str, Action] = {}
-
-
-@dataclass(frozen=True)
-class Action:
-    """A kind of button: its prefix and named fields, in order."""
-
-    prefix: str
-    fields: tuple[tuple[str, Field], ...]
-
-    def __call__(self, **values: Any) -> str:
-        """The callback_data for these field values (ValueError when it cannot be encoded)."""
-        if set(values) != {name for name, _ in self.fields}:
-            raise ValueError(f"{self.prefix}: fields are {[n for n, _ in self.fields]}")
-        parts = [self.prefix] + [kind.encode(values[name]) for name, kind in self.fields]
-        data = SEP.join(parts)
-        if len(data.encode()) > MAX_BYTES:
-            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
-        return data
-
-    def parse(self, data: str | None) -> dict[str, Any] | None:
-        """The field values of data if it is this action's, else None."""
-        found = parse(data)
-        return found[1] if found and found[0] is self else None
-
-    def matches(self, **fixed: Any) -> Callable[[Any], bool]:
-        """A filter for callback_query_handler: the press is this action's, well formed,
-        and its fields equal `fixed` (`STAFF.matches(section="plans")`)."""
-        def check(call: Any) -> bool:
-            values = self.parse(getattr(call, "data", None))
-            return values is not None and all(values.get(k) == v for k, v in fixed.items())
-
-        return check
-
-
-def action(prefix: str, **fields: Field) -> Action:
-    """Declare a kind of button; prefixes are unique."""
-    if not re.fullmatch(r"[a-z][a-z0-9]{0,3}", prefix) or prefix in _ACTIONS:
-        raise ValueError(f"bad or duplicate callback prefix {prefix!r}")
-    declared = Action(prefix, tuple(fields.items()))
-    _ACTIONS[prefix] = declared
-    return declared
-
-
-def parse(data: str | None) -> tuple[Action, dict[str, Any]] | None:
-    """(action, values) of well-formed callback data; None for anything else."""
-    if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES:
-        return None
-    prefix, *parts = data.split(SEP)
-    found = _ACTIONS.get(prefix)
-    if found is None or len(parts) != len(found.fields):
-        return None
-    values = {}
-    for (name, kind), text in zip(found.fields, parts, strict=True):
-        value = kind.parse(text)
-        if value is None:
-            return None
-        values[name] = value
-    return found, values
-
-
-# -- every button of the bot ---------------------------------------------------------------
-
+#: The member's screens, named as their commands (/schedule opens the timetable).
 SCREENS = ("home", "schedule", "bookings", "membership", "card", "activity", "help")
 
 #: Main menu navigation: open a screen in place.
@@ -169,11 +30,11 @@ LANGUAGE = action("lg", lang=Choice("en", "ru"))
 #: /privacy: ask to delete, confirm, or keep.
 PRIVACY = action("pv", step=Choice("ask", "yes", "no"))
 
-# -- schedule, booking, waitlist (issue 9) ---------------------------------------------------
+# -- timetable, booking, waitlist ------------------------------------------------------------------
 
-#: Where a class screen's Back goes: the schedule ("s") or My bookings ("b").
+#: Where a class screen's Back goes: the timetable ("s") or My bookings ("b").
 BACK_TO = Choice("s", "b")
-#: The schedule of one day (previous/next edit in place).
+#: The timetable of one day (previous/next edit in place).
 TIMETABLE = action("sc", day=Day())
 #: A class's details.
 CLASS = action("cl", class_id=Id(), back=BACK_TO)
@@ -188,7 +49,7 @@ CALENDAR = action("ics", class_id=Id())
 #: Answer a waitlist offer.
 OFFER = action("of", offer_id=Id(), answer=Choice("yes", "no"))
 
-# -- card, reminders, activity, settings (issue 10) ------------------------------------------
+# -- card, reminders, activity, settings -----------------------------------------------------------
 
 #: /settings: choose the language.
 SETTINGS_LANGUAGE = action("sl", lang=Choice("en", "ru"))
@@ -201,7 +62,7 @@ REMINDER_CANCEL = action("rc", class_id=Id())
 #: From the activity chart back to the main menu (a photo cannot be edited into the menu).
 ACTIVITY_MENU = action("act")
 
-# -- staff (issues 11 and 12) ----------------------------------------------------------------
+# -- staff -----------------------------------------------------------------------------------------
 
 #: The staff home's sections; each feature module handles its own (`STAFF.matches(section=)`).
 STAFF_SECTIONS = ("home", "people", "checkin", "myclasses", "classes", "types", "plans",
@@ -209,7 +70,7 @@ STAFF_SECTIONS = ("home", "people", "checkin", "myclasses", "classes", "types", 
 #: Open a section of the staff home (/staff), edited in place.
 STAFF = action("st", section=Choice(*STAFF_SECTIONS))
 
-# -- roles and check-in (issue 11, items 1 and 2) --------------------------------------------
+# -- roles and check-in ----------------------------------------------------------------------------
 
 PEOPLE_ROLES = ("member", "trainer", "admin")
 #: /people: open a person's card from the search results.
@@ -225,7 +86,7 @@ CHECKIN_PERSON = action("xcp", member_id=Id())
 #: /checkin: check this member in.
 CHECKIN_CONFIRM = action("xcc", member_id=Id())
 
-# -- trainers' classes and attendance (issue 11, item 3) -------------------------------------
+# -- trainers' classes and attendance --------------------------------------------------------------
 
 #: /myclasses: the classes the staff member teaches, a page of them.
 TRAINER_CLASSES = action("tl", page=Number(99))
@@ -236,7 +97,7 @@ TRAINER_ROSTER = action("tr", class_id=Id(), page=Number(99))
 TRAINER_MARK = action("tm", class_id=Id(), booking_id=Id(), mark=Choice("a", "n"),
                       page=Number(99))
 
-# -- reports and the audit log (issue 12) ----------------------------------------------------
+# -- reports and the audit log ---------------------------------------------------------------------
 
 #: The tables a report exports as CSV.
 EXPORTS = ("members", "visits", "bookings")
@@ -253,7 +114,7 @@ AUDIT_MEMBER = action("qm", member_id=Id(), page=Number())
 #: /audit: filter by member (asks for a name to search).
 AUDIT_FILTER = action("qf")
 
-# -- classes and class types for admins (issue 11, item 4) -----------------------------------
+# -- classes and class types for admins ------------------------------------------------------------
 
 #: Class types: open one type's card.
 TYPE_OPEN = action("kt", type_id=Id())
@@ -289,31 +150,31 @@ CLASS_CANCEL = action("kcx", class_id=Id())
 #: Cancel a class: confirmed.
 CLASS_CANCEL_OK = action("kcxo", class_id=Id())
 
-#: Schedule a class: start the guided flow.
+#: The class planner: start the guided flow that creates a class.
 NEW_CLASS = action("kn")
-#: Schedule a class, at a step: the class type.
+#: The class planner, at a step: the class type.
 NEW_CLASS_TYPE = action("knt", type_id=Id())
-#: Schedule a class, at a step: the trainer.
+#: The class planner, at a step: the trainer.
 NEW_CLASS_TRAINER = action("knr", member_id=Id())
-#: Schedule a class, at a step: the date (or a series' first day).
+#: The class planner, at a step: the date (or a series' first day).
 NEW_CLASS_DAY = action("knd", day=Day())
-#: Schedule a class: one class, a weekly series, or the series' weekdays and weeks are done.
+#: The class planner: one class, a weekly series, or the series' weekdays and weeks are done.
 NEW_CLASS_REPEAT = action("knw", mode=Choice("once", "weekly", "done"))
-#: Schedule a weekly series: turn a weekday (1 = Monday ... 7 = Sunday) on or off.
+#: The class planner, a weekly series: turn a weekday (1 = Monday ... 7 = Sunday) on or off.
 NEW_CLASS_WEEKDAY = action("knx", weekday=Number(7))
-#: Schedule a weekly series: the number of weeks (1-12).
+#: The class planner, a weekly series: the number of weeks (1-12).
 NEW_CLASS_WEEKS = action("knk", weeks=Number(12))
-#: Schedule a class, at a step: a duration or capacity by button (the type's default).
+#: The class planner, at a step: a duration or capacity by button (the type's default).
 NEW_CLASS_VALUE = action("knv", step=Choice("dur", "cap"), value=Number(1000))
-#: Schedule a class, at the room step: no room (0) or one of the rooms offered (1-4).
+#: The class planner, at the room step: no room (0) or one of the rooms offered (1-4).
 NEW_CLASS_ROOM = action("knq", pick=Number(4))
-#: Schedule a class, at the confirmation: create, change something, cancel, or back to it.
+#: The class planner, at the confirmation: create, change something, cancel, or back to it.
 NEW_CLASS_FLOW = action("knf", answer=Choice("ok", "change", "cancel", "back"))
-#: Schedule a class: change one thing before confirming.
+#: The class planner: change one thing before confirming.
 NEW_CLASS_CHANGE = action("knc", field=Choice("type", "trainer", "date", "time", "dur", "cap",
                                                 "room"))
 
-# -- announcements (issue 12, item 3) --------------------------------------------------------
+# -- announcements ---------------------------------------------------------------------------------
 
 #: The audiences an announcement may go to (services.announcements.AUDIENCES).
 ANN_AUDIENCES = ("active", "all", "class", "expiring")
@@ -338,7 +199,7 @@ ANN_STOP = action("nst", ann_id=Id())
 #: An announcement's progress, as it is now.
 ANN_VIEW = action("nv", ann_id=Id())
 
-# -- plans and memberships (issue 12, admins) ------------------------------------------------
+# -- plans and memberships (admins) ----------------------------------------------------------------
 
 #: A plan's fields as admins edit them (services.plans.FIELDS).
 PLAN_FIELDS = ("name", "price", "days", "visits", "freeze")

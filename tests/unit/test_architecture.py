@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(units) for units in (
     {"db"},
     {"runtime"},
     {"services"},
-    {"callbacks", "charts"},
+    {"callbacks", "callback_codec", "charts"},
     {"screens"},
     {"flows", "commands", "deps", "access", "routes", "ui", "notify"},
     {"handlers", "jobs"},

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from fitclub import callbacks
+from fitclub import callback_codec
 from fitclub.callbacks import LANGUAGE, MENU, PLAN_REQUEST, Day, Id, action, parse
 
 
@@ -51,4 +51,4 @@ def test_prefixes_are_unique_and_short():
         action("m")
     with pytest.raises(ValueError):
         action("toolong")
-    assert len(callbacks._ACTIONS) >= 4
+    assert len(callback_codec._ACTIONS) >= 4
