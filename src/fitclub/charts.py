@@ -52,9 +52,3 @@ def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str) -> by
         out = io.BytesIO()
         fig.savefig(out, format="png", dpi=DPI)
         return out.getvalue()
-
-
-def weekly_attendance(labels: Sequence[str], visits: Sequence[int], *, title: str) -> bytes:
-    """The club's visits per week for /report (PNG): the activity chart's bars, this week
-    (unfinished) standing out."""
-    return bar_chart(labels, visits, title=title)

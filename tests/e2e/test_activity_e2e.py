@@ -8,6 +8,7 @@ import io
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg2
 from PIL import Image
@@ -52,7 +53,7 @@ def _visits(db_url: str, member_id: int) -> None:
 def _expected(db_url: str, member_id: int) -> activity.Activity:
     conn = psycopg2.connect(db_url)
     try:
-        return activity.of_member(conn, member_id, datetime.now(UTC), CLUB_TZ,
+        return activity.of_member(conn, member_id, datetime.now(UTC), ZoneInfo(CLUB_TZ),
                                   Texts("en").first_week_day)
     finally:
         conn.close()

@@ -44,7 +44,7 @@ def show_activity(deps: Deps, ctx: UpdateContext, member: Member,
     the pressed message is replaced by it."""
     call = update if isinstance(update, types.CallbackQuery) else None
     tx = ctx.texts
-    stats = activity.of_member(ctx.conn, member.id, ctx.now(), deps.club.timezone.key,
+    stats = activity.of_member(ctx.conn, member.id, ctx.now(), deps.club.timezone,
                                tx.first_week_day)
     if stats.total == 0:
         ui.show(ctx, screens.empty(tx), call)

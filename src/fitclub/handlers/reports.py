@@ -7,78 +7,63 @@ and each CSV file are sent as a new message, one per press, and the report stays
 
 from __future__ import annotations
 
-from functools import partial
-
 import telebot
 from telebot import types
 
-from fitclub import access, ui
+from fitclub import ui
+from fitclub.access import admin_only
 from fitclub.callbacks import REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
 from fitclub.screens import reports as screens
 from fitclub.services import reports
 
 
-def register(bot: telebot.TeleBot, deps) -> None:
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
     """Register /report, the staff home's Reports and the report's buttons."""
-    private = {"chat_types": ["private"]}
-    bot.register_message_handler(partial(command, deps), commands=["report"], **private)
-    bot.register_callback_query_handler(partial(section, deps),
-                                        func=STAFF.matches(section="report"))
-    bot.register_callback_query_handler(partial(expiring, deps), func=REPORT_EXPIRING.matches())
-    bot.register_callback_query_handler(partial(chart, deps), func=REPORT_CHART.matches())
-    bot.register_callback_query_handler(partial(export, deps), func=REPORT_EXPORT.matches())
+    routes = Routes(bot, deps)
+    routes.command("report", show_report)
+    routes.button(STAFF.matches(section="report"), show_report)
+    routes.button(REPORT_EXPIRING, expiring)
+    routes.button(REPORT_CHART, chart)
+    routes.button(REPORT_EXPORT, export)
 
 
-def _report(deps, ctx):
+@admin_only("report.show")
+def show_report(deps: Deps, ctx: UpdateContext, member: Member,
+                update: types.Message | types.CallbackQuery) -> None:
+    call = update if isinstance(update, types.CallbackQuery) else None
     now = ctx.now()
-    return screens.report(ctx.texts, reports.summary(ctx.conn, now, deps.settings.club_timezone),
-                          now)
+    found = reports.summary(ctx.conn, now, deps.club.timezone)
+    ui.show(ctx, screens.report(ctx.texts, found, now), call)
 
 
-def command(deps, message: types.Message) -> None:
-    ctx = deps.context()
-    if access.staff_or_refuse(ctx, roles=access.ADMIN, what="report.show") is not None:
-        ui.show(ctx, _report(deps, ctx))
-
-
-def section(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.show") is not None:
-        ui.show(ctx, _report(deps, ctx), call)
-
-
-def expiring(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.expiring") is None:
-        return
-    found = reports.expiring(ctx.conn, ctx.now(), deps.settings.club_timezone)
+@admin_only("report.expiring")
+def expiring(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    found = reports.expiring(ctx.conn, ctx.now(), deps.club.timezone)
     ui.show(ctx, screens.expiring(ctx.texts, found.members, found.total), call)
 
 
-def chart(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.chart") is None:
-        return
+@admin_only("report.chart")
+def chart(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
     tx = ctx.texts
-    weeks = reports.weekly_attendance(ctx.conn, ctx.now(), deps.settings.club_timezone,
+    weeks = reports.weekly_attendance(ctx.conn, ctx.now(), deps.club.timezone,
                                       tx.first_week_day)
     ctx.answer_callback(call.id)
     ctx.send_photo(screens.chart(tx, weeks), caption=screens.chart_caption(tx, weeks),
                    filename="attendance.png")
 
 
-def export(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    admin = access.staff_or_refuse(ctx, call, roles=access.ADMIN, what="report.export")
-    if admin is None:
-        return
-    timezone = deps.settings.club_timezone
+@admin_only("report.export")
+def export(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     table = REPORT_EXPORT.parse(call.data)["table"]
     if reports.exported_lately(ctx.conn, table, actor_id=admin.id):
         ctx.answer_callback(call.id, ctx.texts("rep_export_just_sent"))
         return
-    found = reports.export(ctx.conn, table, actor_id=admin.id, now=ctx.now(),
-                           timezone=timezone)
+    timezone = deps.club.timezone
+    found = reports.export(ctx.conn, table, actor_id=admin.id, now=ctx.now(), timezone=timezone)
     ctx.answer_callback(call.id)
     ctx.send_document(found.data, filename=found.filename,
                       caption=screens.export_caption(ctx.texts, found, timezone))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-
-from babel.dates import format_skeleton
+from zoneinfo import ZoneInfo
 
 from fitclub import charts
 from fitclub.callbacks import EXPORTS, REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
 from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
+from fitclub.screens.activity import week_label
 from fitclub.screens.staff import back_row
 from fitclub.services.activity import Week
 from fitclub.services.reports import (
@@ -80,16 +80,10 @@ def expiring(tx: Texts, found: list[Expiring], total: int) -> Screen:
     return Screen("\n".join(lines), inline(rows))
 
 
-def week_label(tx: Texts, week: Week) -> str:
-    """A week by its first day, as the locale writes a day of a month ('Oct 12', '12 окт.')."""
-    return format_skeleton("MMMd", week.start, locale=tx.locale)
-
-
 def chart(tx: Texts, weeks: tuple[Week, ...]) -> bytes:
     """Club visits per week as a bar chart (PNG), labelled in the admin's language."""
-    return charts.weekly_attendance([week_label(tx, w) for w in weeks],
-                                    [w.visits for w in weeks],
-                                    title=html.unescape(tx("rep_chart_title")))
+    return charts.bar_chart([week_label(tx, w) for w in weeks], [w.visits for w in weeks],
+                            title=html.unescape(tx("rep_chart_title")))
 
 
 def chart_caption(tx: Texts, weeks: tuple[Week, ...]) -> str:
@@ -99,11 +93,11 @@ def chart_caption(tx: Texts, weeks: tuple[Week, ...]) -> str:
     return tx("rep_chart_caption", weeks=tx.plural("rep_weeks", len(weeks)), items=items)
 
 
-def export_caption(tx: Texts, found: Export, timezone: str) -> str:
+def export_caption(tx: Texts, found: Export, timezone: ZoneInfo) -> str:
     """What a CSV file holds: the table, its rows, the time zone; a warning when cut short."""
     rows = tx.plural("rep_rows", found.rows)
     text = tx("rep_export_caption", table=tx(f"rep_table_{found.table}"), rows=rows,
-              timezone=timezone)
+              timezone=timezone.key)
     if not found.complete:
         text += "\n" + tx("rep_export_partial")
     return text

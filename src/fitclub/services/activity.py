@@ -75,17 +75,17 @@ def streak(visited: set[date], this_week: date) -> int:
     return count
 
 
-def of_member(conn, member_id: int, now: datetime, timezone: str,
+def of_member(conn, member_id: int, now: datetime, tz: ZoneInfo,
               first_week_day: int) -> Activity:
     """The member's activity up to now, weeks starting on first_week_day (0 = Monday).
 
     One query for the weekly counts (a member's whole history is one row per week with a
     visit), and one for the favourite class type when there are class visits.
     """
-    today = now.astimezone(ZoneInfo(timezone)).date()
+    today = now.astimezone(tz).date()
     this_month, last_month = month_starts(today)
     found = rows.many(conn, "activity.weeks", {
-        "member_id": member_id, "now": now, "timezone": timezone,
+        "member_id": member_id, "now": now, "timezone": tz.key,
         "first_week_day": first_week_day, "this_month": this_month,
         "last_month": last_month}, _WeekRow)
     classes = sum(r.classes for r in found)

@@ -90,9 +90,9 @@ class Expiring(NamedTuple):
         return f"{self.first_name} {self.last_name}" if self.last_name else self.first_name
 
 
-def local_today(now: datetime, timezone: str) -> date:
+def local_today(now: datetime, tz: tzinfo) -> date:
     """The club's date at a moment."""
-    return now.astimezone(ZoneInfo(timezone)).date()
+    return now.astimezone(tz).date()
 
 
 def midnight(day: date, tz: tzinfo) -> datetime:
@@ -111,10 +111,9 @@ def month_bounds(today: date) -> tuple[date, date]:
     return first, (first + timedelta(days=32)).replace(day=1)
 
 
-def summary(conn, now: datetime, timezone: str) -> Summary:
-    """The figures of /report at `now`."""
-    tz = ZoneInfo(timezone)
-    today = now.astimezone(tz).date()
+def summary(conn, now: datetime, tz: ZoneInfo) -> Summary:
+    """The figures of /report at `now`, in the club's time zone `tz`."""
+    today = local_today(now, tz)
     by_method = rows.many(conn, "reports.checkins", {
         "since": midnight(today, tz), "until": midnight(today + timedelta(days=1), tz)},
         MethodCount)
@@ -147,24 +146,23 @@ class ExpiringList(NamedTuple):
     total: int
 
 
-def expiring(conn, now: datetime, timezone: str, limit: int = EXPIRING_SHOWN) -> ExpiringList:
+def expiring(conn, now: datetime, tz: ZoneInfo, limit: int = EXPIRING_SHOWN) -> ExpiringList:
     """Active memberships ending within EXPIRING_DAYS, soonest first (at most `limit`)."""
-    today = local_today(now, timezone)
+    today = local_today(now, tz)
     found = rows.many(conn, "reports.expiring", {
         "today": today, "last": expiring_last_day(today), "limit": limit},
         _ExpiringRow)
     return ExpiringList([Expiring(*r[:-1]) for r in found], found[0].total if found else 0)
 
 
-def weekly_attendance(conn, now: datetime, timezone: str, first_week_day: int,
+def weekly_attendance(conn, now: datetime, tz: ZoneInfo, first_week_day: int,
                       weeks: int = WEEKS_SHOWN) -> tuple[Week, ...]:
     """Club visits in each of the last `weeks` local weeks (this one last, so far), weeks
     starting on first_week_day (0 = Monday)."""
-    tz = ZoneInfo(timezone)
-    this_week = week_start(now.astimezone(tz).date(), first_week_day)
+    this_week = week_start(local_today(now, tz), first_week_day)
     first = this_week - timedelta(weeks=weeks - 1)
     found = rows.many(conn, "reports.weekly_visits", {
-        "since": midnight(first, tz), "now": now, "timezone": timezone,
+        "since": midnight(first, tz), "now": now, "timezone": tz.key,
         "first_week_day": first_week_day}, Week)
     per_week = {w.start: w.visits for w in found}
     return tuple(Week(first + timedelta(weeks=n), per_week.get(first + timedelta(weeks=n), 0))
@@ -300,13 +298,12 @@ def exported_lately(conn, table: str, *, actor_id: int,
         "actor_id": actor_id, "table": table, "seconds": seconds})
 
 
-def export(conn, table: str, *, actor_id: int, now: datetime, timezone: str,
+def export(conn, table: str, *, actor_id: int, now: datetime, timezone: ZoneInfo,
            max_bytes: int = MAX_EXPORT_BYTES) -> Export:
     """One table as CSV (UTF-8 with a byte-order mark, a header row, times in the club's
     time zone), recorded in the audit log. Rows past max_bytes are left out (complete=False).
     """
     spec = TABLES[table]
-    tz = ZoneInfo(timezone)
     line = io.StringIO()
     writer = csv.writer(line)
 
@@ -320,7 +317,7 @@ def export(conn, table: str, *, actor_id: int, now: datetime, timezone: str,
     out += encoded(spec.row._fields)
     count, complete = 0, True
     for row in _stream(conn, spec.query, spec.row):
-        chunk = encoded([cell(v, tz, name in spec.typed)
+        chunk = encoded([cell(v, timezone, name in spec.typed)
                          for name, v in zip(spec.row._fields, row, strict=True)])
         if len(out) + len(chunk) > max_bytes:
             complete = False
