@@ -10,6 +10,7 @@ transaction as the marks: sent once, or not at all.
 
 from __future__ import annotations
 
+from fitclub import ui
 from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
 from fitclub.runtime.jobs import JobContext, register
@@ -31,5 +32,5 @@ def no_show_sweep(ctx: JobContext, payload: dict) -> None:
         if not found.marked or notice is None:
             continue
         until = attendance.window(notice.starts_at, notice.duration_minutes, rules).until
-        screen = screens.no_show_summary(Texts(notice.language), found, until)
-        ctx.reply(screen.text, reply_markup=screen.markup, chat_id=notice.telegram_id)
+        ui.show(ctx.chat(notice.telegram_id),
+                screens.no_show_summary(Texts(notice.language), found, until))
