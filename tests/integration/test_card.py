@@ -17,6 +17,7 @@ from fitclub.config import describe
 from fitclub.services import card, privacy
 from fitclub.services.booking import Rules
 from fitclub.services.card import Invalid
+from tests import factories
 
 SECRET = "k" * 40
 OTHER = "o" * 40
@@ -25,10 +26,7 @@ ALPHABET = set(string.ascii_letters + string.digits + "_-")
 
 
 def _member(db, telegram_id: int = 42) -> int:
-    with db.cursor() as cur:
-        cur.execute("INSERT INTO members (telegram_id, first_name, registered_at)"
-                    " VALUES (%s, 'Anna', now()) RETURNING id", (telegram_id,))
-        return cur.fetchone()[0]
+    return factories.member(db, telegram_id, "Anna")
 
 
 def test_a_token_verifies_until_it_expires():

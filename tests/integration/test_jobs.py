@@ -25,6 +25,7 @@ from fitclub.runtime.jobs import (
 )
 from fitclub.runtime.jobs.metrics import JobMetrics
 from fitclub.runtime.jobs.runner import Runner, overview
+from tests import factories
 from tests.helpers import query
 
 EFFECT = "test.job"
@@ -283,8 +284,7 @@ def test_a_job_that_moves_or_cancels_itself_is_not_marked_done(db_url, runner, r
 
 
 def test_a_chat_view_knows_the_member_behind_a_private_chat(db_url, runner, registry):
-    query(db_url, "INSERT INTO members (telegram_id, first_name, language)"
-                  " VALUES (4242, 'Anna', 'ru')")
+    factories.member(db_url, 4242, "Anna", language="ru", registered=False)
     seen = []
 
     @registry.register("remind")

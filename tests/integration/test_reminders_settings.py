@@ -9,13 +9,11 @@ from fitclub.db import members
 from fitclub.locales import Texts
 from fitclub.screens import settings as screens
 from fitclub.services import reminders
+from tests import factories
 
 
 def _member(db) -> int:
-    with db.cursor() as cur:
-        cur.execute("INSERT INTO members (telegram_id, first_name, registered_at)"
-                    " VALUES (42, 'Anna', now()) RETURNING id")
-        return cur.fetchone()[0]
+    return factories.member(db, 42, "Anna")
 
 
 def test_the_switch_turns_reminders_off_and_on(db):
