@@ -17,11 +17,13 @@ from fitclub.runtime import notices
 from fitclub.runtime.context import PRIORITY_REMINDER, UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import bookings as booking_screens
+from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import classes as class_screens
 from fitclub.screens import members_admin as member_screens
 from fitclub.screens import membership as membership_screens
 from fitclub.screens import people as people_screens
 from fitclub.services.booking import OfferExpired, OfferNotice
+from fitclub.services.checkin import CheckedIn
 from fitclub.services.classes import ClassCancelled, ClassMoved
 from fitclub.services.membership_admin import MembershipNotice
 from fitclub.services.memberships import PlanRequested
@@ -70,6 +72,11 @@ def _role_changed(ctx: UpdateContext, notice: RoleChanged) -> None:
         commands.set_for_member(ctx, person, chat_id=person.telegram_id)
 
 
+def _checked_in(ctx: UpdateContext, notice: CheckedIn) -> None:
+    person = notice.person
+    _send(ctx, person.telegram_id, checkin_screens.member_note(Texts(person.language), notice))
+
+
 def _plan_requested(ctx: UpdateContext, notice: PlanRequested) -> None:
     admin = notice.admin
     _send(ctx, admin.telegram_id,
@@ -84,6 +91,7 @@ RENDERERS: dict[type, Callable[[UpdateContext, Any], None]] = {
     ClassCancelled: _class_cancelled,
     RoleChanged: _role_changed,
     PlanRequested: _plan_requested,
+    CheckedIn: _checked_in,
 }
 
 

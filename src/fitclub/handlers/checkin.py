@@ -2,46 +2,42 @@
 
 The code or name is a guided step (flow "chk", kept in PostgreSQL). A scanned QR card opens
 `/start ci_<token>` instead, which the registration module's deep-link routing hands to the
-same service and screens (services.checkin.scan, screens.checkin.replies).
+same service and screens (services.checkin.scan, screens.checkin.answer). Either way the
+member checked in is told by the service's notice.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
 import telebot
 from telebot import types
 
-from fitclub import access, flows, ui
+from fitclub import flows, ui
+from fitclub.access import staff_only
 from fitclub.callbacks import CHECKIN_CONFIRM, CHECKIN_PERSON, STAFF
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
 from fitclub.screens import checkin as screens
-from fitclub.services import checkin, club, people
+from fitclub.services import checkin, people, timetable
 from fitclub.services.checkin import Outcome
 
 FLOW = "chk"
 ASK = "chk.query"
 
 
-def _typed(message: types.Message) -> bool:
-    """Text that is not a command (commands keep working during the step)."""
-    return not (message.text or "").startswith("/")
-
-
-def register(bot: telebot.TeleBot, deps) -> None:
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
     """Register /checkin, its staff-home section, the code-or-name step and its buttons."""
-    in_step = flows.in_flow(deps.context, FLOW)
-    bot.register_message_handler(partial(open_step, deps), commands=["checkin"],
-                                 chat_types=["private"])
-    bot.register_callback_query_handler(partial(open_step, deps),
-                                        func=STAFF.matches(section="checkin"))
-    bot.register_message_handler(partial(typed, deps), func=lambda m: _typed(m) and in_step(m),
-                                 content_types=["text"], chat_types=["private"])
-    bot.register_callback_query_handler(partial(pick, deps), func=CHECKIN_PERSON.matches())
-    bot.register_callback_query_handler(partial(confirm, deps),
-                                        func=CHECKIN_CONFIRM.matches())
+    routes = Routes(bot, deps)
+    routes.command("checkin", open_step)
+    routes.button(STAFF.matches(section="checkin"), open_step)
+    routes.message(typed, when=flows.typed_step(deps.context, FLOW))
+    routes.button(CHECKIN_PERSON, pick)
+    routes.button(CHECKIN_CONFIRM, confirm)
 
 
-def _ask(ctx, call: types.CallbackQuery | None = None, *, stale: bool = False) -> None:
+def _ask(ctx: UpdateContext, call: types.CallbackQuery | None = None, *,
+         stale: bool = False) -> None:
     """Into the step: scan, or send a code or a name (after a stale press, say so)."""
     flows.enter(ctx, ASK)
     if stale:
@@ -50,40 +46,24 @@ def _ask(ctx, call: types.CallbackQuery | None = None, *, stale: bool = False) -
         ui.show(ctx, screens.ask(ctx.texts), call)
 
 
-def send(ctx, result: checkin.Result, call: types.CallbackQuery | None = None) -> None:
-    """The staff's answer (in place after a button) and the member's note."""
-    for chat_id, screen in screens.replies(ctx.texts, result):
-        if chat_id is None:
-            ui.show(ctx, screen, call)
-        else:
-            ctx.reply(screen.text, reply_markup=screen.markup, chat_id=chat_id)
-
-
-def open_step(deps, update: types.Message | types.CallbackQuery) -> None:
+@staff_only("checkin.open")
+def open_step(deps: Deps, ctx: UpdateContext, member: Member,
+              update: types.Message | types.CallbackQuery) -> None:
     """/checkin or the staff home's section."""
-    ctx = deps.context()
-    call = update if isinstance(update, types.CallbackQuery) else None
-    if access.staff_or_refuse(ctx, call, what="checkin.open") is None:
-        return
-    _ask(ctx, call)
+    _ask(ctx, update if isinstance(update, types.CallbackQuery) else None)
 
 
-def typed(deps, message: types.Message) -> None:
+@staff_only("checkin.search", leave_flow=True)
+def typed(deps: Deps, ctx: UpdateContext, staff: Member, message: types.Message) -> None:
     """A code checks the member in at once; a name lists the matches."""
-    ctx = deps.context()
-    staff = access.staff_or_refuse(ctx, what="checkin.search")
-    if staff is None:
-        flows.leave(ctx)
-        return
     text = message.text
     if checkin.looks_like_code(text):
-        result = checkin.by_code(ctx.conn, staff.id, text, ctx.now(),
-                                 club.of(deps.settings).checkin)
+        result = checkin.by_code(ctx.conn, staff.id, text, ctx.now(), deps.club.checkin)
         if result.outcome is Outcome.UNKNOWN_CODE:
             ui.show(ctx, screens.unknown_code(ctx.texts, text))
             return
         flows.leave(ctx)
-        send(ctx, result)
+        ui.show(ctx, screens.answer(ctx.texts, result))
         return
     query = people.normalize(text)
     if query is None:
@@ -92,12 +72,10 @@ def typed(deps, message: types.Message) -> None:
     ui.show(ctx, screens.results(ctx.texts, query, people.search(ctx.conn, query)))
 
 
-def pick(deps, call: types.CallbackQuery) -> None:
+@staff_only("checkin.person")
+def pick(deps: Deps, ctx: UpdateContext, staff: Member, call: types.CallbackQuery) -> None:
     """A found member: their membership and the button that checks them in."""
-    ctx = deps.context()
-    if access.staff_or_refuse(ctx, call, what="checkin.person") is None:
-        return
-    today = ctx.texts.local(ctx.now()).date()
+    today = timetable.today(ctx.now(), deps.club.booking)
     found = checkin.preview(ctx.conn, CHECKIN_PERSON.parse(call.data)["member_id"], today)
     if found is None:
         _ask(ctx, call, stale=True)
@@ -106,18 +84,15 @@ def pick(deps, call: types.CallbackQuery) -> None:
     ui.show(ctx, screens.confirm(ctx.texts, *found), call)
 
 
-def confirm(deps, call: types.CallbackQuery) -> None:
+@staff_only("checkin.confirm")
+def confirm(deps: Deps, ctx: UpdateContext, staff: Member, call: types.CallbackQuery) -> None:
     """'Check in Anna Petrova'."""
-    ctx = deps.context()
-    staff = access.staff_or_refuse(ctx, call, what="checkin.confirm")
-    if staff is None:
-        return
     result = checkin.check_in(ctx.conn, staff.id, CHECKIN_CONFIRM.parse(call.data)["member_id"],
-                              ctx.now(), club.of(deps.settings).checkin, method="manual")
+                              ctx.now(), deps.club.checkin, method="manual")
     if result.outcome is Outcome.GONE:
         _ask(ctx, call, stale=True)
     elif result.outcome is Outcome.ALREADY:
         # A double tap (or someone checked them in meanwhile): the screen stays as it is.
         ctx.answer_callback(call.id, screens.outcome_text(ctx.texts, result), show_alert=True)
     else:
-        send(ctx, result, call)
+        ui.show(ctx, screens.answer(ctx.texts, result), call)

@@ -86,11 +86,12 @@ def open_payload(ctx, payload: str | None, deps) -> None:
     """Land a member where a deep link points; unknown payloads get the main menu."""
     if payload and payload.startswith(card.PREFIX):
         # A membership card scanned at the door: staff check its member in; anyone else is
-        # told the link is for staff (the service logs and audits that refusal).
+        # told the link is for staff (the service logs and audits that refusal). The member
+        # checked in is told by the service's notice.
         result = checkin.scan(ctx.conn, ctx.member, payload, ctx.now(),
                               club.of(deps.settings).checkin)
-        for chat_id, screen in checkin_screens.replies(ctx.texts, result):
-            ctx.reply(screen.text, reply_markup=screen.markup, chat_id=chat_id)
+        screen = checkin_screens.answer(ctx.texts, result)
+        ctx.reply(screen.text, reply_markup=screen.markup)
         return
     class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
     if class_id is not None:

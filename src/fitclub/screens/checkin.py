@@ -9,7 +9,7 @@ from fitclub.screens import Screen, inline
 from fitclub.screens import card as card_screens
 from fitclub.screens.people import membership_line
 from fitclub.screens.staff import back_row
-from fitclub.services.checkin import Outcome, Person, Refusal, Result
+from fitclub.services.checkin import CheckedIn, Outcome, Person, Refusal, Result
 from fitclub.services.memberships import MembershipView
 
 
@@ -54,17 +54,18 @@ def confirm(tx: Texts, person: Person, membership: MembershipView | None) -> Scr
     ]))
 
 
-def _balance(tx: Texts, result: Result) -> str:
-    if result.visits_left is None:
+def _balance(tx: Texts, visits_left: int | None) -> str:
+    if visits_left is None:
         return tx("plan_unlimited")
-    return tx.plural("chk_visits_left", result.visits_left)
+    return tx.plural("chk_visits_left", visits_left)
 
 
 def _checked_in(tx: Texts, result: Result, name: str) -> str:
     if result.class_name is not None:
         return tx("chk_done_class", name=name, class_name=result.class_name,
-                  time=tx.time(result.class_starts_at), balance=_balance(tx, result))
-    return tx("chk_done", name=name, balance=_balance(tx, result))
+                  time=tx.time(result.class_starts_at),
+                  balance=_balance(tx, result.visits_left))
+    return tx("chk_done", name=name, balance=_balance(tx, result.visits_left))
 
 
 def _refused(tx: Texts, result: Result, name: str) -> str:
@@ -94,25 +95,18 @@ def outcome(tx: Texts, result: Result) -> Screen:
                   inline([[(tx("chk_next"), STAFF(section="checkin"))], back_row(tx)]))
 
 
-def member_note(tx: Texts, result: Result) -> str:
-    """The member's short note in their own language (tx)."""
-    if result.class_name is not None:
-        return tx("chk_member_note_class", class_name=result.class_name,
-                  time=tx.time(result.class_starts_at), balance=_balance(tx, result))
-    return tx("chk_member_note", balance=_balance(tx, result))
-
-
-def replies(tx: Texts, result: Result) -> list[tuple[int | None, Screen]]:
-    """Every message a check-in sends: (chat, screen), chat None for the one who asked.
-
-    Staff get the outcome; a checked-in member (reachable) gets their note in their language;
-    someone who is not staff is told a card link is for staff.
-    """
+def answer(tx: Texts, result: Result) -> Screen:
+    """What the one who asked is told: staff the outcome, anyone else that a card link is for
+    staff."""
     if result.outcome is Outcome.NOT_STAFF:
-        return [(None, card_screens.for_staff(tx))]
-    sent: list[tuple[int | None, Screen]] = [(None, outcome(tx, result))]
-    person = result.person
-    if (result.outcome is Outcome.CHECKED_IN and person is not None
-            and person.telegram_id is not None and not person.blocked):
-        sent.append((person.telegram_id, Screen(member_note(Texts(person.language), result))))
-    return sent
+        return card_screens.for_staff(tx)
+    return outcome(tx, result)
+
+
+def member_note(tx: Texts, notice: CheckedIn) -> Screen:
+    """The member's short note in their own language (tx)."""
+    balance = _balance(tx, notice.visits_left)
+    if notice.class_name is not None:
+        return Screen(tx("chk_member_note_class", class_name=notice.class_name,
+                         time=tx.time(notice.class_starts_at), balance=balance))
+    return Screen(tx("chk_member_note", balance=balance))

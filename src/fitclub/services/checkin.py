@@ -6,7 +6,8 @@ other and the second finds the first's visit (CHECKIN_DEDUP_MINUTES). A visit is
 the balance unless a class the member booked starts within CHECKIN_WINDOW_MINUTES of now
 (before or after): then that booking is marked attended and the visit it reserved is used
 (if a visit is already recorded for that class, e.g. the trainer marked the member attended
-first, the member counts as checked in). Every refusal records nothing and says why.
+first, the member counts as checked in). Every refusal records nothing and says why. A member
+checked in who can be reached is told (the `CheckedIn` notice).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.db.members import Member
+from fitclub.runtime import notices
 from fitclub.services import card
 from fitclub.services.card import Invalid
 from fitclub.services.memberships import MembershipView, membership_of
@@ -70,8 +72,17 @@ class Person(NamedTuple):
     blocked: bool
 
 
+class CheckedIn(NamedTuple):
+    """A notice to the member: they were checked in (the class it counted for, the balance)."""
+
+    person: Person
+    visits_left: int | None  # None when unlimited
+    class_name: str | None
+    class_starts_at: datetime | None
+
+
 class Result(NamedTuple):
-    """A check-in's outcome and what the staff and the member are told."""
+    """A check-in's outcome, what the staff are told, and the member's notice (if any)."""
 
     outcome: Outcome
     person: Person | None = None
@@ -83,6 +94,7 @@ class Result(NamedTuple):
     class_starts_at: datetime | None = None
     on: date | None = None  # when the membership ended, starts, or is frozen until
     visit_id: int | None = None
+    notice: CheckedIn | None = None
 
 
 class _Membership(NamedTuple):
@@ -230,6 +242,12 @@ def _record(conn, staff_id: int, found: Person, current: _Membership, booked: _B
                           "class_id": booked.class_id if booked else None,
                           "booking_id": booked.id if booked else None,
                           "visits_left": visits_left})
+    class_name = booked.class_name if booked else None
+    class_starts_at = booked.starts_at if booked else None
+    notice = None
+    if found.telegram_id is not None and not found.blocked:
+        notice = CheckedIn(found, visits_left, class_name, class_starts_at)
+        notices.record(conn, notice)
     return Result(Outcome.CHECKED_IN, found, at=now, visits_left=visits_left,
-                  class_name=booked.class_name if booked else None,
-                  class_starts_at=booked.starts_at if booked else None, visit_id=visit_id)
+                  class_name=class_name, class_starts_at=class_starts_at, visit_id=visit_id,
+                  notice=notice)
