@@ -5,21 +5,20 @@ from __future__ import annotations
 import pytest
 
 from fitclub.services import people
+from tests import factories
 
 
 @pytest.fixture
 def folks(db):
-    with db.cursor() as cur:
-        cur.execute("""
-            INSERT INTO members (telegram_id, first_name, last_name, phone, username,
-                                 registered_at, deleted_at)
-            VALUES (1, 'Anna', 'Petrova', '+79161234567', 'anna_p', now(), NULL),
-                   (2, 'Annabel', NULL, '+4915100001111', NULL, now(), NULL),
-                   (3, 'Boris', 'Annenkov', '+4915100002222', 'bigboris', now(), NULL),
-                   (5, 'Anna', 'Unregistered', NULL, NULL, NULL, NULL),
-                   (6, '100%_sure', NULL, NULL, NULL, now(), NULL)
-            RETURNING telegram_id, id""")
-        return dict(cur.fetchall())
+    return {
+        1: factories.member(db, 1, "Anna", last_name="Petrova", phone="+79161234567",
+                            username="anna_p"),
+        2: factories.member(db, 2, "Annabel", phone="+4915100001111"),
+        3: factories.member(db, 3, "Boris", last_name="Annenkov", phone="+4915100002222",
+                            username="bigboris"),
+        5: factories.member(db, 5, "Anna", last_name="Unregistered", registered=False),
+        6: factories.member(db, 6, "100%_sure"),
+    }
 
 
 def _found(db, text):

@@ -14,6 +14,7 @@ import pytest
 from fitclub.db.migrate import SQL_DIR, Migrator
 from fitclub.services import plans
 from fitclub.services.plans import Draft, Outcome
+from tests import factories
 from tests.helpers import query
 
 MONTH = Draft("Month", 5000, 30, 12, 7)
@@ -30,8 +31,7 @@ def _run(db_url: str, fn, *args):
 
 @pytest.fixture
 def admin(db_url) -> int:
-    return query(db_url, "INSERT INTO members (telegram_id, first_name, role, registered_at)"
-                         " VALUES (501, 'Ada', 'admin', now()) RETURNING id")[0][0]
+    return factories.member(db_url, 501, "Ada", role="admin")
 
 
 def _actions(db_url: str) -> list[tuple]:
@@ -145,9 +145,8 @@ def test_archive_and_put_back_on_sale(db_url, admin):
 def test_only_a_plan_never_sold_is_deleted(db_url, admin):
     sold = _run(db_url, plans.create, admin, MONTH).plan.id
     unsold = _run(db_url, plans.create, admin, MONTH._replace(name="Trial")).plan.id
-    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, status)"
-                  " VALUES (%s, %s, current_date - 60, current_date - 31, 'expired')",
-          (admin, sold))
+    factories.membership(db_url, admin, sold, starts_on=-60, ends_on=-31, visits_left=None,
+                         status="expired")
     assert _run(db_url, plans.delete, admin, sold).outcome is Outcome.SOLD
     assert _run(db_url, plans.delete, admin, unsold).outcome is Outcome.DONE
     assert _run(db_url, plans.delete, admin, unsold).outcome is Outcome.UNAVAILABLE
