@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fitclub.services import reports
+from tests import factories
 
 BERLIN = "Europe/Berlin"
 # Tuesday 10 March 2026, 11:00 in Berlin (UTC+1 until 29 March).
@@ -31,8 +32,8 @@ class Club:
 
     def __init__(self, db) -> None:
         self.db = db
-        self.plan = self.one("INSERT INTO membership_plans (name, price_minor, duration_days,"
-                             " visit_count) VALUES ('Month', 5000, 30, 12) RETURNING id")
+        self.plan = factories.plan(db, "Month", price_minor=5000, duration_days=30,
+                                   visit_count=12)
         self.trainer = self.member("Tina", role="trainer")
         self.types: dict[str, int] = {}
 
@@ -43,38 +44,30 @@ class Club:
 
     def member(self, name: str, last: str | None = None, role: str = "member",
                registered: datetime | None = NOW, phone: str | None = None) -> int:
-        return self.one("INSERT INTO members (telegram_id, first_name, last_name, phone, role,"
-                        " registered_at) VALUES ((SELECT coalesce(max(telegram_id), 0) + 1"
-                        " FROM members), %s, %s, %s, %s, %s) RETURNING id",
-                        (name, last, phone, role, registered))
+        return factories.member(self.db, None, name, last_name=last, phone=phone, role=role,
+                                registered=registered)
 
     def membership(self, member_id: int, starts: date, ends: date, status: str = "active",
                    visits: int | None = 5) -> int:
-        return self.one("INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
-                        " visits_left, status) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                        (member_id, self.plan, starts, ends, visits, status))
+        return factories.membership(self.db, member_id, self.plan, starts_on=starts,
+                                    ends_on=ends, visits_left=visits, status=status)
 
     def cls(self, kind: str, starts: datetime, capacity: int = 10,
             status: str = "scheduled") -> int:
         if kind not in self.types:
-            self.types[kind] = self.one(
-                "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                " VALUES (%s, 60, 10) RETURNING id", (kind,))
-        return self.one("INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                        " duration_minutes, capacity, status) VALUES (%s, %s, %s, 60, %s, %s)"
-                        " RETURNING id", (self.types[kind], self.trainer, starts, capacity,
-                                          status))
+            self.types[kind] = factories.class_type(self.db, kind, default_duration_minutes=60,
+                                                    default_capacity=10)
+        return factories.class_(self.db, self.trainer, starts, class_type_id=self.types[kind],
+                                duration_minutes=60, capacity=capacity, status=status)
 
     def bookings(self, class_id: int, *statuses: str) -> None:
         for status in statuses:
-            self.one("INSERT INTO bookings (class_id, member_id, status) VALUES (%s, %s, %s)",
-                     (class_id, self.member("B"), status))
+            factories.booking(self.db, class_id, self.member("B"), status=status)
 
     def visit(self, member_id: int, at: datetime, method: str = "qr",
               class_id: int | None = None) -> int:
-        return self.one("INSERT INTO visits (member_id, checked_in_at, method, class_id)"
-                        " VALUES (%s, %s, %s, %s) RETURNING id",
-                        (member_id, at, method, class_id))
+        return factories.visit(self.db, member_id, checked_in_at=at, method=method,
+                               class_id=class_id)
 
 
 @pytest.fixture
