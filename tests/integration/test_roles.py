@@ -12,6 +12,7 @@ import pytest
 
 from fitclub.services import roles
 from fitclub.services.roles import Outcome
+from tests import factories
 
 
 def _one(db, sql, params=()):
@@ -24,9 +25,7 @@ def _one(db, sql, params=()):
 def people(db):
     ids = {}
     for tid, name, role in ((1, "Ada", "admin"), (2, "Bea", "admin"), (3, "Anna", "member")):
-        ids[name] = _one(db, "INSERT INTO members (telegram_id, first_name, phone, role,"
-                             " registered_at) VALUES (%s, %s, %s, %s, now()) RETURNING id",
-                         (tid, name, f"+4915100000{tid}", role))
+        ids[name] = factories.member(db, tid, name, phone=f"+4915100000{tid}", role=role)
     db.commit()
     return ids
 
@@ -94,10 +93,8 @@ def test_proposals_and_options(db, people):
 
 
 def test_the_card_shows_the_membership(db, people):
-    plan = _one(db, "INSERT INTO membership_plans (name, price_minor, duration_days,"
-                    " visit_count) VALUES ('Ten', 100, 30, 10) RETURNING id")
-    _one(db, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)"
-             " VALUES (%s, %s, current_date, current_date + 29, 7)", (people["Anna"], plan))
+    plan = factories.plan(db, "Ten", price_minor=100, duration_days=30, visit_count=10)
+    factories.membership(db, people["Anna"], plan, starts_on=0, ends_on=29, visits_left=7)
     found = roles.card(db, people["Anna"], date.today())
     assert found.person.name == "Anna" and found.membership.visits_left == 7
     assert roles.card(db, people["Bea"], date.today()).membership is None
