@@ -11,7 +11,7 @@ from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
 from fitclub.runtime.jobs import JobContext, register
 from fitclub.screens import settings as screens
-from fitclub.services import club, reminders, timetable
+from fitclub.services import booking, club, reminders, timetable
 
 SWEEP_SECONDS = 60
 
@@ -37,9 +37,10 @@ def class_reminder(ctx: JobContext, payload: dict) -> None:
     if notice is None:
         return
     rules = club.of(ctx.settings).booking
-    until = reminders.free_cancel_until(notice.starts_at, rules.cancel_window_hours)
+    free = booking.cancel_is_free(notice.starts_at, now, rules)
     screen = screens.class_reminder(Texts(notice.language), notice,
-                                    until if now < until else None)
+                                    booking.free_cancel_until(notice.starts_at, rules)
+                                    if free else None)
     ctx.reply(screen.text, reply_markup=screen.markup, chat_id=notice.telegram_id)
 
 

@@ -24,7 +24,7 @@ class Rules(NamedTuple):
 
     timezone: tzinfo
     closes_minutes: float = 0  # booking closes this long before the start
-    cancel_window_hours: float = 3  # a cancellation later than this keeps the visit
+    cancel_window_hours: float = 3  # cancelling at least this long before gives the visit back
     offer_minutes: float = 30  # how long a freed place is held for the first in line
 
 
@@ -134,6 +134,16 @@ def class_day(starts_at: datetime, rules: Rules) -> date:
     return starts_at.astimezone(rules.timezone).date()
 
 
+def free_cancel_until(starts_at: datetime, rules: Rules) -> datetime:
+    """The last moment a cancellation gives the visit back: the window before the start."""
+    return starts_at - timedelta(hours=rules.cancel_window_hours)
+
+
+def cancel_is_free(starts_at: datetime, now: datetime, rules: Rules) -> bool:
+    """Whether cancelling now gives the visit back (exactly the window before still does)."""
+    return now <= free_cancel_until(starts_at, rules)
+
+
 def day_bounds(day: date, rules: Rules) -> tuple[datetime, datetime]:
     """[start, end) of a club calendar day, in UTC (23 or 25 hours long on a DST change)."""
     start = datetime.combine(day, datetime.min.time(), rules.timezone)
@@ -237,7 +247,7 @@ def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Ru
         return Result(Outcome.UNAVAILABLE)
     if now >= cls.starts_at:
         return Result(Outcome.REFUSED, Refusal.CLOSED, class_id=class_id)
-    late = now > cls.starts_at - timedelta(hours=rules.cancel_window_hours)
+    late = not cancel_is_free(cls.starts_at, now, rules)
     rows.execute(conn, "bookings.cancel", {"booking_id": mine.id, "now": now, "late": late})
     if not late and mine.visit_reserved and mine.membership_id is not None:
         rows.execute(conn, "bookings.give_back_visit", {"membership_id": mine.membership_id})

@@ -95,11 +95,6 @@ def membership_notice(conn, membership_id: int) -> MembershipNotice | None:
                     MembershipNotice)
 
 
-def free_cancel_until(starts_at: datetime, cancel_window_hours: float) -> datetime:
-    """The last moment a cancellation gives the visit back."""
-    return starts_at - timedelta(hours=cancel_window_hours)
-
-
 def booked_start(conn, member_id: int, class_id: int) -> datetime | None:
     """The start of a class the member has a booked place in, else None."""
     return rows.scalar(conn, "reminders.my_booked_class",
