@@ -5,10 +5,10 @@ from __future__ import annotations
 from telebot import types
 
 from fitclub import commands, flows
-from fitclub.db import rows
 from fitclub.db.members import Member
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
+from fitclub.services import account
 
 
 def show(ctx: UpdateContext, screen: Screen, call: types.CallbackQuery | None = None,
@@ -46,7 +46,7 @@ def change_language(ctx: UpdateContext, member: Member, lang: str) -> bool:
     """Store the member's language and queue their command list in it; False if unchanged."""
     if lang == member.language:
         return False
-    rows.execute(ctx.conn, "members.set_language", {"id": member.id, "language": lang})
+    account.set_language(ctx.conn, member.id, lang)
     ctx.forget_member()
     commands.set_for_member(ctx, ctx.member)
     return True

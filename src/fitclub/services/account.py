@@ -1,0 +1,18 @@
+"""A person's own account: the language they chose, and whether their private chat with the
+bot takes messages."""
+
+from __future__ import annotations
+
+from fitclub.db import rows
+
+
+def set_language(conn, member_id: int, language: str) -> None:
+    """Store the member's choice of language."""
+    rows.execute(conn, "members.set_language", {"id": member_id, "language": language})
+
+
+def set_blocked(conn, telegram_id: int, blocked: bool) -> None:
+    """The person blocked the bot (nothing is sent to them until they unblock it), or
+    unblocked it."""
+    query = "members.mark_blocked" if blocked else "members.clear_blocked"
+    rows.execute(conn, query, {"telegram_id": telegram_id})
