@@ -5,27 +5,25 @@ from __future__ import annotations
 import telebot
 from telebot import types
 
-from fitclub import access, ui
+from fitclub import ui
+from fitclub.access import staff_only
 from fitclub.callbacks import STAFF
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
 from fitclub.screens import staff as screens
 
 
-def register(bot: telebot.TeleBot, deps) -> None:
-    """Register /staff and the staff home's Back button."""
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
+    """Register /staff and the sections' Back button."""
+    routes = Routes(bot, deps)
+    routes.command("staff", staff_home)
+    routes.button(STAFF.matches(section="home"), staff_home)
 
-    @bot.message_handler(commands=["staff"], chat_types=["private"])
-    def staff_home(message: types.Message) -> None:
-        ctx = deps.context()
-        member = access.staff_or_refuse(ctx, what="staff.home")
-        if member is None:
-            return
-        screen = screens.home(ctx.texts, member)
-        ctx.reply(screen.text, reply_markup=screen.markup)
 
-    @bot.callback_query_handler(func=STAFF.matches(section="home"))
-    def staff_home_button(call: types.CallbackQuery) -> None:
-        ctx = deps.context()
-        member = access.staff_or_refuse(ctx, call, what="staff.home")
-        if member is None:
-            return
-        ui.show(ctx, screens.home(ctx.texts, member), call)
+@staff_only("staff.home")
+def staff_home(deps: Deps, ctx: UpdateContext, member: Member,
+               update: types.Message | types.CallbackQuery) -> None:
+    call = update if isinstance(update, types.CallbackQuery) else None
+    ui.show(ctx, screens.home(ctx.texts, member), call)
