@@ -22,9 +22,9 @@ def erase_member(conn, member_id: int, telegram_id: int, now: datetime, rules: R
     """Erase what identifies the member; visits stay for statistics.
 
     Their places on classes not yet started are cancelled through the booking rules (visits
-    given back, held offers withdrawn, freed places offered to the next in line: the offers are
-    returned for the caller to announce). Stored updates and sent messages of their chat lose
-    their content. (False, []) when the member is already gone.
+    given back, held offers withdrawn, freed places offered to the next in line, each offer
+    recorded as a notice by the booking service and returned too). Stored updates and sent
+    messages of their chat lose their content. (False, []) when the member is already gone.
     """
     offers: list[OfferNotice] = []
     for class_id, status in rows.many(conn, "members.future_places", {"id": member_id},
