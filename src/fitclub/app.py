@@ -1,5 +1,6 @@
-"""The app factory: builds pool, Bot API client, telebot handlers, workers, sender and poller
-from one Settings object. `bot.py` and the tests both go through `create_app`."""
+"""The app factory: one Settings object in, everything a bot process runs out (pool, Bot API
+client, telebot handlers, workers, sender, poller, job runner, health server). `bot.py` and the
+tests both go through `create_app`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -54,7 +56,7 @@ def open_pool(settings: Settings, *, wait: float = 60.0) -> Pool:
     )
     for attempt in retrying:
         with attempt:
-            # The process-wide singleton, so fitclub.db.pool.transaction() works everywhere.
+            # The process-wide singleton of fitclub.db.pool: one pool per process.
             return init_pool(settings.database_url, minconn=settings.db_pool_min,
                              maxconn=settings.db_pool_max, timeout=settings.db_pool_timeout,
                              connect_timeout=settings.db_connect_timeout,
@@ -74,9 +76,10 @@ class App:
         self.stopped = threading.Event()
         self._stop_requested = threading.Event()
         self._outbox_backlog = 0
+        self._polling = False
+        self.bot_username: str | None = None
         self.metrics = Metrics(pool_stats=pool.stats, backlogs=self.backlogs,
-                               last_poll_age=lambda: self.poller.seconds_since_success(),  # noqa: PLW0108 - poller comes later
-                               database_up=self.database_reachable)
+                               last_poll_age=self._poll_age, database_up=self.database_reachable)
         self.api = BotApi(settings.telegram_api_url, settings.telegram_bot_token,
                           maxsize=settings.sender_threads + 4)
         self.api.install_for_telebot()
@@ -108,8 +111,6 @@ class App:
         self.notifier = SystemdNotifier()
         self.health = (HealthServer(settings.metrics_addr, self.metrics, self.check_health)
                        if settings.metrics_addr else None)
-        self._polling = False
-        self.bot_username: str | None = None
 
     # -- one update ------------------------------------------------------------------------
 
@@ -140,10 +141,7 @@ class App:
             log.warning("getMe failed (%s); will retry", exc)
 
     def _stored(self, rows: list[tuple[int, int]]) -> None:
-        counts: dict[int, int] = {}
-        for _update_id, chat_id in rows:
-            counts[chat_id] = counts.get(chat_id, 0) + 1
-        for chat_id, n in counts.items():
+        for chat_id, n in Counter(chat_id for _update_id, chat_id in rows).items():
             self.chats.add(chat_id, n)
 
     # -- health ----------------------------------------------------------------------------
@@ -155,14 +153,19 @@ class App:
 
     def database_reachable(self) -> bool:
         """One `SELECT 1` through the pool, no retries (for /healthz and /metrics)."""
+        def ping(conn):
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+
         try:
-            def ping(conn):
-                with conn.cursor() as cur:
-                    cur.execute("SELECT 1")
             self.pool.run(ping, attempts=1)
-            return True
         except Exception:  # any failure to reach the database is what we report
             return False
+        return True
+
+    def _poll_age(self) -> float | None:
+        """Seconds since the last successful getUpdates (None when nothing polled yet)."""
+        return self.poller.seconds_since_success()
 
     def alive(self) -> bool:
         """Liveness for the systemd watchdog: able to work, however much work is queued.
@@ -200,7 +203,7 @@ class App:
         return age is None or age <= self.settings.outbox_reply_max_age
 
     def check_health(self) -> HealthReport:
-        """Database reachable, polling recent, replies going out and recorded."""
+        """Database reachable, polling recent, replies going out and recorded, jobs on time."""
         database_ok = self.database_reachable()
         backlog = self.backlogs()
         try:
@@ -229,7 +232,7 @@ class App:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, *, polling: bool = True) -> None:
-        """Start processing (workers, sender, health), then polling."""
+        """Start processing (sender, workers, jobs, health), then polling."""
         self._promote_admins()
         self._queue_default_commands()
         self._learn_username()
@@ -239,11 +242,9 @@ class App:
         self.sender.start()
         self.workers.start()
         self.jobs.start()
-        self._spawn("resync", self._resync_loop)
+        threading.Thread(target=self._resync_loop, name="resync", daemon=True).start()
         if self.health:
             self.health.start()
-            log.info("health and metrics on http://%s:%s/healthz",
-                     self.settings.metrics_addr[0], self.health.port)
         if polling:
             self._prepare_polling()
             self.poller.start()
@@ -283,9 +284,6 @@ class App:
 
         self.pool.run(run)
 
-    def _spawn(self, name: str, target) -> None:
-        threading.Thread(target=target, name=name, daemon=True).start()
-
     def _resync_loop(self) -> None:
         # Catches updates stored by other instances or left behind by a failed pass, and
         # keeps the outbox backlog figure fresh for health and metrics.
@@ -294,16 +292,18 @@ class App:
                 load_pending(self.pool, self.chats, only_new=True)
                 if self.bot_username is None:
                     self._learn_username()
-
-                def count(conn):
-                    with conn.cursor() as cur:
-                        cur.execute(Q["outbox.backlog"])
-                        return cur.fetchone()[0]
-
-                self._outbox_backlog = self.pool.run(count, attempts=1)
+                self._outbox_backlog = self._count_outbox()
                 self.sender.wake()
             except Exception as exc:  # the database may be away; the next round retries
                 log.debug("resync skipped: %s", exc)
+
+    def _count_outbox(self) -> int:
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbox.backlog"])
+                return cur.fetchone()[0]
+
+        return self.pool.run(run, attempts=1)
 
     def request_stop(self, code: int = 0) -> None:
         """Ask the process to stop (signal handlers call this)."""

@@ -8,7 +8,7 @@ ON CONFLICT (update_id) DO NOTHING
 RETURNING update_id, chat_id;
 
 -- name: pending_by_chat
--- How many updates each chat has waiting, to rebuild the dispatcher's queues.
+-- How many updates each chat has waiting, to fill the chat queue (start-up and resync).
 SELECT chat_id, count(*) FROM inbox WHERE status = 'pending' GROUP BY chat_id;
 
 -- name: lock_chat
