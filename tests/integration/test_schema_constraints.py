@@ -2,18 +2,20 @@
 
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import psycopg2
 import psycopg2.errors
 import pytest
 from psycopg2 import sql
 
+from tests import factories
+
 SEAT_TAKING = ("booked", "attended", "no_show")
 
 
 def _insert(cur, table, **values):
-    """Insert one row and return its id."""
+    """Insert one row of just these columns and return its id."""
     query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
         sql.Identifier(table),
         sql.SQL(", ").join(map(sql.Identifier, values)),
@@ -51,7 +53,7 @@ def new_member(cur):
     ids = iter(range(1000, 10**6))
 
     def make(**values):
-        return _insert(cur, "members", telegram_id=next(ids), first_name="Ann", **values)
+        return factories.member(cur.connection, next(ids), "Ann", registered=False, **values)
 
     return make
 
@@ -60,17 +62,16 @@ def new_member(cur):
 def new_class(cur, new_member):
     """Make a scheduled class with the given capacity."""
     trainer = new_member(role="trainer")
-    class_type = _insert(
-        cur, "class_types", name="Yoga", default_duration_minutes=60, default_capacity=10
+    class_type = factories.class_type(
+        cur.connection, "Yoga", default_duration_minutes=60, default_capacity=10
     )
 
     def make(capacity):
-        return _insert(
-            cur,
-            "classes",
+        return factories.class_(
+            cur.connection,
+            trainer,
+            datetime(2030, 1, 1, 10, 0, tzinfo=UTC),
             class_type_id=class_type,
-            trainer_id=trainer,
-            starts_at="2030-01-01 10:00+00",
             duration_minutes=60,
             capacity=capacity,
         )
@@ -81,20 +82,15 @@ def new_class(cur, new_member):
 @pytest.fixture
 def book(cur):
     def make(class_id, member_id, status="booked"):
-        return _insert(cur, "bookings", class_id=class_id, member_id=member_id, status=status)
+        return factories.booking(cur.connection, class_id, member_id, status=status)
 
     return make
 
 
 @pytest.fixture
 def plan(cur):
-    return _insert(
-        cur,
-        "membership_plans",
-        name="10 visits",
-        price_minor=500000,
-        duration_days=30,
-        visit_count=10,
+    return factories.plan(
+        cur.connection, "10 visits", price_minor=500000, duration_days=30, visit_count=10
     )
 
 
@@ -107,11 +103,10 @@ def new_membership(cur, plan):
         starts_on=date(2030, 1, 1),
         ends_on=date(2030, 1, 31),
     ):
-        return _insert(
-            cur,
-            "memberships",
-            member_id=member_id,
-            plan_id=plan,
+        return factories.membership(
+            cur.connection,
+            member_id,
+            plan,
             status=status,
             visits_left=visits_left,
             starts_on=starts_on,
@@ -145,7 +140,7 @@ def world(cur, new_member, new_class, book, new_membership):
         "class_types": class_type_id,
         "classes": klass,
         "bookings": book(new_class(capacity=5), member),  # leaves "classes" empty
-        "visits": _insert(cur, "visits", member_id=member, method="qr"),
+        "visits": factories.visit(cur.connection, member, method="qr"),
         "audit_log": _insert(
             cur, "audit_log", action="member.registered", entity="member", entity_id=member
         ),
@@ -233,13 +228,10 @@ def test_concurrent_bookings_of_the_last_seat_exactly_one_wins(db, db_url, new_m
     def try_to_book(member_id):
         conn = psycopg2.connect(db_url)
         try:
-            with conn.cursor() as c:
-                start.wait(timeout=10)
-                c.execute(
-                    "INSERT INTO bookings (class_id, member_id) VALUES (%s, %s)", (klass, member_id)
-                )
-                # Hold the transaction open so the rival's insert overlaps it.
-                time.sleep(0.3)
+            start.wait(timeout=10)
+            factories.booking(conn, klass, member_id)
+            # Hold the transaction open so the rival's insert overlaps it.
+            time.sleep(0.3)
             conn.commit()
             outcomes.append("booked")
         except psycopg2.errors.CheckViolation as exc:
@@ -465,9 +457,9 @@ def test_duplicate_natural_key_fails(cur, table, row, constraint):
 
 def test_second_visit_to_the_same_class_fails(cur, world):
     member, klass = world["members"], world["classes"]
-    _insert(cur, "visits", member_id=member, class_id=klass, method="class")
+    factories.visit(cur.connection, member, class_id=klass, method="class")
     with pytest.raises(psycopg2.errors.UniqueViolation) as exc:
-        _insert(cur, "visits", member_id=member, class_id=klass, method="qr")
+        factories.visit(cur.connection, member, class_id=klass, method="qr")
     assert exc.value.diag.constraint_name == "visits_one_per_member_class"
 
 
