@@ -3,19 +3,21 @@ capacity, move, cancel.
 
 Typed steps: `cls.cap` (a new capacity), `cls.move.day` (a date as DD.MM) and
 `cls.move.time` (HH:MM); their buttons carry everything they need, so an old one still does
-the right thing or says why not. Members affected are told through the outbox, each once,
-in their own language.
+the right thing or says why not. The members a move or a cancellation concerns are told by
+the service's notices (`ClassMoved`, `ClassCancelled`), each once, in their own language;
+the card says how many.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from functools import partial
+from typing import Any
 
 import telebot
 from telebot import types
 
-from fitclub import access, flows, ui
+from fitclub import flows, ui
+from fitclub.access import admin_only
 from fitclub.callbacks import (
     ADMIN_CLASS,
     ADMIN_DAY,
@@ -28,10 +30,15 @@ from fitclub.callbacks import (
     CLASS_MOVE_OK,
     CLASS_SET_CAPACITY,
     STAFF,
+    Action,
 )
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import classes as screens
-from fitclub.services import booking, class_planner, class_types, classes, club
+from fitclub.services import class_planner, class_types, classes, timetable
 from fitclub.services.classes import AdminClass, Outcome
 
 CAPACITY = "cls.cap"
@@ -40,167 +47,123 @@ MOVE_TIME = "cls.move.time"
 STATES = (CAPACITY, MOVE_DAY, MOVE_TIME)
 
 
-def register(bot: telebot.TeleBot, deps) -> None:
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
     """Register /classes, the timetable's buttons and the typed steps of capacity and move."""
-    private = {"chat_types": ["private"]}
-    bot.register_message_handler(partial(show_classes, deps), commands=["classes"], **private)
-    for action, handler in ((STAFF, section), (ADMIN_DAY, page), (ADMIN_CLASS, open_class),
-                            (CLASS_CAPACITY, capacity_screen),
-                            (CLASS_SET_CAPACITY, set_capacity), (CLASS_MOVE, move_start),
-                            (CLASS_MOVE_DAY, move_day), (CLASS_MOVE_AT, move_at),
-                            (CLASS_MOVE_OK, move_ok), (CLASS_CANCEL, cancel_ask),
-                            (CLASS_CANCEL_OK, cancel_ok)):
-        matches = action.matches(section="classes") if action is STAFF else action.matches()
-        bot.register_callback_query_handler(partial(handler, deps), func=matches)
-
-    def typed(message: types.Message) -> bool:
-        if (message.text or "").startswith("/"):
-            return False  # commands keep working; /cancel leaves the flow
-        return flows.current(deps.context()).state in STATES
-
-    bot.register_message_handler(partial(step_text, deps), content_types=["text"],
-                                 func=typed, **private)
+    routes = Routes(bot, deps)
+    routes.command("classes", show_classes)
+    routes.button(STAFF.matches(section="classes"), show_classes)
+    routes.button(ADMIN_DAY, page)
+    routes.button(ADMIN_CLASS, open_class)
+    routes.button(CLASS_CAPACITY, capacity_screen)
+    routes.button(CLASS_SET_CAPACITY, set_capacity)
+    routes.button(CLASS_MOVE, move_start)
+    routes.button(CLASS_MOVE_DAY, move_day)
+    routes.button(CLASS_MOVE_AT, move_at)
+    routes.button(CLASS_MOVE_OK, move_ok)
+    routes.button(CLASS_CANCEL, cancel_ask)
+    routes.button(CLASS_CANCEL_OK, cancel_ok)
+    routes.message(step_text, when=flows.typed_step(deps.context, *STATES))
 
 
-def _admin(ctx, call=None, what: str = "classes.open"):
-    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
+def _today(deps: Deps, ctx: UpdateContext) -> date:
+    return timetable.today(ctx.now(), deps.club.booking)
 
 
-def _rules(deps):
-    return club.of(deps.settings).booking
+def _day(deps: Deps, ctx: UpdateContext, on: date | None = None,
+         note: str | None = None) -> Screen:
+    """One day of the admin timetable (today when `on` is out of reach)."""
+    return screens.day(ctx.texts, classes.day(ctx.conn, ctx.now(), deps.club.booking, on), note)
 
 
-def _today(deps, ctx) -> date:
-    return booking.class_day(ctx.now(), _rules(deps))
+def _card(ctx: UpdateContext, cls_or_id: AdminClass | int, note: str | None = None) -> Screen:
+    cls = classes.get(ctx.conn, cls_or_id) if isinstance(cls_or_id, int) else cls_or_id
+    return screens.card(ctx.texts, cls, ctx.now(), note)
 
 
-def _range(deps, ctx) -> tuple[date, date]:
-    """The days the timetable may show: today up to a year ahead."""
-    today = _today(deps, ctx)
-    return today, date.fromordinal(today.toordinal() + classes.DAYS_TYPED)
-
-
-def day_screen(deps, ctx, on: date | None = None, note: str | None = None) -> Screen:
-    """One day of the admin timetable (today when `on` is out of range)."""
-    first, last = _range(deps, ctx)
-    on = on if on is not None and first <= on <= last else first
-    return screens.day(ctx.texts, on, classes.day(ctx.conn, on, _rules(deps)), first, last,
-                       ctx.now(), note)
-
-
-def _leave(ctx) -> None:
+def _leave(ctx: UpdateContext) -> None:
     """Leave a capacity or move step (opening another screen ends it)."""
     if flows.current(ctx).state in STATES:
         flows.leave(ctx)
 
 
-def show_classes(deps, message: types.Message) -> None:
-    ctx = deps.context()
-    if _admin(ctx, what="classes.list") is None:
-        return
-    _leave(ctx)
-    ui.show(ctx, day_screen(deps, ctx))
-
-
-def section(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "classes.list") is None:
-        return
-    _leave(ctx)
-    ui.show(ctx, day_screen(deps, ctx), call)
-
-
-def page(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "classes.list") is None:
-        return
-    _leave(ctx)
-    ui.show(ctx, day_screen(deps, ctx, ADMIN_DAY.parse(call.data)["day"]), call)
-
-
-def _class(deps, ctx, call, action) -> tuple[dict, AdminClass | None]:
-    """The press's values and its class; a gone class answers stale with today's page."""
-    values = action.parse(call.data)
-    cls = classes.get(ctx.conn, values["class_id"])
-    if cls is None:
-        ui.stale(ctx, call, refresh=day_screen(deps, ctx))
-    return values, cls
-
-
-def _live(ctx, cls: AdminClass) -> Outcome | None:
-    """Why the class can no longer change (cancelled, started), or None."""
-    if cls.status == "cancelled":
-        return Outcome.CANCELLED
-    if cls.status != "scheduled" or ctx.now() >= cls.starts_at:
-        return Outcome.STARTED
-    return None
-
-
-def _card(ctx, cls_or_id, note: str | None = None) -> Screen:
-    cls = classes.get(ctx.conn, cls_or_id) if isinstance(cls_or_id, int) else cls_or_id
-    return screens.card(ctx.texts, cls, ctx.now(), note)
-
-
-def open_class(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
-        return
-    _leave(ctx)
-    _, cls = _class(deps, ctx, call, ADMIN_CLASS)
-    if cls is not None:
-        ui.show(ctx, _card(ctx, cls), call)
-
-
-def _refuse(ctx, call, cls: AdminClass, why: Outcome) -> None:
+def _refuse(ctx: UpdateContext, call: types.CallbackQuery, cls: AdminClass,
+            why: Outcome) -> None:
     """A change to a class that no longer allows it: the card, with the reason."""
     _leave(ctx)
     ui.show(ctx, _card(ctx, cls), call, toast=screens.refusal(ctx.texts, why))
 
 
-def _pressed(deps, call, action, what: str, live: bool = False) -> tuple | None:
-    """An admin's press on a class: (ctx, member, values, class); None once refused, answered
-    stale (the class is gone) or, with `live`, shown the card because it can no longer
-    change."""
-    ctx = deps.context()
-    member = _admin(ctx, call, what)
-    if member is None:
-        return None
-    values, cls = _class(deps, ctx, call, action)
+def _class(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, action: Action, *,
+           live: bool = False) -> tuple[dict[str, Any], AdminClass] | None:
+    """The press's values and its class; None once answered stale (the class is gone: today's
+    page) or, with `live`, shown the card because the class can no longer change."""
+    values = action.parse(call.data)
+    cls = classes.get(ctx.conn, values["class_id"])
     if cls is None:
+        ui.stale(ctx, call, refresh=_day(deps, ctx))
         return None
-    if live:
-        why = _live(ctx, cls)
-        if why is not None:
-            _refuse(ctx, call, cls, why)
-            return None
-    return ctx, member, values, cls
+    why = classes.closed(cls, ctx.now()) if live else None
+    if why is not None:
+        _refuse(ctx, call, cls, why)
+        return None
+    return values, cls
+
+
+# -- the timetable and a class's card --------------------------------------------------------
+
+@admin_only("classes.list")
+def show_classes(deps: Deps, ctx: UpdateContext, member: Member,
+                 update: types.Message | types.CallbackQuery) -> None:
+    call = update if isinstance(update, types.CallbackQuery) else None
+    _leave(ctx)
+    ui.show(ctx, _day(deps, ctx), call)
+
+
+@admin_only("classes.list")
+def page(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    _leave(ctx)
+    ui.show(ctx, _day(deps, ctx, ADMIN_DAY.parse(call.data)["day"]), call)
+
+
+@admin_only("classes.open")
+def open_class(deps: Deps, ctx: UpdateContext, member: Member,
+               call: types.CallbackQuery) -> None:
+    _leave(ctx)
+    found = _class(deps, ctx, call, ADMIN_CLASS)
+    if found is not None:
+        ui.show(ctx, _card(ctx, found[1]), call)
 
 
 # -- capacity ------------------------------------------------------------------------------
 
-def capacity_screen(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_CAPACITY, "classes.capacity", live=True)
-    if got is None:
+@admin_only("classes.capacity")
+def capacity_screen(deps: Deps, ctx: UpdateContext, member: Member,
+                    call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_CAPACITY, live=True)
+    if found is None:
         return
-    ctx, _, _, cls = got
+    _, cls = found
     flows.enter(ctx, CAPACITY, {"class_id": cls.id})
     ui.show(ctx, screens.capacity(ctx.texts, cls), call)
 
 
-def _change_capacity(deps, ctx, member, class_id: int, capacity: int) -> tuple[Outcome, str]:
+def _change_capacity(deps: Deps, ctx: UpdateContext, member: Member, class_id: int,
+                     capacity: int) -> tuple[Outcome, str]:
     """Set the capacity (the places it frees are offered to the line); the outcome and its
     line."""
     result = classes.set_capacity(ctx.conn, member.id, class_id, capacity, ctx.now(),
-                                  _rules(deps))
+                                  deps.club.booking)
     return result.outcome, screens.capacity_result(ctx.texts, result.outcome, capacity,
                                                    result.taken, len(result.offers))
 
 
-def set_capacity(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_SET_CAPACITY, "classes.capacity")
-    if got is None:
+@admin_only("classes.capacity")
+def set_capacity(deps: Deps, ctx: UpdateContext, member: Member,
+                 call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_SET_CAPACITY)
+    if found is None:
         return
-    ctx, member, values, cls = got
+    values, cls = found
     if not 1 <= values["capacity"] <= class_types.CAPACITY_MAX:
         ui.stale(ctx, call)
         return
@@ -213,82 +176,94 @@ def set_capacity(deps, call: types.CallbackQuery) -> None:
     ui.show(ctx, _card(ctx, cls.id, line), call, toast=line)
 
 
+def _typed_capacity(deps: Deps, ctx: UpdateContext, member: Member, cls: AdminClass,
+                    text: str) -> None:
+    checked = class_types.check_capacity(text)
+    if checked.problem is not None:
+        ui.show(ctx, screens.capacity(ctx.texts, cls, screens.problem(ctx.texts,
+                                                                      checked.problem)))
+        return
+    outcome, line = _change_capacity(deps, ctx, member, cls.id, checked.value)
+    if outcome is Outcome.BELOW:
+        ui.show(ctx, screens.capacity(ctx.texts, classes.get(ctx.conn, cls.id), line))
+        return
+    flows.leave(ctx)
+    ui.show(ctx, _card(ctx, cls.id, line))
+
+
 # -- moving --------------------------------------------------------------------------------
 
-def _move_days(deps, ctx) -> list[date]:
-    return classes.days(_today(deps, ctx))
+def _move_days(deps: Deps, ctx: UpdateContext, cls: AdminClass,
+               note: str | None = None) -> Screen:
+    return screens.move_day(ctx.texts, cls, classes.days(_today(deps, ctx)), note)
 
 
-def move_start(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_MOVE, "classes.move", live=True)
-    if got is None:
+def _at(minute: int) -> time:
+    """The time of day a button's minute after midnight stands for."""
+    return time(*divmod(minute, 60))
+
+
+def _move_confirm(ctx: UpdateContext, cls: AdminClass, moment: datetime) -> Screen:
+    found = class_planner.overlaps(ctx.conn, cls.trainer_id, (moment,), cls.duration_minutes,
+                                   exclude_id=cls.id)
+    return screens.move_confirm(ctx.texts, cls, moment, classes.audience(ctx.conn, cls.id),
+                                found)
+
+
+@admin_only("classes.move")
+def move_start(deps: Deps, ctx: UpdateContext, member: Member,
+               call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_MOVE, live=True)
+    if found is None:
         return
-    ctx, _, _, cls = got
+    _, cls = found
     flows.enter(ctx, MOVE_DAY, {"class_id": cls.id})
-    ui.show(ctx, screens.move_day(ctx.texts, cls, _move_days(deps, ctx)), call)
+    ui.show(ctx, _move_days(deps, ctx, cls), call)
 
 
-def _day_allowed(deps, ctx, on: date) -> bool:
-    first, last = _range(deps, ctx)
-    return first <= on <= last
-
-
-def move_day(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_MOVE_DAY, "classes.move", live=True)
-    if got is None:
+@admin_only("classes.move")
+def move_day(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_MOVE_DAY, live=True)
+    if found is None:
         return
-    ctx, _, values, cls = got
-    if not _day_allowed(deps, ctx, values["day"]):
-        ui.stale(ctx, call, refresh=screens.move_day(ctx.texts, cls, _move_days(deps, ctx)))
+    values, cls = found
+    if not classes.within_reach(values["day"], _today(deps, ctx)):
+        ui.stale(ctx, call, refresh=_move_days(deps, ctx, cls))
         return
     flows.enter(ctx, MOVE_TIME, {"class_id": cls.id, "day": values["day"].isoformat()})
     ui.show(ctx, screens.move_time(ctx.texts, cls, values["day"]), call)
 
 
-def _new_start(deps, ctx, on: date, minute: int) -> tuple[datetime | None, str | None]:
-    """The moment of a local date and minute, or why it cannot be (skipped by the clocks,
-    already passed)."""
-    at = time(minute // 60, minute % 60)
-    moment = classes.local_start(on, at, _rules(deps).timezone)
-    if moment is None:
-        return None, screens.problem(ctx.texts, class_types.Problem("gap", low=on.toordinal()))
-    if moment <= ctx.now():
-        return None, screens.refusal(ctx.texts, Outcome.PAST)
-    return moment, None
-
-
-def _move_confirm(ctx, cls: AdminClass, moment: datetime) -> Screen:
-    found = class_planner.overlaps(ctx.conn, cls.trainer_id, (moment,), cls.duration_minutes,
-                                    exclude_id=cls.id)
-    return screens.move_confirm(ctx.texts, cls, moment, classes.audience(ctx.conn, cls.id),
-                                found)
-
-
-def move_at(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_MOVE_AT, "classes.move", live=True)
-    if got is None:
+@admin_only("classes.move")
+def move_at(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_MOVE_AT, live=True)
+    if found is None:
         return
-    ctx, _, values, cls = got
-    if not _day_allowed(deps, ctx, values["day"]):
+    values, cls = found
+    if not classes.within_reach(values["day"], _today(deps, ctx)):
         ui.stale(ctx, call)
         return
-    moment, problem = _new_start(deps, ctx, values["day"], values["minute"])
-    if moment is None:
-        ctx.answer_callback(call.id, problem, show_alert=True)
+    start = classes.new_start(values["day"], _at(values["minute"]), ctx.now(),
+                              deps.club.timezone)
+    if start.problem is not None:
+        ctx.answer_callback(call.id, screens.problem(ctx.texts, start.problem), show_alert=True)
         return
-    ui.show(ctx, _move_confirm(ctx, cls, moment), call)
+    ui.show(ctx, _move_confirm(ctx, cls, start.value), call)
 
 
-def move_ok(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_MOVE_OK, "classes.move")
-    if got is None:
+@admin_only("classes.move")
+def move_ok(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_MOVE_OK)
+    if found is None:
         return
-    ctx, member, values, cls = got
-    moment, problem = _new_start(deps, ctx, values["day"], values["minute"])
-    if moment is None:
-        ctx.answer_callback(call.id, problem, show_alert=True)
+    values, cls = found
+    start = classes.new_start(values["day"], _at(values["minute"]), ctx.now(),
+                              deps.club.timezone)
+    if start.problem is not None:
+        ctx.answer_callback(call.id, screens.problem(ctx.texts, start.problem), show_alert=True)
         return
-    result = classes.move(ctx.conn, member.id, cls.id, moment, ctx.now(), _rules(deps))
+    result = classes.move(ctx.conn, member.id, cls.id, start.value, ctx.now(),
+                          deps.club.booking)
     tx = ctx.texts
     if result.outcome is Outcome.SAME:
         _leave(ctx)
@@ -301,27 +276,51 @@ def move_ok(deps, call: types.CallbackQuery) -> None:
         _refuse(ctx, call, cls, result.outcome)
         return
     _leave(ctx)
-    line = tx.plural("cls_moved", len(result.attendees), when=tx.datetime(moment))
+    line = tx.plural("cls_moved", len(result.attendees), when=tx.datetime(start.value))
     ui.show(ctx, _card(ctx, cls.id, line), call, toast=line)
+
+
+def _typed_day(deps: Deps, ctx: UpdateContext, cls: AdminClass, text: str) -> None:
+    checked = classes.check_day(text, _today(deps, ctx))
+    if checked.problem is not None:
+        ui.show(ctx, _move_days(deps, ctx, cls, screens.problem(ctx.texts, checked.problem)))
+        return
+    flows.enter(ctx, MOVE_TIME, {"class_id": cls.id, "day": checked.value.isoformat()})
+    ui.show(ctx, screens.move_time(ctx.texts, cls, checked.value))
+
+
+def _typed_time(deps: Deps, ctx: UpdateContext, cls: AdminClass, on: date, text: str) -> None:
+    checked = classes.check_time(text)
+    if checked.problem is None:
+        checked = classes.new_start(on, checked.value, ctx.now(), deps.club.timezone)
+    if checked.problem is not None:
+        ui.show(ctx, screens.move_time(ctx.texts, cls, on,
+                                       screens.problem(ctx.texts, checked.problem)))
+        return
+    ui.show(ctx, _move_confirm(ctx, cls, checked.value))
 
 
 # -- cancelling ----------------------------------------------------------------------------
 
-def cancel_ask(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_CANCEL, "classes.cancel", live=True)
-    if got is None:
+@admin_only("classes.cancel")
+def cancel_ask(deps: Deps, ctx: UpdateContext, member: Member,
+               call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_CANCEL, live=True)
+    if found is None:
         return
-    ctx, _, _, cls = got
+    _, cls = found
     _leave(ctx)
     ui.show(ctx, screens.cancel_confirm(ctx.texts, cls, classes.audience(ctx.conn, cls.id)),
             call)
 
 
-def cancel_ok(deps, call: types.CallbackQuery) -> None:
-    got = _pressed(deps, call, CLASS_CANCEL_OK, "classes.cancel")
-    if got is None:
+@admin_only("classes.cancel")
+def cancel_ok(deps: Deps, ctx: UpdateContext, member: Member,
+              call: types.CallbackQuery) -> None:
+    found = _class(deps, ctx, call, CLASS_CANCEL_OK)
+    if found is None:
         return
-    ctx, member, _, cls = got
+    _, cls = found
     result = classes.cancel(ctx.conn, member.id, cls.id, ctx.now())
     if result.outcome is not Outcome.DONE:
         _refuse(ctx, call, cls, result.outcome)
@@ -333,20 +332,17 @@ def cancel_ok(deps, call: types.CallbackQuery) -> None:
 
 # -- typed steps -----------------------------------------------------------------------------
 
-def step_text(deps, message: types.Message) -> None:
+@admin_only("classes.step", leave_flow=True)
+def step_text(deps: Deps, ctx: UpdateContext, member: Member,
+              message: types.Message) -> None:
     """A typed capacity, date or time (checked; asked again with the reason if wrong)."""
-    ctx = deps.context()
-    member = _admin(ctx, what="classes.step")
-    if member is None:
-        flows.leave(ctx)
-        return
     flow = flows.current(ctx)
     cls = classes.get(ctx.conn, flow.data.get("class_id") or 0)
     if cls is None:
         flows.leave(ctx)
-        ui.show(ctx, day_screen(deps, ctx, note=ctx.texts("stale_button")))
+        ui.show(ctx, _day(deps, ctx, note=ctx.texts("stale_button")))
         return
-    why = _live(ctx, cls)
+    why = classes.closed(cls, ctx.now())
     if why is not None:
         flows.leave(ctx)
         ui.show(ctx, _card(ctx, cls, screens.refusal(ctx.texts, why)))
@@ -354,37 +350,6 @@ def step_text(deps, message: types.Message) -> None:
     if flow.state == CAPACITY:
         _typed_capacity(deps, ctx, member, cls, message.text)
     elif flow.state == MOVE_DAY:
-        checked = classes.check_day(message.text, _today(deps, ctx))
-        if checked.problem is not None:
-            note = screens.problem(ctx.texts, checked.problem)
-            ui.show(ctx, screens.move_day(ctx.texts, cls, _move_days(deps, ctx), note))
-            return
-        flows.enter(ctx, MOVE_TIME, {"class_id": cls.id, "day": checked.value.isoformat()})
-        ui.show(ctx, screens.move_time(ctx.texts, cls, checked.value))
+        _typed_day(deps, ctx, cls, message.text)
     else:
-        on = date.fromisoformat(flow.data["day"])
-        checked = classes.check_time(message.text)
-        moment = problem = None
-        if checked.problem is not None:
-            problem = screens.problem(ctx.texts, checked.problem)
-        else:
-            moment, problem = _new_start(deps, ctx, on, checked.value.hour * 60
-                                         + checked.value.minute)
-        if moment is None:
-            ui.show(ctx, screens.move_time(ctx.texts, cls, on, problem))
-            return
-        ui.show(ctx, _move_confirm(ctx, cls, moment))
-
-
-def _typed_capacity(deps, ctx, member, cls: AdminClass, text: str) -> None:
-    checked = class_types.check_capacity(text)
-    if checked.problem is not None:
-        ui.show(ctx, screens.capacity(ctx.texts, cls, screens.problem(ctx.texts,
-                                                                      checked.problem)))
-        return
-    outcome, line = _change_capacity(deps, ctx, member, cls.id, checked.value)
-    if outcome is Outcome.BELOW:
-        ui.show(ctx, screens.capacity(ctx.texts, classes.get(ctx.conn, cls.id), line))
-        return
-    flows.leave(ctx)
-    ui.show(ctx, _card(ctx, cls.id, line))
+        _typed_time(deps, ctx, cls, date.fromisoformat(flow.data["day"]), message.text)

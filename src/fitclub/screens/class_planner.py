@@ -1,4 +1,5 @@
-"""Scheduling a class (admins): each step of the guided flow, the confirmation, the result.
+"""The class planner (admins): each step of the guided flow that creates a class or a weekly
+series, the confirmation, the result.
 
 Every step shows what has been chosen so far above its question, so the admin always sees
 the class taking shape.

@@ -24,7 +24,7 @@ from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.class_planner import Overlap
 from fitclub.services.class_types import CAPACITY_MAX, Problem
-from fitclub.services.classes import AdminClass, Attendee, Outcome
+from fitclub.services.classes import AdminClass, Attendee, Day, Outcome
 
 PROBLEMS = {"time": "cls_bad_time", "date": "cls_bad_date", "past": "cls_bad_past",
             "far": "cls_bad_far", "gap": "cls_bad_gap", "number": "cls_bad_number",
@@ -68,10 +68,10 @@ def _places(tx: Texts, cls: AdminClass) -> Raw:
     return text
 
 
-def day(tx: Texts, on: date, classes: list[AdminClass], first: date, last: date,
-        now: datetime, note: str | None = None) -> Screen:
+def day(tx: Texts, found: Day, note: str | None = None) -> Screen:
     """One day of the timetable: every class with its places, a button each, the days around
-    it, Schedule a class, back to staff."""
+    it, New class (the class planner), back to staff."""
+    on, classes, first, last = found
     lines = [note, ""] if note else []
     lines += [tx("cls_day_title", day=tx.date(on, "weekday")), ""]
     rows = []

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.services import class_types
-from fitclub.services.class_types import Problem
-from fitclub.services.classes import local_start
+from fitclub.services.class_types import ClassType, Problem
+from fitclub.services.classes import check_day, check_time, local_start
 
 MAX_WEEKS = 12
 ROOM_MAX = 64
@@ -66,6 +66,13 @@ class Trainer(NamedTuple):
 
     id: int
     name: str
+
+
+class Chosen(NamedTuple):
+    """The class type and the trainer a draft names (None: not chosen yet, or gone since)."""
+
+    kind: ClassType | None
+    trainer: Trainer | None
 
 
 class Overlap(NamedTuple):
@@ -121,10 +128,44 @@ def starts(draft: Draft, tz: tzinfo) -> tuple[tuple[datetime, ...], Problem | No
     return tuple(found), None
 
 
+def future_starts(draft: Draft, now: datetime,
+                  tz: tzinfo) -> tuple[tuple[datetime, ...], Problem | None]:
+    """Every start of a draft in UTC, or the problem: as `starts`, or the first start has
+    passed ('past')."""
+    moments, problem = starts(draft, tz)
+    if problem is None and moments[0] <= now:
+        problem = Problem("past")
+    return moments, problem
+
+
 def check_room(text: str | None) -> str | None:
     """A typed room name (spaces tidied), or None when longer than 64 characters or empty."""
     room = " ".join((text or "").split())
     return room if 0 < len(room) <= ROOM_MAX else None
+
+
+def with_value(draft: Draft, step: str, text: str, now: datetime,
+               tz: tzinfo) -> Draft | Problem:
+    """The draft with a value typed (or a button's value) at a step, or the problem with it:
+    a date ('date', club calendar), a time ('time': not passed, not skipped by the clocks on
+    any day of the draft), a duration ('dur'), a capacity ('cap') or a room ('room')."""
+    if step == "date":  # a series keeps its weekdays and weeks
+        checked = check_day(text, now.astimezone(tz).date())
+        return checked.problem or draft._replace(day=checked.value)
+    if step == "time":
+        checked = check_time(text)
+        if checked.problem is not None:
+            return checked.problem
+        timed = draft._replace(at=checked.value)
+        return future_starts(timed, now, tz)[1] or timed
+    if step == "dur":
+        checked = class_types.check_duration(text)
+        return checked.problem or draft._replace(duration=checked.value)
+    if step == "cap":
+        checked = class_types.check_capacity(text)
+        return checked.problem or draft._replace(capacity=checked.value)
+    room = check_room(text)
+    return Problem("room", high=ROOM_MAX) if room is None else draft._replace(room=room)
 
 
 def trainers(conn) -> list[Trainer]:
@@ -149,7 +190,8 @@ def recent_rooms(conn) -> list[str]:
 
 def overlaps(conn, trainer_id: int, moments: tuple[datetime, ...], duration: int,
              exclude_id: int | None = None) -> tuple[Overlap, ...]:
-    """The trainer's scheduled classes overlapping any of these starts (the first five)."""
+    """The trainer's classes to come (not cancelled) overlapping any of these starts (the
+    first five)."""
     if not moments:
         return ()
     return tuple(rows.many(conn, "classes.trainer_overlaps", {
@@ -157,16 +199,19 @@ def overlaps(conn, trainer_id: int, moments: tuple[datetime, ...], duration: int
         "exclude_id": exclude_id}, Overlap))
 
 
+def chosen(conn, draft: Draft, now: datetime) -> Chosen:
+    """The class type and the trainer the draft names, as they are now."""
+    return Chosen(class_types.get(conn, draft.type_id, now) if draft.type_id else None,
+                  trainer(conn, draft.trainer_id) if draft.trainer_id else None)
+
+
 def preview(conn, draft: Draft, now: datetime, tz: tzinfo) -> Preview:
     """A complete draft resolved for its confirmation screen (the problem if it cannot be)."""
-    kind = class_types.get(conn, draft.type_id, now) if draft.type_id else None
+    kind, who = chosen(conn, draft, now)
     type_name = kind.name if kind else None
-    who = trainer(conn, draft.trainer_id) if draft.trainer_id else None
     if type_name is None or who is None:
         return Preview(draft, type_name, who.name if who else None, (), (), Problem("gone"))
-    moments, problem = starts(draft, tz)
-    if problem is None and moments[0] <= now:
-        problem = Problem("past")
+    moments, problem = future_starts(draft, now, tz)
     found = () if problem else overlaps(conn, who.id, moments, draft.duration)
     return Preview(draft, type_name, who.name, moments, found, problem)
 

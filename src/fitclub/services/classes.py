@@ -19,8 +19,8 @@ from fitclub.services import booking
 from fitclub.services.booking import OfferNotice, Rules, day_bounds
 from fitclub.services.class_types import CAPACITY_MAX, Checked, Problem
 
-DAYS_AHEAD = 14  # the admin timetable and the date buttons: today and the next 13 days
-DAYS_TYPED = 366  # a typed date may be this far ahead
+DAYS_AHEAD = 14  # the date buttons: today and the next 13 days
+DAYS_TYPED = 366  # a class may be planned or moved this far ahead (the timetable pages as far)
 _TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
 _DAY = re.compile(r"^\s*(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?\s*$")
 
@@ -46,6 +46,15 @@ class AdminClass(NamedTuple):
     def taken(self) -> int:
         """Places nobody else may book: booked plus held."""
         return self.booked + self.held
+
+
+class Day(NamedTuple):
+    """A day of the admin timetable: its classes (every status) and the days it pages between."""
+
+    on: date
+    classes: list[AdminClass]
+    first: date  # today
+    last: date
 
 
 class Attendee(NamedTuple):
@@ -123,6 +132,16 @@ def check_time(text: str | None) -> Checked:
     return Checked(time(int(found[1]), int(found[2])))
 
 
+def last_day(today: date) -> date:
+    """The last day a class may be planned on or moved to."""
+    return today + timedelta(days=DAYS_TYPED)
+
+
+def within_reach(on: date, today: date) -> bool:
+    """Whether a class may be planned on or moved to this day (today up to `last_day`)."""
+    return today <= on <= last_day(today)
+
+
 def check_day(text: str | None, today: date) -> Checked:
     """A date typed as DD.MM (the next such day from today) or DD.MM.YYYY."""
     found = _DAY.match(text or "")
@@ -140,7 +159,7 @@ def check_day(text: str | None, today: date) -> Checked:
         return Checked(problem=Problem("date"))
     if day < today:
         return Checked(problem=Problem("past"))
-    if day > today + timedelta(days=DAYS_TYPED):
+    if day > last_day(today):
         return Checked(problem=Problem("far", high=DAYS_TYPED))
     return Checked(day)
 
@@ -155,18 +174,32 @@ def local_start(day: date, at: time, tz: tzinfo) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def new_start(on: date, at: time, now: datetime, tz: tzinfo) -> Checked:
+    """The moment a class would start at a local date and time, or why it cannot: the clocks
+    skip that time ('gap', with the day) or it has passed ('past')."""
+    moment = local_start(on, at, tz)
+    if moment is None:
+        return Checked(problem=Problem("gap", low=on.toordinal()))
+    if moment <= now:
+        return Checked(problem=Problem("past"))
+    return Checked(moment)
+
+
 def days(today: date) -> list[date]:
-    """The days the admin timetable shows."""
+    """The days offered as buttons where a date is chosen."""
     return [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
 
 
 # -- the timetable -------------------------------------------------------------------------
 
-def day(conn, on: date, rules: Rules) -> list[AdminClass]:
-    """The classes of a club calendar day, every status."""
+def day(conn, now: datetime, rules: Rules, on: date | None = None) -> Day:
+    """A day of the admin timetable: `on`, or today when `on` is None or out of reach."""
+    today = booking.class_day(now, rules)
+    on = on if on is not None and within_reach(on, today) else today
     start, end = day_bounds(on, rules)
-    return rows.many(conn, "classes.admin_view", {"class_id": None, "start": start,
-                                                  "end": end}, AdminClass)
+    found = rows.many(conn, "classes.admin_view", {"class_id": None, "start": start,
+                                                   "end": end}, AdminClass)
+    return Day(on, found, today, last_day(today))
 
 
 def get(conn, class_id: int) -> AdminClass | None:
@@ -184,8 +217,8 @@ def _lock(conn, class_id: int) -> _Locked | None:
     return rows.one(conn, "classes.lock", {"class_id": class_id}, _Locked)
 
 
-def _closed(cls: _Locked | None, now: datetime) -> Outcome | None:
-    """Why a class can no longer be changed, or None."""
+def closed(cls: _Locked | AdminClass | None, now: datetime) -> Outcome | None:
+    """Why a class can no longer be changed (gone, cancelled, started), or None."""
     if cls is None:
         return Outcome.GONE
     if cls.status == "cancelled":
@@ -210,7 +243,7 @@ def set_capacity(conn, actor_id: int, class_id: int, capacity: int, now: datetim
     """Change the places of a class: never under those booked or held; new places are
     offered to the waitlist at once."""
     cls = _lock(conn, class_id)
-    refused = _closed(cls, now)
+    refused = closed(cls, now)
     if refused is not None:
         return CapacityChange(refused)
     taken = cls.booked_count + cls.held
@@ -249,13 +282,12 @@ def move(conn, actor_id: int, class_id: int, new_start: datetime, now: datetime,
     the class's start); an open offer is never held past the new booking close.
     """
     cls = _lock(conn, class_id)
-    refused = _closed(cls, now)
+    refused = closed(cls, now)
     if refused is not None:
         return Moved(refused)
     if new_start <= now:
         return Moved(Outcome.PAST, cls.name, cls.starts_at, new_start)
-    if booking.class_day(new_start, rules) > booking.class_day(now, rules) + timedelta(
-            days=DAYS_TYPED):
+    if booking.class_day(new_start, rules) > last_day(booking.class_day(now, rules)):
         return Moved(Outcome.FAR, cls.name, cls.starts_at, new_start)
     if new_start == cls.starts_at:
         return Moved(Outcome.SAME, cls.name, cls.starts_at, new_start)
@@ -293,7 +325,7 @@ def cancel(conn, actor_id: int, class_id: int, now: datetime) -> Cancelled:
     visits go back (not of members who checked in already: they came in), open offers are
     withdrawn; each booked or waitlisted member is told once."""
     cls = _lock(conn, class_id)
-    refused = _closed(cls, now)
+    refused = closed(cls, now)
     if refused is not None:
         return Cancelled(refused)
     attendees = tuple(audience(conn, class_id))
