@@ -6,13 +6,13 @@ The flow's steps are `ctype.name`, `ctype.desc`, `ctype.dur`, `ctype.cap`, `ctyp
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import telebot
 from telebot import types
 
-from fitclub import access, flows, ui
+from fitclub import flows, ui
+from fitclub.access import admin_only
 from fitclub.callbacks import (
     STAFF,
     TYPE_DELETE,
@@ -22,9 +22,14 @@ from fitclub.callbacks import (
     TYPE_OPEN,
     TYPE_VALUE,
 )
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
+from fitclub.screens import Screen
 from fitclub.screens import class_types as screens
 from fitclub.services import class_types
-from fitclub.services.class_types import Checked
+from fitclub.services.class_types import Checked, ClassType
 
 FLOW = "ctype"
 STEPS = screens.STEPS
@@ -32,45 +37,25 @@ EDIT = "ctype.edit"
 CONFIRM = "ctype.confirm"
 
 
-def register(bot: telebot.TeleBot, deps) -> None:
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
     """Register the types section, its buttons and the flow's typed steps."""
-    in_flow = flows.in_flow(deps.context, FLOW)
-    bot.register_callback_query_handler(partial(section, deps),
-                                        func=STAFF.matches(section="types"))
-    bot.register_callback_query_handler(partial(open_type, deps), func=TYPE_OPEN.matches())
-    bot.register_callback_query_handler(partial(new_type, deps), func=TYPE_NEW.matches())
-    bot.register_callback_query_handler(partial(edit_type, deps), func=TYPE_EDIT.matches())
-    bot.register_callback_query_handler(partial(value_button, deps), func=TYPE_VALUE.matches())
-    bot.register_callback_query_handler(partial(flow_button, deps), func=TYPE_FLOW.matches())
-    bot.register_callback_query_handler(partial(delete_type, deps), func=TYPE_DELETE.matches())
-    # Commands are not steps: /cancel leaves the flow, any other command still works.
-    bot.register_message_handler(
-        partial(step_text, deps), content_types=["text"], chat_types=["private"],
-        func=lambda m: not (m.text or "").startswith("/") and in_flow(m))
+    routes = Routes(bot, deps)
+    routes.button(STAFF.matches(section="types"), section)
+    routes.button(TYPE_OPEN, open_type)
+    routes.button(TYPE_NEW, new_type)
+    routes.button(TYPE_EDIT, edit_type)
+    routes.button(TYPE_VALUE, value_button)
+    routes.button(TYPE_FLOW, flow_button)
+    routes.button(TYPE_DELETE, delete_type)
+    routes.message(step_text, when=flows.typed_step(deps.context, FLOW))
 
 
-def _admin(ctx, call=None, what: str = "types.open"):
-    return access.staff_or_refuse(ctx, call, roles=access.ADMIN, what=what)
-
-
-def _list(ctx, note: str | None = None):
+def _list(ctx: UpdateContext, note: str | None = None) -> Screen:
     return screens.type_list(ctx.texts, class_types.all_types(ctx.conn, ctx.now()), note)
 
 
-def section(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "types.list") is None:
-        return
-    _leave_own_flow(ctx)
-    ui.show(ctx, _list(ctx), call)
-
-
-def _leave_own_flow(ctx) -> None:
-    if (flows.current(ctx).state or "").startswith(FLOW + "."):
-        flows.leave(ctx)
-
-
-def _type_or_stale(ctx, call, type_id: int):
+def _type_or_stale(ctx: UpdateContext, call: types.CallbackQuery,
+                   type_id: int) -> ClassType | None:
     """The class type, or None after answering the press as stale with the list."""
     kind = class_types.get(ctx.conn, type_id, ctx.now())
     if kind is None:
@@ -78,29 +63,32 @@ def _type_or_stale(ctx, call, type_id: int):
     return kind
 
 
-def open_type(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call) is None:
-        return
-    _leave_own_flow(ctx)
+@admin_only("types.list")
+def section(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    ui.leave_flow(ctx, FLOW)
+    ui.show(ctx, _list(ctx), call)
+
+
+@admin_only("types.open")
+def open_type(deps: Deps, ctx: UpdateContext, member: Member,
+              call: types.CallbackQuery) -> None:
+    ui.leave_flow(ctx, FLOW)
     kind = _type_or_stale(ctx, call, TYPE_OPEN.parse(call.data)["type_id"])
     if kind is None:
         return
     ui.show(ctx, screens.card(ctx.texts, kind), call)
 
 
-def new_type(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "types.create") is None:
-        return
+@admin_only("types.create")
+def new_type(deps: Deps, ctx: UpdateContext, member: Member,
+             call: types.CallbackQuery) -> None:
     flows.enter(ctx, "ctype.name", {})
     ui.show(ctx, screens.ask(ctx.texts, "name", {}), call)
 
 
-def edit_type(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    if _admin(ctx, call, "types.edit") is None:
-        return
+@admin_only("types.edit")
+def edit_type(deps: Deps, ctx: UpdateContext, member: Member,
+              call: types.CallbackQuery) -> None:
     values = TYPE_EDIT.parse(call.data)
     kind = _type_or_stale(ctx, call, values["type_id"])
     if kind is None:
@@ -109,11 +97,9 @@ def edit_type(deps, call: types.CallbackQuery) -> None:
     ui.show(ctx, screens.edit(ctx.texts, kind, values["field"]), call)
 
 
-def delete_type(deps, call: types.CallbackQuery) -> None:
-    ctx = deps.context()
-    member = _admin(ctx, call, "types.delete")
-    if member is None:
-        return
+@admin_only("types.delete")
+def delete_type(deps: Deps, ctx: UpdateContext, member: Member,
+                call: types.CallbackQuery) -> None:
     values = TYPE_DELETE.parse(call.data)
     kind = _type_or_stale(ctx, call, values["type_id"])
     if kind is None:
@@ -127,13 +113,13 @@ def delete_type(deps, call: types.CallbackQuery) -> None:
     if class_types.delete(ctx.conn, member.id, kind.id):
         ui.show(ctx, _list(ctx), call, toast=ctx.texts("ctype_deleted", name=kind.name))
         return
-    # Not deleted: a class was scheduled (or the type deleted) since the card was read.
+    # Not deleted: a class was planned (or the type deleted) since the card was read.
     kind = _type_or_stale(ctx, call, kind.id)
     if kind is not None:
         _has_classes(ctx, call, kind)
 
 
-def _has_classes(ctx, call, kind) -> None:
+def _has_classes(ctx: UpdateContext, call: types.CallbackQuery, kind: ClassType) -> None:
     """The type's card: it cannot be deleted while it has classes."""
     ui.show(ctx, screens.card(ctx.texts, kind), call, toast=ctx.texts("ctype_has_classes"))
 
@@ -148,17 +134,8 @@ def _step_of(state: str | None, data: dict[str, Any]) -> str | None:
     return name if name in STEPS else None
 
 
-def _check(ctx, step: str, text: str, type_id: int | None) -> Checked:
-    if step == "name":
-        return class_types.check_name(ctx.conn, text, exclude_id=type_id)
-    if step == "desc":
-        return class_types.check_description(text)
-    if step == "dur":
-        return class_types.check_duration(text)
-    return class_types.check_capacity(text)
-
-
-def _accept(ctx, member, step: str, value: Any, call=None) -> None:
+def _accept(ctx: UpdateContext, member: Member, step: str, value: Any,
+            call: types.CallbackQuery | None = None) -> None:
     """A checked value for the current step: save an edit, or go to the next step."""
     flow = flows.current(ctx)
     tx = ctx.texts
@@ -185,27 +162,25 @@ def _accept(ctx, member, step: str, value: Any, call=None) -> None:
         _show(ctx, screens.confirm(tx, data), call)
 
 
-def _show(ctx, screen, call=None, toast: str | None = None, stale: bool = False) -> None:
+def _show(ctx: UpdateContext, screen: Screen, call: types.CallbackQuery | None = None,
+          toast: str | None = None, stale: bool = False) -> None:
     if stale and call is not None:
         ui.stale(ctx, call, refresh=screen)
     else:
         ui.show(ctx, screen, call, toast=toast)
 
 
-def step_text(deps, message: types.Message) -> None:
+@admin_only("types.step", leave_flow=True)
+def step_text(deps: Deps, ctx: UpdateContext, member: Member,
+              message: types.Message) -> None:
     """A typed answer to the current step (checked, asked again with the reason if wrong)."""
-    ctx = deps.context()
-    member = _admin(ctx, what="types.step")
-    if member is None:
-        flows.leave(ctx)
-        return
     flow = flows.current(ctx)
     step = _step_of(flow.state, flow.data)
     tx = ctx.texts
     if step is None:  # the confirmation: buttons only
         ui.show(ctx, screens.confirm(tx, flow.data, tx("ctype_use_buttons")))
         return
-    checked = _check(ctx, step, message.text, flow.data.get("type_id"))
+    checked = class_types.check(ctx.conn, step, message.text, flow.data.get("type_id"))
     if checked.problem is not None:
         note = screens.problem(tx, checked.problem)
         if flow.state == EDIT:
@@ -221,12 +196,10 @@ def step_text(deps, message: types.Message) -> None:
     _accept(ctx, member, step, checked.value)
 
 
-def value_button(deps, call: types.CallbackQuery) -> None:
+@admin_only("types.step")
+def value_button(deps: Deps, ctx: UpdateContext, member: Member,
+                 call: types.CallbackQuery) -> None:
     """A step answered by a button (no description, a duration, a capacity)."""
-    ctx = deps.context()
-    member = _admin(ctx, call, "types.step")
-    if member is None:
-        return
     values = TYPE_VALUE.parse(call.data)
     flow = flows.current(ctx)
     step = values["step"]
@@ -237,19 +210,17 @@ def value_button(deps, call: types.CallbackQuery) -> None:
     if step == "desc":
         checked = Checked("") if value == 0 else None
     else:
-        checked = _check(ctx, step, str(value), None)
+        checked = class_types.check(ctx.conn, step, str(value))
     if checked is None or checked.problem is not None:
         ui.stale(ctx, call)
         return
     _accept(ctx, member, step, checked.value, call)
 
 
-def flow_button(deps, call: types.CallbackQuery) -> None:
+@admin_only("types.create")
+def flow_button(deps: Deps, ctx: UpdateContext, member: Member,
+                call: types.CallbackQuery) -> None:
     """Save the new type, or cancel creating or editing."""
-    ctx = deps.context()
-    member = _admin(ctx, call, "types.create")
-    if member is None:
-        return
     answer = TYPE_FLOW.parse(call.data)["answer"]
     flow = flows.current(ctx)
     if not (flow.state or "").startswith(FLOW + "."):

@@ -96,6 +96,17 @@ def check_capacity(text: str | None) -> Checked:
     return whole_number(text, CAPACITY_MIN, CAPACITY_MAX)
 
 
+def check(conn, field: str, text: str | None, type_id: int | None = None) -> Checked:
+    """A value typed for one field of a type (`type_id`'s own name is not taken)."""
+    if field == "name":
+        return check_name(conn, text, exclude_id=type_id)
+    if field == "desc":
+        return check_description(text)
+    if field == "dur":
+        return check_duration(text)
+    return check_capacity(text)
+
+
 def all_types(conn, now: datetime) -> list[ClassType]:
     """Every class type, by name."""
     return rows.many(conn, "class_types.all", {"now": now}, ClassType)
