@@ -21,6 +21,7 @@ from fitclub.services.booking import Outcome as BookingOutcome
 from fitclub.services.booking import Rules
 from fitclub.services.class_planner import Draft
 from fitclub.services.classes import Outcome
+from tests import factories
 from tests.helpers import query
 
 NOW = datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
@@ -40,35 +41,30 @@ def _run(db_url: str, fn, *args, **kwargs):
 
 
 def _person(db_url: str, telegram_id: int, role: str = "member", lang: str = "en") -> int:
-    return query(db_url, "INSERT INTO members (telegram_id, first_name, role, language,"
-                         " registered_at) VALUES (%s, %s, %s, %s, now()) RETURNING id",
-                 (telegram_id, f"P{telegram_id}", role, lang))[0][0]
+    return factories.member(db_url, telegram_id, f"P{telegram_id}", role=role, language=lang)
 
 
 def _type(db_url: str, name: str = "Yoga", duration: int = 60, capacity: int = 10) -> int:
-    return query(db_url, "INSERT INTO class_types (name, default_duration_minutes,"
-                         " default_capacity) VALUES (%s, %s, %s) RETURNING id",
-                 (name, duration, capacity))[0][0]
+    return factories.class_type(db_url, name, default_duration_minutes=duration,
+                                default_capacity=capacity)
 
 
 def _class(db_url: str, trainer_id: int, capacity: int = 20, starts_at: datetime = START,
            type_id: int | None = None) -> int:
     type_id = type_id or query(db_url, "SELECT min(id) FROM class_types")[0][0] or _type(db_url)
-    return query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                         " duration_minutes, capacity) VALUES (%s, %s, %s, 60, %s) RETURNING id",
-                 (type_id, trainer_id, starts_at, capacity))[0][0]
+    return factories.class_(db_url, trainer_id, starts_at, class_type_id=type_id,
+                            duration_minutes=60, capacity=capacity)
 
 
 def _members(db_url: str, first: int, count: int, visits: int | None = 10) -> list[int]:
     """Registered members with a current membership (visits None: unlimited)."""
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 100, 365, 10) ON CONFLICT DO NOTHING")
+    if not query(db_url, "SELECT 1 FROM membership_plans WHERE name = 'Ten'"):
+        factories.plan(db_url, "Ten", price_minor=100, duration_days=365, visit_count=10)
     ids = []
     for n in range(first, first + count):
         member_id = _person(db_url, n)
-        query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
-                      " visits_left) VALUES (%s, (SELECT id FROM membership_plans),"
-                      " '2030-01-01', '2030-12-31', %s)", (member_id, visits))
+        factories.membership(db_url, member_id, starts_on=date(2030, 1, 1),
+                             ends_on=date(2030, 12, 31), visits_left=visits)
         ids.append(member_id)
     return ids
 

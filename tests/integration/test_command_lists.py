@@ -15,6 +15,7 @@ from fitclub.locales import Texts
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.telegram import BotApi
+from tests import factories
 from tests.helpers import query
 from tgemu import Emulator
 
@@ -73,10 +74,8 @@ def test_admins_promoted_at_start_are_audited_and_get_the_admin_list(db_url):
                                              (703, "Admin", "admin", "en", True),
                                              (704, "Halfway", "member", "en", False),
                                              (705, "Other", "member", "en", True)):
-        people[tg] = query(db_url, "INSERT INTO members (telegram_id, first_name, role,"
-                                   " language, registered_at) VALUES (%s, %s, %s, %s,"
-                                   " CASE WHEN %s THEN now() END) RETURNING id",
-                           (tg, name, role, lang, registered))[0][0]
+        people[tg] = factories.member(db_url, tg, name, role=role, language=lang,
+                                      registered=registered)
     settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": db_url,
                                   "CARD_SECRET": "c" * 40, "METRICS_ADDR": "off",
                                   "DB_POOL_MIN": "1",

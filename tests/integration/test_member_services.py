@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from fitclub.db import members
-from fitclub.services import booking, club, memberships, privacy, registration
+from fitclub.services import booking, club, memberships, plan_requests, privacy, registration
 from fitclub.services.booking import Outcome, Rules
-from fitclub.services.memberships import RequestOutcome
+from fitclub.services.plan_requests import RequestOutcome
+from tests import factories
 
 NOW = datetime.now(UTC)
 RULES: Rules = club.of(None).booking
@@ -49,11 +50,8 @@ def _member(db, telegram_id=1001, name="Anna"):
 
 
 def _plan(db, name="10 visits", active=True):
-    with db.cursor() as cur:
-        cur.execute("INSERT INTO membership_plans (name, price_minor, duration_days,"
-                    " visit_count, freeze_days, is_active) VALUES (%s, 3500, 60, 10, 14, %s)"
-                    " RETURNING id", (name, active))
-        return cur.fetchone()[0]
+    return factories.plan(db, name, price_minor=3500, duration_days=60, visit_count=10,
+                          freeze_days=14, is_active=active)
 
 
 def test_registration_records_the_member_and_an_audit_row(db):
@@ -77,10 +75,10 @@ def test_a_plan_request_notifies_admins_once_a_day(db):
     assert admin_id
     member = _member(db)
     plan_id = _plan(db)
-    first = memberships.request_plan(db, member.id, plan_id)
+    first = plan_requests.request_plan(db, member.id, plan_id)
     assert first.outcome is RequestOutcome.SENT
     assert [a.telegram_id for a in first.notify] == [7]
-    again = memberships.request_plan(db, member.id, plan_id)
+    again = plan_requests.request_plan(db, member.id, plan_id)
     assert (again.outcome, again.notify) == (RequestOutcome.REPEAT, [])
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM plan_requests")
@@ -91,18 +89,16 @@ def test_a_plan_request_notifies_admins_once_a_day(db):
 def test_a_request_for_a_plan_not_on_sale_is_refused(db, case):
     member = _member(db)
     plan_id = _plan(db, active=False) if case == "archived" else 999_999
-    assert memberships.request_plan(db, member.id, plan_id).outcome is \
+    assert plan_requests.request_plan(db, member.id, plan_id).outcome is \
         RequestOutcome.UNAVAILABLE
 
 
 def test_membership_view_counts_freeze_days_and_expiry(db):
     member = _member(db)
     plan_id = _plan(db)
+    membership_id = factories.membership(db, member.id, plan_id, starts_on=date(2026, 11, 1),
+                                         ends_on=date(2026, 12, 31), visits_left=4)
     with db.cursor() as cur:
-        cur.execute("INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
-                    " visits_left) VALUES (%s, %s, '2026-11-01', '2026-12-31', 4) RETURNING id",
-                    (member.id, plan_id))
-        membership_id = cur.fetchone()[0]
         cur.execute("INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
                     " VALUES (%s, '2026-11-10', '2026-11-14')", (membership_id,))
     view = memberships.membership_of(db, member.id, date(2026, 11, 23))
@@ -112,8 +108,7 @@ def test_membership_view_counts_freeze_days_and_expiry(db):
 
 def test_erasure_leaves_nothing_identifying_and_keeps_visits(db):
     member = _member(db)
-    with db.cursor() as cur:
-        cur.execute("INSERT INTO visits (member_id, method) VALUES (%s, 'qr')", (member.id,))
+    factories.visit(db, member.id, method="qr")
     assert privacy.erase_member(db, member.id, member.telegram_id, NOW, RULES) == (True, [])
     assert members.by_telegram_id(db, member.telegram_id) is None
     with db.cursor() as cur:
@@ -130,18 +125,12 @@ def test_erasure_leaves_nothing_identifying_and_keeps_visits(db):
 def test_erasure_frees_places_for_the_line_and_scrubs_what_telegram_sent(db):
     anna, boris = _member(db, 1001, "Anna"), _member(db, 1002, "Boris")
     plan_id = _plan(db)
+    for who in (anna, boris):
+        factories.membership(db, who.id, plan_id, starts_on=-1, ends_on=30, visits_left=5)
+    type_id = factories.class_type(db, "Yoga", default_duration_minutes=60, default_capacity=1)
+    class_id = factories.class_(db, boris.id, timedelta(days=2), class_type_id=type_id,
+                                duration_minutes=60, capacity=1)
     with db.cursor() as cur:
-        for who in (anna, boris):
-            cur.execute("INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
-                        " visits_left) VALUES (%s, %s, current_date - 1, current_date + 30, 5)",
-                        (who.id, plan_id))
-        cur.execute("INSERT INTO class_types (name, default_duration_minutes,"
-                    " default_capacity) VALUES ('Yoga', 60, 1) RETURNING id")
-        type_id = cur.fetchone()[0]
-        cur.execute("INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                    " duration_minutes, capacity) VALUES (%s, %s, now() + interval '2 days',"
-                    " 60, 1) RETURNING id", (type_id, boris.id))
-        class_id = cur.fetchone()[0]
         cur.execute("INSERT INTO inbox (update_id, chat_id, kind, payload, status,"
                     " processed_at) VALUES (1, 1001, 'message', '{\"contact\": {\"phone_number\":"
                     " \"+491511234567\"}}', 'done', now())")

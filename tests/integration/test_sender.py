@@ -20,6 +20,7 @@ from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.processes import ProcessIdentity
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.telegram import BotApi
+from tests import factories
 from tests.helpers import query as _execute
 from tgemu import Emulator
 
@@ -113,7 +114,7 @@ def test_a_sent_files_bytes_are_not_kept(db_url, emu, make_sender):
 
 def test_blocked_user_is_recorded_and_gets_nothing_more(db_url, emu, make_sender):
     (user,) = _users(emu, 1)
-    _execute(db_url, "INSERT INTO members (telegram_id, first_name) VALUES (%s, 'B')", (user.id,))
+    factories.member(db_url, user.id, "B", registered=False)
     user.block(TOKEN)
     for k in range(3):
         _enqueue(db_url, user.id, f"m{k}")
@@ -132,7 +133,7 @@ def test_someone_who_never_started_the_bot_is_not_marked_blocked(db_url, emu, ma
     blocked the bot (Telegram sends no update when they start it later), so they are not
     marked, and once they start the bot a message reaches them."""
     user = emu.create_user(first_name="New")
-    _execute(db_url, "INSERT INTO members (telegram_id, first_name) VALUES (%s, 'N')", (user.id,))
+    factories.member(db_url, user.id, "N", registered=False)
     _enqueue(db_url, user.id, "too early")
     sender, metrics = make_sender()
     sender.wake()
