@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests import factories
 from tests.e2e import harness
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, buttons
@@ -15,11 +16,8 @@ JOBS_BOT = Path(__file__).with_name("jobs_probe_bot.py")
 
 
 def _member(db_url: str, person: Person, language: str = "en") -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, phone,"
-                                  " registered_at, language) VALUES (%s, %s, %s, now(), %s)"
-                                  " RETURNING id", (person.id, f"M{person.id}", f"+1555{person.id}",
-                                                   language))
-    return member_id
+    return factories.member(db_url, person.id, f"M{person.id}", phone=f"+1555{person.id}",
+                            language=language)
 
 
 def test_settings_switch_reminders_and_language_in_place(emu, launcher, db_url):
@@ -51,37 +49,30 @@ REMINDER_ENV = {"JOB_POLL_SECONDS": "0.2", "REMINDER_HOURS": "2", "CANCEL_WINDOW
 
 
 def _club(db_url: str) -> None:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 3500, 60, 10)")
-    query(db_url, "INSERT INTO class_types (name, description, default_duration_minutes,"
-                  " default_capacity) VALUES ('Yoga', 'Slow flow', 60, 50)")
-    query(db_url, "INSERT INTO members (telegram_id, first_name, role) VALUES (1, 'Tina',"
-                  " 'trainer')")
+    factories.plan(db_url, "Ten", price_minor=3500, duration_days=60, visit_count=10)
+    factories.class_type(db_url, "Yoga", description="Slow flow", default_duration_minutes=60,
+                         default_capacity=50)
+    factories.member(db_url, 1, "Tina", role="trainer", registered=False)
 
 
 def _class(db_url: str, starts_in: timedelta) -> int:
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity) VALUES ((SELECT id FROM"
-                                 " class_types), (SELECT id FROM members WHERE telegram_id = 1),"
-                                 " %s, 60, 50) RETURNING id",
-                         (datetime.now(UTC) + starts_in,))
-    return class_id
+    (trainer_id,), = query(db_url, "SELECT id FROM members WHERE telegram_id = 1")
+    return factories.class_(db_url, trainer_id, datetime.now(UTC) + starts_in,
+                            duration_minutes=60, capacity=50)
 
 
 def _members(db_url: str, people: list[Person], *, ends_in_days: int = 30, visits: int = 10,
              reminders: bool = True, blocked: bool = False) -> None:
-    query(db_url, "WITH m AS (INSERT INTO members (telegram_id, first_name, phone, registered_at,"
-                  " reminders_enabled, blocked_at) SELECT t, 'M' || t, '+1555' || t, now(), %s,"
-                  " CASE WHEN %s THEN now() END FROM unnest(%s::bigint[]) t RETURNING id)"
-                  " INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)"
-                  " SELECT id, (SELECT id FROM membership_plans), current_date - 1,"
-                  " current_date + %s, %s FROM m",
-                  (reminders, blocked, [p.id for p in people], ends_in_days, visits))
+    ids = factories.members(db_url, [{"telegram_id": p.id, "first_name": f"M{p.id}",
+                                      "phone": f"+1555{p.id}"} for p in people],
+                            reminders_enabled=reminders, blocked=blocked)
+    factories.memberships(db_url, ids, starts_on=-1, ends_on=ends_in_days, visits_left=visits)
 
 
 def _book(db_url: str, people: list[Person], class_id: int) -> None:
-    query(db_url, "INSERT INTO bookings (class_id, member_id, status) SELECT %s, id, 'booked'"
-                  " FROM members WHERE telegram_id = ANY(%s)", (class_id, [p.id for p in people]))
+    for (member_id,) in query(db_url, "SELECT id FROM members WHERE telegram_id = ANY(%s)"
+                                      " ORDER BY id", ([p.id for p in people],)):
+        factories.booking(db_url, class_id, member_id, status="booked")
 
 
 def _people(emu, prefix: str, n: int) -> list[Person]:
