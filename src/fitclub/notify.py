@@ -20,13 +20,13 @@ from fitclub.screens import bookings as booking_screens
 from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import classes as class_screens
 from fitclub.screens import members_admin as member_screens
-from fitclub.screens import membership as membership_screens
 from fitclub.screens import people as people_screens
+from fitclub.screens import plan_requests as request_screens
 from fitclub.services.booking import OfferExpired, OfferNotice
 from fitclub.services.checkin import CheckedIn
 from fitclub.services.classes import ClassCancelled, ClassMoved
-from fitclub.services.membership_admin import MembershipNotice
-from fitclub.services.memberships import PlanRequested
+from fitclub.services.membership_change import MembershipNotice
+from fitclub.services.plan_requests import PlanRequested
 from fitclub.services.roles import RoleChanged
 
 
@@ -80,7 +80,7 @@ def _checked_in(ctx: UpdateContext, notice: CheckedIn) -> None:
 def _plan_requested(ctx: UpdateContext, notice: PlanRequested) -> None:
     admin = notice.admin
     _send(ctx, admin.telegram_id,
-          membership_screens.plan_requested(Texts(admin.language), notice))
+          request_screens.plan_requested(Texts(admin.language), notice))
 
 
 RENDERERS: dict[type, Callable[[UpdateContext, Any], None]] = {

@@ -15,10 +15,17 @@ from fitclub.db.pool import Pool
 from fitclub.runtime.jobs import reschedule
 from fitclub.runtime.jobs.metrics import JobMetrics
 from fitclub.runtime.jobs.runner import Runner
+from fitclub.services import (
+    freezes,
+    member_card,
+    membership_change,
+    memberships,
+    plan_requests,
+    privacy,
+)
 from fitclub.services import membership_admin as ma
-from fitclub.services import memberships, privacy
 from fitclub.services.booking import Rules
-from fitclub.services.membership_admin import Outcome, Refusal
+from fitclub.services.membership_change import Outcome, Refusal
 from tests.helpers import query
 
 RULES = Rules(ZoneInfo("UTC"))
@@ -164,7 +171,7 @@ def test_extend_adds_the_plans_days_and_visits_once(db_url, club, first, by, vis
 # -- freezes -----------------------------------------------------------------------------------
 
 def _freeze(db_url, club, membership_id, days, start, now=NOW):
-    return _run(db_url, ma.freeze, club["admin"], membership_id, days, start, now, RULES)
+    return _run(db_url, freezes.freeze, club["admin"], membership_id, days, start, now, RULES)
 
 
 def test_a_freeze_then_its_job_moves_the_end_date_by_the_frozen_days(db_url, club, runner):
@@ -218,7 +225,7 @@ def test_an_early_unfreeze_counts_only_the_days_frozen(db_url, club):
     then = NOW - _days(3)
     m = _grant(db_url, club, now=then, start=TODAY - _days(3)).membership
     _freeze(db_url, club, m.id, 10, TODAY - _days(3), now=then)
-    result = _run(db_url, ma.unfreeze, club["admin"], m.id, NOW, RULES)
+    result = _run(db_url, freezes.unfreeze, club["admin"], m.id, NOW, RULES)
     assert result.outcome is Outcome.DONE and result.notice.kind == "unfrozen"
     assert result.notice.days == 3
     assert _row(db_url, m.id)[0] == "active"
@@ -227,14 +234,14 @@ def test_an_early_unfreeze_counts_only_the_days_frozen(db_url, club):
     assert query(db_url, "SELECT frozen_until FROM membership_freezes")[0][0] == (
         TODAY - _days(1))
     assert query(db_url, "SELECT status FROM jobs") == [("cancelled",)]
-    again = _run(db_url, ma.unfreeze, club["admin"], m.id, NOW, RULES)
+    again = _run(db_url, freezes.unfreeze, club["admin"], m.id, NOW, RULES)
     assert (again.outcome, again.reason) == (Outcome.REFUSED, Refusal.NO_FREEZE)
 
 
 def test_unfreezing_on_the_first_day_freezes_nothing(db_url, club):
     m = _grant(db_url, club).membership
     _freeze(db_url, club, m.id, 4, TODAY)
-    result = _run(db_url, ma.unfreeze, club["admin"], m.id, NOW, RULES)
+    result = _run(db_url, freezes.unfreeze, club["admin"], m.id, NOW, RULES)
     assert result.notice.days == 0
     assert _row(db_url, m.id)[0::2] == ("active", m.ends_on)
     assert result.membership.freeze_left == 10
@@ -257,7 +264,7 @@ def test_a_planned_freeze_begins_on_its_day_or_is_called_off(db_url, club, runne
     planned = _run(db_url, ma.grant, club["admin"], other, club["month"], TODAY, NOW,
                    RULES).membership
     _freeze(db_url, club, planned.id, 3, TODAY + _days(5))
-    called_off = _run(db_url, ma.unfreeze, club["admin"], planned.id, NOW, RULES)
+    called_off = _run(db_url, freezes.unfreeze, club["admin"], planned.id, NOW, RULES)
     assert called_off.notice.kind == "freeze_cancelled"
     assert _row(db_url, planned.id)[0::2] == ("active", planned.ends_on)
     assert query(db_url, "SELECT count(*) FROM membership_freezes"
@@ -280,7 +287,7 @@ def test_the_allowance_counts_earlier_freezes_and_one_freeze_at_a_time(db_url, c
     then = NOW - _days(6)
     m = _grant(db_url, club, now=then, start=TODAY - _days(6)).membership
     _freeze(db_url, club, m.id, 6, TODAY - _days(6), now=then)
-    _run(db_url, ma.finish_freeze, query(db_url, "SELECT id FROM membership_freezes")[0][0],
+    _run(db_url, freezes.finish, query(db_url, "SELECT id FROM membership_freezes")[0][0],
          NOW, RULES)
     result = _freeze(db_url, club, m.id, 5, TODAY)
     assert (result.reason, result.left, result.asked) == (Refusal.OVER_ALLOWANCE, 4, 5)
@@ -297,8 +304,8 @@ def test_a_freeze_running_past_the_old_end_leaves_the_membership_frozen_not_expi
     assert m.ends_on == TODAY - _days(1)
     _freeze(db_url, club, m.id, 5, TODAY - _days(2), now=NOW - _days(2))
     assert _run(db_url, memberships.membership_of, club["anna"], TODAY).status == "frozen"
-    assert _run(db_url, ma.membership_of, club["anna"], TODAY).status == "frozen"
-    _run(db_url, ma.finish_freeze, query(db_url, "SELECT id FROM membership_freezes")[0][0],
+    assert _run(db_url, membership_change.membership_of, club["anna"], TODAY).status == "frozen"
+    _run(db_url, freezes.finish, query(db_url, "SELECT id FROM membership_freezes")[0][0],
          NOW + _days(3), RULES)
     assert _run(db_url, memberships.membership_of, club["anna"], TODAY).ends_on == (
         TODAY + _days(4))
@@ -372,21 +379,21 @@ def test_unlimited_memberships_have_no_visits_to_adjust(db_url, club):
 
 def test_notes_show_on_the_card_and_go_with_the_members_data(db_url, club):
     for body in ("Paid cash", "Knee injury: no jumps", "Prefers mornings", "Bring towel"):
-        assert _run(db_url, ma.add_note, club["admin"], club["anna"], body)
-    card = _run(db_url, ma.card, club["anna"], NOW, RULES)
+        assert _run(db_url, member_card.add_note, club["admin"], club["anna"], body)
+    card = _run(db_url, member_card.card, club["anna"], NOW, RULES)
     assert [n.body for n in card.notes] == ["Bring towel", "Prefers mornings",
                                             "Knee injury: no jumps"]
     assert card.notes[0].author == "Ada" and card.membership is None
     query(db_url, "UPDATE members SET deleted_at = now(), telegram_id = NULL,"
                   " first_name = NULL, phone = NULL WHERE id = %s", (club["anna"],))
     assert query(db_url, "SELECT count(*) FROM member_notes")[0][0] == 0
-    assert not _run(db_url, ma.add_note, club["admin"], club["anna"], "Too late")
-    assert _run(db_url, ma.card, club["anna"], NOW, RULES) is None
+    assert not _run(db_url, member_card.add_note, club["admin"], club["anna"], "Too late")
+    assert _run(db_url, member_card.card, club["anna"], NOW, RULES) is None
 
 
 def test_no_note_on_someone_who_never_finished_registering(db_url, club):
     query(db_url, "UPDATE members SET registered_at = NULL WHERE id = %s", (club["anna"],))
-    assert not _run(db_url, ma.add_note, club["admin"], club["anna"], "Paid cash")
+    assert not _run(db_url, member_card.add_note, club["admin"], club["anna"], "Paid cash")
     assert query(db_url, "SELECT count(*) FROM member_notes")[0][0] == 0
     assert _audit(db_url, "member.note_added") == []
 
@@ -401,24 +408,24 @@ def test_requests_are_granted_or_dismissed_once(db_url, club):
                         " VALUES (503, 'Bob', now()) RETURNING id")[0][0]
     second = query(db_url, "INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s)"
                            " RETURNING id", (bob, club["open"]))[0][0]
-    items, total = _run(db_url, ma.open_requests)
+    items, total = _run(db_url, plan_requests.open_requests)
     assert [r.id for r in items] == [second, first] and total == 2
-    granted = _run(db_url, ma.grant_request, club["admin"], first, NOW, RULES)
+    granted = _run(db_url, plan_requests.grant_request, club["admin"], first, NOW, RULES)
     assert granted.outcome is Outcome.DONE and granted.membership.plan_name == "Month"
-    assert _run(db_url, ma.grant_request, club["admin"], first, NOW, RULES).outcome is (
+    assert _run(db_url, plan_requests.grant_request, club["admin"], first, NOW, RULES).outcome is (
         Outcome.UNAVAILABLE)
-    assert _run(db_url, ma.dismiss_request, club["admin"], second)
-    assert not _run(db_url, ma.dismiss_request, club["admin"], second)
+    assert _run(db_url, plan_requests.dismiss_request, club["admin"], second)
+    assert not _run(db_url, plan_requests.dismiss_request, club["admin"], second)
     assert query(db_url, "SELECT status FROM plan_requests ORDER BY id") == [("granted",),
                                                                             ("dismissed",)]
-    assert _run(db_url, ma.open_requests) == ([], 0)
+    assert _run(db_url, plan_requests.open_requests) == ([], 0)
 
 
 def test_a_request_of_a_member_with_a_current_membership_stays_open(db_url, club):
     _grant(db_url, club)
     request = query(db_url, "INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s)"
                             " RETURNING id", (club["anna"], club["open"]))[0][0]
-    result = _run(db_url, ma.grant_request, club["admin"], request, NOW, RULES)
+    result = _run(db_url, plan_requests.grant_request, club["admin"], request, NOW, RULES)
     assert (result.outcome, result.reason) == (Outcome.REFUSED, Refusal.HAS_CURRENT)
     assert query(db_url, "SELECT status FROM plan_requests") == [("open",)]
 

@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from fitclub.services import membership_admin as ma
-from fitclub.services import plans
+from fitclub.services import admin_input, plans
 
 TODAY = date(2026, 5, 20)
 
@@ -50,20 +49,20 @@ def test_plan_fields(check, text, value, problem):
     ("10.05", date(2027, 5, 10)),  # already past this year: the next one
     ("20.05", TODAY), ("31.02.2026", None), ("tomorrow", None), ("", None)])
 def test_typed_dates(text, day):
-    assert ma.parse_day(text, TODAY) == day
+    assert admin_input.parse_day(text, TODAY) == day
 
 
 @pytest.mark.parametrize(("text", "value"), [("+2", 2), ("-1", -1), ("3", 3), (" − 4 ", -4),
                                              ("0", None), ("+1001", None), ("two", None),
                                              ("1.5", None)])
 def test_visit_changes(text, value):
-    assert ma.check_delta(text).value == value
+    assert admin_input.check_delta(text).value == value
 
 
 def test_reasons_and_notes():
-    assert ma.check_reason("  paid   twice ").value == "paid twice"
-    assert ma.check_reason("ok").problem == "mbr_bad_reason"
-    assert ma.check_reason("x" * 201).problem == "mbr_bad_reason"
-    assert ma.check_note(" line one \n  line two ").value == "line one\nline two"
-    assert ma.check_note("x" * 501).problem == "mbr_bad_note"
-    assert ma.check_note(" \n ").problem == "mbr_bad_note"
+    assert admin_input.check_reason("  paid   twice ").value == "paid twice"
+    assert admin_input.check_reason("ok").problem == "mbr_bad_reason"
+    assert admin_input.check_reason("x" * 201).problem == "mbr_bad_reason"
+    assert admin_input.check_note(" line one \n  line two ").value == "line one\nline two"
+    assert admin_input.check_note("x" * 501).problem == "mbr_bad_note"
+    assert admin_input.check_note(" \n ").problem == "mbr_bad_note"

@@ -7,6 +7,8 @@ row type cannot drift apart silently.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
 from fitclub.db.queries import Q
@@ -51,6 +53,22 @@ def execute(conn_or_cur, name: str, params: dict[str, Any]) -> int:
     with _cursor(conn_or_cur) as cur:
         cur.execute(Q[name], params)
         return cur.rowcount
+
+
+@contextmanager
+def savepoint(conn, name: str) -> Iterator[None]:
+    """A savepoint around a few statements: an error inside undoes only them, so an expected
+    one (a unique violation) leaves the transaction usable."""
+    with conn.cursor() as cur:
+        cur.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except Exception:
+        with conn.cursor() as cur:
+            cur.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        raise
+    with conn.cursor() as cur:
+        cur.execute(f"RELEASE SAVEPOINT {name}")
 
 
 class _Borrowed:

@@ -15,8 +15,8 @@ from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import membership as screens
-from fitclub.services import memberships, timetable
-from fitclub.services.memberships import RequestOutcome
+from fitclub.services import memberships, plan_requests, timetable
+from fitclub.services.plan_requests import RequestOutcome
 
 
 def register(bot: telebot.TeleBot, deps: Deps) -> None:
@@ -45,7 +45,7 @@ def request_plan(deps: Deps, ctx: UpdateContext, member: Member,
                  call: types.CallbackQuery) -> None:
     """Ask the front desk for a plan (the admins are told by the service's notices)."""
     plan_id = PLAN_REQUEST.parse(call.data)["plan_id"]
-    result = memberships.request_plan(ctx.conn, member.id, plan_id)
+    result = plan_requests.request_plan(ctx.conn, member.id, plan_id)
     if result.outcome is RequestOutcome.UNAVAILABLE:
         ui.stale(ctx, call, refresh=_screen(deps, ctx, member))
         return

@@ -1,6 +1,6 @@
 """Memberships as admins see them (/members): search, the member card, the steps of grant,
-extend, freeze, unfreeze, cancel, adjust and notes, plan requests, and the notices members
-get about each change."""
+extend, freeze, unfreeze, cancel, adjust and notes, and the notices members get about each
+change (plan requests are screens.plan_requests)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from fitclub.callbacks import (
     MEMBER_FLOW_CANCEL,
     MEMBERSHIP_CANCEL,
     NOTE,
-    REQUEST,
     UNFREEZE,
 )
 from fitclub.db.members import Member
@@ -34,14 +33,14 @@ from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.plans import summary, visits_text
 from fitclub.screens.staff import back_row
-from fitclub.services.membership_admin import (
+from fitclub.services import freezes
+from fitclub.services.member_card import Card
+from fitclub.services.membership_change import (
     AdminMembership,
-    Card,
     MembershipNotice,
-    PlanRequestView,
+    Outcome,
     Refusal,
     Result,
-    first_freeze_day,
 )
 from fitclub.services.plans import PlanRow
 
@@ -241,7 +240,7 @@ def freeze_choose(tx: Texts, member: Member, m: AdminMembership,
 def freeze_start(tx: Texts, member: Member, m: AdminMembership, days: int,
                  today: date) -> Screen:
     """From today (or the membership's first day, if later), or another date?"""
-    first = first_freeze_day(m, today)
+    first = freezes.first_day(m, today)
     key = "mbr_button_today" if first == today else "mbr_button_from"
     return Screen(tx("mbr_freeze_start", name=member.name, days=tx.plural("plan_days", days)),
                   inline([
@@ -308,7 +307,7 @@ def ask_note(tx: Texts, member: Member, problem: bool = False) -> Screen:
     return Screen("\n".join(lines), inline([_cancel_row(tx, member.id)]))
 
 
-# -- refusals, requests, notices ---------------------------------------------------------------
+# -- refusals, notices -------------------------------------------------------------------------
 
 def refusal(tx: Texts, result: Result, member: Member | None = None) -> str:
     """Why a change was refused, in one line, with the numbers."""
@@ -323,26 +322,14 @@ def refusal(tx: Texts, result: Result, member: Member | None = None) -> str:
     return tx(f"mbr_refused_{result.reason.value}", **values)
 
 
-def requests(tx: Texts, items: list[PlanRequestView], total: int) -> Screen:
-    """Open requests for a plan, newest first: Grant, the card, Dismiss."""
-    lines = [tx("mbr_requests_title", n=total)]
-    rows = []
-    for r in items:
-        lines += ["", tx("mbr_request_line", when=tx.datetime(r.created_at), name=r.name,
-                         phone=r.phone or tx("no_phone"), plan=r.plan_name)]
-        if not r.plan_on_sale:
-            lines.append(tx("mbr_request_off_sale"))
-        rows.append([(tx("mbr_button_request_grant", name=r.name, plan=r.plan_name),
-                      REQUEST(request_id=r.id, act="grant")),
-                     (tx("mbr_button_request_card"), MEMBER_CARD(member_id=r.member_id)),
-                     (tx("mbr_button_request_dismiss"), REQUEST(request_id=r.id,
-                                                                act="dismiss"))])
-    if not items:
-        lines += ["", tx("mbr_requests_none")]
-    elif total > len(items):
-        lines += ["", tx("mbr_requests_more", n=total - len(items))]
-    rows.append(back_row(tx))
-    return Screen("\n".join(lines), inline(rows))
+def outcome(tx: Texts, result: Result, member: Member | None, done: str) -> str:
+    """The line the card shows after a change: `done`, why it was refused (`member` named),
+    or that the button was stale."""
+    if result.outcome is Outcome.UNAVAILABLE:
+        return tx("stale_button")
+    if result.outcome is Outcome.REFUSED:
+        return refusal(tx, result, member)
+    return done
 
 
 def notice(tx: Texts, found: MembershipNotice) -> str:

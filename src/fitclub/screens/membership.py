@@ -6,7 +6,7 @@ from fitclub.callbacks import PLAN_REQUEST
 from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
-from fitclub.services.memberships import MembershipView, Plan, PlanRequested
+from fitclub.services.memberships import MembershipView, Plan
 
 
 def plan_text(tx: Texts, plan: Plan) -> str:
@@ -45,8 +45,3 @@ def membership(tx: Texts, current: MembershipView | None, plans: list[Plan]) -> 
     rows.append(back_to_menu(tx))
     return Screen("\n".join(lines).strip(), inline(rows))
 
-
-def plan_requested(tx: Texts, notice: PlanRequested) -> Screen:
-    """To an admin: who asked for which plan."""
-    return Screen(tx("plan_request_admin", name=notice.member_name,
-                     phone=notice.member_phone or tx("no_phone"), plan=notice.plan_name))

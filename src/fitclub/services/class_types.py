@@ -6,8 +6,6 @@ the clean value, or a `Problem` (a code the screens turn into one line, and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -133,7 +131,7 @@ def create(conn, actor_id: int, name: str, description: str, duration: int,
     params = {"name": checked.value, "description": description, "duration": duration,
               "capacity": capacity}
     try:
-        with _savepoint(conn):
+        with rows.savepoint(conn, "class_types"):
             type_id = rows.scalar(conn, "class_types.insert", params)
     except psycopg2.errors.UniqueViolation:
         return Saved(None, Problem("taken"))
@@ -156,7 +154,7 @@ def update(conn, actor_id: int, type_id: int, field: str, value: Any) -> Saved:
             return Saved(type_id, checked.problem)
         params["name"] = checked.value
     try:
-        with _savepoint(conn):
+        with rows.savepoint(conn, "class_types"):
             before = rows.one(conn, "class_types.update", params, _Before)
     except psycopg2.errors.UniqueViolation:
         return Saved(type_id, Problem("taken"))
@@ -185,18 +183,3 @@ def delete(conn, actor_id: int, type_id: int) -> bool:
     audit.record(conn, actor_id=actor_id, action="class_type.deleted", entity="class_type",
                  entity_id=type_id, details={"name": name})
     return True
-
-
-@contextmanager
-def _savepoint(conn) -> Iterator[None]:
-    """A savepoint around one statement, so an expected error leaves the transaction usable."""
-    with conn.cursor() as cur:
-        cur.execute("SAVEPOINT class_types")
-    try:
-        yield
-    except Exception:
-        with conn.cursor() as cur:
-            cur.execute("ROLLBACK TO SAVEPOINT class_types")
-        raise
-    with conn.cursor() as cur:
-        cur.execute("RELEASE SAVEPOINT class_types")

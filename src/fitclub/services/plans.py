@@ -9,8 +9,6 @@ and visits, but the freeze allowance is read from the plan, so it follows an edi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, NamedTuple
@@ -162,7 +160,7 @@ def create(conn, actor_id: int, draft: Draft) -> Change:
     if name_taken(conn, draft.name):
         return Change(Outcome.NAME_TAKEN, name=draft.name)
     try:
-        with _savepoint(conn):
+        with rows.savepoint(conn, "plans"):
             plan_id = rows.scalar(conn, "plans.insert", draft._asdict())
     except psycopg2.errors.UniqueViolation:
         return Change(Outcome.NAME_TAKEN, name=draft.name)
@@ -196,29 +194,13 @@ def update(conn, actor_id: int, plan_id: int, field: str, value: Any) -> Change:
     fields.pop("id")
     fields.pop("is_active")
     try:
-        with _savepoint(conn):
+        with rows.savepoint(conn, "plans"):
             rows.execute(conn, "plans.update", {"plan_id": plan_id, **fields})
     except psycopg2.errors.UniqueViolation:
         return Change(Outcome.NAME_TAKEN, get(conn, plan_id), name=value)
     audit.record(conn, actor_id=actor_id, action="plan.updated", entity="plan",
                  entity_id=plan_id, details={"field": column, "old": old, "new": value})
     return Change(Outcome.DONE, get(conn, plan_id))
-
-
-@contextmanager
-def _savepoint(conn) -> Iterator[None]:
-    """A savepoint around one statement, so a name taken meanwhile (a unique violation) leaves
-    the transaction usable."""
-    with conn.cursor() as cur:
-        cur.execute("SAVEPOINT plans")
-    try:
-        yield
-    except Exception:
-        with conn.cursor() as cur:
-            cur.execute("ROLLBACK TO SAVEPOINT plans")
-        raise
-    with conn.cursor() as cur:
-        cur.execute("RELEASE SAVEPOINT plans")
 
 
 def set_on_sale(conn, actor_id: int, plan_id: int, on: bool) -> Change:

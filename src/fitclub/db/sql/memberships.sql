@@ -1,4 +1,4 @@
--- Memberships and plans as members see them; plan requests.
+-- Memberships and plans as members see them.
 
 -- name: latest_for_member
 -- The member's current membership (active or frozen), else their most recent one, with its
@@ -28,18 +28,3 @@ ORDER BY price_minor, id;
 -- One plan if it is still on sale.
 SELECT id, name, price_minor, duration_days, visit_count, freeze_days
 FROM membership_plans WHERE id = %(plan_id)s AND is_active;
-
--- name: lock_member_requests
--- Serialise one member's requests (a double tap must not send two) for this transaction.
-SELECT id FROM members WHERE id = %(member_id)s FOR UPDATE;
-
--- name: recent_request
--- Whether the member asked for this plan within the last day.
-SELECT EXISTS (SELECT 1 FROM plan_requests
-               WHERE member_id = %(member_id)s AND plan_id = %(plan_id)s
-                 AND created_at > now() - interval '1 day');
-
--- name: insert_request
--- Record a request for a plan.
-INSERT INTO plan_requests (member_id, plan_id) VALUES (%(member_id)s, %(plan_id)s)
-RETURNING id;

@@ -1,0 +1,38 @@
+"""Members' requests for a plan as admins see them: the open requests, and the notice an
+admin gets when a member asks for a plan."""
+
+from __future__ import annotations
+
+from fitclub.callbacks import MEMBER_CARD, REQUEST
+from fitclub.locales import Texts
+from fitclub.screens import Screen, inline
+from fitclub.screens.staff import back_row
+from fitclub.services.plan_requests import PlanRequested, PlanRequestView
+
+
+def requests(tx: Texts, items: list[PlanRequestView], total: int) -> Screen:
+    """Open requests for a plan, newest first: Grant, the card, Dismiss."""
+    lines = [tx("mbr_requests_title", n=total)]
+    rows = []
+    for r in items:
+        lines += ["", tx("mbr_request_line", when=tx.datetime(r.created_at), name=r.name,
+                         phone=r.phone or tx("no_phone"), plan=r.plan_name)]
+        if not r.plan_on_sale:
+            lines.append(tx("mbr_request_off_sale"))
+        rows.append([(tx("mbr_button_request_grant", name=r.name, plan=r.plan_name),
+                      REQUEST(request_id=r.id, act="grant")),
+                     (tx("mbr_button_request_card"), MEMBER_CARD(member_id=r.member_id)),
+                     (tx("mbr_button_request_dismiss"), REQUEST(request_id=r.id,
+                                                                act="dismiss"))])
+    if not items:
+        lines += ["", tx("mbr_requests_none")]
+    elif total > len(items):
+        lines += ["", tx("mbr_requests_more", n=total - len(items))]
+    rows.append(back_row(tx))
+    return Screen("\n".join(lines), inline(rows))
+
+
+def plan_requested(tx: Texts, notice: PlanRequested) -> Screen:
+    """To an admin: who asked for which plan."""
+    return Screen(tx("plan_request_admin", name=notice.member_name,
+                     phone=notice.member_phone or tx("no_phone"), plan=notice.plan_name))
