@@ -22,6 +22,7 @@ from fitclub.services.class_types import (
     DESCRIPTION_MAX,
     DURATION_MAX,
     DURATION_MIN,
+    FIELDS,
     NAME_MAX,
     ClassType,
     Problem,
@@ -33,7 +34,7 @@ CAPACITIES = (10, 15, 20)
 #: The prompt of each step (creating) or field (editing).
 PROMPTS = {"name": "ctype_ask_name", "desc": "ctype_ask_desc", "dur": "ctype_ask_dur",
            "cap": "ctype_ask_cap"}
-STEPS = ("name", "desc", "dur", "cap")
+STEPS = FIELDS  # creating a type asks for each field in this order
 PROBLEMS = {"empty": "ctype_bad_empty", "long": "ctype_bad_long", "taken": "ctype_bad_taken",
             "number": "ctype_bad_number", "range": "ctype_bad_range"}
 

@@ -193,17 +193,17 @@ def overlap_lines(tx: Texts, trainer: str, found: tuple[Overlap, ...]) -> list[s
     return lines
 
 
-def _told(tx: Texts, notices: list[Attendee]) -> Raw:
-    booked = sum(n.status == "booked" for n in notices)
+def _told(tx: Texts, attendees: list[Attendee]) -> Raw:
+    booked = sum(a.status == "booked" for a in attendees)
     return tx("cls_will_be_told", booked=Raw(tx.plural("cls_n_booked", booked)),
-              waiting=Raw(tx.plural("cls_n_waiting", len(notices) - booked)))
+              waiting=Raw(tx.plural("cls_n_waiting", len(attendees) - booked)))
 
 
-def move_confirm(tx: Texts, cls: AdminClass, new_start: datetime, notices: list[Attendee],
+def move_confirm(tx: Texts, cls: AdminClass, new_start: datetime, attendees: list[Attendee],
                  found: tuple[Overlap, ...]) -> Screen:
     """Move a class: from, to, who will be told, any clash for the trainer; Confirm or Back."""
     lines = [tx("cls_move_confirm", name=cls.name, old=tx.datetime(cls.starts_at),
-                new=tx.datetime(new_start)), _told(tx, notices)]
+                new=tx.datetime(new_start)), _told(tx, attendees)]
     lines += overlap_lines(tx, cls.trainer, found)
     local = tx.local(new_start)
     rows = [[(tx("cls_move_ok"), CLASS_MOVE_OK(class_id=cls.id, day=local.date(),
@@ -212,11 +212,11 @@ def move_confirm(tx: Texts, cls: AdminClass, new_start: datetime, notices: list[
     return Screen("\n".join(lines), inline(rows))
 
 
-def cancel_confirm(tx: Texts, cls: AdminClass, notices: list[Attendee]) -> Screen:
+def cancel_confirm(tx: Texts, cls: AdminClass, attendees: list[Attendee]) -> Screen:
     """Cancel a class: who will be told and how many visits go back; Yes or No."""
-    visits = sum(n.visit_back for n in notices)
+    visits = sum(a.visit_back for a in attendees)
     lines = [tx("cls_cancel_confirm", name=cls.name, when=tx.datetime(cls.starts_at)),
-             _told(tx, notices)]
+             _told(tx, attendees)]
     if visits:
         lines.append(tx.plural("cls_cancel_visits", visits))
     rows = [[(tx("cls_cancel_ok"), CLASS_CANCEL_OK(class_id=cls.id))],
@@ -226,21 +226,21 @@ def cancel_confirm(tx: Texts, cls: AdminClass, notices: list[Attendee]) -> Scree
 
 # -- what members are told -----------------------------------------------------------------
 
-def moved_notice(tx: Texts, notice: Attendee, class_id: int, name: str, old: datetime,
+def moved_notice(tx: Texts, who: Attendee, class_id: int, name: str, old: datetime,
                  new: datetime) -> Screen:
     """To a booked or waitlisted member: the class moved, their place stands."""
-    key = "cls_moved_notice_booked" if notice.status == "booked" else "cls_moved_notice_waiting"
+    key = "cls_moved_notice_booked" if who.status == "booked" else "cls_moved_notice_waiting"
     return Screen(tx(key, name=name, old=tx.datetime(old), new=tx.datetime(new)),
                   inline([[(tx("cls_notice_open"), CLASS(class_id=class_id, back="s"))]]))
 
 
-def cancelled_notice(tx: Texts, notice: Attendee, name: str, when: datetime) -> Screen:
+def cancelled_notice(tx: Texts, who: Attendee, name: str, when: datetime) -> Screen:
     """To a booked or waitlisted member: the class is cancelled (and their visit is back, or
     stays used when they checked in already)."""
     lines = [tx("cls_cancelled_notice", name=name, when=tx.datetime(when))]
-    if notice.visit_back:
+    if who.visit_back:
         lines.append(tx("cls_cancelled_visit_back"))
-    elif notice.checked_in:
+    elif who.checked_in:
         lines.append(tx("cls_cancelled_visit_kept"))
     lines.append(tx("cls_cancelled_other"))
     return Screen("\n".join(lines))
