@@ -253,7 +253,7 @@ class NoShow(NamedTuple):
 
 
 class TrainerNotice(NamedTuple):
-    """Whom to tell about a class's no-shows (None when the trainer can't be reached)."""
+    """The class's trainer, to be told about its no-shows."""
 
     telegram_id: int
     language: str
@@ -263,7 +263,8 @@ class TrainerNotice(NamedTuple):
 
 
 class NoShows(NamedTuple):
-    """What the sweep recorded for one class, and whom to tell."""
+    """What the sweep recorded for one class, and whom to tell (None: a trainer who cannot be
+    reached)."""
 
     class_id: int
     marked: list[NoShow]
