@@ -12,6 +12,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from tests import factories
 from tests.e2e import harness
 from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, buttons
@@ -20,31 +21,24 @@ OFFER = "A place is free"
 
 
 def _club(db_url: str) -> None:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 3500, 60, 10)")
-    query(db_url, "INSERT INTO class_types (name, description, default_duration_minutes,"
-                  " default_capacity) VALUES ('Yoga', 'Slow flow', 60, 20)")
-    query(db_url, "INSERT INTO members (telegram_id, first_name, role) VALUES (1, 'Tina',"
-                  " 'trainer')")
+    factories.plan(db_url, "Ten", price_minor=3500, duration_days=60, visit_count=10)
+    factories.class_type(db_url, "Yoga", description="Slow flow", default_duration_minutes=60,
+                         default_capacity=20)
+    factories.member(db_url, 1, "Tina", role="trainer", registered=False)
 
 
 def _class(db_url: str, capacity: int, starts_in: timedelta) -> int:
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity, room) VALUES ((SELECT id FROM"
-                                 " class_types), (SELECT id FROM members WHERE telegram_id = 1),"
-                                 " %s, 60, %s, 'Studio 2') RETURNING id",
-                         ((datetime.now(UTC) + starts_in).replace(second=0, microsecond=0),
-                          capacity))
-    return class_id
+    (trainer_id,), = query(db_url, "SELECT id FROM members WHERE telegram_id = 1")
+    return factories.class_(db_url, trainer_id,
+                            (datetime.now(UTC) + starts_in).replace(second=0, microsecond=0),
+                            duration_minutes=60, capacity=capacity, room="Studio 2")
 
 
 def _members(db_url: str, people: list[Person]) -> None:
-    """Registered members with a 10-visit membership, in one statement."""
-    query(db_url, "WITH m AS (INSERT INTO members (telegram_id, first_name, phone, registered_at)"
-                  " SELECT t, 'M' || t, '+1000' || t, now() FROM unnest(%s::bigint[]) t"
-                  " RETURNING id) INSERT INTO memberships (member_id, plan_id, starts_on,"
-                  " ends_on, visits_left) SELECT id, (SELECT id FROM membership_plans),"
-                  " current_date - 1, current_date + 30, 10 FROM m", ([p.id for p in people],))
+    """Registered members with a 10-visit membership, all in one statement per table."""
+    ids = factories.members(db_url, [{"telegram_id": p.id, "first_name": f"M{p.id}",
+                                      "phone": f"+1000{p.id}"} for p in people])
+    factories.memberships(db_url, ids, starts_on=-1, ends_on=30, visits_left=10)
 
 
 def _visits(db_url: str, person: Person) -> int:
