@@ -15,39 +15,33 @@ from PIL import Image
 
 from fitclub.locales import Texts
 from fitclub.services import activity
-from tests.e2e.harness import query, wait_until
+from tests import factories
+from tests.e2e.harness import wait_until
 from tests.e2e.session import Person, buttons
 
 CLUB_TZ = "Europe/Berlin"
 
 
 def _member(db_url: str, person: Person, language: str = "en") -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, phone, language,"
-                                  " registered_at) VALUES (%s, 'Anna', %s, %s, now()) RETURNING id",
-                          (person.id, f"+1555{person.id}", language))
-    return member_id
+    return factories.member(db_url, person.id, "Anna", phone=f"+1555{person.id}",
+                            language=language)
 
 
 def _visits(db_url: str, member_id: int) -> None:
     """Ten weeks of visits up to an hour ago: a class of Yoga or Pilates, or just the gym."""
     now = datetime.now(UTC)
-    query(db_url, "INSERT INTO members (telegram_id, first_name, role) VALUES (1, 'Tina',"
-                  " 'trainer')")
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 20), ('Pilates', 60, 20)")
+    trainer_id = factories.member(db_url, 1, "Tina", role="trainer", registered=False)
+    types = {kind: factories.class_type(db_url, kind, default_duration_minutes=60,
+                                        default_capacity=20) for kind in ("Yoga", "Pilates")}
     for week in range(10):
         for n, kind in enumerate(("Yoga", "Pilates", None, "Yoga")[:1 + week % 4]):
             at = now - timedelta(weeks=week, hours=1 + 30 * n)
             class_id = None
             if kind:
-                (class_id,), = query(
-                    db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                    " duration_minutes, capacity) VALUES ((SELECT id FROM class_types WHERE"
-                    " name = %s), (SELECT id FROM members WHERE telegram_id = 1), %s, 60, 20)"
-                    " RETURNING id", (kind, at))
-            query(db_url, "INSERT INTO visits (member_id, class_id, checked_in_at, method)"
-                          " VALUES (%s, %s, %s, %s)",
-                  (member_id, class_id, at, "class" if class_id else "qr"))
+                class_id = factories.class_(db_url, trainer_id, at, class_type_id=types[kind],
+                                            duration_minutes=60, capacity=20)
+            factories.visit(db_url, member_id, class_id=class_id, checked_in_at=at,
+                            method="class" if class_id else "qr")
 
 
 def _expected(db_url: str, member_id: int) -> activity.Activity:
