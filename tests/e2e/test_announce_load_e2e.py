@@ -16,6 +16,7 @@ import psycopg2
 import pytest
 
 from fitclub.services import announcements as ann
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person
 from tgemu import Emulator
@@ -29,20 +30,16 @@ ENV = {"OUTBOUND_RATE": "30", "PER_CHAT_RATE": "1", "ANNOUNCE_PROGRESS_SECONDS":
 def populate(emu: Emulator, db_url: str, members: int) -> tuple[Person, Person, list]:
     """An admin, `members` registered members with an active membership whose chats are open,
     and one more member (the asker) who will ask for /membership while it runs."""
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 3500, 60, 10)")
+    factories.plan(db_url, "Ten", price_minor=3500, duration_days=60, visit_count=10)
     admin = Person(emu, "Ada")
-    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, registered_at)"
-                  " VALUES (%s, 'Ada', '+4915100001', 'admin', now())", (admin.id,))
+    factories.member(db_url, admin.id, "Ada", phone="+4915100001", role="admin")
     users = [emu.create_user(f"U{i}") for i in range(members)]
     emu.open_chats(TOKEN, users)
     asker = Person(emu, "Asker")  # the last member id: their announcement is queued last
     ids = [u.id for u in users] + [asker.id]
-    query(db_url, "WITH m AS (INSERT INTO members (telegram_id, first_name, phone, registered_at)"
-                  " SELECT t, 'M' || t, '+1000' || t, now() FROM unnest(%s::bigint[]) t"
-                  " RETURNING id) INSERT INTO memberships (member_id, plan_id, starts_on,"
-                  " ends_on, visits_left) SELECT id, (SELECT id FROM membership_plans),"
-                  " current_date - 1, current_date + 30, 10 FROM m", (ids,))
+    member_ids = factories.members(db_url, [{"telegram_id": t, "first_name": f"M{t}",
+                                             "phone": f"+1000{t}"} for t in ids])
+    factories.memberships(db_url, member_ids, starts_on=-1, ends_on=30, visits_left=10)
     return admin, asker, users
 
 
