@@ -21,4 +21,6 @@ bench: $(STAMP) ; $(PY) -m bench
 
 tgemu: $(STAMP) ; PYTHONPATH=src $(PY) -m tgemu --port 8081
 
+screenshots: $(STAMP) ; $(PY) docs/screenshots/take.py
+
 clean: ; rm -rf $(VENV) .pytest_cache .ruff_cache
