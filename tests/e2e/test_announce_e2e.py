@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, button_data, buttons
 
@@ -54,30 +55,22 @@ TEXTS = {
 
 def _admin(emu, db_url: str, lang: str = "en") -> Person:
     admin = Person(emu, "Ada", language_code=lang)
-    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, language,"
-                  " registered_at) VALUES (%s, 'Ada', '+4915100001', 'admin', %s, now())",
-          (admin.id, lang))
+    factories.member(db_url, admin.id, "Ada", phone="+4915100001", role="admin", language=lang)
     return admin
 
 
 def _members(db_url: str, people: list[Person], *, ends_in: int | None = 30,
              blocked: bool = False) -> list[int]:
     """Registered members (with a membership ending in `ends_in` days unless None)."""
-    ids = [r[0] for r in query(
-        db_url, "INSERT INTO members (telegram_id, first_name, phone, registered_at, blocked_at)"
-                " SELECT t, 'M' || t, '+1000' || t, now(), CASE WHEN %s THEN now() END"
-                " FROM unnest(%s::bigint[]) t RETURNING id", (blocked, [p.id for p in people]))]
+    ids = factories.members(db_url, [{"telegram_id": p.id, "first_name": f"M{p.id}",
+                                      "phone": f"+1000{p.id}"} for p in people], blocked=blocked)
     if ends_in is not None:
-        query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,"
-                      " visits_left) SELECT m, (SELECT id FROM membership_plans),"
-                      " current_date - 1, current_date + %s, 10 FROM unnest(%s::bigint[]) m",
-              (ends_in, ids))
+        factories.memberships(db_url, ids, starts_on=-1, ends_on=ends_in, visits_left=10)
     return ids
 
 
 def _club(db_url: str) -> None:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 3500, 60, 10)")
+    factories.plan(db_url, "Ten", price_minor=3500, duration_days=60, visit_count=10)
 
 
 def _send_formatted(emu, person: Person, text: str, entities: list[dict],
@@ -211,15 +204,11 @@ def test_photo_to_one_class_bad_input_old_buttons_and_gone_ids(emu, launcher, db
     ids = dict(zip(("booked", "came", "waiting", "other"),
                    _members(db_url, [booked, came, waiting, other]), strict=True))
     emu.open_chats(TOKEN, [p.user for p in (booked, came, waiting, other)])
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 10)")
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity) VALUES ((SELECT id FROM"
-                                 " class_types), %s, %s, 60, 10) RETURNING id",
-                         (ids["other"], _later_today()))
+    factories.class_type(db_url, "Yoga", default_duration_minutes=60, default_capacity=10)
+    class_id = factories.class_(db_url, ids["other"], _later_today(), duration_minutes=60,
+                                capacity=10)
     for who, status in (("booked", "booked"), ("came", "attended"), ("waiting", "waitlisted")):
-        query(db_url, "INSERT INTO bookings (class_id, member_id, status) VALUES (%s, %s, %s)",
-              (class_id, ids[who], status))
+        factories.booking(db_url, class_id, ids[who], status=status)
     launcher.start(db_url, **FAST)
 
     # A draft discarded: its old buttons are gone, nobody got anything.
