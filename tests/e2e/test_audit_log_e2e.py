@@ -7,11 +7,13 @@ gone members answered as stale."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from psycopg2.extras import Json
 
 from fitclub import callbacks as cb
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, buttons
 
@@ -27,29 +29,28 @@ RU_NAMES = {"role.changed": "Смена роли", "checkin": "Отметка п
 def seed(db_url: str, ada: Person, ira: Person) -> dict:
     """Admins, a trainer, members and their things, and an audit log: 23 staff actions (one
     an action the catalogs do not name) among members' own and the system's."""
-    ids = dict(query(db_url, """
-        INSERT INTO members (telegram_id, first_name, last_name, phone, language, role,
-                             registered_at)
-        VALUES (%s, 'Ada', 'Admin', '+4915100000001', 'en', 'admin', now()),
-               (%s, 'Ира', NULL, '+79160000002', 'ru', 'admin', now()),
-               (900010, 'Tom', NULL, '+4915100000010', 'en', 'trainer', now()),
-               (900001, 'Анна', 'Петрова', '+79161234567', 'ru', 'member', now()),
-               (900002, 'Boris', NULL, '+4915100000002', 'en', 'member', now())
-        RETURNING first_name, id""", (ada.id, ira.id)))
-    (ids["plan"],), = query(db_url, "INSERT INTO membership_plans (name, price_minor,"
-                                    " duration_days) VALUES ('Month', 5000, 30) RETURNING id")
-    (ids["membership"],), = query(db_url, """
-        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on)
-        VALUES (%(Анна)s, %(plan)s, current_date, current_date + 30) RETURNING id""", ids)
-    (ids["class"],), = query(db_url, """
-        WITH t AS (INSERT INTO class_types (name, default_duration_minutes, default_capacity)
-                   VALUES ('Yoga', 60, 10) RETURNING id)
-        INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
-        SELECT id, %(Tom)s, now() + interval '1 day', 60, 10 FROM t RETURNING id""", ids)
-    (ids["booking"],), = query(db_url, "INSERT INTO bookings (class_id, member_id) VALUES"
-                                       " (%(class)s, %(Анна)s) RETURNING id", ids)
-    (ids["visit"],), = query(db_url, "INSERT INTO visits (member_id, method) VALUES"
-                                     " (%(Анна)s, 'qr') RETURNING id", ids)
+    ids = {
+        "Ada": factories.member(db_url, ada.id, "Ada", last_name="Admin",
+                                phone="+4915100000001", language="en", role="admin"),
+        "Ира": factories.member(db_url, ira.id, "Ира", phone="+79160000002", language="ru",
+                                role="admin"),
+        "Tom": factories.member(db_url, 900010, "Tom", phone="+4915100000010", language="en",
+                                role="trainer"),
+        "Анна": factories.member(db_url, 900001, "Анна", last_name="Петрова",
+                                 phone="+79161234567", language="ru"),
+        "Boris": factories.member(db_url, 900002, "Boris", phone="+4915100000002",
+                                  language="en"),
+    }
+    ids["plan"] = factories.plan(db_url, "Month", price_minor=5000, duration_days=30,
+                                 visit_count=None)
+    ids["membership"] = factories.membership(db_url, ids["Анна"], ids["plan"], starts_on=0,
+                                             ends_on=30, visits_left=None)
+    type_id = factories.class_type(db_url, "Yoga", default_duration_minutes=60,
+                                   default_capacity=10)
+    ids["class"] = factories.class_(db_url, ids["Tom"], timedelta(days=1),
+                                    class_type_id=type_id, duration_minutes=60, capacity=10)
+    ids["booking"] = factories.booking(db_url, ids["class"], ids["Анна"])
+    ids["visit"] = factories.visit(db_url, ids["Анна"], method="qr")
     kinds = [  # (action, entity, entity id, subject, details)
         ("role.changed", "member", ids["Анна"], "Анна", {"role": "trainer"}),
         ("checkin", "visit", ids["visit"], "Анна", {"method": "qr"}),
