@@ -1,21 +1,26 @@
-"""/start: the registration flow for new users, the main menu for members; /cancel."""
+"""/start: the registration flow for new users, the main menu for members (or where a deep
+link points); /cancel."""
 
 from __future__ import annotations
 
 import logging
 import re
-from functools import partial
 
 import telebot
 from telebot import types
 
-from fitclub import commands, flows
+from fitclub import commands, flows, ui
+from fitclub.access import anyone
 from fitclub.callbacks import Id, parse
+from fitclub.db.members import Member
+from fitclub.deps import Deps
+from fitclub.routes import Routes
+from fitclub.runtime.context import UpdateContext
 from fitclub.screens import account as account_screens
 from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import menu as menu_screens
-from fitclub.screens import timetable as schedule_screens
-from fitclub.services import card, checkin, club, registration, timetable
+from fitclub.screens import timetable as timetable_screens
+from fitclub.services import card, checkin, registration, timetable
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +28,7 @@ FLOW = "reg"
 ASK_NAME = "reg.name"
 ASK_PHONE = "reg.phone"
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# "/start c_<id>": a class shared from its details (screens.schedule.share_link).
+# "/start c_<id>": a class shared from its details (screens.timetable.share_link).
 _CLASS_PAYLOAD = Id()
 OTHER_CONTENT = ["audio", "photo", "voice", "video", "document", "location", "sticker",
                  "video_note", "animation", "venue", "dice", "poll"]
@@ -37,80 +42,75 @@ def start_payload(text: str | None) -> str | None:
     return None
 
 
-def register(bot: telebot.TeleBot, deps) -> None:
-    """Register /start, /cancel and the registration steps."""
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
+    """Register /cancel, /start and the registration steps."""
+    routes = Routes(bot, deps)
     in_registration = flows.in_flow(deps.context, FLOW)
-    private = {"chat_types": ["private"]}
-    bot.register_message_handler(partial(cancel, deps), commands=["cancel"], **private)
-    bot.register_message_handler(partial(start, deps), commands=["start"], **private)
-    bot.register_message_handler(partial(step_text, deps), func=in_registration,
-                                 content_types=["text"], **private)
-    bot.register_message_handler(partial(step_contact, deps), func=in_registration,
-                                 content_types=["contact"], **private)
-    bot.register_message_handler(partial(step_other, deps), func=in_registration,
-                                 content_types=OTHER_CONTENT, **private)
-    bot.register_callback_query_handler(
-        partial(button_during_flow, deps),
-        func=lambda call: parse(call.data) is not None and in_registration(call))
+    # This module is registered first and pyTelegramBotAPI runs the first match: /cancel and
+    # /start come before the steps (they work mid-registration), and the steps take every
+    # other private message and button of a user who is registering, before any other module.
+    routes.command("cancel", cancel)
+    routes.command("start", start)
+    routes.message(step_text, when=in_registration)
+    routes.message(step_contact, when=in_registration, content_types=["contact"])
+    routes.message(step_other, when=in_registration, content_types=OTHER_CONTENT)
+    routes.button(lambda call: parse(call.data) is not None and in_registration(call),
+                  button_during_flow)
 
 
-def cancel(deps, message: types.Message) -> None:
+@anyone
+def cancel(deps: Deps, ctx: UpdateContext, member: Member | None,
+           message: types.Message) -> None:
     """/cancel: leave any flow; the reply keyboard goes away."""
-    ctx = deps.context()
-    member = ctx.member
     if not flows.leave(ctx):
         ctx.reply(ctx.texts("nothing_to_cancel"), reply_markup=types.ReplyKeyboardRemove())
         return
-    registered = member is not None and member.registered_at is not None
-    ctx.reply(ctx.texts("cancelled_registered" if registered else "cancelled"),
+    ctx.reply(ctx.texts("cancelled_registered" if member is not None else "cancelled"),
               reply_markup=types.ReplyKeyboardRemove())
 
 
-def start(deps, message: types.Message) -> None:
+@anyone
+def start(deps: Deps, ctx: UpdateContext, member: Member | None,
+          message: types.Message) -> None:
     """/start [payload]: the main menu for a member, the first registration step otherwise."""
-    ctx = deps.context()
-    member = ctx.member
     payload = start_payload(message.text)
-    if member is not None and member.registered_at is not None:
+    if member is not None:
         flows.leave(ctx)
-        open_payload(ctx, payload, deps)
+        open_payload(deps, ctx, member, payload)
         return
     user = message.from_user
     telegram_name = " ".join(filter(None, [user.first_name, user.last_name]))
     flows.enter(ctx, ASK_NAME, {"payload": payload})
-    screen = account_screens.ask_name(ctx.texts, registration.check_name(telegram_name).name)
-    ctx.reply(screen.text, reply_markup=screen.markup)
+    ui.show(ctx, account_screens.ask_name(ctx.texts,
+                                          registration.check_name(telegram_name).name))
 
 
-def open_payload(ctx, payload: str | None, deps) -> None:
+def open_payload(deps: Deps, ctx: UpdateContext, member: Member, payload: str | None) -> None:
     """Land a member where a deep link points; unknown payloads get the main menu."""
     if payload and payload.startswith(card.PREFIX):
         # A membership card scanned at the door: staff check its member in; anyone else is
         # told the link is for staff (the service logs and audits that refusal). The member
         # checked in is told by the service's notice.
-        result = checkin.scan(ctx.conn, ctx.member, payload, ctx.now(),
-                              club.of(deps.settings).checkin)
-        screen = checkin_screens.answer(ctx.texts, result)
-        ctx.reply(screen.text, reply_markup=screen.markup)
+        result = checkin.scan(ctx.conn, member, payload, ctx.now(), deps.club.checkin)
+        ui.show(ctx, checkin_screens.answer(ctx.texts, result))
         return
     class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
     if class_id is not None:
-        found = timetable.details(ctx.conn, ctx.member.id, class_id, ctx.now(),
-                                 club.of(deps.settings).booking)
+        found = timetable.details(ctx.conn, member.id, class_id, ctx.now(), deps.club.booking)
         if found is not None:
-            screen = schedule_screens.details(
-                ctx.texts, found, schedule_screens.share_link(deps.bot_username(), class_id), "s")
-            ctx.reply(screen.text, reply_markup=screen.markup)
+            ui.show(ctx, timetable_screens.details(
+                ctx.texts, found, timetable_screens.share_link(deps.bot_username(), class_id),
+                "s"))
             return
-    screen = menu_screens.home(ctx.texts, ctx.member)
-    ctx.reply(screen.text, reply_markup=screen.markup)
+    ui.show(ctx, menu_screens.home(ctx.texts, member))
     if payload:
         log.debug("start payload %r has no destination", payload)
 
 
-def step_text(deps, message: types.Message) -> None:
+@anyone
+def step_text(deps: Deps, ctx: UpdateContext, member: Member | None,
+              message: types.Message) -> None:
     """Text during registration: the name, or a typed phone (refused)."""
-    ctx = deps.context()
     flow = flows.current(ctx)
     if (message.text or "").startswith("/"):
         ctx.reply(ctx.texts("reg_finish_first"))
@@ -126,12 +126,13 @@ def step_text(deps, message: types.Message) -> None:
         # Only the number Telegram shares for the user counts; a typed one is refused.
         screen = account_screens.ask_phone(ctx.texts, flow.data.get("name", ""),
                                            key="reg_phone_typed")
-    ctx.reply(screen.text, reply_markup=screen.markup)
+    ui.show(ctx, screen)
 
 
-def step_contact(deps, message: types.Message) -> None:
+@anyone
+def step_contact(deps: Deps, ctx: UpdateContext, member: Member | None,
+                 message: types.Message) -> None:
     """A shared contact: accepted only when it is the user's own."""
-    ctx = deps.context()
     flow = flows.current(ctx)
     if flow.state != ASK_PHONE:
         ctx.reply(ctx.texts("reg_name_not_text"))
@@ -139,8 +140,7 @@ def step_contact(deps, message: types.Message) -> None:
     name = flow.data.get("name", "")
     contact = message.contact
     if contact.user_id != message.from_user.id:
-        screen = account_screens.ask_phone(ctx.texts, name, key="reg_phone_not_own")
-        ctx.reply(screen.text, reply_markup=screen.markup)
+        ui.show(ctx, account_screens.ask_phone(ctx.texts, name, key="reg_phone_not_own"))
         return
     phone = registration.normalize_phone(contact.phone_number)
     if phone is None:
@@ -151,25 +151,25 @@ def step_contact(deps, message: types.Message) -> None:
                           admin_ids=deps.settings.admin_telegram_ids)
     flows.leave(ctx)
     ctx.forget_member()
-    done = account_screens.done(ctx.texts, name)
-    ctx.reply(done.text, reply_markup=done.markup)
+    ui.show(ctx, account_screens.done(ctx.texts, name))
     commands.set_for_member(ctx, ctx.member)
-    open_payload(ctx, flow.data.get("payload"), deps)
+    open_payload(deps, ctx, ctx.member, flow.data.get("payload"))
 
 
-def step_other(deps, message: types.Message) -> None:
+@anyone
+def step_other(deps: Deps, ctx: UpdateContext, member: Member | None,
+               message: types.Message) -> None:
     """Stickers, photos and the like during registration: say what is expected."""
-    ctx = deps.context()
     flow = flows.current(ctx)
     if flow.state == ASK_PHONE:
-        screen = account_screens.ask_phone(ctx.texts, flow.data.get("name", ""),
-                                           key="reg_phone_typed")
-        ctx.reply(screen.text, reply_markup=screen.markup)
+        ui.show(ctx, account_screens.ask_phone(ctx.texts, flow.data.get("name", ""),
+                                               key="reg_phone_typed"))
     else:
         ctx.reply(ctx.texts("reg_name_not_text"))
 
 
-def button_during_flow(deps, call: types.CallbackQuery) -> None:
-    """An old menu button pressed mid-registration."""
-    ctx = deps.context()
+@anyone
+def button_during_flow(deps: Deps, ctx: UpdateContext, member: Member | None,
+                       call: types.CallbackQuery) -> None:
+    """A button of an earlier message pressed mid-registration."""
     ctx.answer_callback(call.id, ctx.texts("reg_finish_first"))
