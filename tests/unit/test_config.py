@@ -117,10 +117,28 @@ def test_env_example_lists_every_setting_with_its_default():
     assert {env: default or "" for env, default, _ in describe()} == assigned
 
 
-def test_readme_documents_every_setting():
-    text = (ROOT / "README.md").read_text()
-    missing = [env for env, _, _ in describe() if f"`{env}`" not in text]
-    assert missing == []
+def _settings_table(text: str) -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) of each row of the table under "| Variable |"."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Variable |"))
+    found = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        env, default, meaning = (cell.strip() for cell in line.strip("|").split("|", 2))
+        found.append((env.strip("`"), default, meaning))
+    return found
+
+
+def test_operations_guide_has_one_row_per_setting_with_its_default_and_meaning():
+    rows = _settings_table((ROOT / "docs" / "operations.md").read_text())
+    assert [env for env, _, _ in rows] == [env for env, _, _ in describe()]
+    for (env, shown, meaning), (_, default, told) in zip(rows, describe(), strict=True):
+        expected = ("*(required)*" if default is None else "*(empty)*" if default == ""
+                    else f"`{default}`")
+        assert shown == expected, env
+        # The guide may add to the meaning config.py gives, never say something else.
+        assert meaning.startswith(told), env
 
 
 def test_run_without_token_prints_one_line_and_exits_2(tmp_path):
