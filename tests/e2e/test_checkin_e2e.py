@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from fitclub.locales import Texts
 from fitclub.services import card
+from tests import factories
 from tests.e2e.harness import BASE_ENV, TOKEN, query, wait_until
 from tests.e2e.session import Person, button_data, buttons
 
@@ -20,24 +21,18 @@ NEXT_RU = [["📷 Отметить ещё"], ["« Сотрудникам"]]
 
 def _person(db_url: str, person: Person, first: str, last: str | None = None, *,
             role: str = "member", lang: str = "en") -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, last_name,"
-                                  " phone, role, language, registered_at) VALUES (%s, %s, %s,"
-                                  " '+4915100' || %s, %s, %s, now()) RETURNING id",
-                          (person.id, first, last, person.id, role, lang))
-    return member_id
+    return factories.member(db_url, person.id, first, last_name=last,
+                            phone=f"+4915100{person.id}", role=role, language=lang)
 
 
 def _membership(db_url: str, member_id: int, *, visits: int = 10, status: str = "active") -> int:
-    (membership_id,), = query(db_url, """
-        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left, status)
-        VALUES (%s, (SELECT id FROM membership_plans), current_date - 1, current_date + 29, %s,
-                %s) RETURNING id""", (member_id, visits, status))
-    return membership_id
+    return factories.membership(db_url, member_id, starts_on=-1, ends_on=29, visits_left=visits,
+                                status=status)
 
 
 def _plan(db_url: str) -> None:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count,"
-                  " freeze_days) VALUES ('Ten', 3500, 30, 10, 14)")
+    factories.plan(db_url, "Ten", price_minor=3500, duration_days=30, visit_count=10,
+                   freeze_days=14)
 
 
 def _visits(db_url: str, member_id: int) -> list[tuple]:
@@ -98,15 +93,11 @@ def test_scans_at_the_door(emu, launcher, db_url):
     query(db_url, "INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
                   " SELECT id, current_date - 1, current_date + 6 FROM memberships"
                   " WHERE member_id = %s", (clara_id,))
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 10)")
+    factories.class_type(db_url, "Yoga", default_duration_minutes=60, default_capacity=10)
     starts = (datetime.now(UTC) + timedelta(minutes=15)).replace(second=0, microsecond=0)
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity) VALUES ((SELECT id FROM"
-                                 " class_types), %s, %s, 60, 10) RETURNING id", (tom_id, starts))
-    query(db_url, "INSERT INTO bookings (class_id, member_id, status, membership_id,"
-                  " visit_reserved) VALUES (%s, %s, 'booked', %s, true)",
-          (class_id, dima_id, dima_membership))
+    class_id = factories.class_(db_url, tom_id, starts, duration_minutes=60, capacity=10)
+    factories.booking(db_url, class_id, dima_id, status="booked", membership_id=dima_membership,
+                      visit_reserved=True)
     # No reminder for Dima's class: he has not started the bot yet, and a 403 would mark him.
     launcher.start(db_url, REMINDER_HOURS="0.05")
     for person in (anna, dima):  # the bot may message only people who started it
