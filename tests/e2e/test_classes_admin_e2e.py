@@ -15,6 +15,7 @@ import pytest
 
 from fitclub import callbacks as cb
 from fitclub.locales import Texts
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, buttons
 
@@ -163,15 +164,13 @@ T = {
 
 def _admin(emu, db_url: str, lang: str) -> Person:
     admin = Person(emu, "Ada", language_code=lang)
-    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, language,"
-                  " registered_at) VALUES (%s, 'Ada', '+4915100001', 'admin', %s, now())",
-          (admin.id, lang))
+    factories.member(db_url, admin.id, "Ada", phone="+4915100001", role="admin", language=lang)
     return admin
 
 
 def _trainer(db_url: str) -> int:
-    return query(db_url, "INSERT INTO members (telegram_id, first_name, last_name, role)"
-                         " VALUES (900001, 'Tina', 'Petrova', 'trainer') RETURNING id")[0][0]
+    return factories.member(db_url, 900001, "Tina", last_name="Petrova", role="trainer",
+                            registered=False)
 
 
 def _tap(person: Person, message_id: int, label: str, shows: str) -> dict:
@@ -403,33 +402,21 @@ def test_admin_creates_a_type_schedules_a_class_and_a_weekly_series_across_dst(
 def _seed_class(db_url: str, booked: list[Person], line: list[Person], lang: str,
                 starts_at: datetime) -> int:
     """A Yoga class, full with `booked` (a visit reserved each), `line` on its waitlist."""
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 3500, 60, 10)")
-    type_id = query(db_url, "INSERT INTO class_types (name, default_duration_minutes,"
-                            " default_capacity) VALUES ('Yoga', 60, 10) RETURNING id")[0][0]
+    plan_id = factories.plan(db_url, "Ten", price_minor=3500, duration_days=60, visit_count=10)
+    type_id = factories.class_type(db_url, "Yoga", default_duration_minutes=60,
+                                   default_capacity=10)
     trainer_id = _trainer(db_url)
-    class_id = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                             " duration_minutes, capacity) VALUES (%s, %s, %s, 60, %s)"
-                             " RETURNING id", (type_id, trainer_id, starts_at,
-                                               len(booked)))[0][0]
-    for person in booked + line:
+    class_id = factories.class_(db_url, trainer_id, starts_at, class_type_id=type_id,
+                                duration_minutes=60, capacity=len(booked))
+    for person in booked + line:  # one after another: the waitlist keeps this order
         seat = person in booked
-        query(db_url, """
-            WITH m AS (INSERT INTO members (telegram_id, first_name, phone, language,
-                                            registered_at)
-                       VALUES (%(tg)s, %(name)s, '+1000' || %(tg)s, %(lang)s, now())
-                       RETURNING id),
-                 ms AS (INSERT INTO memberships (member_id, plan_id, starts_on, ends_on,
-                                                 visits_left)
-                        SELECT id, (SELECT id FROM membership_plans), current_date - 1,
-                               current_date + 30, %(visits)s FROM m RETURNING id, member_id)
-            INSERT INTO bookings (class_id, member_id, status, membership_id, visit_reserved,
-                                  created_at)
-            SELECT %(class_id)s, ms.member_id, %(status)s, CASE WHEN %(seat)s THEN ms.id END,
-                   %(seat)s, clock_timestamp() FROM ms""",
-              {"tg": person.id, "name": person.user.data.first_name, "lang": lang,
-               "visits": 9 if seat else 10, "class_id": class_id, "seat": seat,
-               "status": "booked" if seat else "waitlisted"})
+        member_id = factories.member(db_url, person.id, person.user.data.first_name,
+                                     phone=f"+1000{person.id}", language=lang)
+        membership_id = factories.membership(db_url, member_id, plan_id, starts_on=-1,
+                                             ends_on=30, visits_left=9 if seat else 10)
+        factories.booking(db_url, class_id, member_id,
+                          status="booked" if seat else "waitlisted",
+                          membership_id=membership_id if seat else None, visit_reserved=seat)
     return class_id
 
 
@@ -584,13 +571,12 @@ def test_cancelling_a_class_with_15_booked_and_5_waitlisted_tells_all_20_once(
 def test_a_forged_move_confirm_a_year_away_is_refused(emu, launcher, db_url):
     admin = _admin(emu, db_url, "en")
     trainer_id = _trainer(db_url)
-    type_id = query(db_url, "INSERT INTO class_types (name, default_duration_minutes,"
-                            " default_capacity) VALUES ('Yoga', 60, 10) RETURNING id")[0][0]
+    type_id = factories.class_type(db_url, "Yoga", default_duration_minutes=60,
+                                   default_capacity=10)
     starts_at = datetime.combine(date.today() + timedelta(days=1), datetime.min.time(),
                                  UTC) + timedelta(hours=10)
-    class_id = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                             " duration_minutes, capacity) VALUES (%s, %s, %s, 60, 10)"
-                             " RETURNING id", (type_id, trainer_id, starts_at))[0][0]
+    class_id = factories.class_(db_url, trainer_id, starts_at, class_type_id=type_id,
+                                duration_minutes=60, capacity=10)
     launcher.start(db_url)
     (timetable,) = admin.send("/classes")
     # No screen offers this day: it is past the year the date step allows.
