@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # The update kinds the bot asks Telegram for in getUpdates. Telegram remembers the last list it
 # was given; a kind missing here never reaches the bot.
 # To handle a new kind: add it here, register its handler, and make sure classify() finds its
-# chat or user (README, "Update kinds").
+# chat or user (docs/architecture.md, "An update's path").
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",
                    "channel_post")
 
