@@ -7,9 +7,12 @@ buttons the bot really sent), so data no button ever carried reaches the bot.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
+import psycopg2
 import pytest
 
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person
 
@@ -30,38 +33,33 @@ FORGED = {
 
 
 def _offer_for_someone_else(db_url: str) -> int:
-    """An open waitlist offer held for another member (Boris) on a full class."""
-    return query(db_url, """
-        WITH boris AS (
-            INSERT INTO members (telegram_id, first_name, registered_at)
-            VALUES (31337, 'Boris', now()) RETURNING id),
-        trainer AS (
-            INSERT INTO members (telegram_id, first_name, role) VALUES (31338, 'T', 'trainer')
-            RETURNING id),
-        kind AS (
-            INSERT INTO class_types (name, default_duration_minutes, default_capacity)
-            VALUES ('Yoga', 60, 1) RETURNING id),
-        cls AS (
-            INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
-            SELECT kind.id, trainer.id, now() + interval '1 day', 60, 1 FROM kind, trainer
-            RETURNING id),
-        place AS (
-            INSERT INTO bookings (class_id, member_id, status)
-            SELECT cls.id, boris.id, 'waitlisted' FROM cls, boris RETURNING id, class_id,
-                   member_id)
-        INSERT INTO waitlist_offers (booking_id, class_id, member_id, offered_at, expires_at)
-        SELECT id, class_id, member_id, now(), now() + interval '30 minutes' FROM place
-        RETURNING id""")[0][0]
+    """An open waitlist offer held for another member (Boris) on a full class, written in
+    one transaction (the running bot never sees the class without the offer)."""
+    conn = psycopg2.connect(db_url)
+    try:
+        with conn, conn.cursor() as cur:
+            boris = factories.member(conn, 31337, "Boris")
+            trainer = factories.member(conn, 31338, "T", role="trainer", registered=False)
+            kind = factories.class_type(conn, "Yoga", default_duration_minutes=60,
+                                        default_capacity=1)
+            cls = factories.class_(conn, trainer, timedelta(days=1), class_type_id=kind,
+                                   duration_minutes=60, capacity=1)
+            place = factories.booking(conn, cls, boris, status="waitlisted")
+            cur.execute("INSERT INTO waitlist_offers (booking_id, class_id, member_id,"
+                        " offered_at, expires_at) VALUES (%s, %s, %s, now(),"
+                        " now() + interval '30 minutes') RETURNING id", (place, cls, boris))
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
 
 
 @pytest.fixture
 def member(emu, launcher, db_url):
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, is_active)"
-                  " VALUES ('Old plan', 1000, 30, false)")
+    factories.plan(db_url, "Old plan", price_minor=1000, duration_days=30, visit_count=None,
+                   is_active=False)
     launcher.start(db_url)
     person = Person(emu, "Anna")
-    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, registered_at)"
-                  " VALUES (%s, 'Anna', '+4915112345', now())", (person.id,))
+    factories.member(db_url, person.id, "Anna", phone="+4915112345")
     (menu,) = person.send("/start")
     return person, menu
 
