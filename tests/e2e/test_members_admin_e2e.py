@@ -14,6 +14,7 @@ import pytest
 
 from fitclub import callbacks as cb
 from fitclub.locales import Texts
+from tests import factories
 from tests.e2e.admin_session import edited, plain, plural, step, tap
 from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, buttons
@@ -23,14 +24,15 @@ ENV = {"JOB_POLL_SECONDS": "0.2"}
 
 def _person(db_url: str, person: Person, name: str, lang: str, role: str = "member",
             phone: str = "+4915112345", username: str | None = None) -> int:
-    return query(db_url, "INSERT INTO members (telegram_id, first_name, phone, username, role,"
-                         " language, registered_at) VALUES (%s, %s, %s, %s, %s, %s, now())"
-                         " RETURNING id", (person.id, name, phone, username, role, lang))[0][0]
+    return factories.member(db_url, person.id, name, phone=phone, username=username, role=role,
+                            language=lang)
 
 
 def _plans(db_url: str) -> None:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count,"
-                  " freeze_days) VALUES ('Month', 5000, 30, 12, 10), ('Year', 30000, 365, NULL, 0)")
+    factories.plan(db_url, "Month", price_minor=5000, duration_days=30, visit_count=12,
+                   freeze_days=10)
+    factories.plan(db_url, "Year", price_minor=30000, duration_days=365, visit_count=None,
+                   freeze_days=0)
 
 
 def _membership(db_url: str) -> tuple:
