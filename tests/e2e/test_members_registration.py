@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, button_data, buttons
 
@@ -40,9 +41,9 @@ SAYS = {
 
 
 def _plans(db_url: str) -> None:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('10 visits', 3500, 60, 10), ('Monthly <unlimited> & more', 4900, 30,"
-                  " NULL)")
+    factories.plan(db_url, "10 visits", price_minor=3500, duration_days=60, visit_count=10)
+    factories.plan(db_url, "Monthly <unlimited> & more", price_minor=4900, duration_days=30,
+                   visit_count=None)
 
 
 def _register(person: Person, lang: str, name: str = "Anna") -> dict:
@@ -65,8 +66,7 @@ def test_a_new_member_registers_and_uses_the_member_screens(emu, launcher, db_ur
     says = SAYS[lang]
     _plans(db_url)
     admin = Person(emu, "Boss", language_code="en", user_id=ADMIN_ID)
-    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, registered_at)"
-                  " VALUES (%s, 'Boss', '+10000000001', 'admin', now())", (ADMIN_ID,))
+    factories.member(db_url, ADMIN_ID, "Boss", phone="+10000000001", role="admin")
     launcher.start(db_url, ADMIN_TELEGRAM_IDS=str(ADMIN_ID))
     (admin_menu,) = admin.send("/start")  # a registered member gets the menu straight away
     assert "What would you like to do?" in admin_menu["text"]
@@ -113,10 +113,10 @@ def test_a_new_member_registers_and_uses_the_member_screens(emu, launcher, db_ur
     assert len(admin.messages()) == 2, "a second request the same day is not sent again"
 
     # With a membership the screen shows it.
-    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)"
-                  " SELECT m.id, p.id, current_date, current_date + 30, 7 FROM members m,"
-                  " membership_plans p WHERE m.telegram_id = %s AND p.name = '10 visits'",
-          (anna.id,))
+    (anna_id, plan_id), = query(db_url, "SELECT m.id, p.id FROM members m, membership_plans p"
+                                        " WHERE m.telegram_id = %s AND p.name = '10 visits'",
+                                (anna.id,))
+    factories.membership(db_url, anna_id, plan_id, starts_on=0, ends_on=30, visits_left=7)
     (mine,) = anna.send("/membership")
     assert says["membership"] in mine["text"] and says["valid"] in mine["text"]
 
