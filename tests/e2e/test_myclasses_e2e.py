@@ -11,6 +11,7 @@ import pytest
 
 from fitclub import callbacks as cb
 from fitclub.locales import Texts
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, button_data, buttons
 
@@ -75,45 +76,33 @@ WORDS = {
 
 def _person(db_url: str, telegram_id: int, first: str, last: str | None, role: str = "member",
             lang: str = "en") -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, last_name,"
-                                  " phone, role, language, registered_at) VALUES (%s, %s, %s,"
-                                  " '+1555' || %s, %s, %s, now()) RETURNING id",
-                          (telegram_id, first, last, telegram_id, role, lang))
-    return member_id
+    return factories.member(db_url, telegram_id, first, last_name=last,
+                            phone=f"+1555{telegram_id}", role=role, language=lang)
 
 
 def _member_with_visits(db_url: str, telegram_id: int, first: str, last: str | None) -> int:
     member_id = _person(db_url, telegram_id, first, last)
-    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)"
-                  " VALUES (%s, (SELECT id FROM membership_plans), current_date - 1,"
-                  " current_date + 30, 9)", (member_id,))
+    factories.membership(db_url, member_id, starts_on=-1, ends_on=30, visits_left=9)
     return member_id
 
 
 def _class(db_url: str, trainer_id: int, starts_at: datetime, capacity: int) -> int:
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity, room) VALUES ((SELECT id FROM"
-                                 " class_types), %s, %s, 60, %s, 'Studio 2') RETURNING id",
-                         (trainer_id, starts_at, capacity))
-    return class_id
+    return factories.class_(db_url, trainer_id, starts_at, duration_minutes=60,
+                            capacity=capacity, room="Studio 2")
 
 
 def _book(db_url: str, member_id: int, class_id: int, status: str, minutes_ago: int) -> int:
     """A place as the booking rules leave it (a booked one reserved its visit)."""
-    (booking_id,), = query(db_url, """
-        INSERT INTO bookings (class_id, member_id, status, membership_id, visit_reserved,
-                              created_at)
-        VALUES (%s, %s, %s, (SELECT id FROM memberships WHERE member_id = %s),
-                %s, now() - %s * interval '1 minute') RETURNING id""",
-        (class_id, member_id, status, member_id, status == "booked", minutes_ago))
-    return booking_id
+    (membership_id,), = query(db_url, "SELECT id FROM memberships WHERE member_id = %s",
+                              (member_id,))
+    return factories.booking(db_url, class_id, member_id, status=status,
+                             membership_id=membership_id, visit_reserved=status == "booked",
+                             created_at=-timedelta(minutes=minutes_ago))
 
 
 def _world(db_url: str, tom: Person, ada: Person, lang: str) -> dict:
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 3500, 60, 10)")
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 10)")
+    factories.plan(db_url, "Ten", price_minor=3500, duration_days=60, visit_count=10)
+    factories.class_type(db_url, "Yoga", default_duration_minutes=60, default_capacity=10)
     w = {"tom": _person(db_url, tom.id, "Tom", None, "trainer", lang),
          "ada": _person(db_url, ada.id, "Ada", None, "admin", lang),
          "oleg": _person(db_url, 900001, "Oleg", None, "trainer")}
@@ -137,8 +126,8 @@ def _world(db_url: str, tom: Person, ada: Person, lang: str) -> dict:
                   " expires_at) VALUES (%s, %s, %s, now(), now() + interval '1 hour')",
           (w["eva_b"], w["now"], w["eva"]))
     w["anna_in"] = w["now_start"] - timedelta(minutes=2)
-    query(db_url, "INSERT INTO visits (member_id, class_id, checked_in_at, method) VALUES"
-                  " (%s, %s, %s, 'qr')", (w["anna"], w["now"], w["anna_in"]))
+    factories.visit(db_url, w["anna"], class_id=w["now"], checked_in_at=w["anna_in"],
+                    method="qr")
     w["later_b"] = _book(db_url, w["boris"], w["later"], "booked", 100)
     w["other_b"] = _book(db_url, w["clara"], w["other"], "booked", 100)
     return w
