@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fitclub.locales import Texts
+from tests import factories
 from tests.e2e import harness
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, buttons
@@ -19,24 +20,17 @@ SUMMARY = "без отметки"
 
 
 def _class(db_url: str, trainer_id: int, starts_at: datetime, status: str = "scheduled") -> int:
-    (class_id,), = query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                                 " duration_minutes, capacity, status) VALUES ((SELECT id FROM"
-                                 " class_types), %s, %s, 60, 20, %s) RETURNING id",
-                         (trainer_id, starts_at, status))
-    return class_id
+    return factories.class_(db_url, trainer_id, starts_at, duration_minutes=60, capacity=20,
+                            status=status)
 
 
 def _places(db_url: str, class_id: int, prefix: str, statuses: list[str]) -> dict[int, str]:
     """Members named prefix1, prefix2... holding places of these statuses; booking id -> name."""
     made = {}
     for n, status in enumerate(statuses, 1):
-        (booking_id,), = query(db_url, """
-            WITH m AS (INSERT INTO members (telegram_id, first_name, registered_at)
-                       VALUES (%s, %s, now()) RETURNING id)
-            INSERT INTO bookings (class_id, member_id, status, created_at)
-            SELECT %s, id, %s, now() - %s * interval '1 second' FROM m RETURNING id""",
-            (10**6 + ord(prefix) * 100 + n, f"{prefix}{n}", class_id, status,
-             100 - n))
+        member_id = factories.member(db_url, 10**6 + ord(prefix) * 100 + n, f"{prefix}{n}")
+        booking_id = factories.booking(db_url, class_id, member_id, status=status,
+                                       created_at=-timedelta(seconds=100 - n))
         made[booking_id] = f"{prefix}{n}"
     return made
 
@@ -64,12 +58,9 @@ def _summaries(tina: Person) -> list[dict]:
 def test_the_no_show_job_marks_exactly_the_unmarked_members_once_with_two_processes(
         emu, launcher, db_url, monkeypatch):
     monkeypatch.setattr(harness, "PROBE_BOT", JOBS_BOT)
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 20)")
+    factories.class_type(db_url, "Yoga", default_duration_minutes=60, default_capacity=20)
     tina = Person(emu, "Tina", language_code="ru")
-    (tina_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, role, language,"
-                                " registered_at) VALUES (%s, 'Tina', 'trainer', 'ru', now())"
-                                " RETURNING id", (tina.id,))
+    tina_id = factories.member(db_url, tina.id, "Tina", role="trainer", language="ru")
     tina.user.send_text(TOKEN, "hi")  # a bot may only write to users who wrote first
     now = query(db_url, "SELECT now()")[0][0]
     # Ended two hours ago: due at once. Ends in a moment: due GRACE_SECONDS later, during the
