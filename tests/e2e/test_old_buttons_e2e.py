@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from fitclub import callbacks as cb
+from tests import factories
 from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person
 
@@ -31,13 +32,9 @@ def _open_old(db_url: str, ada: Person, results: dict, data: str) -> None:
 def test_an_old_result_button_leaves_only_its_own_step(emu, launcher, db_url, command, step,
                                                        button):
     ada = Person(emu, "Ada")
-    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, registered_at)"
-                  " VALUES (%s, 'Ada', '+4915100001', 'admin', now())", (ada.id,))
-    (anna,), = query(db_url, "INSERT INTO members (telegram_id, first_name, last_name, phone,"
-                             " registered_at) VALUES (900002, 'Anna', 'Petrova',"
-                             " '+4915100002', now()) RETURNING id")
-    query(db_url, "INSERT INTO class_types (name, default_duration_minutes, default_capacity)"
-                  " VALUES ('Yoga', 60, 16)")
+    factories.member(db_url, ada.id, "Ada", phone="+4915100001", role="admin")
+    anna = factories.member(db_url, 900002, "Anna", last_name="Petrova", phone="+4915100002")
+    factories.class_type(db_url, "Yoga", default_duration_minutes=60, default_capacity=16)
     launcher.start(db_url)
 
     ada.send(command)

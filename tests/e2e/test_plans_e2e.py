@@ -9,6 +9,7 @@ import pytest
 
 from fitclub import callbacks as cb
 from fitclub.locales import Texts
+from tests import factories
 from tests.e2e.admin_session import plain, step, tap
 from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, buttons
@@ -21,9 +22,8 @@ WORDS = {"en": {"title": "💳 Plans", "saved": "✅ Saved.", "cancelled": "Canc
 
 
 def _admin(db_url: str, person: Person, lang: str) -> int:
-    return query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role, language,"
-                         " registered_at) VALUES (%s, 'Ada', '+4915100001', 'admin', %s, now())"
-                         " RETURNING id", (person.id, lang))[0][0]
+    return factories.member(db_url, person.id, "Ada", phone="+4915100001", role="admin",
+                            language=lang)
 
 
 def _plans(db_url: str) -> list[tuple]:
@@ -36,8 +36,7 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
     tx, words = Texts(lang), WORDS[lang]
     admin = Person(emu, "Ada", language_code=lang)
     _admin(db_url, admin, lang)
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Year', 30000, 365, NULL)")
+    factories.plan(db_url, "Year", price_minor=30000, duration_days=365, visit_count=None)
     launcher.start(db_url)
 
     # The list: one plan on sale, a button each, New plan, back to the staff home.
@@ -137,8 +136,8 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
     assert tap(emu, db_url, admin, ask, yes) == plain(tx, "stale_button")
     assert [p[0] for p in _plans(db_url)] == ["Year"]
     year = query(db_url, "SELECT id FROM membership_plans")[0][0]
-    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on)"
-                  " SELECT id, %s, current_date, current_date + 364 FROM members", (year,))
+    for (member_id,) in query(db_url, "SELECT id FROM members ORDER BY id"):
+        factories.membership(db_url, member_id, year, starts_on=0, ends_on=364, visits_left=None)
     toast = tap(emu, db_url, admin, ask, cb.PLAN_DELETE(plan_id=year, step="ask"))
     assert toast == plain(tx, "pl_delete_sold", name="Year")
     shown = admin.wait_edit(ask["message_id"], plain(tx, "pl_sold", sold=1, current=1))
