@@ -9,11 +9,13 @@ import csv
 import io
 import re
 import time
+from datetime import timedelta
 
 from PIL import Image
 
 from fitclub import callbacks as cb
 from fitclub.locales import Texts
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, buttons
 
@@ -23,57 +25,58 @@ TODAY = f"(now() AT TIME ZONE '{TZ}')::date"
 
 def seed(db_url: str, ada: Person, ira: Person) -> dict[str, int]:
     """Two admins (English, Russian), members, memberships, classes, bookings and visits."""
-    ids = dict(query(db_url, """
-        INSERT INTO members (telegram_id, first_name, last_name, phone, language, role,
-                             registered_at)
-        VALUES (%s, 'Ada', NULL, '+4915100000001', 'en', 'admin', now()),
-               (%s, 'Ира', NULL, '+79160000002', 'ru', 'admin', now()),
-               (900001, 'Анна', 'Петрова', '+79161234567', 'ru', 'member', now()),
-               (900002, 'Boris', 'O"Neil, Jr', '+4915100000003', 'en', 'member',
-                now() - interval '40 days'),
-               (900003, 'Clara', NULL, '+4915100000004', 'en', 'member', now()),
-               (900004, 'Dima', NULL, '+4915100000005', 'en', 'member', now()),
-               (900005, 'Eva', NULL, '+4915100000006', 'en', 'member', now()),
-               (900006, 'Tina', NULL, '+4915100000007', 'en', 'trainer', now())
-        RETURNING first_name, id""", (ada.id, ira.id)))
-    query(db_url, f"""
-        WITH p AS (INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)
-                   VALUES ('Месяц', 5000, 30, 12) RETURNING id)
-        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left, status)
-        SELECT m, (SELECT id FROM p), {TODAY} - s, {TODAY} + e, v, st FROM (VALUES
-            (%(Анна)s, 20, 3, 5, 'active'), (%(Boris)s, 5, 20, NULL, 'active'),
-            (%(Clara)s, 10, 6, 1, 'active'), (%(Dima)s, 40, -10, 0, 'expired'),
-            (%(Eva)s, 10, 5, 4, 'frozen')) AS x (m, s, e, v, st)""", ids)
-    query(db_url, """
-        INSERT INTO class_types (name, default_duration_minutes, default_capacity)
-        VALUES ('Yoga', 60, 10), ('Бокс', 60, 4)""")
+    ids = {}
+    for telegram_id, first, last, phone, language, role, registered in (
+            (ada.id, "Ada", None, "+4915100000001", "en", "admin", True),
+            (ira.id, "Ира", None, "+79160000002", "ru", "admin", True),
+            (900001, "Анна", "Петрова", "+79161234567", "ru", "member", True),
+            (900002, "Boris", 'O"Neil, Jr', "+4915100000003", "en", "member",
+             timedelta(days=-40)),
+            (900003, "Clara", None, "+4915100000004", "en", "member", True),
+            (900004, "Dima", None, "+4915100000005", "en", "member", True),
+            (900005, "Eva", None, "+4915100000006", "en", "member", True),
+            (900006, "Tina", None, "+4915100000007", "en", "trainer", True)):
+        ids[first] = factories.member(db_url, telegram_id, first, last_name=last, phone=phone,
+                                      language=language, role=role, registered=registered)
+    plan_id = factories.plan(db_url, "Месяц", price_minor=5000, duration_days=30,
+                             visit_count=12)
+    (today,), = query(db_url, f"SELECT {TODAY}")
+    for who, since, until, visits, status in (
+            ("Анна", 20, 3, 5, "active"), ("Boris", 5, 20, None, "active"),
+            ("Clara", 10, 6, 1, "active"), ("Dima", 40, -10, 0, "expired"),
+            ("Eva", 10, 5, 4, "frozen")):
+        factories.membership(db_url, ids[who], plan_id, starts_on=today - timedelta(days=since),
+                             ends_on=today + timedelta(days=until), visits_left=visits,
+                             status=status)
+    types = {kind: factories.class_type(db_url, kind, default_duration_minutes=60,
+                                        default_capacity=capacity)
+             for kind, capacity in (("Yoga", 10), ("Бокс", 4))}
     for key, kind, starts, capacity, status in (
-            ("c1", "Yoga", "-2 days", 10, "scheduled"), ("c2", "Бокс", "-5 days", 4, "completed"),
-            ("c3", "Yoga", "-1 hour", 5, "scheduled"), ("c4", "Yoga", "1 day", 10, "scheduled"),
-            ("c5", "Бокс", "-3 days", 8, "cancelled")):
-        (ids[key],), = query(db_url, """
-            INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes,
-                                 capacity, status)
-            VALUES ((SELECT id FROM class_types WHERE name = %s), %s, now() + %s::interval, 60,
-                    %s, %s) RETURNING id""", (kind, ids["Tina"], starts, capacity, status))
-    query(db_url, """
-        INSERT INTO bookings (class_id, member_id, status) VALUES
-            (%(c1)s, %(Анна)s, 'attended'), (%(c3)s, %(Boris)s, 'booked'),
-            (%(c1)s, %(Clara)s, 'no_show'), (%(c1)s, %(Dima)s, 'cancelled'),
-            (%(c1)s, %(Eva)s, 'waitlisted'), (%(c2)s, %(Анна)s, 'attended'),
-            (%(c2)s, %(Boris)s, 'attended'), (%(c3)s, %(Clara)s, 'attended'),
-            (%(c4)s, %(Анна)s, 'booked')""", ids)
-    query(db_url, """
-        INSERT INTO visits (member_id, class_id, checked_in_at, method, checked_in_by)
-        VALUES (%(Анна)s, NULL, now() - interval '3 minutes', 'qr', NULL),
-               (%(Boris)s, NULL, now() - interval '2 minutes', 'manual', %(Ada)s),
-               (%(Clara)s, %(c3)s, now() - interval '1 minute', 'class', %(Tina)s),
-               (%(Анна)s, %(c1)s, now() - interval '2 days', 'class', %(Tina)s),
-               (%(Анна)s, %(c2)s, now() - interval '5 days', 'class', %(Tina)s),
-               (%(Boris)s, %(c2)s, now() - interval '5 days', 'class', %(Tina)s);
-        INSERT INTO visits (member_id, checked_in_at, method)
-        SELECT %(Boris)s, now() - d * interval '6 days' - interval '3 hours', 'qr'
-        FROM generate_series(1, 16) d""", ids)
+            ("c1", "Yoga", timedelta(days=-2), 10, "scheduled"),
+            ("c2", "Бокс", timedelta(days=-5), 4, "completed"),
+            ("c3", "Yoga", timedelta(hours=-1), 5, "scheduled"),
+            ("c4", "Yoga", timedelta(days=1), 10, "scheduled"),
+            ("c5", "Бокс", timedelta(days=-3), 8, "cancelled")):
+        ids[key] = factories.class_(db_url, ids["Tina"], starts, class_type_id=types[kind],
+                                    duration_minutes=60, capacity=capacity, status=status)
+    for cls, who, status in (
+            ("c1", "Анна", "attended"), ("c3", "Boris", "booked"), ("c1", "Clara", "no_show"),
+            ("c1", "Dima", "cancelled"), ("c1", "Eva", "waitlisted"), ("c2", "Анна", "attended"),
+            ("c2", "Boris", "attended"), ("c3", "Clara", "attended"), ("c4", "Анна", "booked")):
+        factories.booking(db_url, ids[cls], ids[who], status=status)
+    for who, cls, ago, method, by in (
+            ("Анна", None, timedelta(minutes=3), "qr", None),
+            ("Boris", None, timedelta(minutes=2), "manual", "Ada"),
+            ("Clara", "c3", timedelta(minutes=1), "class", "Tina"),
+            ("Анна", "c1", timedelta(days=2), "class", "Tina"),
+            ("Анна", "c2", timedelta(days=5), "class", "Tina"),
+            ("Boris", "c2", timedelta(days=5), "class", "Tina")):
+        factories.visit(db_url, ids[who], class_id=ids[cls] if cls else None,
+                        checked_in_at=-ago, method=method,
+                        checked_in_by=ids[by] if by else None)
+    for d in range(1, 17):
+        factories.visit(db_url, ids["Boris"], checked_in_at=-timedelta(days=6 * d, hours=3),
+                        method="qr")
     return ids
 
 
