@@ -30,7 +30,7 @@ from bench import REPORTS
 from fitclub.db.migrate import Migrator
 from fitclub.db.queries import Q
 from fitclub.devdb import DevPostgres
-from fitclub.runtime.sender import CLAIM_WINDOW
+from fitclub.runtime.claimer import CLAIM_WINDOW
 
 REPORT = REPORTS / "claim.json"
 PROCESS = "00000000-0000-0000-0000-00000000c1a1"

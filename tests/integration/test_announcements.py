@@ -17,8 +17,8 @@ from telebot import types
 from fitclub.config import Settings
 from fitclub.db.queries import Q
 from fitclub.jobs import announcements as jobs
+from fitclub.runtime.claimer import CLAIM_WINDOW
 from fitclub.runtime.jobs.registry import Job, JobContext
-from fitclub.runtime.sender import CLAIM_WINDOW
 from fitclub.services import announcements as ann
 from fitclub.services.announcements import Confirmed
 from tests import factories

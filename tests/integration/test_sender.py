@@ -399,7 +399,7 @@ def test_the_watchdogs_liveness_fails_with_an_old_reply_or_unrecorded_deliveries
         assert app.check_health().details["reply_too_old"] is True
         _execute(db_url, "DELETE FROM outbox")
         assert app.alive()
-        app.sender._marking_failed(RuntimeError("refused"))
+        app.sender.claimer._marking_failed(RuntimeError("refused"))
         assert not app.alive()
         assert app.check_health().ok is False
     finally:

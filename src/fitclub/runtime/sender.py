@@ -1,23 +1,17 @@
 """The sender: delivers outbox rows to the Bot API outside any database transaction.
 
-One claimer thread records deliveries and takes the next rows in one statement per wake (the
-head of each idle chat by priority then age, so a chat's messages keep their order and a reply
-overtakes a queued announcement); sender threads deliver them under a global limit and
-per-chat pacing, lowest priority number first.
-
-Claims belong to this process (`fitclub.runtime.processes`: its registration and heartbeat).
-Every claim carries its own token, and no mark, requeue or failure touches a row whose token
-changed. After a SIGKILL nothing is lost; the calls in flight at the kill (sent, not yet
+A claimer thread records deliveries and claims the next rows (`fitclub.runtime.claimer`);
+sender threads deliver them under a global limit and per-chat pacing, lowest priority number
+first. Claims belong to this process (`fitclub.runtime.processes`: its registration and
+heartbeat). After a SIGKILL nothing is lost; the calls in flight at the kill (sent, not yet
 recorded) are sent again.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +22,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from fitclub.db.pool import Pool, is_disconnect
+from fitclub.db.pool import Pool
 from fitclub.db.queries import Q
+from fitclub.runtime.claimer import Claimer
+from fitclub.runtime.deliveries import Delivery, DeliveryQueue
 from fitclub.runtime.processes import Heartbeat, ProcessIdentity
 from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
@@ -46,30 +42,6 @@ HARMLESS_400 = (
 
 # A wake waits this long so a burst of commits and deliveries shares one statement.
 COALESCE_SECONDS = 0.01
-# While deliveries cannot be recorded, the marks are retried (row by row) this often.
-MARK_RETRY_SECONDS = 2.0
-# A claim looks at this many due rows (by priority, then age); a sweep this often looks at
-# all of them, so a head queued behind a longer run of busy chats' rows waits at most that.
-CLAIM_WINDOW = 1000
-SWEEP_SECONDS = 5.0
-
-
-@dataclass(order=True)
-class Delivery:
-    """One claimed outbox row, ordered by when it may go, then priority, then age."""
-
-    ready_at: float
-    priority: int
-    id: int
-    chat_id: int = field(compare=False)
-    method: str = field(compare=False)
-    params: dict = field(compare=False)
-    file: tuple[str, str, bytes] | None = field(compare=False, default=None)
-    attempts: int = field(compare=False, default=0)
-    update_id: int | None = field(compare=False, default=None)
-    received_at: datetime | None = field(compare=False, default=None)
-    claimed_at: float = field(compare=False, default=0.0)
-    token: int = field(compare=False, default=0)
 
 
 def message_id_of(result: Any) -> int | None:
@@ -108,21 +80,11 @@ class Sender:
         self.identity = identity or ProcessIdentity.of_this_process()
         self.heartbeat = Heartbeat(pool, self.identity, drop_claims=self._drop_claims,
                                    wake=self.wake)
+        self.claimer = Claimer(pool, process=self.identity.id, lease=lease)
+        self.queue = DeliveryQueue()
         self.max_in_memory = max(int(rate * 2), threads * 4, 20)
-        # Deliveries wait in _heap (by ready_at) until due, then move to _ready, ordered by
-        # priority and age: both picks are O(log n) under the lock.
-        self._heap: list[Delivery] = []
-        self._ready: list[tuple[int, int, Delivery]] = []
-        self._cond = threading.Condition()
-        self._in_flight = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
-        # Deliveries not yet recorded: (id, claim token, message id).
-        self._done: list[tuple[int, int, int | None]] = []
-        self._done_lock = threading.Lock()
-        self._mark_failing_since: float | None = None
-        self._next_mark_retry = 0.0
-        self._next_sweep = 0.0
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -146,20 +108,12 @@ class Sender:
         """Let in-flight calls finish, record what was sent, hand every other claim back."""
         self._stop.set()
         self._wake.set()
-        with self._cond:
-            self._cond.notify_all()
+        self.queue.wake_all()
         deadline = time.monotonic() + timeout
         for th in self._threads:
             th.join(max(0.0, deadline - time.monotonic()))
-        with self._cond:
-            self._heap, self._ready = [], []
-        done = self._take_done()
-        try:
-            if done:
-                self._mark(done)
-        except Exception:
-            log.warning("could not record the last %s sent rows; they will be sent again "
-                        "after a restart", len(done), exc_info=True)
+        self.queue.clear()
+        self.claimer.record_the_rest()
         try:
             # Everything still claimed goes back: rows never sent, and any call still
             # running past the timeout.
@@ -170,12 +124,11 @@ class Sender:
 
     def backlog(self) -> int:
         """Claimed rows not yet delivered."""
-        with self._cond:
-            return len(self._heap) + len(self._ready) + self._in_flight
+        return self.queue.backlog()
 
     def recording_failed(self) -> bool:
         """Deliveries were made that the database refuses to record (health turns unhealthy)."""
-        return self._mark_failing_since is not None
+        return self.claimer.recording_failed()
 
     # -- claimer ---------------------------------------------------------------------------
 
@@ -188,153 +141,36 @@ class Sender:
             if self._stop.is_set():
                 break
             try:
-                self._cycle()
+                self._claim()
             except Exception:
                 log.warning("outbox claim failed; retrying", exc_info=True)
                 self._stop.wait(1.0)
 
-    def _drop_claims(self) -> int:
-        """Forget the claimed rows not yet sent (this process was given up as dead)."""
-        with self._cond:
-            dropped = len(self._heap) + len(self._ready)
-            self._heap, self._ready = [], []
-        return dropped
-
-    def _take_done(self) -> list[tuple[int, int, int | None]]:
-        with self._done_lock:
-            done, self._done = self._done, []
-        return done
-
-    def _put_back(self, done: list[tuple[int, int, int | None]]) -> None:
-        if done:
-            with self._done_lock:
-                self._done[:0] = done
-
-    def _cycle(self) -> None:
-        """Record deliveries and claim once (one statement while marking works)."""
+    def _claim(self) -> None:
         room = max(0, min(self.max_in_memory - self.backlog(), 100))
-        done = self._take_done()
-        rows: list = []
-        if self._mark_failing_since is not None:
-            self._put_back(done)
-            if time.monotonic() >= self._next_mark_retry:
-                self._retry_marks()
-            if room:
-                rows = self._mark_and_claim([], room)
-        elif done or room:
-            try:
-                rows = self._mark_and_claim(done, room)
-            except Exception as exc:
-                self._put_back(done)
-                if not done or is_disconnect(exc):
-                    raise
-                # Claiming alone tells an outage (this raises too) from marks the database
-                # refuses: those must not hold back every other chat.
-                rows = self._mark_and_claim([], room)
-                self._marking_failed(exc)
-        self._accept(rows)
-        if room and len(rows) == room:
+        claimed = self.claimer.claim(room)
+        for delivery in claimed:
+            delivery.ready_at += self.pacer.delay(delivery.chat_id)
+        self.queue.put([d for d in claimed if not d.blocked])
+        for delivery in claimed:
+            if delivery.blocked:
+                # A 403 already told us (or the user's my_chat_member update did): rows
+                # queued after that, such as a reply to another chat's update or an
+                # announcement, are dropped without a call, so a blocked user costs no more
+                # sends and no more 403s.
+                self._fail(delivery, "dropped", "bot was blocked by the user", reason="blocked")
+        if room and len(claimed) == room:
             self._wake.set()  # a full claim: there may be more due now
 
-    def _mark_and_claim(self, done: list, limit: int) -> list:
-        params = {**self._done_params(done), "limit": limit, "lease": self.lease,
-                  "process": self.identity.id, "window": CLAIM_WINDOW}
-        query = Q["outbox.mark_and_claim"]
-        if limit and time.monotonic() >= self._next_sweep:
-            self._next_sweep = time.monotonic() + SWEEP_SECONDS
-            query = Q["outbox.claim_sweep"]
-
-        def run(conn):
-            with conn.cursor() as cur:
-                cur.execute(query, params)
-                return cur.fetchall()
-
-        return self.pool.run_alone(run)
-
-    @staticmethod
-    def _done_params(done: list) -> dict[str, list]:
-        return {"done_ids": [d[0] for d in done], "done_tokens": [d[1] for d in done],
-                "done_message_ids": [d[2] for d in done]}
-
-    def _mark(self, done: list) -> None:
-        def run(conn):
-            with conn.cursor() as cur:
-                cur.execute(Q["outbox.mark_sent"], self._done_params(done))
-
-        self.pool.run_alone(run, attempts=2, max_seconds=3)
-
-    def _marking_failed(self, exc: Exception) -> None:
-        self._next_mark_retry = time.monotonic() + MARK_RETRY_SECONDS
-        if self._mark_failing_since is None:
-            self._mark_failing_since = time.monotonic()
-            cause = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
-            log.error("deliveries cannot be recorded (%s); claiming goes on, the marks are "
-                      "retried every %.0fs and /healthz reports unhealthy until they succeed",
-                      cause, MARK_RETRY_SECONDS)
-
-    def _retry_marks(self) -> None:
-        """Row by row, so one row the database refuses cannot hold back the others."""
-        self._next_mark_retry = time.monotonic() + MARK_RETRY_SECONDS
-        failed: list = []
-        cause: Exception | None = None
-        for entry in self._take_done():
-            try:
-                self._mark([entry])
-            except Exception as exc:
-                failed.append(entry)
-                cause = exc
-        self._put_back(failed)
-        if not failed:
-            log.warning("deliveries are recorded again after %.0fs",
-                        time.monotonic() - (self._mark_failing_since or time.monotonic()))
-            self._mark_failing_since = None
-        else:
-            log.debug("%s deliveries still cannot be recorded: %s", len(failed), cause)
-
-    def _accept(self, rows: list) -> None:
-        if not rows:
-            return
-        now = time.monotonic()
-        unwanted: list[Delivery] = []
-        with self._cond:
-            for (oid, token, chat_id, method, params, ffield, fname, fbytes, priority, attempts,
-                 update_id, received_at, blocked) in rows:
-                file = (ffield, fname, bytes(fbytes)) if ffield else None
-                ready = now + self.pacer.delay(chat_id)
-                delivery = Delivery(ready, priority, oid, chat_id, method, params, file,
-                                    attempts, update_id, received_at, now, token)
-                if blocked:
-                    unwanted.append(delivery)
-                else:
-                    heapq.heappush(self._heap, delivery)
-            self._cond.notify_all()
-        for delivery in unwanted:
-            # A 403 already told us (or the user's my_chat_member update did): rows queued
-            # after that, such as a reply to another chat's update or an announcement, are
-            # dropped without a call, so a blocked user costs no more sends and no more 403s.
-            self._fail(delivery, "dropped", "bot was blocked by the user", reason="blocked")
+    def _drop_claims(self) -> int:
+        """Forget the claimed rows not yet sent (this process was given up as dead)."""
+        return self.queue.clear()
 
     # -- senders ---------------------------------------------------------------------------
 
-    def _next_delivery(self) -> Delivery | None:
-        with self._cond:
-            while not self._stop.is_set():
-                now = time.monotonic()
-                while self._heap and self._heap[0].ready_at <= now:
-                    delivery = heapq.heappop(self._heap)
-                    heapq.heappush(self._ready, (delivery.priority, delivery.id, delivery))
-                if self._ready:
-                    # Among the deliveries due now, the lowest priority number goes first.
-                    _, _, delivery = heapq.heappop(self._ready)
-                    self._in_flight += 1
-                    return delivery
-                wait = self._heap[0].ready_at - now if self._heap else 0.5
-                self._cond.wait(min(wait, 0.5))
-            return None
-
     def _send_loop(self) -> None:
         while True:
-            delivery = self._next_delivery()
+            delivery = self.queue.take(self._stop)
             if delivery is None:
                 return
             try:
@@ -344,13 +180,12 @@ class Sender:
                               extra={"outbox_id": delivery.id})
                 self._requeue(delivery, delay=5.0, attempted=1, error="internal error")
             finally:
-                with self._cond:
-                    self._in_flight -= 1
+                self.queue.finished()
 
     def _deliver(self, delivery: Delivery) -> None:
         wait = self.pacer.delay(delivery.chat_id)
         if wait > 0:
-            self._push(delivery, wait)
+            self.queue.push(delivery, wait)
             return
         try:
             result = self._call(delivery)
@@ -416,7 +251,7 @@ class Sender:
                 # A long wait usually means the whole bot is over its limit, not one chat.
                 self.limiter.pause(retry_after)
             if retry_after < self.lease / 4:
-                self._push(delivery, retry_after)
+                self.queue.push(delivery, retry_after)
             else:
                 self._requeue(delivery, delay=retry_after, attempted=0, error=exc.description)
             return
@@ -462,12 +297,6 @@ class Sender:
             return
         self._requeue(delivery, delay=min(300.0, 2.0 * 2 ** attempts), attempted=1, error=error)
 
-    def _push(self, delivery: Delivery, delay: float) -> None:
-        delivery.ready_at = time.monotonic() + delay
-        with self._cond:
-            heapq.heappush(self._heap, delivery)
-            self._cond.notify()
-
     # -- database writes (short transactions, never around a Bot API call) -----------------
 
     def _record_sent(self, delivery: Delivery, message_id: int | None) -> None:
@@ -476,8 +305,7 @@ class Sender:
             if delivery.received_at is not None and delivery.priority == 0:
                 age = (datetime.now(UTC) - delivery.received_at).total_seconds()
                 self.metrics.reply_latency.observe(max(0.0, age))
-        with self._done_lock:
-            self._done.append((delivery.id, delivery.token, message_id))
+        self.claimer.delivered(delivery, message_id)
         self._wake.set()  # recorded within a few ms; the chat's next row may go then
 
     def _requeue(self, delivery: Delivery, *, delay: float, attempted: int,
@@ -520,9 +348,5 @@ class Sender:
                 cur.execute(Q["members.mark_blocked"], {"telegram_id": delivery.chat_id})
 
         self.pool.run(run)
-        with self._cond:
-            # Claimed rows of that chat cannot exist (one head per chat), but be sure.
-            self._heap = [j for j in self._heap if j.chat_id != delivery.chat_id]
-            heapq.heapify(self._heap)
-            self._ready = [r for r in self._ready if r[2].chat_id != delivery.chat_id]
-            heapq.heapify(self._ready)
+        # Claimed rows of that chat cannot exist (one head per chat), but be sure.
+        self.queue.drop_chat(delivery.chat_id)
