@@ -10,6 +10,7 @@ import time
 
 from fitclub import callbacks as cb
 from fitclub.locales import Texts
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, buttons
 from tests.e2e.test_checkin_e2e import press_old
@@ -22,12 +23,9 @@ CARD_BUTTONS = {
 
 def _person(db_url: str, person: Person, first: str, last: str | None = None, *,
             role: str = "member", lang: str = "en", username: str | None = None) -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, last_name,"
-                                  " phone, username, role, language, registered_at) VALUES"
-                                  " (%s, %s, %s, '+4915100' || %s, %s, %s, %s, now())"
-                                  " RETURNING id",
-                          (person.id, first, last, person.id, username, role, lang))
-    return member_id
+    return factories.member(db_url, person.id, first, last_name=last,
+                            phone=f"+4915100{person.id}", username=username, role=role,
+                            language=lang)
 
 
 def _role(db_url: str, member_id: int) -> str:
@@ -49,11 +47,8 @@ def test_admins_change_roles(emu, launcher, db_url):
     _person(db_url, rita, "Rita", role="admin", lang="ru")
     anna_id = _person(db_url, anna, "Anna", "Petrova", lang="ru", username="anna_p")
     olga_id = _person(db_url, olga, "Olga")
-    query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)"
-                  " VALUES ('Ten', 3500, 30, 10)")
-    query(db_url, "INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)"
-                  " VALUES (%s, (SELECT id FROM membership_plans), current_date - 1,"
-                  " current_date + 29, 10)", (anna_id,))
+    factories.plan(db_url, "Ten", price_minor=3500, duration_days=30, visit_count=10)
+    factories.membership(db_url, anna_id, starts_on=-1, ends_on=29, visits_left=10)
     (ends,), = query(db_url, "SELECT current_date + 29")
     launcher.start(db_url, ADMIN_TELEGRAM_IDS=str(ada.id), REMINDER_HOURS="0.05")
     anna.send("/start")  # the bot may message only people who started it
