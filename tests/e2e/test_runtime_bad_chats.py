@@ -3,6 +3,9 @@ is marked failed and its chat keeps working."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from tests import factories
 from tests.e2e.harness import TOKEN, bot_texts, query, record_calls, wait_until
 
 MAX_ATTEMPTS = 3
@@ -16,8 +19,7 @@ def test_blocked_user_is_recorded_after_a_403_and_gets_no_more_sends(emu, launch
     calls = record_calls(emu)
     blocker, other = emu.create_user("blocker"), emu.create_user("other")
     # A registered member: the 403 is recorded on their row.
-    query(db_url, "INSERT INTO members (telegram_id, first_name, registered_at)"
-                  " VALUES (%s, 'Blocker', now())", (blocker.id,))
+    factories.member(db_url, blocker.id, "Blocker")
     for text in ("/start", "n 1", "n 2", "slow 2"):
         blocker.send_text(TOKEN, text)
     blocker.block(TOKEN)
@@ -80,9 +82,8 @@ def test_a_member_marked_blocked_who_writes_later_is_answered_again(emu, launche
     a message they send after it clears the mark, and the reply reaches them. Messages sent
     before the 403 (the test above) do not clear it."""
     person = emu.create_user("Late")
-    query(db_url, "INSERT INTO members (telegram_id, first_name, phone, registered_at,"
-                  " blocked_at) VALUES (%s, 'Late', '+4915100001', now(),"
-                  " now() - interval '1 minute')", (person.id,))
+    factories.member(db_url, person.id, "Late", phone="+4915100001",
+                     blocked=timedelta(minutes=-1))
     launcher.start(db_url)
     person.send_text(TOKEN, "/help")
     (reply,) = person.wait_for_messages(TOKEN, 1, timeout=10)

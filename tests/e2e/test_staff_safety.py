@@ -17,9 +17,11 @@ audit log naming the attempt.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
+from tests import factories
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person
 from tests.e2e.staff_cases import CASES, Case
@@ -38,30 +40,20 @@ def seed_world(db_url: str, member: Person, trainer: Person, admin: Person) -> d
     for key, person, role in (("member_id", member, "member"), ("trainer_id", trainer,
                                                                    "trainer"),
                               ("admin_id", admin, "admin")):
-        world[key] = query(db_url, """
-            INSERT INTO members (telegram_id, first_name, phone, role, registered_at)
-            VALUES (%s, %s, '+4915100000' || %s, %s, now()) RETURNING id""",
-            (person.id, person.user.data.first_name, len(world), role))[0][0]
-    (world["other_id"],), = query(db_url, """
-        INSERT INTO members (telegram_id, first_name, phone, registered_at)
-        VALUES (777001, 'Olga', '+4915177700', now()) RETURNING id""")
-    (world["plan_id"],), = query(db_url, """
-        INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)
-        VALUES ('Month', 5000, 30, 12) RETURNING id""")
-    (world["membership_id"],), = query(db_url, """
-        INSERT INTO memberships (member_id, plan_id, starts_on, ends_on, visits_left)
-        VALUES (%s, %s, current_date - 1, current_date + 29, 10) RETURNING id""",
-        (world["other_id"], world["plan_id"]))
-    (world["type_id"],), = query(db_url, """
-        INSERT INTO class_types (name, default_duration_minutes, default_capacity)
-        VALUES ('Yoga', 60, 10) RETURNING id""")
-    (world["class_id"],), = query(db_url, """
-        INSERT INTO classes (class_type_id, trainer_id, starts_at, duration_minutes, capacity)
-        VALUES (%s, %s, now() + interval '1 day', 60, 10) RETURNING id""",
-        (world["type_id"], world["trainer_id"]))
-    (world["booking_id"],), = query(db_url, """
-        INSERT INTO bookings (class_id, member_id, status) VALUES (%s, %s, 'booked')
-        RETURNING id""", (world["class_id"], world["other_id"]))
+        world[key] = factories.member(db_url, person.id, person.user.data.first_name,
+                                      phone=f"+4915100000{len(world)}", role=role)
+    world["other_id"] = factories.member(db_url, 777001, "Olga", phone="+4915177700")
+    world["plan_id"] = factories.plan(db_url, "Month", price_minor=5000, duration_days=30,
+                                      visit_count=12)
+    world["membership_id"] = factories.membership(db_url, world["other_id"], world["plan_id"],
+                                                  starts_on=-1, ends_on=29, visits_left=10)
+    world["type_id"] = factories.class_type(db_url, "Yoga", default_duration_minutes=60,
+                                            default_capacity=10)
+    world["class_id"] = factories.class_(db_url, world["trainer_id"], timedelta(days=1),
+                                         class_type_id=world["type_id"], duration_minutes=60,
+                                         capacity=10)
+    world["booking_id"] = factories.booking(db_url, world["class_id"], world["other_id"],
+                                            status="booked")
     (world["request_id"],), = query(db_url, """
         INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s) RETURNING id""",
         (world["other_id"], world["plan_id"]))
