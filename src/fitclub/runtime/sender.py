@@ -78,10 +78,11 @@ class Sender:
         self.max_attempts = max_attempts
         self.tries_per_claim = tries_per_claim
         self.identity = identity or ProcessIdentity.of_this_process()
-        self.heartbeat = Heartbeat(pool, self.identity, drop_claims=self._drop_claims,
-                                   wake=self.wake)
         self.claimer = Claimer(pool, process=self.identity.id, lease=lease)
         self.queue = DeliveryQueue()
+        # Given up as dead by the others: what is claimed and not yet sent is dropped.
+        self.heartbeat = Heartbeat(pool, self.identity, drop_claims=self.queue.clear,
+                                   wake=self.wake)
         self.max_in_memory = max(int(rate * 2), threads * 4, 20)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -161,10 +162,6 @@ class Sender:
                 self._fail(delivery, "dropped", "bot was blocked by the user", reason="blocked")
         if room and len(claimed) == room:
             self._wake.set()  # a full claim: there may be more due now
-
-    def _drop_claims(self) -> int:
-        """Forget the claimed rows not yet sent (this process was given up as dead)."""
-        return self.queue.clear()
 
     # -- senders ---------------------------------------------------------------------------
 
