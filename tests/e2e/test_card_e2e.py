@@ -10,15 +10,13 @@ import zxingcpp
 from PIL import Image
 
 from fitclub.services import card
+from tests import factories
 from tests.e2e.harness import BASE_ENV, query, wait_until
 from tests.e2e.session import Person, button_data
 
 
 def _member(db_url: str, person: Person) -> int:
-    (member_id,), = query(db_url, "INSERT INTO members (telegram_id, first_name, phone,"
-                                  " registered_at) VALUES (%s, 'Anna', %s, now()) RETURNING id",
-                          (person.id, f"+1555{person.id}"))
-    return member_id
+    return factories.member(db_url, person.id, "Anna", phone=f"+1555{person.id}")
 
 
 def _decode(message: dict) -> str:

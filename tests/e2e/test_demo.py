@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from fitclub.devdb import free_port
+from tests import factories
 from tests.helpers import query as _query
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,7 +234,7 @@ def test_stopping_exits_0_and_leaves_nothing_running(how):
 def test_refuses_to_write_into_a_database_that_has_members(db_url):
     """With DATABASE_URL naming a database that has members (and no demo data), the demo
     stops before writing anything, and says how to proceed."""
-    _query(db_url, "INSERT INTO members (telegram_id, first_name) VALUES (5, 'Real member')")
+    factories.member(db_url, 5, "Real member", registered=False)
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
     done = subprocess.run([sys.executable, "bot.py", "demo", "--port", str(free_port())],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
