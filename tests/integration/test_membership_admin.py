@@ -26,6 +26,7 @@ from fitclub.services import (
 from fitclub.services import membership_admin as ma
 from fitclub.services.booking import Rules
 from fitclub.services.membership_change import Outcome, Refusal
+from tests import factories
 from tests.helpers import query
 
 RULES = Rules(ZoneInfo("UTC"))
@@ -44,15 +45,12 @@ def club(db_url):
     ids = {}
     for key, tg, name, role, lang in (("admin", 501, "Ada", "admin", "en"),
                                       ("anna", 502, "Anna", "member", "ru")):
-        ids[key] = query(db_url, "INSERT INTO members (telegram_id, first_name, phone, role,"
-                                 " language, registered_at) VALUES (%s, %s, '+4915100' || %s,"
-                                 " %s, %s, now()) RETURNING id", (tg, name, tg, role, lang))[0][0]
-    ids["month"] = query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days,"
-                                 " visit_count, freeze_days) VALUES ('Month', 5000, 30, 12, 10)"
-                                 " RETURNING id")[0][0]
-    ids["open"] = query(db_url, "INSERT INTO membership_plans (name, price_minor, duration_days,"
-                                " visit_count, freeze_days) VALUES ('Open', 9000, 90, NULL, 0)"
-                                " RETURNING id")[0][0]
+        ids[key] = factories.member(db_url, tg, name, phone=f"+4915100{tg}", role=role,
+                                    language=lang)
+    ids["month"] = factories.plan(db_url, "Month", price_minor=5000, duration_days=30,
+                                  visit_count=12, freeze_days=10)
+    ids["open"] = factories.plan(db_url, "Open", price_minor=9000, duration_days=90,
+                                 visit_count=None, freeze_days=0)
     return ids
 
 
@@ -259,8 +257,7 @@ def test_a_planned_freeze_begins_on_its_day_or_is_called_off(db_url, club, runne
     assert query(db_url, "SELECT kind, status FROM jobs ORDER BY id") == [
         ("freeze_start", "done"), ("freeze_end", "pending")]
 
-    other = query(db_url, "INSERT INTO members (telegram_id, first_name, registered_at)"
-                          " VALUES (503, 'Bob', now()) RETURNING id")[0][0]
+    other = factories.member(db_url, 503, "Bob")
     planned = _run(db_url, ma.grant, club["admin"], other, club["month"], TODAY, NOW,
                    RULES).membership
     _freeze(db_url, club, planned.id, 3, TODAY + _days(5))
@@ -319,17 +316,15 @@ def test_a_freeze_past_the_membership_end_is_refused_to_start(db_url, club):
 
 def test_a_freeze_cancels_classes_booked_on_its_days_with_their_visits_back(db_url, club):
     m = _grant(db_url, club).membership
-    trainer = query(db_url, "INSERT INTO members (telegram_id, first_name, role) VALUES"
-                            " (9, 'Tina', 'trainer') RETURNING id")[0][0]
-    type_id = query(db_url, "INSERT INTO class_types (name, default_duration_minutes,"
-                            " default_capacity) VALUES ('Yoga', 60, 10) RETURNING id")[0][0]
-    classes = [query(db_url, "INSERT INTO classes (class_type_id, trainer_id, starts_at,"
-                             " duration_minutes, capacity) VALUES (%s, %s, %s, 60, 10)"
-                             " RETURNING id", (type_id, trainer, when))[0][0]
+    trainer = factories.member(db_url, 9, "Tina", role="trainer", registered=False)
+    type_id = factories.class_type(db_url, "Yoga", default_duration_minutes=60,
+                                   default_capacity=10)
+    classes = [factories.class_(db_url, trainer, when, class_type_id=type_id,
+                                duration_minutes=60, capacity=10)
                for when in (NOW + _days(2), NOW + _days(9))]
-    query(db_url, "INSERT INTO bookings (class_id, member_id, status, membership_id,"
-                  " visit_reserved) SELECT c, %s, 'booked', %s, true FROM unnest(%s) c",
-          (club["anna"], m.id, classes))
+    for class_id in classes:
+        factories.booking(db_url, class_id, club["anna"], status="booked", membership_id=m.id,
+                          visit_reserved=True)
     query(db_url, "UPDATE memberships SET visits_left = 10 WHERE id = %s", (m.id,))
     result = _freeze(db_url, club, m.id, 5, TODAY + _days(1))
     assert result.notice.bookings_cancelled == 1
@@ -404,8 +399,7 @@ def test_requests_are_granted_or_dismissed_once(db_url, club):
     first = query(db_url, "INSERT INTO plan_requests (member_id, plan_id, created_at) VALUES"
                           " (%s, %s, now() - interval '1 hour') RETURNING id",
                   (club["anna"], club["month"]))[0][0]
-    bob = query(db_url, "INSERT INTO members (telegram_id, first_name, registered_at)"
-                        " VALUES (503, 'Bob', now()) RETURNING id")[0][0]
+    bob = factories.member(db_url, 503, "Bob")
     second = query(db_url, "INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s)"
                            " RETURNING id", (bob, club["open"]))[0][0]
     items, total = _run(db_url, plan_requests.open_requests)
