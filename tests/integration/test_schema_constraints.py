@@ -432,10 +432,14 @@ def test_boundary_values_are_accepted(cur, world, table, column, value):
 @pytest.mark.parametrize(
     ("table", "row", "constraint"),
     [
-        ("members", {"telegram_id": 42, "first_name": "Ann"}, "members_telegram_id_key"),
+        (
+            "members",
+            {"telegram_id": 42, "first_name": "Ann", "registered": False},
+            "members_telegram_id_key",
+        ),
         (
             "membership_plans",
-            {"name": "Month", "price_minor": 1, "duration_days": 30},
+            {"name": "Month", "price_minor": 1, "duration_days": 30, "visit_count": None},
             "membership_plans_name_key",
         ),
         (
@@ -446,9 +450,11 @@ def test_boundary_values_are_accepted(cur, world, table, column, value):
     ],
 )
 def test_duplicate_natural_key_fails(cur, table, row, constraint):
-    _insert(cur, table, **row)
+    make = {"members": factories.member, "membership_plans": factories.plan,
+            "class_types": factories.class_type}[table]
+    make(cur.connection, **row)
     with pytest.raises(psycopg2.errors.UniqueViolation) as exc:
-        _insert(cur, table, **row)
+        make(cur.connection, **row)
     assert exc.value.diag.constraint_name == constraint
 
 
