@@ -133,12 +133,19 @@ def upward_imports(graph: Mapping[str, Iterable[str]]) -> list[str]:
                   and layer_of(unit_of(target)) > layer_of(unit_of(source)))
 
 
+def feature_of(module: str, package: str) -> str | None:
+    """fitclub.handlers.members.search -> members: a feature is one module or one package."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == package else None
+
+
 def sibling_imports(graph: Mapping[str, Iterable[str]], package: str) -> list[str]:
-    """Modules of a feature package importing another module of it (registries aside)."""
-    prefix = f"fitclub.{package}."
+    """A feature of a package importing another feature of it (registries aside); the modules
+    of one feature package may share each other's code."""
     return sorted(f"{source} -> {target}" for source, targets in graph.items()
-                  if source.startswith(prefix) and source not in REGISTRIES
-                  for target in targets if target.startswith(prefix))
+                  if feature_of(source, package) and source not in REGISTRIES
+                  for target in targets
+                  if feature_of(target, package) not in (None, feature_of(source, package)))
 
 
 # -- the project's own source ------------------------------------------------------------------
@@ -204,6 +211,19 @@ def test_a_cycle_between_packages_is_found(tmp_path):
     assert cycles(unit_graph(found)) == [["runtime", "services"]]
     assert cycles(found) == [["fitclub.runtime.jobs", "fitclub.services.booking"]]
     assert upward_imports(found) == ["fitclub.runtime.jobs -> fitclub.services.booking"]
+
+
+def test_the_modules_of_one_feature_package_may_share_code(tmp_path):
+    src = _tree(tmp_path, {
+        "__init__.py": "",
+        "handlers/__init__.py": "from fitclub.handlers import members\n",
+        "handlers/members/__init__.py": "from fitclub.handlers.members import card\n",
+        "handlers/members/common.py": "",
+        "handlers/members/card.py": "from fitclub.handlers.members import common\n",
+        "handlers/menu.py": "from fitclub.handlers.members import common\n",
+    })
+    assert sibling_imports(import_graph(src), "handlers") == [
+        "fitclub.handlers.menu -> fitclub.handlers.members.common"]
 
 
 def test_a_handler_importing_another_handler_is_found(tmp_path):

@@ -7,7 +7,7 @@ it was refused. Typed steps are part of the flow "mbr" (services.admin_input).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import telebot
 from telebot import types
@@ -28,18 +28,15 @@ from fitclub.callbacks import (
 )
 from fitclub.db.members import Member, by_id
 from fitclub.deps import Deps
+from fitclub.handlers.members import common
 from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import members_admin as screens
-from fitclub.services import admin_input, member_card, membership_admin, plans, timetable
+from fitclub.services import admin_input, membership_admin, plans
 from fitclub.services.admin_input import DELTA_STEP, GRANT_DATE_STEP, REASON_STEP, SEARCH
 from fitclub.services.membership_change import (
-    AdminMembership,
-    Outcome,
     Refusal,
-    Result,
     membership_of,
-    refused,
     with_member,
 )
 from fitclub.services.plans import PlanRow
@@ -63,59 +60,6 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.message(reason_typed, when=flows.typed_step(deps.context, REASON_STEP))
 
 
-# -- the card after a change (the same in handlers/members_freezes.py) -------------------------
-
-def _today(deps: Deps, ctx: UpdateContext) -> date:
-    return timetable.today(ctx.now(), deps.club.booking)
-
-
-def _to_search(ctx: UpdateContext, call: types.CallbackQuery | None = None,
-               problem: str | None = None) -> None:
-    """Back to the search: the member or membership a button or step named is gone."""
-    flows.enter(ctx, SEARCH)
-    if call is not None:
-        ui.stale(ctx, call, refresh=screens.search_prompt(ctx.texts))
-    else:
-        ui.show(ctx, screens.search_prompt(ctx.texts, problem))
-
-
-def _card(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, member_id: int,
-          *, toast: str | None = None, note: str | None = None) -> None:
-    """The member's card in place of the pressed message (the search if they are gone)."""
-    if call is None and toast and not note:
-        note, toast = toast, None  # a typed step has no button to answer: say it in the card
-    found = member_card.card(ctx.conn, member_id, ctx.now(), deps.club.booking)
-    if found is None:
-        _to_search(ctx, call, "mbr_step_gone")
-        return
-    ui.show(ctx, screens.card(ctx.texts, found, note), call, toast=toast)
-
-
-def _rest(ctx: UpdateContext) -> None:
-    if admin_input.back_to_rest(flows.current(ctx).state):
-        flows.enter(ctx, SEARCH)
-
-
-def _refuse(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, member: Member,
-            found: AdminMembership, reason: Refusal) -> None:
-    """The card, with why this membership cannot change so."""
-    result = refused(reason, found, left=found.freeze_left)
-    _card(deps, ctx, call, member.id, toast=screens.refusal(ctx.texts, result, member))
-
-
-def _after(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, result: Result,
-           done: str) -> None:
-    """The card after a change: `done` (the member is told), refused (why), or stale."""
-    if result.outcome is Outcome.UNAVAILABLE and result.member_id is None:
-        _to_search(ctx, call)
-        return
-    _rest(ctx)
-    member = by_id(ctx.conn, result.member_id) if result.outcome is Outcome.REFUSED else None
-    line = screens.outcome(ctx.texts, result, member, done)
-    _card(deps, ctx, call, result.member_id, toast=line,
-          note=line if result.outcome is Outcome.DONE else None)
-
-
 # -- grant -------------------------------------------------------------------------------------
 
 def _member_and_plan(ctx: UpdateContext, member_id: int, plan_id: int
@@ -131,11 +75,11 @@ def grant(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQue
     member_id = GRANT.parse(call.data)["member_id"]
     member = by_id(ctx.conn, member_id)
     if member is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
         return
-    current = membership_of(ctx.conn, member_id, _today(deps, ctx))
+    current = membership_of(ctx.conn, member_id, common.today(deps, ctx))
     if current is not None and current.current:
-        _card(deps, ctx, call, member_id, toast=ctx.texts(
+        common.card(deps, ctx, call, member_id, toast=ctx.texts(
             "mbr_refused_has_current", name=member.name, plan=current.plan_name,
             end=ctx.texts.date(current.ends_on)))
         return
@@ -150,12 +94,12 @@ def grant_plan(deps: Deps, ctx: UpdateContext, admin: Member,
     values = GRANT_PLAN.parse(call.data)
     member, plan = _member_and_plan(ctx, values["member_id"], values["plan_id"])
     if member is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
         return
     if plan is None or not plan.is_active:
-        _card(deps, ctx, call, member.id, toast=ctx.texts("mbr_refused_plan_off_sale"))
+        common.card(deps, ctx, call, member.id, toast=ctx.texts("mbr_refused_plan_off_sale"))
         return
-    ui.show(ctx, screens.grant_start(ctx.texts, member, plan, _today(deps, ctx)), call)
+    ui.show(ctx, screens.grant_start(ctx.texts, member, plan, common.today(deps, ctx)), call)
 
 
 @admin_only("members.grant")
@@ -165,10 +109,10 @@ def grant_date(deps: Deps, ctx: UpdateContext, admin: Member,
     values = GRANT_DATE.parse(call.data)
     member, plan = _member_and_plan(ctx, values["member_id"], values["plan_id"])
     if plan is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
         return
     flows.enter(ctx, GRANT_DATE_STEP, {"member_id": member.id, "plan_id": plan.id})
-    ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_start", _today(deps, ctx)),
+    ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_start", common.today(deps, ctx)),
             call)
 
 
@@ -179,9 +123,9 @@ def grant_date_typed(deps: Deps, ctx: UpdateContext, admin: Member,
     come)."""
     data = flows.current(ctx).data
     member, plan = _member_and_plan(ctx, data["member_id"], data["plan_id"])
-    today = _today(deps, ctx)
+    today = common.today(deps, ctx)
     if plan is None:
-        _to_search(ctx)
+        common.to_search(ctx)
         return
     day = admin_input.parse_day(message.text or "", today)
     if day is None or not membership_admin.start_allowed(day, today):
@@ -199,7 +143,7 @@ def grant_day(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callbac
     values = GRANT_DAY.parse(call.data)
     member, plan = _member_and_plan(ctx, values["member_id"], values["plan_id"])
     if plan is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
         return
     ui.show(ctx, screens.grant_confirm(ctx.texts, member, plan, values["day"]), call)
 
@@ -210,7 +154,7 @@ def grant_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
     result = membership_admin.grant(ctx.conn, admin.id, values["member_id"], values["plan_id"],
                                     values["day"], ctx.now(), deps.club.booking)
     m = result.membership
-    _after(deps, ctx, call, result, ctx.texts("mbr_granted", plan=m.plan_name if m else "",
+    common.after(deps, ctx, call, result, ctx.texts("mbr_granted", plan=m.plan_name if m else "",
                                               end=ctx.texts.date(m.ends_on) if m else ""))
 
 
@@ -220,11 +164,11 @@ def grant_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
 def extend(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """The plans on sale to extend a current membership by."""
     member, found = with_member(ctx.conn, EXTEND.parse(call.data)["membership_id"],
-                                _today(deps, ctx))
+                                common.today(deps, ctx))
     if found is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
     elif not found.current:
-        _refuse(deps, ctx, call, member, found, Refusal.NOT_CURRENT)
+        common.refuse(deps, ctx, call, member, found, Refusal.NOT_CURRENT)
     else:
         ui.show(ctx, screens.extend_choose(ctx.texts, member, found,
                                            membership_admin.plans_on_sale(ctx.conn)), call)
@@ -235,12 +179,12 @@ def extend_plan(deps: Deps, ctx: UpdateContext, admin: Member,
                 call: types.CallbackQuery) -> None:
     """The extension by this plan, to confirm."""
     values = EXTEND_PLAN.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], _today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
     plan = plans.get(ctx.conn, values["plan_id"]) if found is not None else None
     if plan is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
     elif not found.current:
-        _refuse(deps, ctx, call, member, found, Refusal.NOT_CURRENT)
+        common.refuse(deps, ctx, call, member, found, Refusal.NOT_CURRENT)
     else:
         ui.show(ctx, screens.extend_confirm(ctx.texts, member, found, plan), call)
 
@@ -252,7 +196,7 @@ def extend_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callbac
                                      values["plan_id"], values["end"], ctx.now(),
                                      deps.club.booking)
     m = result.membership
-    _after(deps, ctx, call, result,
+    common.after(deps, ctx, call, result,
            ctx.texts("mbr_extended", end=ctx.texts.date(m.ends_on) if m else ""))
 
 
@@ -263,17 +207,17 @@ def cancel(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
     """Cancel a current membership: ask, then cancel it."""
     values = MEMBERSHIP_CANCEL.parse(call.data)
     if values["step"] == "ask":
-        member, found = with_member(ctx.conn, values["membership_id"], _today(deps, ctx))
+        member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
         if found is None:
-            _to_search(ctx, call)
+            common.to_search(ctx, call)
         elif not found.current:
-            _refuse(deps, ctx, call, member, found, Refusal.NOT_CURRENT)
+            common.refuse(deps, ctx, call, member, found, Refusal.NOT_CURRENT)
         else:
             ui.show(ctx, screens.cancel_ask(ctx.texts, member, found), call)
         return
     result = membership_admin.cancel(ctx.conn, admin.id, values["membership_id"], ctx.now(),
                                      deps.club.booking)
-    _after(deps, ctx, call, result, ctx.texts("mbr_cancelled"))
+    common.after(deps, ctx, call, result, ctx.texts("mbr_cancelled"))
 
 
 # -- adjust visits -----------------------------------------------------------------------------
@@ -282,12 +226,12 @@ def cancel(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
 def adjust(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """Type the change of visits of a current, counted membership."""
     member, found = with_member(ctx.conn, ADJUST.parse(call.data)["membership_id"],
-                                _today(deps, ctx))
+                                common.today(deps, ctx))
     if found is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
     elif not found.current or found.visits_left is None:
         reason = Refusal.NOT_CURRENT if not found.current else Refusal.UNLIMITED
-        _refuse(deps, ctx, call, member, found, reason)
+        common.refuse(deps, ctx, call, member, found, reason)
     else:
         flows.enter(ctx, DELTA_STEP, {"membership_id": found.id})
         ui.show(ctx, screens.ask_delta(ctx.texts, member, found), call)
@@ -297,9 +241,9 @@ def adjust(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
 def delta_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed change: its reason next (asked again if bad or below zero)."""
     member, found = with_member(ctx.conn, flows.current(ctx).data["membership_id"],
-                                _today(deps, ctx))
+                                common.today(deps, ctx))
     if found is None or not found.current or found.visits_left is None:
-        _to_search(ctx, problem="mbr_step_gone")
+        common.to_search(ctx, problem="mbr_step_gone")
         return
     tx = ctx.texts
     checked = admin_input.check_delta(message.text or "")
@@ -319,9 +263,9 @@ def delta_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Me
 def reason_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed reason: the visits change (asked again if too short or long)."""
     data = flows.current(ctx).data
-    member, found = with_member(ctx.conn, data["membership_id"], _today(deps, ctx))
+    member, found = with_member(ctx.conn, data["membership_id"], common.today(deps, ctx))
     if found is None:
-        _to_search(ctx, problem="mbr_step_gone")
+        common.to_search(ctx, problem="mbr_step_gone")
         return
     checked = admin_input.check_reason(message.text or "")
     if checked.problem is not None:
@@ -330,5 +274,5 @@ def reason_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.M
     result = membership_admin.adjust(ctx.conn, admin.id, found.id, data["delta"],
                                      checked.value, ctx.now(), deps.club.booking)
     after = result.membership.visits_left if result.membership else None
-    _after(deps, ctx, None, result, ctx.texts("mbr_adjusted", before=found.visits_left or 0,
+    common.after(deps, ctx, None, result, ctx.texts("mbr_adjusted", before=found.visits_left or 0,
                                               after=after or 0))

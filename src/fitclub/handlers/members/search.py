@@ -1,9 +1,7 @@
 """/members (admins): find a member, their card, and notes on them.
 
-Changes to the membership are handlers/members_membership.py (grant, extend, cancel, adjust
-visits) and handlers/members_freezes.py; the plan requests section is
-handlers/plan_requests.py. Typed steps are the flow "mbr" (services.admin_input); at its
-resting step, "mbr.search", a typed text is a new search.
+At the flow's resting step, "mbr.search", a typed text is a new search; the plan requests
+section is handlers/plan_requests.py.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from fitclub.access import admin_only
 from fitclub.callbacks import MEMBER_CARD, MEMBER_FIND, MEMBER_FLOW_CANCEL, NOTE, STAFF
 from fitclub.db.members import Member, by_id
 from fitclub.deps import Deps
+from fitclub.handlers.members import common
 from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import members_admin as screens
@@ -44,33 +43,6 @@ def _at_rest(deps: Deps) -> Callable[[Any], bool]:
     own handlers)."""
     typed = flows.typed_step(deps.context, FLOW)
     return lambda message: typed(message) and flows.current(deps.context()).state not in STEPS
-
-
-def _to_search(ctx: UpdateContext, call: types.CallbackQuery | None = None,
-               problem: str | None = None) -> None:
-    """Back to the search: the member a button or step named is gone."""
-    flows.enter(ctx, SEARCH)
-    if call is not None:
-        ui.stale(ctx, call, refresh=screens.search_prompt(ctx.texts))
-    else:
-        ui.show(ctx, screens.search_prompt(ctx.texts, problem))
-
-
-def _card(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, member_id: int,
-          *, toast: str | None = None, note: str | None = None) -> None:
-    """The member's card in place of the pressed message (the search if they are gone)."""
-    if call is None and toast and not note:
-        note, toast = toast, None  # a typed step has no button to answer: say it in the card
-    found = member_card.card(ctx.conn, member_id, ctx.now(), deps.club.booking)
-    if found is None:
-        _to_search(ctx, call, "mbr_step_gone")
-        return
-    ui.show(ctx, screens.card(ctx.texts, found, note), call, toast=toast)
-
-
-def _rest(ctx: UpdateContext) -> None:
-    if admin_input.back_to_rest(flows.current(ctx).state):
-        flows.enter(ctx, SEARCH)
 
 
 @admin_only("members.open")
@@ -99,15 +71,15 @@ def search(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message
 
 @admin_only("members.card")
 def open_card(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
-    _rest(ctx)
-    _card(deps, ctx, call, MEMBER_CARD.parse(call.data)["member_id"])
+    common.rest(ctx)
+    common.card(deps, ctx, call, MEMBER_CARD.parse(call.data)["member_id"])
 
 
 @admin_only("members.step")
 def leave_step(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """Out of the step being typed, back to the card."""
-    _rest(ctx)
-    _card(deps, ctx, call, MEMBER_FLOW_CANCEL.parse(call.data)["member_id"],
+    common.rest(ctx)
+    common.card(deps, ctx, call, MEMBER_FLOW_CANCEL.parse(call.data)["member_id"],
           toast=ctx.texts("mbr_step_cancelled"))
 
 
@@ -115,7 +87,7 @@ def leave_step(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callba
 def ask_note(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     member = by_id(ctx.conn, NOTE.parse(call.data)["member_id"])
     if member is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
         return
     flows.enter(ctx, NOTE_STEP, {"member_id": member.id})
     ui.show(ctx, screens.ask_note(ctx.texts, member), call)
@@ -131,7 +103,7 @@ def note_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Mes
         return
     if member is None or not member_card.add_note(ctx.conn, admin.id, member.id,
                                                   checked.value):
-        _to_search(ctx, problem="mbr_step_gone")
+        common.to_search(ctx, problem="mbr_step_gone")
         return
     flows.enter(ctx, SEARCH)
-    _card(deps, ctx, None, member.id, note=ctx.texts("mbr_note_saved"))
+    common.card(deps, ctx, None, member.id, note=ctx.texts("mbr_note_saved"))

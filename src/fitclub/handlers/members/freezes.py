@@ -8,26 +8,23 @@ jobs/freezes.py. Typed steps are part of the flow "mbr" (services.admin_input).
 
 from __future__ import annotations
 
-from datetime import date
-
 import telebot
 from telebot import types
 
 from fitclub import flows, ui
 from fitclub.access import admin_only
 from fitclub.callbacks import FREEZE, FREEZE_DATE, FREEZE_DAY, FREEZE_DAYS, FREEZE_OK, UNFREEZE
-from fitclub.db.members import Member, by_id
+from fitclub.db.members import Member
 from fitclub.deps import Deps
+from fitclub.handlers.members import common
 from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import members_admin as screens
-from fitclub.services import admin_input, freezes, member_card, plans, timetable
+from fitclub.services import admin_input, freezes, plans
 from fitclub.services.admin_input import FREEZE_DATE_STEP, FREEZE_DAYS_STEP, SEARCH
 from fitclub.services.membership_change import (
     AdminMembership,
-    Outcome,
     Refusal,
-    Result,
     refused,
     with_member,
 )
@@ -46,66 +43,13 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(UNFREEZE, unfreeze)
 
 
-# -- the card after a change (the same in handlers/members_membership.py) ----------------------
-
-def _today(deps: Deps, ctx: UpdateContext) -> date:
-    return timetable.today(ctx.now(), deps.club.booking)
-
-
-def _to_search(ctx: UpdateContext, call: types.CallbackQuery | None = None,
-               problem: str | None = None) -> None:
-    """Back to the search: the member or membership a button or step named is gone."""
-    flows.enter(ctx, SEARCH)
-    if call is not None:
-        ui.stale(ctx, call, refresh=screens.search_prompt(ctx.texts))
-    else:
-        ui.show(ctx, screens.search_prompt(ctx.texts, problem))
-
-
-def _card(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, member_id: int,
-          *, toast: str | None = None, note: str | None = None) -> None:
-    """The member's card in place of the pressed message (the search if they are gone)."""
-    if call is None and toast and not note:
-        note, toast = toast, None  # a typed step has no button to answer: say it in the card
-    found = member_card.card(ctx.conn, member_id, ctx.now(), deps.club.booking)
-    if found is None:
-        _to_search(ctx, call, "mbr_step_gone")
-        return
-    ui.show(ctx, screens.card(ctx.texts, found, note), call, toast=toast)
-
-
-def _rest(ctx: UpdateContext) -> None:
-    if admin_input.back_to_rest(flows.current(ctx).state):
-        flows.enter(ctx, SEARCH)
-
-
-def _refuse(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, member: Member,
-            found: AdminMembership, reason: Refusal) -> None:
-    """The card, with why this membership cannot change so."""
-    result = refused(reason, found, left=found.freeze_left)
-    _card(deps, ctx, call, member.id, toast=screens.refusal(ctx.texts, result, member))
-
-
-def _after(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, result: Result,
-           done: str) -> None:
-    """The card after a change: `done` (the member is told), refused (why), or stale."""
-    if result.outcome is Outcome.UNAVAILABLE and result.member_id is None:
-        _to_search(ctx, call)
-        return
-    _rest(ctx)
-    member = by_id(ctx.conn, result.member_id) if result.outcome is Outcome.REFUSED else None
-    line = screens.outcome(ctx.texts, result, member, done)
-    _card(deps, ctx, call, result.member_id, toast=line,
-          note=line if result.outcome is Outcome.DONE else None)
-
-
 # -- freeze ------------------------------------------------------------------------------------
 
 def _days_ok(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, member: Member,
              found: AdminMembership, days: int) -> bool:
     """Whether the membership may be frozen for `days`; otherwise the refusal with the
     numbers (the start day is chosen next)."""
-    today = _today(deps, ctx)
+    today = common.today(deps, ctx)
     reason = freezes.refusal(found, days, freezes.first_day(found, today), today)
     if reason is None:
         return True
@@ -116,8 +60,8 @@ def _days_ok(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, m
         screen = screens.freeze_choose(ctx.texts, member, found, text)
         ui.show(ctx, screen, call, toast=text if call else None)
     else:
-        _rest(ctx)
-        _card(deps, ctx, call, member.id, toast=text)
+        common.rest(ctx)
+        common.card(deps, ctx, call, member.id, toast=text)
     return False
 
 
@@ -125,15 +69,15 @@ def _days_ok(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, m
 def freeze(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """How many days: buttons within the allowance, or typed."""
     member, found = with_member(ctx.conn, FREEZE.parse(call.data)["membership_id"],
-                                _today(deps, ctx))
+                                common.today(deps, ctx))
     if found is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
         return
     reason = (Refusal.NOT_CURRENT if not found.current else
               Refusal.FREEZE_OPEN if found.freeze_id is not None else
               Refusal.NO_ALLOWANCE if found.freeze_left <= 0 else None)
     if reason is not None:
-        _refuse(deps, ctx, call, member, found, reason)
+        common.refuse(deps, ctx, call, member, found, reason)
         return
     flows.enter(ctx, FREEZE_DAYS_STEP, {"membership_id": found.id})
     ui.show(ctx, screens.freeze_choose(ctx.texts, member, found), call)
@@ -144,22 +88,22 @@ def freeze_days(deps: Deps, ctx: UpdateContext, admin: Member,
                 call: types.CallbackQuery) -> None:
     """This many days: from today, or another date?"""
     values = FREEZE_DAYS.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], _today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
     if found is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
     elif _days_ok(deps, ctx, call, member, found, values["days"]):
-        _rest(ctx)
+        common.rest(ctx)
         ui.show(ctx, screens.freeze_start(ctx.texts, member, found, values["days"],
-                                          _today(deps, ctx)), call)
+                                          common.today(deps, ctx)), call)
 
 
 @admin_only("members.step", leave_flow=True)
 def days_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed number of days: from today, or another date? (asked again if bad)"""
     member, found = with_member(ctx.conn, flows.current(ctx).data["membership_id"],
-                                _today(deps, ctx))
+                                common.today(deps, ctx))
     if found is None:
-        _to_search(ctx)
+        common.to_search(ctx)
         return
     checked = plans.check_days(message.text or "")
     if checked.problem is not None:
@@ -169,7 +113,7 @@ def days_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Mes
     if _days_ok(deps, ctx, None, member, found, checked.value):
         flows.enter(ctx, SEARCH)
         ui.show(ctx, screens.freeze_start(ctx.texts, member, found, checked.value,
-                                          _today(deps, ctx)))
+                                          common.today(deps, ctx)))
 
 
 @admin_only("members.freeze")
@@ -177,24 +121,24 @@ def freeze_date(deps: Deps, ctx: UpdateContext, admin: Member,
                 call: types.CallbackQuery) -> None:
     """Type the first day of the freeze."""
     values = FREEZE_DATE.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], _today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
     if found is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
     elif _days_ok(deps, ctx, call, member, found, values["days"]):
         flows.enter(ctx, FREEZE_DATE_STEP, {"membership_id": found.id, "days": values["days"]})
         ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_freeze_start",
-                                      _today(deps, ctx)), call)
+                                      common.today(deps, ctx)), call)
 
 
 @admin_only("members.step", leave_flow=True)
 def date_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed first day: the freeze to confirm (asked again if outside the membership)."""
     data = flows.current(ctx).data
-    member, found = with_member(ctx.conn, data["membership_id"], _today(deps, ctx))
+    member, found = with_member(ctx.conn, data["membership_id"], common.today(deps, ctx))
     if found is None:
-        _to_search(ctx)
+        common.to_search(ctx)
         return
-    today = _today(deps, ctx)
+    today = common.today(deps, ctx)
     first = freezes.first_day(found, today)
     day = admin_input.parse_day(message.text or "", today)
     if day is None or not first <= day <= found.ends_on:
@@ -210,9 +154,9 @@ def freeze_day(deps: Deps, ctx: UpdateContext, admin: Member,
                call: types.CallbackQuery) -> None:
     """The freeze from this day, to confirm."""
     values = FREEZE_DAY.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], _today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
     if found is None:
-        _to_search(ctx, call)
+        common.to_search(ctx, call)
     elif _days_ok(deps, ctx, call, member, found, values["days"]):
         ui.show(ctx, screens.freeze_confirm(ctx.texts, member, found, values["days"],
                                             values["day"]), call)
@@ -225,7 +169,7 @@ def freeze_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callbac
                             values["day"], ctx.now(), deps.club.booking)
     m = result.membership
     tx = ctx.texts
-    _after(deps, ctx, call, result, tx(
+    common.after(deps, ctx, call, result, tx(
         "mbr_frozen", start=tx.date(m.frozen_from) if m and m.frozen_from else "",
         end=tx.date(m.frozen_until) if m and m.frozen_until else ""))
 
@@ -237,17 +181,17 @@ def unfreeze(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
     """End a freeze now, or call off a planned one: ask, then do it."""
     values = UNFREEZE.parse(call.data)
     if values["step"] == "ask":
-        member, found = with_member(ctx.conn, values["membership_id"], _today(deps, ctx))
+        member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
         if found is None:
-            _to_search(ctx, call)
+            common.to_search(ctx, call)
         elif found.freeze_id is None or not found.current:
-            _refuse(deps, ctx, call, member, found, Refusal.NO_FREEZE)
+            common.refuse(deps, ctx, call, member, found, Refusal.NO_FREEZE)
         else:
-            ui.show(ctx, screens.unfreeze_ask(ctx.texts, member, found, _today(deps, ctx)),
+            ui.show(ctx, screens.unfreeze_ask(ctx.texts, member, found, common.today(deps, ctx)),
                     call)
         return
     result = freezes.unfreeze(ctx.conn, admin.id, values["membership_id"], ctx.now(),
                               deps.club.booking)
     m = result.membership
-    _after(deps, ctx, call, result,
+    common.after(deps, ctx, call, result,
            ctx.texts("mbr_unfrozen", end=ctx.texts.date(m.ends_on) if m else ""))

@@ -1,0 +1,20 @@
+"""/members (admins): find a member, open their card, change their membership.
+
+One feature in several modules that share `common`: `search` (the search, the card, notes),
+`membership` (grant, extend, cancel, adjust visits) and `freezes` (freeze, unfreeze). Typed
+steps belong to the flow "mbr" (services.admin_input); each has its own route, so the order
+of the three does not matter.
+"""
+
+from __future__ import annotations
+
+import telebot
+
+from fitclub.deps import Deps
+from fitclub.handlers.members import freezes, membership, search
+
+
+def register(bot: telebot.TeleBot, deps: Deps) -> None:
+    """Register the search and card, membership changes and freezes."""
+    for module in (search, membership, freezes):
+        module.register(bot, deps)
