@@ -56,7 +56,7 @@ class Outcome(Enum):
 
 
 class OfferNotice(NamedTuple):
-    """An offer to announce: to whom, for which class, until when."""
+    """A notice to the first in line: a place is held for them (which class, until when)."""
 
     offer_id: int
     telegram_id: int | None

@@ -72,7 +72,7 @@ class Refusal(Enum):
 
 
 class MembershipNotice(NamedTuple):
-    """What to tell the member about a change of their membership."""
+    """A notice to the member: their membership changed (what, and how it is now)."""
 
     telegram_id: int
     language: str
