@@ -12,7 +12,7 @@ import pytest
 from fitclub import locales
 from fitclub.locales import Texts
 from fitclub.screens import bookings as booking_screens
-from fitclub.screens import timetable as schedule_screens
+from fitclub.screens import timetable as timetable_screens
 from fitclub.services import timetable
 from fitclub.services.booking import Refusal, Rules
 from tests.integration.test_booking import _book, _class, _member
@@ -45,7 +45,7 @@ def test_every_refusal_is_one_line_in_both_languages(lang, reason):
 def test_places_use_russian_plurals(n, says):
     cls = timetable.ClassView(1, datetime.now(UTC), 60, "scheduled", "Yoga", "", "", "Tina", 30,
                              30 - n, 0, None)
-    assert says in schedule_screens.places(Texts("ru"), cls)
+    assert says in timetable_screens.places(Texts("ru"), cls)
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def berlin():
     locales.configure(timezone="UTC", currency="EUR")
 
 
-def test_schedule_details_and_calendar_in_the_club_time_zone(db_url, berlin):
+def test_timetable_details_and_calendar_in_the_club_time_zone(db_url, berlin):
     tz = berlin.timezone
     starts = datetime(2030, 3, 31, 9, 30, tzinfo=tz)  # the first Sunday of summer time
     class_id = _class(db_url, capacity=1, starts_at=starts)
@@ -71,13 +71,13 @@ def test_schedule_details_and_calendar_in_the_club_time_zone(db_url, berlin):
     finally:
         conn.close()
     tx = Texts("en")
-    page = schedule_screens.day(tx, date(2030, 3, 31), day, timetable.days(date(2030, 3, 30)))
+    page = timetable_screens.day(tx, date(2030, 3, 31), day, timetable.days(date(2030, 3, 30)))
     assert "<b>09:30</b> Yoga · Tina" in page.text and "full · waitlist 1 ✅" in page.text
-    shown = schedule_screens.details(tx, found, "https://t.me/fitbot?start=c_1", "s")
+    shown = timetable_screens.details(tx, found, "https://t.me/fitbot?start=c_1", "s")
     assert "You're booked" in shown.text and "start=c_1" in shown.text
     labels = [b.text for row in shown.markup.keyboard for b in row]
     assert labels == ["❌ Cancel my booking", "📅 Add to calendar", "⬅️ Back"]
-    queued = schedule_screens.details(tx, theirs, None, "s")
+    queued = timetable_screens.details(tx, theirs, None, "s")
     assert "number 1 on the waitlist" in queued.text
     assert queued.markup.keyboard[0][0].text == "🚶 Leave the waitlist"
 

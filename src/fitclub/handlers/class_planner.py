@@ -317,7 +317,7 @@ def flow_button(deps: Deps, ctx: UpdateContext, member: Member,
         return
     flows.leave(ctx)
     ui.show(ctx, screens.done(tx, made.preview, made.class_ids), call,
-            toast=tx.plural("cls_scheduled_toast", len(made.class_ids)))
+            toast=tx.plural("cls_planned_toast", len(made.class_ids)))
 
 
 @admin_only("classes.schedule")

@@ -87,10 +87,10 @@ def day(tx: Texts, found: Day, note: str | None = None) -> Screen:
     nav = []
     if on > first:
         before = date.fromordinal(on.toordinal() - 1)
-        nav.append((tx("schedule_prev", day=tx.date(before, "day")), ADMIN_DAY(day=before)))
+        nav.append((tx("timetable_prev", day=tx.date(before, "day")), ADMIN_DAY(day=before)))
     if on < last:
         after = date.fromordinal(on.toordinal() + 1)
-        nav.append((tx("schedule_next", day=tx.date(after, "day")), ADMIN_DAY(day=after)))
+        nav.append((tx("timetable_next", day=tx.date(after, "day")), ADMIN_DAY(day=after)))
     if nav:
         rows.append(nav)
     rows.append([(tx("cls_new_button"), NEW_CLASS())])

@@ -33,25 +33,25 @@ def places(tx: Texts, cls: ClassView) -> str:
 
 def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Screen:
     """One day's classes, a button per class, and the way to the days around it."""
-    lines = [tx("schedule_title", day=tx.date(on, "weekday")), ""]
+    lines = [tx("timetable_title", day=tx.date(on, "weekday")), ""]
     rows = []
     for cls in classes:
         mark = MARKS.get(cls.my_status or "", "")
-        line = tx("schedule_line", time=tx.time(cls.starts_at), name=cls.name,
+        line = tx("timetable_line", time=tx.time(cls.starts_at), name=cls.name,
                   trainer=cls.trainer)
         lines.append(f"{line}\n    {places(tx, cls)} {mark}".rstrip())
         rows.append([(f"{tx.time(cls.starts_at)} {cls.name} {mark}".strip()[:60],
                       CLASS(class_id=cls.id, back="s"))])
     if not classes:
-        lines.append(tx("schedule_empty"))
+        lines.append(tx("timetable_empty"))
     nav = []
     index = shown.index(on) if on in shown else 0
     if index > 0:
         before = shown[index - 1]
-        nav.append((tx("schedule_prev", day=tx.date(before, "day")), TIMETABLE(day=before)))
+        nav.append((tx("timetable_prev", day=tx.date(before, "day")), TIMETABLE(day=before)))
     if index + 1 < len(shown):
         after = shown[index + 1]
-        nav.append((tx("schedule_next", day=tx.date(after, "day")), TIMETABLE(day=after)))
+        nav.append((tx("timetable_next", day=tx.date(after, "day")), TIMETABLE(day=after)))
     if nav:
         rows.append(nav)
     rows.append(back_to_menu(tx))

@@ -23,7 +23,7 @@ from typing import NamedTuple
 from fitclub.db import audit, rows
 from fitclub.services.booking import class_day, day_bounds
 
-LIST_DAYS = 7  # today and the next six, as the members' schedule shows
+LIST_DAYS = 7  # today and the next six, as the members' timetable shows
 MARK_HOURS = 24.0  # marks may change until this long after a class ends
 CHECKIN_WINDOW_MINUTES = 30.0  # attended may be marked this long before the start
 NO_SHOW_GRACE_MINUTES = 30.0

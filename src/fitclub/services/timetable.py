@@ -68,7 +68,7 @@ class Visit(NamedTuple):
 
 
 def days(today: date) -> list[date]:
-    """The days the schedule shows: today and the next six."""
+    """The days the timetable shows: today and the next six."""
     return [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
 
 
