@@ -7,6 +7,7 @@ that its reminder still applies (booking kept, reminders on, bot not blocked) be
 
 from __future__ import annotations
 
+from fitclub import ui
 from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
 from fitclub.runtime.jobs import JobContext, register
@@ -41,7 +42,7 @@ def class_reminder(ctx: JobContext, payload: dict) -> None:
     screen = screens.class_reminder(Texts(notice.language), notice,
                                     booking.free_cancel_until(notice.starts_at, rules)
                                     if free else None)
-    ctx.reply(screen.text, reply_markup=screen.markup, chat_id=notice.telegram_id)
+    ui.show(ctx.chat(notice.telegram_id), screen)
 
 
 @register(reminders.EXPIRY_JOB, priority=PRIORITY_REMINDER)
@@ -50,7 +51,7 @@ def membership_expiry_notice(ctx: JobContext, payload: dict) -> None:
     notice = reminders.membership_notice(ctx.conn, int(payload["membership_id"]))
     if notice is not None:
         screen = screens.expiry_notice(Texts(notice.language), notice)
-        ctx.reply(screen.text, chat_id=notice.telegram_id)
+        ui.show(ctx.chat(notice.telegram_id), screen)
 
 
 @register(reminders.LAST_VISIT_JOB, priority=PRIORITY_REMINDER)
@@ -59,4 +60,4 @@ def last_visit_notice(ctx: JobContext, payload: dict) -> None:
     notice = reminders.membership_notice(ctx.conn, int(payload["membership_id"]))
     if notice is not None and notice.visits_left == 1:
         screen = screens.last_visit_notice(Texts(notice.language), notice)
-        ctx.reply(screen.text, chat_id=notice.telegram_id)
+        ui.show(ctx.chat(notice.telegram_id), screen)
