@@ -26,11 +26,6 @@ SET first_name = EXCLUDED.first_name, last_name = NULL, phone = EXCLUDED.phone,
     role = CASE WHEN members.telegram_id = ANY(%(admin_ids)s) THEN 'admin' ELSE members.role END
 RETURNING id;
 
--- name: touch
--- A registered member wrote: refresh the username Telegram shows and clear a block.
-UPDATE members SET username = %(username)s, blocked_at = NULL
-WHERE id = %(id)s AND (username IS DISTINCT FROM %(username)s OR blocked_at IS NOT NULL);
-
 -- name: set_language
 -- The member chose a language.
 UPDATE members SET language = %(language)s WHERE id = %(id)s;
