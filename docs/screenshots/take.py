@@ -37,9 +37,9 @@ from selenium.webdriver.support.ui import Select
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-CHROMEDRIVER = "/usr/bin/chromedriver"
-PACKAGES = {"chromium": "/usr/bin/chromium", "chromium-driver": CHROMEDRIVER,
-            "fonts-noto-color-emoji": "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"}
+sys.path.insert(0, str(ROOT))
+from tools import browser as browser_tools  # noqa: E402 - the checkout's root is on the path now
+
 WIDTH, HEIGHT = 420, 900  # a phone; a taller screen grows the window for its shot, all are cropped
 YOU, ANNA = "1000", "900001"  # the demo's admin "You" and trainer Anna Petrova
 # Shown messages get a phone-like width; the page's own controls are hidden.
@@ -54,21 +54,6 @@ header, footer, #toast { display: none !important; }
 def say(text: str) -> None:
     sys.stderr.write(f"screenshots: {text}\n")
     sys.stderr.flush()
-
-
-def ensure_packages() -> None:
-    """Install chromium, its driver and the emoji font with apt-get when missing (as root)."""
-    missing = [name for name, path in PACKAGES.items() if not os.path.exists(path)]
-    if not missing:
-        return
-    if os.geteuid() != 0:
-        sys.exit(f"screenshots: missing {', '.join(missing)}; install them with "
-                 f"apt-get install {' '.join(missing)} (as root)")
-    say(f"installing {', '.join(missing)} with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", *missing], check=True, env=env,
-                   capture_output=True, timeout=900)
 
 
 def free_port() -> int:
@@ -128,18 +113,18 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def browser() -> Iterator[webdriver.Chrome]:
+def browser(binary: str) -> Iterator[webdriver.Chrome]:
     """Headless Chromium with a fresh profile, a phone's width."""
     profile = tempfile.mkdtemp(prefix="fitclub-shots-")
     options = webdriver.ChromeOptions()
-    options.binary_location = PACKAGES["chromium"]
+    options.binary_location = binary
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                 "--hide-scrollbars", f"--window-size={WIDTH},{HEIGHT}",
                 f"--user-data-dir={profile}"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(browser_tools.CHROMEDRIVER), options=options)
     try:
         driver.set_window_size(WIDTH, HEIGHT)
         yield driver
@@ -373,8 +358,11 @@ def newcomer(chat: Chat) -> None:
 
 
 def main() -> int:
-    ensure_packages()
-    with demo(free_port()) as url, browser() as driver:
+    try:  # chromium, its driver and the emoji font, installed with apt-get when missing
+        binary = browser_tools.ensure(fonts=True)
+    except browser_tools.InstallError as exc:
+        sys.exit(f"screenshots: {exc}")
+    with demo(free_port()) as url, browser(binary) as driver:
         chat = Chat(driver, url)
         chat.open()
         overview(chat)
