@@ -20,8 +20,10 @@ from fitclub.screens import bookings as booking_screens
 from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import classes as class_screens
 from fitclub.screens import members_admin as member_screens
+from fitclub.screens import myclasses as myclasses_screens
 from fitclub.screens import people as people_screens
 from fitclub.screens import plan_requests as request_screens
+from fitclub.services.attendance import NoShowsRecorded
 from fitclub.services.booking import OfferExpired, OfferNotice
 from fitclub.services.checkin import CheckedIn
 from fitclub.services.classes import ClassCancelled, ClassMoved
@@ -77,6 +79,11 @@ def _checked_in(ctx: UpdateContext, notice: CheckedIn) -> None:
     _send(ctx, person.telegram_id, checkin_screens.member_note(Texts(person.language), notice))
 
 
+def _no_shows(ctx: UpdateContext, notice: NoShowsRecorded) -> None:
+    _send(ctx, notice.telegram_id, myclasses_screens.no_show_summary(Texts(notice.language),
+                                                                     notice))
+
+
 def _plan_requested(ctx: UpdateContext, notice: PlanRequested) -> None:
     admin = notice.admin
     _send(ctx, admin.telegram_id,
@@ -92,6 +99,7 @@ RENDERERS: dict[type, Callable[[UpdateContext, Any], None]] = {
     RoleChanged: _role_changed,
     PlanRequested: _plan_requested,
     CheckedIn: _checked_in,
+    NoShowsRecorded: _no_shows,
 }
 
 

@@ -6,11 +6,9 @@ transaction is queued by `fitclub.notify.deliver` after it, and nowhere else.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import pkgutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import NamedTuple
 
 import psycopg2
@@ -18,8 +16,11 @@ import pytest
 
 import fitclub.services
 from fitclub import locales, notify
+from fitclub.db.pool import Pool
 from fitclub.runtime import notices
 from fitclub.runtime.context import UpdateContext, bound
+from fitclub.runtime.jobs import Registry
+from fitclub.runtime.jobs.runner import Runner
 from fitclub.services import booking, club
 from tests import factories
 from tests.helpers import query
@@ -111,9 +112,27 @@ def test_a_change_on_another_connection_is_not_delivered_by_this_update(db_url, 
 
 
 class _Unheard(NamedTuple):
-    """A notice nobody knows how to word."""
+    """Not declared a kind of notice."""
 
     telegram_id: int
+
+
+@notices.kind
+class _Unworded(NamedTuple):
+    """A kind of notice nobody knows how to word."""
+
+    telegram_id: int
+
+
+def test_only_a_declared_kind_of_notice_may_be_recorded(db_url):
+    conn = psycopg2.connect(db_url)
+    try:
+        ctx = UpdateContext(conn, chat_id=1, user_id=1, update_id=None)
+        with bound(ctx), pytest.raises(TypeError, match="_Unheard is not a kind of notice"):
+            notices.record(conn, _Unheard(5))
+        assert ctx.notices == []
+    finally:
+        conn.close()
 
 
 def test_a_notice_without_a_renderer_fails_the_update_instead_of_vanishing(db_url):
@@ -121,43 +140,50 @@ def test_a_notice_without_a_renderer_fails_the_update_instead_of_vanishing(db_ur
     try:
         ctx = UpdateContext(conn, chat_id=1, user_id=1, update_id=None)
         with bound(ctx):
-            notices.record(conn, _Unheard(5), None)
-            assert ctx.notices == [_Unheard(5)]  # None is skipped
-            with pytest.raises(TypeError, match="_Unheard"):
+            notices.record(conn, _Unworded(5), None)
+            assert ctx.notices == [_Unworded(5)]  # None is skipped
+            with pytest.raises(TypeError, match="_Unworded"):
                 notify.deliver(ctx)
     finally:
         conn.close()
 
 
-def _notice_types() -> set[type]:
-    """Every class of the services whose docstring says it is a notice."""
-    found = set()
+def test_notices_left_undelivered_fail_the_transaction():
+    ctx = UpdateContext(None, chat_id=1, user_id=1, update_id=None)
+    notices.check_delivered(ctx)
+    ctx.notices.append(_Unworded(5))
+    with pytest.raises(notices.Undelivered, match="1 notices recorded but not delivered"):
+        notices.check_delivered(ctx)
+
+
+def test_a_job_whose_notices_nobody_delivers_fails_and_is_retried(db_url, full_class):
+    """A runner built without the app's delivery cannot drop an offer silently."""
+    class_id, people = full_class
+    registry = Registry()
+
+    @registry.register("cancel_anna")
+    def cancel_anna(ctx, payload):
+        _cancel(ctx.conn, people, class_id)
+
+    query(db_url, "INSERT INTO jobs (kind, payload, run_at) VALUES ('cancel_anna', '{}', now())")
+    pool = Pool(db_url, minconn=1, maxconn=2)
+    try:
+        assert Runner(pool=pool, registry=registry).run_one().outcome == "retried"
+        assert query(db_url, "SELECT last_error FROM jobs")[0][0].startswith("Undelivered")
+        assert _sent(db_url) == []
+        assert query(db_url, "SELECT status FROM bookings ORDER BY id") == [
+            ("booked",), ("waitlisted",)]  # the cancellation rolled back with it
+        query(db_url, "UPDATE jobs SET run_at = now()")
+        delivering = Runner(pool=pool, registry=registry, after_job=notify.deliver)
+        assert delivering.run_one().outcome == "done"
+        assert [chat for chat, *_ in _sent(db_url)] == [702]
+    finally:
+        pool.close()
+
+
+def test_every_kind_of_notice_the_services_declare_has_a_renderer():
     for info in pkgutil.iter_modules(fitclub.services.__path__):
-        module = importlib.import_module(f"fitclub.services.{info.name}")
-        for value in vars(module).values():
-            if (isinstance(value, type) and value.__module__ == module.__name__
-                    and (value.__doc__ or "").startswith("A notice")):
-                found.add(value)
-    return found
-
-
-def test_every_notice_the_services_define_has_a_renderer_and_nothing_else_does():
-    types = _notice_types()
-    assert len(types) >= 8
-    assert set(notify.RENDERERS) == types
-
-
-def test_every_recorded_notice_is_a_notice_type():
-    """What a service passes to notices.record is built from a notice class (or is a row of
-    one, as the offers are), so the renderer check above covers it."""
-    names = {t.__name__ for t in _notice_types()}
-    package = Path(fitclub.services.__file__).parent
-    recorded: set[str] = set()
-    for path in package.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "record"
-                    and getattr(node.func.value, "id", None) == "notices"):
-                recorded |= {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call)
-                             and isinstance(n.func, ast.Name) and n.func.id[0].isupper()}
-    assert recorded and recorded <= names
+        importlib.import_module(f"fitclub.services.{info.name}")
+    declared = {kind for kind in notices.KINDS if kind.__module__.startswith("fitclub.")}
+    assert len(declared) >= 9
+    assert set(notify.RENDERERS) == declared

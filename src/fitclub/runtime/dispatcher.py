@@ -21,6 +21,7 @@ import psycopg2.extensions
 
 from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
+from fitclub.runtime import notices
 from fitclub.runtime.chat_queue import ChatQueue
 from fitclub.runtime.context import UpdateContext, bound
 from fitclub.runtime.raw_updates import sent_at, user_of
@@ -182,6 +183,7 @@ class Workers:
         try:
             with bound(ctx):
                 self.handle(payload)
+            notices.check_delivered(ctx)
             if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INERROR:
                 # The handler caught a database error and carried on; its work is void.
                 raise RuntimeError("the handler swallowed a database error")

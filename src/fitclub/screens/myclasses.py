@@ -9,7 +9,7 @@ from fitclub.callbacks import TRAINER_CLASSES, TRAINER_MARK, TRAINER_ROSTER
 from fitclub.locales import Raw, Texts, esc
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
-from fitclub.services.attendance import NoShows, Place, Roster, TaughtClass
+from fitclub.services.attendance import NoShowsRecorded, Place, Roster, TaughtClass
 
 LIST_PAGE = 15  # classes per page of the list
 ROSTER_PAGE = 20  # people per page of a roster: with their buttons, well inside Telegram's limits
@@ -150,12 +150,11 @@ def roster(tx: Texts, found: Roster, now: datetime, page: int = 0) -> Screen:
     return Screen("\n".join(lines), inline(rows))
 
 
-def no_show_summary(tx: Texts, found: NoShows, until: datetime) -> Screen:
+def no_show_summary(tx: Texts, notice: NoShowsRecorded) -> Screen:
     """Told to the trainer once the sweep recorded a class's unmarked places as no-shows."""
-    notice = found.notice
-    names = Raw(", ".join(esc(_who(tx, m.name)) for m in found.marked))
-    text = tx.plural("mc_noshow_summary", len(found.marked), name=notice.class_name,
+    names = Raw(", ".join(esc(_who(tx, m.name)) for m in notice.marked))
+    text = tx.plural("mc_noshow_summary", len(notice.marked), name=notice.class_name,
                      when=tx.datetime(notice.starts_at), names=names,
-                     until=tx.datetime(until))
+                     until=tx.datetime(notice.until))
     return Screen(text, inline([[(tx("mc_open_roster"),
-                                  TRAINER_ROSTER(class_id=found.class_id, page=0))]]))
+                                  TRAINER_ROSTER(class_id=notice.class_id, page=0))]]))

@@ -21,6 +21,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from fitclub.db import audit, rows
+from fitclub.runtime import notices
 from fitclub.services.booking import class_day, day_bounds
 
 LIST_DAYS = 7  # today and the next six, as the members' timetable shows
@@ -252,9 +253,7 @@ class NoShow(NamedTuple):
     name: str | None
 
 
-class TrainerNotice(NamedTuple):
-    """The class's trainer, to be told about its no-shows."""
-
+class _Trainer(NamedTuple):
     telegram_id: int
     language: str
     class_name: str
@@ -262,13 +261,27 @@ class TrainerNotice(NamedTuple):
     duration_minutes: int
 
 
+@notices.kind
+class NoShowsRecorded(NamedTuple):
+    """A notice to the class's trainer: the sweep recorded its unmarked places as no-shows
+    (the marks may still be changed until `until`)."""
+
+    telegram_id: int
+    language: str
+    class_id: int
+    class_name: str
+    starts_at: datetime
+    until: datetime
+    marked: tuple[NoShow, ...]
+
+
 class NoShows(NamedTuple):
-    """What the sweep recorded for one class, and whom to tell (None: a trainer who cannot be
-    reached)."""
+    """What the sweep recorded for one class, and the notice to its trainer (None: nothing
+    recorded, or a trainer who cannot be reached)."""
 
     class_id: int
     marked: list[NoShow]
-    notice: TrainerNotice | None
+    notice: NoShowsRecorded | None
 
 
 class _ClassId(NamedTuple):
@@ -284,12 +297,19 @@ def due_classes(conn, now: datetime, rules: Rules, limit: int = SWEEP_LIMIT) -> 
 
 def record_no_shows(conn, class_id: int, now: datetime, rules: Rules) -> NoShows:
     """Record every still unmarked place of a class that is due as a no-show (audited, actor
-    None), in one statement under the class row's lock; a second call records nothing."""
+    None), in one statement under the class row's lock, and tell its trainer; a second call
+    records nothing."""
     cls = rows.one(conn, "attendance.lock_class", {"class_id": class_id}, _Class)
     if (cls is None or cls.status == "cancelled"
             or now < window(cls.starts_at, cls.duration_minutes, rules).no_shows_at):
         return NoShows(class_id, [], None)  # moved later or cancelled since it was found
     marked = rows.many(conn, "attendance.record_no_shows", {"class_id": class_id}, NoShow)
-    notice = (rows.one(conn, "attendance.trainer_notice", {"class_id": class_id}, TrainerNotice)
-              if marked else None)
+    trainer = (rows.one(conn, "attendance.trainer_notice", {"class_id": class_id}, _Trainer)
+               if marked else None)
+    notice = None
+    if trainer is not None:
+        until = window(trainer.starts_at, trainer.duration_minutes, rules).until
+        notice = NoShowsRecorded(trainer.telegram_id, trainer.language, class_id,
+                                 trainer.class_name, trainer.starts_at, until, tuple(marked))
+        notices.record(conn, notice)
     return NoShows(class_id, marked, notice)

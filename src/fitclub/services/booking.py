@@ -55,6 +55,7 @@ class Outcome(Enum):
     UNAVAILABLE = "unavailable"  # no such class/booking/offer for this member (forged, stale)
 
 
+@notices.kind
 class OfferNotice(NamedTuple):
     """A notice to the first in line: a place is held for them (which class, until when)."""
 
@@ -67,6 +68,7 @@ class OfferNotice(NamedTuple):
     expires_at: datetime
 
 
+@notices.kind
 class OfferExpired(NamedTuple):
     """A notice: the member's offer ran out unanswered."""
 

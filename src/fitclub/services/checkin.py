@@ -72,6 +72,7 @@ class Person(NamedTuple):
     blocked: bool
 
 
+@notices.kind
 class CheckedIn(NamedTuple):
     """A notice to the member: they were checked in (the class it counted for, the balance)."""
 

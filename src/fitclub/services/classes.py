@@ -68,6 +68,7 @@ class Attendee(NamedTuple):
     checked_in: bool
 
 
+@notices.kind
 class ClassMoved(NamedTuple):
     """A notice: the class the attendee booked or waits for has moved."""
 
@@ -78,6 +79,7 @@ class ClassMoved(NamedTuple):
     new_start: datetime
 
 
+@notices.kind
 class ClassCancelled(NamedTuple):
     """A notice: the class the attendee booked or waits for is cancelled."""
 

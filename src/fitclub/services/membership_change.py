@@ -71,6 +71,7 @@ class Refusal(Enum):
     BELOW_ZERO = "below_zero"
 
 
+@notices.kind
 class MembershipNotice(NamedTuple):
     """A notice to the member: their membership changed (what, and how it is now)."""
 

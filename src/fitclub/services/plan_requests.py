@@ -25,6 +25,7 @@ class RequestOutcome(Enum):
     UNAVAILABLE = "unavailable"  # no such plan on sale (archived, forged id)
 
 
+@notices.kind
 class PlanRequested(NamedTuple):
     """A notice to an admin: a member asked for a plan."""
 

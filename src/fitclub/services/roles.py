@@ -46,6 +46,7 @@ class Change(NamedTuple):
     new: str | None = None
 
 
+@notices.kind
 class RoleChanged(NamedTuple):
     """A notice to the person: their role changed (their command list follows)."""
 

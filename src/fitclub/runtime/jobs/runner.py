@@ -22,6 +22,7 @@ import psycopg2.extensions
 from fitclub.config import Settings
 from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
+from fitclub.runtime import notices
 from fitclub.runtime.context import bound
 from fitclub.runtime.jobs.metrics import JobMetrics
 from fitclub.runtime.jobs.registry import REGISTRY, Job, JobContext, JobSpec, Registry
@@ -157,6 +158,7 @@ class Runner:
                 spec.fn(ctx, payload)
                 if self.after_job is not None:
                     self.after_job(ctx)
+            notices.check_delivered(ctx)
             if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INERROR:
                 raise RuntimeError("the job swallowed a database error")
         except Exception as exc:
