@@ -1,6 +1,6 @@
 """An announcement to 5,000 members at Telegram's limits, killed midway, then one stopped.
 
-The acceptance scenario of issue 12 at full size (`tests/e2e/test_announce_load_e2e.py` runs
+The announcement scenario at full size (`tests/e2e/test_announce_load_e2e.py` runs
 it with 600 members in `make test`, through the same helpers): a throwaway PostgreSQL, tgemu in
 this process with Telegram's limits (30 messages/s in total, 1/s per chat), the bot as its own
 process with OUTBOUND_RATE=30.

@@ -35,7 +35,7 @@ from fitclub.runtime.claimer import CLAIM_WINDOW
 REPORT = REPORTS / "claim.json"
 PROCESS = "00000000-0000-0000-0000-00000000c1a1"
 
-# The claim before issue 7 (sql/0003 era), kept here only to compare against.
+# The claim before the one-statement sender (sql/0003 era), kept only to compare against.
 OLD_CLAIM = """
 UPDATE outbox o
 SET status = 'sending', lease_until = clock_timestamp() + make_interval(secs => 90),

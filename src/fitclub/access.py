@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from telebot import types
 
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 TRAINER = ("trainer", "admin")
 ADMIN = ("admin",)
 
-U = TypeVar("U")
 Guarded = Callable[[Deps, UpdateContext, Member, Any], None]
 Open = Callable[[Deps, UpdateContext, Member | None, Any], None]
 Handler = Callable[[Deps, Any], None]

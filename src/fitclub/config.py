@@ -171,7 +171,7 @@ class Settings:
     admin_telegram_ids: tuple[int, ...] = _setting(
         "ADMIN_TELEGRAM_IDS", "", _ids, "comma-separated Telegram ids made admins at start")
     club_timezone: str = _setting(
-        "CLUB_TIMEZONE", "UTC", _timezone, "IANA time zone of the club's schedule")
+        "CLUB_TIMEZONE", "UTC", _timezone, "IANA time zone of the club's timetable")
     club_currency: str = _setting(
         "CLUB_CURRENCY", "EUR", _currency, "ISO 4217 code of the club's prices (EUR, RUB, USD...)")
     log_level: str = _setting(

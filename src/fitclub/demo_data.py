@@ -71,7 +71,7 @@ WEEKEND_SLOTS = (
 DAYS = 7
 
 
-def schedule(today: date, timezone: str) -> list[tuple[datetime, str, int]]:
+def timetable(today: date, timezone: str) -> list[tuple[datetime, str, int]]:
     """(start, class type, trainer index) for DAYS days from today, in the club's time zone."""
     tz = ZoneInfo(timezone)
     out = []
@@ -119,7 +119,7 @@ def _insert(cur, *, today: date, timezone: str, now: datetime) -> int:
         cur.execute(Q["demo.upsert_trainer"], trainer._asdict())
         trainer_ids.append(cur.fetchone()[0])
     added = 0
-    for starts_at, type_name, trainer in schedule(today, timezone):
+    for starts_at, type_name, trainer in timetable(today, timezone):
         if starts_at <= now:
             continue
         type_id, minutes, capacity = types[type_name]

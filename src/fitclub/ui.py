@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telebot import types
 
 from fitclub import commands, flows
@@ -11,9 +13,16 @@ from fitclub.screens import Screen
 from fitclub.services import account
 
 
-def show(ctx: UpdateContext, screen: Screen, call: types.CallbackQuery | None = None,
+def pressed(update: Any) -> types.CallbackQuery | None:
+    """The button press an update is, or None (a message, a command, nothing)."""
+    return update if isinstance(update, types.CallbackQuery) else None
+
+
+def show(ctx: UpdateContext, screen: Screen, update: Any = None,
          toast: str | None = None) -> None:
-    """Answer a button press by editing its message (plus an optional toast), else reply."""
+    """Answer a button press by editing its message (plus an optional toast), else reply
+    (`update` may be the message or command that asked, or None)."""
+    call = pressed(update)
     message = call.message if call is not None else None
     if call is not None:
         ctx.answer_callback(call.id, toast)

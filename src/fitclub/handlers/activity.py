@@ -42,7 +42,7 @@ def show_activity(deps: Deps, ctx: UpdateContext, member: Member,
                   update: types.Message | types.CallbackQuery) -> None:
     """A chart photo, or a text screen when the member has no visits; from a button press,
     the pressed message is replaced by it."""
-    call = update if isinstance(update, types.CallbackQuery) else None
+    call = ui.pressed(update)
     tx = ctx.texts
     stats = activity.of_member(ctx.conn, member.id, ctx.now(), deps.club.timezone,
                                tx.first_week_day)

@@ -36,7 +36,7 @@ from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import announce as screens
 from fitclub.screens import staff as staff_screens
-from fitclub.services import announcements, booking, timetable
+from fitclub.services import announcements, booking
 from fitclub.services.announcements import Announcement, Confirmed
 
 FLOW = "ann"
@@ -71,9 +71,6 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(ANN_VIEW, view)
 
 
-def _today(deps: Deps, ctx: UpdateContext) -> date:
-    return timetable.today(ctx.now(), deps.club.booking)
-
 
 # -- opening, and the compose step ---------------------------------------------------------------
 
@@ -81,9 +78,8 @@ def _today(deps: Deps, ctx: UpdateContext) -> date:
 def open_compose(deps: Deps, ctx: UpdateContext, member: Member,
                  update: types.Message | types.CallbackQuery) -> None:
     """/announce, or the staff home's Announcements (in place): the compose step."""
-    call = update if isinstance(update, types.CallbackQuery) else None
     flows.enter(ctx, COMPOSE)
-    ui.show(ctx, screens.compose(ctx.texts, announcements.recent(ctx.conn)), call)
+    ui.show(ctx, screens.compose(ctx.texts, announcements.recent(ctx.conn)), update)
 
 
 @admin_only("announce.home")
@@ -149,7 +145,7 @@ def _gone(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, ann_id: int
         ui.stale(ctx, call, screens.discarded(ctx.texts))
     elif found.status == "draft":
         ui.stale(ctx, call, screens.draft_state(
-            ctx.texts, found, announcements.count(ctx.conn, found, _today(deps, ctx))))
+            ctx.texts, found, announcements.count(ctx.conn, found, deps.club.today(ctx.now()))))
     else:
         ui.stale(ctx, call, _progress(deps, ctx, ann_id))
 
@@ -166,13 +162,13 @@ def _confirm(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery,
     if chosen is None:
         _gone(deps, ctx, call, ann_id, member)
         return
-    recipients = announcements.count(ctx.conn, chosen, _today(deps, ctx))
+    recipients = announcements.count(ctx.conn, chosen, deps.club.today(ctx.now()))
     ui.show(ctx, screens.confirm(ctx.texts, chosen, recipients), call)
 
 
 def _classes(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, ann: Announcement,
              day: date, *, stale: bool = False) -> None:
-    first = _today(deps, ctx)
+    first = deps.club.today(ctx.now())
     lowest = first - timedelta(days=CLASS_DAYS_BACK)
     highest = first + timedelta(days=CLASS_DAYS_AHEAD)
     if not lowest <= day <= highest:
@@ -199,7 +195,7 @@ def choose_audience(deps: Deps, ctx: UpdateContext, member: Member,
     values, ann = pressed
     audience = values["audience"]
     if audience == "class":
-        _classes(deps, ctx, call, ann, _today(deps, ctx))
+        _classes(deps, ctx, call, ann, deps.club.today(ctx.now()))
     elif audience == "expiring":
         ui.show(ctx, screens.expiring(ctx.texts, ann), call)
     else:
@@ -227,7 +223,7 @@ def choose_class(deps: Deps, ctx: UpdateContext, member: Member,
     chosen = announcements.choose_audience(ctx.conn, ann.id, member.id, "class",
                                            class_id=values["class_id"])
     if chosen is None:
-        _classes(deps, ctx, call, ann, _today(deps, ctx), stale=True)
+        _classes(deps, ctx, call, ann, deps.club.today(ctx.now()), stale=True)
         return
     _confirm(deps, ctx, call, chosen, ann.id, member)
 
@@ -268,7 +264,7 @@ def send(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
     """Send the draft: this message becomes its progress, edited by the progress job."""
     ann_id = ANN_SEND.parse(call.data)["ann_id"]
     outcome, ann = announcements.confirm(
-        ctx.conn, ann_id, member.id, _today(deps, ctx), chat_id=ctx.chat_id,
+        ctx.conn, ann_id, member.id, deps.club.today(ctx.now()), chat_id=ctx.chat_id,
         message_id=getattr(call.message, "message_id", None))
     if outcome is Confirmed.SENDING:
         ui.show(ctx, _progress(deps, ctx, ann_id), call, toast=ctx.texts("ann_sending"))

@@ -49,9 +49,8 @@ def _show(ctx: UpdateContext, call: types.CallbackQuery, found: Page) -> None:
 def show_log(deps: Deps, ctx: UpdateContext, member: Member,
              update: types.Message | types.CallbackQuery) -> None:
     """The newest page (out of the filter's step)."""
-    call = update if isinstance(update, types.CallbackQuery) else None
     ui.leave_flow(ctx, FLOW)
-    ui.show(ctx, screens.page(ctx.texts, audit_log.page(ctx.conn, 0)), call)
+    ui.show(ctx, screens.page(ctx.texts, audit_log.page(ctx.conn, 0)), update)
 
 
 @admin_only("audit.page")

@@ -34,8 +34,7 @@ def _screen(ctx: UpdateContext, member: Member) -> Screen:
 @member_only
 def show_bookings(deps: Deps, ctx: UpdateContext, member: Member,
                   update: types.Message | types.CallbackQuery) -> None:
-    call = update if isinstance(update, types.CallbackQuery) else None
-    ui.show(ctx, _screen(ctx, member), call)
+    ui.show(ctx, _screen(ctx, member), update)
 
 
 @member_only

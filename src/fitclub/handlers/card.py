@@ -31,9 +31,8 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
 
 def send_card(deps: Deps, ctx: UpdateContext, member: Member) -> None:
     """Issue a card for the member and send it as a photo."""
-    settings = deps.settings
-    issued = card.issue(ctx.conn, member.id, ctx.now(), settings.card_secret,
-                        settings.card_token_minutes)
+    rules = deps.club.checkin
+    issued = card.issue(ctx.conn, member.id, ctx.now(), rules.card_secret, rules.card_minutes)
     png = card.qr_png(card.deep_link(deps.bot_username(), issued.token))
     screen = screens.card(ctx.texts, member.first_name, issued)
     ctx.send_photo(png, caption=screen.text, filename="card.png", reply_markup=screen.markup)

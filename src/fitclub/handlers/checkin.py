@@ -19,7 +19,7 @@ from fitclub.deps import Deps
 from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import checkin as screens
-from fitclub.services import checkin, people, timetable
+from fitclub.services import checkin, people
 from fitclub.services.checkin import Outcome
 
 FLOW = "chk"
@@ -50,7 +50,7 @@ def _ask(ctx: UpdateContext, call: types.CallbackQuery | None = None, *,
 def open_step(deps: Deps, ctx: UpdateContext, member: Member,
               update: types.Message | types.CallbackQuery) -> None:
     """/checkin or the staff home's section."""
-    _ask(ctx, update if isinstance(update, types.CallbackQuery) else None)
+    _ask(ctx, ui.pressed(update))
 
 
 @staff_only("checkin.search", leave_flow=True)
@@ -75,7 +75,7 @@ def typed(deps: Deps, ctx: UpdateContext, staff: Member, message: types.Message)
 @staff_only("checkin.person")
 def pick(deps: Deps, ctx: UpdateContext, staff: Member, call: types.CallbackQuery) -> None:
     """A found member: their membership and the button that checks them in."""
-    today = timetable.today(ctx.now(), deps.club.booking)
+    today = deps.club.today(ctx.now())
     found = checkin.preview(ctx.conn, CHECKIN_PERSON.parse(call.data)["member_id"], today)
     if found is None:
         _ask(ctx, call, stale=True)

@@ -10,7 +10,6 @@ double taps change nothing.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import telebot
@@ -38,7 +37,7 @@ from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import class_planner as screens
 from fitclub.screens import classes as class_screens
-from fitclub.services import class_planner, class_types, classes, timetable
+from fitclub.services import class_planner, class_types, classes
 from fitclub.services.class_planner import MAX_WEEKS, Draft
 from fitclub.services.class_types import Problem
 
@@ -65,9 +64,6 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.message(step_text, when=flows.typed_step(deps.context, FLOW))
 
 
-def _today(deps: Deps, ctx: UpdateContext) -> date:
-    return timetable.today(ctx.now(), deps.club.booking)
-
 
 def _state(ctx: UpdateContext) -> tuple[str | None, dict[str, Any]]:
     """The step the flow is at ('type', 'trainer', ...) and its data; (None, {}) outside."""
@@ -92,7 +88,7 @@ def _screen(deps: Deps, ctx: UpdateContext, step: str, draft: Draft, data: dict[
                                          class_types.all_types(ctx.conn, ctx.now()), note),
         "trainer": lambda: screens.ask_trainer(tx, draft, names,
                                                class_planner.trainers(ctx.conn), note),
-        "date": lambda: screens.ask_day(tx, draft, names, classes.days(_today(deps, ctx)),
+        "date": lambda: screens.ask_day(tx, draft, names, classes.days(deps.club.today(ctx.now())),
                                         note),
         "repeat": lambda: screens.ask_repeat(tx, draft, names, note),
         "time": lambda: screens.ask_time(tx, draft, names,
@@ -195,7 +191,7 @@ def pick_day(deps: Deps, ctx: UpdateContext, member: Member,
         return
     draft, data = at
     on = NEW_CLASS_DAY.parse(call.data)["day"]
-    if not classes.within_reach(on, _today(deps, ctx)):
+    if not classes.within_reach(on, deps.club.today(ctx.now())):
         ui.stale(ctx, call, refresh=_screen(deps, ctx, "date", draft, data))
         return
     # A new date: a series keeps its weekdays and weeks.

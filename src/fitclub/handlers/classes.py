@@ -38,7 +38,7 @@ from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import classes as screens
-from fitclub.services import class_planner, class_types, classes, timetable
+from fitclub.services import class_planner, class_types, classes
 from fitclub.services.classes import AdminClass, Outcome
 
 CAPACITY = "cls.cap"
@@ -64,9 +64,6 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(CLASS_CANCEL_OK, cancel_ok)
     routes.message(step_text, when=flows.typed_step(deps.context, *STATES))
 
-
-def _today(deps: Deps, ctx: UpdateContext) -> date:
-    return timetable.today(ctx.now(), deps.club.booking)
 
 
 def _day(deps: Deps, ctx: UpdateContext, on: date | None = None,
@@ -114,9 +111,8 @@ def _class(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, action: Ac
 @admin_only("classes.list")
 def show_classes(deps: Deps, ctx: UpdateContext, member: Member,
                  update: types.Message | types.CallbackQuery) -> None:
-    call = update if isinstance(update, types.CallbackQuery) else None
     _leave(ctx)
-    ui.show(ctx, _day(deps, ctx), call)
+    ui.show(ctx, _day(deps, ctx), update)
 
 
 @admin_only("classes.list")
@@ -195,7 +191,7 @@ def _typed_capacity(deps: Deps, ctx: UpdateContext, member: Member, cls: AdminCl
 
 def _move_days(deps: Deps, ctx: UpdateContext, cls: AdminClass,
                note: str | None = None) -> Screen:
-    return screens.move_day(ctx.texts, cls, classes.days(_today(deps, ctx)), note)
+    return screens.move_day(ctx.texts, cls, classes.days(deps.club.today(ctx.now())), note)
 
 
 def _at(minute: int) -> time:
@@ -227,7 +223,7 @@ def move_day(deps: Deps, ctx: UpdateContext, member: Member, call: types.Callbac
     if found is None:
         return
     values, cls = found
-    if not classes.within_reach(values["day"], _today(deps, ctx)):
+    if not classes.within_reach(values["day"], deps.club.today(ctx.now())):
         ui.stale(ctx, call, refresh=_move_days(deps, ctx, cls))
         return
     flows.enter(ctx, MOVE_TIME, {"class_id": cls.id, "day": values["day"].isoformat()})
@@ -240,7 +236,7 @@ def move_at(deps: Deps, ctx: UpdateContext, member: Member, call: types.Callback
     if found is None:
         return
     values, cls = found
-    if not classes.within_reach(values["day"], _today(deps, ctx)):
+    if not classes.within_reach(values["day"], deps.club.today(ctx.now())):
         ui.stale(ctx, call)
         return
     start = classes.new_start(values["day"], _at(values["minute"]), ctx.now(),
@@ -281,7 +277,7 @@ def move_ok(deps: Deps, ctx: UpdateContext, member: Member, call: types.Callback
 
 
 def _typed_day(deps: Deps, ctx: UpdateContext, cls: AdminClass, text: str) -> None:
-    checked = classes.check_day(text, _today(deps, ctx))
+    checked = classes.check_day(text, deps.club.today(ctx.now()))
     if checked.problem is not None:
         ui.show(ctx, _move_days(deps, ctx, cls, screens.problem(ctx.texts, checked.problem)))
         return

@@ -15,7 +15,7 @@ from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import membership as screens
-from fitclub.services import memberships, plan_requests, timetable
+from fitclub.services import memberships, plan_requests
 from fitclub.services.plan_requests import RequestOutcome
 
 
@@ -28,7 +28,7 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
 
 
 def _screen(deps: Deps, ctx: UpdateContext, member: Member) -> Screen:
-    today = timetable.today(ctx.now(), deps.club.booking)
+    today = deps.club.today(ctx.now())
     return screens.membership(ctx.texts, memberships.membership_of(ctx.conn, member.id, today),
                               memberships.plans_on_sale(ctx.conn))
 
@@ -36,8 +36,7 @@ def _screen(deps: Deps, ctx: UpdateContext, member: Member) -> Screen:
 @member_only
 def show_membership(deps: Deps, ctx: UpdateContext, member: Member,
                     update: types.Message | types.CallbackQuery) -> None:
-    call = update if isinstance(update, types.CallbackQuery) else None
-    ui.show(ctx, _screen(deps, ctx, member), call)
+    ui.show(ctx, _screen(deps, ctx, member), update)
 
 
 @member_only

@@ -46,8 +46,7 @@ def _roster(deps: Deps, ctx: UpdateContext, member: Member, class_id: int,
 @staff_only("myclasses.list")
 def show_classes(deps: Deps, ctx: UpdateContext, member: Member,
                  update: types.Message | types.CallbackQuery) -> None:
-    call = update if isinstance(update, types.CallbackQuery) else None
-    ui.show(ctx, _list(deps, ctx, member), call)
+    ui.show(ctx, _list(deps, ctx, member), update)
 
 
 @staff_only("myclasses.list")

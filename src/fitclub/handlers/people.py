@@ -20,7 +20,7 @@ from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import people as screens
-from fitclub.services import people, roles, timetable
+from fitclub.services import people, roles
 from fitclub.services.roles import Outcome
 
 FLOW = "ppl"
@@ -40,7 +40,7 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
 
 def _card(deps: Deps, ctx: UpdateContext, viewer: Member, person_id: int) -> Screen | None:
     """The person's card as this admin sees it, or None when they are gone."""
-    found = roles.card(ctx.conn, person_id, timetable.today(ctx.now(), deps.club.booking))
+    found = roles.card(ctx.conn, person_id, deps.club.today(ctx.now()))
     if found is None:
         return None
     bootstrap = found.person.telegram_id in deps.settings.admin_telegram_ids
@@ -57,9 +57,8 @@ def _gone(ctx: UpdateContext, call: types.CallbackQuery) -> None:
 def open_search(deps: Deps, ctx: UpdateContext, member: Member,
                 update: types.Message | types.CallbackQuery) -> None:
     """/people or the staff home's section: ask whom to find."""
-    call = update if isinstance(update, types.CallbackQuery) else None
     flows.enter(ctx, ASK)
-    ui.show(ctx, screens.ask(ctx.texts), call)
+    ui.show(ctx, screens.ask(ctx.texts), update)
 
 
 @admin_only("people.search", leave_flow=True)

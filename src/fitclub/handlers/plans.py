@@ -70,9 +70,8 @@ def _stale(ctx: UpdateContext, call: types.CallbackQuery) -> None:
 @admin_only("plans.open")
 def show_plans(deps: Deps, ctx: UpdateContext, member: Member,
                update: types.Message | types.CallbackQuery) -> None:
-    call = update if isinstance(update, types.CallbackQuery) else None
     ui.leave_flow(ctx, FLOW)  # a typed text must not land in a step walked away from
-    ui.show(ctx, _list(ctx), call)
+    ui.show(ctx, _list(ctx), update)
 
 
 @admin_only("plans.view")

@@ -34,10 +34,9 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
 @admin_only("report.show")
 def show_report(deps: Deps, ctx: UpdateContext, member: Member,
                 update: types.Message | types.CallbackQuery) -> None:
-    call = update if isinstance(update, types.CallbackQuery) else None
     now = ctx.now()
     found = reports.summary(ctx.conn, now, deps.club.timezone)
-    ui.show(ctx, screens.report(ctx.texts, found, now), call)
+    ui.show(ctx, screens.report(ctx.texts, found, now), update)
 
 
 @admin_only("report.expiring")

@@ -25,5 +25,4 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
 @staff_only("staff.home")
 def staff_home(deps: Deps, ctx: UpdateContext, member: Member,
                update: types.Message | types.CallbackQuery) -> None:
-    call = update if isinstance(update, types.CallbackQuery) else None
-    ui.show(ctx, screens.home(ctx.texts, member), call)
+    ui.show(ctx, screens.home(ctx.texts, member), update)

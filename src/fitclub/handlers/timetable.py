@@ -33,7 +33,7 @@ from fitclub.services.booking import Outcome
 def register(bot: telebot.TeleBot, deps: Deps) -> None:
     """Register /schedule, the menu's Schedule and the class buttons."""
     routes = Routes(bot, deps)
-    routes.command("schedule", show_schedule)
+    routes.command("schedule", show_timetable)
     routes.button(MENU.matches(screen="schedule"), page)
     routes.button(TIMETABLE, page)
     routes.button(CLASS, open_class)
@@ -46,11 +46,11 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
 def day_screen(deps: Deps, ctx: UpdateContext, member: Member,
                on: date | None = None) -> Screen:
     """One day of the timetable (today when `on` is outside the week shown)."""
-    rules = deps.club.booking
-    today = timetable.today(ctx.now(), rules)
+    today = deps.club.today(ctx.now())
     shown = timetable.days(today)
     on = on if on in shown else today
-    return screens.day(ctx.texts, on, timetable.day(ctx.conn, member.id, on, rules), shown)
+    return screens.day(ctx.texts, on, timetable.day(ctx.conn, member.id, on, deps.club.booking),
+                       shown)
 
 
 def class_screen(deps: Deps, ctx: UpdateContext, member: Member, class_id: int,
@@ -76,7 +76,7 @@ def after(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQu
 
 
 @member_only
-def show_schedule(deps: Deps, ctx: UpdateContext, member: Member,
+def show_timetable(deps: Deps, ctx: UpdateContext, member: Member,
                   message: types.Message) -> None:
     ui.show(ctx, day_screen(deps, ctx, member))
 

@@ -21,7 +21,7 @@ from datetime import timedelta
 from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT, PRIORITY_REMINDER
 from fitclub.runtime.jobs import JobContext, register
 from fitclub.screens import announce as screens
-from fitclub.services import announcements, club, timetable
+from fitclub.services import announcements, club
 
 DEFAULT_PROGRESS_SECONDS = 5.0
 QUEUE_EVERY = 0.5
@@ -41,7 +41,7 @@ def queue(ctx: JobContext, payload: dict) -> None:
     allowance = float(payload.get("carry", 0.0)) + announcements.queue_rate(ctx.settings) * elapsed
     limit = int(allowance)
     if limit:
-        today = timetable.today(ctx.now(), club.of(ctx.settings).booking)
+        today = club.of(ctx.settings).today(ctx.now())
         batch = announcements.queue_batch(ctx.conn, ann_id, today, limit)
         # Rows written by SQL, not ctx.reply: count them so the runner wakes the sender.
         ctx.queued += batch.queued

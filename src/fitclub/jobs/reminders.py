@@ -12,7 +12,7 @@ from fitclub.locales import Texts
 from fitclub.runtime.context import PRIORITY_REMINDER
 from fitclub.runtime.jobs import JobContext, register
 from fitclub.screens import settings as screens
-from fitclub.services import booking, club, reminders, timetable
+from fitclub.services import booking, club, reminders
 
 SWEEP_SECONDS = 60
 
@@ -25,7 +25,7 @@ def _hours(settings) -> float:
 def reminder_sweep(ctx: JobContext, payload: dict) -> None:
     """Schedule every due reminder (those already scheduled once are no-ops)."""
     now = ctx.now()
-    today = timetable.today(now, club.of(ctx.settings).booking)
+    today = club.of(ctx.settings).today(now)
     for due in reminders.due(ctx.conn, now, today, _hours(ctx.settings)):
         ctx.schedule(due.kind, due.payload, None, key=due.key)
 
@@ -34,7 +34,7 @@ def reminder_sweep(ctx: JobContext, payload: dict) -> None:
 def class_reminder(ctx: JobContext, payload: dict) -> None:
     """A booked class is near: remind, with Cancel while the visit would come back."""
     now = ctx.now()
-    notice = reminders.class_notice(ctx.conn, int(payload["booking_id"]), now)
+    notice = reminders.class_reminder(ctx.conn, int(payload["booking_id"]), now)
     if notice is None:
         return
     rules = club.of(ctx.settings).booking
@@ -48,7 +48,7 @@ def class_reminder(ctx: JobContext, payload: dict) -> None:
 @register(reminders.EXPIRY_JOB, priority=PRIORITY_REMINDER)
 def membership_expiry_notice(ctx: JobContext, payload: dict) -> None:
     """The membership ends within days."""
-    notice = reminders.membership_notice(ctx.conn, int(payload["membership_id"]))
+    notice = reminders.membership_reminder(ctx.conn, int(payload["membership_id"]))
     if notice is not None:
         screen = screens.expiry_notice(Texts(notice.language), notice)
         ui.show(ctx.chat(notice.telegram_id), screen)
@@ -57,7 +57,7 @@ def membership_expiry_notice(ctx: JobContext, payload: dict) -> None:
 @register(reminders.LAST_VISIT_JOB, priority=PRIORITY_REMINDER)
 def last_visit_notice(ctx: JobContext, payload: dict) -> None:
     """One visit left."""
-    notice = reminders.membership_notice(ctx.conn, int(payload["membership_id"]))
+    notice = reminders.membership_reminder(ctx.conn, int(payload["membership_id"]))
     if notice is not None and notice.visits_left == 1:
         screen = screens.last_visit_notice(Texts(notice.language), notice)
         ui.show(ctx.chat(notice.telegram_id), screen)

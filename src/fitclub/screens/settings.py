@@ -10,7 +10,7 @@ from fitclub.locales import LANGUAGES, Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.account import LANGUAGE_LABELS
 from fitclub.screens.menu import back_to_menu
-from fitclub.services.reminders import ClassNotice, MembershipNotice
+from fitclub.services.reminders import ClassReminder, MembershipReminder
 
 
 def settings(tx: Texts, member: Member) -> Screen:
@@ -27,7 +27,7 @@ def settings(tx: Texts, member: Member) -> Screen:
 
 # -- reminders (sent by jobs/reminders.py) -----------------------------------------------------
 
-def class_reminder(tx: Texts, notice: ClassNotice, can_cancel_until: datetime | None) -> Screen:
+def class_reminder(tx: Texts, notice: ClassReminder, can_cancel_until: datetime | None) -> Screen:
     """A class is coming up; Cancel while the visit would still come back."""
     text = tx("reminder_class", name=notice.class_name, when=tx.datetime(notice.starts_at))
     if can_cancel_until is None:
@@ -37,11 +37,11 @@ def class_reminder(tx: Texts, notice: ClassNotice, can_cancel_until: datetime | 
                                   REMINDER_CANCEL(class_id=notice.class_id))]]))
 
 
-def expiry_notice(tx: Texts, notice: MembershipNotice) -> Screen:
+def expiry_notice(tx: Texts, notice: MembershipReminder) -> Screen:
     """The membership ends within days."""
     return Screen(tx("reminder_expiry", plan=notice.plan_name, date=tx.date(notice.ends_on)))
 
 
-def last_visit_notice(tx: Texts, notice: MembershipNotice) -> Screen:
+def last_visit_notice(tx: Texts, notice: MembershipReminder) -> Screen:
     """One visit left on the membership."""
     return Screen(tx("reminder_last_visit", plan=notice.plan_name))

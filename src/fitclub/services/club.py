@@ -8,6 +8,7 @@ tests as `club.of(None)` (the defaults, in UTC) or with the rules they need.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,10 @@ class Club:
     booking: booking.Rules
     attendance: attendance.Rules
     checkin: checkin.Rules
+
+    def today(self, now: datetime) -> date:
+        """The club's calendar day at the moment `now`."""
+        return now.astimezone(self.timezone).date()
 
 
 @lru_cache(maxsize=16)

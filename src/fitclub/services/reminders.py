@@ -62,8 +62,8 @@ def due(conn, now: datetime, today: date, reminder_hours: float) -> list[Due]:
     return found
 
 
-class ClassNotice(NamedTuple):
-    """A class reminder's content (None from class_notice when it no longer applies)."""
+class ClassReminder(NamedTuple):
+    """A class reminder's content (None from class_reminder when it no longer applies)."""
 
     telegram_id: int
     language: str
@@ -73,8 +73,8 @@ class ClassNotice(NamedTuple):
     room: str
 
 
-class MembershipNotice(NamedTuple):
-    """An expiry or last-visit notice's content."""
+class MembershipReminder(NamedTuple):
+    """An expiry or last-visit reminder's content."""
 
     telegram_id: int
     language: str
@@ -83,16 +83,16 @@ class MembershipNotice(NamedTuple):
     visits_left: int | None
 
 
-def class_notice(conn, booking_id: int, now: datetime) -> ClassNotice | None:
+def class_reminder(conn, booking_id: int, now: datetime) -> ClassReminder | None:
     """What to say about a booked place, or None (cancelled, started, reminders off...)."""
-    return rows.one(conn, "reminders.class_notice", {"booking_id": booking_id, "now": now},
-                    ClassNotice)
+    return rows.one(conn, "reminders.class_reminder", {"booking_id": booking_id, "now": now},
+                    ClassReminder)
 
 
-def membership_notice(conn, membership_id: int) -> MembershipNotice | None:
+def membership_reminder(conn, membership_id: int) -> MembershipReminder | None:
     """What to say about a membership, or None (no longer active, reminders off...)."""
-    return rows.one(conn, "reminders.membership_notice", {"membership_id": membership_id},
-                    MembershipNotice)
+    return rows.one(conn, "reminders.membership_reminder", {"membership_id": membership_id},
+                    MembershipReminder)
 
 
 def booked_start(conn, member_id: int, class_id: int) -> datetime | None:

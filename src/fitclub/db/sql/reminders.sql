@@ -30,7 +30,7 @@ WHERE ms.status = 'active' AND ms.visits_left = 1 AND ms.ends_on >= %(today)s
   AND m.deleted_at IS NULL AND m.blocked_at IS NULL AND m.reminders_enabled
   AND m.telegram_id IS NOT NULL;
 
--- name: class_notice
+-- name: class_reminder
 -- A booked place to remind of, if it still stands and its member still gets reminders.
 SELECT m.telegram_id, m.language, c.id AS class_id, ct.name AS class_name, c.starts_at, c.room
 FROM bookings b
@@ -41,7 +41,7 @@ WHERE b.id = %(booking_id)s AND b.status = 'booked' AND c.starts_at > %(now)s
   AND m.deleted_at IS NULL AND m.blocked_at IS NULL AND m.reminders_enabled
   AND m.telegram_id IS NOT NULL;
 
--- name: membership_notice
+-- name: membership_reminder
 -- A membership to tell about, if still active and its member still gets reminders.
 SELECT m.telegram_id, m.language, p.name AS plan_name, ms.ends_on, ms.visits_left
 FROM memberships ms

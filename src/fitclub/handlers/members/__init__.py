@@ -16,5 +16,6 @@ from fitclub.handlers.members import freezes, membership, search
 
 def register(bot: telebot.TeleBot, deps: Deps) -> None:
     """Register the search and card, membership changes and freezes."""
-    for module in (search, membership, freezes):
-        module.register(bot, deps)
+    search.register(bot, deps)
+    membership.register(bot, deps)
+    freezes.register(bot, deps)

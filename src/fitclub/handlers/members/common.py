@@ -1,9 +1,7 @@
 """What the /members screens share: back to the search, the member card after a change, the
-flow's resting step, the club's day."""
+flow's resting step."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from telebot import types
 
@@ -12,14 +10,9 @@ from fitclub.db.members import Member, by_id
 from fitclub.deps import Deps
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import members_admin as screens
-from fitclub.services import admin_input, member_card, timetable
+from fitclub.services import admin_input, member_card
 from fitclub.services.admin_input import SEARCH
 from fitclub.services.membership_change import AdminMembership, Outcome, Refusal, Result, refused
-
-
-def today(deps: Deps, ctx: UpdateContext) -> date:
-    """The club's calendar day now."""
-    return timetable.today(ctx.now(), deps.club.booking)
 
 
 def to_search(ctx: UpdateContext, call: types.CallbackQuery | None = None,

@@ -49,7 +49,7 @@ def _days_ok(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, m
              found: AdminMembership, days: int) -> bool:
     """Whether the membership may be frozen for `days`; otherwise the refusal with the
     numbers (the start day is chosen next)."""
-    today = common.today(deps, ctx)
+    today = deps.club.today(ctx.now())
     reason = freezes.refusal(found, days, freezes.first_day(found, today), today)
     if reason is None:
         return True
@@ -69,7 +69,7 @@ def _days_ok(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, m
 def freeze(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """How many days: buttons within the allowance, or typed."""
     member, found = with_member(ctx.conn, FREEZE.parse(call.data)["membership_id"],
-                                common.today(deps, ctx))
+                                deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx, call)
         return
@@ -88,20 +88,20 @@ def freeze_days(deps: Deps, ctx: UpdateContext, admin: Member,
                 call: types.CallbackQuery) -> None:
     """This many days: from today, or another date?"""
     values = FREEZE_DAYS.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx, call)
     elif _days_ok(deps, ctx, call, member, found, values["days"]):
         common.rest(ctx)
         ui.show(ctx, screens.freeze_start(ctx.texts, member, found, values["days"],
-                                          common.today(deps, ctx)), call)
+                                          deps.club.today(ctx.now())), call)
 
 
 @admin_only("members.step", leave_flow=True)
 def days_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed number of days: from today, or another date? (asked again if bad)"""
     member, found = with_member(ctx.conn, flows.current(ctx).data["membership_id"],
-                                common.today(deps, ctx))
+                                deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx)
         return
@@ -113,7 +113,7 @@ def days_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Mes
     if _days_ok(deps, ctx, None, member, found, checked.value):
         flows.enter(ctx, SEARCH)
         ui.show(ctx, screens.freeze_start(ctx.texts, member, found, checked.value,
-                                          common.today(deps, ctx)))
+                                          deps.club.today(ctx.now())))
 
 
 @admin_only("members.freeze")
@@ -121,24 +121,24 @@ def freeze_date(deps: Deps, ctx: UpdateContext, admin: Member,
                 call: types.CallbackQuery) -> None:
     """Type the first day of the freeze."""
     values = FREEZE_DATE.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx, call)
     elif _days_ok(deps, ctx, call, member, found, values["days"]):
         flows.enter(ctx, FREEZE_DATE_STEP, {"membership_id": found.id, "days": values["days"]})
         ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_freeze_start",
-                                      common.today(deps, ctx)), call)
+                                      deps.club.today(ctx.now())), call)
 
 
 @admin_only("members.step", leave_flow=True)
 def date_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed first day: the freeze to confirm (asked again if outside the membership)."""
     data = flows.current(ctx).data
-    member, found = with_member(ctx.conn, data["membership_id"], common.today(deps, ctx))
+    member, found = with_member(ctx.conn, data["membership_id"], deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx)
         return
-    today = common.today(deps, ctx)
+    today = deps.club.today(ctx.now())
     first = freezes.first_day(found, today)
     day = admin_input.parse_day(message.text or "", today)
     if day is None or not first <= day <= found.ends_on:
@@ -154,7 +154,7 @@ def freeze_day(deps: Deps, ctx: UpdateContext, admin: Member,
                call: types.CallbackQuery) -> None:
     """The freeze from this day, to confirm."""
     values = FREEZE_DAY.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx, call)
     elif _days_ok(deps, ctx, call, member, found, values["days"]):
@@ -181,17 +181,17 @@ def unfreeze(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
     """End a freeze now, or call off a planned one: ask, then do it."""
     values = UNFREEZE.parse(call.data)
     if values["step"] == "ask":
-        member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
+        member, found = with_member(ctx.conn, values["membership_id"], deps.club.today(ctx.now()))
         if found is None:
             common.to_search(ctx, call)
         elif found.freeze_id is None or not found.current:
             common.refuse(deps, ctx, call, member, found, Refusal.NO_FREEZE)
         else:
-            ui.show(ctx, screens.unfreeze_ask(ctx.texts, member, found, common.today(deps, ctx)),
+            ui.show(ctx, screens.unfreeze_ask(ctx.texts, member, found, deps.club.today(ctx.now())),
                     call)
         return
     result = freezes.unfreeze(ctx.conn, admin.id, values["membership_id"], ctx.now(),
                               deps.club.booking)
     m = result.membership
     common.after(deps, ctx, call, result,
-           ctx.texts("mbr_unfrozen", end=ctx.texts.date(m.ends_on) if m else ""))
+                 ctx.texts("mbr_unfrozen", end=ctx.texts.date(m.ends_on) if m else ""))

@@ -77,7 +77,7 @@ def grant(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQue
     if member is None:
         common.to_search(ctx, call)
         return
-    current = membership_of(ctx.conn, member_id, common.today(deps, ctx))
+    current = membership_of(ctx.conn, member_id, deps.club.today(ctx.now()))
     if current is not None and current.current:
         common.card(deps, ctx, call, member_id, toast=ctx.texts(
             "mbr_refused_has_current", name=member.name, plan=current.plan_name,
@@ -99,7 +99,7 @@ def grant_plan(deps: Deps, ctx: UpdateContext, admin: Member,
     if plan is None or not plan.is_active:
         common.card(deps, ctx, call, member.id, toast=ctx.texts("mbr_refused_plan_off_sale"))
         return
-    ui.show(ctx, screens.grant_start(ctx.texts, member, plan, common.today(deps, ctx)), call)
+    ui.show(ctx, screens.grant_start(ctx.texts, member, plan, deps.club.today(ctx.now())), call)
 
 
 @admin_only("members.grant")
@@ -112,8 +112,8 @@ def grant_date(deps: Deps, ctx: UpdateContext, admin: Member,
         common.to_search(ctx, call)
         return
     flows.enter(ctx, GRANT_DATE_STEP, {"member_id": member.id, "plan_id": plan.id})
-    ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_start", common.today(deps, ctx)),
-            call)
+    today = deps.club.today(ctx.now())
+    ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_start", today), call)
 
 
 @admin_only("members.step", leave_flow=True)
@@ -123,7 +123,7 @@ def grant_date_typed(deps: Deps, ctx: UpdateContext, admin: Member,
     come)."""
     data = flows.current(ctx).data
     member, plan = _member_and_plan(ctx, data["member_id"], data["plan_id"])
-    today = common.today(deps, ctx)
+    today = deps.club.today(ctx.now())
     if plan is None:
         common.to_search(ctx)
         return
@@ -154,8 +154,9 @@ def grant_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
     result = membership_admin.grant(ctx.conn, admin.id, values["member_id"], values["plan_id"],
                                     values["day"], ctx.now(), deps.club.booking)
     m = result.membership
-    common.after(deps, ctx, call, result, ctx.texts("mbr_granted", plan=m.plan_name if m else "",
-                                              end=ctx.texts.date(m.ends_on) if m else ""))
+    done = ctx.texts("mbr_granted", plan=m.plan_name if m else "",
+                     end=ctx.texts.date(m.ends_on) if m else "")
+    common.after(deps, ctx, call, result, done)
 
 
 # -- extend ------------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def grant_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
 def extend(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """The plans on sale to extend a current membership by."""
     member, found = with_member(ctx.conn, EXTEND.parse(call.data)["membership_id"],
-                                common.today(deps, ctx))
+                                deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx, call)
     elif not found.current:
@@ -179,7 +180,7 @@ def extend_plan(deps: Deps, ctx: UpdateContext, admin: Member,
                 call: types.CallbackQuery) -> None:
     """The extension by this plan, to confirm."""
     values = EXTEND_PLAN.parse(call.data)
-    member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
+    member, found = with_member(ctx.conn, values["membership_id"], deps.club.today(ctx.now()))
     plan = plans.get(ctx.conn, values["plan_id"]) if found is not None else None
     if plan is None:
         common.to_search(ctx, call)
@@ -197,7 +198,7 @@ def extend_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callbac
                                      deps.club.booking)
     m = result.membership
     common.after(deps, ctx, call, result,
-           ctx.texts("mbr_extended", end=ctx.texts.date(m.ends_on) if m else ""))
+                 ctx.texts("mbr_extended", end=ctx.texts.date(m.ends_on) if m else ""))
 
 
 # -- cancel ------------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ def cancel(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
     """Cancel a current membership: ask, then cancel it."""
     values = MEMBERSHIP_CANCEL.parse(call.data)
     if values["step"] == "ask":
-        member, found = with_member(ctx.conn, values["membership_id"], common.today(deps, ctx))
+        member, found = with_member(ctx.conn, values["membership_id"], deps.club.today(ctx.now()))
         if found is None:
             common.to_search(ctx, call)
         elif not found.current:
@@ -226,7 +227,7 @@ def cancel(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
 def adjust(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """Type the change of visits of a current, counted membership."""
     member, found = with_member(ctx.conn, ADJUST.parse(call.data)["membership_id"],
-                                common.today(deps, ctx))
+                                deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx, call)
     elif not found.current or found.visits_left is None:
@@ -241,7 +242,7 @@ def adjust(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
 def delta_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed change: its reason next (asked again if bad or below zero)."""
     member, found = with_member(ctx.conn, flows.current(ctx).data["membership_id"],
-                                common.today(deps, ctx))
+                                deps.club.today(ctx.now()))
     if found is None or not found.current or found.visits_left is None:
         common.to_search(ctx, problem="mbr_step_gone")
         return
@@ -263,7 +264,7 @@ def delta_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Me
 def reason_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
     """The typed reason: the visits change (asked again if too short or long)."""
     data = flows.current(ctx).data
-    member, found = with_member(ctx.conn, data["membership_id"], common.today(deps, ctx))
+    member, found = with_member(ctx.conn, data["membership_id"], deps.club.today(ctx.now()))
     if found is None:
         common.to_search(ctx, problem="mbr_step_gone")
         return
@@ -274,5 +275,5 @@ def reason_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.M
     result = membership_admin.adjust(ctx.conn, admin.id, found.id, data["delta"],
                                      checked.value, ctx.now(), deps.club.booking)
     after = result.membership.visits_left if result.membership else None
-    common.after(deps, ctx, None, result, ctx.texts("mbr_adjusted", before=found.visits_left or 0,
-                                              after=after or 0))
+    done = ctx.texts("mbr_adjusted", before=found.visits_left or 0, after=after or 0)
+    common.after(deps, ctx, None, result, done)

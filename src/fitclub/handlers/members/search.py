@@ -49,9 +49,8 @@ def _at_rest(deps: Deps) -> Callable[[Any], bool]:
 def show_search(deps: Deps, ctx: UpdateContext, admin: Member,
                 update: types.Message | types.CallbackQuery) -> None:
     """Ask for a name, phone or username (/members, the section, Find another)."""
-    call = update if isinstance(update, types.CallbackQuery) else None
     flows.enter(ctx, SEARCH)
-    ui.show(ctx, screens.search_prompt(ctx.texts), call)
+    ui.show(ctx, screens.search_prompt(ctx.texts), update)
 
 
 @admin_only("members.step", leave_flow=True)
@@ -80,7 +79,7 @@ def leave_step(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callba
     """Out of the step being typed, back to the card."""
     common.rest(ctx)
     common.card(deps, ctx, call, MEMBER_FLOW_CANCEL.parse(call.data)["member_id"],
-          toast=ctx.texts("mbr_step_cancelled"))
+                toast=ctx.texts("mbr_step_cancelled"))
 
 
 @admin_only("members.note")
