@@ -75,6 +75,7 @@ def ensure(*, fonts: bool = False) -> str:
     if fonts and not EMOJI_FONT.exists():
         missing += FONT_PACKAGES
     if missing:
+        print(f"installing {' '.join(missing)} with apt-get", file=sys.stderr)
         install(missing)
     binary = chromium()
     if binary is None:

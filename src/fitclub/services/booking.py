@@ -1,10 +1,9 @@
 """Booking rules: book, cancel, the waitlist and its timed offers, in one place.
 
-Every change to a class's bookings first takes the class row (`classes.lock`), so capacity,
+Every change to a class's bookings first takes the class row (`lock_class`), so capacity,
 held offers and waitlist order are decided one transaction at a time, in commit order; the
 CHECK on classes.booked_count stays as the last line of defence. Functions return what
-happened (enums and NamedTuples) plus the offers made; each offer is also recorded as a
-notice (fitclub.runtime.notices), so the member offered the place is told whoever freed it.
+happened plus the offers made, each also recorded as a notice (fitclub.runtime.notices).
 """
 
 from __future__ import annotations
@@ -85,7 +84,9 @@ class Result(NamedTuple):
     class_id: int | None = None
 
 
-class _Class(NamedTuple):
+class LockedClass(NamedTuple):
+    """A class row taken for a change of its places (`lock_class`)."""
+
     id: int
     starts_at: datetime
     status: str
@@ -153,8 +154,9 @@ def day_bounds(day: date, rules: Rules) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _lock(conn, class_id: int) -> _Class | None:
-    return rows.one(conn, "classes.lock", {"class_id": class_id}, _Class)
+def lock_class(conn, class_id: int) -> LockedClass | None:
+    """Take the class row (None when there is no such class)."""
+    return rows.one(conn, "classes.lock", {"class_id": class_id}, LockedClass)
 
 
 def _mine(conn, class_id: int, member_id: int) -> _Booking | None:
@@ -162,7 +164,7 @@ def _mine(conn, class_id: int, member_id: int) -> _Booking | None:
                     {"class_id": class_id, "member_id": member_id}, _Booking)
 
 
-def _membership(conn, member_id: int, cls: _Class,
+def _membership(conn, member_id: int, cls: LockedClass,
                 rules: Rules) -> tuple[_Membership | None, Refusal | None]:
     """The membership that would pay for cls (locked), or why there is none."""
     day = class_day(cls.starts_at, rules)
@@ -191,7 +193,7 @@ def _reserve(conn, membership: _Membership) -> bool:
     return membership.visits_left is not None
 
 
-def _refused(conn, cls: _Class | None, mine: _Booking | None, member_id: int,
+def _refused(conn, cls: LockedClass | None, mine: _Booking | None, member_id: int,
              now: datetime, rules: Rules) -> tuple[Result | None, _Membership | None]:
     """Why booking cls is refused (a Result), else the membership that pays for it."""
     if cls is None:
@@ -216,7 +218,7 @@ def _refused(conn, cls: _Class | None, mine: _Booking | None, member_id: int,
 def book(conn, member_id: int, class_id: int, now: datetime, rules: Rules, *,
          waitlist_if_full: bool = False) -> Result:
     """Book a place (reserving a visit), or with waitlist_if_full queue for a full class."""
-    cls = _lock(conn, class_id)
+    cls = lock_class(conn, class_id)
     mine = _mine(conn, class_id, member_id) if cls is not None else None
     refused, membership = _refused(conn, cls, mine, member_id, now, rules)
     if refused is not None:
@@ -243,7 +245,7 @@ def book(conn, member_id: int, class_id: int, now: datetime, rules: Rules, *,
 
 def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Rules) -> Result:
     """Cancel a booking: the visit comes back if early enough; the place goes to the line."""
-    cls = _lock(conn, class_id)
+    cls = lock_class(conn, class_id)
     mine = _mine(conn, class_id, member_id) if cls is not None else None
     if mine is None or mine.status != "booked":
         return Result(Outcome.UNAVAILABLE)
@@ -261,7 +263,7 @@ def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Ru
 
 def leave_waitlist(conn, member_id: int, class_id: int, now: datetime, rules: Rules) -> Result:
     """Leave the line; a place held for the member passes to the next one."""
-    cls = _lock(conn, class_id)
+    cls = lock_class(conn, class_id)
     mine = _mine(conn, class_id, member_id) if cls is not None else None
     if mine is None or mine.status != "waitlisted":
         return Result(Outcome.UNAVAILABLE)
@@ -283,7 +285,7 @@ def offer_places(conn, class_id: int, now: datetime, rules: Rules) -> tuple[Offe
     held until WAITLIST_OFFER_MINUTES from now, never past the booking close; none is made
     once booking has closed. Each offer is recorded as a notice for its member.
     """
-    cls = _lock(conn, class_id)
+    cls = lock_class(conn, class_id)
     if cls is None or cls.status != "scheduled":
         return ()
     expires_at = min(now + timedelta(minutes=rules.offer_minutes), closes_at(cls.starts_at, rules))
@@ -316,7 +318,7 @@ def _resolve(conn, offer: _Offer, status: str, now: datetime) -> None:
 
 
 def _open_offer(conn, offer_id: int, member_id: int | None,
-                now: datetime | None) -> tuple[_Class | None, _Offer | None]:
+                now: datetime | None) -> tuple[LockedClass | None, _Offer | None]:
     """The class (locked) and the offer if it is still open (and, with now, unexpired)."""
     found = rows.one(conn, "bookings.offer_of",
                      {"offer_id": offer_id, "member_id": member_id}, _Offer)
@@ -324,7 +326,7 @@ def _open_offer(conn, offer_id: int, member_id: int | None,
         return None, None
     # Then the class, then the offer again: every booking change of a class queues on the
     # class row, so the offer's state is read again once that lock is held.
-    cls = _lock(conn, found.class_id)
+    cls = lock_class(conn, found.class_id)
     offer = rows.one(conn, "bookings.offer_for_update",
                      {"offer_id": offer_id, "member_id": member_id}, _Offer)
     if offer is None or offer.status != "open" or (now is not None and offer.expires_at <= now):

@@ -101,16 +101,6 @@ class Outcome(Enum):
     FAR = "far"  # a new time more than DAYS_TYPED days ahead
 
 
-class _Locked(NamedTuple):
-    id: int
-    starts_at: datetime
-    status: str
-    capacity: int
-    booked_count: int
-    held: int
-    name: str
-
-
 class _Count(NamedTuple):
     n: int
 
@@ -215,11 +205,7 @@ def audience(conn, class_id: int) -> list[Attendee]:
     return rows.many(conn, "classes.audience", {"class_id": class_id}, Attendee)
 
 
-def _lock(conn, class_id: int) -> _Locked | None:
-    return rows.one(conn, "classes.lock", {"class_id": class_id}, _Locked)
-
-
-def closed(cls: _Locked | AdminClass | None, now: datetime) -> Outcome | None:
+def closed(cls: booking.LockedClass | AdminClass | None, now: datetime) -> Outcome | None:
     """Why a class can no longer be changed (gone, cancelled, started), or None."""
     if cls is None:
         return Outcome.GONE
@@ -244,7 +230,7 @@ def set_capacity(conn, actor_id: int, class_id: int, capacity: int, now: datetim
                  rules: Rules) -> CapacityChange:
     """Change the places of a class: never under those booked or held; new places are
     offered to the waitlist at once."""
-    cls = _lock(conn, class_id)
+    cls = booking.lock_class(conn, class_id)
     refused = closed(cls, now)
     if refused is not None:
         return CapacityChange(refused)
@@ -283,7 +269,7 @@ def move(conn, actor_id: int, class_id: int, new_start: datetime, now: datetime,
     Bookings and waitlist places stay; reminders follow by themselves (their dedup key holds
     the class's start); an open offer is never held past the new booking close.
     """
-    cls = _lock(conn, class_id)
+    cls = booking.lock_class(conn, class_id)
     refused = closed(cls, now)
     if refused is not None:
         return Moved(refused)
@@ -326,7 +312,7 @@ def cancel(conn, actor_id: int, class_id: int, now: datetime) -> Cancelled:
     """Cancel a class that has not started: every booking and waitlist place ends, reserved
     visits go back (not of members who checked in already: they came in), open offers are
     withdrawn; each booked or waitlisted member is told once."""
-    cls = _lock(conn, class_id)
+    cls = booking.lock_class(conn, class_id)
     refused = closed(cls, now)
     if refused is not None:
         return Cancelled(refused)
