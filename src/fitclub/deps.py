@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from fitclub.config import Settings
 from fitclub.runtime.context import UpdateContext, current
@@ -20,7 +21,7 @@ class Deps:
     context: Callable[[], UpdateContext] = current
     bot_username: Callable[[], str] = field(default=lambda: "")
 
-    @property
+    @cached_property
     def club(self) -> Club:
         """The club's time zone and the rules of booking, attendance and check-in."""
         return club.of(self.settings)

@@ -74,11 +74,12 @@ def _state(ctx: UpdateContext) -> tuple[str | None, dict[str, Any]]:
 
 
 def _screen(deps: Deps, ctx: UpdateContext, step: str, draft: Draft, data: dict[str, Any],
-            note: str | None = None) -> Screen:
-    """The screen of a step (the confirmation and the change menu included)."""
+            note: str | None = None, found: class_planner.Preview | None = None) -> Screen:
+    """The screen of a step (the confirmation and the change menu included; `found` is the
+    draft's preview when the caller has it already)."""
     tx = ctx.texts
     if step in ("confirm", "change"):
-        found = class_planner.preview(ctx.conn, draft, ctx.now(), deps.club.timezone)
+        found = found or class_planner.preview(ctx.conn, draft, ctx.now(), deps.club.timezone)
         return screens.confirm(tx, found, note) if step == "confirm" else \
             screens.change(tx, found)
     kind, who = class_planner.chosen(ctx.conn, draft, ctx.now())
@@ -91,8 +92,8 @@ def _screen(deps: Deps, ctx: UpdateContext, step: str, draft: Draft, data: dict[
         "date": lambda: screens.ask_day(tx, draft, names, classes.days(deps.club.today(ctx.now())),
                                         note),
         "repeat": lambda: screens.ask_repeat(tx, draft, names, note),
-        "time": lambda: screens.ask_time(tx, draft, names,
-                                         tx.local(ctx.now()).tzname() or "", note),
+        "time": lambda: screens.ask_time(
+            tx, draft, names, ctx.now().astimezone(deps.club.timezone).tzname() or "", note),
         "dur": lambda: screens.ask_duration(
             tx, draft, names, kind.default_duration_minutes if kind else 60, note),
         "cap": lambda: screens.ask_capacity(tx, draft, names,
@@ -107,6 +108,7 @@ def _go(deps: Deps, ctx: UpdateContext, step: str, draft: Draft, data: dict[str,
         toast: str | None = None) -> None:
     """Enter a step with the draft, and show it (in place after a button)."""
     data = {**data, **draft.to_data()}
+    found = None
     if step == "room":
         data["rooms"] = class_planner.recent_rooms(ctx.conn)
     if step == "confirm":
@@ -117,8 +119,9 @@ def _go(deps: Deps, ctx: UpdateContext, step: str, draft: Draft, data: dict[str,
             step = _fixed_at(found)
             note = class_screens.problem(ctx.texts, found.problem)
             data["editing"] = True
+            found = None  # another step's screen
     flows.enter(ctx, f"{FLOW}.{step}", data)
-    ui.show(ctx, _screen(deps, ctx, step, draft, data, note), call, toast=toast)
+    ui.show(ctx, _screen(deps, ctx, step, draft, data, note, found), call, toast=toast)
 
 
 def _fixed_at(found: class_planner.Preview) -> str:
