@@ -24,7 +24,7 @@ from typing import Any
 
 from telebot import types
 
-from fitclub import flows
+from fitclub import flows, ui
 from fitclub.db import audit
 from fitclub.db.members import Member
 from fitclub.deps import Deps
@@ -38,10 +38,6 @@ ADMIN = ("admin",)
 Guarded = Callable[[Deps, UpdateContext, Member, Any], None]
 Open = Callable[[Deps, UpdateContext, Member | None, Any], None]
 Handler = Callable[[Deps, Any], None]
-
-
-def _call(update: Any) -> types.CallbackQuery | None:
-    return update if isinstance(update, types.CallbackQuery) else None
 
 
 def registered(ctx: UpdateContext) -> Member | None:
@@ -101,7 +97,7 @@ def member_only(handler: Guarded) -> Handler:
     @functools.wraps(handler)
     def run(deps: Deps, update: Any) -> None:
         ctx = deps.context()
-        member = member_or_refuse(ctx, _call(update))
+        member = member_or_refuse(ctx, ui.pressed(update))
         if member is not None:
             handler(deps, ctx, member, update)
 
@@ -116,7 +112,7 @@ def staff_only(what: str, *, roles: tuple[str, ...] = TRAINER,
         @functools.wraps(handler)
         def run(deps: Deps, update: Any) -> None:
             ctx = deps.context()
-            member = staff_or_refuse(ctx, _call(update), roles=roles, what=what)
+            member = staff_or_refuse(ctx, ui.pressed(update), roles=roles, what=what)
             if member is not None:
                 handler(deps, ctx, member, update)
             elif leave_flow:

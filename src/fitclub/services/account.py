@@ -3,7 +3,7 @@ bot takes messages."""
 
 from __future__ import annotations
 
-from fitclub.db import rows
+from fitclub.db import members, rows
 
 
 def set_language(conn, member_id: int, language: str) -> None:
@@ -14,5 +14,7 @@ def set_language(conn, member_id: int, language: str) -> None:
 def set_blocked(conn, telegram_id: int, blocked: bool) -> None:
     """The person blocked the bot (nothing is sent to them until they unblock it), or
     unblocked it."""
-    query = "members.mark_blocked" if blocked else "members.clear_blocked"
-    rows.execute(conn, query, {"telegram_id": telegram_id})
+    if blocked:
+        rows.execute(conn, "members.mark_blocked", {"telegram_id": telegram_id})
+    else:
+        members.clear_blocked(conn, telegram_id)
