@@ -197,7 +197,7 @@ def test_check_in_by_code_and_by_name(emu, launcher, db_url):
     assert done["text"] == "✅ Anna Petrova checked in · 9 visits left"
     assert buttons(done) == NEXT
     assert _note(anna, 2)["text"] == "✅ Вход отмечен · осталось 9 посещений. Хорошей тренировки!"
-    assert _visits(db_url, anna_id) == [(tom_id, "manual", None)]
+    assert _visits(db_url, anna_id) == [(tom_id, "code", None)]
 
     # By name; commands keep working during the step.
     (again,) = tom.send("/checkin")

@@ -346,7 +346,7 @@ def test_a_typed_code_checks_in_and_an_unknown_one_does_not(db, club):
                            NOW, RULES).outcome is Outcome.UNKNOWN_CODE
     spaced = f"{issued.code[:3]} {issued.code[3:]}"
     result = checkin.by_code(db, club["staff"], spaced, NOW, RULES)
-    assert result.outcome is Outcome.CHECKED_IN and _visits(db, club)[0][2] == "manual"
+    assert result.outcome is Outcome.CHECKED_IN and _visits(db, club)[0][2] == "code"
     # An expired card's code no longer works.
     expired = checkin.by_code(db, club["staff"], issued.code, NOW + timedelta(minutes=30),
                               RULES)

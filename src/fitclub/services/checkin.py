@@ -156,7 +156,7 @@ def by_code(conn, staff_id: int, code: str, now: datetime, rules: Rules) -> Resu
     holder = card.by_code(conn, "".join(code.split()), now)
     if holder is None:
         return Result(Outcome.UNKNOWN_CODE)
-    return check_in(conn, staff_id, holder.member_id, now, rules, method="manual")
+    return check_in(conn, staff_id, holder.member_id, now, rules, method="code")
 
 
 def looks_like_code(text: str) -> bool:
@@ -193,7 +193,11 @@ def _refusal(conn, member_id: int, current: _Membership | None,
 
 def check_in(conn, staff_id: int, member_id: int, now: datetime, rules: Rules, *,
              method: str) -> Result:
-    """Record the member's visit now, by `staff_id`, if the rules allow it (see the module)."""
+    """Record the member's visit now, by `staff_id`, if the rules allow it (see the module).
+
+    `method` is how the member was found at the door: 'qr' (their card scanned), 'code' (the
+    card's 6-digit code typed), 'manual' (found by name); the visit and its audit row say so.
+    """
     found = person(conn, member_id)
     if found is None:
         return Result(Outcome.GONE)
