@@ -280,7 +280,7 @@ def _start_flow(admin: Person, t: dict, tx: Texts, today: date) -> int:
     _has(screen, t["new_class"], t["head"][0])
     assert buttons(screen) == [["Tina Petrova", "Ada"], [t["cancel"]]]
     screen = _tap(admin, mid, "Tina Petrova", t["ask_day"])
-    days = [tx.date(today + timedelta(days=i), "day") for i in range(14)]
+    days = [tx.date(today + timedelta(days=i), "short") for i in range(14)]
     assert buttons(screen) == [days[i:i + 2] for i in range(0, 14, 2)] + [[t["cancel"]]]
     return mid
 
@@ -290,7 +290,7 @@ def _schedule_one(emu, admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     zone = datetime.now(BERLIN).tzname()
     # Today at 00:00 has passed: refused; /cancel leaves the flow.
     mid = _start_flow(admin, t, tx, today)
-    screen = _tap(admin, mid, tx.date(today, "day"), t["ask_repeat"])
+    screen = _tap(admin, mid, tx.date(today, "short"), t["ask_repeat"])
     assert buttons(screen) == [[t["once"], t["weekly"]], [t["cancel"]]]
     # The type button again (an old button) finds the flow at another step: nothing changes.
     assert _inject(emu, admin, mid, cb.NEW_CLASS_TYPE(type_id=1))["text"] == t["stale"]
@@ -303,7 +303,7 @@ def _schedule_one(emu, admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     # Tomorrow at 19:00, every step with a bad value first.
     mid = _start_flow(admin, t, tx, today)
     tomorrow = today + timedelta(days=1)
-    _tap(admin, mid, tx.date(tomorrow, "day"), t["ask_repeat"])
+    _tap(admin, mid, tx.date(tomorrow, "short"), t["ask_repeat"])
     _tap(admin, mid, t["once"], t["ask_time"].format(zone=zone))
     screen = _has(_reply(admin, "19:00"), *t["head"][:3])
     assert buttons(screen) == [[t["dur_button"]], [t["cancel"]]]
@@ -316,7 +316,7 @@ def _schedule_one(emu, admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     assert buttons(screen) == [[t["no_room"]], [t["cancel"]]]
     _has(_reply(admin, "x" * 65), t["bad_room"], t["ask_room"])
     screen = _has(_reply(admin, "Studio 2"), *t["head"], t["places12"], t["room_studio"],
-                  t["one_class"], tx.date(tomorrow, "day"))
+                  t["one_class"], tx.date(tomorrow, "short"))
     assert buttons(screen) == [[t["confirm"]], [t["change"], t["cancel"]]]
     mid = screen["message_id"]
     # Change the room before confirming.
@@ -347,7 +347,7 @@ def _schedule_series(admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     mid = _start_flow(admin, t, tx, today)
     _has(_reply(admin, "31.02"), t["bad_date"], t["ask_day"])
     screen = _has(_reply(admin, first.strftime("%d.%m.%Y")), t["ask_repeat"],
-                  tx.date(first, "day"))
+                  tx.date(first, "short"))
     mid = screen["message_id"]
     screen = _tap(admin, mid, t["weekly"], t["series_ask"])
     names = t["days"]
@@ -364,7 +364,7 @@ def _schedule_series(admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     assert buttons(screen)[0][1].startswith("✓") and buttons(screen)[0][3].startswith("✓")
     screen = _tap(admin, mid, t["continue"], t["ask_time"].format(
         zone=datetime.now(BERLIN).tzname()))
-    screen = _has(_reply(admin, "19:00"), t["series_head"] + tx.date(first, "day"))
+    screen = _has(_reply(admin, "19:00"), t["series_head"] + tx.date(first, "short"))
     screen = _tap(admin, screen["message_id"], t["dur_button"], t["head"][3])
     screen = _tap(admin, screen["message_id"], t["cap_button"], t["ask_room"])
     screen = _has(_reply(admin, "Hall A"), t["sixteen"], t["more"], t["hall"])
@@ -469,14 +469,14 @@ def test_admin_changes_capacity_moves_and_cancels_a_class(emu, launcher, db_url,
     # Move: a typed date and time, each wrong once; everyone booked or waiting is told.
     screen = _tap(admin, mid, t["card_buttons"][0][1], t["move_ask"])
     _has(screen, t["move_title"])
-    day_labels = [tx.date(tomorrow - timedelta(days=1) + timedelta(days=i), "day")
+    day_labels = [tx.date(tomorrow - timedelta(days=1) + timedelta(days=i), "short")
                   for i in range(14)]
     assert buttons(screen) == [day_labels[i:i + 2] for i in range(0, 14, 2)] + [[t["back"]]]
     screen = _has(_reply(admin, "soon"), t["bad_date"], t["move_ask"])
     new_day = tomorrow + timedelta(days=1)
-    screen = _tap(admin, screen["message_id"], tx.date(new_day, "day"), t["new_date"])
+    screen = _tap(admin, screen["message_id"], tx.date(new_day, "short"), t["new_date"])
     assert buttons(screen) == [[t["same_time"]], [t["back"]]]
-    _has(_reply(admin, "7pm"), t["bad_time"], t["new_date"] + tx.date(new_day, "day"))
+    _has(_reply(admin, "7pm"), t["bad_time"], t["new_date"] + tx.date(new_day, "short"))
     screen = _has(_reply(admin, "18:30"), t["move_q"], t["told"])
     assert buttons(screen) == [[t["move_ok"]], [t["back"]]]
     new_start = datetime.combine(new_day, datetime.min.time(), UTC) + timedelta(hours=18,

@@ -176,10 +176,10 @@ def test_a_trainer_lists_classes_opens_a_roster_and_marks_attendance(emu, launch
     now_time, later_time = tx.time(w["now_start"]), tx.time(w["later_start"])
     assert _lines(listing) == [
         words["title"], "", words["intro"],
-        "", tx.date(w["now_start"], "weekday"),
+        "", tx.date(w["now_start"], "short"),
         words["line"].format(time=now_time, booked=3, capacity=4)
         + words["waiting"].format(n=2),
-        "", tx.date(w["later_start"], "weekday"),
+        "", tx.date(w["later_start"], "short"),
         words["line"].format(time=later_time, booked=1, capacity=10)]
     assert buttons(listing) == [
         [f"{tx.date(w['now_start'], 'day')} {now_time} · Yoga · 3/4"],

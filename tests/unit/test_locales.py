@@ -6,13 +6,13 @@ from __future__ import annotations
 import ast
 import re
 import string
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from fitclub.locales import LANGUAGES, Texts, catalog_path, language_of
+from fitclub.locales import DATE_LENGTHS, LANGUAGES, Texts, catalog_path, language_of
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fitclub"
 
@@ -77,10 +77,65 @@ def test_english_plurals(n, text):
 
 def test_values_are_escaped_and_dates_and_prices_follow_the_locale():
     assert Texts("en")("menu_title", name="<b>&").startswith("<b>FitClub</b> · &lt;b&gt;&amp;")
-    assert Texts("ru").date(date(2026, 11, 23), "weekday") == "понедельник, 23 ноября"
-    assert Texts("en").date(date(2026, 11, 23), "day") == "Mon 23 Nov"
+    assert Texts("ru").date(date(2026, 11, 23), "short") == "пн 23 нояб."
+    assert Texts("en").date(date(2026, 11, 23), "short") == "Mon 23 Nov"
     assert Texts("en").money(4900) == "€49.00"
     assert Texts("ru").money(4900) == "49,00\xa0€"
+
+
+@pytest.mark.parametrize(("lang", "short", "long", "compact", "moment"), [
+    ("en", "Sun 6 Dec", "6 Dec 2026", "6 Dec", "Sun 6 Dec, 18:30"),
+    ("ru", "вс 6 дек.", "6 дек. 2026\u00a0г.", "6 дек.", "вс 6 дек., 18:30"),
+])
+def test_a_date_has_one_pattern_per_length_in_each_language(lang, short, long, compact,
+                                                            moment):
+    """'Sun 6 Dec', '6 Dec 2026' (and '6 Dec' on charts): never Babel's 'Dec 6, 2026'."""
+    tx = Texts(lang)
+    assert tx.date(date(2026, 12, 6), "short") == short
+    assert tx.date(date(2026, 12, 6), "long") == long
+    assert tx.date(date(2026, 12, 6), "compact") == compact
+    assert tx.date(datetime(2026, 12, 6, 17, 30, tzinfo=UTC), "long") == long
+    assert tx.datetime(datetime(2026, 12, 6, 18, 30, tzinfo=UTC)) == moment
+    assert set(DATE_LENGTHS) == {"short", "long", "compact"}
+    with pytest.raises(KeyError):
+        tx.date(date(2026, 12, 6), "medium")
+
+
+def _date_calls() -> list[tuple[str, ast.Call]]:
+    """Every `<texts>.date(...)` call with arguments in src/ (a datetime's `.date()` has none)."""
+    calls = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "date" and (node.args or node.keywords)):
+                calls.append((f"{path.relative_to(SRC)}:{node.lineno}", node))
+    return calls
+
+
+def test_every_date_in_the_code_names_one_of_the_lengths():
+    """`tx.date(day, "short")` or `tx.date(day, "long")`: no Babel style ("medium"), no old
+    name ("day", "weekday") and no default, so every screen writes a date the same way."""
+    calls = _date_calls()
+    assert len(calls) > 20, "the scan found too few date calls"
+    bad = [f"{where}: {ast.unparse(call)}" for where, call in calls
+           if len(call.args) != 2 or call.keywords
+           or not isinstance(call.args[1], ast.Constant) or call.args[1].value not in DATE_LENGTHS]
+    assert bad == []
+
+
+def test_no_date_is_formatted_outside_the_locales():
+    """Babel's date functions and strftime with month or weekday names are the locales' own."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.parent.name == "locales":
+            continue
+        text = path.read_text()
+        for name in ("format_date", "format_datetime", "format_skeleton"):
+            if re.search(rf"\b{name}\b", text):
+                offenders.append(f"{path.relative_to(SRC)}: {name}")
+        if re.search(r"strftime\([^)]*%[aAbB]", text):
+            offenders.append(f"{path.relative_to(SRC)}: strftime with names")
+    assert offenders == []
 
 
 @pytest.mark.parametrize(("code", "lang"), [("ru", "ru"), ("ru-RU", "ru"), ("en-US", "en"),

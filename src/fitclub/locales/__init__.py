@@ -5,6 +5,14 @@ words; translators open the `.po` files in any gettext tool. Plural messages car
 `msgid_plural` and one `msgstr[i]` per plural form of the language (Russian has three). Dates,
 weekdays and prices are formatted for the locale with Babel, in the club's time zone and
 currency, set once per process by `configure()`.
+
+A date has one of the lengths of `DATE_LENGTHS`, the same pattern on every screen: "short"
+('Sun 6 Dec', 'вс 6 дек.': weekday, day, month) for days near at hand (the timetable,
+bookings, classes) and "long" ('6 Dec 2026', '6 дек. 2026 г.': day, month, year) for dates
+that may lie in another year (memberships, freezes, notes, exports); a third, "compact"
+('6 Dec', '6 дек.'), labels the weeks of the activity charts. `Texts.datetime` is the short
+date with the time ('Sun 6 Dec, 18:30'). Code always names the length
+(tests/unit/test_locales.py checks every call).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_currency_precision
@@ -41,6 +49,14 @@ class Club:
 
 
 _club = Club(ZoneInfo("UTC"), "EUR")
+
+#: The lengths of a date, as Babel patterns per language: every date on every screen is one.
+DATE_LENGTHS: dict[str, dict[str, str]] = {
+    "short": {"en": "EEE d MMM", "ru": "EEE d MMM"},  # Sun 6 Dec · вс 6 дек.
+    "long": {"en": "d MMM y", "ru": "d MMM y\u00a0'г'."},  # 6 Dec 2026 · 6 дек. 2026 г.
+    # A chart's axis and its caption: a week by its first day, where a weekday tells nothing.
+    "compact": {"en": "d MMM", "ru": "d MMM"},  # 6 Dec · 6 дек.
+}
 
 
 def configure(*, timezone: str, currency: str) -> None:
@@ -126,23 +142,21 @@ class Texts:
         """A moment in the club's time zone."""
         return moment.astimezone(_club.timezone)
 
-    def date(self, day: date | datetime, style: str = "medium") -> str:
-        """A date: medium '23 Nov 2026' / '23 нояб. 2026 г.', long, or 'day' ('Mon 23 Nov')."""
+    def date(self, day: date | datetime, length: str = "long") -> str:
+        """A date, "short" ('Mon 23 Nov', 'пн 23 нояб.'), "long" ('23 Nov 2026',
+        '23 нояб. 2026 г.') or "compact" ('23 Nov', for charts); a moment is taken on its day
+        in the club's time zone."""
         if isinstance(day, datetime):
             day = self.local(day).date()
-        if style == "day":
-            return format_date(day, "EEE d MMM", locale=self.locale)
-        if style == "weekday":
-            return format_date(day, "EEEE, d MMMM", locale=self.locale)
-        return format_date(day, style, locale=self.locale)
+        return format_date(day, DATE_LENGTHS[length][self.lang], locale=self.locale)
 
     def time(self, moment: datetime) -> str:
         """Hours and minutes in the club's time zone ('18:30')."""
         return format_time(self.local(moment), "HH:mm", locale=self.locale)
 
     def datetime(self, moment: datetime) -> str:
-        """Weekday, date and time in the club's time zone ('Mon 23 Nov, 18:30')."""
-        return format_datetime(self.local(moment), "EEE d MMM, HH:mm", locale=self.locale)
+        """The short date and the time in the club's time zone ('Mon 23 Nov, 18:30')."""
+        return f"{self.date(moment, 'short')}, {self.time(moment)}"
 
     def money(self, minor: int) -> str:
         """An amount in minor units (cents) in the club's currency ('€49.00', '49,00 €')."""

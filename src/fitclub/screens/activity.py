@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html
 
-from babel.dates import format_skeleton
-
 from fitclub import charts
 from fitclub.callbacks import ACTIVITY_MENU
 from fitclub.locales import Raw, Texts
@@ -15,8 +13,8 @@ from fitclub.services.activity import Activity, Week
 
 
 def week_label(tx: Texts, week: Week) -> str:
-    """A week by its first day, as the locale writes a day of a month ('Oct 12', '12 окт.')."""
-    return format_skeleton("MMMd", week.start, locale=tx.locale)
+    """A week by its first day, day and month ('12 Oct', '12 окт.')."""
+    return tx.date(week.start, "compact")
 
 
 def summary(tx: Texts, stats: Activity) -> Screen:

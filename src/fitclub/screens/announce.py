@@ -73,16 +73,16 @@ def audiences(tx: Texts, ann: Announcement) -> Screen:
 def classes(tx: Texts, ann: Announcement, day: date, found: list[ClassChoice],
             before: date | None, after: date | None) -> Screen:
     """One club day's classes, a button each, and the days around it."""
-    lines = [tx("ann_classes_title", day=tx.date(day, "weekday"))]
+    lines = [tx("ann_classes_title", day=tx.date(day, "short"))]
     if not found:
         lines.append(tx("ann_classes_none"))
     rows = [[(tx("ann_class_button", time=tx.time(c.starts_at), name=c.name, people=c.people),
               ANN_CLASS(ann_id=ann.id, class_id=c.id))] for c in found]
     nav = []
     if before is not None:
-        nav.append(("◀ " + tx.date(before, "day"), ANN_CLASSES(ann_id=ann.id, day=before)))
+        nav.append(("◀ " + tx.date(before, "short"), ANN_CLASSES(ann_id=ann.id, day=before)))
     if after is not None:
-        nav.append((tx.date(after, "day") + " ▶", ANN_CLASSES(ann_id=ann.id, day=after)))
+        nav.append((tx.date(after, "short") + " ▶", ANN_CLASSES(ann_id=ann.id, day=after)))
     if nav:
         rows.append(nav)
     rows.append([(tx("ann_change_audience"), ANN_BACK(ann_id=ann.id))])

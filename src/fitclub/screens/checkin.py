@@ -72,7 +72,7 @@ def _refused(tx: Texts, result: Result, name: str) -> str:
     if result.refusal is Refusal.FROZEN and result.on is None:
         return tx("chk_refused_frozen_open", name=name)  # frozen with no end recorded
     return tx(f"chk_refused_{result.refusal.value}", name=name,
-              date=tx.date(result.on) if result.on else "")
+              date=tx.date(result.on, "long") if result.on else "")
 
 
 def outcome_text(tx: Texts, result: Result) -> str:

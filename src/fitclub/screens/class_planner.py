@@ -65,11 +65,11 @@ def _when(tx: Texts, draft: Draft) -> Raw | None:
     if draft.day is None:
         return None
     if not draft.weekly:
-        return tx("cls_head_date", day=tx.date(draft.day, "day"))
+        return tx("cls_head_date", day=tx.date(draft.day, "short"))
     names = weekday_names(tx)
     chosen = ", ".join(names[d] for d in weekday_order(tx) if d in draft.weekdays)
     return tx("cls_head_series", days=chosen or "–",
-              weeks=Raw(tx.plural("cls_weeks", draft.weeks)), first=tx.date(draft.day, "day"))
+              weeks=Raw(tx.plural("cls_weeks", draft.weeks)), first=tx.date(draft.day, "short"))
 
 
 def header(tx: Texts, draft: Draft, names: Names) -> list[str]:
@@ -126,7 +126,7 @@ def ask_trainer(tx: Texts, draft: Draft, names: Names, trainers: list[Trainer],
 def ask_day(tx: Texts, draft: Draft, names: Names, days: list[date],
             note: str | None = None) -> Screen:
     """Step: the date (the next 14 days as buttons, or typed)."""
-    buttons = [(tx.date(d, "day"), NEW_CLASS_DAY(day=d)) for d in days]
+    buttons = [(tx.date(d, "short"), NEW_CLASS_DAY(day=d)) for d in days]
     return _screen(tx, draft, names, tx("cls_ask_day"), _pairs(buttons), note)
 
 

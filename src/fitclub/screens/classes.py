@@ -39,7 +39,7 @@ def problem(tx: Texts, found: Problem) -> Raw:
     """One line saying why a typed value or a draft was refused."""
     day = date.fromordinal(found.low) if found.code == "gap" and found.low else None
     return tx(PROBLEMS[found.code], low=found.low or 0, high=found.high or 0,
-              day=tx.date(day, "day") if day else "")
+              day=tx.date(day, "short") if day else "")
 
 
 def refusal(tx: Texts, outcome: Outcome) -> Raw:
@@ -73,7 +73,7 @@ def day(tx: Texts, found: Day, note: str | None = None) -> Screen:
     it, New class (the class planner), back to staff."""
     on, classes, first, last = found
     lines = [note, ""] if note else []
-    lines += [tx("cls_day_title", day=tx.date(on, "weekday")), ""]
+    lines += [tx("cls_day_title", day=tx.date(on, "short")), ""]
     rows = []
     for cls in classes:
         mark = "✖ " if cls.status == "cancelled" else ""
@@ -87,10 +87,10 @@ def day(tx: Texts, found: Day, note: str | None = None) -> Screen:
     nav = []
     if on > first:
         before = date.fromordinal(on.toordinal() - 1)
-        nav.append((tx("timetable_prev", day=tx.date(before, "day")), ADMIN_DAY(day=before)))
+        nav.append((tx("timetable_prev", day=tx.date(before, "short")), ADMIN_DAY(day=before)))
     if on < last:
         after = date.fromordinal(on.toordinal() + 1)
-        nav.append((tx("timetable_next", day=tx.date(after, "day")), ADMIN_DAY(day=after)))
+        nav.append((tx("timetable_next", day=tx.date(after, "short")), ADMIN_DAY(day=after)))
     if nav:
         rows.append(nav)
     rows.append([(tx("cls_new_button"), NEW_CLASS())])
@@ -165,7 +165,7 @@ def move_day(tx: Texts, cls: AdminClass, days: list[date], note: str | None = No
     lines = [note, ""] if note else []
     lines += [tx("cls_move_title", name=cls.name, when=tx.datetime(cls.starts_at)), "",
               tx("cls_move_ask_day")]
-    buttons = [(tx.date(d, "day"), CLASS_MOVE_DAY(class_id=cls.id, day=d)) for d in days]
+    buttons = [(tx.date(d, "short"), CLASS_MOVE_DAY(class_id=cls.id, day=d)) for d in days]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(tx("button_back"), ADMIN_CLASS(class_id=cls.id))])
     return Screen("\n".join(lines), inline(rows))
@@ -175,7 +175,7 @@ def move_time(tx: Texts, cls: AdminClass, on: date, note: str | None = None) -> 
     """Move a class: the time on the chosen date (the same time as now by a button)."""
     lines = [note, ""] if note else []
     lines += [tx("cls_move_title", name=cls.name, when=tx.datetime(cls.starts_at)),
-              tx("cls_move_to_day", day=tx.date(on, "day")), "",
+              tx("cls_move_to_day", day=tx.date(on, "short")), "",
               tx("cls_move_ask_time", zone=str(tx.local(cls.starts_at).tzname() or ""))]
     rows = [[(tx("cls_move_same_time", time=tx.time(cls.starts_at)),
               CLASS_MOVE_AT(class_id=cls.id, day=on, minute=minute_of(tx, cls.starts_at)))],

@@ -92,14 +92,16 @@ def search_results(tx: Texts, text: str, found: list[Member]) -> Screen:
 def membership_lines(tx: Texts, m: AdminMembership) -> list[str]:
     """Plan and status, dates, visits, freeze days and an open freeze."""
     lines = [tx("mbr_card_plan", plan=m.plan_name, status=tx(f"status_{m.status}")),
-             tx("mbr_card_dates", start=tx.date(m.starts_on), end=tx.date(m.ends_on))]
+             tx("mbr_card_dates", start=tx.date(m.starts_on, "long"),
+                end=tx.date(m.ends_on, "long"))]
     if m.current:
         lines.append(tx("membership_unlimited") if m.visits_left is None
                      else tx.plural("membership_visits_left", m.visits_left))
         lines.append(tx.plural("membership_freeze_left", m.freeze_left))
     if m.freeze_id is not None:
         key = "mbr_card_frozen" if m.status == "frozen" else "mbr_card_freeze_planned"
-        lines.append(tx(key, start=tx.date(m.frozen_from), end=tx.date(m.frozen_until)))
+        lines.append(tx(key, start=tx.date(m.frozen_from, "long"),
+                        end=tx.date(m.frozen_until, "long")))
     return lines
 
 
@@ -122,7 +124,7 @@ def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
     if not found.bookings:
         lines.append(tx("mbr_card_none"))
     lines += ["", tx("mbr_card_notes")]
-    lines += [tx("mbr_card_note_line", date=tx.date(n.created_at), author=n.author or "—",
+    lines += [tx("mbr_card_note_line", date=tx.date(n.created_at, "long"), author=n.author or "—",
                  body=n.body) for n in found.notes]
     if not found.notes:
         lines.append(tx("mbr_card_none"))
@@ -164,7 +166,7 @@ def grant_start(tx: Texts, member: Member, plan: PlanRow, today: date) -> Screen
     text = "\n".join([tx("mbr_grant_start", plan=plan.name, name=member.name),
                       summary(tx, plan), "", tx("mbr_grant_when")])
     return Screen(text, inline([
-        [(tx("mbr_button_today", date=tx.date(today)),
+        [(tx("mbr_button_today", date=tx.date(today, "long")),
           GRANT_DAY(member_id=member.id, plan_id=plan.id, day=today))],
         [(tx("mbr_button_other_date"), GRANT_DATE(member_id=member.id, plan_id=plan.id))],
         _card_row(tx, member.id)]))
@@ -173,8 +175,8 @@ def grant_start(tx: Texts, member: Member, plan: PlanRow, today: date) -> Screen
 def grant_confirm(tx: Texts, member: Member, plan: PlanRow, start: date) -> Screen:
     """The membership to grant, to confirm."""
     end = start + timedelta(days=plan.duration_days - 1)
-    text = tx("mbr_grant_confirm", plan=plan.name, name=member.name, start=tx.date(start),
-              end=tx.date(end), visits=visits_text(tx, plan.visit_count))
+    text = tx("mbr_grant_confirm", plan=plan.name, name=member.name, start=tx.date(start, "long"),
+              end=tx.date(end, "long"), visits=visits_text(tx, plan.visit_count))
     return Screen(text, inline([
         [(tx("mbr_button_confirm"), GRANT_OK(member_id=member.id, plan_id=plan.id, day=start))],
         _card_row(tx, member.id)]))
@@ -186,8 +188,8 @@ def ask_date(tx: Texts, member_id: int, key: str, today: date, *, problem: bool 
     example = example_date(today)
     lines = []
     if problem:
-        lines += [tx("mbr_bad_date", example=example, first=tx.date(first or today),
-                     last=tx.date(last or today)), ""]
+        lines += [tx("mbr_bad_date", example=example, first=tx.date(first or today, "long"),
+                     last=tx.date(last or today, "long")), ""]
     lines.append(tx(key, example=example))
     return Screen("\n".join(lines), inline([_cancel_row(tx, member_id)]))
 
@@ -200,7 +202,7 @@ def extend_choose(tx: Texts, member: Member, m: AdminMembership,
     if not on_sale:
         return Screen(tx("mbr_no_plans", name=member.name), inline(rows))
     return Screen(tx("mbr_extend_choose", name=member.name, plan=m.plan_name,
-                     end=tx.date(m.ends_on)), inline(rows))
+                     end=tx.date(m.ends_on, "long")), inline(rows))
 
 
 def _visits_after(tx: Texts, m: AdminMembership, plan: PlanRow) -> str:
@@ -212,8 +214,8 @@ def _visits_after(tx: Texts, m: AdminMembership, plan: PlanRow) -> str:
 def extend_confirm(tx: Texts, member: Member, m: AdminMembership, plan: PlanRow) -> Screen:
     """The extension, to confirm (the button carries the end date shown)."""
     text = tx("mbr_extend_confirm", name=member.name, plan=plan.name,
-              old=tx.date(m.ends_on),
-              new=tx.date(m.ends_on + timedelta(days=plan.duration_days)),
+              old=tx.date(m.ends_on, "long"),
+              new=tx.date(m.ends_on + timedelta(days=plan.duration_days), "long"),
               visits=_visits_after(tx, m, plan))
     return Screen(text, inline([
         [(tx("mbr_button_confirm"),
@@ -230,7 +232,7 @@ def freeze_choose(tx: Texts, member: Member, m: AdminMembership,
     choices = [d for d in FREEZE_CHOICES if d < left] + [left]
     lines = [problem, ""] if problem else []
     lines.append(tx("mbr_freeze_choose", name=member.name,
-                    left=tx.plural("plan_days", left), end=tx.date(m.ends_on)))
+                    left=tx.plural("plan_days", left), end=tx.date(m.ends_on, "long")))
     rows = [[(tx.plural("plan_days", d), FREEZE_DAYS(membership_id=m.id, days=d))
              for d in choices]]
     rows.append(_cancel_row(tx, member.id))
@@ -244,7 +246,7 @@ def freeze_start(tx: Texts, member: Member, m: AdminMembership, days: int,
     key = "mbr_button_today" if first == today else "mbr_button_from"
     return Screen(tx("mbr_freeze_start", name=member.name, days=tx.plural("plan_days", days)),
                   inline([
-                      [(tx(key, date=tx.date(first)),
+                      [(tx(key, date=tx.date(first, "long")),
                         FREEZE_DAY(membership_id=m.id, days=days, day=first))],
                       [(tx("mbr_button_other_date"), FREEZE_DATE(membership_id=m.id, days=days))],
                       _card_row(tx, member.id)]))
@@ -254,8 +256,8 @@ def freeze_confirm(tx: Texts, member: Member, m: AdminMembership, days: int,
                    start: date) -> Screen:
     """The freeze, to confirm."""
     until = start + timedelta(days=days - 1)
-    text = tx("mbr_freeze_confirm", name=member.name, start=tx.date(start),
-              end=tx.date(until), days=tx.plural("plan_days", days))
+    text = tx("mbr_freeze_confirm", name=member.name, start=tx.date(start, "long"),
+              end=tx.date(until, "long"), days=tx.plural("plan_days", days))
     return Screen(text, inline([
         [(tx("mbr_button_confirm"), FREEZE_OK(membership_id=m.id, days=days, day=start))],
         _card_row(tx, member.id)]))
@@ -264,7 +266,7 @@ def freeze_confirm(tx: Texts, member: Member, m: AdminMembership, days: int,
 def unfreeze_ask(tx: Texts, member: Member, m: AdminMembership, today: date) -> Screen:
     """End the freeze now (only the days frozen so far count), or call off a planned one."""
     if m.frozen_from > today:
-        text = tx("mbr_unfreeze_planned", name=member.name, start=tx.date(m.frozen_from))
+        text = tx("mbr_unfreeze_planned", name=member.name, start=tx.date(m.frozen_from, "long"))
     else:
         frozen = max(0, (min(m.frozen_until, today - timedelta(days=1)) - m.frozen_from).days
                      + 1)
@@ -277,7 +279,7 @@ def unfreeze_ask(tx: Texts, member: Member, m: AdminMembership, today: date) -> 
 def cancel_ask(tx: Texts, member: Member, m: AdminMembership) -> Screen:
     """Cancel the membership? It cannot be undone."""
     return Screen(tx("mbr_cancel_ask", name=member.name, plan=m.plan_name,
-                     end=tx.date(m.ends_on)), inline([
+                     end=tx.date(m.ends_on, "long")), inline([
         [(tx("mbr_button_cancel_yes"), MEMBERSHIP_CANCEL(membership_id=m.id, step="yes"))],
         _card_row(tx, member.id)]))
 
@@ -313,7 +315,7 @@ def refusal(tx: Texts, result: Result, member: Member | None = None) -> str:
     """Why a change was refused, in one line, with the numbers."""
     m = result.membership
     values = {"name": member.name if member else "", "plan": m.plan_name if m else "",
-              "end": tx.date(m.ends_on) if m else "",
+              "end": tx.date(m.ends_on, "long") if m else "",
               "left": tx.plural("plan_days", result.left), "asked": tx.plural(
                   "plan_days", result.asked)}
     if result.reason is Refusal.BELOW_ZERO:
@@ -335,13 +337,14 @@ def outcome(tx: Texts, result: Result, member: Member | None, done: str) -> str:
 def notice(tx: Texts, found: MembershipNotice) -> str:
     """What the member is told about a change of their membership, in their language."""
     m = found.membership
-    values = {"plan": m.plan_name, "start": tx.date(m.starts_on), "end": tx.date(m.ends_on),
+    values = {"plan": m.plan_name, "start": tx.date(m.starts_on, "long"),
+              "end": tx.date(m.ends_on, "long"),
               "visits": (tx("membership_unlimited") if m.visits_left is None
                          else tx.plural("membership_visits_left", m.visits_left)),
               "days": tx.plural("plan_days", found.days), "reason": found.reason}
     kind = found.kind
     if kind == "frozen":
-        values.update(start=tx.date(m.frozen_from), until=tx.date(m.frozen_until))
+        values.update(start=tx.date(m.frozen_from, "long"), until=tx.date(m.frozen_until, "long"))
         kind = "frozen" if m.status == "frozen" else "freeze_planned"
     if kind == "adjusted":
         kind = "added" if found.delta > 0 else "taken"

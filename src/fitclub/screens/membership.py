@@ -23,9 +23,9 @@ def membership(tx: Texts, current: MembershipView | None, plans: list[Plan]) -> 
     if current is not None:
         lines += [tx("membership_title"), tx("membership_plan", plan=current.plan_name),
                   tx("membership_status", status=tx(f"status_{current.status}")),
-                  tx("membership_valid_until", date=tx.date(current.ends_on))]
+                  tx("membership_valid_until", date=tx.date(current.ends_on, "long"))]
         if current.status == "frozen" and current.frozen_until:
-            lines.append(tx("membership_frozen_until", date=tx.date(current.frozen_until)))
+            lines.append(tx("membership_frozen_until", date=tx.date(current.frozen_until, "long")))
         if current.current:
             lines.append(tx("membership_unlimited") if current.visits_left is None
                          else tx.plural("membership_visits_left", current.visits_left))

@@ -23,7 +23,7 @@ def membership_line(tx: Texts, view: MembershipView | None) -> str:
     visits = (tx("plan_unlimited") if view.visits_left is None
               else tx.plural("chk_visits_left", view.visits_left))
     return tx("ppl_membership", plan=view.plan_name, status=tx(f"status_{view.status}"),
-              date=tx.date(view.ends_on), visits=visits)
+              date=tx.date(view.ends_on, "long"), visits=visits)
 
 
 def ask(tx: Texts) -> Screen:

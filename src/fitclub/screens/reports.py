@@ -71,7 +71,7 @@ def expiring(tx: Texts, found: list[Expiring], total: int) -> Screen:
         visits = (tx("rep_unlimited") if m.visits_left is None
                   else tx.plural("rep_visits_left", m.visits_left))
         lines.append(tx("rep_expiring_line", name=m.name, plan=m.plan,
-                        date=tx.date(m.ends_on, "day"), visits=visits))
+                        date=tx.date(m.ends_on, "long"), visits=visits))
     if total > len(found):
         lines.append(tx("rep_expiring_more", n=total - len(found)))
     if not total:

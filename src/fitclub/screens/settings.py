@@ -39,7 +39,8 @@ def class_reminder(tx: Texts, notice: ClassReminder, can_cancel_until: datetime 
 
 def expiry_notice(tx: Texts, notice: MembershipReminder) -> Screen:
     """The membership ends within days."""
-    return Screen(tx("reminder_expiry", plan=notice.plan_name, date=tx.date(notice.ends_on)))
+    return Screen(tx("reminder_expiry", plan=notice.plan_name,
+                     date=tx.date(notice.ends_on, "long")))
 
 
 def last_visit_notice(tx: Texts, notice: MembershipReminder) -> Screen:

@@ -81,7 +81,7 @@ def grant(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQue
     if current is not None and current.current:
         common.card(deps, ctx, call, member_id, toast=ctx.texts(
             "mbr_refused_has_current", name=member.name, plan=current.plan_name,
-            end=ctx.texts.date(current.ends_on)))
+            end=ctx.texts.date(current.ends_on, "long")))
         return
     ui.show(ctx, screens.grant_choose(ctx.texts, member,
                                       membership_admin.plans_on_sale(ctx.conn)), call)
@@ -155,7 +155,7 @@ def grant_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
                                     values["day"], ctx.now(), deps.club.booking)
     m = result.membership
     done = ctx.texts("mbr_granted", plan=m.plan_name if m else "",
-                     end=ctx.texts.date(m.ends_on) if m else "")
+                     end=ctx.texts.date(m.ends_on, "long") if m else "")
     common.after(deps, ctx, call, result, done)
 
 
@@ -198,7 +198,7 @@ def extend_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callbac
                                      deps.club.booking)
     m = result.membership
     common.after(deps, ctx, call, result,
-                 ctx.texts("mbr_extended", end=ctx.texts.date(m.ends_on) if m else ""))
+                 ctx.texts("mbr_extended", end=ctx.texts.date(m.ends_on, "long") if m else ""))
 
 
 # -- cancel ------------------------------------------------------------------------------------
