@@ -1,7 +1,9 @@
 """Bot commands: setMyCommands per scope and language, and the list a user is shown.
 
 Lookup follows https://core.telegram.org/bots/api#determining-list-of-commands: the first list
-that is set wins, each scope tried with the user's language first, then without one.
+that is set wins, each scope tried with the user's language first, then without one. A change
+reaches the chats it may concern at once (Telegram's apps are told by updateBotCommands): their
+version moves on, so the web chat's long poll shows the new menu without waiting for a message.
 """
 
 from tgemu.errors import bad_request
@@ -38,10 +40,13 @@ class CommandsMixin:
         commands = parse_commands(p.get("commands") if p.get("commands") is not None else "[]")
         key = self._scope_key(p)
         with self.lock:
+            before = self.commands.get(key)
             if commands:
                 self.commands[key] = commands
             else:
                 self.commands.pop(key, None)
+            if self.commands.get(key) != before:
+                self._menus_changed(key[0])
             return True
 
     def api_getmycommands(self, p):
@@ -52,8 +57,19 @@ class CommandsMixin:
     def api_deletemycommands(self, p):
         key = self._scope_key(p)
         with self.lock:
-            self.commands.pop(key, None)
+            if self.commands.pop(key, None) is not None:
+                self._menus_changed(key[0])
             return True
+
+    def _menus_changed(self, scope: tuple) -> None:
+        """Wake whoever watches a chat whose menu this scope may decide. Lock held."""
+        if len(scope) > 1:  # chat, chat_administrators, chat_member: that one chat
+            chat = self.chats.get(int(scope[1]))
+            if chat is not None:
+                chat.changed()
+            return
+        for chat in self.chats.values():  # default, all_private_chats and the like
+            chat.changed()
 
     def commands_for(
         self, chat_id: int, language_code: str | None, user_id: int | None = None

@@ -87,3 +87,23 @@ def test_commands_over_the_control_api(emu, token, menus):
         assert _names(remote.commands_for(token, ann.id)) == ["ann_admin_ru"]
         assert _names(remote.commands_for(token, ann.id, "en")) == ["ann_admin"]
     assert _names(emu.chat_state(token, ann.id)["commands"]) == ["ann_admin_ru"]
+
+
+def test_a_changed_menu_reaches_the_web_chat_at_once(bot, emu, token, menus):
+    """The page long-polls the chat's state by version: a new or deleted list moves the version
+    of each chat it may concern, as Telegram's apps are told by updateBotCommands."""
+    ann, bob = menus
+    emu.chat_state(token, ann.id)  # the chats exist once someone looked
+    seen = {who.id: emu.chat_state(token, who.id)["version"] for who in (ann, bob)}
+    bot.delete_my_commands(scope=types.BotCommandScopeChat(ann.id), language_code="ru")
+    state = emu.chat_state(token, ann.id, seen[ann.id], timeout=5)
+    assert state["version"] > seen[ann.id]
+    assert _names(state["commands"]) == ["ann_admin"]
+    assert emu.chat_state(token, bob.id)["version"] == seen[bob.id]  # not his chat
+    bot.set_my_commands(_cmds("private_2"), scope=types.BotCommandScopeAllPrivateChats())
+    state = emu.chat_state(token, bob.id, seen[bob.id], timeout=5)
+    assert state["version"] > seen[bob.id]
+    assert _names(state["commands"]) == ["private_2"]
+    now = emu.chat_state(token, bob.id)["version"]
+    bot.set_my_commands(_cmds("private_2"), scope=types.BotCommandScopeAllPrivateChats())
+    assert emu.chat_state(token, bob.id)["version"] == now  # the same list: nothing to tell
