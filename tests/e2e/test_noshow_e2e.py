@@ -1,5 +1,6 @@
 """The no-show job marks exactly the unmarked members, once, with two
-processes running jobs; the trainer is told once per class, in their language."""
+processes running jobs, and never a member checked in at the door for the class; the trainer
+is told once per class, in their language."""
 
 from __future__ import annotations
 
@@ -75,7 +76,13 @@ def test_the_no_show_job_marks_exactly_the_unmarked_members_once_with_two_proces
     ending_places = _places(db_url, ending, "N", ["booked", "booked", "attended", "booked"])
     later_places = _places(db_url, later, "L", ["booked", "booked"])
     cancelled_places = _places(db_url, cancelled, "C", ["booked"])
+    # Checked in at the door for the ended class, and still unmarked: came, not a no-show.
+    (door_b,) = _places(db_url, ended, "D", ["booked"])
+    (door_member,), = query(db_url, "SELECT member_id FROM bookings WHERE id = %s", (door_b,))
+    factories.visit(db_url, door_member, class_id=ended, method="code",
+                    checked_in_at=now - timedelta(hours=3, minutes=10))
     before = {c: _statuses(db_url, c) for c in (ended, ending, later, cancelled)}
+    before[ended][door_b] = "attended"  # what the sweep leaves it as
 
     launcher.start(db_url, **ENV)
     unpolled = launcher.start(db_url, wait=False, E2E_POLLING="0", **ENV)
@@ -113,9 +120,11 @@ def test_the_no_show_job_marks_exactly_the_unmarked_members_once_with_two_proces
     assert {c: _statuses(db_url, c) for c in expected} == expected
     unmarked = sorted(b for c in (ended, ending) for b, s in before[c].items() if s == "booked")
     assert len(unmarked) == 5
-    assert query(db_url, "SELECT entity_id, actor_id, count(*) FROM audit_log"
-                         " WHERE action LIKE 'attendance.%%' GROUP BY entity_id, actor_id"
-                         " ORDER BY entity_id") == [(b, None, 1) for b in unmarked]
+    assert query(db_url, "SELECT entity_id, actor_id, action, count(*) FROM audit_log"
+                         " WHERE action LIKE 'attendance.%%' GROUP BY entity_id, actor_id,"
+                         " action ORDER BY entity_id") == sorted(
+        [(b, None, "attendance.no_show", 1) for b in unmarked]
+        + [(door_b, None, "attendance.attended", 1)])
 
     # One summary per class, in the trainer's language, naming exactly its no-shows.
     summaries = _summaries(tina)

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 import psycopg2
 import pytest
 
-from fitclub.services import attendance, booking
+from fitclub.db.migrate import SQL_DIR
+from fitclub.services import attendance, booking, checkin
 from fitclub.services.attendance import Mark, Outcome, Rules
 from tests import factories
 from tests.helpers import query
 
 NOW = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
+START = NOW
 RULES = Rules(ZoneInfo("UTC"), checkin_window_minutes=30, mark_hours=24, grace_minutes=30)
 BOOKING_RULES = booking.Rules(ZoneInfo("UTC"))
 
@@ -216,18 +218,96 @@ def test_no_show_after_attended_removes_the_class_visit_and_toggling_back_restor
         ("attendance.attended", booking_id, "no_show")]
 
 
-def test_a_check_in_at_the_door_stays_when_the_trainer_marks_a_no_show(db_url, club):
+def test_a_door_check_in_of_a_place_not_yet_marked_makes_attended_without_a_second_visit(
+        db_url, club):
     class_id = _class(db_url, club["tina"], NOW - timedelta(hours=2))
     anna = _member(db_url, 1)
     booking_id = _insert_booking(db_url, anna, class_id, "booked")
     factories.visit(db_url, anna, class_id=class_id, method="qr")
     assert _mark(db_url, club["tina"], booking_id, Mark.ATTENDED, NOW).outcome is Outcome.MARKED
     assert [v[:2] for v in _visits(db_url, anna)] == [(class_id, "qr")]  # not a second one
+
+
+def _checked_in_at_the_door(db_url, club, starts_at: datetime, at: datetime,
+                            method: str = "qr") -> tuple[int, int, int]:
+    """Anna books a class and is checked in at the door at `at` (the check-in service, which
+    marks her place attended); the class, Anna, her booking."""
+    class_id = _class(db_url, club["tina"], starts_at)
+    anna = _member(db_url, 1, "Anna")
+    booking_id = _book(db_url, anna, class_id, starts_at=starts_at)
+    result = _run(db_url, checkin.check_in, club["oleg"], anna, at,
+                  checkin.Rules(ZoneInfo("UTC")), method=method)
+    assert result.outcome is checkin.Outcome.CHECKED_IN and result.class_name == "Yoga"
+    assert _status(db_url, booking_id) == "attended"
+    return class_id, anna, booking_id
+
+
+@pytest.mark.parametrize("method", ["qr", "code", "manual"])
+def test_a_member_checked_in_at_the_door_cannot_be_marked_a_no_show(db_url, club, method):
+    door = NOW - timedelta(minutes=37)
+    class_id, anna, booking_id = _checked_in_at_the_door(
+        db_url, club, NOW - timedelta(minutes=30), door, method)
+    before = _visits(db_url, anna)
+    for actor in (club["tina"], club["ada"]):
+        result = _mark(db_url, actor, booking_id, Mark.NO_SHOW, NOW)
+        assert (result.outcome, result.class_id, result.name, result.checked_in_at) == (
+            Outcome.CHECKED_IN, class_id, "Anna", door)
+    assert (_status(db_url, booking_id), _visits(db_url, anna)) == ("attended", before)
+    assert _audit(db_url) == []
+    # Attended is already what she is; the roster offers her no mark at all.
+    assert _mark(db_url, club["tina"], booking_id, Mark.ATTENDED,
+                 NOW).outcome is Outcome.UNCHANGED
+    found = _run(db_url, attendance.roster, club["tina"], class_id, RULES)
+    (place,) = found.places
+    assert (place.status, place.door_at) == ("attended", door)
+    assert attendance.offered(found, place, NOW) == []
+
+
+def test_a_no_show_recorded_before_a_door_check_in_is_refused_as_checked_in(db_url, club):
+    """Marked a no-show at the start, Anna then came in late: the door made her attended, and
+    the no-show cannot be set again, even where the window would allow it."""
+    starts_at = NOW - timedelta(minutes=20)
+    class_id = _class(db_url, club["tina"], starts_at)
+    anna = _member(db_url, 1, "Anna")
+    booking_id = _book(db_url, anna, class_id, starts_at=starts_at)
+    assert _mark(db_url, club["tina"], booking_id, Mark.NO_SHOW,
+                 starts_at).outcome is Outcome.MARKED
+    _run(db_url, checkin.check_in, club["oleg"], anna, NOW, checkin.Rules(ZoneInfo("UTC")),
+         method="qr")
+    assert _status(db_url, booking_id) == "attended"
+    result = _mark(db_url, club["tina"], booking_id, Mark.NO_SHOW, NOW + timedelta(hours=3))
+    assert (result.outcome, result.checked_in_at) == (Outcome.CHECKED_IN, NOW)
+    assert _status(db_url, booking_id) == "attended"
+
+
+def test_a_trainer_marked_visit_does_not_lock_the_no_show(db_url, club):
+    class_id = _class(db_url, club["tina"], NOW - timedelta(minutes=10))
+    anna = _member(db_url, 1)
+    booking_id = _book(db_url, anna, class_id, starts_at=NOW - timedelta(minutes=10))
+    assert _mark(db_url, club["tina"], booking_id, Mark.ATTENDED, NOW).outcome is Outcome.MARKED
+    found = _run(db_url, attendance.roster, club["tina"], class_id, RULES)
+    assert found.places[0].door_at is None
+    assert attendance.offered(found, found.places[0], NOW) == [Mark.NO_SHOW]
     assert _mark(db_url, club["tina"], booking_id, Mark.NO_SHOW, NOW).outcome is Outcome.MARKED
-    assert [v[:2] for v in _visits(db_url, anna)] == [(class_id, "qr")]
 
 
-START = NOW
+@pytest.mark.parametrize(("at", "offered"), [
+    (START - timedelta(minutes=31), []),
+    (START - timedelta(minutes=30), [Mark.ATTENDED]),
+    (START, [Mark.ATTENDED, Mark.NO_SHOW]),
+    (START + timedelta(hours=25), [Mark.ATTENDED, Mark.NO_SHOW]),
+    (START + timedelta(hours=25, seconds=1), []),
+])
+def test_a_roster_offers_the_marks_the_service_would_make(db_url, club, at, offered):
+    class_id = _class(db_url, club["tina"], START)
+    booking_id = _insert_booking(db_url, _member(db_url, 1), class_id, "booked")
+    found = _run(db_url, attendance.roster, club["tina"], class_id, RULES)
+    assert attendance.offered(found, found.places[0], at) == offered
+    for what in Mark:
+        made = _mark(db_url, club["tina"], booking_id, what, at).outcome is Outcome.MARKED
+        assert made == (what in offered)
+        query(db_url, "UPDATE bookings SET status = 'booked' WHERE id = %s", (booking_id,))
+
 
 
 @pytest.mark.parametrize(("what", "at", "outcome"), [
@@ -326,6 +406,53 @@ def test_the_sweep_records_exactly_the_unmarked_places_once(db_url, club):
     assert _run(db_url, attendance.due_classes, NOW, RULES) == []
     assert _audit(db_url) == [(None, "attendance.no_show", open_a, "booked"),
                               (None, "attendance.no_show", open_b, "booked")]
+
+
+def test_the_sweep_never_records_a_member_checked_in_at_the_door_as_a_no_show(db_url, club):
+    """A place still unmarked whose member checked in at the door for the class (however the
+    mark was lost) is recorded as attended, not as a no-show, and the summary leaves it out."""
+    due = _class(db_url, club["tina"], NOW - timedelta(hours=3))
+    came, away, by_trainer = (_member(db_url, n, name) for n, name in
+                              ((1, "Came"), (2, "Away"), (3, "Marked")))
+    came_b, away_b, by_trainer_b = (_insert_booking(db_url, m, due, "booked")
+                                    for m in (came, away, by_trainer))
+    factories.visit(db_url, came, class_id=due, method="code",
+                    checked_in_at=NOW - timedelta(hours=3, minutes=5))
+    # A visit the trainer marked (and then the status was lost) is no door check-in.
+    factories.visit(db_url, by_trainer, class_id=due, method="class", checked_in_by=club["tina"])
+    # A door check-in for another class does not count for this one.
+    other = _class(db_url, club["tina"], NOW - timedelta(hours=5))
+    factories.visit(db_url, away, class_id=other, method="qr")
+
+    found = _run(db_url, attendance.record_no_shows, due, NOW, RULES)
+    assert [m.name for m in found.marked] == ["Away", "Marked"]
+    assert [m.name for m in found.notice.marked] == ["Away", "Marked"]
+    assert _statuses(db_url, due) == {came_b: "attended", away_b: "no_show",
+                                      by_trainer_b: "no_show"}
+    assert sorted(_audit(db_url), key=lambda row: row[2]) == [
+        (None, "attendance.attended", came_b, "booked"),
+        (None, "attendance.no_show", away_b, "booked"),
+        (None, "attendance.no_show", by_trainer_b, "booked")]
+    assert _run(db_url, attendance.due_classes, NOW, RULES) == []
+
+
+def test_migration_0022_makes_no_shows_checked_in_at_the_door_attended(db_url, club):
+    """Before this release a trainer could mark a member who checked in at the door as a
+    no-show; the migration (run again here) sets those places attended, and only those."""
+    class_id = _class(db_url, club["tina"], NOW - timedelta(hours=3))
+    came, away, waiting = (_member(db_url, n) for n in range(3))
+    came_b, away_b = (_insert_booking(db_url, m, class_id, "no_show") for m in (came, away))
+    waiting_b = _insert_booking(db_url, waiting, class_id, "waitlisted")
+    factories.visit(db_url, came, class_id=class_id, method="qr")
+    factories.visit(db_url, away)  # a visit of the day, for no class
+    factories.visit(db_url, waiting, class_id=class_id, method="manual")
+    (path,) = SQL_DIR.glob("0022_*.sql")
+    query(db_url, path.read_text())
+    assert _statuses(db_url, class_id) == {came_b: "attended", away_b: "no_show",
+                                           waiting_b: "waitlisted"}
+    assert query(db_url, "SELECT actor_id, action, entity_id, details->>'from', details->>'by'"
+                         " FROM audit_log") == [
+        (None, "attendance.attended", came_b, "no_show", "checked_in")]
 
 
 def test_a_class_moved_later_since_it_was_found_is_left_alone(db_url, club):

@@ -73,15 +73,93 @@ def test_no_mark_buttons_when_marks_cannot_change(status, now):
     assert not [row for row in _data(screen) if row[0].startswith("tm:")]
 
 
-def test_a_long_list_of_classes_is_paged():
+def test_a_long_list_of_classes_is_paged_ten_at_a_time():
     tx = Texts("en")
     taught = [TaughtClass(i + 1, START + timedelta(hours=i * 5), 60, "scheduled", "Yoga", "", 20,
-                          i, 0) for i in range(20)]
+                          i, 0) for i in range(23)]
     first = screens.classes(tx, taught, 0)
-    assert [row[0] for row in _data(first)][:15] == [cb.TRAINER_ROSTER(class_id=i + 1, page=0)
-                                                     for i in range(15)]
-    assert _data(first)[15] == [cb.TRAINER_CLASSES(page=1)]
-    second = screens.classes(tx, taught, 1)
-    assert len([r for r in _data(second) if r[0].startswith("tr:")]) == 5
-    assert _data(second)[5] == [cb.TRAINER_CLASSES(page=0)]
-    assert _data(second)[-1] == [cb.STAFF(section="home")]
+    assert [row[0] for row in _data(first)][:10] == [cb.TRAINER_ROSTER(class_id=i + 1, page=0)
+                                                     for i in range(10)]
+    assert _data(first)[10] == [cb.TRAINER_CLASSES(page=1)]
+    assert first.text == "<b>🏋 My classes</b>\nPage 1 of 3"
+    last = screens.classes(tx, taught, 2)
+    assert len([r for r in _data(last) if r[0].startswith("tr:")]) == 3
+    assert _data(last)[3] == [cb.TRAINER_CLASSES(page=1)]
+    assert _data(last)[-1] == [cb.STAFF(section="home")]
+
+
+@pytest.mark.parametrize(("lang", "title", "booked", "cancelled"), [
+    ("en", "<b>🏋 My classes</b>", "Mon 10 Jun 18:00 · Yoga · 3/12",
+     "Tue 11 Jun 09:30 · Pilates · ✖ cancelled"),
+    ("ru", "<b>🏋 Мои занятия</b>", "пн 10 июн. 18:00 · Yoga · 3/12",
+     "вт 11 июн. 09:30 · Pilates · ✖ отменено")])
+def test_the_list_is_one_button_per_class_and_the_text_only_its_heading(lang, title, booked,
+                                                                        cancelled):
+    tx = Texts(lang)
+    long_name = "Stretching for runners and everyone else " * 2
+    taught = [TaughtClass(1, START, 60, "scheduled", "Yoga", "Studio 2", 12, 3, 2),
+              TaughtClass(2, START + timedelta(hours=15, minutes=30), 45, "cancelled", "Pilates",
+                          "", 10, 0, 0),
+              TaughtClass(3, START + timedelta(days=1), 60, "scheduled", long_name, "", 8, 8, 0)]
+    screen = screens.classes(tx, taught)
+    assert screen.text == title  # no second copy of the list as text
+    labels = [[b.text for b in row] for row in screen.markup.keyboard]
+    assert labels[:2] == [[booked], [cancelled]]
+    (long_label,) = labels[2]
+    assert long_label.endswith(" · 8/8") and "…" in long_label and len(long_label) < 64
+    assert [row[0] for row in _data(screen)][:3] == [
+        cb.TRAINER_ROSTER(class_id=n, page=0) for n in (1, 2, 3)]
+
+
+def _labels(screen) -> list[list[str]]:
+    return [[b.text for b in row] for row in screen.markup.keyboard
+            if row[0].callback_data.startswith("tm:")]
+
+
+def _marked(*places: Place) -> Roster:
+    cls = RosterClass(7, START, 60, "scheduled", "Yoga", "", 10, len(places), "Tina")
+    return Roster(cls, list(places), [], [], window(START, 60, RULES))
+
+
+@pytest.mark.parametrize(("lang", "opens"), [
+    ("en", "<i>Marking opens at 17:30 (a no-show from the start at 18:00).</i>"),
+    ("ru", "<i>Отметки откроются в 17:30 (неявку — с начала занятия в 18:00).</i>")])
+def test_before_marking_opens_the_roster_has_no_marks_and_says_when_they_open(lang, opens):
+    tx = Texts(lang)
+    found = _marked(Place(1, 1, "Ann", "booked", None))
+    screen = screens.roster(tx, found, START - timedelta(hours=3))
+    assert opens in screen.text.split("\n")
+    assert _labels(screen) == []
+    # The day before, the opening names its day.
+    earlier = screens.roster(tx, found, START - timedelta(days=1))
+    assert tx.datetime(START - timedelta(minutes=30)) in earlier.text
+    assert _labels(earlier) == []
+
+
+def test_in_the_half_hour_before_the_start_only_attended_is_offered():
+    tx = Texts("en")
+    screen = screens.roster(tx, _marked(Place(1, 1, "Ann", "booked", None)),
+                            START - timedelta(minutes=10))
+    assert "<i>Attendance can be marked now, a no-show from the start at 18:00.</i>" in (
+        screen.text)
+    assert _labels(screen) == [["✅ Ann"]]
+
+
+@pytest.mark.parametrize(("lang", "line"), [("en", "1. Emma Johnson · ✅ checked in at 17:52"),
+                                            ("ru", "1. Emma Johnson · ✅ вход в 17:52")])
+def test_a_member_checked_in_at_the_door_shows_as_come_with_no_mark_buttons(lang, line):
+    door = START - timedelta(minutes=8)
+    found = _marked(Place(1, 1, "Emma Johnson", "attended", door, door),
+                    Place(2, 2, "Finn", "attended", START, None),  # marked by the trainer
+                    Place(3, 3, "Gus", "no_show", None),
+                    Place(4, 4, "Hal", "booked", None))
+    screen = screens.roster(Texts(lang), found, START + timedelta(minutes=5))
+    assert line in screen.text.split("\n")
+    # Only the mark that would change something: none for Emma, the other one for the rest.
+    assert _labels(screen) == [["❌ Finn"], ["✅ Gus"], ["✅ Hal", "❌ Hal"]]
+
+
+def test_a_refusal_is_said_on_top_of_the_roster():
+    found = _marked(Place(1, 1, "Ann", "booked", None))
+    screen = screens.roster(Texts("en"), found, START, note="Ann checked in at 17:52 and …")
+    assert screen.text.split("\n")[:2] == ["Ann checked in at 17:52 and …", ""]

@@ -37,10 +37,11 @@ def _list(deps: Deps, ctx: UpdateContext, member: Member, page_no: int = 0) -> S
 
 
 def _roster(deps: Deps, ctx: UpdateContext, member: Member, class_id: int,
-            page_no: int) -> Screen | None:
+            page_no: int, note: str | None = None) -> Screen | None:
     """The roster screen, or None when the class is not this member's to see."""
     found = attendance.roster(ctx.conn, member.id, class_id, deps.club.attendance)
-    return None if found is None else screens.roster(ctx.texts, found, ctx.now(), page_no)
+    return None if found is None else screens.roster(ctx.texts, found, ctx.now(), page_no,
+                                                     note)
 
 
 @staff_only("myclasses.list")
@@ -71,12 +72,15 @@ def mark(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
     what = MARKS[values["mark"]]
     result = attendance.mark(ctx.conn, member.id, values["class_id"], values["booking_id"],
                              what, ctx.now(), deps.club.attendance)
-    screen = (_roster(deps, ctx, member, result.class_id, values["page"])
+    toast = _toast(ctx.texts, result, what)
+    # A press that changed nothing says why on the roster too, not only in the pop-up.
+    note = None if result.outcome in (Outcome.MARKED, Outcome.UNAVAILABLE) else toast
+    screen = (_roster(deps, ctx, member, result.class_id, values["page"], note)
               if result.class_id is not None else None)
     if result.outcome is Outcome.UNAVAILABLE or screen is None:
         ui.stale(ctx, call, refresh=screen or _list(deps, ctx, member))
         return
-    ui.show(ctx, screen, call, toast=_toast(ctx.texts, result, what))
+    ui.show(ctx, screen, call, toast=toast)
 
 
 def _toast(tx: Texts, result: attendance.MarkResult, what: Mark) -> str:
@@ -90,4 +94,6 @@ def _toast(tx: Texts, result: attendance.MarkResult, what: Mark) -> str:
         return tx(f"mc_too_early_{what.value}", time=tx.time(result.opens_at))
     if result.outcome is Outcome.CLOSED:
         return tx("mc_closed", when=tx.datetime(result.closed_at))
+    if result.outcome is Outcome.CHECKED_IN:
+        return tx("mc_checked_in_no_show", name=name, time=tx.time(result.checked_in_at))
     return tx("mc_cancelled")

@@ -1,5 +1,7 @@
 """No-shows: a sweep every minute records places still unmarked NO_SHOW_GRACE_MINUTES after
-their class ended, one statement per class, and tells each class's trainer once.
+their class ended, one statement per class, and tells each class's trainer once. A member
+checked in at the door for the class is never recorded as a no-show (the service records such
+a place as attended: services/attendance.record_no_shows).
 
 The sweep is one shared row of the jobs table, taken with FOR UPDATE SKIP LOCKED, so two
 processes never run it at once; within it each class is marked under its row lock and only

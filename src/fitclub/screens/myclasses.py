@@ -9,22 +9,36 @@ from fitclub.callbacks import TRAINER_CLASSES, TRAINER_MARK, TRAINER_ROSTER
 from fitclub.locales import Raw, Texts, esc
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
-from fitclub.services.attendance import NoShowsRecorded, Place, Roster, TaughtClass
+from fitclub.services.attendance import (
+    Mark,
+    NoShowsRecorded,
+    Place,
+    Roster,
+    TaughtClass,
+    offered,
+)
 
-LIST_PAGE = 15  # classes per page of the list
+LIST_PAGE = 10  # classes per page of the list, one button each
 ROSTER_PAGE = 20  # people per page of a roster: with their buttons, well inside Telegram's limits
 NAME_CHARS = 48  # a name is cut to this in a roster line
+CLASS_NAME_CHARS = 28  # a class's name is cut to this on its button (day, time and counts fit)
 
 _MARKS = {"booked": "mc_mark_booked", "attended": "mc_mark_attended",
           "no_show": "mc_mark_no_show"}
-_HOW = {"qr": "mc_how_qr", "manual": "mc_how_manual", "class": "mc_how_class"}
+_HOW = {"qr": "mc_how_qr", "code": "mc_how_code", "manual": "mc_how_manual",
+        "class": "mc_how_class"}
+_CODES = {Mark.ATTENDED: "a", Mark.NO_SHOW: "n"}
+
+
+def _cut(name: str, limit: int) -> str:
+    return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
 def _who(tx: Texts, name: str | None) -> str:
     """A person's name for a line or a button (erased members have none)."""
     if not name:
         return tx("mc_erased")
-    return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+    return _cut(name, NAME_CHARS)
 
 
 def _pages(count: int, size: int) -> int:
@@ -41,49 +55,51 @@ def _nav(tx: Texts, page: int, pages: int, data) -> list[tuple[str, str]]:
     return row
 
 
+def _class_button(tx: Texts, cls: TaughtClass) -> tuple[str, str]:
+    """A class of the list as one button: day, time, name, booked/capacity (or cancelled)."""
+    values = {"day": tx.date(cls.starts_at, "short"), "time": tx.time(cls.starts_at),
+              "name": _cut(cls.name, CLASS_NAME_CHARS)}
+    if cls.status == "cancelled":
+        label = tx("mc_button_cancelled", **values)
+    else:
+        label = tx("mc_button", booked=cls.booked, capacity=cls.capacity, **values)
+    return label, TRAINER_ROSTER(class_id=cls.id, page=0)
+
+
 def classes(tx: Texts, taught: list[TaughtClass], page: int = 0) -> Screen:
-    """The classes a staff member teaches, by day, one button each (a page at a time)."""
-    lines = [tx("mc_title"), ""]
+    """The classes a staff member teaches, soonest first, one button each (a page at a time);
+    the text is the heading, and the page or the empty state."""
+    lines = [tx("mc_title")]
     rows: list[list[tuple[str, str]]] = []
     if not taught:
-        lines.append(tx("mc_none"))
+        lines += ["", tx("mc_none")]
         rows.append(back_row(tx))
         return Screen("\n".join(lines), inline(rows))
     pages = _pages(len(taught), LIST_PAGE)
     page = min(page, pages - 1)
-    lines.append(tx("mc_intro"))
-    shown_day = None
-    for cls in taught[page * LIST_PAGE:(page + 1) * LIST_PAGE]:
-        day = tx.local(cls.starts_at).date()
-        if day != shown_day:
-            lines += ["", tx("mc_day", day=tx.date(day, "weekday"))]
-            shown_day = day
-        time = tx.time(cls.starts_at)
-        if cls.status == "cancelled":
-            lines.append(tx("mc_line_cancelled", time=time, name=cls.name))
-            label = tx("mc_button_cancelled", day=tx.date(cls.starts_at, "day"), time=time,
-                       name=cls.name)
-        else:
-            line = tx("mc_line", time=time, name=cls.name, booked=cls.booked,
-                      capacity=cls.capacity)
-            if cls.waiting:
-                line = tx("mc_line_waiting", line=line, n=cls.waiting)
-            lines.append(line)
-            label = tx("mc_button", day=tx.date(cls.starts_at, "day"), time=time,
-                       name=cls.name, booked=cls.booked, capacity=cls.capacity)
-        rows.append([(label, TRAINER_ROSTER(class_id=cls.id, page=0))])
+    rows += [[_class_button(tx, cls)] for cls in taught[page * LIST_PAGE:(page + 1) * LIST_PAGE]]
     if pages > 1:
-        lines += ["", tx("mc_page", page=page + 1, pages=pages)]
+        lines.append(tx("mc_page", page=page + 1, pages=pages))
         rows.append(_nav(tx, page, pages, lambda p: TRAINER_CLASSES(page=p)))
     rows.append(back_row(tx))
     return Screen("\n".join(lines), inline(rows))
 
 
 def _place_line(tx: Texts, n: int, place: Place) -> str:
+    if place.door_at is not None:  # came in at the door for the class: that is the mark
+        return tx("mc_place", n=n, name=_who(tx, place.name),
+                  mark=tx("mc_mark_door", time=tx.time(place.door_at)))
     line = tx("mc_place", n=n, name=_who(tx, place.name), mark=tx(_MARKS[place.status]))
     if place.checked_in_at is not None:
         line = tx("mc_place_checked_in", place=line, time=tx.time(place.checked_in_at))
     return line
+
+
+def _when(tx: Texts, moment: datetime, now: datetime) -> str:
+    """A time today ('17:30'), else with its day."""
+    if tx.local(moment).date() == tx.local(now).date():
+        return tx.time(moment)
+    return tx.datetime(moment)
 
 
 def _window_line(tx: Texts, found: Roster, now: datetime) -> str:
@@ -93,26 +109,30 @@ def _window_line(tx: Texts, found: Roster, now: datetime) -> str:
     if now > times.until:
         return tx("mc_window_closed", until=tx.datetime(times.until))
     if now < times.attended_from:
-        return tx("mc_window_before", attended=tx.time(times.attended_from),
+        return tx("mc_window_before", opens=_when(tx, times.attended_from, now),
                   start=tx.time(times.no_show_from))
+    if now < times.no_show_from:
+        return tx("mc_window_attended", start=tx.time(times.no_show_from))
     if now < times.no_shows_at:
         return tx("mc_window_open", noshow=tx.time(times.no_shows_at),
                   until=tx.datetime(times.until))
     return tx("mc_window_late", until=tx.datetime(times.until))
 
 
-def roster(tx: Texts, found: Roster, now: datetime, page: int = 0) -> Screen:
-    """A class's roster: booked places with their marks (and a button for each mark while
-    marks may change), the waitlist in order, and who checked in; paged by people."""
+def roster(tx: Texts, found: Roster, now: datetime, page: int = 0,
+           note: str | None = None) -> Screen:
+    """A class's roster: booked places with their marks (and a button for each mark that can
+    be made now), the waitlist in order, and who checked in; paged by people. `note`: one
+    line on top saying why the last press changed nothing."""
     cls = found.cls
-    lines = [tx("mc_roster_title", name=cls.name, when=tx.datetime(cls.starts_at)),
-             tx("mc_roster_meta", minutes=cls.duration_minutes, trainer=cls.trainer)]
+    lines = [note, ""] if note else []
+    lines += [tx("mc_roster_title", name=cls.name, when=tx.datetime(cls.starts_at)),
+              tx("mc_roster_meta", minutes=cls.duration_minutes, trainer=cls.trainer)]
     if cls.room:
         lines.append(tx("mc_roster_room", room=cls.room))
     lines += [tx("mc_roster_counts", booked=len(found.places), capacity=cls.capacity,
                  waiting=len(found.waiting), checked=len(found.checked_in)),
               _window_line(tx, found, now)]
-    markable = cls.status != "cancelled" and now <= found.window.until
     # Every person is one item; a page shows ROSTER_PAGE of them with their section headers.
     items: list[tuple[str, int, object]] = (
         [("booked", i, p) for i, p in enumerate(found.places, 1)]
@@ -131,11 +151,13 @@ def roster(tx: Texts, found: Roster, now: datetime, page: int = 0) -> Screen:
             section = kind
         if kind == "booked":
             lines.append(_place_line(tx, n, item))
-            if markable:
-                who = _who(tx, item.name)
-                ids = {"class_id": cls.id, "booking_id": item.booking_id, "page": page}
-                rows.append([(tx("mc_button_attended", name=who), TRAINER_MARK(mark="a", **ids)),
-                             (tx("mc_button_no_show", name=who), TRAINER_MARK(mark="n", **ids))])
+            who = _who(tx, item.name)
+            ids = {"class_id": cls.id, "booking_id": item.booking_id, "page": page}
+            marks = [(tx(f"mc_button_{what.value}", name=who),
+                      TRAINER_MARK(mark=_CODES[what], **ids))
+                     for what in offered(found, item, now)]
+            if marks:
+                rows.append(marks)
         elif kind == "waiting":
             key = "mc_waiting_offered" if item.offered else "mc_waiting"
             lines.append(tx(key, n=n, name=_who(tx, item.name)))

@@ -9,7 +9,14 @@ When a place may be marked:
 
 Marking attended records the class visit (method 'class'); the visit was already taken from
 the balance when the place was booked, so the balance does not change. Marking a no-show
-removes that class visit again (a check-in at the door stays: the member did come in).
+removes that class visit again.
+
+A member checked in at the door for the class (services/checkin.py counts a door visit for a
+booked class starting within its window, and marks the place attended) came: they cannot be
+marked a no-show, by a trainer or by the sweep (CHECKED_IN says when they came in), and the
+sweep records a place still unmarked with such a check-in as attended. A roster offers only
+the marks that can be made now (`offered`).
+
 A trainer sees and marks only their own classes; an admin may act on any class. Both are
 checked in the SQL that reads the id.
 """
@@ -55,6 +62,7 @@ class Outcome(Enum):
     TOO_EARLY = "too_early"  # before the mark opens (see `opens_at`)
     CLOSED = "closed"  # the marking window has passed
     CANCELLED = "cancelled"  # the class was cancelled
+    CHECKED_IN = "checked_in"  # a no-show for a member checked in at the door (`checked_in_at`)
     UNAVAILABLE = "unavailable"  # no such place in a class of this actor (forged, stale, gone)
 
 
@@ -98,7 +106,8 @@ class Place(NamedTuple):
     member_id: int
     name: str | None  # None for an erased member
     status: str  # booked, attended, no_show
-    checked_in_at: datetime | None
+    checked_in_at: datetime | None  # the visit recorded for the class, if any
+    door_at: datetime | None = None  # checked in at the door for the class: no mark changes
 
 
 class Waiting(NamedTuple):
@@ -145,6 +154,7 @@ class MarkResult(NamedTuple):
     name: str | None = None
     opens_at: datetime | None = None  # TOO_EARLY: when this mark opens
     closed_at: datetime | None = None  # CLOSED: when marking closed
+    checked_in_at: datetime | None = None  # CHECKED_IN: when they came in at the door
 
 
 class _Class(NamedTuple):
@@ -160,6 +170,7 @@ class _Booking(NamedTuple):
     membership_id: int | None
     status: str
     name: str | None
+    door_at: datetime | None
 
 
 def window(starts_at: datetime, duration_minutes: int, rules: Rules) -> Window:
@@ -197,28 +208,40 @@ def roster(conn, actor_id: int, class_id: int, rules: Rules) -> Roster | None:
                   window(cls.starts_at, cls.duration_minutes, rules))
 
 
-def _refused(cls: _Class, place: _Booking | None, what: Mark, now: datetime,
-             rules: Rules) -> MarkResult | None:
-    """Why this mark changes nothing now (a MarkResult), or None when it may be made."""
-    if place is None or place.status not in ("booked", "attended", "no_show"):
-        return MarkResult(Outcome.UNAVAILABLE, cls.id)
-    if cls.status == "cancelled":
-        return MarkResult(Outcome.CANCELLED, cls.id, place.name)
-    times = window(cls.starts_at, cls.duration_minutes, rules)
+def _refused(class_id: int, class_status: str, times: Window, place: _Booking | Place,
+             what: Mark, now: datetime) -> MarkResult | None:
+    """Why this mark of a place changes nothing now (a MarkResult), or None when it may be
+    made."""
+    if class_status == "cancelled":
+        return MarkResult(Outcome.CANCELLED, class_id, place.name)
+    if what is Mark.NO_SHOW and place.door_at is not None:
+        return MarkResult(Outcome.CHECKED_IN, class_id, place.name, checked_in_at=place.door_at)
     opens = times.attended_from if what is Mark.ATTENDED else times.no_show_from
     if now < opens:
-        return MarkResult(Outcome.TOO_EARLY, cls.id, place.name, opens_at=opens)
+        return MarkResult(Outcome.TOO_EARLY, class_id, place.name, opens_at=opens)
     if now > times.until:
-        return MarkResult(Outcome.CLOSED, cls.id, place.name, closed_at=times.until)
+        return MarkResult(Outcome.CLOSED, class_id, place.name, closed_at=times.until)
     if place.status == what.value:
-        return MarkResult(Outcome.UNCHANGED, cls.id, place.name)
+        return MarkResult(Outcome.UNCHANGED, class_id, place.name)
     return None
+
+
+def offered(found: Roster, place: Place, now: datetime) -> list[Mark]:
+    """The marks that would change this place now (what a roster offers as buttons): none
+    before the marks open or after they close, in a cancelled class, or for a member checked
+    in at the door (the door is their mark; an unmarked place of theirs the sweep records as
+    attended); not the mark the place already has."""
+    if place.door_at is not None:
+        return []
+    return [what for what in Mark
+            if _refused(found.cls.id, found.cls.status, found.window, place, what, now) is None]
 
 
 def mark(conn, actor_id: int, class_id: int, booking_id: int, what: Mark, now: datetime,
          rules: Rules) -> MarkResult:
     """Mark a booked place of a class attended or no-show (audited); toggling is allowed in
-    the window. UNAVAILABLE names the class when only the place is gone."""
+    the window, a no-show for a member checked in at the door never (CHECKED_IN). UNAVAILABLE
+    names the class when only the place is gone."""
     # The class row first, as every booking change does, then the booking itself.
     cls = rows.one(conn, "attendance.class_to_mark",
                    {"class_id": class_id, "actor_id": actor_id}, _Class)
@@ -226,7 +249,10 @@ def mark(conn, actor_id: int, class_id: int, booking_id: int, what: Mark, now: d
         return MarkResult(Outcome.UNAVAILABLE)
     place = rows.one(conn, "attendance.booking_for_update",
                      {"booking_id": booking_id, "class_id": class_id}, _Booking)
-    refused = _refused(cls, place, what, now, rules)
+    if place is None or place.status not in ("booked", "attended", "no_show"):
+        return MarkResult(Outcome.UNAVAILABLE, cls.id)
+    refused = _refused(cls.id, cls.status, window(cls.starts_at, cls.duration_minutes, rules),
+                       place, what, now)
     if refused is not None:
         return refused
     rows.execute(conn, "attendance.set_status", {"booking_id": place.id, "status": what.value})
@@ -298,7 +324,8 @@ def due_classes(conn, now: datetime, rules: Rules, limit: int = SWEEP_LIMIT) -> 
 def record_no_shows(conn, class_id: int, now: datetime, rules: Rules) -> NoShows:
     """Record every still unmarked place of a class that is due as a no-show (audited, actor
     None), in one statement under the class row's lock, and tell its trainer; a second call
-    records nothing."""
+    records nothing. A member checked in at the door for the class is never a no-show: their
+    place, if still unmarked, is recorded as attended (and not in the trainer's summary)."""
     cls = rows.one(conn, "attendance.lock_class", {"class_id": class_id}, _Class)
     if (cls is None or cls.status == "cancelled"
             or now < window(cls.starts_at, cls.duration_minutes, rules).no_shows_at):

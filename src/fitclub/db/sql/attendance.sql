@@ -31,11 +31,15 @@ WHERE c.id = %(class_id)s
 
 -- name: booked
 -- The places taken in a class (booked, attended, no-show) with the time of each member's
--- check-in to it, in the order they were booked. Erased members have no name.
+-- check-in to it, and of their check-in at the door for it (not a trainer's mark), in the
+-- order they were booked. Erased members have no name.
 SELECT b.id AS booking_id, b.member_id,
        m.first_name || coalesce(' ' || m.last_name, '') AS name, b.status,
        (SELECT min(v.checked_in_at) FROM visits v
-        WHERE v.class_id = b.class_id AND v.member_id = b.member_id) AS checked_in_at
+        WHERE v.class_id = b.class_id AND v.member_id = b.member_id) AS checked_in_at,
+       (SELECT min(v.checked_in_at) FROM visits v
+        WHERE v.class_id = b.class_id AND v.member_id = b.member_id
+          AND v.method <> 'class') AS door_at
 FROM bookings b JOIN members m ON m.id = b.member_id
 WHERE b.class_id = %(class_id)s AND b.status IN ('booked', 'attended', 'no_show')
 ORDER BY b.created_at, b.id;
@@ -75,9 +79,13 @@ FROM classes WHERE id = %(class_id)s
 FOR UPDATE;
 
 -- name: booking_for_update
--- A booking of a class, locked, with its member's name.
+-- A booking of a class, locked, with its member's name and when they checked in at the door
+-- for the class (not a trainer's mark), if they did.
 SELECT b.id, b.member_id, b.membership_id, b.status,
-       m.first_name || coalesce(' ' || m.last_name, '') AS name
+       m.first_name || coalesce(' ' || m.last_name, '') AS name,
+       (SELECT min(v.checked_in_at) FROM visits v
+        WHERE v.class_id = b.class_id AND v.member_id = b.member_id
+          AND v.method <> 'class') AS door_at
 FROM bookings b JOIN members m ON m.id = b.member_id
 WHERE b.id = %(booking_id)s AND b.class_id = %(class_id)s
 FOR UPDATE OF b;
@@ -111,22 +119,38 @@ ORDER BY c.starts_at, c.id
 LIMIT %(limit)s;
 
 -- name: record_no_shows
--- In one statement: every place of the class still unmarked becomes a no-show, each with its
--- audit row (actor NULL: the system). The class row is locked first by the caller, and a
--- place marked meanwhile no longer matches, so each place is recorded once.
-WITH marked AS (
-    UPDATE bookings SET status = 'no_show'
-    WHERE class_id = %(class_id)s AND status = 'booked'
-    RETURNING id, member_id, class_id
-), logged AS (
+-- In one statement: every place of the class still unmarked becomes a no-show, or attended
+-- when the member checked in at the door for the class, each with its audit row (actor NULL:
+-- the system). The class row is locked first by the caller, and a place marked meanwhile no
+-- longer matches, so each place is recorded once. Returns the no-shows.
+WITH unmarked AS (
+    SELECT b.id,
+           EXISTS (SELECT 1 FROM visits v
+                   WHERE v.class_id = b.class_id AND v.member_id = b.member_id
+                     AND v.method <> 'class') AS came
+    FROM bookings b
+    WHERE b.class_id = %(class_id)s AND b.status = 'booked'
+), marked AS (
+    UPDATE bookings b SET status = CASE WHEN u.came THEN 'attended' ELSE 'no_show' END
+    FROM unmarked u
+    WHERE b.id = u.id AND b.status = 'booked'
+    RETURNING b.id, b.member_id, b.class_id, b.status
+), no_shows_logged AS (
     INSERT INTO audit_log (actor_id, action, entity, entity_id, details)
     SELECT NULL, 'attendance.no_show', 'booking', id,
            jsonb_build_object('class_id', class_id, 'member_id', member_id, 'from', 'booked',
                               'by', 'no_show_sweep')
-    FROM marked
+    FROM marked WHERE status = 'no_show'
+), came_logged AS (
+    INSERT INTO audit_log (actor_id, action, entity, entity_id, details)
+    SELECT NULL, 'attendance.attended', 'booking', id,
+           jsonb_build_object('class_id', class_id, 'member_id', member_id, 'from', 'booked',
+                              'by', 'no_show_sweep')
+    FROM marked WHERE status = 'attended'
 )
 SELECT m.id AS booking_id, p.first_name || coalesce(' ' || p.last_name, '') AS name
 FROM marked m JOIN members p ON p.id = m.member_id
+WHERE m.status = 'no_show'
 ORDER BY m.id;
 
 -- name: trainer_notice
