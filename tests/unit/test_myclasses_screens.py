@@ -163,3 +163,11 @@ def test_a_refusal_is_said_on_top_of_the_roster():
     found = _marked(Place(1, 1, "Ann", "booked", None))
     screen = screens.roster(Texts("en"), found, START, note="Ann checked in at 17:52 and …")
     assert screen.text.split("\n")[:2] == ["Ann checked in at 17:52 and …", ""]
+
+
+@pytest.mark.parametrize(("lang", "how"), [("en", "card code at the door"),
+                                           ("ru", "код карты на входе")])
+def test_a_check_in_by_the_cards_code_is_named_on_the_roster(lang, how):
+    found = _marked(Place(1, 1, "Ann", "attended", START, START))._replace(
+        checked_in=[CheckIn(1, "Ann", START, "code")])
+    assert f"Ann · 18:00 · {how}" in screens.roster(Texts(lang), found, START).text.split("\n")
