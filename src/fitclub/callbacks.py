@@ -23,6 +23,8 @@ SCREENS = ("home", "schedule", "bookings", "membership", "card", "activity", "he
 
 #: Main menu navigation: open a screen in place.
 MENU = action("m", screen=Choice(*SCREENS))
+#: /help: the staff part (trainers' commands, and admins' for admins), edited in place.
+HELP_STAFF = action("hs")
 #: "Request this plan" from the membership screen.
 PLAN_REQUEST = action("pr", plan_id=Id())
 #: /language: choose a language.
