@@ -108,6 +108,8 @@ class App:
                            metrics=JobMetrics(self.metrics.registry,
                                               overview=lambda: overview(pool)),
                            on_queued=self.sender.wake, after_job=notify.deliver)
+        self._command_sync = threading.Thread(target=self._sync_commands,
+                                              name="command-sync", daemon=True)
         self.notifier = SystemdNotifier()
         self.health = (HealthServer(settings.metrics_addr, self.metrics, self.check_health)
                        if settings.metrics_addr else None)
@@ -243,6 +245,7 @@ class App:
         self.workers.start()
         self.jobs.start()
         threading.Thread(target=self._resync_loop, name="resync", daemon=True).start()
+        self._command_sync.start()
         if self.health:
             self.health.start()
         if polling:
@@ -262,13 +265,22 @@ class App:
             log.warning("deleteWebhook failed (%s); polling will retry on its own", exc)
 
     def _queue_default_commands(self) -> None:
-        # The "/" menu before registration, per language; members get their own on change.
+        # The "/" menu before registration, per language, unless this version's is set
+        # already; members get their own from _sync_commands and on every change.
         def run(conn):
             ctx = UpdateContext(conn, chat_id=0, user_id=None, update_id=None)
-            for method, params in commands.default_calls():
-                ctx.enqueue(method, params)
+            return commands.queue_defaults(ctx)
 
-        self.pool.run(run)
+        if self.pool.run(run):
+            log.info("command lists: the lists before registration queued")
+
+    def _sync_commands(self) -> None:
+        # In its own thread: start-up does not wait, the sender goes on with replies first.
+        try:
+            commands.sync(self.pool, self._stop_requested, on_queued=self.sender.wake)
+        except Exception as exc:  # the database away past the pool's retries
+            log.warning("command lists: the start-up sync stopped (%s); the next start goes "
+                        "on", exc)
 
     def _promote_admins(self) -> None:
         if not self.settings.admin_telegram_ids:
@@ -331,6 +343,8 @@ class App:
         if not self.jobs.stop(timeout=max(0.1, deadline - time.monotonic())):
             log.warning("a scheduled job was still running at the shutdown timeout; it rolls "
                         "back and runs again after the next start")
+        if self._command_sync.is_alive():  # it stops between two batches
+            self._command_sync.join(max(0.1, deadline - time.monotonic()))
         self.sender.stop(timeout=max(0.5, deadline - time.monotonic()))
         if self.health:
             self.health.stop()

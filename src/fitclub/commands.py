@@ -1,10 +1,31 @@
-"""Telegram's command lists (the "/" menu), per member role and language, via the outbox."""
+"""Telegram's command lists (the "/" menu), per member role and language, via the outbox.
+
+Every list has a fingerprint (a hash of its commands and descriptions), and `command_lists`
+keeps, per chat, the fingerprint of the list last queued for it. A member's list is queued when
+they register and when their role or language changes; at start-up `sync` queues it for every
+member whose stored fingerprint is missing (people imported into the database, the demo's
+preloaded staff) or differs (their role or language changed behind the bot's back, or this
+version's commands or descriptions did), in batches at low priority, so replies go first.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from fitclub.db import rows
 from fitclub.db.members import Member
+from fitclub.db.pool import Pool
 from fitclub.locales import DEFAULT, LANGUAGES, Texts
-from fitclub.runtime.context import UpdateContext
+from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT, UpdateContext
+
+log = logging.getLogger(__name__)
 
 UNREGISTERED = ("start_new", "help")
 MEMBER = ("start", "schedule", "bookings", "membership", "card", "activity", "settings",
@@ -13,6 +34,15 @@ TRAINER = (*MEMBER, "staff", "checkin", "myclasses")
 ADMIN = (*TRAINER, "people", "classes", "plans", "members", "announce", "report", "audit")
 BY_ROLE = {"member": MEMBER, "trainer": TRAINER, "admin": ADMIN}
 
+#: The start-up sync's outbox priority: after replies, reminders and announcements.
+PRIORITY_SYNC = PRIORITY_ANNOUNCEMENT + 1
+#: Lists queued per transaction of the sync; the next batch waits while this many are pending.
+SYNC_BATCH = 500
+#: The chat id that stands for the lists everyone sees before registering.
+EVERYONE = 0
+# Any fixed number: two instances starting at once queue one batch at a time.
+_SYNC_LOCK_KEY = 0x46_43_43_4D_44_53  # "FCCMDS"
+
 
 def command_list(tx: Texts, names: tuple[str, ...]) -> list[dict[str, str]]:
     """BotCommand objects for names ('start_new' is /start described as registration)."""
@@ -20,25 +50,51 @@ def command_list(tx: Texts, names: tuple[str, ...]) -> list[dict[str, str]]:
             for name in names]
 
 
+def member_list(role: str, language: str) -> list[dict[str, str]]:
+    """The list of a member with this role who chose this language."""
+    return command_list(Texts(language), BY_ROLE.get(role, MEMBER))
+
+
+def fingerprint(value: object) -> str:
+    """16 hex digits that change whenever a list (commands, descriptions, order) changes."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def wanted() -> dict[tuple[str, str], str]:
+    """(role, language) -> the fingerprint of that list in this version."""
+    return {(role, lang): fingerprint(member_list(role, lang))
+            for role in BY_ROLE for lang in LANGUAGES}
+
+
+def version() -> str:
+    """The fingerprint of this version's whole command set (every list; for the log)."""
+    return fingerprint([default_calls(), sorted(wanted().items())])
+
+
 def set_for_member(ctx: UpdateContext, member: Member | None, *,
-                   chat_id: int | None = None) -> None:
+                   chat_id: int | None = None, priority: int | None = None) -> None:
     """Queue the member's own list (their role, their language) for their private chat: the
-    update's chat, or `chat_id` (another person's, e.g. after an admin changed their role).
+    update's chat, or `chat_id` (another person's, e.g. after an admin changed their role);
+    None removes the chat's own list (after "delete my data"). Command calls of that chat
+    still waiting are dropped first, so an older list cannot land after this one.
 
     The scope is the chat with no language_code: the member chose the bot's language, which
     may differ from their Telegram app's, and a chat-scoped list without a language applies
     whatever the app's language is.
     """
     chat_id = ctx.chat_id if chat_id is None else chat_id
+    rows.execute(ctx.conn, "command_lists.supersede", {"chat_id": chat_id})
+    scope = {"type": "chat", "chat_id": chat_id}
     if member is None:
-        ctx.enqueue("deleteMyCommands", {"scope": {"type": "chat", "chat_id": chat_id}},
-                    chat_id=chat_id)
+        ctx.enqueue("deleteMyCommands", {"scope": scope}, chat_id=chat_id, priority=priority)
+        rows.execute(ctx.conn, "command_lists.forget", {"chat_id": chat_id})
         return
-    names = BY_ROLE.get(member.role, MEMBER)
-    ctx.enqueue("setMyCommands", {
-        "commands": command_list(Texts(member.language), names),
-        "scope": {"type": "chat", "chat_id": chat_id},
-    }, chat_id=chat_id)
+    commands = member_list(member.role, member.language)
+    ctx.enqueue("setMyCommands", {"commands": commands, "scope": scope}, chat_id=chat_id,
+                priority=priority)
+    rows.execute(ctx.conn, "command_lists.remember",
+                 {"chat_id": chat_id, "fingerprint": fingerprint(commands)})
 
 
 def default_calls() -> list[tuple[str, dict]]:
@@ -51,3 +107,89 @@ def default_calls() -> list[tuple[str, dict]]:
             params["language_code"] = lang
         calls.append(("setMyCommands", params))
     return calls
+
+
+def queue_defaults(ctx: UpdateContext) -> bool:
+    """Queue the lists for everyone unless this version's are the ones last queued; whether
+    they were."""
+    calls = default_calls()
+    stored = rows.scalar(ctx.conn, "command_lists.fingerprint", {"chat_id": EVERYONE})
+    if stored == fingerprint(calls):
+        return False
+    for method, params in calls:
+        ctx.enqueue(method, params, chat_id=EVERYONE)
+    rows.execute(ctx.conn, "command_lists.remember",
+                 {"chat_id": EVERYONE, "fingerprint": fingerprint(calls)})
+    return True
+
+
+def forget_all(conn) -> None:
+    """Telegram holds none of the lists stored as queued (a new bot token, or the demo's new
+    emulator): the next start queues every list again."""
+    rows.execute(conn, "command_lists.forget_all", {})
+
+
+class _Stale(NamedTuple):
+    """A member whose chat's list is not this version's for their role and language."""
+
+    id: int
+    telegram_id: int
+    role: str
+    language: str
+
+
+def _wanted_params() -> dict[str, list[str]]:
+    pairs = wanted()
+    return {"roles": [role for role, _ in pairs], "languages": [lang for _, lang in pairs],
+            "fingerprints": list(pairs.values())}
+
+
+def sync_batch(conn, after: int = 0, limit: int = SYNC_BATCH) -> tuple[int, int | None]:
+    """Queue the lists of up to `limit` out-of-date members after member id `after`, in the
+    caller's transaction; (how many, the member id to go on after, or None when done)."""
+    rows.scalar(conn, "command_lists.sync_lock", {"key": _SYNC_LOCK_KEY})
+    found = rows.many(conn, "command_lists.out_of_date",
+                      {**_wanted_params(), "after": after, "limit": limit}, _Stale)
+    ctx = UpdateContext(conn, chat_id=EVERYONE, user_id=None, update_id=None,
+                        priority=PRIORITY_SYNC)
+    for stale in found:
+        rows.execute(conn, "command_lists.supersede", {"chat_id": stale.telegram_id})
+        commands = member_list(stale.role, stale.language)
+        ctx.enqueue("setMyCommands", {
+            "commands": commands, "scope": {"type": "chat", "chat_id": stale.telegram_id},
+        }, chat_id=stale.telegram_id)
+        rows.execute(conn, "command_lists.remember",
+                     {"chat_id": stale.telegram_id, "fingerprint": fingerprint(commands)})
+    return len(found), (found[-1].id if len(found) == limit else None)
+
+
+def sync(pool: Pool, stop: threading.Event, *, batch: int = SYNC_BATCH, pause: float = 1.0,
+         on_queued: Callable[[], None] | None = None) -> int:
+    """Queue the list of every member whose chat's list is out of date, a batch per
+    transaction, the next batch only once fewer than `batch` of them wait in the outbox (the
+    sender's rate limits set the pace); returns how many were queued. Stops between batches
+    when `stop` is set: the next start goes on where this one stopped."""
+    params = _wanted_params()
+    total = pool.run(lambda conn: rows.scalar(conn, "command_lists.count_out_of_date", params))
+    if not total:
+        log.info("command lists (version %s): every chat is up to date", version())
+        return 0
+    log.info("command lists (version %s): %s out of date; queueing them at low priority, "
+             "%s per batch", version(), total, batch)
+    started, queued, after = time.monotonic(), 0, 0
+    while not stop.is_set():
+        waiting = pool.run(lambda conn: rows.scalar(conn, "command_lists.pending_sync",
+                                                    {"priority": PRIORITY_SYNC}))
+        if waiting >= batch:
+            stop.wait(pause)
+            continue
+        done, next_after = pool.run(functools.partial(sync_batch, after=after, limit=batch))
+        queued += done
+        if done and on_queued is not None:
+            on_queued()
+        if next_after is None:
+            log.info("command lists: %s queued in %.1f s", queued, time.monotonic() - started)
+            return queued
+        after = next_after
+    log.info("command lists: stopping after %s queued; the next start queues the rest", queued)
+    return queued

@@ -19,7 +19,7 @@ from contextlib import ExitStack
 
 import psycopg2
 
-from fitclub import logs
+from fitclub import commands, logs
 from fitclub.app import create_app
 from fitclub.config import ConfigError, Settings
 from fitclub.db.migrate import MigrationError, Migrator
@@ -148,6 +148,8 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
                       "DATABASE_URL for a throwaway database, or pass --load-demo-data if this "
                       "database is yours to fill.", file=sys.stderr, flush=True)
                 return EXIT_REFUSED
+            with conn:  # a new emulator: it holds none of the lists a reused database names
+                commands.forget_all(conn)
             data = load_demo_data(conn, timezone=timezone)
             history = load_demo_history(conn, timezone=timezone)
             _register_demo_user(conn, emu.user(DEMO_USER_ID).data.phone_number)

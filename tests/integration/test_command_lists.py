@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
+from datetime import UTC, datetime
 
+import psycopg2
+import pytest
 from psycopg2.extras import Json
 
+from fitclub import commands
 from fitclub.app import create_app
-from fitclub.commands import ADMIN, command_list, default_calls
+from fitclub.commands import ADMIN, TRAINER, command_list, default_calls
 from fitclub.config import Settings
+from fitclub.db import members
+from fitclub.db.members import Member
 from fitclub.db.pool import Pool
-from fitclub.locales import Texts
+from fitclub.locales import LANGUAGES, Texts
+from fitclub.runtime.context import UpdateContext
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.telegram import BotApi
+from fitclub.screens import menu as menu_screens
 from tests import factories
 from tests.helpers import query
 from tgemu import Emulator
@@ -100,3 +110,128 @@ def test_admins_promoted_at_start_are_audited_and_get_the_admin_list(db_url):
                                "scope": {"type": "chat", "chat_id": tg}})
         for tg, lang in ((701, "ru"), (702, "en"))]
 
+
+
+def _settle(db_url: str, emu: Emulator) -> None:
+    """Deliver the whole outbox to the emulator with a real sender."""
+    pool, api = Pool(db_url, minconn=1, maxconn=6), BotApi(emu.base_url, TOKEN)
+    sender = Sender(pool=pool, api=api, metrics=Metrics(), rate=100, per_chat_rate=50,
+                    threads=2)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 15
+        while query(db_url, "SELECT count(*) FROM outbox WHERE status IN"
+                            " ('pending', 'sending')")[0][0]:
+            assert time.monotonic() < deadline, "outbox did not settle"
+            time.sleep(0.05)
+    finally:
+        sender.stop(5)
+        api.close()
+        pool.close()
+
+
+def test_a_role_change_while_the_start_up_list_waits_is_not_undone(db_url):
+    with Emulator(global_rate=None, per_chat_rate=None) as emu:
+        user = emu.create_user("Tom", language_code="en")
+        tom = factories.member(db_url, user.id, "Tom", language="ru")
+        conn = psycopg2.connect(db_url)
+        try:
+            with conn:
+                assert commands.sync_batch(conn) == (1, None)  # his member list, priority 3
+            with conn:  # meanwhile an admin makes him a trainer: the reply's priority
+                with conn.cursor() as cur:
+                    cur.execute("UPDATE members SET role = 'trainer' WHERE id = %s", (tom,))
+                ctx = UpdateContext(conn, chat_id=0, user_id=None, update_id=None)
+                commands.set_for_member(ctx, members.by_id(conn, tom), chat_id=user.id)
+        finally:
+            conn.close()
+        _settle(db_url, emu)
+        shown = emu.commands_for(TOKEN, user.id)
+        assert shown == command_list(Texts("ru"), TRAINER)
+        assert query(db_url, "SELECT priority, status, error FROM outbox"
+                             " WHERE chat_id = %s ORDER BY id", (user.id,)) == [
+            (3, "dropped", "superseded by a newer command list"), (0, "sent", None)]
+        assert query(db_url, "SELECT fingerprint FROM command_lists WHERE chat_id = %s",
+                     (user.id,)) == [(commands.fingerprint(shown),)]
+        with psycopg2.connect(db_url) as conn2:
+            assert commands.sync_batch(conn2) == (0, None)  # nothing left to do
+        conn2.close()
+
+
+def test_the_start_up_sync_goes_in_batches_behind_the_outbox(db_url):
+    ids = [factories.member(db_url, 800 + i, f"M{i}", role=("member", "trainer", "admin")[i % 3],
+                            language=("en", "ru")[i % 2]) for i in range(7)]
+    factories.member(db_url, 900, "Erased", erased=True)
+    factories.member(db_url, 901, "Blocked", blocked=True)
+    factories.member(db_url, 902, "Halfway", registered=False)
+    pool = Pool(db_url, minconn=1, maxconn=3)
+    stop = threading.Event()
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(
+        commands.sync(pool, stop, batch=3, pause=0.02)))
+    most = 0
+    try:
+        worker.start()
+        deadline = time.monotonic() + 20
+        while worker.is_alive():  # a slow sender: one row at a time
+            assert time.monotonic() < deadline, "the sync did not finish"
+            pending = query(db_url, "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0]
+            most = max(most, pending)
+            query(db_url, "UPDATE outbox SET status = 'sent' WHERE id = (SELECT min(id)"
+                          " FROM outbox WHERE status = 'pending')")
+            time.sleep(0.05)
+        assert result == [7]
+        assert 3 <= most <= 5, "a batch waits until fewer than a batch are pending"
+        sent = query(db_url, "SELECT chat_id, priority, params FROM outbox ORDER BY chat_id")
+        assert [(chat, priority) for chat, priority, _ in sent] == [
+            (800 + i, commands.PRIORITY_SYNC) for i in range(7)]
+        people = dict(query(db_url, "SELECT telegram_id, (role, language)::text FROM members"
+                                    " WHERE id = ANY(%s)", (ids,)))
+        for chat, _, params in sent:
+            role, lang = people[chat].strip("()").split(",")
+            assert params == {"commands": commands.member_list(role, lang),
+                              "scope": {"type": "chat", "chat_id": chat}}
+        assert commands.sync(pool, stop) == 0  # the same version again: nothing
+    finally:
+        stop.set()
+        worker.join(5)
+        pool.close()
+    assert query(db_url, "SELECT count(*) FROM outbox") == [(7,)]
+
+
+def test_the_lists_before_registration_are_queued_once_per_version(db_url):
+    conn = psycopg2.connect(db_url)
+    try:
+        for expected in (True, False):
+            with conn:
+                ctx = UpdateContext(conn, chat_id=0, user_id=None, update_id=None)
+                assert commands.queue_defaults(ctx) is expected
+        with conn, conn.cursor() as cur:  # another version's lists were queued last
+            cur.execute("UPDATE command_lists SET fingerprint = '0123456789abcdef'")
+        with conn:
+            ctx = UpdateContext(conn, chat_id=0, user_id=None, update_id=None)
+            assert commands.queue_defaults(ctx) is True
+    finally:
+        conn.close()
+    assert query(db_url, "SELECT count(*) FROM outbox WHERE chat_id = 0") == [
+        (2 * len(default_calls()),)]
+
+
+def _commands_in(html: str) -> list[str]:
+    return re.findall(r"(?<![\w/])/([a-z]+)", re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("role", sorted(commands.BY_ROLE))
+def test_help_names_every_command_of_the_role_once(role, lang):
+    """A command added to a role's "/" list must be added to help too (the staff's behind
+    the button), and the first screen has only the member's."""
+    tx = Texts(lang)
+    person = Member(1, 1, "Ada", None, None, None, lang, role, datetime(2026, 1, 1, tzinfo=UTC),
+                    True, None)
+    first = menu_screens.help_screen(tx, person).text
+    named = _commands_in(first)
+    assert sorted(named) == sorted(set(commands.MEMBER) - {"help"})
+    if person.is_staff:
+        named += _commands_in(menu_screens.staff_help_screen(tx, person).text)
+    assert sorted(named) == sorted(set(commands.BY_ROLE[role]) - {"help"})

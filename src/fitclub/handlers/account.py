@@ -67,5 +67,6 @@ def privacy_step(deps: Deps, ctx: UpdateContext, member: Member | None,
         privacy.erase_member(ctx.conn, member.id, member.telegram_id, ctx.now(),
                              deps.club.booking, update_id=ctx.update_id)
         ctx.forget_member()
-        ui.show(ctx, Screen(tx("privacy_deleted")), call)
+        # The member's own "/" menu goes first: the newcomers' list shows with the answer.
         commands.set_for_member(ctx, None)
+        ui.show(ctx, Screen(tx("privacy_deleted")), call)

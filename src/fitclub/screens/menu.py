@@ -1,8 +1,8 @@
-"""The main menu and help."""
+"""The main menu and help (the member's commands; the staff's behind one button)."""
 
 from __future__ import annotations
 
-from fitclub.callbacks import MENU, STAFF
+from fitclub.callbacks import HELP_STAFF, MENU, STAFF
 from fitclub.db.members import Member
 from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
@@ -28,20 +28,19 @@ def back_to_menu(tx: Texts) -> list[tuple[str, str]]:
     return [(tx("button_menu"), MENU(screen="home"))]
 
 
-def help_text(tx: Texts, member: Member | None) -> str:
-    """What the bot does, for this member's role."""
-    if member is None or member.registered_at is None:
-        return tx("help_unregistered")
-    text = tx("help_member")
-    if member.role in ("trainer", "admin"):
-        text += tx("help_trainer")
-    if member.role == "admin":
-        text += tx("help_admin")
-    return text
-
-
 def help_screen(tx: Texts, member: Member | None) -> Screen:
-    """Help with the way back to the menu."""
+    """Help: the member's commands grouped (booking, my membership, account); trainers and
+    admins also get the button to the staff part. Before registration: how to start."""
     if member is None or member.registered_at is None:
-        return Screen(help_text(tx, member))
-    return Screen(help_text(tx, member), inline([back_to_menu(tx)]))
+        return Screen(tx("help_unregistered"))
+    rows = [[(tx("help_staff_button"), HELP_STAFF())]] if member.is_staff else []
+    return Screen(tx("help_member"), inline([*rows, back_to_menu(tx)]))
+
+
+def staff_help_screen(tx: Texts, member: Member) -> Screen:
+    """The staff part of help: the trainers' commands, and the admins' for an admin."""
+    parts = [tx("help_staff_title"), tx("help_trainer")]
+    if member.role == "admin":
+        parts.append(tx("help_admin"))
+    return Screen("\n\n".join(parts), inline([
+        [(tx("button_back"), MENU(screen="help")), *back_to_menu(tx)]]))

@@ -1,0 +1,63 @@
+-- Queries of the per-chat command lists (see sql/0029_command_lists.sql and fitclub/commands.py).
+
+-- name: fingerprint
+-- The fingerprint of the list last queued for a chat (chat 0: the lists for everyone).
+SELECT fingerprint FROM command_lists WHERE chat_id = %(chat_id)s;
+
+-- name: remember
+-- The list just queued for a chat.
+INSERT INTO command_lists (chat_id, fingerprint) VALUES (%(chat_id)s, %(fingerprint)s)
+ON CONFLICT (chat_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, queued_at = now();
+
+-- name: forget
+-- The chat's own list was removed (its member erased their data).
+DELETE FROM command_lists WHERE chat_id = %(chat_id)s;
+
+-- name: forget_all
+-- Telegram knows none of the stored lists (a new bot, or the demo's new emulator).
+DELETE FROM command_lists;
+
+-- name: supersede
+-- A newer list for this chat is being queued: its older command calls not yet sent are dropped,
+-- so a list queued at start-up (low priority) cannot land after a role or language change.
+UPDATE outbox SET status = 'dropped', error = 'superseded by a newer command list'
+WHERE chat_id = %(chat_id)s AND status = 'pending'
+  AND method IN ('setMyCommands', 'deleteMyCommands');
+
+-- name: out_of_date
+-- Members after a member id (by id) who can be written to and whose chat's list is not the one
+-- their role and language have in this version (`wanted`: role, language, fingerprint),
+-- locked: a role or language change of one of them waits for this batch, or the batch for it.
+SELECT m.id, m.telegram_id, m.role, m.language
+FROM members m
+JOIN unnest(%(roles)s::text[], %(languages)s::text[], %(fingerprints)s::text[])
+     AS wanted (role, language, fingerprint)
+  ON wanted.role = m.role AND wanted.language = m.language
+LEFT JOIN command_lists c ON c.chat_id = m.telegram_id
+WHERE m.id > %(after)s AND m.registered_at IS NOT NULL AND m.deleted_at IS NULL
+  AND m.telegram_id IS NOT NULL AND m.blocked_at IS NULL
+  AND c.fingerprint IS DISTINCT FROM wanted.fingerprint
+ORDER BY m.id
+LIMIT %(limit)s
+FOR UPDATE OF m;
+
+-- name: count_out_of_date
+-- How many members' lists are out of date (for the start-up log line).
+SELECT count(*)
+FROM members m
+JOIN unnest(%(roles)s::text[], %(languages)s::text[], %(fingerprints)s::text[])
+     AS wanted (role, language, fingerprint)
+  ON wanted.role = m.role AND wanted.language = m.language
+LEFT JOIN command_lists c ON c.chat_id = m.telegram_id
+WHERE m.registered_at IS NOT NULL AND m.deleted_at IS NULL
+  AND m.telegram_id IS NOT NULL AND m.blocked_at IS NULL
+  AND c.fingerprint IS DISTINCT FROM wanted.fingerprint;
+
+-- name: pending_sync
+-- Command lists of the start-up sync still waiting in the outbox (the sync's pace).
+SELECT count(*) FROM outbox
+WHERE status = 'pending' AND priority = %(priority)s AND method = 'setMyCommands';
+
+-- name: sync_lock
+-- One instance at a time queues a batch: another waits and then sees what this one stored.
+SELECT pg_advisory_xact_lock(%(key)s);
