@@ -5,7 +5,8 @@ keeps, per chat, the fingerprint of the list last queued for it. A member's list
 they register and when their role or language changes; at start-up `sync` queues it for every
 member whose stored fingerprint is missing (people imported into the database, the demo's
 preloaded staff) or differs (their role or language changed behind the bot's back, or this
-version's commands or descriptions did), in batches at low priority, so replies go first.
+version's commands or descriptions did), or whose last list Telegram refused or was dropped
+unsent, in batches at low priority, so replies go first.
 """
 
 from __future__ import annotations
@@ -91,10 +92,10 @@ def set_for_member(ctx: UpdateContext, member: Member | None, *,
         rows.execute(ctx.conn, "command_lists.forget", {"chat_id": chat_id})
         return
     commands = member_list(member.role, member.language)
-    ctx.enqueue("setMyCommands", {"commands": commands, "scope": scope}, chat_id=chat_id,
-                priority=priority)
-    rows.execute(ctx.conn, "command_lists.remember",
-                 {"chat_id": chat_id, "fingerprint": fingerprint(commands)})
+    queued = ctx.enqueue("setMyCommands", {"commands": commands, "scope": scope},
+                         chat_id=chat_id, priority=priority)
+    rows.execute(ctx.conn, "command_lists.remember", {
+        "chat_id": chat_id, "fingerprint": fingerprint(commands), "outbox_id": queued})
 
 
 def default_calls() -> list[tuple[str, dict]]:
@@ -119,7 +120,7 @@ def queue_defaults(ctx: UpdateContext) -> bool:
     for method, params in calls:
         ctx.enqueue(method, params, chat_id=EVERYONE)
     rows.execute(ctx.conn, "command_lists.remember",
-                 {"chat_id": EVERYONE, "fingerprint": fingerprint(calls)})
+                 {"chat_id": EVERYONE, "fingerprint": fingerprint(calls), "outbox_id": None})
     return True
 
 
@@ -155,11 +156,12 @@ def sync_batch(conn, after: int = 0, limit: int = SYNC_BATCH) -> tuple[int, int 
     for stale in found:
         rows.execute(conn, "command_lists.supersede", {"chat_id": stale.telegram_id})
         commands = member_list(stale.role, stale.language)
-        ctx.enqueue("setMyCommands", {
+        queued = ctx.enqueue("setMyCommands", {
             "commands": commands, "scope": {"type": "chat", "chat_id": stale.telegram_id},
         }, chat_id=stale.telegram_id)
-        rows.execute(conn, "command_lists.remember",
-                     {"chat_id": stale.telegram_id, "fingerprint": fingerprint(commands)})
+        rows.execute(conn, "command_lists.remember", {
+            "chat_id": stale.telegram_id, "fingerprint": fingerprint(commands),
+            "outbox_id": queued})
     return len(found), (found[-1].id if len(found) == limit else None)
 
 

@@ -5,9 +5,11 @@
 SELECT fingerprint FROM command_lists WHERE chat_id = %(chat_id)s;
 
 -- name: remember
--- The list just queued for a chat.
-INSERT INTO command_lists (chat_id, fingerprint) VALUES (%(chat_id)s, %(fingerprint)s)
-ON CONFLICT (chat_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, queued_at = now();
+-- The list just queued for a chat, and its outbox row.
+INSERT INTO command_lists (chat_id, fingerprint, outbox_id)
+VALUES (%(chat_id)s, %(fingerprint)s, %(outbox_id)s)
+ON CONFLICT (chat_id) DO UPDATE
+SET fingerprint = EXCLUDED.fingerprint, outbox_id = EXCLUDED.outbox_id, queued_at = now();
 
 -- name: forget
 -- The chat's own list was removed (its member erased their data).
@@ -26,8 +28,10 @@ WHERE chat_id = %(chat_id)s AND status = 'pending'
 
 -- name: out_of_date
 -- Members after a member id (by id) who can be written to and whose chat's list is not the one
--- their role and language have in this version (`wanted`: role, language, fingerprint),
--- locked: a role or language change of one of them waits for this batch, or the batch for it.
+-- their role and language have in this version (`wanted`: role, language, fingerprint), or was
+-- refused by Telegram (e.g. "chat not found": they had not opened the chat yet) or dropped
+-- unsent (they had blocked the bot); locked: a role or language change of one of them waits
+-- for this batch, or the batch for it.
 SELECT m.id, m.telegram_id, m.role, m.language
 FROM members m
 JOIN unnest(%(roles)s::text[], %(languages)s::text[], %(fingerprints)s::text[])
@@ -36,7 +40,9 @@ JOIN unnest(%(roles)s::text[], %(languages)s::text[], %(fingerprints)s::text[])
 LEFT JOIN command_lists c ON c.chat_id = m.telegram_id
 WHERE m.id > %(after)s AND m.registered_at IS NOT NULL AND m.deleted_at IS NULL
   AND m.telegram_id IS NOT NULL AND m.blocked_at IS NULL
-  AND c.fingerprint IS DISTINCT FROM wanted.fingerprint
+  AND (c.fingerprint IS DISTINCT FROM wanted.fingerprint
+       OR EXISTS (SELECT 1 FROM outbox o
+                  WHERE o.id = c.outbox_id AND o.status IN ('failed', 'dropped')))
 ORDER BY m.id
 LIMIT %(limit)s
 FOR UPDATE OF m;
@@ -51,7 +57,9 @@ JOIN unnest(%(roles)s::text[], %(languages)s::text[], %(fingerprints)s::text[])
 LEFT JOIN command_lists c ON c.chat_id = m.telegram_id
 WHERE m.registered_at IS NOT NULL AND m.deleted_at IS NULL
   AND m.telegram_id IS NOT NULL AND m.blocked_at IS NULL
-  AND c.fingerprint IS DISTINCT FROM wanted.fingerprint;
+  AND (c.fingerprint IS DISTINCT FROM wanted.fingerprint
+       OR EXISTS (SELECT 1 FROM outbox o
+                  WHERE o.id = c.outbox_id AND o.status IN ('failed', 'dropped')));
 
 -- name: pending_sync
 -- Command lists of the start-up sync still waiting in the outbox (the sync's pace).
