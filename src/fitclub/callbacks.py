@@ -46,6 +46,16 @@ BOOK = action("bk", class_id=Id(), back=BACK_TO)
 CANCEL_BOOKING = action("cb", class_id=Id(), back=BACK_TO)
 #: Leave the waitlist of a class.
 LEAVE_WAITLIST = action("lw", class_id=Id(), back=BACK_TO)
+#: Where a booking's Cancel or Leave was pressed, so the answer shows that screen again: My
+#: bookings ("b"), or a class's details whose Back goes to the timetable ("s") or to My
+#: bookings ("d"). (CANCEL_BOOKING and LEAVE_WAITLIST are the buttons of older messages.)
+BOOKING_AT = Choice("b", "s", "d")
+#: Cancel my booking: ask first, saying whether the visit comes back.
+CANCEL_ASK = action("ca", class_id=Id(), at=BOOKING_AT)
+#: Cancel my booking, confirmed on the terms shown (services.booking.Terms: free, late, none).
+CANCEL_YES = action("cy", class_id=Id(), at=BOOKING_AT, terms=Choice("free", "late", "none"))
+#: Leave the waitlist of a class (no confirmation: it costs nothing).
+LEAVE = action("lv", class_id=Id(), at=BOOKING_AT)
 #: A booked class as an .ics file.
 CALENDAR = action("ics", class_id=Id())
 #: Answer a waitlist offer.

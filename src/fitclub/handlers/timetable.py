@@ -1,5 +1,6 @@
 """/schedule and the menu's Schedule: the week one day at a time, class details, booking,
-cancelling, the waitlist and a class's calendar file."""
+cancelling (asked first, from the details or My bookings), the waitlist and a class's calendar
+file."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from fitclub.access import member_only
 from fitclub.callbacks import (
     BOOK,
     CALENDAR,
+    CANCEL_ASK,
     CANCEL_BOOKING,
+    CANCEL_YES,
     CLASS,
+    LEAVE,
     LEAVE_WAITLIST,
     MENU,
     TIMETABLE,
@@ -27,7 +31,8 @@ from fitclub.screens import Screen
 from fitclub.screens import bookings as booking_screens
 from fitclub.screens import timetable as screens
 from fitclub.services import booking, timetable
-from fitclub.services.booking import Outcome
+from fitclub.services.booking import Outcome, Terms
+from fitclub.services.timetable import ClassDetails
 
 
 def register(bot: telebot.TeleBot, deps: Deps) -> None:
@@ -38,7 +43,11 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(TIMETABLE, page)
     routes.button(CLASS, open_class)
     routes.button(BOOK, book)
-    routes.button(CANCEL_BOOKING, cancel)
+    routes.button(CANCEL_ASK, ask_cancel)
+    routes.button(CANCEL_YES, cancel)
+    routes.button(LEAVE, leave)
+    # The Cancel and Leave buttons of messages sent before these asked first.
+    routes.button(CANCEL_BOOKING, ask_cancel)
     routes.button(LEAVE_WAITLIST, leave)
     routes.button(CALENDAR, calendar)
 
@@ -54,25 +63,42 @@ def day_screen(deps: Deps, ctx: UpdateContext, member: Member,
 
 
 def class_screen(deps: Deps, ctx: UpdateContext, member: Member, class_id: int,
-                 back: str) -> Screen | None:
-    """A class's details, or None when there is no such class."""
+                 back: str, note: str | None = None) -> Screen | None:
+    """A class's details (with a one-line note above), or None when there is no such class."""
     found = timetable.details(ctx.conn, member.id, class_id, ctx.now(), deps.club.booking)
     if found is None:
         return None
     return screens.details(ctx.texts, found,
-                           screens.share_link(deps.bot_username(), class_id), back)
+                           screens.share_link(deps.bot_username(), class_id), back, note)
 
 
-def after(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery,
-          values: dict, toast: str) -> None:
-    """Show the class again (or My bookings) with a toast."""
-    if values["back"] == "b":
-        screen = booking_screens.my_bookings(ctx.texts,
-                                             timetable.my_bookings(ctx.conn, member.id,
-                                                                   ctx.now()))
-    else:
-        screen = class_screen(deps, ctx, member, values["class_id"], "s")
-    ui.show(ctx, screen, call, toast=toast)
+def bookings_screen(ctx: UpdateContext, member: Member, note: str | None = None) -> Screen:
+    """My bookings as they are now, with a one-line note above."""
+    return booking_screens.my_bookings(ctx.texts,
+                                       timetable.my_bookings(ctx.conn, member.id, ctx.now()),
+                                       note)
+
+
+def back_screen(deps: Deps, ctx: UpdateContext, member: Member, back: str) -> Screen:
+    """What a class button from a screen whose Back is `back` shows when the class is gone:
+    My bookings ("b") or today's timetable ("s")."""
+    return bookings_screen(ctx, member) if back == "b" else day_screen(deps, ctx, member)
+
+
+def at_screen(deps: Deps, ctx: UpdateContext, member: Member, at: str, class_id: int,
+              note: str | None = None) -> Screen:
+    """The screen a booking's Cancel or Leave was pressed on (`callbacks.BOOKING_AT`), as it
+    is now, with a one-line note: My bookings, or the class's details with their own Back."""
+    if at == "b":
+        return bookings_screen(ctx, member, note)
+    back = "s" if at == "s" else "b"
+    return (class_screen(deps, ctx, member, class_id, back, note)
+            or back_screen(deps, ctx, member, back))
+
+
+def _pressed_at(values: dict) -> str:
+    """Where a Cancel or Leave was pressed; an older message's button names its Back."""
+    return values["at"] if "at" in values else values["back"]
 
 
 @member_only
@@ -94,7 +120,7 @@ def open_class(deps: Deps, ctx: UpdateContext, member: Member,
     values = CLASS.parse(call.data)
     screen = class_screen(deps, ctx, member, values["class_id"], values["back"])
     if screen is None:
-        ui.stale(ctx, call, refresh=day_screen(deps, ctx, member))
+        ui.stale(ctx, call, refresh=back_screen(deps, ctx, member, values["back"]))
         return
     ui.show(ctx, screen, call)
 
@@ -105,7 +131,7 @@ def book(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
     result = booking.book(ctx.conn, member.id, values["class_id"], ctx.now(),
                           deps.club.booking, waitlist_if_full=True)
     if result.outcome is Outcome.UNAVAILABLE:
-        ui.stale(ctx, call, refresh=day_screen(deps, ctx, member))
+        ui.stale(ctx, call, refresh=back_screen(deps, ctx, member, values["back"]))
         return
     if result.outcome is Outcome.BOOKED:
         toast = ctx.texts("booked_toast")
@@ -117,32 +143,81 @@ def book(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
             toast=toast)
 
 
+def _confirmation(deps: Deps, ctx: UpdateContext, found: ClassDetails, terms: Terms, at: str,
+                  changed: bool = False) -> Screen:
+    rules = deps.club.booking
+    return booking_screens.cancel_confirmation(
+        ctx.texts, found.cls, terms, at,
+        free_until=booking.free_cancel_until(found.cls.starts_at, rules),
+        window_hours=rules.cancel_window_hours, changed=changed)
+
+
+def _nothing_to_cancel(deps: Deps, ctx: UpdateContext, member: Member,
+                       call: types.CallbackQuery, at: str, class_id: int,
+                       found: ClassDetails | None) -> None:
+    """A Cancel with no booking to cancel: the class has started (say so), or the booking is
+    gone (an older button: no longer available). The screen it was pressed on, as it is now."""
+    tx = ctx.texts
+    if found is not None and found.cls.my_status == "booked" and found.started:
+        note = tx("cancel_started", name=found.cls.name, when=tx.datetime(found.cls.starts_at))
+        ui.show(ctx, at_screen(deps, ctx, member, at, class_id, note), call)
+        return
+    note = (tx("booking_gone", name=found.cls.name, when=tx.datetime(found.cls.starts_at))
+            if found is not None else None)
+    ui.stale(ctx, call, refresh=at_screen(deps, ctx, member, at, class_id, note))
+
+
+@member_only
+def ask_cancel(deps: Deps, ctx: UpdateContext, member: Member,
+               call: types.CallbackQuery) -> None:
+    """Cancel a booking? Say whether the visit comes back; nothing changes before Yes."""
+    values = CANCEL_ASK.parse(call.data) or CANCEL_BOOKING.parse(call.data)
+    class_id, at = values["class_id"], _pressed_at(values)
+    rules, now = deps.club.booking, ctx.now()
+    found = timetable.details(ctx.conn, member.id, class_id, now, rules)
+    terms = booking.cancel_terms(ctx.conn, member.id, class_id, now, rules)
+    if found is None or terms is None:
+        _nothing_to_cancel(deps, ctx, member, call, at, class_id, found)
+        return
+    ui.show(ctx, _confirmation(deps, ctx, found, terms, at), call)
+
+
 @member_only
 def cancel(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
-    values = CANCEL_BOOKING.parse(call.data)
-    rules = deps.club.booking
-    result = booking.cancel_booking(ctx.conn, member.id, values["class_id"], ctx.now(), rules)
-    if result.outcome is Outcome.UNAVAILABLE:
-        ui.stale(ctx, call, refresh=day_screen(deps, ctx, member))
+    """Yes, cancel: on the terms the member saw; if they have changed meanwhile (the free
+    window closed while they looked), the new terms are asked about instead."""
+    values = CANCEL_YES.parse(call.data)
+    class_id, at, agreed = values["class_id"], values["at"], Terms(values["terms"])
+    rules, now = deps.club.booking, ctx.now()
+    result = booking.cancel_booking(ctx.conn, member.id, class_id, now, rules, agreed=agreed)
+    found = timetable.details(ctx.conn, member.id, class_id, now, rules)
+    if result.outcome is Outcome.CHANGED:
+        terms = booking.cancel_terms(ctx.conn, member.id, class_id, now, rules)
+        ui.show(ctx, _confirmation(deps, ctx, found, terms, at, changed=True), call)
         return
-    if result.outcome is Outcome.REFUSED:
-        toast = booking_screens.refusal(ctx.texts, result.reason)
-    elif result.outcome is Outcome.LATE:
-        toast = ctx.texts("late_cancel_toast", hours=f"{rules.cancel_window_hours:g}")
-    else:
-        toast = ctx.texts("cancelled_toast")
-    after(deps, ctx, member, call, values, toast)
+    if result.outcome not in (Outcome.CANCELLED, Outcome.LATE):
+        _nothing_to_cancel(deps, ctx, member, call, at, class_id, found)
+        return
+    note = booking_screens.cancelled(ctx.texts, found.cls, agreed, rules.cancel_window_hours)
+    ui.show(ctx, at_screen(deps, ctx, member, at, class_id, note), call)
 
 
 @member_only
 def leave(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
-    values = LEAVE_WAITLIST.parse(call.data)
-    result = booking.leave_waitlist(ctx.conn, member.id, values["class_id"], ctx.now(),
-                                    deps.club.booking)
+    """Leave the waitlist (nothing to lose: no question asked); the screen it was pressed on
+    again, with the result, or, from an older button, why there is nothing to leave."""
+    values = LEAVE.parse(call.data) or LEAVE_WAITLIST.parse(call.data)
+    class_id, at = values["class_id"], _pressed_at(values)
+    rules, now, tx = deps.club.booking, ctx.now(), ctx.texts
+    result = booking.leave_waitlist(ctx.conn, member.id, class_id, now, rules)
+    found = timetable.details(ctx.conn, member.id, class_id, now, rules)
+    when = tx.datetime(found.cls.starts_at) if found is not None else ""
     if result.outcome is Outcome.UNAVAILABLE:
-        ui.stale(ctx, call, refresh=day_screen(deps, ctx, member))
+        note = tx("waitlist_gone", name=found.cls.name, when=when) if found else None
+        ui.stale(ctx, call, refresh=at_screen(deps, ctx, member, at, class_id, note))
         return
-    after(deps, ctx, member, call, values, ctx.texts("left_waitlist_toast"))
+    note = tx("left_waitlist", name=found.cls.name, when=when)
+    ui.show(ctx, at_screen(deps, ctx, member, at, class_id, note), call)
 
 
 @member_only

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import icalendar
 
-from fitclub.callbacks import CANCEL_BOOKING, CLASS, LEAVE_WAITLIST, OFFER
+from fitclub.callbacks import CANCEL_ASK, CANCEL_YES, CLASS, LEAVE, MENU, OFFER
 from fitclub.locales import Texts, club
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
-from fitclub.services.booking import OfferNotice, Refusal
+from fitclub.services.booking import OfferNotice, Refusal, Terms
 from fitclub.services.timetable import ClassView, MyBookings
 
 PRODID = "-//FitClub//bot//EN"  # iCalendar's product id: an identifier, not text to read
@@ -22,34 +22,64 @@ def refusal(tx: Texts, reason: Refusal, position: int | None = None) -> str:
     return tx(f"refusal_{reason.value}", n=position or 0)
 
 
-def my_bookings(tx: Texts, mine: MyBookings) -> Screen:
-    """Upcoming bookings and waitlist places with their buttons, and the last five visits."""
+def my_bookings(tx: Texts, mine: MyBookings, note: str | None = None) -> Screen:
+    """Upcoming bookings and waitlist places with their buttons, and the last five visits;
+    `note` is the one-line result of what the member just did, above the list."""
     items, visits = mine
-    lines = [tx("bookings_title"), ""]
+    lines = [note, ""] if note else []
+    lines += [tx("bookings_title"), ""]
     rows = []
     for item in items:
         when = tx.datetime(item.starts_at)
-        short = tx.date(item.starts_at, "day") + " " + tx.time(item.starts_at)
+        short = tx.date(item.starts_at, "short") + " " + tx.time(item.starts_at)
         if item.status == "booked":
             lines.append(tx("bookings_booked_line", when=when, name=item.name))
             rows.append([(tx("button_cancel_item", when=short, name=item.name)[:60],
-                          CANCEL_BOOKING(class_id=item.class_id, back="b"))])
+                          CANCEL_ASK(class_id=item.class_id, at="b"))])
         else:
             lines.append(tx("bookings_waitlist_line", when=when, name=item.name,
                             n=item.position or 0))
             if item.offer_expires_at is not None:
                 lines.append(tx("bookings_offer_line", until=tx.time(item.offer_expires_at)))
             rows.append([(tx("button_leave_item", when=short, name=item.name)[:60],
-                          LEAVE_WAITLIST(class_id=item.class_id, back="b"))])
+                          LEAVE(class_id=item.class_id, at="b"))])
     if not items:
-        lines.append(tx("bookings_none"))
+        lines.append(tx("bookings_none", schedule=tx("menu_schedule")))
     lines += ["", tx("bookings_visits_title")]
     lines += [tx("bookings_visit_line", when=tx.datetime(v.checked_in_at),
                  name=v.class_name or tx("bookings_visit_open")) for v in visits]
     if not visits:
         lines.append(tx("bookings_no_visits"))
-    rows.append(back_to_menu(tx))
+    rows.append([(tx("menu_schedule"), MENU(screen="schedule")), *back_to_menu(tx)])
     return Screen("\n".join(lines), inline(rows))
+
+
+def pressed_on(at: str, class_id: int) -> str:
+    """The button data that shows again the screen a booking's Cancel or Leave was pressed on
+    (`callbacks.BOOKING_AT`): My bookings, or the class's details with their own Back."""
+    if at == "b":
+        return MENU(screen="bookings")
+    return CLASS(class_id=class_id, back="s" if at == "s" else "b")
+
+
+def cancel_confirmation(tx: Texts, cls: ClassView, terms: Terms, at: str, *,
+                        free_until: datetime, window_hours: float,
+                        changed: bool = False) -> Screen:
+    """Cancel this booking? Whether the visit comes back; Yes (on these terms) or Keep it.
+    `changed`: the terms are not those the member had been shown (say so first)."""
+    lines = [tx("cancel_terms_changed")] if changed else []
+    lines.append(tx("cancel_ask", name=cls.name, when=tx.datetime(cls.starts_at)))
+    lines.append(tx(f"cancel_ask_{terms.value}", until=tx.datetime(free_until),
+                    hours=f"{window_hours:g}"))
+    return Screen("\n".join(lines), inline([[
+        (tx("button_cancel_yes"), CANCEL_YES(class_id=cls.id, at=at, terms=terms.value)),
+        (tx("button_cancel_keep"), pressed_on(at, cls.id))]]))
+
+
+def cancelled(tx: Texts, cls: ClassView, terms: Terms, window_hours: float) -> str:
+    """The one line after a cancellation: whether the visit came back."""
+    return tx(f"cancelled_{terms.value}", name=cls.name, when=tx.datetime(cls.starts_at),
+              hours=f"{window_hours:g}")
 
 
 def offer(tx: Texts, notice: OfferNotice) -> Screen:

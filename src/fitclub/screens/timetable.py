@@ -7,9 +7,9 @@ from datetime import date
 from fitclub.callbacks import (
     BOOK,
     CALENDAR,
-    CANCEL_BOOKING,
+    CANCEL_ASK,
     CLASS,
-    LEAVE_WAITLIST,
+    LEAVE,
     MENU,
     OFFER,
     TIMETABLE,
@@ -33,7 +33,7 @@ def places(tx: Texts, cls: ClassView) -> str:
 
 def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Screen:
     """One day's classes, a button per class, and the way to the days around it."""
-    lines = [tx("timetable_title", day=tx.date(on, "weekday")), ""]
+    lines = [tx("timetable_title", day=tx.date(on, "short")), ""]
     rows = []
     for cls in classes:
         mark = MARKS.get(cls.my_status or "", "")
@@ -48,22 +48,25 @@ def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Scr
     index = shown.index(on) if on in shown else 0
     if index > 0:
         before = shown[index - 1]
-        nav.append((tx("timetable_prev", day=tx.date(before, "day")), TIMETABLE(day=before)))
+        nav.append((tx("timetable_prev", day=tx.date(before, "short")), TIMETABLE(day=before)))
     if index + 1 < len(shown):
         after = shown[index + 1]
-        nav.append((tx("timetable_next", day=tx.date(after, "day")), TIMETABLE(day=after)))
+        nav.append((tx("timetable_next", day=tx.date(after, "short")), TIMETABLE(day=after)))
     if nav:
         rows.append(nav)
     rows.append(back_to_menu(tx))
     return Screen("\n".join(lines), inline(rows))
 
 
-def details(tx: Texts, found: ClassDetails, link: str | None, back: str) -> Screen:
-    """A class: when, trainer, room, places, the member's booking, and what they can do."""
+def details(tx: Texts, found: ClassDetails, link: str | None, back: str,
+            note: str | None = None) -> Screen:
+    """A class: when, trainer, room, places, the member's booking, and what they can do;
+    `note` is the one-line result of what the member just did, above it."""
     cls = found.cls
-    lines = [tx("class_title", name=cls.name),
-             tx.plural("class_when", cls.duration_minutes, when=tx.datetime(cls.starts_at)),
-             tx("class_trainer", trainer=cls.trainer)]
+    lines = [note, ""] if note else []
+    lines += [tx("class_title", name=cls.name),
+              tx.plural("class_when", cls.duration_minutes, when=tx.datetime(cls.starts_at)),
+              tx("class_trainer", trainer=cls.trainer)]
     if cls.room:
         lines.append(tx("class_room", room=cls.room))
     lines.append(tx("class_places", places=Raw(places(tx, cls))))
@@ -95,14 +98,15 @@ def _actions(tx: Texts, found: ClassDetails, back: str) -> list[list[tuple[str, 
     cls, status = found.cls, found.cls.my_status
     rows: list[list[tuple[str, str]]] = []
     live = cls.status == "scheduled" and not found.started
+    at = "s" if back == "s" else "d"  # Cancel and Leave show these details again
     if live and status == "booked":
-        rows.append([(tx("button_cancel_booking"), CANCEL_BOOKING(class_id=cls.id, back=back))])
+        rows.append([(tx("button_cancel_booking"), CANCEL_ASK(class_id=cls.id, at=at))])
     elif live and status == "waitlisted":
         if found.offer_id:
             # A place is held for the member: answer it here too, not only on the offer message.
             rows.append([(tx("offer_accept"), OFFER(offer_id=found.offer_id, answer="yes")),
                          (tx("offer_decline"), OFFER(offer_id=found.offer_id, answer="no"))])
-        rows.append([(tx("button_leave_waitlist"), LEAVE_WAITLIST(class_id=cls.id, back=back))])
+        rows.append([(tx("button_leave_waitlist"), LEAVE(class_id=cls.id, at=at))])
     elif live and found.open:
         label = "button_book" if cls.left > 0 else "button_join_waitlist"
         rows.append([(tx(label), BOOK(class_id=cls.id, back=back))])

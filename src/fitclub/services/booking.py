@@ -50,6 +50,7 @@ class Outcome(Enum):
     LATE = "late"  # a late cancellation: recorded, the visit is kept
     LEFT = "left"  # left the waitlist
     DECLINED = "declined"
+    CHANGED = "changed"  # a cancellation's terms are no longer those the member confirmed
     REFUSED = "refused"
     UNAVAILABLE = "unavailable"  # no such class/booking/offer for this member (forged, stale)
 
@@ -145,6 +146,20 @@ def free_cancel_until(starts_at: datetime, rules: Rules) -> datetime:
 def cancel_is_free(starts_at: datetime, now: datetime, rules: Rules) -> bool:
     """Whether cancelling now gives the visit back (exactly the window before still does)."""
     return now <= free_cancel_until(starts_at, rules)
+
+
+class Terms(Enum):
+    """What cancelling a booking costs now: what its confirmation says and the member agrees to."""
+
+    FREE = "free"  # early enough: the visit comes back
+    LATE = "late"  # within the window before the start: the visit is used
+    UNCOUNTED = "none"  # the booking holds no visit (unlimited visits): nothing is used
+
+
+def _terms(cls: LockedClass, mine: _Booking, now: datetime, rules: Rules) -> Terms:
+    if not mine.visit_reserved or mine.membership_id is None:
+        return Terms.UNCOUNTED
+    return Terms.FREE if cancel_is_free(cls.starts_at, now, rules) else Terms.LATE
 
 
 def day_bounds(day: date, rules: Rules) -> tuple[datetime, datetime]:
@@ -243,14 +258,32 @@ def book(conn, member_id: int, class_id: int, now: datetime, rules: Rules, *,
     return Result(Outcome.BOOKED, class_id=class_id)
 
 
-def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Rules) -> Result:
-    """Cancel a booking: the visit comes back if early enough; the place goes to the line."""
+def cancel_terms(conn, member_id: int, class_id: int, now: datetime,
+                 rules: Rules) -> Terms | None:
+    """What cancelling the member's booking of a class would cost now (None: not booked, or
+    the class has started and cannot be cancelled)."""
+    cls = lock_class(conn, class_id)
+    mine = _mine(conn, class_id, member_id) if cls is not None else None
+    if mine is None or mine.status != "booked" or now >= cls.starts_at:
+        return None
+    return _terms(cls, mine, now, rules)
+
+
+def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Rules, *,
+                   agreed: Terms | None = None) -> Result:
+    """Cancel a booking: the visit comes back if early enough; the place goes to the line.
+
+    With `agreed` (the terms the member confirmed), terms that differ now cancel nothing:
+    the result is CHANGED, decided under the class lock like the cancellation itself.
+    """
     cls = lock_class(conn, class_id)
     mine = _mine(conn, class_id, member_id) if cls is not None else None
     if mine is None or mine.status != "booked":
         return Result(Outcome.UNAVAILABLE)
     if now >= cls.starts_at:
         return Result(Outcome.REFUSED, Refusal.CLOSED, class_id=class_id)
+    if agreed is not None and _terms(cls, mine, now, rules) is not agreed:
+        return Result(Outcome.CHANGED, class_id=class_id)
     late = not cancel_is_free(cls.starts_at, now, rules)
     rows.execute(conn, "bookings.cancel", {"booking_id": mine.id, "now": now, "late": late})
     if not late and mine.visit_reserved and mine.membership_id is not None:
