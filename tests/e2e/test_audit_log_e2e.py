@@ -1,29 +1,28 @@
-"""/audit for admins, in English and Russian: the latest staff
-actions ten to a page (when, who, what, on whom, details), newer and older edited in place;
-members' own actions left out; the filter by member (search by name in the "aud" flow, pick
-from buttons, clear it) with wrong text, commands and /cancel during the step; old pages and
-gone members answered as stale."""
+"""/audit for admins, in English and Russian: the latest staff actions ten to a page, each
+as when and a sentence in the admin's language (who did what to whom, with the class, plan and
+details in words, never field names or raw values), newer and older edited in place; members'
+own actions left out; the filter by member (search by name in the "aud" flow, pick from
+buttons, clear it) with wrong text, commands and /cancel during the step; old pages and gone
+members answered as stale. Check-ins by QR scan, 6-digit code and name search are told apart.
+"""
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from psycopg2.extras import Json
 
 from fitclub import callbacks as cb
+from fitclub.services import card
 from tests import factories
-from tests.e2e.harness import TOKEN, query, wait_until
+from tests.e2e.harness import BASE_ENV, TOKEN, query, wait_until
 from tests.e2e.session import Person, buttons
 
 TZ = "Europe/Berlin"
-EN_NAMES = {"role.changed": "Changed a role", "checkin": "Checked a member in",
-            "class.cancelled": "Cancelled a class", "attendance.attended": "Marked attended",
-            "plan.created": "Created a plan", "denied": "⛔ Refused: not allowed"}
-RU_NAMES = {"role.changed": "Смена роли", "checkin": "Отметка прихода",
-            "class.cancelled": "Занятие отменено", "attendance.attended": "Отмечена явка",
-            "plan.created": "Создан тариф", "denied": "⛔ Отказано: нет прав"}
+BOOKED = {"en": "20 booked", "ru": "было записано: 20"}
 
 
 def seed(db_url: str, ada: Person, ira: Person) -> dict:
@@ -51,14 +50,22 @@ def seed(db_url: str, ada: Person, ira: Person) -> dict:
                                     class_type_id=type_id, duration_minutes=60, capacity=10)
     ids["booking"] = factories.booking(db_url, ids["class"], ids["Анна"])
     ids["visit"] = factories.visit(db_url, ids["Анна"], method="qr")
-    kinds = [  # (action, entity, entity id, subject, details)
-        ("role.changed", "member", ids["Анна"], "Анна", {"role": "trainer"}),
-        ("checkin", "visit", ids["visit"], "Анна", {"method": "qr"}),
-        ("class.cancelled", "class", ids["class"], None, {"notified": 20}),
-        ("attendance.attended", "booking", ids["booking"], "Анна", {}),
-        ("plan.created", "plan", ids["plan"], None, {"name": "<Month>"}),
+    starts = query(db_url, "SELECT starts_at FROM classes WHERE id = %s", (ids["class"],))[0][0]
+    kinds = [  # (action, entity, entity id, subject, details as the code writes them)
+        ("role.changed", "member", ids["Анна"], "Анна", {"from": "member", "to": "trainer"}),
+        ("checkin", "visit", ids["visit"], "Анна",
+         {"member_id": ids["Анна"], "method": "qr", "class_id": None, "booking_id": None,
+          "visits_left": None}),
+        ("class.cancelled", "class", ids["class"], None,
+         {"starts_at": starts.isoformat(), "booked": 20, "waitlisted": 0, "checked_in": 0,
+          "visits_returned": 0, "offers_withdrawn": 0}),
+        ("attendance.attended", "booking", ids["booking"], "Анна",
+         {"class_id": ids["class"], "member_id": ids["Анна"], "from": "booked"}),
+        ("plan.created", "plan", ids["plan"], None,
+         {"name": "Month", "price_minor": 5000, "duration_days": 30, "visit_count": None,
+          "freeze_days": 0}),
         ("membership.transferred", "membership", ids["membership"], "Анна", {"days": 30}),
-        ("role.changed", "member", ids["Boris"], "Boris", {"role": "member"}),
+        ("role.changed", "member", ids["Boris"], "Boris", {"from": "trainer", "to": "member"}),
     ]
     staff, minute = [], 0
 
@@ -76,7 +83,9 @@ def seed(db_url: str, ada: Person, ira: Person) -> dict:
         action, entity, entity_id, subject, details = kinds[n % len(kinds)]
         if n == 11:  # a member's denied attempt at a staff action
             actor, action, entity, entity_id, subject, details = (
-                "Boris", "denied", "staff_action", None, None, {"what": "report.export"})
+                "Boris", "denied", "staff_action", None, None,
+                {"what": "report.export", "role": "member", "telegram_id": 900002,
+                 "data": "rx:members"})
         row_id, at = log(ids[actor], action, entity, entity_id, details)
         staff.append({"id": row_id, "at": at, "who": actor, "action": action,
                       "entity": entity, "entity_id": entity_id, "subject": subject})
@@ -96,25 +105,53 @@ def blocks(text: str) -> list[list[str]]:
     return [b.split("\n") for b in text.split("\n\n")[1:]]
 
 
-def check_page(text: str, expected: list[dict], names: dict[str, str], lang: str) -> None:
-    """Each entry shown: when (club time), who, what (readable), on whom, in that order."""
-    entity = {"en": "class", "ru": "занятие"}[lang]
+def sentence(e: dict, lang: str, who: str) -> str:
+    """The sentence an entry of seed() is shown as; {cls} stands for the class's name and
+    start."""
+    en = lang == "en"
+    return {
+        "role.changed": {
+            ("Анна", True): f"{who} changed the role of Анна Петрова · member → trainer",
+            ("Анна", False): f"{who}: изменена роль — Анна Петрова · участник → тренер",
+            ("Boris", True): f"{who} changed the role of Boris · trainer → member",
+            ("Boris", False): f"{who}: изменена роль — Boris · тренер → участник",
+        }.get((e["subject"], en)),
+        "checkin": (f"{who} checked in Анна Петрова by QR scan" if en else
+                    f"{who}: отмечен приход по QR-коду — Анна Петрова"),
+        "class.cancelled": (f"{who} cancelled {{cls}} · {BOOKED['en']}" if en else
+                            f"{who}: отменено {{cls}} · {BOOKED['ru']}"),
+        "attendance.attended": (f"{who} marked Анна Петрова attended at {{cls}}" if en else
+                                f"{who}: отмечена явка ({{cls}}) — Анна Петрова"),
+        "plan.created": (f"{who} created the plan Month · €50.00 · for 30 days · unlimited "
+                         "visits" if en else
+                         f"{who}: создан тариф «Month» · 50,00\xa0€ · на 30 дней · "
+                         "безлимитные посещения"),
+        "membership.transferred": f"{who}: membership.transferred",
+        "denied": (f"⛔ Refused: {who} (member) tried to use reports" if en else
+                   f"⛔ Отказано: {who} (участник) — отчёты"),
+    }[e["action"]]
+
+
+def class_pattern(lang: str) -> str:
+    """Yoga and its start as the sentences write it ('Yoga on Mon 7 Dec, 18:00')."""
+    when = r"\w+\.? \d{1,2} \w+\.?, \d\d:\d\d"
+    return rf"Yoga on {when}" if lang == "en" else rf"занятие «Yoga», {when}"
+
+
+def check_page(text: str, expected: list[dict], lang: str,
+               names: dict[str, str] = FULL) -> None:
+    """Each entry shown: when (club time), then what happened as a sentence, in order."""
     shown = blocks(text)
     assert len(shown) == len(expected)
     for lines, e in zip(shown, expected, strict=True):
         local = e["at"].astimezone(ZoneInfo(TZ))
-        assert lines[0].endswith(f"{local:%H:%M} · {FULL[e['who']]}"), (lines, e)
-        assert f" {local.day} " in lines[0], lines
-        what = names.get(e["action"], e["action"])
-        if e["subject"]:
-            whom = FULL[e["subject"]]
-        elif e["entity"] == "class":
-            whom = f"{entity} #{e['entity_id']}"
-        elif e["entity"] == "plan":
-            whom = f"{'plan' if lang == 'en' else 'тариф'} #{e['entity_id']}"
-        else:
-            whom = {"en": "staff action", "ru": "действие сотрудника"}[lang]
-        assert lines[1] == f"{what} → {whom}", (lines, e)
+        assert len(lines) == 2, lines
+        assert lines[0].endswith(f"{local:%H:%M}") and f" {local.day} " in lines[0], lines
+        pattern = re.escape(sentence(e, lang, names[e["who"]])).replace(
+            re.escape("{cls}"), class_pattern(lang))
+        assert re.fullmatch(pattern, lines[1]), (lines, e)
+    for raw in ("None", "True", "_id", "what:", "role:", "rx:members", "900002", "#"):
+        assert raw not in text, raw
 
 
 def replay(emu, db_url: str, person: Person, message: dict, data: str) -> list[tuple]:
@@ -143,18 +180,16 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     (shown,) = ada.send("/audit")
     mid = shown["message_id"]
     assert shown["text"].startswith("🧾 Audit log · page 1\n\n")
-    check_page(shown["text"], staff[:10], EN_NAMES, "en")
-    assert "membership.transferred → Анна Петрова" in shown["text"]  # not in the catalogs
-    assert "name: <Month>" in shown["text"] and "role: trainer" in shown["text"]
+    check_page(shown["text"], staff[:10], "en")
     assert buttons(shown) == [["Older »"], ["🔎 Filter by member"], ["« Staff"]]
     ada.press(shown, "Older »")
     two = ada.wait_edit(mid, "page 2")
-    check_page(two["text"], staff[10:20], EN_NAMES, "en")
-    assert "Boris\n⛔ Refused: not allowed → staff action\nwhat: report.export" in two["text"]
+    check_page(two["text"], staff[10:20], "en")
+    assert "\n⛔ Refused: Boris (member) tried to use reports\n" in two["text"]
     assert buttons(two) == [["« Newer", "Older »"], ["🔎 Filter by member"], ["« Staff"]]
     ada.press(two, "Older »")
     three = ada.wait_edit(mid, "page 3")
-    check_page(three["text"], staff[20:], EN_NAMES, "en")
+    check_page(three["text"], staff[20:], "en")
     assert buttons(three) == [["« Newer"], ["🔎 Filter by member"], ["« Staff"]]
     ada.press(three, "« Newer")
     ada.wait_edit(mid, "page 2")
@@ -176,7 +211,7 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     assert none["text"] == "Nobody found for “zzz”. Type another name, or press Cancel."
     assert buttons(none) == [["Cancel"]]
     (helped,) = ada.send("/help")
-    assert "/audit" in helped["text"]
+    assert "/start" in helped["text"]  # /help answered: commands work during the step
     (found,) = ada.send("Анна")
     assert found["text"] == "Found for “Анна”: choose a member, or type another name."
     assert buttons(found) == [["Анна Петрова · +79161234567"], ["Cancel"]]
@@ -184,19 +219,16 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     hers = ada.wait_edit(found["message_id"], "Actions by or on Анна Петрова")
     on_anna = [e for e in staff if "Анна" in (e["subject"], e["who"])]
     assert 10 < len(on_anna) < len(staff)
-    check_page(hers["text"].replace("\nActions by or on Анна Петрова", ""), on_anna[:10],
-               EN_NAMES, "en")
+    check_page(hers["text"].replace("\nActions by or on Анна Петрова", ""), on_anna[:10], "en")
     assert buttons(hers) == [["Older »"], ["✖️ Everyone's actions"], ["« Staff"]]
     ada.press(hers, "Older »")
     older = ada.wait_edit(found["message_id"], "page 2")
-    check_page(older["text"].replace("\nActions by or on Анна Петрова", ""), on_anna[10:],
-               EN_NAMES, "en")
+    check_page(older["text"].replace("\nActions by or on Анна Петрова", ""), on_anna[10:], "en")
     # The step is over: a name is just text now.
     (text,) = ada.send("Анна")
     assert text["text"] == "I didn't understand that. Use the menu below or send /help."
     ada.press(older, "Everyone's actions")
-    check_page(ada.wait_edit(found["message_id"], "page 1")["text"], staff[:10], EN_NAMES,
-               "en")
+    check_page(ada.wait_edit(found["message_id"], "page 1")["text"], staff[:10], "en")
 
     # A member gone since the button was made: stale, and everyone's page instead.
     query(db_url, "UPDATE members SET telegram_id = NULL, first_name = NULL, phone = NULL,"
@@ -220,9 +252,8 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     (zhurnal,) = ira.send("/audit")
     assert zhurnal["text"].startswith("🧾 Журнал действий · страница 1\n\n")
     # (Boris, erased above, is shown as such.)
-    assert "Смена роли → (данные удалены)" in zhurnal["text"]
-    check_page(zhurnal["text"].replace("(данные удалены)", "Boris"), staff[:10], RU_NAMES,
-               "ru")
+    assert "изменена роль — (данные удалены) · тренер → участник" in zhurnal["text"]
+    check_page(zhurnal["text"].replace("(данные удалены)", "Boris"), staff[:10], "ru")
     assert buttons(zhurnal) == [["Более ранние »"], ["🔎 По участнику"], ["« Сотрудникам"]]
     ira.press(zhurnal, "По участнику")
     vopros = ira.wait_edit(zhurnal["message_id"], "Фильтр журнала")
@@ -232,16 +263,16 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
                              " другое имя.")
     ira.press(nikto, "Анна Петрова")
     eyo = ira.wait_edit(nikto["message_id"], "Только действия с участием: Анна Петрова")
-    assert "Смена роли → Анна Петрова" in eyo["text"]
+    assert "изменена роль — Анна Петрова · участник → тренер" in eyo["text"]
     assert buttons(eyo) == [["Более ранние »"], ["✖️ Все действия"], ["« Сотрудникам"]]
     assert len(blocks(eyo["text"])) == 10
 
     # Everyone's actions, then Cancel from the question: the newest page, the step over.
     mid = nikto["message_id"]
     ira.press(eyo, "Все действия")
-    ira.press(ira.wait_edit(mid, "Смена роли → (данные удалены)"), "По участнику")
+    ira.press(ira.wait_edit(mid, "изменена роль — (данные удалены)"), "По участнику")
     ira.press(ira.wait_edit(mid, "Фильтр журнала"), "Отмена")
-    ira.wait_edit(mid, "Смена роли → (данные удалены)")
+    ira.wait_edit(mid, "изменена роль — (данные удалены)")
     assert query(db_url, "SELECT count(*) FROM conversation_state WHERE state LIKE 'aud%'"
                  ) == [(0,)]
 
@@ -255,3 +286,56 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
                  ) == [(0,)]
     assert query(db_url, "SELECT details->>'what' FROM audit_log WHERE action = 'denied'"
                          " AND actor_id = %s", (ids["Ира"],)) == [("audit.search",)]
+
+
+def test_check_ins_by_qr_scan_code_and_name_are_told_apart(emu, launcher, db_url):
+    """A trainer checks one member in by scanning her card, one by typing his card's code and
+    one found by name: each visit records its method, and the admins' log says it in words."""
+    tom, ada, ira = Person(emu, "Tom"), Person(emu, "Ada"), Person(emu, "Ира", language_code="ru")
+    anna, boris, clara = Person(emu, "Anna"), Person(emu, "Boris"), Person(emu, "Clara")
+    ids = {"Tom": factories.member(db_url, tom.id, "Tom", phone="+4915100000010",
+                                   role="trainer"),
+           "Ada": factories.member(db_url, ada.id, "Ada", role="admin"),
+           "Ира": factories.member(db_url, ira.id, "Ира", language="ru", role="admin")}
+    plan = factories.plan(db_url, "Ten", price_minor=3500, duration_days=30, visit_count=10)
+    for person, last in ((anna, "Petrova"), (boris, None), (clara, None)):
+        ids[person.user.data.first_name] = member = factories.member(
+            db_url, person.id, person.user.data.first_name, last_name=last,
+            phone=f"+4915100{person.id}")
+        factories.membership(db_url, member, plan, starts_on=-1, ends_on=29, visits_left=10)
+    launcher.start(db_url, CLUB_TIMEZONE=TZ)
+    for person in (anna, boris, clara):
+        person.send("/start")
+
+    # By QR scan: the trainer opens the link of Anna's card.
+    token = card.make_token(ids["Anna"], datetime.now(UTC), BASE_ENV["CARD_SECRET"])
+    (scanned,) = tom.send(f"/start {card.PREFIX}{token}")
+    assert scanned["text"].startswith("✅ Anna Petrova checked in")
+    # By the 6-digit code on Boris's card, typed at /checkin.
+    (shown,) = boris.send("/card")
+    code = re.search(r"(\d{3}) (\d{3})", shown["caption"])
+    tom.send("/checkin")
+    (typed,) = tom.send(code.group(1) + code.group(2))
+    assert typed["text"].startswith("✅ Boris checked in")
+    # By name: Clara found by /checkin's search and confirmed.
+    tom.send("/checkin")
+    (found,) = tom.send("Clara")
+    tom.press(found, "Clara")
+    tom.press(tom.wait_edit(found["message_id"], "Membership"), "Check in Clara")
+    tom.wait_edit(found["message_id"], "checked in")
+
+    assert query(db_url, "SELECT m.first_name, v.method FROM visits v JOIN members m"
+                         " ON m.id = v.member_id ORDER BY v.id") == [
+        ("Anna", "qr"), ("Boris", "code"), ("Clara", "manual")]
+
+    (log,) = ada.send("/audit")
+    assert [b[1] for b in blocks(log["text"])] == [
+        "Tom checked in Clara by name search · 9 visits left",
+        "Tom checked in Boris by 6-digit code · 9 visits left",
+        "Tom checked in Anna Petrova by QR scan · 9 visits left"]
+    assert "manual" not in log["text"] and "method" not in log["text"]
+    (zhurnal,) = ira.send("/audit")
+    assert [b[1] for b in blocks(zhurnal["text"])] == [
+        "Tom: отмечен приход через поиск по имени — Clara · осталось посещений: 9",
+        "Tom: отмечен приход по 6-значному коду — Boris · осталось посещений: 9",
+        "Tom: отмечен приход по QR-коду — Anna Petrova · осталось посещений: 9"]

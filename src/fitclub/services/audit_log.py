@@ -4,11 +4,14 @@ The log also records what members do for themselves (registering, booking, reque
 plan) and what the system does (offers, erasure); those are not staff actions and are left
 out here: entries without an actor, and the members' own actions listed in MEMBER_ACTIONS.
 A member's denied attempt at a staff action (`denied`) is shown: it is a security event.
+
+Each entry comes with the names it can be shown by (screens/audit_log.py makes it a sentence):
+who did it, the member it was about, and the class, plan, class type and trainer it names (read
+now; None when the row is gone or the entry names none).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -20,7 +23,6 @@ PAGE_SIZE = 10
 MEMBER_ACTIONS = ("member.registered", "plan.requested", "booking.booked", "booking.waitlisted",
                   "booking.cancelled", "waitlist.left", "waitlist.accepted",
                   "waitlist.declined", "waitlist.refused")
-DETAILS_MAX = 100
 
 
 class Entry(NamedTuple):
@@ -38,6 +40,12 @@ class Entry(NamedTuple):
     subject_id: int | None
     subject_first_name: str | None
     subject_last_name: str | None
+    class_name: str | None  # the class type's name of the class it names
+    class_starts_at: datetime | None
+    plan_name: str | None
+    type_name: str | None  # the class type it names
+    trainer_first_name: str | None
+    trainer_last_name: str | None
 
     @property
     def actor_name(self) -> str | None:
@@ -48,6 +56,11 @@ class Entry(NamedTuple):
     def subject_name(self) -> str | None:
         """The subject member's name, None when there is none or they were erased."""
         return _name(self.subject_first_name, self.subject_last_name)
+
+    @property
+    def trainer_name(self) -> str | None:
+        """The trainer it names (a class scheduled for them), None when none or erased."""
+        return _name(self.trainer_first_name, self.trainer_last_name)
 
 
 class Page(NamedTuple):
@@ -79,13 +92,3 @@ def filter_member(conn, member_id: int) -> Member | None:
     """The member a log may be filtered by: anyone not erased (None otherwise)."""
     return members.by_id(conn, member_id)
 
-
-def summarise(details: dict[str, Any], limit: int = DETAILS_MAX) -> str:
-    """Details in one line, 'key: value' in their order, cut to `limit` characters."""
-    parts = []
-    for key, value in details.items():
-        shown = (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-                 if isinstance(value, dict | list) else value)
-        parts.append(f"{key}: {shown}")
-    text = " ".join(", ".join(parts).split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
