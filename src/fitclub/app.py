@@ -277,7 +277,9 @@ class App:
     def _sync_commands(self) -> None:
         # In its own thread: start-up does not wait, the sender goes on with replies first.
         try:
-            commands.sync(self.pool, self._stop_requested, on_queued=self.sender.wake)
+            # Half the outbound rate at most: the other half stays free for replies.
+            commands.sync(self.pool, self._stop_requested, on_queued=self.sender.wake,
+                          batch=max(1, int(self.settings.outbound_rate / 2)))
         except Exception as exc:  # the database away past the pool's retries
             log.warning("command lists: the start-up sync stopped (%s); the next start goes "
                         "on", exc)

@@ -37,8 +37,9 @@ BY_ROLE = {"member": MEMBER, "trainer": TRAINER, "admin": ADMIN}
 
 #: The start-up sync's outbox priority: after replies, reminders and announcements.
 PRIORITY_SYNC = PRIORITY_ANNOUNCEMENT + 1
-#: Lists queued per transaction of the sync; the next batch waits while this many are pending.
-SYNC_BATCH = 500
+#: Lists the start-up sync queues a second at most, when the app does not say (it passes half
+#: of OUTBOUND_RATE); the next batch also waits while this many are still pending.
+SYNC_BATCH = 15
 #: The chat id that stands for the lists everyone sees before registering.
 EVERYONE = 0
 # Any fixed number: two instances starting at once queue one batch at a time.
@@ -139,18 +140,32 @@ class _Stale(NamedTuple):
     language: str
 
 
+class _Outbox(NamedTuple):
+    """What the sync waits for: an announcement being sent, its own lists not yet sent."""
+
+    announcing: bool
+    waiting: int
+
+
+#: Where a sync starts: staff first (members' flag False), then members, each by id.
+START: tuple[bool, int] = (False, 0)
+
+
 def _wanted_params() -> dict[str, list[str]]:
     pairs = wanted()
     return {"roles": [role for role, _ in pairs], "languages": [lang for _, lang in pairs],
             "fingerprints": list(pairs.values())}
 
 
-def sync_batch(conn, after: int = 0, limit: int = SYNC_BATCH) -> tuple[int, int | None]:
-    """Queue the lists of up to `limit` out-of-date members after member id `after`, in the
-    caller's transaction; (how many, the member id to go on after, or None when done)."""
+def sync_batch(conn, after: tuple[bool, int] = START,
+               limit: int = SYNC_BATCH) -> tuple[int, tuple[bool, int] | None]:
+    """Queue the lists of up to `limit` out-of-date members after `after` (staff first, then
+    by member id), in the caller's transaction; (how many, where to go on, or None when
+    done)."""
     rows.scalar(conn, "command_lists.sync_lock", {"key": _SYNC_LOCK_KEY})
     found = rows.many(conn, "command_lists.out_of_date",
-                      {**_wanted_params(), "after": after, "limit": limit}, _Stale)
+                      {**_wanted_params(), "after_member": after[0], "after_id": after[1],
+                       "limit": limit}, _Stale)
     ctx = UpdateContext(conn, chat_id=EVERYONE, user_id=None, update_id=None,
                         priority=PRIORITY_SYNC)
     for stale in found:
@@ -162,36 +177,42 @@ def sync_batch(conn, after: int = 0, limit: int = SYNC_BATCH) -> tuple[int, int 
         rows.execute(conn, "command_lists.remember", {
             "chat_id": stale.telegram_id, "fingerprint": fingerprint(commands),
             "outbox_id": queued})
-    return len(found), (found[-1].id if len(found) == limit else None)
+    if len(found) < limit:
+        return len(found), None
+    last = found[-1]
+    return len(found), (last.role == "member", last.id)
 
 
-def sync(pool: Pool, stop: threading.Event, *, batch: int = SYNC_BATCH, pause: float = 1.0,
+def sync(pool: Pool, stop: threading.Event, *, batch: int = SYNC_BATCH, tick: float = 1.0,
          on_queued: Callable[[], None] | None = None) -> int:
-    """Queue the list of every member whose chat's list is out of date, a batch per
-    transaction, the next batch only once fewer than `batch` of them wait in the outbox (the
-    sender's rate limits set the pace); returns how many were queued. Stops between batches
-    when `stop` is set: the next start goes on where this one stopped."""
+    """Queue the list of every member whose chat's list is out of date: staff first, at most
+    `batch` a `tick` (one transaction each), none while an announcement is being sent or while
+    a batch's worth of lists still waits in the outbox, so the sender keeps room for replies.
+    Returns how many were queued. Stops between batches when `stop` is set: the next start
+    goes on with what is still out of date."""
     params = _wanted_params()
     total = pool.run(lambda conn: rows.scalar(conn, "command_lists.count_out_of_date", params))
     if not total:
         log.info("command lists (version %s): every chat is up to date", version())
         return 0
     log.info("command lists (version %s): %s out of date; queueing them at low priority, "
-             "%s per batch", version(), total, batch)
-    started, queued, after = time.monotonic(), 0, 0
+             "staff first, at most %s every %g s, paused while an announcement is sent",
+             version(), total, batch, tick)
+    started, queued, after = time.monotonic(), 0, START
     while not stop.is_set():
-        waiting = pool.run(lambda conn: rows.scalar(conn, "command_lists.pending_sync",
-                                                    {"priority": PRIORITY_SYNC}))
-        if waiting >= batch:
-            stop.wait(pause)
-            continue
-        done, next_after = pool.run(functools.partial(sync_batch, after=after, limit=batch))
-        queued += done
-        if done and on_queued is not None:
-            on_queued()
-        if next_after is None:
-            log.info("command lists: %s queued in %.1f s", queued, time.monotonic() - started)
-            return queued
-        after = next_after
+        outbox = pool.run(lambda conn: rows.one(conn, "command_lists.outbox_busy",
+                                                {"priority": PRIORITY_SYNC}, _Outbox))
+        if outbox is not None and not outbox.announcing and outbox.waiting < batch:
+            done, next_after = pool.run(functools.partial(sync_batch, after=after,
+                                                          limit=batch))
+            queued += done
+            if done and on_queued is not None:
+                on_queued()
+            if next_after is None:
+                log.info("command lists: %s queued in %.1f s", queued,
+                         time.monotonic() - started)
+                return queued
+            after = next_after
+        stop.wait(tick)
     log.info("command lists: stopping after %s queued; the next start queues the rest", queued)
     return queued

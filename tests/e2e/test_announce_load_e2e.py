@@ -218,7 +218,9 @@ def test_healthz_replies_and_stop_with_ten_thousand_announcement_rows_queued(emu
     wait_until(lambda: announcement(db_url, text)[3] is not None, 30, "the stop to settle")
     sent = announcement(db_url, text)[3]
     assert sent == sum(received(emu, everyone, text).values()) < 1000
-    assert query(db_url, "SELECT count(*) FROM outbox WHERE status = 'pending'") == [(0,)]
+    # (The members' "/" command lists queued at start-up wait behind, at their own priority.)
+    assert query(db_url, "SELECT count(*) FROM outbox WHERE status = 'pending'"
+                         " AND method <> 'setMyCommands'") == [(0,)]
     print(f"\n{pending} announcement rows pending: /healthz 200 (oldest reply"
           f" {health.get('oldest_reply_seconds')}), /membership answered in {latency:.2f}s,"
           f" Stop answered in {stop_seconds:.2f}s with {sent} sent")

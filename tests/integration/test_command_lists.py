@@ -158,20 +158,27 @@ def test_a_role_change_while_the_start_up_list_waits_is_not_undone(db_url):
         conn2.close()
 
 
-def test_the_start_up_sync_goes_in_batches_behind_the_outbox(db_url):
+def test_the_start_up_sync_goes_in_batches_behind_the_outbox_and_announcements(db_url):
     ids = [factories.member(db_url, 800 + i, f"M{i}", role=("member", "trainer", "admin")[i % 3],
                             language=("en", "ru")[i % 2]) for i in range(7)]
     factories.member(db_url, 900, "Erased", erased=True)
     factories.member(db_url, 901, "Blocked", blocked=True)
     factories.member(db_url, 902, "Halfway", registered=False)
+    # An announcement is being sent: the sync waits until it is done.
+    query(db_url, "INSERT INTO announcements (text, audience, status, sent_at, total)"
+                  " VALUES ('News', 'all', 'sending', now(), 7)")
     pool = Pool(db_url, minconn=1, maxconn=3)
     stop = threading.Event()
     result: list[int] = []
     worker = threading.Thread(target=lambda: result.append(
-        commands.sync(pool, stop, batch=3, pause=0.02)))
+        commands.sync(pool, stop, batch=3, tick=0.02)))
     most = 0
     try:
         worker.start()
+        time.sleep(0.5)
+        assert query(db_url, "SELECT count(*) FROM outbox") == [(0,)]
+        query(db_url, "UPDATE announcements SET status = 'done', finished_at = now(),"
+                      " sent_count = 7")
         deadline = time.monotonic() + 20
         while worker.is_alive():  # a slow sender: one row at a time
             assert time.monotonic() < deadline, "the sync did not finish"
@@ -182,6 +189,8 @@ def test_the_start_up_sync_goes_in_batches_behind_the_outbox(db_url):
             time.sleep(0.05)
         assert result == [7]
         assert 3 <= most <= 5, "a batch waits until fewer than a batch are pending"
+        in_order = [chat for (chat,) in query(db_url, "SELECT chat_id FROM outbox ORDER BY id")]
+        assert set(in_order[:4]) == {801, 802, 804, 805}, "trainers and admins first"
         sent = query(db_url, "SELECT chat_id, priority, params FROM outbox ORDER BY chat_id")
         assert [(chat, priority) for chat, priority, _ in sent] == [
             (800 + i, commands.PRIORITY_SYNC) for i in range(7)]

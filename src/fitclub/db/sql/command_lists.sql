@@ -27,23 +27,24 @@ WHERE chat_id = %(chat_id)s AND status = 'pending'
   AND method IN ('setMyCommands', 'deleteMyCommands');
 
 -- name: out_of_date
--- Members after a member id (by id) who can be written to and whose chat's list is not the one
--- their role and language have in this version (`wanted`: role, language, fingerprint), or was
--- refused by Telegram (e.g. "chat not found": they had not opened the chat yet) or dropped
--- unsent (they had blocked the bot); locked: a role or language change of one of them waits
--- for this batch, or the batch for it.
+-- Members after a place (staff first, then members, each by id) who can be written to and
+-- whose chat's list is not the one their role and language have in this version (`wanted`:
+-- role, language, fingerprint), or was refused by Telegram (e.g. "chat not found": they had
+-- not opened the chat yet) or dropped unsent (they had blocked the bot); locked: a role or
+-- language change of one of them waits for this batch, or the batch for it.
 SELECT m.id, m.telegram_id, m.role, m.language
 FROM members m
 JOIN unnest(%(roles)s::text[], %(languages)s::text[], %(fingerprints)s::text[])
      AS wanted (role, language, fingerprint)
   ON wanted.role = m.role AND wanted.language = m.language
 LEFT JOIN command_lists c ON c.chat_id = m.telegram_id
-WHERE m.id > %(after)s AND m.registered_at IS NOT NULL AND m.deleted_at IS NULL
+WHERE (m.role = 'member', m.id) > (%(after_member)s, %(after_id)s)
+  AND m.registered_at IS NOT NULL AND m.deleted_at IS NULL
   AND m.telegram_id IS NOT NULL AND m.blocked_at IS NULL
   AND (c.fingerprint IS DISTINCT FROM wanted.fingerprint
        OR EXISTS (SELECT 1 FROM outbox o
                   WHERE o.id = c.outbox_id AND o.status IN ('failed', 'dropped')))
-ORDER BY m.id
+ORDER BY m.role = 'member', m.id
 LIMIT %(limit)s
 FOR UPDATE OF m;
 
@@ -61,10 +62,13 @@ WHERE m.registered_at IS NOT NULL AND m.deleted_at IS NULL
        OR EXISTS (SELECT 1 FROM outbox o
                   WHERE o.id = c.outbox_id AND o.status IN ('failed', 'dropped')));
 
--- name: pending_sync
--- Command lists of the start-up sync still waiting in the outbox (the sync's pace).
-SELECT count(*) FROM outbox
-WHERE status = 'pending' AND priority = %(priority)s AND method = 'setMyCommands';
+-- name: outbox_busy
+-- What the start-up sync waits for: an announcement being sent (it uses the outbound rate),
+-- and how many of the sync's own lists are still waiting in the outbox.
+SELECT EXISTS (SELECT 1 FROM announcements WHERE status = 'sending') AS announcing,
+       (SELECT count(*) FROM outbox
+        WHERE status = 'pending' AND priority = %(priority)s
+          AND method = 'setMyCommands') AS waiting;
 
 -- name: sync_lock
 -- One instance at a time queues a batch: another waits and then sees what this one stored.
