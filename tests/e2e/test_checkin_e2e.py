@@ -128,7 +128,7 @@ def test_scans_at_the_door(emu, launcher, db_url):
     # An expired and a tampered token record nothing.
     (old,) = tom.send(_link(dima_id, datetime.now(UTC) - timedelta(minutes=10)))
     assert old["text"] == ("⛔ This card's code has expired. Ask the member to open /card "
-                           "again or tap Refresh.")
+                           "again or tap 🔄 Refresh.")
     token = card.make_token(dima_id, datetime.now(UTC), SECRET)
     forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     (bad,) = tom.send(f"/start ci_{forged}")

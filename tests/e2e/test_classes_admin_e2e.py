@@ -40,6 +40,7 @@ T = {
         "ask_type": "Choose the class type:", "ask_trainer": "Choose the trainer:",
         "ask_day": "Choose the date, or send it as DD.MM",
         "bad_date": "⚠️ Send the date as DD.MM, e.g. 24.12.",
+        "no_such_date": "⚠️ There is no such date in the calendar: check the day and the month.",
         "ask_repeat": "Just this one class, or repeat it every week?",
         "once": "📅 Just this day", "weekly": "🔁 Repeat weekly",
         "ask_time": "Send the start time as HH:MM (club time, {zone})",
@@ -108,6 +109,7 @@ T = {
         "ask_type": "Выберите вид занятия:", "ask_trainer": "Выберите тренера:",
         "ask_day": "Выберите дату или пришлите её в виде ДД.ММ",
         "bad_date": "⚠️ Пришлите дату в виде ДД.ММ, например 24.12.",
+        "no_such_date": "⚠️ Такой даты нет в календаре: проверьте день и месяц.",
         "ask_repeat": "Только это занятие или повторять каждую неделю?",
         "once": "📅 Только этот день", "weekly": "🔁 Каждую неделю",
         "ask_time": "Пришлите время начала в виде ЧЧ:ММ (время клуба, {zone})",
@@ -345,7 +347,7 @@ def _schedule_series(admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     today = datetime.now(BERLIN).date()
     first = _next_dst_change(BERLIN, today) - timedelta(days=10)
     mid = _start_flow(admin, t, tx, today)
-    _has(_reply(admin, "31.02"), t["bad_date"], t["ask_day"])
+    _has(_reply(admin, "31.02"), t["no_such_date"], t["ask_day"])
     screen = _has(_reply(admin, first.strftime("%d.%m.%Y")), t["ask_repeat"],
                   tx.date(first, "short"))
     mid = screen["message_id"]

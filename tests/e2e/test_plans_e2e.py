@@ -62,9 +62,10 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
     step(admin, "abc", plain(tx, "pl_bad_price", limit=1_000_000))
     at = step(admin, "49,90", plain(tx, "pl_ask_days"))
     step(admin, "0", plain(tx, "pl_bad_days", limit=3650))
-    at = step(admin, "30", plain(tx, "pl_ask_visits"))
+    unlimited = plain(tx, "pl_button_unlimited")
+    at = step(admin, "30", plain(tx, "pl_ask_visits", unlimited=unlimited))
     assert buttons(at) == [[plain(tx, "pl_button_unlimited")], [plain(tx, "pl_button_cancel")]]
-    at = step(admin, "lots", plain(tx, "pl_bad_visits", limit=1000))
+    at = step(admin, "lots", plain(tx, "pl_bad_visits", limit=1000, unlimited=unlimited))
     admin.press(at, plain(tx, "pl_button_unlimited"))
     at = admin.wait_edit(at["message_id"], plain(tx, "pl_ask_freeze"))
     step(admin, "400", plain(tx, "pl_bad_freeze", limit=365))

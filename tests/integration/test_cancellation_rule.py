@@ -102,7 +102,8 @@ def test_the_reminders_cancel_button_cancels_exactly_when_cancelling_is_free(db,
     else:
         assert _state(db, place) == ("booked", False, VISITS - 1)
         assert [(p["text"], p["show_alert"]) for p in _sent(db, "answerCallbackQuery")] == [
-            (tx("reminder_cancel_too_late", until=tx.time(START - WINDOW)), True)]
+            (tx("reminder_cancel_too_late", until=tx.time(START - WINDOW),
+                bookings=tx("menu_bookings")), True)]
 
 
 @EDGE

@@ -187,7 +187,8 @@ def test_time_is_typed_as_hours_and_minutes(text, expected):
     ("1/6", date(2030, 6, 1), None),
     ("31.05.2030", None, "past"),
     ("03.06.31", None, "far"),
-    ("31.02", None, "date"),
+    ("31.02", None, "nodate"),  # reads as a date, but there is none
+    ("29.02", None, "far"),  # a day of the calendar: the next leap day, 2032, too far
     ("tomorrow", None, "date")])
 def test_a_typed_date_is_the_next_such_day_within_a_year(text, expected, problem):
     checked = classes.check_day(text, date(2030, 6, 1))

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from fitclub.locales import LANGUAGES, Texts
 from fitclub.services import admin_input, plans
 
 TODAY = date(2026, 5, 20)
@@ -45,11 +46,35 @@ def test_plan_fields(check, text, value, problem):
 
 @pytest.mark.parametrize(("text", "day"), [
     ("2026-06-01", date(2026, 6, 1)), ("01.06.2026", date(2026, 6, 1)),
-    ("1/6/2026", date(2026, 6, 1)), ("25.05", date(2026, 5, 25)),
+    ("1/6/2026", date(2026, 6, 1)), ("01.06.26", date(2026, 6, 1)), ("25.05", date(2026, 5, 25)),
     ("10.05", date(2027, 5, 10)),  # already past this year: the next one
-    ("20.05", TODAY), ("31.02.2026", None), ("tomorrow", None), ("", None)])
+    ("20.05", TODAY), (" 20.05 ", TODAY),
+    ("29.02", date(2028, 2, 29)),  # the next leap day
+    ("29.02.2028", date(2028, 2, 29))])
 def test_typed_dates(text, day):
-    assert admin_input.parse_day(text, TODAY) == day
+    assert admin_input.read_day(text, TODAY) == (day, None)
+
+
+@pytest.mark.parametrize("text", ["31.02.2026", "29.02.2027", "2026-02-30", "31.04", "00.05",
+                                  "12.13", "32.01.2026", "1/13/2026"])
+def test_a_date_that_is_not_in_the_calendar_is_said_to_be_none(text):
+    """Written as a date, but no such day: not the "doesn't fit, send one from ... to ..."."""
+    assert admin_input.read_day(text, TODAY) == (None, admin_input.NO_SUCH_DATE)
+
+
+@pytest.mark.parametrize("text", ["tomorrow", "", None, "2026", "1.2.3.4", "01-06-2026"])
+def test_what_is_not_written_as_a_date(text):
+    assert admin_input.read_day(text, TODAY) == (None, admin_input.BAD_DATE)
+
+
+def test_the_two_date_problems_are_one_line_in_both_languages():
+    for lang in LANGUAGES:
+        tx = Texts(lang)
+        no_such = tx(admin_input.NO_SUCH_DATE)
+        assert "\n" not in no_such and no_such != tx(admin_input.BAD_DATE, first="", last="",
+                                                       example="")
+    assert "no such date" in Texts("en")(admin_input.NO_SUCH_DATE)
+    assert "Такой даты нет" in Texts("ru")(admin_input.NO_SUCH_DATE)
 
 
 @pytest.mark.parametrize(("text", "value"), [("+2", 2), ("-1", -1), ("3", 3), (" − 4 ", -4),

@@ -4,6 +4,7 @@ and every text the handlers and screens show comes from them."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import string
 from datetime import UTC, date, datetime
@@ -187,3 +188,86 @@ def test_handlers_and_screens_show_no_text_of_their_own():
                 offenders.append(f"{path.name}:{node.lineno}: {node.value!r}")
     allowed = {"🇬🇧 English", "🇷🇺 Русский"}  # language names are shown in their own language
     assert [o for o in offenders if not any(repr(a) in o for a in allowed)] == []
+
+
+_EMOJI = "[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2190-\u21FF\u2300-\u23FF]\ufe0f?"
+
+
+@functools.cache
+def _button_label_keys() -> frozenset[str]:
+    """Keys whose text is a button's label: the first of a (label, callback) pair in screens
+    and handlers, or a reply keyboard button."""
+    keys = set()
+    for path in [*(SRC / "screens").glob("*.py"), *(SRC / "handlers").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            label = None
+            if isinstance(node, ast.Tuple) and len(node.elts) == 2:
+                label = node.elts[0]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == "KeyboardButton" and node.args):
+                label = node.args[0]
+            if (isinstance(label, ast.Call) and label.args
+                    and isinstance(label.args[0], ast.Constant)
+                    and isinstance(label.args[0].value, str)):
+                keys.add(label.args[0].value)
+    return frozenset(keys)
+
+
+@functools.cache
+def _named_buttons(lang: str) -> tuple[dict[str, str], set[str]]:
+    """The words of each fixed button label that starts with an emoji -> the whole label
+    ('Membership' -> '🎫 Membership'); and every fixed label as it is."""
+    named, labels = {}, set()
+    for key in _button_label_keys() & set(CATALOGS[lang]):
+        label = CATALOGS[lang][key][0]
+        labels.add(label)
+        found = re.fullmatch(rf"{_EMOJI}\s+([^{{}}<]+)", label)
+        if found:
+            named[found[1].strip()] = label
+    return named, labels
+
+
+_CUES = {"en": r"(?:see|tap|press|open|in|under)",
+         "ru": r"(?:см\.|нажмите|нажать|откройте|открыть|в|в разделе|раздел)"}
+
+
+def _wrong_button_names(lang: str, text: str) -> list[str]:
+    """Buttons a text names otherwise than by their label: another emoji before the words
+    inside a sentence ('see 💳 Membership' for '🎫 Membership'), or the words without the
+    emoji after a verb ('tap Refresh', 'см. «Абонемент»') when no button is labelled so."""
+    named, labels = _named_buttons(lang)
+    wrong = []
+    for words, label in named.items():
+        w = re.escape(words)
+        for found in re.finditer(rf"(?<=\S )({_EMOJI})\s+{w}(?!\w)", text):
+            if not text[found.start():].startswith(label):
+                wrong.append(found[0])
+        if words not in labels:
+            wrong += [found[0] for found in
+                      re.finditer(rf"\b{_CUES[lang]}\s+[«“\"]?{w}(?!\w)", text)]
+    return wrong
+
+
+def test_a_text_that_names_a_button_uses_the_buttons_own_label():
+    """'see 💳 Membership' when the button is '🎫 Membership' sends people looking for a button
+    that does not exist: a text names a button by its catalog label (best through a
+    placeholder filled from the button's own key, as refusal_no_membership does)."""
+    keys = _button_label_keys()
+    assert {"menu_membership", "menu_bookings", "card_refresh"} <= keys
+    wrong = [f"{lang} {key}: {bad!r}" for lang in LANGUAGES
+             for key, forms in CATALOGS[lang].items() if key not in keys
+             for text in forms for bad in _wrong_button_names(lang, text)]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(("lang", "text", "wrong"), [
+    ("en", "You need a membership to book: see 💳 Membership.", ["💳 Membership"]),
+    ("en", "Ask the member to open /card again or tap Refresh.", ["tap Refresh"]),
+    ("en", "Find a class in 🗓 Schedule.", []),
+    ("en", "⏳ Membership ending soon", []),  # a title, not a sentence naming a button
+    ("ru", "Для записи нужен абонемент: см. «Абонемент».", ["см. «Абонемент"]),
+    ("ru", "откройте занятие в «Мои записи».", ["в «Мои записи"]),
+    ("ru", "Выберите занятие в разделе «🗓 Расписание».", []),
+])
+def test_the_button_name_check_tells_a_wrong_name(lang, text, wrong):
+    assert _wrong_button_names(lang, text) == wrong

@@ -68,8 +68,8 @@ def cancel_from_reminder(deps: Deps, ctx: UpdateContext, member: Member,
     now = ctx.now()
     if not booking.cancel_is_free(starts_at, now, rules):
         until = booking.free_cancel_until(starts_at, rules)
-        ctx.answer_callback(call.id, tx("reminder_cancel_too_late", until=tx.time(until)),
-                            show_alert=True)
+        ctx.answer_callback(call.id, tx("reminder_cancel_too_late", until=tx.time(until),
+                                        bookings=tx("menu_bookings")), show_alert=True)
         if message_id:
             ctx.edit_markup(message_id, None)
         return

@@ -26,7 +26,8 @@ from fitclub.services.class_planner import Overlap
 from fitclub.services.class_types import CAPACITY_MAX, Problem
 from fitclub.services.classes import AdminClass, Attendee, Day, Outcome
 
-PROBLEMS = {"time": "cls_bad_time", "date": "cls_bad_date", "past": "cls_bad_past",
+PROBLEMS = {"time": "cls_bad_time", "date": "cls_bad_date", "nodate": "cls_bad_no_such_date",
+            "past": "cls_bad_past",
             "far": "cls_bad_far", "gap": "cls_bad_gap", "number": "cls_bad_number",
             "range": "cls_bad_range", "weekdays": "cls_bad_weekdays", "weeks": "cls_bad_weeks",
             "gone": "cls_bad_gone", "room": "cls_bad_room"}

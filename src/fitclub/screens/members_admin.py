@@ -182,13 +182,14 @@ def grant_confirm(tx: Texts, member: Member, plan: PlanRow, start: date) -> Scre
         _card_row(tx, member.id)]))
 
 
-def ask_date(tx: Texts, member_id: int, key: str, today: date, *, problem: bool = False,
+def ask_date(tx: Texts, member_id: int, key: str, today: date, *, problem: str | None = None,
              first: date | None = None, last: date | None = None) -> Screen:
-    """Type a date (after bad input, why it was refused first)."""
+    """Type a date (after bad input, why it was refused first: `problem` is the catalog key,
+    no such date or one outside `first` to `last`)."""
     example = example_date(today)
     lines = []
     if problem:
-        lines += [tx("mbr_bad_date", example=example, first=tx.date(first or today, "long"),
+        lines += [tx(problem, example=example, first=tx.date(first or today, "long"),
                      last=tx.date(last or today, "long")), ""]
     lines.append(tx(key, example=example))
     return Screen("\n".join(lines), inline([_cancel_row(tx, member_id)]))

@@ -109,12 +109,14 @@ def ask(tx: Texts, field: str, *, step: int | None = None, plan: PlanRow | None 
     input, the problem first."""
     lines = []
     if problem:
-        lines += [tx(problem, limit=limit or 0, name=name or ""), ""]
+        lines += [tx(problem, limit=limit or 0, name=name or "",
+                     unlimited=tx("pl_button_unlimited")), ""]
     if plan is None:
         lines.append(tx("pl_new_step", n=step or 1, total=len(STEPS)))
     else:
         lines.append(tx("pl_edit_title", name=plan.name))
-    lines.append(tx(f"pl_ask_{field}", limit=plans.MAX_NAME, currency=club().currency))
+    lines.append(tx(f"pl_ask_{field}", limit=plans.MAX_NAME, currency=club().currency,
+                    unlimited=tx("pl_button_unlimited")))
     if plan is not None:
         current = getattr(plan, plans.COLUMNS[field])
         lines.append(tx("pl_now", value=value_text(tx, field, current)))

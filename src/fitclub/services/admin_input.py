@@ -44,28 +44,40 @@ class Checked(NamedTuple):
     problem: str | None = None
 
 
-_DATE_FORMATS = (r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{1,2})[./](\d{1,2})[./](\d{4})",
-                 r"(\d{1,2})[./](\d{1,2})")
+# A typed date: 2026-05-01; 01.05.2026, 1/5/2026, 01.05.26; 01.05 (its next occurrence).
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DAY = re.compile(r"(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2}))?")
+#: A typed value that reads as a date, but no such day is in the calendar (31.02, 12.13).
+NO_SUCH_DATE = "mbr_no_such_date"
+#: Not written as a date, or a day outside those allowed: the message names the range.
+BAD_DATE = "mbr_bad_date"
 
 
-def parse_day(text: str, today: date) -> date | None:
-    """A typed date: 2026-05-01, 01.05.2026, 1/5/2026, or 01.05 (its next occurrence)."""
+def read_day(text: str | None, today: date) -> Checked:
+    """A typed date, else why not: BAD_DATE (not written as a date) or NO_SUCH_DATE (31.02,
+    a 13th month). Without a year it is the next such day from today (29.02: the next leap
+    year's)."""
     text = (text or "").strip()
-    for n, pattern in enumerate(_DATE_FORMATS):
-        found = re.fullmatch(pattern, text)
-        if found is None:
-            continue
-        numbers = [int(g) for g in found.groups()]
+    if found := _ISO_DAY.fullmatch(text):
+        year, month, day = (int(g) for g in found.groups())
+    elif found := _DAY.fullmatch(text):
+        day, month = int(found[1]), int(found[2])
+        year = None if found[3] is None else int(found[3]) + (2000 if len(found[3]) == 2 else 0)
+    else:
+        return Checked(problem=BAD_DATE)
+    if year is not None:
         try:
-            if n == 0:
-                return date(numbers[0], numbers[1], numbers[2])
-            if n == 1:
-                return date(numbers[2], numbers[1], numbers[0])
-            day = date(today.year, numbers[1], numbers[0])
-            return day if day >= today else date(today.year + 1, numbers[1], numbers[0])
+            return Checked(date(year, month, day))
         except ValueError:
-            return None
-    return None
+            return Checked(problem=NO_SUCH_DATE)
+    for year in range(today.year, today.year + 5):  # a leap day comes within four years
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return Checked(candidate)
+    return Checked(problem=NO_SUCH_DATE)
 
 
 def check_delta(text: str) -> Checked:

@@ -15,14 +15,13 @@ from typing import NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.runtime import jobs, notices
-from fitclub.services import booking
+from fitclub.services import admin_input, booking
 from fitclub.services.booking import OfferNotice, Rules, day_bounds
 from fitclub.services.class_types import CAPACITY_MAX, Checked, Problem
 
 DAYS_AHEAD = 14  # the date buttons: today and the next 13 days
 DAYS_TYPED = 366  # a class may be planned or moved this far ahead (the timetable pages as far)
 _TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
-_DAY = re.compile(r"^\s*(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?\s*$")
 
 
 class AdminClass(NamedTuple):
@@ -135,21 +134,15 @@ def within_reach(on: date, today: date) -> bool:
 
 
 def check_day(text: str | None, today: date) -> Checked:
-    """A date typed as DD.MM (the next such day from today) or DD.MM.YYYY."""
-    found = _DAY.match(text or "")
-    if not found:
-        return Checked(problem=Problem("date"))
-    day_, month, year = int(found[1]), int(found[2]), found[3]
-    try:
-        if year is None:
-            day = date(today.year, month, day_)
-            if day < today:
-                day = date(today.year + 1, month, day_)
-        else:
-            day = date(int(year) + (2000 if len(year) == 2 else 0), month, day_)
-    except ValueError:
+    """A date typed as DD.MM (the next such day from today) or DD.MM.YYYY (any form
+    `admin_input.read_day` takes); a day not in the calendar (31.02) is "nodate"."""
+    typed = admin_input.read_day(text, today)
+    if typed.problem == admin_input.NO_SUCH_DATE:
+        return Checked(problem=Problem("nodate"))
+    if typed.problem:
         return Checked(problem=Problem("date"))
     if day < today:
+    day = typed.value
         return Checked(problem=Problem("past"))
     if day > last_day(today):
         return Checked(problem=Problem("far", high=DAYS_TYPED))

@@ -140,10 +140,12 @@ def date_typed(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Mes
         return
     today = deps.club.today(ctx.now())
     first = freezes.first_day(found, today)
-    day = admin_input.parse_day(message.text or "", today)
+    checked = admin_input.read_day(message.text, today)
+    day = checked.value
     if day is None or not first <= day <= found.ends_on:
         ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_freeze_start", today,
-                                      problem=True, first=first, last=found.ends_on))
+                                      problem=checked.problem or admin_input.BAD_DATE,
+                                      first=first, last=found.ends_on))
         return
     flows.enter(ctx, SEARCH)
     ui.show(ctx, screens.freeze_confirm(ctx.texts, member, found, data["days"], day))

@@ -127,11 +127,13 @@ def grant_date_typed(deps: Deps, ctx: UpdateContext, admin: Member,
     if plan is None:
         common.to_search(ctx)
         return
-    day = admin_input.parse_day(message.text or "", today)
+    checked = admin_input.read_day(message.text, today)
+    day = checked.value
     if day is None or not membership_admin.start_allowed(day, today):
         last = today + timedelta(days=membership_admin.MAX_START_AHEAD_DAYS)
         ui.show(ctx, screens.ask_date(ctx.texts, member.id, "mbr_ask_start", today,
-                                      problem=True, first=today, last=last))
+                                      problem=checked.problem or admin_input.BAD_DATE,
+                                      first=today, last=last))
         return
     flows.enter(ctx, SEARCH)
     ui.show(ctx, screens.grant_confirm(ctx.texts, member, plan, day))
