@@ -141,8 +141,8 @@ def check_day(text: str | None, today: date) -> Checked:
         return Checked(problem=Problem("nodate"))
     if typed.problem:
         return Checked(problem=Problem("date"))
-    if day < today:
     day = typed.value
+    if day < today:
         return Checked(problem=Problem("past"))
     if day > last_day(today):
         return Checked(problem=Problem("far", high=DAYS_TYPED))
