@@ -172,8 +172,8 @@ def freeze_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callbac
     m = result.membership
     tx = ctx.texts
     common.after(deps, ctx, call, result, tx(
-        "mbr_frozen", start=tx.date(m.frozen_from) if m and m.frozen_from else "",
-        end=tx.date(m.frozen_until) if m and m.frozen_until else ""))
+        "mbr_frozen", start=tx.date(m.frozen_from, "long") if m and m.frozen_from else "",
+        end=tx.date(m.frozen_until, "long") if m and m.frozen_until else ""))
 
 
 # -- unfreeze ----------------------------------------------------------------------------------
@@ -196,4 +196,4 @@ def unfreeze(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callback
                               deps.club.booking)
     m = result.membership
     common.after(deps, ctx, call, result,
-                 ctx.texts("mbr_unfrozen", end=ctx.texts.date(m.ends_on) if m else ""))
+                 ctx.texts("mbr_unfrozen", end=ctx.texts.date(m.ends_on, "long") if m else ""))
