@@ -82,12 +82,24 @@ def staff_or_refuse(ctx: UpdateContext, call: types.CallbackQuery | None = None,
     return None
 
 
+def fresh_or_refuse(ctx: UpdateContext, update: Any) -> bool:
+    """Whether the update may act: a press of a flow step's button from an earlier step or
+    run of the flow (`fitclub.flows`) answers "no longer available" and changes nothing."""
+    flows.note_update(ctx, update)
+    call = ui.pressed(update)
+    if call is None or flows.fresh(ctx, call):
+        return True
+    ctx.answer_callback(call.id, ctx.texts("stale_button"))
+    return False
+
+
 def anyone(handler: Open) -> Handler:
     """Open to every user: called with the member, or None for someone not registered."""
     @functools.wraps(handler)
     def run(deps: Deps, update: Any) -> None:
         ctx = deps.context()
-        handler(deps, ctx, registered(ctx), update)
+        if fresh_or_refuse(ctx, update):
+            handler(deps, ctx, registered(ctx), update)
 
     return run
 
@@ -98,7 +110,7 @@ def member_only(handler: Guarded) -> Handler:
     def run(deps: Deps, update: Any) -> None:
         ctx = deps.context()
         member = member_or_refuse(ctx, ui.pressed(update))
-        if member is not None:
+        if member is not None and fresh_or_refuse(ctx, update):
             handler(deps, ctx, member, update)
 
     return run
@@ -114,7 +126,8 @@ def staff_only(what: str, *, roles: tuple[str, ...] = TRAINER,
             ctx = deps.context()
             member = staff_or_refuse(ctx, ui.pressed(update), roles=roles, what=what)
             if member is not None:
-                handler(deps, ctx, member, update)
+                if fresh_or_refuse(ctx, update):
+                    handler(deps, ctx, member, update)
             elif leave_flow:
                 flows.leave(ctx)
 

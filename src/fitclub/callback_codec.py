@@ -6,6 +6,12 @@ hand. Anything that does not parse (garbage, an old version's button, a field ou
 a stale button: `parse()` returns None and the catch-all answers "no longer available". A
 well-formed id still has to be checked against what the user may act on, in the query that
 uses it.
+
+A button of a guided flow's step is declared with `flow_step=True`: its data ends in the flow's
+token (`v`), stamped by `fitclub.ui.show` when the screen goes out (`stamp`) and compared with
+the flow's current token when it is pressed (`fitclub.access`), so a button of an earlier step
+or an earlier run of the flow is stale. Screens build such data without a token (0, never a
+flow's).
 """
 
 from __future__ import annotations
@@ -105,9 +111,14 @@ class Action:
 
     prefix: str
     fields: tuple[tuple[str, Field], ...]
+    #: A button of a flow's step: the last field is the flow's token (`TOKEN_FIELD`).
+    flow_step: bool = False
 
     def __call__(self, **values: Any) -> str:
-        """The callback_data for these field values (ValueError when it cannot be encoded)."""
+        """The callback_data for these field values (ValueError when it cannot be encoded);
+        a step's token is 0 until `stamp` puts the flow's in."""
+        if self.flow_step:
+            values.setdefault(TOKEN_FIELD, 0)
         if set(values) != {name for name, _ in self.fields}:
             raise ValueError(f"{self.prefix}: fields are {[n for n, _ in self.fields]}")
         parts = [self.prefix] + [kind.encode(values[name]) for name, kind in self.fields]
@@ -131,11 +142,21 @@ class Action:
         return check
 
 
-def action(prefix: str, **fields: Field) -> Action:
-    """Declare a kind of button; prefixes are unique."""
+#: The field a step's button carries its flow's token in; tokens are 1..TOKEN_MAX.
+TOKEN_FIELD = "v"  # noqa: S105 - a field name, not a secret
+TOKEN_MAX = 999_999
+
+
+def action(prefix: str, *, flow_step: bool = False, **fields: Field) -> Action:
+    """Declare a kind of button; prefixes are unique. `flow_step=True`: a button of a flow's step,
+    valid only while the flow is at the step that showed it."""
     if not re.fullmatch(r"[a-z][a-z0-9]{0,3}", prefix) or prefix in _ACTIONS:
         raise ValueError(f"bad or duplicate callback prefix {prefix!r}")
-    declared = Action(prefix, tuple(fields.items()))
+    if TOKEN_FIELD in fields:
+        raise ValueError(f"{prefix}: the field name {TOKEN_FIELD!r} is the flow token's")
+    if flow_step:
+        fields[TOKEN_FIELD] = Number(TOKEN_MAX)
+    declared = Action(prefix, tuple(fields.items()), flow_step)
     _ACTIONS[prefix] = declared
     return declared
 
@@ -155,3 +176,22 @@ def parse(data: str | None) -> tuple[Action, dict[str, Any]] | None:
             return None
         values[name] = value
     return found, values
+
+
+def stamp(data: str, token: int | None) -> str:
+    """A step button's data with the flow's token in (other data as it is); no flow leaves
+    the token 0, so the press is stale."""
+    found = parse(data)
+    if found is None or not found[0].flow_step:
+        return data
+    found_action, values = found
+    values[TOKEN_FIELD] = token or 0
+    return found_action(**values)
+
+
+def token_of(data: str | None) -> int | None:
+    """The flow token a step button carries; None for any other data."""
+    found = parse(data)
+    if found is None or not found[0].flow_step:
+        return None
+    return found[1][TOKEN_FIELD]

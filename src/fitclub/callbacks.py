@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-# Action, Field, parse, MAX_BYTES and SEP are re-exported: callers import them from here.
+# The codec's names are re-exported: callers import them from here.
 from fitclub.callback_codec import (  # noqa: F401
     MAX_BYTES,
     SEP,
+    TOKEN_FIELD,
+    TOKEN_MAX,
     Action,
     Choice,
     Day,
@@ -14,6 +16,8 @@ from fitclub.callback_codec import (  # noqa: F401
     Number,
     action,
     parse,
+    stamp,
+    token_of,
 )
 
 # -- menu, language, privacy -----------------------------------------------------------------------
@@ -27,6 +31,8 @@ MENU = action("m", screen=Choice(*SCREENS))
 HELP_STAFF = action("hs")
 #: "Request this plan" from the membership screen.
 PLAN_REQUEST = action("pr", plan_id=Id())
+#: Withdraw my pending request for a plan (the membership screen).
+PLAN_WITHDRAW = action("pw", request_id=Id())
 #: /language: choose a language.
 LANGUAGE = action("lg", lang=Choice("en", "ru"))
 #: /privacy: ask to delete, confirm, or keep.
@@ -56,6 +62,8 @@ CANCEL_ASK = action("ca", class_id=Id(), at=BOOKING_AT)
 CANCEL_YES = action("cy", class_id=Id(), at=BOOKING_AT, terms=Choice("free", "late", "none"))
 #: Leave the waitlist of a class (no confirmation: it costs nothing).
 LEAVE = action("lv", class_id=Id(), at=BOOKING_AT)
+#: Answer a waitlist offer on a class's details (which show again, with the answer).
+OFFER_AT = action("oa", offer_id=Id(), answer=Choice("yes", "no"), class_id=Id(), at=BOOKING_AT)
 #: A booked class as an .ics file.
 CALENDAR = action("ics", class_id=Id())
 #: Answer a waitlist offer.
@@ -135,11 +143,15 @@ TYPE_NEW = action("ktn")
 #: Class types: edit one field of a type (name, description, duration, capacity).
 TYPE_EDIT = action("kte", type_id=Id(), field=Choice("name", "desc", "dur", "cap"))
 #: Class types, at a step: a value by button (no description = 0, a duration, a capacity).
-TYPE_VALUE = action("ktv", step=Choice("desc", "dur", "cap"), value=Number(1000))
+TYPE_VALUE = action("ktv", flow_step=True, step=Choice("desc", "dur", "cap"), value=Number(1000))
 #: Class types: save the new type, or cancel its creation or an edit.
-TYPE_FLOW = action("ktf", answer=Choice("save", "cancel"))
+TYPE_FLOW = action("ktf", flow_step=True, answer=Choice("save", "cancel"))
 #: Class types: delete one that never had a class (ask, then yes).
 TYPE_DELETE = action("ktd", type_id=Id(), step=Choice("ask", "yes"))
+#: Class types: type the name or description in the other language.
+TYPE_TRANSLATE = action("ktt", type_id=Id(), field=Choice("name", "desc"))
+#: Class types, at a translation step: skip it (creating), or remove it (editing).
+TYPE_SKIP = action("kts", flow_step=True, step=Choice("name_tr", "desc_tr"))
 
 #: The admin timetable: one day (previous/next edit in place).
 ADMIN_DAY = action("kc", day=Day())
@@ -165,33 +177,33 @@ CLASS_CANCEL_OK = action("kcxo", class_id=Id())
 #: The class planner: start the guided flow that creates a class.
 NEW_CLASS = action("kn")
 #: The class planner, at a step: the class type.
-NEW_CLASS_TYPE = action("knt", type_id=Id())
+NEW_CLASS_TYPE = action("knt", flow_step=True, type_id=Id())
 #: The class planner, at a step: the trainer.
-NEW_CLASS_TRAINER = action("knr", member_id=Id())
+NEW_CLASS_TRAINER = action("knr", flow_step=True, member_id=Id())
 #: The class planner, at a step: the date (or a series' first day).
-NEW_CLASS_DAY = action("knd", day=Day())
+NEW_CLASS_DAY = action("knd", flow_step=True, day=Day())
 #: The class planner: one class, a weekly series, or the series' weekdays and weeks are done.
-NEW_CLASS_REPEAT = action("knw", mode=Choice("once", "weekly", "done"))
+NEW_CLASS_REPEAT = action("knw", flow_step=True, mode=Choice("once", "weekly", "done"))
 #: The class planner, a weekly series: turn a weekday (1 = Monday ... 7 = Sunday) on or off.
-NEW_CLASS_WEEKDAY = action("knx", weekday=Number(7))
+NEW_CLASS_WEEKDAY = action("knx", flow_step=True, weekday=Number(7))
 #: The class planner, a weekly series: the number of weeks (1-12).
-NEW_CLASS_WEEKS = action("knk", weeks=Number(12))
+NEW_CLASS_WEEKS = action("knk", flow_step=True, weeks=Number(12))
 #: The class planner, at a step: a duration or capacity by button (the type's default).
-NEW_CLASS_VALUE = action("knv", step=Choice("dur", "cap"), value=Number(1000))
+NEW_CLASS_VALUE = action("knv", flow_step=True, step=Choice("dur", "cap"), value=Number(1000))
 #: The class planner, at the room step: no room (0) or one of the rooms offered (1-4).
-NEW_CLASS_ROOM = action("knq", pick=Number(4))
+NEW_CLASS_ROOM = action("knq", flow_step=True, pick=Number(4))
 #: The class planner, at the confirmation: create, change something, cancel, or back to it.
-NEW_CLASS_FLOW = action("knf", answer=Choice("ok", "change", "cancel", "back"))
+NEW_CLASS_FLOW = action("knf", flow_step=True, answer=Choice("ok", "change", "cancel", "back"))
 #: The class planner: change one thing before confirming.
-NEW_CLASS_CHANGE = action("knc", field=Choice("type", "trainer", "date", "time", "dur", "cap",
-                                                "room"))
+NEW_CLASS_CHANGE = action("knc", flow_step=True,
+                          field=Choice("type", "trainer", "date", "time", "dur", "cap", "room"))
 
 # -- announcements ---------------------------------------------------------------------------------
 
 #: The audiences an announcement may go to (services.announcements.AUDIENCES).
 ANN_AUDIENCES = ("active", "all", "class", "expiring")
 #: Leave the announcement's compose step for the staff home.
-ANN_HOME = action("nh")
+ANN_HOME = action("nh", flow_step=True)
 #: A draft's audience: active and all are chosen at once; class and expiring ask which first.
 ANN_AUDIENCE = action("na", ann_id=Id(), audience=Choice(*ANN_AUDIENCES))
 #: The classes of one club day, to choose the one whose members get the draft.
@@ -222,17 +234,21 @@ PLAN_NEW = action("ypn")
 #: Type a new value for one field of a plan.
 PLAN_EDIT = action("ype", plan_id=Id(), field=Choice(*PLAN_FIELDS))
 #: "Unlimited" as the answer to the visits step (creating or editing a plan).
-PLAN_UNLIMITED = action("ypu")
+PLAN_UNLIMITED = action("ypu", flow_step=True)
 #: Create the plan the flow gathered ("yes") or drop it ("no").
-PLAN_CONFIRM = action("ypc", answer=Choice("yes", "no"))
+PLAN_CONFIRM = action("ypc", flow_step=True, answer=Choice("yes", "no"))
 #: Put a plan on sale ("y") or archive it ("n").
 PLAN_SALE = action("yps", plan_id=Id(), on=Choice("y", "n"))
 #: Delete a plan never sold: ask, then confirm.
 PLAN_DELETE = action("ypd", plan_id=Id(), step=Choice("ask", "yes"))
 #: Leave the plan step being typed.
-PLAN_FLOW_CANCEL = action("ypx")
+PLAN_FLOW_CANCEL = action("ypx", flow_step=True)
+#: Type the plan's name in the other language (the one the admin does not read the bot in).
+PLAN_TRANSLATE = action("ypt", plan_id=Id())
+#: The name in the other language: skip it (creating), or remove it (editing).
+PLAN_SKIP = action("ypk", flow_step=True)
 #: Leave the membership step being typed, back to the member's card.
-MEMBER_FLOW_CANCEL = action("yx", member_id=Id())
+MEMBER_FLOW_CANCEL = action("yx", flow_step=True, member_id=Id())
 #: A member's card (from a search, a request or after a change).
 MEMBER_CARD = action("ym", member_id=Id())
 #: Find another member (type a name, phone or username).

@@ -179,8 +179,9 @@ def test_conversation_state_commits_with_the_update(db_url, harness_factory):
     h.feed([_msg(1, 11, "ok"), _msg(2, 12, "fail"), _msg(3, 13, "ok"), _msg(4, 13, "leave")])
     h.run_until_done(db_url)
     # Chat 12's state rolled back with its update; chat 13 left its flow.
-    assert _rows(db_url, "SELECT chat_id, user_id, state, data FROM conversation_state") == [
-        (11, 11, "asking_name", {"step": 2, "name": "Ann <&>"})]
+    assert _rows(db_url, "SELECT chat_id, user_id, state, data - '_flow', "
+                         "(data #>> '{_flow,v}')::int > 0 FROM conversation_state") == [
+        (11, 11, "asking_name", {"step": 2, "name": "Ann <&>"}, True)]
     assert left == [True]
 
 

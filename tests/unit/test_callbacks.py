@@ -7,7 +7,18 @@ from datetime import date
 import pytest
 
 from fitclub import callback_codec
-from fitclub.callbacks import LANGUAGE, MENU, PLAN_REQUEST, Day, Id, action, parse
+from fitclub.callbacks import (
+    LANGUAGE,
+    MENU,
+    PLAN_REQUEST,
+    Day,
+    Id,
+    Number,
+    action,
+    parse,
+    stamp,
+    token_of,
+)
 
 
 def test_round_trip():
@@ -52,3 +63,36 @@ def test_prefixes_are_unique_and_short():
     with pytest.raises(ValueError):
         action("toolong")
     assert len(callback_codec._ACTIONS) >= 4
+
+
+def test_a_flow_steps_button_carries_the_token_stamped_in():
+    step = action("tfs", flow_step=True, pick=Id())
+    built = step(pick=7)
+    assert built == "tfs:7:0"  # built by a screen: no flow's token yet
+    stamped = stamp(built, 123456)
+    assert stamped == "tfs:7:123456"
+    assert token_of(stamped) == 123456
+    assert step.parse(stamped) == {"pick": 7, "v": 123456}
+    assert stamp(built, None) == "tfs:7:0"  # outside a flow: stale when pressed
+    # Other buttons are left as they are and carry no token.
+    assert stamp(MENU(screen="home"), 5) == "m:home"
+    assert token_of(MENU(screen="home")) is None
+    # The data of an older version (no token) no longer parses: stale.
+    assert parse("tfs:7") is None
+
+
+def test_every_step_button_fits_with_the_largest_token():
+    for declared in list(callback_codec._ACTIONS.values()):
+        if declared.flow_step:
+            widest = {name: kind.top if isinstance(kind, Number) else
+                      2**63 - 1 if isinstance(kind, Id) else
+                      date(2026, 12, 31) if isinstance(kind, Day) else
+                      max(kind.words, key=len)
+                      for name, kind in declared.fields}
+            widest["v"] = callback_codec.TOKEN_MAX
+            assert len(declared(**widest).encode()) <= 64, declared.prefix
+
+
+def test_the_token_field_name_is_reserved():
+    with pytest.raises(ValueError, match="token"):
+        action("tft", v=Id())

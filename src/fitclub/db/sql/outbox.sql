@@ -186,3 +186,8 @@ WHERE status = 'pending' AND priority = 0;
 -- name: backlog
 -- Calls waiting to be delivered.
 SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending');
+
+-- name: message_ids
+-- The Telegram message ids of sent rows of a chat (rows not sent yet are left out).
+SELECT result_message_id FROM outbox
+WHERE id = ANY(%(ids)s) AND chat_id = %(chat_id)s AND result_message_id IS NOT NULL;
