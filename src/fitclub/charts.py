@@ -6,49 +6,126 @@ figure registry is global to the process and keeps every figure until `plt.close
 `Figure` of our own on an Agg canvas is freed like any object (matplotlib's advice for
 servers). matplotlib is not thread-safe (shared font and text caches), and the bot draws from
 worker threads, so drawings take turns under one lock; a chart takes tens of milliseconds.
+
+Labels must fit in any language: after the layout, the axis labels are measured as drawn
+(the renderer's extents); labels closer than LABEL_GAP (they would read as one) are turned
+45 degrees, and if they still are, only every second (third, ...) one is kept. `text_boxes`
+draws the same figure and returns where every text landed, for the tests.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8, 4, 100  # 800 x 400 pixels
 BAR = "#4c72b0"
 BAR_LAST = "#dd8452"  # the current (unfinished) period
+LABEL_GAP = 8  # pixels kept free between two labels (a word space is about 3)
 
 _drawing = threading.Lock()
+
+
+class Box(NamedTuple):
+    """Where a text landed, in pixels from the image's bottom left corner."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def overlaps(self, other: Box, gap: float = 0) -> bool:
+        """Whether the two boxes come closer than `gap` pixels (overlap, with gap 0)."""
+        return (self.x0 < other.x1 + gap and other.x0 < self.x1 + gap
+                and self.y0 < other.y1 + gap and other.y0 < self.y1 + gap)
+
+
+class Layout(NamedTuple):
+    """A chart's size in pixels and its texts' boxes (title, axis labels, bar labels)."""
+
+    width: int
+    height: int
+    boxes: tuple[Box, ...]
+
+
+def _touching(labels: list[Any], renderer: Any) -> bool:
+    """Whether two shown labels (left to right) come closer than LABEL_GAP."""
+    shown = [t.get_window_extent(renderer) for t in labels if t.get_visible() and t.get_text()]
+    return any(a.x1 + LABEL_GAP > b.x0 for a, b in itertools.pairwise(shown))
+
+
+def _draw(labels: Sequence[str], values: Sequence[int], title: str) -> Any:
+    """The figure, laid out, with axis labels that fit (call under the lock)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    positions = range(len(values))
+    colours = [BAR] * len(values)
+    if colours:
+        colours[-1] = BAR_LAST
+    bars = ax.bar(positions, values, color=colours, width=0.7)
+    ax.bar_label(bars, labels=[str(v) if v else "" for v in values], padding=2)
+    ax.set_xticks(list(positions), list(labels), fontsize=9)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max([*values, 1]) * 1.2)
+    ax.set_title(title)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ticks = ax.get_xticklabels()
+    fig.draw_without_rendering()
+    renderer = canvas.get_renderer()
+    if _touching(ticks, renderer):
+        for tick in ticks:
+            tick.set_rotation(45)
+            tick.set_horizontalalignment("right")
+            tick.set_rotation_mode("anchor")
+        fig.draw_without_rendering()
+    step = 1
+    while _touching(ticks, renderer) and step < len(ticks):
+        step += 1
+        for n, tick in enumerate(ticks):  # the last (current) period keeps its label
+            tick.set_visible((len(ticks) - 1 - n) % step == 0)
+        fig.draw_without_rendering()
+    return fig
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str) -> bytes:
     """A bar chart of whole numbers as PNG bytes; the last bar stands out (the current period).
 
-    Labels and title are plain text (not HTML).
+    Labels and title are plain text (not HTML); a label may take two lines ("6\\nDec").
     """
     with _drawing:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-
-        fig = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        positions = range(len(values))
-        colours = [BAR] * len(values)
-        if colours:
-            colours[-1] = BAR_LAST
-        bars = ax.bar(positions, values, color=colours, width=0.7)
-        ax.bar_label(bars, labels=[str(v) if v else "" for v in values], padding=2)
-        ax.set_xticks(list(positions), list(labels), fontsize=9)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylim(0, max([*values, 1]) * 1.2)
-        ax.set_title(title)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        fig = _draw(labels, values, title)
         out = io.BytesIO()
         fig.savefig(out, format="png", dpi=DPI)
         return out.getvalue()
+
+
+def text_boxes(labels: Sequence[str], values: Sequence[int], *, title: str) -> Layout:
+    """The chart bar_chart draws, measured: its size and every visible text's box."""
+    with _drawing:
+        fig = _draw(labels, values, title)
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        low, high = ax.get_ylim()
+        drawn_y = [label for tick, label in zip(ax.get_yticks(), ax.get_yticklabels(),
+                                                strict=True) if low <= tick <= high]
+        texts = [ax.title, *ax.get_xticklabels(), *drawn_y, *ax.texts]  # texts: bar labels
+        boxes = []
+        for text in texts:
+            if text.get_visible() and text.get_text():
+                extent = text.get_window_extent(renderer)
+                boxes.append(Box(text.get_text(), extent.x0, extent.y0, extent.x1, extent.y1))
+        width, height = fig.canvas.get_width_height()
+        return Layout(width, height, tuple(boxes))

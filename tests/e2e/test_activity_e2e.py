@@ -1,6 +1,7 @@
-"""/activity sends the weekly chart with the numbers in its caption; the
-menu's Activity and the chart's Menu swap one screen for the other; no visits, no chart. The
-bot's memory before and after drawing is printed for the closing note."""
+"""/activity sends the weekly chart with the member's figures and the weeks' headline in its
+caption (not every bar again), in English and Russian; the menu's Activity and the chart's Menu
+swap one screen for the other; no visits, no chart. The bot's memory before and after drawing
+is printed for the closing note."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import psycopg2
 from PIL import Image
 
 from fitclub.locales import Texts
+from fitclub.screens import activity as screens
 from fitclub.services import activity
 from tests import factories
 from tests.e2e.harness import wait_until
@@ -44,11 +46,11 @@ def _visits(db_url: str, member_id: int) -> None:
                             method="class" if class_id else "qr")
 
 
-def _expected(db_url: str, member_id: int) -> activity.Activity:
+def _expected(db_url: str, member_id: int, lang: str = "en") -> activity.Activity:
     conn = psycopg2.connect(db_url)
     try:
         return activity.of_member(conn, member_id, datetime.now(UTC), ZoneInfo(CLUB_TZ),
-                                  Texts("en").first_week_day)
+                                  Texts(lang).first_week_day)
     finally:
         conn.close()
 
@@ -89,6 +91,8 @@ def test_activity_chart_caption_menu_and_memory(emu, launcher, db_url):
                  "Classes attended: 19", "Visits in all: 23", "Favourite class: Yoga"):
         assert line in caption, (line, caption)
     assert stats.streak >= 9
+    assert caption.endswith("\n" + headline(tx, stats))
+    assert not any(screens.week_label(tx, w) in caption for w in stats.weeks)  # no bar as text
     assert buttons(shown) == [["🏠 Menu"]]
     assert _has_matplotlib(bot.pid)
 
@@ -112,6 +116,31 @@ def test_activity_chart_caption_menu_and_memory(emu, launcher, db_url):
     print(f"\nbot RSS: {rss_before} kB before a chart, {rss_after} kB after the first chart, "
           f"{rss_second} kB after the second (+{rss_after - rss_before} kB); first chart "
           f"{first_seconds:.2f} s from /activity to the photo, second {second_seconds:.2f} s")
+
+
+def headline(tx: Texts, stats: activity.Activity) -> str:
+    """'21 visits in the last 12 weeks, best week: 4' from the member's weeks."""
+    visits = [w.visits for w in stats.weeks]
+    return tx("activity_weeks_headline", visits=tx.plural("activity_visits", sum(visits)),
+              weeks=tx.plural("activity_weeks", len(visits)), best=max(visits))
+
+
+def test_the_russian_caption_has_the_headline_not_every_bar(emu, launcher, db_url):
+    ira = Person(emu, "Ира", language_code="ru")
+    member_id = _member(db_url, ira, "ru")
+    now = datetime.now(UTC)
+    for days in (1, 2, 9, 10, 11, 30):
+        factories.visit(db_url, member_id, checked_in_at=now - timedelta(days=days, hours=1))
+    launcher.start(db_url, CLUB_TIMEZONE=CLUB_TZ)
+    (shown,) = ira.send("/activity", timeout=30)
+    stats = _expected(db_url, member_id, "ru")
+    tx = Texts("ru")
+    caption = shown["caption"]
+    assert caption.endswith("\n" + headline(tx, stats))
+    assert "6 посещений за последние 12 недель, лучшая неделя: " in caption
+    assert "Всего посещений: 6" in caption
+    assert not any(screens.week_label(tx, w) in caption for w in stats.weeks)
+    assert buttons(shown) == [["🏠 Меню"]]
 
 
 def test_a_member_without_visits_gets_text_and_no_chart(emu, launcher, db_url):

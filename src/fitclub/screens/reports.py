@@ -10,7 +10,7 @@ from fitclub import charts
 from fitclub.callbacks import EXPORTS, REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
 from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
-from fitclub.screens.activity import week_label
+from fitclub.screens.activity import axis_labels, headline, week_label
 from fitclub.screens.staff import back_row
 from fitclub.services.activity import Week
 from fitclub.services.reports import (
@@ -22,7 +22,7 @@ from fitclub.services.reports import (
     Summary,
 )
 
-_METHODS = ("qr", "manual", "class")
+_METHODS = ("qr", "code", "manual", "class")
 _ORDER = {method: n for n, method in enumerate(_METHODS)}
 
 
@@ -82,15 +82,20 @@ def expiring(tx: Texts, found: list[Expiring], total: int) -> Screen:
 
 def chart(tx: Texts, weeks: tuple[Week, ...]) -> bytes:
     """Club visits per week as a bar chart (PNG), labelled in the admin's language."""
-    return charts.bar_chart([week_label(tx, w) for w in weeks], [w.visits for w in weeks],
+    return charts.bar_chart(axis_labels(tx, weeks), [w.visits for w in weeks],
                             title=html.unescape(tx("rep_chart_title")))
 
 
 def chart_caption(tx: Texts, weeks: tuple[Week, ...]) -> str:
-    """The chart's numbers as text (for screen readers, and to copy)."""
-    items = Raw(", ".join(tx("rep_week_item", week=week_label(tx, w), n=w.visits)
-                          for w in weeks))
-    return tx("rep_chart_caption", weeks=tx.plural("rep_weeks", len(weeks)), items=items)
+    """The chart's headline figures (not every bar again): visits in the weeks shown, the
+    best week and this week so far."""
+    count = tx.plural("rep_weeks", len(weeks))
+    if not weeks or not any(w.visits for w in weeks):
+        return tx("rep_chart_caption_none", weeks=count)
+    top = headline(weeks)
+    return tx("rep_chart_caption", visits=tx.plural("rep_chart_visits", top.total),
+              weeks=count, best=top.best, week=week_label(tx, top.best_week),
+              now=top.this_week)
 
 
 def export_caption(tx: Texts, found: Export, timezone: ZoneInfo) -> str:
