@@ -86,15 +86,22 @@ def set_for_member(ctx: UpdateContext, member: Member | None, *,
     whatever the app's language is.
     """
     chat_id = ctx.chat_id if chat_id is None else chat_id
-    rows.execute(ctx.conn, "command_lists.supersede", {"chat_id": chat_id})
-    scope = {"type": "chat", "chat_id": chat_id}
     if member is None:
-        ctx.enqueue("deleteMyCommands", {"scope": scope}, chat_id=chat_id, priority=priority)
+        rows.execute(ctx.conn, "command_lists.supersede", {"chat_id": chat_id})
+        ctx.enqueue("deleteMyCommands", {"scope": {"type": "chat", "chat_id": chat_id}},
+                    chat_id=chat_id, priority=priority)
         rows.execute(ctx.conn, "command_lists.forget", {"chat_id": chat_id})
         return
-    commands = member_list(member.role, member.language)
-    queued = ctx.enqueue("setMyCommands", {"commands": commands, "scope": scope},
-                         chat_id=chat_id, priority=priority)
+    _queue(ctx, chat_id, member_list(member.role, member.language), priority)
+
+
+def _queue(ctx: UpdateContext, chat_id: int, commands: list[dict[str, str]],
+           priority: int | None) -> None:
+    """Queue a chat's own list in place of any still waiting, and remember it."""
+    rows.execute(ctx.conn, "command_lists.supersede", {"chat_id": chat_id})
+    queued = ctx.enqueue("setMyCommands", {
+        "commands": commands, "scope": {"type": "chat", "chat_id": chat_id},
+    }, chat_id=chat_id, priority=priority)
     rows.execute(ctx.conn, "command_lists.remember", {
         "chat_id": chat_id, "fingerprint": fingerprint(commands), "outbox_id": queued})
 
@@ -166,17 +173,9 @@ def sync_batch(conn, after: tuple[bool, int] = START,
     found = rows.many(conn, "command_lists.out_of_date",
                       {**_wanted_params(), "after_member": after[0], "after_id": after[1],
                        "limit": limit}, _Stale)
-    ctx = UpdateContext(conn, chat_id=EVERYONE, user_id=None, update_id=None,
-                        priority=PRIORITY_SYNC)
+    ctx = UpdateContext(conn, chat_id=EVERYONE, user_id=None, update_id=None)
     for stale in found:
-        rows.execute(conn, "command_lists.supersede", {"chat_id": stale.telegram_id})
-        commands = member_list(stale.role, stale.language)
-        queued = ctx.enqueue("setMyCommands", {
-            "commands": commands, "scope": {"type": "chat", "chat_id": stale.telegram_id},
-        }, chat_id=stale.telegram_id)
-        rows.execute(conn, "command_lists.remember", {
-            "chat_id": stale.telegram_id, "fingerprint": fingerprint(commands),
-            "outbox_id": queued})
+        _queue(ctx, stale.telegram_id, member_list(stale.role, stale.language), PRIORITY_SYNC)
     if len(found) < limit:
         return len(found), None
     last = found[-1]
