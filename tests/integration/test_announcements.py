@@ -18,6 +18,7 @@ from fitclub.config import Settings
 from fitclub.db.queries import Q
 from fitclub.jobs import announcements as jobs
 from fitclub.runtime.claimer import CLAIM_WINDOW
+from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT, PRIORITY_REMINDER, PRIORITY_REPLY
 from fitclub.runtime.jobs.registry import Job, JobContext
 from fitclub.services import announcements as ann
 from fitclub.services.announcements import Confirmed
@@ -219,6 +220,48 @@ def test_the_queue_job_paces_rows_at_announce_rate_and_ends_when_all_are_queued(
     assert ann.get(db, draft.id).queued_at is not None
 
 
+SPEED = ann.Pace(queue_rate=25.0, send_rate=30.0, progress_seconds=5.0)
+
+
+def _waiting(db, n: int, priority: int) -> None:
+    """n messages to other chats waiting in the outbox at this priority."""
+    _exec(db, "INSERT INTO outbox (chat_id, method, params, priority)"
+              " SELECT 700000 + g, 'sendMessage', '{}', %s FROM generate_series(1, %s) g",
+          (priority, n))
+
+
+def test_the_estimate_is_the_time_until_the_progress_says_delivered(db, club):
+    """What waits before the announcement at the send rate, its own messages at the queue
+    rate (at the send rate once queued), then the progress edit that will say so: 7 members
+    at 25/s take a fraction of a second, but the message says "delivered" at its next edit,
+    5 s on (it said "1 s")."""
+    draft = _draft(db, club, audience="all")  # 7 recipients
+    ann.confirm(db, draft.id, club["admin"], TODAY, chat_id=900, message_id=5)
+    sent_at = ann.get(db, draft.id).sent_at
+    assert ann.status(db, draft.id, sent_at, SPEED).eta_seconds == 5.0
+    assert ann.status(db, draft.id, sent_at, SPEED._replace(progress_seconds=1.0)) \
+        .eta_seconds == 2.0  # 0.28 s and a second for the last one, to the next edit
+    # At a slow ANNOUNCE_RATE its own messages take their time: 7 at 0.5/s is 14 s.
+    assert ann.status(db, draft.id, sent_at, SPEED._replace(queue_rate=0.5)) \
+        .eta_seconds == 15.0
+    # 300 replies and reminders waiting go first: 10 s at 30/s.
+    _waiting(db, 200, PRIORITY_REPLY)
+    _waiting(db, 100, PRIORITY_REMINDER)
+    assert ann.status(db, draft.id, sent_at, SPEED).eta_seconds == 15.0
+    # Another announcement's rows queued before its own go first too; later ones and the
+    # start-up command lists (a lower priority) do not.
+    _waiting(db, 150, PRIORITY_ANNOUNCEMENT)
+    assert ann.status(db, draft.id, sent_at, SPEED).eta_seconds == 20.0
+    _queue_all(db, draft.id)
+    _waiting(db, 300, PRIORITY_ANNOUNCEMENT)
+    _waiting(db, 300, PRIORITY_ANNOUNCEMENT + 1)
+    assert ann.status(db, draft.id, sent_at, SPEED).eta_seconds == 20.0
+    # All queued, nothing before them: a fraction of a second at the send rate.
+    _exec(db, "DELETE FROM outbox WHERE chat_id > 700000")
+    assert ann.status(db, draft.id, sent_at, SPEED._replace(queue_rate=0.5)) \
+        .eta_seconds == 5.0
+
+
 def _set_status(db, ann_id: int, statuses: list[str]) -> None:
     """Give the announcement's outbox rows these statuses, in member order."""
     ids = [r[0] for r in _exec(db, "SELECT outbox_id FROM announcement_deliveries"
@@ -247,7 +290,7 @@ def test_stop_takes_back_unclaimed_rows_and_the_figures_settle_after_those_in_fl
     assert ann.settle(db, draft.id)
     final = ann.get(db, draft.id)
     assert (final.status, final.sent_count, final.blocked_count) == ("cancelled", 2, 1)
-    status = ann.status(db, draft.id, final.finished_at, 30.0)
+    status = ann.status(db, draft.id, final.finished_at, SPEED)
     assert status.left == 0 and status.eta_seconds is None
     assert _exec(db, "SELECT action, actor_id FROM audit_log WHERE entity = 'announcement'"
                      " ORDER BY id") == [("announcement.create", club["admin"]),
@@ -261,9 +304,11 @@ def test_progress_counts_sent_failed_blocked_and_left_and_it_is_done_when_none_w
     ann.queue_batch(db, draft.id, TODAY, 3)  # 4 of 7 not queued yet
     _set_status(db, draft.id, ["sent", "failed"])
     sent_at = ann.get(db, draft.id).sent_at
-    status = ann.status(db, draft.id, sent_at + timedelta(seconds=10), 30.0)
+    status = ann.status(db, draft.id, sent_at + timedelta(seconds=10), SPEED)
     assert (status.progress.sent, status.progress.failed, status.left) == (1, 1, 5)
-    assert status.eta_seconds == pytest.approx(5 / (2 / 10))  # the rate so far
+    # 5 left at the rate so far (2 in 10 s): 25 s, and a second for the last one; "delivered"
+    # shows at the progress edit after that.
+    assert status.eta_seconds == 30.0
     assert not ann.settle(db, draft.id)  # not everyone is queued
     _queue_all(db, draft.id, limit=3)
     _exec(db, "UPDATE outbox SET status = 'sent' WHERE status = 'pending' AND priority = 2")

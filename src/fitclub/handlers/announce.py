@@ -153,7 +153,7 @@ def _gone(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, ann_id: int
 def _progress(deps: Deps, ctx: UpdateContext, ann_id: int, *,
               refresh: bool = False) -> Screen | None:
     found = announcements.status(ctx.conn, ann_id, ctx.now(),
-                                 announcements.queue_rate(deps.settings))
+                                 announcements.pace(deps.settings))
     return screens.progress(ctx.texts, found, refresh=refresh) if found else None
 
 

@@ -86,7 +86,9 @@ def start(deps: Deps, ctx: UpdateContext, member: Member | None,
 
 
 def open_payload(deps: Deps, ctx: UpdateContext, member: Member, payload: str | None) -> None:
-    """Land a member where a deep link points; unknown payloads get the main menu."""
+    """Land a member where a deep link points; a link that leads nowhere (a class that does
+    not exist, was cancelled or is over; a payload of no kind the bot makes) says so in one
+    line above the main menu."""
     if payload and payload.startswith(card.PREFIX):
         # A membership card scanned at the door: staff check its member in; anyone else is
         # told the link is for staff (the service logs and audits that refusal). The member
@@ -94,17 +96,20 @@ def open_payload(deps: Deps, ctx: UpdateContext, member: Member, payload: str | 
         result = checkin.scan(ctx.conn, member, payload, ctx.now(), deps.club.checkin)
         ui.show(ctx, checkin_screens.answer(ctx.texts, result))
         return
-    class_id = _CLASS_PAYLOAD.parse(payload[2:]) if payload and payload.startswith("c_") else None
-    if class_id is not None:
-        found = timetable.details(ctx.conn, member.id, class_id, ctx.now(), deps.club.booking)
-        if found is not None:
+    note = None
+    if payload and payload.startswith(timetable.LINK_PREFIX):
+        class_id = _CLASS_PAYLOAD.parse(payload[len(timetable.LINK_PREFIX):])
+        found = timetable.linked(ctx.conn, member.id, class_id, ctx.now(), deps.club.booking)
+        if found.details is not None:
             ui.show(ctx, timetable_screens.details(
-                ctx.texts, found, timetable_screens.share_link(deps.bot_username(), class_id),
-                "s"))
+                ctx.texts, found.details,
+                timetable_screens.share_link(deps.bot_username(), class_id), "s"))
             return
-    ui.show(ctx, menu_screens.home(ctx.texts, member))
-    if payload:
+        note = timetable_screens.link_gone(ctx.texts, found)
+    elif payload:
         log.debug("start payload %r has no destination", payload)
+        note = ctx.texts("link_unknown")
+    ui.show(ctx, menu_screens.home(ctx.texts, member, note=note))
 
 
 @anyone

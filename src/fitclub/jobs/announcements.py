@@ -23,7 +23,6 @@ from fitclub.runtime.jobs import JobContext, register
 from fitclub.screens import announce as screens
 from fitclub.services import announcements, club
 
-DEFAULT_PROGRESS_SECONDS = 5.0
 QUEUE_EVERY = 0.5
 # The first run queues a second's worth; a late run catches up at most this much.
 FIRST_SECONDS = 1.0
@@ -61,8 +60,8 @@ def progress(ctx: JobContext, payload: dict) -> None:
     settings = ctx.settings
     ann_id = int(payload["announcement_id"])
     announcements.settle(ctx.conn, ann_id)
-    status = announcements.status(ctx.conn, ann_id, ctx.now(),
-                                  announcements.queue_rate(settings))
+    speed = announcements.pace(settings)
+    status = announcements.status(ctx.conn, ann_id, ctx.now(), speed)
     if status is None:
         return
     ann = status.announcement
@@ -77,5 +76,5 @@ def progress(ctx: JobContext, payload: dict) -> None:
             chat.edit(ann.progress_message_id, screen.text, reply_markup=screen.markup)
             shown = digest
     if ann.sent_count is None:  # not over: queued, waiting or in flight still
-        every = settings.announce_progress_seconds if settings else DEFAULT_PROGRESS_SECONDS
-        ctx.run_again(timedelta(seconds=every), payload={**payload, "shown": shown})
+        ctx.run_again(timedelta(seconds=speed.progress_seconds),
+                      payload={**payload, "shown": shown})

@@ -8,8 +8,9 @@ from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
 
 
-def home(tx: Texts, member: Member) -> Screen:
-    """The main menu; trainers and admins also get the way to the staff home."""
+def home(tx: Texts, member: Member, note: str | None = None) -> Screen:
+    """The main menu; trainers and admins also get the way to the staff home. `note` is one
+    line above it (where a link that led nowhere says so)."""
     rows = [
         [(tx("menu_schedule"), MENU(screen="schedule")),
          (tx("menu_bookings"), MENU(screen="bookings"))],
@@ -20,7 +21,8 @@ def home(tx: Texts, member: Member) -> Screen:
     ]
     if member.is_staff:
         rows.append([(tx("menu_staff"), STAFF(section="home"))])
-    return Screen(tx("menu_title", name=member.first_name), inline(rows))
+    title = tx("menu_title", name=member.first_name)
+    return Screen(f"{note}\n\n{title}" if note else title, inline(rows))
 
 
 def back_to_menu(tx: Texts) -> list[tuple[str, str]]:

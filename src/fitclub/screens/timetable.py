@@ -17,7 +17,7 @@ from fitclub.callbacks import (
 from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
-from fitclub.services.timetable import ClassDetails, ClassView
+from fitclub.services.timetable import LINK_PREFIX, ClassDetails, ClassView, Linked
 
 MARKS = {"booked": "✅", "attended": "✅", "no_show": "✅", "waitlisted": "⏳"}
 
@@ -115,6 +115,15 @@ def _actions(tx: Texts, found: ClassDetails, back: str) -> list[list[tuple[str, 
     return rows
 
 
+def link_gone(tx: Texts, found: Linked) -> str:
+    """One line: the class a link points at does not exist, was cancelled or is over."""
+    if found.cls is None:
+        return tx("link_class_missing")
+    return tx(f"link_class_{found.gone}", name=found.cls.name,
+              when=tx.datetime(found.cls.starts_at))
+
+
 def share_link(bot_username: str, class_id: int) -> str | None:
     """The deep link that opens a class (None when the bot's username is unknown)."""
-    return f"https://t.me/{bot_username}?start=c_{class_id}" if bot_username else None
+    return (f"https://t.me/{bot_username}?start={LINK_PREFIX}{class_id}" if bot_username
+            else None)

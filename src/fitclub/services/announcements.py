@@ -10,6 +10,7 @@ back the rows no sender has claimed yet. Plain functions over the caller's trans
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, NamedTuple
@@ -30,8 +31,15 @@ PROGRESS_JOB = "announcement_progress"
 FORMATTING = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler", "code",
                         "pre", "text_link", "text_mention", "custom_emoji", "blockquote",
                         "expandable_blockquote"})
-# ANNOUNCE_RATE's default, for code run without settings (tests).
+# ANNOUNCE_RATE's, OUTBOUND_RATE's and ANNOUNCE_PROGRESS_SECONDS's defaults, for code run
+# without settings (tests).
 DEFAULT_RATE = 25.0
+DEFAULT_SEND_RATE = 30.0
+DEFAULT_PROGRESS_SECONDS = 5.0
+# The rate achieved so far is trusted once it has been measured over this many seconds.
+MEASURED_AFTER = 3.0
+# The last message's way to Telegram and back, and the progress job's wait for its turn.
+SETTLE_SECONDS = 1.0
 
 
 class Announcement(NamedTuple):
@@ -229,6 +237,41 @@ def queue_rate(settings) -> float:
     return min(settings.announce_rate, settings.outbound_rate)
 
 
+class Pace(NamedTuple):
+    """How fast an announcement goes out, and how often its progress is shown."""
+
+    queue_rate: float  # recipients queued per second (ANNOUNCE_RATE, at most OUTBOUND_RATE)
+    send_rate: float  # messages the bot sends per second, of every kind (OUTBOUND_RATE)
+    progress_seconds: float  # between edits of the progress message (ANNOUNCE_PROGRESS_SECONDS)
+
+
+def pace(settings) -> Pace:
+    """The settings' pace (the defaults without settings)."""
+    if settings is None:
+        return Pace(DEFAULT_RATE, DEFAULT_SEND_RATE, DEFAULT_PROGRESS_SECONDS)
+    return Pace(queue_rate(settings), settings.outbound_rate, settings.announce_progress_seconds)
+
+
+def estimate(left: int, waiting: int, ahead: int, done: int, elapsed: float,
+             speed: Pace) -> float:
+    """Seconds until the progress message says the announcement is delivered.
+
+    `left` of its messages are to go, `waiting` of them already queued; `ahead` other messages
+    wait before them, `done` went out in the `elapsed` seconds since it was sent. The time:
+    those ahead at the send rate; its own at the rate achieved so far once measured for a
+    few seconds, else the ones not queued yet at the queue rate and the queued ones at the
+    send rate; a second for the last one's way; then up to the next edit of the progress
+    message, the moment it says "delivered" (at least one edit away).
+    """
+    if done and elapsed >= MEASURED_AFTER:
+        own = left / max(done / elapsed, 0.1)
+    else:
+        own = max(left - waiting, 0) / speed.queue_rate + waiting / speed.send_rate
+    sending = ahead / speed.send_rate + own + SETTLE_SECONDS
+    step = speed.progress_seconds
+    return max(1, math.ceil(sending / step)) * step
+
+
 class Batch(NamedTuple):
     """What one batch did: rows queued, and whether every recipient is now queued."""
 
@@ -267,10 +310,9 @@ def progress(conn, ann_id: int) -> Progress:
     return rows.one(conn, "announcements.progress", {"id": ann_id}, Progress)
 
 
-def status(conn, ann_id: int, now: datetime, default_rate: float) -> Status | None:
-    """The announcement, its progress, what is left and roughly how long that takes.
-
-    The estimate uses the rate achieved so far (after a few seconds), else `default_rate`.
+def status(conn, ann_id: int, now: datetime, speed: Pace) -> Status | None:
+    """The announcement, its progress, what is left and roughly how long until its progress
+    says it is delivered (`estimate`: what is queued before it, the rate, the progress edits).
     """
     ann = get(conn, ann_id)
     if ann is None:
@@ -284,8 +326,9 @@ def status(conn, ann_id: int, now: datetime, default_rate: float) -> Status | No
     eta = None
     if left and ann.status == "sending":
         elapsed = (now - ann.sent_at).total_seconds() if ann.sent_at else 0.0
-        rate = counts.done / elapsed if counts.done and elapsed >= 3 else default_rate
-        eta = left / max(rate, 0.1)
+        ahead = rows.scalar(conn, "announcements.ahead",
+                            {"id": ann_id, "priority": PRIORITY_ANNOUNCEMENT})
+        eta = estimate(left, counts.waiting, ahead, counts.done, elapsed, speed)
     return Status(ann, counts, left, eta)
 
 

@@ -24,8 +24,16 @@ class NameCheck(NamedTuple):
     length: int = 0
 
 
+def has_letter(text: str) -> bool:
+    """Whether the text has a letter of any script (Unicode category L*: 'Анна', 'José',
+    '李雷'); emoji, digits and punctuation alone are no name."""
+    return any(unicodedata.category(ch).startswith("L") for ch in text)
+
+
 def check_name(text: str | None) -> NameCheck:
-    """1-64 characters after trimming, without control characters."""
+    """1-64 characters after trimming, without control characters, at least one of them a
+    letter. Every name a person is registered under passes here (a typed one, and Telegram's
+    name before it is offered as the default)."""
     if text is None:
         return NameCheck(None, "reg_name_not_text")
     # Control and format characters (newlines, zero-width joiners aside) cannot be a name;
@@ -37,6 +45,8 @@ def check_name(text: str | None) -> NameCheck:
         return NameCheck(None, "reg_name_empty")
     if len(cleaned) > NAME_MAX:
         return NameCheck(None, "reg_name_too_long", len(cleaned))
+    if not has_letter(cleaned):
+        return NameCheck(None, "reg_name_no_letter")
     return NameCheck(cleaned)
 
 

@@ -9,6 +9,8 @@ from fitclub.db import rows
 from fitclub.services.booking import Rules, class_day, closes_at, day_bounds
 
 DAYS_AHEAD = 7
+#: A class's deep link is "/start c_<id>".
+LINK_PREFIX = "c_"
 
 
 class ClassView(NamedTuple):
@@ -93,6 +95,28 @@ def details(conn, member_id: int, class_id: int, now: datetime,
             position, offer_id = mine.position, mine.offer_id
     return ClassDetails(cls, position, offer_id, now < closes_at(cls.starts_at, rules),
                         now >= cls.starts_at)
+
+
+class Linked(NamedTuple):
+    """Where a shared class link leads: the class to show, else why there is none to show
+    ("missing": no such class; "cancelled"; "over": it has ended), with the class if any."""
+
+    details: ClassDetails | None
+    gone: str | None = None
+    cls: ClassView | None = None
+
+
+def linked(conn, member_id: int, class_id: int | None, now: datetime, rules: Rules) -> Linked:
+    """A class a deep link points at: its details while it is on or to come; a link to a
+    class that does not exist, was cancelled or has ended leads nowhere, and says which."""
+    found = details(conn, member_id, class_id, now, rules) if class_id is not None else None
+    if found is None:
+        return Linked(None, "missing")
+    if found.cls.status == "cancelled":
+        return Linked(None, "cancelled", found.cls)
+    if found.cls.ends_at <= now:
+        return Linked(None, "over", found.cls)
+    return Linked(found)
 
 
 def upcoming(conn, member_id: int, now: datetime) -> list[MyBooking]:

@@ -119,6 +119,22 @@ FROM announcement_deliveries d
 LEFT JOIN outbox o ON o.id = d.outbox_id
 WHERE d.announcement_id = %(id)s;
 
+-- name: ahead
+-- Messages the sender takes before the announcement's next one (it takes pending rows by
+-- priority, then id): any due row of a higher priority, and the due rows of the same
+-- priority (another announcement's) queued before its own first pending row, or all of them
+-- when none of its own is pending yet.
+SELECT count(*)::int
+FROM outbox o
+WHERE o.status = 'pending' AND o.not_before <= clock_timestamp()
+  AND (o.priority < %(priority)s
+       OR (o.priority = %(priority)s
+           AND o.id < coalesce((SELECT min(w.id)
+                                FROM announcement_deliveries d
+                                JOIN outbox w ON w.id = d.outbox_id
+                                WHERE d.announcement_id = %(id)s AND w.status = 'pending'),
+                               9223372036854775807)));
+
 -- name: finish
 -- Nothing is waiting or in flight any more: record the final figures (and done, unless it
 -- was stopped).
