@@ -110,11 +110,14 @@ def members(db: Db, rows: Iterable[Mapping[str, Any]], **shared: Any) -> list[in
 
 
 def plan(db: Db, name: str = "Ten", *, price_minor: int = 100, duration_days: int = 30,
-         visit_count: int | None = 10, freeze_days: int = 0, is_active: bool = True) -> int:
-    """A plan on sale, 10 visits in 30 days; its id. visit_count=None is unlimited."""
+         visit_count: int | None = 10, freeze_days: int = 0, is_active: bool = True,
+         **translated: Any) -> int:
+    """A plan on sale, 10 visits in 30 days; its id. visit_count=None is unlimited.
+    Translated: lang (of the name, 'en' by default) and name_tr (the name in the other)."""
     return _insert(db, "membership_plans", [{
         "name": name, "price_minor": price_minor, "duration_days": duration_days,
-        "visit_count": visit_count, "freeze_days": freeze_days, "is_active": is_active}])[0]
+        "visit_count": visit_count, "freeze_days": freeze_days, "is_active": is_active,
+        **translated}])[0]
 
 
 def _memberships_row(member_id: int, plan_id: int | None = None, *, starts_on: Day = 0,
@@ -142,12 +145,14 @@ def memberships(db: Db, member_ids: Iterable[int], plan_id: int | None = None,
 
 
 def class_type(db: Db, name: str = "Yoga", *, description: str = "",
-               default_duration_minutes: int = 60, default_capacity: int = 10) -> int:
-    """A class type (an hour, ten places); its id."""
+               default_duration_minutes: int = 60, default_capacity: int = 10,
+               **translated: Any) -> int:
+    """A class type (an hour, ten places); its id. Translated: lang (of the name and
+    description, 'en' by default), name_tr and description_tr (in the other language)."""
     return _insert(db, "class_types", [{
         "name": name, "description": description,
         "default_duration_minutes": default_duration_minutes,
-        "default_capacity": default_capacity}])[0]
+        "default_capacity": default_capacity, **translated}])[0]
 
 
 def class_(db: Db, trainer_id: int, starts_at: Moment = timedelta(days=1), *,

@@ -20,6 +20,7 @@ class Plan(NamedTuple):
     price_minor: int
     duration_days: int
     visit_count: int | None
+    name_tr: str | None = None  # in Russian (the name is English)
 
 
 class ClassType(NamedTuple):
@@ -27,6 +28,8 @@ class ClassType(NamedTuple):
     description: str
     duration_minutes: int
     capacity: int
+    name_tr: str | None = None  # in Russian (the name and description are English)
+    description_tr: str | None = None
 
 
 class Trainer(NamedTuple):
@@ -36,17 +39,22 @@ class Trainer(NamedTuple):
 
 
 PLANS = (
-    Plan("Monthly unlimited", 4_900, 30, None),
-    Plan("10 visits", 3_500, 60, 10),
-    Plan("Annual", 45_000, 365, None),
+    Plan("Monthly unlimited", 4_900, 30, None, "Безлимит на месяц"),
+    Plan("10 visits", 3_500, 60, 10, "10 посещений"),
+    Plan("Annual", 45_000, 365, None, "Годовой"),
 )
 
 CLASS_TYPES = (
-    ClassType("Yoga", "Hatha yoga for every level: breathing, balance, flexibility.", 60, 15),
-    ClassType("HIIT", "High-intensity intervals: short, hard, done in 45 minutes.", 45, 12),
-    ClassType("Spinning", "Indoor cycling to music; bring a towel and water.", 45, 20),
-    ClassType("Pilates", "Mat Pilates for core strength and posture.", 55, 12),
-    ClassType("Strength", "Barbell and kettlebell basics in a small group, coached.", 60, 8),
+    ClassType("Yoga", "Hatha yoga for every level: breathing, balance, flexibility.", 60, 15,
+              "Йога", "Хатха-йога для любого уровня: дыхание, баланс, гибкость."),
+    ClassType("HIIT", "High-intensity intervals: short, hard, done in 45 minutes.", 45, 12,
+              "Интервальная", "Высокоинтенсивные интервалы: коротко, тяжело, за 45 минут."),
+    ClassType("Spinning", "Indoor cycling to music; bring a towel and water.", 45, 20,
+              "Сайкл", "Велотренировка под музыку; возьмите полотенце и воду."),
+    ClassType("Pilates", "Mat Pilates for core strength and posture.", 55, 12,
+              "Пилатес", "Пилатес на ковриках: сильный корпус и ровная осанка."),
+    ClassType("Strength", "Barbell and kettlebell basics in a small group, coached.", 60, 8,
+              "Силовая", "Основы работы со штангой и гирями в малой группе, с тренером."),
 )
 
 # Fake Telegram ids, far from tgemu's own (1_000_001 and up) and from the demo user's.

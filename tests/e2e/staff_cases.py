@@ -125,6 +125,9 @@ CASES += [
     Case("plan: delete", data=lambda w: cb.PLAN_DELETE(plan_id=w["plan_id"], step="yes"),
          admin_only=True),
     Case("plan: leave the step", data=lambda w: cb.PLAN_FLOW_CANCEL(), admin_only=True),
+    Case("plan: name in the other language", data=lambda w: cb.PLAN_TRANSLATE(
+        plan_id=w["plan_id"]), admin_only=True),
+    Case("plan: skip or remove that name", data=lambda w: cb.PLAN_SKIP(), admin_only=True),
     Case("member card", data=lambda w: cb.MEMBER_CARD(member_id=w["other_id"]),
          admin_only=True),
     Case("member: find", data=lambda w: cb.MEMBER_FIND(), admin_only=True),
@@ -181,6 +184,11 @@ CASES += [
     Case("class type: a value", data=lambda w: cb.TYPE_VALUE(step="dur", value=60),
          admin_only=True),
     Case("class type: save", data=lambda w: cb.TYPE_FLOW(answer="save"), admin_only=True),
+    *(Case(f"class type: {field} in the other language", data=lambda w, field=field:
+           cb.TYPE_TRANSLATE(type_id=w["type_id"], field=field), admin_only=True)
+      for field in ("name", "desc")),
+    Case("class type: skip or remove a translation", data=lambda w: cb.TYPE_SKIP(
+        step="name_tr"), admin_only=True),
     Case("class type: delete", data=lambda w: cb.TYPE_DELETE(type_id=w["type_id"],
                                                              step="yes"), admin_only=True),
     Case("classes: a day", data=lambda w: cb.ADMIN_DAY(day=date.today()), admin_only=True),

@@ -26,13 +26,16 @@ T = {
         "types": "🧩 Class types", "classes": "📅 Classes", "staff": "« Staff",
         "back": "⬅️ Back", "cancel": "✖ Cancel", "stale": "This is no longer available.",
         "no_types": "No class types yet. Create the first one.", "new_type": "➕ New type",
-        "step": "New class type · step {n} of 4", "too_long": "⚠️ That's too long: at most 64",
+        "step": "New class type · step {n} of 6", "skip": "Skip",
+        "too_long": "⚠️ That's too long: at most 64",
         "no_desc": "No description", "number": "⚠️ Send a whole number from 5 to 480.",
         "range": "⚠️ The number must be from 1 to 500.", "min": "{n} min",
         "places": "{n} places", "save_title": "Save this class type?", "save": "✅ Save",
         "created": "✅ Class type created.", "len_default": "Length by default: 60 minutes",
         "cap_default": "Places by default: {n}",
-        "type_buttons": [["✏️ Name", "✏️ Description"], ["✏️ Length", "✏️ Places"],
+        "type_buttons": [["✏️ Name", "✏️ Description"],
+                         ["🌐 Name in Russian", "🌐 Description in Russian"],
+                         ["✏️ Length", "✏️ Places"],
                          ["🗑 Delete"], ["« Class types"]],
         "editing": "Editing: Yoga", "saved": "✅ Saved.", "taken": "⚠️ A class type with",
         "cancelled_flow": "Cancelled, nothing changed.",
@@ -92,7 +95,7 @@ T = {
         "types": "🧩 Виды занятий", "classes": "📅 Занятия", "staff": "« Сотрудникам",
         "back": "⬅️ Назад", "cancel": "✖ Отмена", "stale": "Это больше недоступно.",
         "no_types": "Видов занятий пока нет. Создайте первый.", "new_type": "➕ Новый вид",
-        "step": "Новый вид занятий · шаг {n} из 4",
+        "step": "Новый вид занятий · шаг {n} из 6", "skip": "Пропустить",
         "too_long": "⚠️ Слишком длинно: не больше 64", "no_desc": "Без описания",
         "number": "⚠️ Пришлите целое число от 5 до 480.",
         "range": "⚠️ Число должно быть от 1 до 500.", "min": "{n} мин",
@@ -100,7 +103,9 @@ T = {
         "save": "✅ Сохранить", "created": "✅ Вид занятий создан.",
         "len_default": "Длительность по умолчанию: 60 минут",
         "cap_default": "Мест по умолчанию: {n}",
-        "type_buttons": [["✏️ Название", "✏️ Описание"], ["✏️ Длительность", "✏️ Места"],
+        "type_buttons": [["✏️ Название", "✏️ Описание"],
+                         ["🌐 Название на английском", "🌐 Описание на английском"],
+                         ["✏️ Длительность", "✏️ Места"],
                          ["🗑 Удалить"], ["« Виды занятий"]],
         "editing": "Изменение: Yoga", "saved": "✅ Сохранено.",
         "taken": "⚠️ Вид занятий с таким названием уже есть.",
@@ -231,16 +236,20 @@ def _create_type(emu, admin: Person, db_url: str, t: dict) -> None:
     assert buttons(screen) == [[t["cancel"]]]
     _has(_reply(admin, "x" * 65), t["too_long"], t["step"].format(n=1))
     screen = _has(_reply(admin, "Yoga"), t["step"].format(n=2), "Yoga")
+    assert buttons(screen) == [[t["skip"]], [t["cancel"]]]  # the name in the other language
+    screen = _tap(admin, screen["message_id"], t["skip"], t["step"].format(n=3))
     assert buttons(screen) == [[t["no_desc"]], [t["cancel"]]]
-    screen = _has(_reply(admin, "Slow flow & breath <3"), t["step"].format(n=3),
+    screen = _has(_reply(admin, "Slow flow & breath <3"), t["step"].format(n=4),
                   "Slow flow & breath <3")
+    assert buttons(screen) == [[t["skip"]], [t["cancel"]]]  # the description, likewise
+    screen = _tap(admin, screen["message_id"], t["skip"], t["step"].format(n=5))
     durations = [[t["min"].format(n=n) for n in (45, 60, 90)], [t["cancel"]]]
     assert buttons(screen) == durations
-    screen = _has(_reply(admin, "an hour"), t["number"], t["step"].format(n=3))
+    screen = _has(_reply(admin, "an hour"), t["number"], t["step"].format(n=5))
     assert buttons(screen) == durations
-    screen = _tap(admin, screen["message_id"], t["min"].format(n=60), t["step"].format(n=4))
+    screen = _tap(admin, screen["message_id"], t["min"].format(n=60), t["step"].format(n=6))
     assert buttons(screen) == [[t["places"].format(n=n) for n in (10, 15, 20)], [t["cancel"]]]
-    _has(_reply(admin, "0"), t["range"], t["step"].format(n=4))
+    _has(_reply(admin, "0"), t["range"], t["step"].format(n=6))
     screen = _has(_reply(admin, "15"), t["save_title"], "Yoga", t["len_default"],
                   t["cap_default"].format(n=15))
     assert buttons(screen) == [[t["save"], t["cancel"]]]
@@ -255,7 +264,7 @@ def _create_type(emu, admin: Person, db_url: str, t: dict) -> None:
     assert _inject(emu, admin, saved_id, cb.TYPE_FLOW(answer="save"))["text"] == t["stale"]
     assert query(db_url, "SELECT count(*) FROM class_types") == [(1,)]
     # Edit one field; a bad number is refused with the reason, then saved.
-    _tap(admin, saved_id, t["type_buttons"][1][1], t["editing"])
+    _tap(admin, saved_id, t["type_buttons"][2][1], t["editing"])
     _has(_reply(admin, "0"), t["range"], t["editing"])
     screen = _has(_reply(admin, "16"), t["saved"], t["cap_default"].format(n=16))
     assert buttons(screen) == t["type_buttons"]

@@ -49,16 +49,21 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
 
     # Step 1: the name (too long, then a command mid-step, then right).
     admin.press(shown, plain(tx, "pl_button_new"))
-    at = admin.wait_edit(shown["message_id"], plain(tx, "pl_new_step", n=1, total=5))
+    at = admin.wait_edit(shown["message_id"], plain(tx, "pl_new_step", n=1, total=6))
     assert plain(tx, "pl_ask_name", limit=40) in at["text"]
     assert buttons(at) == [[plain(tx, "pl_button_cancel")]]
     step(admin, "x" * 41, plain(tx, "pl_bad_name", limit=40))
     (helped,) = admin.send("/help")
     assert plain(tx, "help_staff_button") in str(buttons(helped))  # commands stay commands
     step(admin, "year", plain(tx, "pl_name_taken", name="year"))
-    at = step(admin, "Month", plain(tx, "pl_new_step", n=2, total=5))
+    at = step(admin, "Month", plain(tx, "pl_new_step", n=2, total=6))
+    # Step 2: the name in the other language, optional: skipped.
+    assert plain(tx, "pl_ask_name_tr", limit=40) in at["text"]
+    assert buttons(at) == [[plain(tx, "pl_button_skip")], [plain(tx, "pl_button_cancel")]]
+    admin.press(at, plain(tx, "pl_button_skip"))
+    at = admin.wait_edit(at["message_id"], plain(tx, "pl_new_step", n=3, total=6))
     assert plain(tx, "pl_ask_price", currency="EUR") in at["text"]
-    # Steps 2-5: price, length, visits, freezing, each refused once with its reason.
+    # Steps 3-6: price, length, visits, freezing, each refused once with its reason.
     step(admin, "abc", plain(tx, "pl_bad_price", limit=1_000_000))
     at = step(admin, "49,90", plain(tx, "pl_ask_days"))
     step(admin, "0", plain(tx, "pl_bad_days", limit=3650))
@@ -70,9 +75,10 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
     at = admin.wait_edit(at["message_id"], plain(tx, "pl_ask_freeze"))
     step(admin, "400", plain(tx, "pl_bad_freeze", limit=365))
     confirm = step(admin, "7", plain(tx, "pl_confirm", name="Month"))
-    for line in (plain(tx, "pl_field_price", value=tx.money(4990)),
+    for line in (plain(tx, "pl_field_name_tr", value=tx("pl_no_tr")),
+                 plain(tx, "pl_field_price", value=tx.money(4990)),
                  plain(tx, "pl_field_days", value=tx.plural("plan_days", 30)),
-                 plain(tx, "pl_field_visits", value=tx("plan_unlimited")),
+                 plain(tx, "membership_unlimited"),
                  plain(tx, "pl_field_freeze", value=tx.plural("pl_freeze", 7))):
         assert line in confirm["text"]
     assert buttons(confirm) == [[plain(tx, "pl_button_create"), plain(tx, "pl_button_cancel")]]
@@ -85,7 +91,8 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
                                                            state=tx("pl_state_on_sale")))
     assert plain(tx, "pl_sold", sold=0, current=0) in details["text"]
     edit_row = [plain(tx, f"pl_button_edit_{f}") for f in cb.PLAN_FIELDS]
-    assert buttons(details) == [edit_row[:2], edit_row[2:4], edit_row[4:],
+    assert buttons(details) == [[edit_row[0], plain(tx, "pl_button_edit_name_tr")],
+                                edit_row[1:3], edit_row[3:],
                                 [plain(tx, "pl_button_archive")], [plain(tx, "pl_button_delete")],
                                 [plain(tx, "pl_button_back")], [plain(tx, "staff_back")]]
     again = tap(emu, db_url, admin, confirm, cb.PLAN_CONFIRM(answer="yes"))
@@ -164,3 +171,76 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
                          " GROUP BY action ORDER BY action") == [
         ("plan.archived", 1), ("plan.created", 1), ("plan.deleted", 1), ("plan.on_sale", 1),
         ("plan.updated", 2)]
+
+
+def test_the_name_in_the_other_language_is_given_edited_and_removed(emu, launcher, db_url):
+    """A Russian admin gives a plan typed in Russian its English name (the other language),
+    meets another plan's English name, changes and removes it; an English admin sees what the
+    plan lacks in English."""
+    tx, en = Texts("ru"), Texts("en")
+    admin = Person(emu, "Ada", language_code="ru")
+    _admin(db_url, admin, "ru")
+    factories.plan(db_url, "Утро", lang="ru", price_minor=1000)
+    factories.plan(db_url, "Вечер", lang="ru", name_tr="Evening", price_minor=2000)
+    launcher.start(db_url)
+
+    (shown,) = admin.send("/plans")
+    admin.press(shown, "💳 Утро")
+    details = admin.wait_edit(shown["message_id"], plain(tx, "pl_field_name_tr",
+                                                         value=tx("pl_no_tr")))
+    assert [plain(tx, "pl_button_edit_name"), plain(tx, "pl_button_edit_name_tr")] in buttons(
+        details)
+    admin.press(details, plain(tx, "pl_button_edit_name_tr"))
+    prompt = admin.wait_edit(shown["message_id"], plain(tx, "pl_ask_name_tr", limit=40))
+    assert plain(tx, "pl_now", value=tx("pl_no_tr")) in prompt["text"]
+    assert buttons(prompt) == [[plain(tx, "pl_button_cancel")]]  # nothing to remove yet
+    step(admin, "evening", plain(tx, "pl_name_taken", name="evening"))
+    saved = step(admin, "Morning", plain(tx, "pl_saved"))
+    assert plain(tx, "pl_field_name_tr", value="Morning") in saved["text"]
+    assert query(db_url, "SELECT lang, name, name_tr FROM membership_plans ORDER BY id")[0] == (
+        "ru", "Утро", "Morning")
+
+    # Removing it: offered now that there is one; an old Remove changes nothing.
+    admin.press(saved, plain(tx, "pl_button_edit_name_tr"))
+    prompt = admin.wait_edit(saved["message_id"], plain(tx, "pl_now", value="Morning"))
+    assert buttons(prompt) == [[plain(tx, "pl_button_remove_tr")],
+                               [plain(tx, "pl_button_cancel")]]
+    admin.press(prompt, plain(tx, "pl_button_remove_tr"))
+    removed = admin.wait_edit(saved["message_id"], plain(tx, "pl_field_name_tr",
+                                                         value=tx("pl_no_tr")))
+    assert plain(tx, "pl_saved") in removed["text"]
+    assert tap(emu, db_url, admin, removed, cb.PLAN_SKIP()) == plain(tx, "stale_button")
+    assert query(db_url, "SELECT name_tr FROM membership_plans ORDER BY id")[0] == (None,)
+    assert query(db_url, "SELECT details FROM audit_log WHERE action = 'plan.updated'"
+                         " ORDER BY id") == [
+        ({"field": "name_en", "old": None, "new": "Morning"},),
+        ({"field": "name_en", "old": "Morning", "new": None},)]
+
+    # An English admin: the plan has no English name yet, so its Russian one is shown, and
+    # the Russian name is the translation to edit.
+    other = Person(emu, "Eve", language_code="en")
+    factories.member(db_url, other.id, "Eve", phone="+4915100002", role="admin", language="en")
+    (shown,) = other.send("/plans")
+    other.press(shown, "💳 Утро")
+    seen = other.wait_edit(shown["message_id"], plain(en, "pl_no_own_name"))
+    assert plain(en, "pl_field_name_tr", value="Утро") in seen["text"]
+    # Its Russian name cannot be removed while it is the only one.
+    other.press(seen, plain(en, "pl_button_edit_name_tr"))
+    prompt = other.wait_edit(shown["message_id"], plain(en, "pl_now", value="Утро"))
+    assert buttons(prompt) == [[plain(en, "pl_button_cancel")]]
+    other.press(prompt, plain(en, "pl_button_cancel"))
+    left = other.wait_edit(shown["message_id"], plain(en, "pl_cancelled"))
+    other.press(left, plain(en, "pl_button_back"))
+    listed = other.wait_edit(shown["message_id"], plain(en, "pl_title"))
+    # Its English name is the admin's own Name to give.
+    other.press(listed, "💳 Утро")
+    seen = other.wait_edit(shown["message_id"], plain(en, "pl_no_own_name"))
+    other.press(seen, plain(en, "pl_button_edit_name"))
+    other.wait_edit(shown["message_id"], plain(en, "pl_ask_name", limit=40))
+    saved = step(other, "Morning", plain(en, "pl_saved"))
+    assert plain(en, "pl_details_title", name="Morning", state=en("pl_state_on_sale")) in (
+        saved["text"])
+    assert plain(en, "pl_field_name_tr", value="Утро") in saved["text"]
+    assert plain(en, "pl_no_own_name") not in saved["text"]
+    assert query(db_url, "SELECT lang, name, name_tr FROM membership_plans ORDER BY id")[0] == (
+        "ru", "Утро", "Morning")

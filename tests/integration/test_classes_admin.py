@@ -13,10 +13,18 @@ from telebot import types
 
 from fitclub import callbacks as cb
 from fitclub.handlers import class_types as type_handlers
-from fitclub.locales import Texts
+from fitclub.locales import Texts, shown
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import classes as class_screens
-from fitclub.services import booking, checkin, class_planner, class_types, classes, reminders
+from fitclub.services import (
+    booking,
+    checkin,
+    class_planner,
+    class_types,
+    classes,
+    reminders,
+    timetable,
+)
 from fitclub.services.booking import Outcome as BookingOutcome
 from fitclub.services.booking import Rules
 from fitclub.services.class_planner import Draft
@@ -484,3 +492,62 @@ def test_a_started_class_is_not_cancelled(db_url, admin, trainer):
     assert result.outcome is Outcome.STARTED
     assert query(db_url, "SELECT status FROM classes") == [("scheduled",)]
     assert _run(db_url, classes.cancel, admin, 999999, NOW).outcome is Outcome.GONE
+
+
+# -- class types in both languages ------------------------------------------------------------
+
+def test_a_type_given_in_both_languages_is_shown_to_each_member_in_theirs(db_url, admin,
+                                                                          trainer):
+    saved = _run(db_url, class_types.create, admin, "Yoga", "Slow flow", 60, 10, lang="en",
+                 name_tr="Йога", description_tr="Медленный поток")
+    assert saved.problem is None
+    kind = _run(db_url, class_types.get, saved.type_id, NOW)
+    assert [shown(kind.name, "en"), shown(kind.name, "ru")] == ["Yoga", "Йога"]
+    assert [shown(kind.description, "en"), shown(kind.description, "ru")] == [
+        "Slow flow", "Медленный поток"]
+    ((_, _, details),) = _audit(db_url, "class_type.created")
+    assert (details["name_ru"], details["description_ru"]) == ("Йога", "Медленный поток")
+    # The timetable, the class, the member's bookings and the admin's day carry both.
+    class_id = _class(db_url, trainer, type_id=saved.type_id)
+    (member,) = _members(db_url, 300, 1)
+    _book_all(db_url, class_id, [member])
+    (listed,) = _run(db_url, timetable.day, member, START.date(), RULES)
+    opened = _run(db_url, timetable.details, member, class_id, NOW, RULES)
+    (mine,) = _run(db_url, timetable.upcoming, member, NOW)
+    admin_view = _run(db_url, classes.get, class_id)
+    for name in (listed.name, opened.cls.name, mine.name, admin_view.name):
+        assert [shown(name, "en"), shown(name, "ru")] == ["Yoga", "Йога"]
+    assert shown(opened.cls.description, "ru") == "Медленный поток"
+    # A translation may not be another type's name (in any letter case the database folds).
+    other = _run(db_url, class_types.create, admin, "Pilates", "", 60, 10, name_tr="YOGA")
+    assert other.problem.code == "taken"
+    assert _run(db_url, class_types.create, admin, "Йога", "", 60, 10, lang="ru").problem.code \
+        == "taken"
+
+
+def test_a_types_name_and_description_in_each_language_are_changed_and_removed(db_url, admin):
+    type_id = _run(db_url, class_types.create, admin, "Yoga", "Slow flow", 60, 10).type_id
+
+    def texts() -> tuple:
+        return query(db_url, "SELECT lang, name, name_tr, description, description_tr"
+                             " FROM class_types WHERE id = %s", (type_id,))[0]
+
+    for field, lang, value in (("name", "ru", "Йога"), ("desc", "ru", "Медленный поток"),
+                               ("desc", "en", None)):
+        assert _run(db_url, class_types.set_text, admin, type_id, field, lang,
+                    value).problem is None
+    assert texts() == ("en", "Yoga", "Йога", "", "Медленный поток")
+    kind = _run(db_url, class_types.get, type_id, NOW)
+    # No English description: English readers see the Russian one.
+    assert shown(kind.description, "en") == "Медленный поток"
+    # The English name goes: the Russian texts become the type's as typed.
+    assert _run(db_url, class_types.set_text, admin, type_id, "name", "en", None).problem is None
+    assert texts() == ("ru", "Йога", None, "Медленный поток", None)
+    last = _run(db_url, class_types.set_text, admin, type_id, "name", "ru", None)
+    assert last.problem.code == "last"
+    taken = _type(db_url, "Pilates")
+    assert _run(db_url, class_types.set_text, admin, type_id, "name", "en",
+                "pilates").problem.code == "taken"
+    assert taken and texts() == ("ru", "Йога", None, "Медленный поток", None)
+    assert [d["field"] for _, _, d in _audit(db_url, "class_type.changed")] == [
+        "name_ru", "description_ru", "description_en", "name_en"]

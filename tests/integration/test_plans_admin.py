@@ -12,7 +12,8 @@ import psycopg2
 import pytest
 
 from fitclub.db.migrate import SQL_DIR, Migrator
-from fitclub.services import plans
+from fitclub.locales import shown
+from fitclub.services import memberships, plans
 from fitclub.services.plans import Draft, Outcome
 from tests import factories
 from tests.helpers import query
@@ -46,7 +47,9 @@ def test_a_plan_is_created_on_sale_and_names_are_unique_in_any_case(db_url, admi
     again = _run(db_url, plans.create, admin, MONTH._replace(name="MONTH"))
     assert (again.outcome, again.name) == (Outcome.NAME_TAKEN, "MONTH")
     assert query(db_url, "SELECT count(*) FROM membership_plans")[0][0] == 1
-    assert _actions(db_url) == [("plan.created", {**MONTH._asdict()})]
+    assert _actions(db_url) == [("plan.created", {
+        "name": "Month", "price_minor": 5000, "duration_days": 30, "visit_count": 12,
+        "freeze_days": 7})]
 
 
 @pytest.mark.parametrize(("field", "value", "column"), [
@@ -153,3 +156,97 @@ def test_only_a_plan_never_sold_is_deleted(db_url, admin):
     assert query(db_url, "SELECT name FROM membership_plans") == [("Month",)]
     listed = _run(db_url, plans.all_plans)
     assert [(p.name, p.sold, p.current) for p in listed] == [("Month", 1, 0)]
+
+
+# -- the name in both languages ---------------------------------------------------------------
+
+GOLD = MONTH._replace(name="Gold", lang="en", name_tr="Золотой")
+
+
+def test_a_plan_is_created_with_its_name_in_the_other_language_and_each_reader_sees_theirs(
+        db_url, admin):
+    change = _run(db_url, plans.create, admin, GOLD)
+    assert change.outcome is Outcome.DONE
+    name = change.plan.name
+    assert (str(name), name.lang, name.translation) == ("Gold", "en", "Золотой")
+    assert [shown(name, "en"), shown(name, "ru")] == ["Gold", "Золотой"]
+    # Members' plans (the membership screen) carry both names too.
+    (on_sale,) = _run(db_url, memberships.plans_on_sale)
+    assert [shown(on_sale.name, "en"), shown(on_sale.name, "ru")] == ["Gold", "Золотой"]
+    assert _actions(db_url)[-1][1]["name_ru"] == "Золотой"
+    # A Russian admin's plan, typed in Russian with an English name.
+    utro = _run(db_url, plans.create, admin, MONTH._replace(name="Утро", lang="ru",
+                                                              name_tr="Morning")).plan
+    assert [shown(utro.name, "en"), shown(utro.name, "ru")] == ["Morning", "Утро"]
+    # Without a translation the one name is every reader's.
+    plain_plan = _run(db_url, plans.create, admin, MONTH._replace(name="Trial")).plan
+    assert [shown(plain_plan.name, "en"), shown(plain_plan.name, "ru")] == ["Trial", "Trial"]
+
+
+def test_no_name_is_another_plans_name_in_either_language(db_url, admin):
+    _run(db_url, plans.create, admin, GOLD)
+    # (Letter case is compared as the database's locale does: Latin letters everywhere.)
+    for draft in (MONTH._replace(name="Золотой"), MONTH._replace(name="Silver", name_tr="gold"),
+                  MONTH._replace(name="Серебро", lang="ru", name_tr="GOLD")):
+        change = _run(db_url, plans.create, admin, draft)
+        assert change.outcome is Outcome.NAME_TAKEN, draft
+    silver = _run(db_url, plans.create, admin, MONTH._replace(name="Silver")).plan.id
+    assert _run(db_url, plans.rename, admin, silver, "ru", "Золотой").outcome is (
+        Outcome.NAME_TAKEN)
+    assert query(db_url, "SELECT name, name_tr FROM membership_plans ORDER BY id") == [
+        ("Gold", "Золотой"), ("Silver", None)]
+    # Two admins at the same moment: the database's per-language keys refuse the second.
+    with pytest.raises(psycopg2.errors.UniqueViolation, match="membership_plans_name_ru_key"):
+        query(db_url, "UPDATE membership_plans SET name_tr = 'Золотой' WHERE id = %s",
+              (silver,))
+    with pytest.raises(psycopg2.errors.UniqueViolation, match="membership_plans_name_ru_key"):
+        query(db_url, "INSERT INTO membership_plans (name, lang, price_minor, duration_days)"
+                      " VALUES ('Золотой ', 'ru', 100, 30)")
+    with pytest.raises(psycopg2.errors.UniqueViolation, match="membership_plans_name_en_key"):
+        query(db_url, "INSERT INTO membership_plans (name, lang, name_tr, price_minor,"
+                      " duration_days) VALUES ('Серебро', 'ru', ' GOLD', 100, 30)")
+
+
+def test_the_name_in_each_language_is_given_changed_and_removed_and_audited(db_url, admin):
+    plan_id = _run(db_url, plans.create, admin, MONTH._replace(name="Gold")).plan.id
+    given = _run(db_url, plans.rename, admin, plan_id, "ru", "Золотой")
+    assert given.outcome is Outcome.DONE and shown(given.plan.name, "ru") == "Золотой"
+    assert _run(db_url, plans.rename, admin, plan_id, "ru", "Золотой").outcome is Outcome.SAME
+    assert _run(db_url, plans.rename, admin, plan_id, "en", "Gold+").outcome is Outcome.DONE
+    assert _run(db_url, plans.rename, admin, plan_id, "ru", None).outcome is Outcome.DONE
+    assert query(db_url, "SELECT lang, name, name_tr FROM membership_plans") == [
+        ("en", "Gold+", None)]
+    # The only name is kept; with a Russian name given, the English one may go and the
+    # Russian one becomes the plan's name as typed.
+    assert _run(db_url, plans.rename, admin, plan_id, "en", None).outcome is Outcome.LAST_NAME
+    _run(db_url, plans.rename, admin, plan_id, "ru", "Золотой")
+    left = _run(db_url, plans.rename, admin, plan_id, "en", None)
+    assert left.outcome is Outcome.DONE
+    assert query(db_url, "SELECT lang, name, name_tr FROM membership_plans") == [
+        ("ru", "Золотой", None)]
+    assert [shown(left.plan.name, "en"), shown(left.plan.name, "ru")] == ["Золотой"] * 2
+    assert [d for a, d in _actions(db_url) if a == "plan.updated"] == [
+        {"field": "name_ru", "old": None, "new": "Золотой"},
+        {"field": "name_en", "old": "Gold", "new": "Gold+"},
+        {"field": "name_ru", "old": "Золотой", "new": None},
+        {"field": "name_ru", "old": None, "new": "Золотой"},
+        {"field": "name_en", "old": "Gold+", "new": None}]
+
+
+def test_existing_plans_named_in_cyrillic_are_taken_as_typed_in_russian(empty_db_url,
+                                                                       tmp_path: Path):
+    before = tmp_path / "sql"
+    before.mkdir()
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        if path.name < "0020":
+            shutil.copy(path, before)
+    Migrator(empty_db_url, before).migrate()
+    for name in ("Gold", "Утро", "Yoga Пилатес"):
+        query(empty_db_url, "INSERT INTO membership_plans (name, price_minor, duration_days)"
+                            " VALUES (%s, 100, 30)", (name,))
+    shutil.copy(SQL_DIR / "0020_translations.sql", before)
+    Migrator(empty_db_url, before).migrate()
+    assert query(empty_db_url, "SELECT name, lang, name_tr, name_i18n FROM membership_plans"
+                               " ORDER BY id") == [
+        ("Gold", "en", None, ["en", "Gold", None]), ("Утро", "ru", None, ["ru", "Утро", None]),
+        ("Yoga Пилатес", "ru", None, ["ru", "Yoga Пилатес", None])]

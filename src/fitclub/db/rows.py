@@ -2,18 +2,49 @@
 
 `one()` and `many()` run a named query and build the row type from each result, checking once
 per call that the query's columns are the row's fields in the same order, so a query and its
-row type cannot drift apart silently.
+row type cannot drift apart silently. A field declared `Localized` (club content in two
+languages) is built from the `*_i18n` column the query returns for it.
 """
 
 from __future__ import annotations
 
+import functools
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, ForwardRef, NamedTuple, TypeVar, get_args
 
 from fitclub.db.queries import Q
+from fitclub.locales import Localized
 
 R = TypeVar("R", bound=NamedTuple)
+_LOCALIZED = {"Localized", "Localized | None", "None | Localized"}
+
+
+def _is_localized(annotation: object) -> bool:
+    if isinstance(annotation, ForwardRef):  # NamedTuple's form of a postponed annotation
+        annotation = annotation.__forward_arg__
+    if isinstance(annotation, str):
+        return annotation.strip() in _LOCALIZED
+    if isinstance(annotation, types.UnionType):
+        return Localized in get_args(annotation)
+    return annotation is Localized
+
+
+@functools.cache
+def _localized_fields(row_type: type) -> frozenset[int]:
+    """The positions of a row type's fields declared Localized."""
+    annotations = getattr(row_type, "__annotations__", {})
+    return frozenset(i for i, field in enumerate(row_type._fields)
+                     if _is_localized(annotations.get(field)))
+
+
+def build(row_type: type[R], row: tuple) -> R:
+    """A row as row_type, its Localized fields built from their `*_i18n` columns."""
+    localized = _localized_fields(row_type)
+    if not localized:
+        return row_type(*row)
+    return row_type(*(Localized.from_db(v) if i in localized else v for i, v in enumerate(row)))
 
 
 def _check(cur, row_type: type[R], name: str) -> None:
@@ -29,7 +60,7 @@ def one(conn_or_cur, name: str, params: dict[str, Any], row_type: type[R]) -> R 
         cur.execute(Q[name], params)
         _check(cur, row_type, name)
         row = cur.fetchone()
-        return row_type(*row) if row else None
+        return build(row_type, row) if row else None
 
 
 def many(conn_or_cur, name: str, params: dict[str, Any], row_type: type[R]) -> list[R]:
@@ -37,7 +68,7 @@ def many(conn_or_cur, name: str, params: dict[str, Any], row_type: type[R]) -> l
     with _cursor(conn_or_cur) as cur:
         cur.execute(Q[name], params)
         _check(cur, row_type, name)
-        return [row_type(*row) for row in cur.fetchall()]
+        return [build(row_type, row) for row in cur.fetchall()]
 
 
 def scalar(conn_or_cur, name: str, params: dict[str, Any]) -> Any:

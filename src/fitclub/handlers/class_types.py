@@ -1,7 +1,10 @@
 """Class types (admins, staff section "types"): list, create in a guided flow, edit, delete.
 
-The flow's steps are `ctype.name`, `ctype.desc`, `ctype.dur`, `ctype.cap`, `ctype.confirm`
-(creating) and `ctype.edit` (one field of a type); its data lives in PostgreSQL.
+The flow's steps are `ctype.name`, `ctype.name_tr`, `ctype.desc`, `ctype.desc_tr`, `ctype.dur`,
+`ctype.cap`, `ctype.confirm` (creating; the `_tr` steps ask for the text in the language the
+admin does not read the bot in, and may be skipped) and `ctype.edit` (one field of a type: the
+name and description in the admin's language, `name_tr` and `desc_tr` in the other); its data
+lives in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from fitclub.callbacks import (
     TYPE_FLOW,
     TYPE_NEW,
     TYPE_OPEN,
+    TYPE_SKIP,
+    TYPE_TRANSLATE,
     TYPE_VALUE,
 )
 from fitclub.db.members import Member
 from fitclub.deps import Deps
+from fitclub.locales import other_language
 from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
@@ -44,6 +50,8 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(TYPE_OPEN, open_type)
     routes.button(TYPE_NEW, new_type)
     routes.button(TYPE_EDIT, edit_type)
+    routes.button(TYPE_TRANSLATE, translate_type)
+    routes.button(TYPE_SKIP, skip_button)
     routes.button(TYPE_VALUE, value_button)
     routes.button(TYPE_FLOW, flow_button)
     routes.button(TYPE_DELETE, delete_type)
@@ -82,7 +90,7 @@ def open_type(deps: Deps, ctx: UpdateContext, member: Member,
 @admin_only("types.create")
 def new_type(deps: Deps, ctx: UpdateContext, member: Member,
              call: types.CallbackQuery) -> None:
-    flows.enter(ctx, "ctype.name", {})
+    flows.enter(ctx, "ctype.name", {"lang": ctx.texts.lang})
     ui.show(ctx, screens.ask(ctx.texts, "name", {}), call)
 
 
@@ -95,6 +103,19 @@ def edit_type(deps: Deps, ctx: UpdateContext, member: Member,
         return
     flows.enter(ctx, EDIT, {"type_id": kind.id, "field": values["field"]})
     ui.show(ctx, screens.edit(ctx.texts, kind, values["field"]), call)
+
+
+@admin_only("types.edit")
+def translate_type(deps: Deps, ctx: UpdateContext, member: Member,
+                   call: types.CallbackQuery) -> None:
+    """The type's name or description in the other language: type it (or remove it)."""
+    values = TYPE_TRANSLATE.parse(call.data)
+    kind = _type_or_stale(ctx, call, values["type_id"])
+    if kind is None:
+        return
+    field = values["field"] + "_tr"
+    flows.enter(ctx, EDIT, {"type_id": kind.id, "field": field})
+    ui.show(ctx, screens.edit(ctx.texts, kind, field), call)
 
 
 @admin_only("types.delete")
@@ -140,7 +161,7 @@ def _accept(ctx: UpdateContext, member: Member, step: str, value: Any,
     flow = flows.current(ctx)
     tx = ctx.texts
     if flow.state == EDIT:
-        saved = class_types.update(ctx.conn, member.id, flow.data["type_id"], step, value)
+        saved = _save(ctx, member, flow.data["type_id"], step, value)
         if saved.type_id is None:
             flows.leave(ctx)
             _show(ctx, _list(ctx), call, stale=True)
@@ -154,12 +175,26 @@ def _accept(ctx: UpdateContext, member: Member, step: str, value: Any,
         return
     data = {**flow.data, step: value}
     following = STEPS.index(step) + 1
+    if STEPS[following:following + 1] == ("desc_tr",) and not data.get("desc"):
+        following += 1  # no description: nothing to translate
     if following < len(STEPS):
         flows.enter(ctx, f"{FLOW}.{STEPS[following]}", data)
         _show(ctx, screens.ask(tx, STEPS[following], data), call)
     else:
         flows.enter(ctx, CONFIRM, data)
         _show(ctx, screens.confirm(tx, data), call)
+
+
+def _save(ctx: UpdateContext, member: Member, type_id: int, step: str,
+          value: Any) -> class_types.Saved:
+    """An edit: the name or description in the admin's language, or in the other ("_tr"), or
+    another field."""
+    if step in ("name", "desc"):
+        return class_types.set_text(ctx.conn, member.id, type_id, step, ctx.texts.lang, value)
+    if step in ("name_tr", "desc_tr"):
+        return class_types.set_text(ctx.conn, member.id, type_id, step.removesuffix("_tr"),
+                                    other_language(ctx.texts.lang), value)
+    return class_types.update(ctx.conn, member.id, type_id, step, value)
 
 
 def _show(ctx: UpdateContext, screen: Screen, call: types.CallbackQuery | None = None,
@@ -217,6 +252,18 @@ def value_button(deps: Deps, ctx: UpdateContext, member: Member,
     _accept(ctx, member, step, checked.value, call)
 
 
+@admin_only("types.step")
+def skip_button(deps: Deps, ctx: UpdateContext, member: Member,
+                call: types.CallbackQuery) -> None:
+    """Skip a translation step (creating), or remove the translation (editing)."""
+    step = TYPE_SKIP.parse(call.data)["step"]
+    flow = flows.current(ctx)
+    if _step_of(flow.state, flow.data) != step:
+        ui.stale(ctx, call)
+        return
+    _accept(ctx, member, step, None, call)
+
+
 @admin_only("types.create")
 def flow_button(deps: Deps, ctx: UpdateContext, member: Member,
                 call: types.CallbackQuery) -> None:
@@ -240,8 +287,9 @@ def flow_button(deps: Deps, ctx: UpdateContext, member: Member,
         return
     data = flow.data
     saved = class_types.create(ctx.conn, member.id, data["name"], data.get("desc") or "",
-                               data["dur"], data["cap"])
-    if saved.problem is not None:  # the name was taken meanwhile: ask for another
+                               data["dur"], data["cap"], lang=data.get("lang", tx.lang),
+                               name_tr=data.get("name_tr"), description_tr=data.get("desc_tr"))
+    if saved.problem is not None:  # a name was taken meanwhile: ask for another
         flows.enter(ctx, "ctype.name", data)
         ui.show(ctx, screens.ask(tx, "name", data, screens.problem(tx, saved.problem)), call)
         return

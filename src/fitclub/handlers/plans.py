@@ -1,8 +1,10 @@
 """/plans (admins, staff section "plans"): the club's plans; create one in a guided flow, edit
 each field, archive or put back on sale, delete one never sold.
 
-The flow's steps are `plan.<field>` (creating, one field each in `plans.FIELDS` order),
-`plan.confirm` and `plan.edit` (one field of a plan); its data lives in PostgreSQL.
+The flow's steps are `plan.<field>` (creating, one field each in `screens.STEPS` order: the
+name, the name in the other language (optional), then the other fields), `plan.confirm` and
+`plan.edit` (one field of a plan; "name" is the name in the admin's language, "name_tr" in the
+other); its data lives in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from fitclub.callbacks import (
     PLAN_FLOW_CANCEL,
     PLAN_NEW,
     PLAN_SALE,
+    PLAN_SKIP,
+    PLAN_TRANSLATE,
     PLAN_UNLIMITED,
     PLAN_VIEW,
     STAFF,
 )
 from fitclub.db.members import Member
 from fitclub.deps import Deps
+from fitclub.locales import DEFAULT, other_language
 from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
@@ -52,6 +57,8 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(PLAN_VIEW, view)
     routes.button(PLAN_NEW, new)
     routes.button(PLAN_EDIT, edit)
+    routes.button(PLAN_TRANSLATE, translate)
+    routes.button(PLAN_SKIP, skip)
     routes.button(PLAN_UNLIMITED, unlimited)
     routes.button(PLAN_CONFIRM, confirm)
     routes.button(PLAN_SALE, sale)
@@ -86,7 +93,7 @@ def view(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
 
 @admin_only("plans.create")
 def new(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
-    flows.enter(ctx, _step_state("name"), {})
+    flows.enter(ctx, _step_state("name"), {"lang": ctx.texts.lang})
     ui.show(ctx, screens.ask(ctx.texts, "name", step=1), call)
 
 
@@ -101,17 +108,29 @@ def edit(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
     ui.show(ctx, screens.ask(ctx.texts, values["field"], plan=plan), call)
 
 
+@admin_only("plans.edit")
+def translate(deps: Deps, ctx: UpdateContext, member: Member,
+              call: types.CallbackQuery) -> None:
+    """The plan's name in the other language: type it (or remove it)."""
+    plan = plans.get(ctx.conn, PLAN_TRANSLATE.parse(call.data)["plan_id"])
+    if plan is None:
+        _stale(ctx, call)
+        return
+    flows.enter(ctx, EDIT, {"plan_id": plan.id, "field": "name_tr"})
+    ui.show(ctx, screens.ask(ctx.texts, "name_tr", plan=plan), call)
+
+
 @admin_only("plans.step", leave_flow=True)
 def typed(deps: Deps, ctx: UpdateContext, member: Member, message: types.Message) -> None:
     """A typed value for the step the admin is at."""
     flow = flows.current(ctx)
     field = flow.data.get("field") if flow.state == EDIT else flow.state.split(".", 1)[1]
-    if field not in plans.FIELDS:  # at the confirmation: the buttons answer, not text
+    if field not in screens.STEPS:  # at the confirmation: the buttons answer, not text
         ui.show(ctx, screens.confirm_new(ctx.texts, _draft(flow.data)))
         return
-    checked = plans.CHECKS[field](message.text)
+    checked = plans.CHECKS["name" if field == "name_tr" else field](message.text)
     name = None
-    if (checked.problem is None and field == "name"
+    if (checked.problem is None and field in ("name", "name_tr")
             and plans.name_taken(ctx.conn, checked.value, flow.data.get("plan_id"))):
         checked, name = plans.Checked(problem="pl_name_taken"), checked.value
     _accept(ctx, member, flow, field, checked.value, problem=checked.problem,
@@ -130,14 +149,16 @@ def _accept(ctx: UpdateContext, member: Member, flow: flows.Flow, field: str, va
         ui.show(ctx, _list(ctx), call, toast=tx("stale_button") if call else None)
         return
     if problem is not None:
-        step = plans.FIELDS.index(field) + 1
+        step = screens.STEPS.index(field) + 1
         ui.show(ctx, screens.ask(tx, field, step=step, plan=plan, problem=problem,
                                  limit=limit, name=name), call)
         return
     if editing:
-        change = plans.update(ctx.conn, member.id, plan.id, field, value)
-        if change.outcome is Outcome.NAME_TAKEN:
-            ui.show(ctx, screens.ask(tx, field, plan=plan, problem="pl_name_taken",
+        change = _save(ctx, member, plan.id, field, value)
+        if change.outcome in (Outcome.NAME_TAKEN, Outcome.LAST_NAME):
+            problem = ("pl_name_taken" if change.outcome is Outcome.NAME_TAKEN
+                       else "pl_tr_last")
+            ui.show(ctx, screens.ask(tx, field, plan=change.plan or plan, problem=problem,
                                      name=value), call)
             return
         flows.leave(ctx)
@@ -145,9 +166,9 @@ def _accept(ctx: UpdateContext, member: Member, flow: flows.Flow, field: str, va
         ui.show(ctx, screens.details(tx, change.plan, note), call)
         return
     data = {**flow.data, field: value}
-    position = plans.FIELDS.index(field)
-    if position + 1 < len(plans.FIELDS):
-        following = plans.FIELDS[position + 1]
+    position = screens.STEPS.index(field)
+    if position + 1 < len(screens.STEPS):
+        following = screens.STEPS[position + 1]
         flows.enter(ctx, _step_state(following), data)
         ui.show(ctx, screens.ask(tx, following, step=position + 2), call)
         return
@@ -155,8 +176,19 @@ def _accept(ctx: UpdateContext, member: Member, flow: flows.Flow, field: str, va
     ui.show(ctx, screens.confirm_new(tx, _draft(data)), call)
 
 
+def _save(ctx: UpdateContext, member: Member, plan_id: int, field: str,
+          value: Any) -> plans.Change:
+    """An edit: the name in the admin's language ("name") or the other ("name_tr"), or
+    another field."""
+    if field in ("name", "name_tr"):
+        lang = ctx.texts.lang if field == "name" else other_language(ctx.texts.lang)
+        return plans.rename(ctx.conn, member.id, plan_id, lang, value)
+    return plans.update(ctx.conn, member.id, plan_id, field, value)
+
+
 def _draft(data: dict[str, Any]) -> Draft:
-    return Draft(data["name"], data["price"], data["days"], data["visits"], data["freeze"])
+    return Draft(data["name"], data["price"], data["days"], data["visits"], data["freeze"],
+                 lang=data.get("lang", DEFAULT), name_tr=data.get("name_tr"))
 
 
 @admin_only("plans.step")
@@ -172,6 +204,18 @@ def unlimited(deps: Deps, ctx: UpdateContext, member: Member,
     _accept(ctx, member, flow, "visits", None, call=call)
 
 
+@admin_only("plans.step")
+def skip(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    """'Skip' at the step of the name in the other language, or 'Remove' when editing it."""
+    flow = flows.current(ctx)
+    at_translation = flow.state == _step_state("name_tr") or (
+        flow.state == EDIT and flow.data.get("field") == "name_tr")
+    if not at_translation:
+        ui.stale(ctx, call)
+        return
+    _accept(ctx, member, flow, "name_tr", None, call=call)
+
+
 @admin_only("plans.create")
 def confirm(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
     """Create the plan gathered, or drop it."""
@@ -184,11 +228,13 @@ def confirm(deps: Deps, ctx: UpdateContext, member: Member, call: types.Callback
         flows.leave(ctx)
         ui.show(ctx, screens.cancelled(tx), call)
         return
-    change = plans.create(ctx.conn, member.id, _draft(flow.data))
+    draft = _draft(flow.data)
+    change = plans.create(ctx.conn, member.id, draft)
     if change.outcome is Outcome.NAME_TAKEN:
-        flows.enter(ctx, _step_state("name"), flow.data)
-        ui.show(ctx, screens.ask(tx, "name", step=1, problem="pl_name_taken",
-                                 name=change.name), call)
+        field = "name_tr" if change.name == draft.name_tr != draft.name else "name"
+        flows.enter(ctx, _step_state(field), flow.data)
+        ui.show(ctx, screens.ask(tx, field, step=screens.STEPS.index(field) + 1,
+                                 problem="pl_name_taken", name=change.name), call)
         return
     flows.leave(ctx)
     ui.show(ctx, screens.details(tx, change.plan, tx("pl_created", name=change.plan.name)),

@@ -62,7 +62,8 @@ def export(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
         ctx.answer_callback(call.id, ctx.texts("rep_export_just_sent"))
         return
     timezone = deps.club.timezone
-    found = reports.export(ctx.conn, table, actor_id=admin.id, now=ctx.now(), timezone=timezone)
+    found = reports.export(ctx.conn, table, actor_id=admin.id, now=ctx.now(), timezone=timezone,
+                           lang=ctx.texts.lang)
     ctx.answer_callback(call.id)
     ctx.send_document(found.data, filename=found.filename,
                       caption=screens.export_caption(ctx.texts, found, timezone))

@@ -100,10 +100,76 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
+def other_language(lang: str) -> str:
+    """The bot's other language ('en' -> 'ru', 'ru' -> 'en')."""
+    return next(code for code in LANGUAGES if code != lang)
+
+
+class Localized(str):
+    """Club content typed by an admin (a plan's name, a class type's name or description).
+
+    As a str it is the text as typed, in `lang`; `translation` is the same in the other
+    language (None when not given). Messages show it in the reader's language through
+    `shown()`. Queries return such a value as `{lang, text, translation}` (the `*_i18n`
+    columns); a row field declared `Localized` is built from it (`fitclub.db.rows`).
+    """
+
+    lang: str
+    translation: str | None
+
+    def __new__(cls, text: str, lang: str = DEFAULT,
+                translation: str | None = None) -> Localized:
+        self = super().__new__(cls, text)
+        self.lang = lang if lang in LANGUAGES else DEFAULT
+        self.translation = translation or None
+        return self
+
+    @classmethod
+    def from_db(cls, value: object) -> Localized | None:
+        """A `{lang, text, translation}` array from the database (a plain text is taken as
+        typed in the default language; None stays None)."""
+        if value is None or isinstance(value, Localized):
+            return value
+        if isinstance(value, list | tuple):
+            lang, text, translation = value
+            return cls(text or "", lang, translation)
+        return cls(str(value))
+
+    def __reduce__(self) -> tuple:
+        return (Localized, (str(self), self.lang, self.translation))
+
+    def given_in(self, lang: str) -> str | None:
+        """The text exactly as given in `lang`, None when not given in it (no fallback: for
+        the admins who edit it; readers get `shown`)."""
+        text = str(self) if lang == self.lang else self.translation
+        return text or None
+
+
+def shown(value: object, lang: str) -> str:
+    """The text to show a reader of `lang`: the one place that decides.
+
+    Club content (`Localized`) in the reader's language when given, else in the other
+    language; any other value as it is.
+    """
+    if not isinstance(value, Localized):
+        return "" if value is None else str(value)
+    typed = str(value)
+    own, other = (typed, value.translation) if value.lang == lang else (value.translation,
+                                                                       typed)
+    return own or other or ""
+
+
 class _Escaped(string.Formatter):
-    """str.format that HTML-escapes every value unless it is Raw."""
+    """str.format that HTML-escapes every value unless it is Raw; club content (`Localized`)
+    in the reader's language."""
+
+    def __init__(self, lang: str = DEFAULT) -> None:
+        super().__init__()
+        self.lang = lang
 
     def format_field(self, value: object, format_spec: str) -> str:
+        if isinstance(value, Localized):
+            value = shown(value, self.lang)
         if isinstance(value, Raw):
             return format(str(value), format_spec)
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
@@ -117,24 +183,27 @@ class Raw(str):
     __slots__ = ()
 
 
-_formatter = _Escaped()
-
-
 class Texts:
     """One language's messages and formats; handlers get it as `ctx.texts`."""
 
     def __init__(self, lang: str | None) -> None:
         self.lang = lang if lang in LANGUAGES else DEFAULT
         self._tr = translations(self.lang)
+        self._formatter = _Escaped(self.lang)
         self.locale = Locale.parse(self.lang)
 
     def __call__(self, key: str, **values: object) -> Raw:
         """The message `key` with values filled in (values are HTML-escaped)."""
-        return Raw(_formatter.format(self._tr.gettext(key), **values))
+        return Raw(self._formatter.format(self._tr.gettext(key), **values))
 
     def plural(self, key: str, n: int, **values: object) -> Raw:
         """The plural message `key` in the form for n (n is available as {n})."""
-        return Raw(_formatter.format(self._tr.ngettext(key, key, n), n=n, **values))
+        return Raw(self._formatter.format(self._tr.ngettext(key, key, n), n=n, **values))
+
+    def content(self, value: object) -> str:
+        """Club content (a plan's or class type's name, a description) in this language,
+        else in the other (for a button's label or an f-string; messages do it themselves)."""
+        return shown(value, self.lang)
 
     # -- formats -------------------------------------------------------------------------
 

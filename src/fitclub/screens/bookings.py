@@ -109,7 +109,7 @@ def calendar(tx: Texts, cls: ClassView, now: datetime, domain: str = "fitclub") 
     event.add("dtstamp", now.astimezone(UTC))
     event.add("dtstart", cls.starts_at.astimezone(tz))
     event.add("dtend", cls.ends_at.astimezone(tz))
-    event.add("summary", cls.name)
+    event.add("summary", tx.content(cls.name))
     event.add("description", html.unescape(tx("calendar_description", trainer=cls.trainer)))
     if cls.room:
         event.add("location", cls.room)

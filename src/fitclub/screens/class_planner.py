@@ -112,7 +112,7 @@ def ask_type(tx: Texts, draft: Draft, names: Names, kinds: list[ClassType],
     if not kinds:
         rows = [[(tx("staff_types"), STAFF(section="types"))], back_row(tx)]
         return Screen(tx("cls_no_types", types=tx("staff_types")), inline(rows))
-    buttons = [(k.name, NEW_CLASS_TYPE(type_id=k.id)) for k in kinds]
+    buttons = [(tx.content(k.name), NEW_CLASS_TYPE(type_id=k.id)) for k in kinds]
     return _screen(tx, draft, names, tx("cls_ask_type"), _pairs(buttons), note)
 
 

@@ -11,9 +11,11 @@ from fitclub.callbacks import (
     TYPE_FLOW,
     TYPE_NEW,
     TYPE_OPEN,
+    TYPE_SKIP,
+    TYPE_TRANSLATE,
     TYPE_VALUE,
 )
-from fitclub.locales import Raw, Texts
+from fitclub.locales import Raw, Texts, other_language
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.class_types import (
@@ -32,11 +34,13 @@ from fitclub.services.class_types import (
 DURATIONS = (45, 60, 90)
 CAPACITIES = (10, 15, 20)
 #: The prompt of each step (creating) or field (editing).
-PROMPTS = {"name": "ctype_ask_name", "desc": "ctype_ask_desc", "dur": "ctype_ask_dur",
-           "cap": "ctype_ask_cap"}
-STEPS = FIELDS  # creating a type asks for each field in this order
+PROMPTS = {"name": "ctype_ask_name", "name_tr": "ctype_ask_name_tr", "desc": "ctype_ask_desc",
+           "desc_tr": "ctype_ask_desc_tr", "dur": "ctype_ask_dur", "cap": "ctype_ask_cap"}
+#: Creating a type asks for each in this order ("name_tr", "desc_tr": in the language the admin
+#: does not read the bot in, optional; "desc_tr" only after a description).
+STEPS = ("name", "name_tr", "desc", "desc_tr", *FIELDS[2:])
 PROBLEMS = {"empty": "ctype_bad_empty", "long": "ctype_bad_long", "taken": "ctype_bad_taken",
-            "number": "ctype_bad_number", "range": "ctype_bad_range"}
+            "number": "ctype_bad_number", "range": "ctype_bad_range", "last": "ctype_bad_last"}
 
 
 def problem(tx: Texts, found: Problem) -> Raw:
@@ -58,6 +62,19 @@ def _summary(tx: Texts, name: str, description: str | None, duration: int | None
     return lines
 
 
+def translations(tx: Texts, kind: ClassType) -> list[str]:
+    """The name and description in the other language (or that they are not given), and a
+    line when the type has no name in the admin's own language yet."""
+    other = other_language(tx.lang)
+    name, description = kind.name.given_in(other), kind.description.given_in(other)
+    lines = [tx("ctype_card_name_tr", text=name) if name else tx("ctype_card_no_name_tr"),
+             tx("ctype_card_desc_tr", text=description) if description
+             else tx("ctype_card_no_desc_tr")]
+    if kind.name.given_in(tx.lang) is None:
+        lines.append(tx("ctype_card_no_own_name"))
+    return lines
+
+
 def type_list(tx: Texts, types: list[ClassType], note: str | None = None) -> Screen:
     """Every class type with its defaults, a button each, New type and back to staff."""
     lines = [note, ""] if note else []
@@ -70,7 +87,7 @@ def type_list(tx: Texts, types: list[ClassType], note: str | None = None) -> Scr
                         upcoming=Raw(tx.plural("ctype_upcoming", kind.upcoming))))
     if not types:
         lines.append(tx("ctype_list_empty"))
-    buttons = [(kind.name, TYPE_OPEN(type_id=kind.id)) for kind in types]
+    buttons = [(tx.content(kind.name), TYPE_OPEN(type_id=kind.id)) for kind in types]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(tx("ctype_new_button"), TYPE_NEW())])
     rows.append(back_row(tx))
@@ -80,13 +97,16 @@ def type_list(tx: Texts, types: list[ClassType], note: str | None = None) -> Scr
 def card(tx: Texts, kind: ClassType, note: str | None = None) -> Screen:
     """A type's card: its fields and how many classes it has, with Edit buttons."""
     lines = [note, ""] if note else []
-    lines += _summary(tx, kind.name, kind.description, kind.default_duration_minutes,
-                      kind.default_capacity)
+    summary = _summary(tx, kind.name, kind.description.given_in(tx.lang) or "",
+                       kind.default_duration_minutes, kind.default_capacity)
+    lines += [*summary[:2], *translations(tx, kind), *summary[2:]]
     lines.append(tx("ctype_card_classes", upcoming=Raw(tx.plural("ctype_upcoming",
                                                                    kind.upcoming)),
                     total=kind.classes))
     rows = [[(tx("ctype_edit_name"), TYPE_EDIT(type_id=kind.id, field="name")),
              (tx("ctype_edit_desc"), TYPE_EDIT(type_id=kind.id, field="desc"))],
+            [(tx("ctype_edit_name_tr"), TYPE_TRANSLATE(type_id=kind.id, field="name")),
+             (tx("ctype_edit_desc_tr"), TYPE_TRANSLATE(type_id=kind.id, field="desc"))],
             [(tx("ctype_edit_dur"), TYPE_EDIT(type_id=kind.id, field="dur")),
              (tx("ctype_edit_cap"), TYPE_EDIT(type_id=kind.id, field="cap"))]]
     if kind.classes == 0:
@@ -95,8 +115,24 @@ def card(tx: Texts, kind: ClassType, note: str | None = None) -> Screen:
     return Screen("\n".join(lines), inline(rows))
 
 
-def _value_rows(tx: Texts, step: str) -> list[list[tuple[str, str]]]:
+def _translation_rows(tx: Texts, step: str,
+                      kind: ClassType | None) -> list[list[tuple[str, str]]]:
+    """Skip a translation step (creating), or remove the translation (editing `kind`) while
+    the type keeps a name."""
+    if kind is None:
+        return [[(tx("ctype_skip_button"), TYPE_SKIP(step=step))]]
+    text = kind.name if step == "name_tr" else kind.description
+    keeps_name = step == "desc_tr" or kind.name.given_in(tx.lang) is not None
+    if text.given_in(other_language(tx.lang)) is None or not keeps_name:
+        return []
+    return [[(tx(f"ctype_remove_{step}"), TYPE_SKIP(step=step))]]
+
+
+def _value_rows(tx: Texts, step: str, kind: ClassType | None = None
+                ) -> list[list[tuple[str, str]]]:
     """The buttons that answer a step without typing."""
+    if step in ("name_tr", "desc_tr"):
+        return _translation_rows(tx, step, kind)
     if step == "desc":
         return [[(tx("ctype_no_desc_button"), TYPE_VALUE(step="desc", value=0))]]
     if step == "dur":
@@ -109,7 +145,8 @@ def _value_rows(tx: Texts, step: str) -> list[list[tuple[str, str]]]:
 
 
 def _limits(step: str) -> dict[str, Any]:
-    return {"name": {"high": NAME_MAX}, "desc": {"high": DESCRIPTION_MAX},
+    return {"name": {"high": NAME_MAX}, "name_tr": {"high": NAME_MAX},
+            "desc": {"high": DESCRIPTION_MAX}, "desc_tr": {"high": DESCRIPTION_MAX},
             "dur": {"low": DURATION_MIN, "high": DURATION_MAX},
             "cap": {"low": CAPACITY_MIN, "high": CAPACITY_MAX}}[step]
 
@@ -130,8 +167,12 @@ def ask(tx: Texts, step: str, data: dict[str, Any], note: str | None = None) -> 
 def confirm(tx: Texts, data: dict[str, Any], note: str | None = None) -> Screen:
     """The new type in full, with Save and Cancel."""
     lines = [note, ""] if note else []
-    lines += [tx("ctype_confirm_title"), "",
-              *_summary(tx, data["name"], data.get("desc") or "", data["dur"], data["cap"])]
+    summary = _summary(tx, data["name"], data.get("desc") or "", data["dur"], data["cap"])
+    name_tr, desc_tr = data.get("name_tr"), data.get("desc_tr")
+    lines += [tx("ctype_confirm_title"), "", *summary[:2],
+              tx("ctype_card_name_tr", text=name_tr) if name_tr else tx("ctype_card_no_name_tr"),
+              tx("ctype_card_desc_tr", text=desc_tr) if desc_tr else tx("ctype_card_no_desc_tr"),
+              *summary[2:]]
     rows = [[(tx("ctype_save"), TYPE_FLOW(answer="save")),
              (tx("ctype_cancel"), TYPE_FLOW(answer="cancel"))]]
     return Screen("\n".join(lines), inline(rows))
@@ -141,7 +182,12 @@ def edit(tx: Texts, kind: ClassType, field: str, note: str | None = None) -> Scr
     """Editing one field of a type: its current value, the question, buttons, Cancel."""
     lines = [note, ""] if note else []
     lines += [tx("ctype_edit_title", name=kind.name), "", tx(PROMPTS[field], **_limits(field))]
-    rows = _value_rows(tx, field)
+    if field in ("name_tr", "desc_tr"):
+        text = (kind.name if field == "name_tr" else kind.description).given_in(
+            other_language(tx.lang))
+        lines.append(tx("ctype_now", text=text) if text else tx(
+            "ctype_card_no_name_tr" if field == "name_tr" else "ctype_card_no_desc_tr"))
+    rows = _value_rows(tx, field, kind)
     rows.append([(tx("ctype_cancel"), TYPE_FLOW(answer="cancel"))])
     return Screen("\n".join(lines), inline(rows))
 

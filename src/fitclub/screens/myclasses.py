@@ -58,7 +58,7 @@ def _nav(tx: Texts, page: int, pages: int, data) -> list[tuple[str, str]]:
 def _class_button(tx: Texts, cls: TaughtClass) -> tuple[str, str]:
     """A class of the list as one button: day, time, name, booked/capacity (or cancelled)."""
     values = {"day": tx.date(cls.starts_at, "short"), "time": tx.time(cls.starts_at),
-              "name": _cut(cls.name, CLASS_NAME_CHARS)}
+              "name": _cut(tx.content(cls.name), CLASS_NAME_CHARS)}
     if cls.status == "cancelled":
         label = tx("mc_button_cancelled", **values)
     else:

@@ -12,18 +12,21 @@ from fitclub.callbacks import (
     PLAN_FLOW_CANCEL,
     PLAN_NEW,
     PLAN_SALE,
+    PLAN_SKIP,
+    PLAN_TRANSLATE,
     PLAN_UNLIMITED,
     PLAN_VIEW,
     STAFF,
 )
-from fitclub.locales import Texts, club
+from fitclub.locales import Texts, club, other_language
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services import plans
 from fitclub.services.plans import Draft, PlanRow
 
-#: The create flow's steps, in order (a field each).
-STEPS = plans.FIELDS
+#: The create flow's steps, in order (a field each; "name_tr" is the name in the language the
+#: admin does not read the bot in, optional).
+STEPS = ("name", "name_tr", *plans.FIELDS[1:])
 
 
 def visits_text(tx: Texts, visit_count: int | None) -> str:
@@ -41,6 +44,8 @@ def value_text(tx: Texts, field: str, value: Any) -> str:
     """One field's value as shown."""
     if field == "name":
         return value
+    if field == "name_tr":
+        return value or tx("pl_no_tr")
     if field == "price":
         return tx.money(value)
     if field == "days":
@@ -58,6 +63,16 @@ def summary(tx: Texts, plan: Draft | PlanRow) -> str:
         tx("pl_field_visits", value=visits_text(tx, plan.visit_count)),
         tx("pl_field_freeze", value=freeze_text(tx, plan.freeze_days)),
     ])
+
+
+def names(tx: Texts, plan: PlanRow) -> list[str]:
+    """The name in the other language (or that there is none), and a line when the plan has
+    no name in the admin's own language yet."""
+    lines = [tx("pl_field_name_tr", value=value_text(
+        tx, "name_tr", plan.name.given_in(other_language(tx.lang))))]
+    if plan.name.given_in(tx.lang) is None:
+        lines.append(tx("pl_no_own_name"))
+    return lines
 
 
 def plan_list(tx: Texts, found: list[PlanRow]) -> Screen:
@@ -86,11 +101,12 @@ def details(tx: Texts, plan: PlanRow, note: str | None = None) -> Screen:
     """One plan with its sales, edit buttons, archive or put on sale, and delete if unsold."""
     state = tx("pl_state_on_sale" if plan.is_active else "pl_state_archived")
     lines = [note, ""] if note else []
-    lines += [tx("pl_details_title", name=plan.name, state=state), summary(tx, plan),
-              tx("pl_sold", sold=plan.sold, current=plan.current)]
+    lines += [tx("pl_details_title", name=plan.name, state=state), *names(tx, plan),
+              summary(tx, plan), tx("pl_sold", sold=plan.sold, current=plan.current)]
     edit = [(tx(f"pl_button_edit_{field}"), PLAN_EDIT(plan_id=plan.id, field=field))
             for field in plans.FIELDS]
-    rows = [edit[:2], edit[2:4], edit[4:]]
+    rows = [[edit[0], (tx("pl_button_edit_name_tr"), PLAN_TRANSLATE(plan_id=plan.id))],
+            edit[1:3], edit[3:]]
     if plan.is_active:
         rows.append([(tx("pl_button_archive"), PLAN_SALE(plan_id=plan.id, on="n"))])
     else:
@@ -118,18 +134,26 @@ def ask(tx: Texts, field: str, *, step: int | None = None, plan: PlanRow | None 
     lines.append(tx(f"pl_ask_{field}", limit=plans.MAX_NAME, currency=club().currency,
                     unlimited=tx("pl_button_unlimited")))
     if plan is not None:
-        current = getattr(plan, plans.COLUMNS[field])
+        current = (plan.name.given_in(other_language(tx.lang)) if field == "name_tr"
+                   else getattr(plan, plans.COLUMNS[field]))
         lines.append(tx("pl_now", value=value_text(tx, field, current)))
     rows = []
     if field == "visits":
         rows.append([(tx("pl_button_unlimited"), PLAN_UNLIMITED())])
+    if field == "name_tr" and plan is None:
+        rows.append([(tx("pl_button_skip"), PLAN_SKIP())])
+    elif field == "name_tr" and plan.name.given_in(other_language(tx.lang)) and (
+            plan.name.given_in(tx.lang)):  # removable while a name stays
+        rows.append([(tx("pl_button_remove_tr"), PLAN_SKIP())])
     rows.append([(tx("pl_button_cancel"), PLAN_FLOW_CANCEL())])
     return Screen("\n".join(lines), inline(rows))
 
 
 def confirm_new(tx: Texts, draft: Draft) -> Screen:
     """The plan gathered, to create or drop."""
-    text = tx("pl_confirm", name=draft.name) + "\n" + summary(tx, draft)
+    text = "\n".join([tx("pl_confirm", name=draft.name),
+                      tx("pl_field_name_tr", value=value_text(tx, "name_tr", draft.name_tr)),
+                      summary(tx, draft)])
     return Screen(text, inline([[(tx("pl_button_create"), PLAN_CONFIRM(answer="yes")),
                                  (tx("pl_button_cancel"), PLAN_CONFIRM(answer="no"))]]))
 

@@ -40,7 +40,7 @@ def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Scr
         line = tx("timetable_line", time=tx.time(cls.starts_at), name=cls.name,
                   trainer=cls.trainer)
         lines.append(f"{line}\n    {places(tx, cls)} {mark}".rstrip())
-        rows.append([(f"{tx.time(cls.starts_at)} {cls.name} {mark}".strip()[:60],
+        rows.append([(f"{tx.time(cls.starts_at)} {tx.content(cls.name)} {mark}".strip()[:60],
                       CLASS(class_id=cls.id, back="s"))])
     if not classes:
         lines.append(tx("timetable_empty"))
@@ -70,7 +70,7 @@ def details(tx: Texts, found: ClassDetails, link: str | None, back: str,
     if cls.room:
         lines.append(tx("class_room", room=cls.room))
     lines.append(tx("class_places", places=Raw(places(tx, cls))))
-    if cls.description:
+    if tx.content(cls.description):  # in the reader's language, else in the other
         lines += ["", tx("class_description", text=cls.description)]
     lines.append("")
     status = cls.my_status

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from fitclub.db import rows
+from fitclub.locales import Localized
 
 WEEKS_SHOWN = 12
 
@@ -38,7 +39,7 @@ class Activity(NamedTuple):
     streak: int  # weeks in a row with a visit (see `streak`)
     classes: int  # visits with a class, all time
     total: int  # visits, all time
-    favourite: str | None  # the class type visited most (a tie: the one visited last)
+    favourite: Localized | None  # the class type visited most (a tie: the one visited last)
     weeks: tuple[Week, ...]  # the last WEEKS_SHOWN weeks, oldest first, this week last
 
 
@@ -91,7 +92,8 @@ def of_member(conn, member_id: int, now: datetime, tz: ZoneInfo,
     classes = sum(r.classes for r in found)
     favourite = None
     if classes:
-        favourite = rows.scalar(conn, "activity.favourite", {"member_id": member_id, "now": now})
+        favourite = Localized.from_db(rows.scalar(conn, "activity.favourite",
+                                                  {"member_id": member_id, "now": now}))
     this_week = week_start(today, first_week_day)
     per_week = {r.week_start: r.visits for r in found}
     shown = tuple(Week(start, per_week.get(start, 0)) for start in

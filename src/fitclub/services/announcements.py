@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from psycopg2.extras import Json
 
 from fitclub.db import audit, rows
+from fitclub.locales import Localized
 from fitclub.runtime.context import PRIORITY_ANNOUNCEMENT
 from fitclub.runtime.jobs import scheduling
 
@@ -63,7 +64,7 @@ class Announcement(NamedTuple):
     sent_count: int | None
     failed_count: int | None
     blocked_count: int | None
-    class_name: str | None
+    class_name: Localized | None
     class_starts_at: datetime | None
 
 
@@ -71,7 +72,7 @@ class ClassChoice(NamedTuple):
     """A class an announcement may go to, with how many booked or attended it."""
 
     id: int
-    name: str
+    name: Localized
     starts_at: datetime
     people: int
 

@@ -28,6 +28,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from fitclub.db import audit, rows
+from fitclub.locales import Localized
 from fitclub.runtime import notices
 from fitclub.services.booking import class_day, day_bounds
 
@@ -73,7 +74,7 @@ class TaughtClass(NamedTuple):
     starts_at: datetime
     duration_minutes: int
     status: str
-    name: str
+    name: Localized
     room: str
     capacity: int
     booked: int
@@ -87,7 +88,7 @@ class RosterClass(NamedTuple):
     starts_at: datetime
     duration_minutes: int
     status: str
-    name: str
+    name: Localized
     room: str
     capacity: int
     booked: int
@@ -282,7 +283,7 @@ class NoShow(NamedTuple):
 class _Trainer(NamedTuple):
     telegram_id: int
     language: str
-    class_name: str
+    class_name: Localized
     starts_at: datetime
     duration_minutes: int
 

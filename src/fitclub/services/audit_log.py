@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from fitclub.db import members, rows
 from fitclub.db.members import Member
+from fitclub.locales import Localized
 
 PAGE_SIZE = 10
 #: What members do for themselves (services/registration, memberships, booking).
@@ -40,10 +41,10 @@ class Entry(NamedTuple):
     subject_id: int | None
     subject_first_name: str | None
     subject_last_name: str | None
-    class_name: str | None  # the class type's name of the class it names
+    class_name: Localized | None  # the class type's name of the class it names
     class_starts_at: datetime | None
-    plan_name: str | None
-    type_name: str | None  # the class type it names
+    plan_name: Localized | None
+    type_name: Localized | None  # the class type it names
     trainer_first_name: str | None
     trainer_last_name: str | None
 

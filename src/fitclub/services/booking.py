@@ -13,6 +13,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from fitclub.db import audit, rows
+from fitclub.locales import Localized
 from fitclub.runtime import jobs, notices
 
 OFFER_JOB = "offer_expiry"
@@ -63,7 +64,7 @@ class OfferNotice(NamedTuple):
     telegram_id: int | None
     language: str
     class_id: int
-    class_name: str
+    class_name: Localized
     starts_at: datetime
     expires_at: datetime
 
@@ -94,7 +95,7 @@ class LockedClass(NamedTuple):
     capacity: int
     booked_count: int
     held: int
-    name: str
+    name: Localized
 
 
 class _Booking(NamedTuple):

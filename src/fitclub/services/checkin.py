@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.db.members import Member
+from fitclub.locales import Localized
 from fitclub.runtime import notices
 from fitclub.services import card
 from fitclub.services.card import Invalid
@@ -111,7 +112,7 @@ class _Booking(NamedTuple):
     id: int
     status: str
     class_id: int
-    class_name: str
+    class_name: Localized
     starts_at: datetime
     visit_at: datetime | None
 

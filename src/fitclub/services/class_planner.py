@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from fitclub.db import audit, rows
+from fitclub.locales import Localized
 from fitclub.services import class_types
 from fitclub.services.class_types import ClassType, Problem
 from fitclub.services.classes import check_day, check_time, local_start
@@ -80,7 +81,7 @@ class Overlap(NamedTuple):
 
     id: int
     starts_at: datetime
-    name: str
+    name: Localized
     total: int
 
 

@@ -2,6 +2,11 @@
 
 Every change writes its audit row in the caller's transaction. Checks return a `Checked`:
 the clean value, or a `Problem` (a code the screens turn into one line, and the limit).
+
+A type's name and description may be given in both of the bot's languages: as typed first (in
+`lang`, the admin's language then) and in the other (`name_tr`, `description_tr`). A name is not
+another type's name in either language; members see the texts in their language, else in the
+other (`Localized`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any, NamedTuple
 import psycopg2.errors
 
 from fitclub.db import audit, rows
+from fitclub.locales import DEFAULT, Localized, other_language
 
 NAME_MAX = 64
 DESCRIPTION_MAX = 500
@@ -24,8 +30,8 @@ class ClassType(NamedTuple):
     """A class type with how many classes it has (all, and still to come)."""
 
     id: int
-    name: str
-    description: str
+    name: Localized  # as typed, with its translation
+    description: Localized  # '' when none
     default_duration_minutes: int
     default_capacity: int
     classes: int
@@ -95,10 +101,11 @@ def check_capacity(text: str | None) -> Checked:
 
 
 def check(conn, field: str, text: str | None, type_id: int | None = None) -> Checked:
-    """A value typed for one field of a type (`type_id`'s own name is not taken)."""
-    if field == "name":
+    """A value typed for one field of a type (`type_id`'s own name is not taken); "name_tr"
+    and "desc_tr" are the name and description in the other language."""
+    if field in ("name", "name_tr"):
         return check_name(conn, text, exclude_id=type_id)
-    if field == "desc":
+    if field in ("desc", "desc_tr"):
         return check_description(text)
     if field == "dur":
         return check_duration(text)
@@ -123,18 +130,28 @@ class Saved(NamedTuple):
 
 
 def create(conn, actor_id: int, name: str, description: str, duration: int,
-           capacity: int) -> Saved:
-    """A new class type (the name is checked again: another admin may have taken it)."""
-    checked = check_name(conn, name)
-    if checked.problem is not None:
-        return Saved(None, checked.problem)
-    params = {"name": checked.value, "description": description, "duration": duration,
+           capacity: int, *, lang: str = DEFAULT, name_tr: str | None = None,
+           description_tr: str | None = None) -> Saved:
+    """A new class type, its name and description typed in `lang`, optionally also in the
+    other language (the names are checked again: another admin may have taken one)."""
+    for given in (name, name_tr):
+        checked = check_name(conn, given) if given is not None else Checked(None)
+        if checked.problem is not None:
+            return Saved(None, checked.problem)
+    params = {"name": _text(name), "description": description, "duration": duration,
               "capacity": capacity}
+    translated = {"lang": lang, "name_tr": _text(name_tr) or None,
+                  "description_tr": description_tr or None}
     try:
         with rows.savepoint(conn, "class_types"):
-            type_id = rows.scalar(conn, "class_types.insert", params)
+            type_id = rows.scalar(conn, "class_types.insert", {**params, **translated})
     except psycopg2.errors.UniqueViolation:
         return Saved(None, Problem("taken"))
+    other = other_language(lang)
+    for field, value in (("name", translated["name_tr"]),
+                         ("description", translated["description_tr"])):
+        if value:
+            params[f"{field}_{other}"] = value
     audit.record(conn, actor_id=actor_id, action="class_type.created", entity="class_type",
                  entity_id=type_id, details=params)
     return Saved(type_id)
@@ -168,6 +185,54 @@ def update(conn, actor_id: int, type_id: int, field: str, value: Any) -> Saved:
     return Saved(type_id)
 
 
+class _Texts(NamedTuple):
+    lang: str
+    name: str
+    name_tr: str | None
+    description: str
+    description_tr: str | None
+
+
+def set_text(conn, actor_id: int, type_id: int, field: str, lang: str,
+             value: str | None) -> Saved:
+    """Give the type's name or description ("name", "desc") in `lang`, already checked, or
+    remove it (None, or '' for a description). A name is kept in one language at least:
+    removing the name as typed first keeps the translation (and its description) as typed
+    first. Problem("last") when the name to remove is the only one."""
+    locked = rows.one(conn, "class_types.lock_texts", {"id": type_id}, _Texts)
+    if locked is None:
+        return Saved(None)
+    first, second = locked.lang, other_language(locked.lang)
+    texts = {"name": {first: locked.name, second: locked.name_tr},
+             "desc": {first: locked.description or None, second: locked.description_tr}}
+    old = texts[field][lang]
+    value = value or None
+    if old == value:
+        return Saved(type_id)
+    if field == "name" and value is not None:
+        checked = check_name(conn, value, exclude_id=type_id)
+        if checked.problem is not None:
+            return Saved(type_id, checked.problem)
+    texts[field][lang] = value
+    if not texts["name"][first]:
+        first, second = second, first
+    if not texts["name"][first]:
+        return Saved(type_id, Problem("last"))
+    params = {"id": type_id, "lang": first, "name": texts["name"][first],
+              "name_tr": texts["name"][second], "description": texts["desc"][first] or "",
+              "description_tr": texts["desc"][second]}
+    try:
+        with rows.savepoint(conn, "class_types"):
+            rows.execute(conn, "class_types.set_texts", params)
+    except psycopg2.errors.UniqueViolation:
+        return Saved(type_id, Problem("taken"))
+    column = {"name": "name", "desc": "description"}[field]
+    audit.record(conn, actor_id=actor_id, action="class_type.changed", entity="class_type",
+                 entity_id=type_id, details={"field": f"{column}_{lang}", "from": old or "",
+                                             "to": value or ""})
+    return Saved(type_id)
+
+
 class _Before(NamedTuple):
     name: str
     description: str
@@ -181,5 +246,5 @@ def delete(conn, actor_id: int, type_id: int) -> bool:
     if name is None:
         return False
     audit.record(conn, actor_id=actor_id, action="class_type.deleted", entity="class_type",
-                 entity_id=type_id, details={"name": name})
+                 entity_id=type_id, details={"name": str(Localized.from_db(name))})
     return True

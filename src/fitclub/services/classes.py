@@ -14,6 +14,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from fitclub.db import audit, rows
+from fitclub.locales import Localized
 from fitclub.runtime import jobs, notices
 from fitclub.services import admin_input, booking
 from fitclub.services.booking import OfferNotice, Rules, day_bounds
@@ -31,7 +32,7 @@ class AdminClass(NamedTuple):
     starts_at: datetime
     duration_minutes: int
     status: str  # scheduled, cancelled, completed
-    name: str
+    name: Localized
     trainer: str
     room: str
     capacity: int

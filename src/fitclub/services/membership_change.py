@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from fitclub.db import rows
 from fitclub.db.members import Member, by_id
+from fitclub.locales import Localized
 from fitclub.runtime import notices
 from fitclub.services import booking
 from fitclub.services.booking import OfferNotice, Rules
@@ -26,7 +27,7 @@ class AdminMembership(NamedTuple):
     id: int
     member_id: int
     plan_id: int
-    plan_name: str
+    plan_name: Localized
     status: str  # active, frozen, expired (also an active one past its end), cancelled
     starts_on: date
     ends_on: date

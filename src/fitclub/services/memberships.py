@@ -7,13 +7,14 @@ from datetime import date
 from typing import NamedTuple
 
 from fitclub.db import rows
+from fitclub.locales import Localized
 
 
 class MembershipView(NamedTuple):
     """The member's current (or latest) membership."""
 
     id: int
-    plan_name: str
+    plan_name: Localized
     status: str  # active, frozen, expired, cancelled
     starts_on: date
     ends_on: date
@@ -31,7 +32,7 @@ class Plan(NamedTuple):
     """A plan on sale."""
 
     id: int
-    name: str
+    name: Localized
     price_minor: int
     duration_days: int
     visit_count: int | None  # None: unlimited

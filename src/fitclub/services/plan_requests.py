@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.db.members import Recipient, admins, by_id
+from fitclub.locales import Localized
 from fitclub.runtime import notices
 from fitclub.services import membership_admin, memberships, timetable
 from fitclub.services.booking import Rules
@@ -75,7 +76,7 @@ class PlanRequestView(NamedTuple):
     phone: str | None
     username: str | None
     plan_id: int
-    plan_name: str
+    plan_name: Localized
     plan_on_sale: bool
     created_at: datetime
 

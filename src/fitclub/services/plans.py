@@ -4,6 +4,10 @@ A plan that was sold is never deleted (memberships keep pointing at it); it is a
 instead (`is_active = false`): members no longer see it, admins can put it back on sale.
 Editing a plan changes what is sold from then on; memberships already sold keep their dates
 and visits, but the freeze allowance is read from the plan, so it follows an edit.
+
+A plan's name may be given in both of the bot's languages: `name` as typed first (in `lang`,
+the admin's language then) and `name_tr` in the other. A name is not another plan's name in
+either language; members see the name in their language, else in the other (`Localized`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import psycopg2.errors
 from babel.numbers import get_currency_precision
 
 from fitclub.db import audit, rows
-from fitclub.locales import club
+from fitclub.locales import DEFAULT, Localized, club, other_language
 
 MAX_NAME = 40
 MAX_PRICE_MAJOR = 1_000_000
@@ -32,7 +36,7 @@ class PlanRow(NamedTuple):
     """A plan with its sales."""
 
     id: int
-    name: str
+    name: Localized  # as typed, with its translation
     price_minor: int
     duration_days: int
     visit_count: int | None  # None: unlimited
@@ -50,6 +54,17 @@ class Draft(NamedTuple):
     duration_days: int
     visit_count: int | None
     freeze_days: int
+    lang: str = DEFAULT  # the language the name was typed in
+    name_tr: str | None = None  # the name in the other language, if given
+
+    def audited(self) -> dict[str, Any]:
+        """What the audit log keeps of a new plan (the translation as name_<its language>)."""
+        fields = self._asdict()
+        fields.pop("lang")
+        translation = fields.pop("name_tr")
+        if translation:
+            fields[f"name_{other_language(self.lang)}"] = translation
+        return fields
 
 
 class Checked(NamedTuple):
@@ -67,6 +82,7 @@ class Outcome(Enum):
     SAME = "same"  # nothing to change (archived twice)
     NAME_TAKEN = "name_taken"
     SOLD = "sold"  # a sold plan is not deleted
+    LAST_NAME = "last_name"  # the name in one language is all it has: not removed
     UNAVAILABLE = "unavailable"  # no such plan (deleted, forged id)
 
 
@@ -75,7 +91,7 @@ class Change(NamedTuple):
 
     outcome: Outcome
     plan: PlanRow | None = None
-    name: str | None = None
+    name: Localized | str | None = None
 
 
 def currency_digits() -> int:
@@ -150,22 +166,23 @@ def get(conn, plan_id: int) -> PlanRow | None:
 
 
 def name_taken(conn, name: str, plan_id: int | None = None) -> bool:
-    """Whether another plan already has this name (any case)."""
+    """Whether another plan already has this name, in either language (any case)."""
     return bool(rows.scalar(conn, "plans.name_taken", {"name": name, "plan_id": plan_id}))
 
 
 def create(conn, actor_id: int, draft: Draft) -> Change:
-    """Put a new plan on sale (refused when the name is taken, also by another admin's plan
-    created at the same moment)."""
-    if name_taken(conn, draft.name):
-        return Change(Outcome.NAME_TAKEN, name=draft.name)
+    """Put a new plan on sale (refused when the name or its translation is taken, also by
+    another admin's plan created at the same moment)."""
+    for name in (draft.name, draft.name_tr):
+        if name and name_taken(conn, name):
+            return Change(Outcome.NAME_TAKEN, name=name)
     try:
         with rows.savepoint(conn, "plans"):
             plan_id = rows.scalar(conn, "plans.insert", draft._asdict())
     except psycopg2.errors.UniqueViolation:
         return Change(Outcome.NAME_TAKEN, name=draft.name)
     audit.record(conn, actor_id=actor_id, action="plan.created", entity="plan",
-                 entity_id=plan_id, details=draft._asdict())
+                 entity_id=plan_id, details=draft.audited())
     return Change(Outcome.DONE, get(conn, plan_id))
 
 
@@ -177,6 +194,8 @@ class _Locked(NamedTuple):
     visit_count: int | None
     freeze_days: int
     is_active: bool
+    lang: str
+    name_tr: str | None
 
 
 def update(conn, actor_id: int, plan_id: int, field: str, value: Any) -> Change:
@@ -193,13 +212,45 @@ def update(conn, actor_id: int, plan_id: int, field: str, value: Any) -> Change:
     fields = {**locked._asdict(), column: value}
     fields.pop("id")
     fields.pop("is_active")
+    return _write(conn, actor_id, plan_id, fields, {"field": column, "old": old, "new": value},
+                  value)
+
+
+def rename(conn, actor_id: int, plan_id: int, lang: str, value: str | None) -> Change:
+    """Give the plan's name in `lang` (value already checked), or remove it (None) while it
+    has a name in the other language. Removing the name as typed first keeps the translation
+    as the plan's name."""
+    locked = rows.one(conn, "plans.lock", {"plan_id": plan_id}, _Locked)
+    if locked is None:
+        return Change(Outcome.UNAVAILABLE)
+    names = {locked.lang: locked.name, other_language(locked.lang): locked.name_tr}
+    old = names[lang]
+    if old == value:
+        return Change(Outcome.SAME, get(conn, plan_id))
+    if value is not None and name_taken(conn, value, plan_id):
+        return Change(Outcome.NAME_TAKEN, get(conn, plan_id), name=value)
+    names[lang] = value
+    first = locked.lang if names[locked.lang] else other_language(locked.lang)
+    if not names[first]:
+        return Change(Outcome.LAST_NAME, get(conn, plan_id))
+    fields = {**locked._asdict(), "lang": first, "name": names[first],
+              "name_tr": names[other_language(first)]}
+    fields.pop("id")
+    fields.pop("is_active")
+    return _write(conn, actor_id, plan_id, fields,
+                  {"field": f"name_{lang}", "old": old, "new": value}, value)
+
+
+def _write(conn, actor_id: int, plan_id: int, fields: dict[str, Any], details: dict[str, Any],
+           value: Any) -> Change:
+    """Write a plan's fields and audit the change."""
     try:
         with rows.savepoint(conn, "plans"):
             rows.execute(conn, "plans.update", {"plan_id": plan_id, **fields})
     except psycopg2.errors.UniqueViolation:
         return Change(Outcome.NAME_TAKEN, get(conn, plan_id), name=value)
     audit.record(conn, actor_id=actor_id, action="plan.updated", entity="plan",
-                 entity_id=plan_id, details={"field": column, "old": old, "new": value})
+                 entity_id=plan_id, details=details)
     return Change(Outcome.DONE, get(conn, plan_id))
 
 
@@ -216,10 +267,10 @@ def set_on_sale(conn, actor_id: int, plan_id: int, on: bool) -> Change:
 def delete(conn, actor_id: int, plan_id: int) -> Change:
     """Delete a plan that was never sold; a sold one is refused (archive it instead)."""
     rows.execute(conn, "plans.lock", {"plan_id": plan_id})
-    name = rows.scalar(conn, "plans.delete_unsold", {"plan_id": plan_id})
+    name = Localized.from_db(rows.scalar(conn, "plans.delete_unsold", {"plan_id": plan_id}))
     if name is None:
         plan = get(conn, plan_id)
         return Change(Outcome.SOLD if plan else Outcome.UNAVAILABLE, plan)
     audit.record(conn, actor_id=actor_id, action="plan.deleted", entity="plan",
-                 entity_id=plan_id, details={"name": name})
+                 entity_id=plan_id, details={"name": str(name)})
     return Change(Outcome.DONE, name=name)

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from fitclub.db import rows
+from fitclub.locales import Localized
 
 CLASS_JOB = "class_reminder"
 EXPIRY_JOB = "membership_expiry_notice"
@@ -68,7 +69,7 @@ class ClassReminder(NamedTuple):
     telegram_id: int
     language: str
     class_id: int
-    class_name: str
+    class_name: Localized
     starts_at: datetime
     room: str
 
@@ -78,7 +79,7 @@ class MembershipReminder(NamedTuple):
 
     telegram_id: int
     language: str
-    plan_name: str
+    plan_name: Localized
     ends_on: date
     visits_left: int | None
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from fitclub.db import audit, rows
 from fitclub.db.queries import Q
+from fitclub.locales import DEFAULT, Localized, shown
 from fitclub.services.activity import Week, week_start
 
 OCCUPANCY_DAYS = 30
@@ -45,7 +46,7 @@ class TypeOccupancy(NamedTuple):
     """A class type's classes in the window, their places, and the places booked or attended."""
 
     type_id: int
-    name: str
+    name: Localized
     classes: int
     places: int
     taken: int
@@ -133,7 +134,7 @@ class _ExpiringRow(NamedTuple):
     member_id: int
     first_name: str
     last_name: str | None
-    plan: str
+    plan: Localized
     ends_on: date
     visits_left: int | None
     total: int
@@ -181,7 +182,7 @@ class MemberRow(NamedTuple):
     language: str
     role: str
     registered_at: datetime | None
-    plan: str | None
+    plan: Localized | None
     membership_status: str | None
     starts_on: date | None
     ends_on: date | None
@@ -196,7 +197,7 @@ class VisitRow(NamedTuple):
     last_name: str | None
     method: str
     class_id: int | None
-    class_type: str | None
+    class_type: Localized | None
     class_starts_at: datetime | None
     membership_id: int | None
     checked_in_by: int | None
@@ -206,7 +207,7 @@ class VisitRow(NamedTuple):
 class BookingRow(NamedTuple):
     id: int
     class_id: int
-    class_type: str
+    class_type: Localized
     class_starts_at: datetime
     class_status: str
     trainer: str | None
@@ -299,9 +300,10 @@ def exported_lately(conn, table: str, *, actor_id: int,
 
 
 def export(conn, table: str, *, actor_id: int, now: datetime, timezone: ZoneInfo,
-           max_bytes: int = MAX_EXPORT_BYTES) -> Export:
+           max_bytes: int = MAX_EXPORT_BYTES, lang: str = DEFAULT) -> Export:
     """One table as CSV (UTF-8 with a byte-order mark, a header row, times in the club's
-    time zone), recorded in the audit log. Rows past max_bytes are left out (complete=False).
+    time zone, plan and class names in `lang`, else in the other language), recorded in the
+    audit log. Rows past max_bytes are left out (complete=False).
     """
     spec = TABLES[table]
     line = io.StringIO()
@@ -317,8 +319,10 @@ def export(conn, table: str, *, actor_id: int, now: datetime, timezone: ZoneInfo
     out += encoded(spec.row._fields)
     count, complete = 0, True
     for row in _stream(conn, spec.query, spec.row):
-        chunk = encoded([cell(v, timezone, name in spec.typed)
-                         for name, v in zip(spec.row._fields, row, strict=True)])
+        chunk = encoded([cell(shown(v, lang) if isinstance(v, Localized) else v, timezone,
+                              name in spec.typed)
+                         for name, v in zip(spec.row._fields, rows.build(spec.row, row),
+                                            strict=True)])
         if len(out) + len(chunk) > max_bytes:
             complete = False
             break

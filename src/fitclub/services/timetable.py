@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from fitclub.db import rows
+from fitclub.locales import Localized
 from fitclub.services.booking import Rules, class_day, closes_at, day_bounds
 
 DAYS_AHEAD = 7
@@ -20,8 +21,8 @@ class ClassView(NamedTuple):
     starts_at: datetime
     duration_minutes: int
     status: str  # scheduled, cancelled, completed
-    name: str
-    description: str
+    name: Localized
+    description: Localized
     room: str
     trainer: str
     capacity: int
@@ -55,7 +56,7 @@ class MyBooking(NamedTuple):
 
     class_id: int
     starts_at: datetime
-    name: str
+    name: Localized
     status: str  # booked or waitlisted
     position: int | None
     offer_id: int | None
@@ -66,7 +67,7 @@ class Visit(NamedTuple):
     """A past visit."""
 
     checked_in_at: datetime
-    class_name: str | None
+    class_name: Localized | None
 
 
 def days(today: date) -> list[date]:

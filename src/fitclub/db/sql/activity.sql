@@ -21,11 +21,11 @@ ORDER BY week_start;
 
 -- name: favourite
 -- The class type the member checked in to most up to now; a tie goes to the one visited last.
-SELECT t.name
+SELECT t.name_i18n
 FROM visits v
 JOIN classes c ON c.id = v.class_id
 JOIN class_types t ON t.id = c.class_type_id
 WHERE v.member_id = %(member_id)s AND v.checked_in_at <= %(now)s
-GROUP BY t.id, t.name
+GROUP BY t.id
 ORDER BY count(*) DESC, max(v.checked_in_at) DESC, t.id DESC
 LIMIT 1;

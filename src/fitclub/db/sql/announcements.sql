@@ -11,7 +11,7 @@ RETURNING id;
 SELECT a.id, a.author_id, a.text, a.entities, a.photo_file_id, a.audience, a.class_id, a.days,
        a.status, a.total, a.progress_chat_id, a.progress_message_id, a.sent_at, a.queued_at,
        a.finished_at, a.sent_count, a.failed_count, a.blocked_count,
-       t.name AS class_name, c.starts_at AS class_starts_at
+       t.name_i18n AS class_name, c.starts_at AS class_starts_at
 FROM announcements a
 LEFT JOIN classes c ON c.id = a.class_id
 LEFT JOIN class_types t ON t.id = c.class_type_id
@@ -22,7 +22,7 @@ WHERE a.id = %(id)s;
 SELECT a.id, a.author_id, a.text, a.entities, a.photo_file_id, a.audience, a.class_id, a.days,
        a.status, a.total, a.progress_chat_id, a.progress_message_id, a.sent_at, a.queued_at,
        a.finished_at, a.sent_count, a.failed_count, a.blocked_count,
-       t.name AS class_name, c.starts_at AS class_starts_at
+       t.name_i18n AS class_name, c.starts_at AS class_starts_at
 FROM announcements a
 LEFT JOIN classes c ON c.id = a.class_id
 LEFT JOIN class_types t ON t.id = c.class_type_id
@@ -43,7 +43,7 @@ SELECT id FROM classes WHERE id = %(class_id)s AND status <> 'cancelled';
 
 -- name: classes_of_day
 -- The classes of one club day (not cancelled), with how many booked or attended each.
-SELECT c.id, t.name, c.starts_at,
+SELECT c.id, t.name_i18n AS name, c.starts_at,
        (SELECT count(*) FROM bookings b
         WHERE b.class_id = c.id AND b.status IN ('booked', 'attended'))::int AS people
 FROM classes c JOIN class_types t ON t.id = c.class_type_id

@@ -5,7 +5,8 @@
 -- name: taught
 -- The classes a member teaches starting in [since, until), minus those that ended more
 -- than the marking window ago and started before today, soonest first.
-SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name, c.room, c.capacity,
+SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name_i18n AS name, c.room,
+       c.capacity,
        c.booked_count AS booked,
        (SELECT count(*) FROM bookings w
         WHERE w.class_id = c.id AND w.status = 'waitlisted')::integer AS waiting
@@ -18,7 +19,8 @@ ORDER BY c.starts_at, c.id;
 
 -- name: class_for
 -- A class the actor may see the roster of (theirs, or any for an admin).
-SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name, c.room, c.capacity,
+SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name_i18n AS name, c.room,
+       c.capacity,
        c.booked_count AS booked,
        coalesce(tr.first_name || coalesce(' ' || tr.last_name, ''), '') AS trainer
 FROM classes c
@@ -155,7 +157,7 @@ ORDER BY m.id;
 
 -- name: trainer_notice
 -- Whom to tell about a class's no-shows: its trainer, if staff and reachable.
-SELECT tr.telegram_id, tr.language, t.name AS class_name, c.starts_at, c.duration_minutes
+SELECT tr.telegram_id, tr.language, t.name_i18n AS class_name, c.starts_at, c.duration_minutes
 FROM classes c
 JOIN class_types t ON t.id = c.class_type_id
 JOIN members tr ON tr.id = c.trainer_id

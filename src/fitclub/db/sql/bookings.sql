@@ -105,8 +105,8 @@ WHERE id = %(offer_id)s AND status = 'open';
 
 -- name: offer_notice
 -- What the offered member is told: their chat, language and the class.
-SELECT o.id AS offer_id, m.telegram_id, m.language, c.id AS class_id, t.name AS class_name,
-       c.starts_at, o.expires_at
+SELECT o.id AS offer_id, m.telegram_id, m.language, c.id AS class_id,
+       t.name_i18n AS class_name, c.starts_at, o.expires_at
 FROM waitlist_offers o
 JOIN members m ON m.id = o.member_id
 JOIN classes c ON c.id = o.class_id
@@ -116,7 +116,7 @@ WHERE o.id = %(offer_id)s;
 -- name: upcoming_for_member
 -- The member's bookings and waitlist places of classes not yet started, soonest first, with
 -- the place in line and any open offer.
-SELECT c.id AS class_id, c.starts_at, t.name, b.status,
+SELECT c.id AS class_id, c.starts_at, t.name_i18n AS name, b.status,
        CASE WHEN b.status = 'waitlisted' THEN
            (SELECT count(*) FROM bookings w
             WHERE w.class_id = b.class_id AND w.status = 'waitlisted'
@@ -133,7 +133,7 @@ LIMIT 30;
 
 -- name: last_visits
 -- The member's last five visits, newest first, with the class name when there was one.
-SELECT v.checked_in_at, t.name AS class_name
+SELECT v.checked_in_at, t.name_i18n AS class_name
 FROM visits v
 LEFT JOIN classes c ON c.id = v.class_id
 LEFT JOIN class_types t ON t.id = c.class_type_id

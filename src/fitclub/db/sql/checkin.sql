@@ -28,7 +28,7 @@ WHERE member_id = %(member_id)s AND checked_in_at > %(since)s;
 -- The member's booking of a class starting within the window around now, nearest to now
 -- first, locked; with the visit already recorded for that class, if any (a trainer may have
 -- marked the member attended before they reached the door).
-SELECT b.id, b.status, c.id AS class_id, t.name AS class_name, c.starts_at,
+SELECT b.id, b.status, c.id AS class_id, t.name_i18n AS class_name, c.starts_at,
        (SELECT v.checked_in_at FROM visits v
         WHERE v.member_id = b.member_id AND v.class_id = b.class_id) AS visit_at
 FROM bookings b

@@ -7,7 +7,8 @@
 -- (class_id NULL), with places taken (held offers count), the waitlist length and the
 -- member's own booking status. psycopg2 sends the values inline, so the planner folds the
 -- branch not taken away.
-SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name, t.description, c.room,
+SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name_i18n AS name,
+       t.description_i18n AS description, c.room,
        coalesce(tr.first_name || coalesce(' ' || tr.last_name, ''), '') AS trainer,
        c.capacity,
        c.booked_count + (SELECT count(*) FROM waitlist_offers o
@@ -30,7 +31,7 @@ ORDER BY c.starts_at, c.id;
 SELECT c.id, c.starts_at, c.status, c.capacity, c.booked_count,
        (SELECT count(*) FROM waitlist_offers o
         WHERE o.class_id = c.id AND o.status = 'open')::integer AS held,
-       t.name
+       t.name_i18n AS name
 FROM classes c JOIN class_types t ON t.id = c.class_type_id
 WHERE c.id = %(class_id)s
 FOR UPDATE OF c;
@@ -38,7 +39,7 @@ FOR UPDATE OF c;
 -- name: admin_view
 -- Classes as admins see them: one class (class_id), or those starting in [start, end)
 -- (class_id NULL), with seats booked, places held by open offers and the waitlist length.
-SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name,
+SELECT c.id, c.starts_at, c.duration_minutes, c.status, t.name_i18n AS name,
        coalesce(tr.first_name || coalesce(' ' || tr.last_name, ''), '') AS trainer,
        c.room, c.capacity, c.booked_count AS booked,
        (SELECT count(*) FROM waitlist_offers o
@@ -76,7 +77,7 @@ GROUP BY room ORDER BY max(id) DESC LIMIT %(limit)s;
 -- name: trainer_overlaps
 -- The trainer's scheduled classes overlapping any of the given starts (each lasting
 -- duration minutes), soonest first, with how many there are in all.
-SELECT c.id, c.starts_at, t.name, count(*) OVER ()::integer AS total
+SELECT c.id, c.starts_at, t.name_i18n AS name, count(*) OVER ()::integer AS total
 FROM classes c JOIN class_types t ON t.id = c.class_type_id
 WHERE c.trainer_id = %(trainer_id)s AND c.status = 'scheduled'
   AND (%(exclude_id)s::bigint IS NULL OR c.id <> %(exclude_id)s)

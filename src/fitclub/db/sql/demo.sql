@@ -11,15 +11,18 @@ SELECT EXISTS (
 );
 
 -- name: insert_plan
--- One membership plan (left alone if a plan of that name exists).
-INSERT INTO membership_plans (name, price_minor, duration_days, visit_count)
-VALUES (%(name)s, %(price_minor)s, %(duration_days)s, %(visit_count)s)
+-- One membership plan, named in English and Russian (left alone if a plan of that name
+-- exists).
+INSERT INTO membership_plans (name, price_minor, duration_days, visit_count, lang, name_tr)
+VALUES (%(name)s, %(price_minor)s, %(duration_days)s, %(visit_count)s, 'en', %(name_tr)s)
 ON CONFLICT (name) DO NOTHING;
 
 -- name: insert_class_type
--- One class type (left alone if a type of that name exists).
-INSERT INTO class_types (name, description, default_duration_minutes, default_capacity)
-VALUES (%(name)s, %(description)s, %(duration_minutes)s, %(capacity)s)
+-- One class type, in English and Russian (left alone if a type of that name exists).
+INSERT INTO class_types (name, description, default_duration_minutes, default_capacity, lang,
+                         name_tr, description_tr)
+VALUES (%(name)s, %(description)s, %(duration_minutes)s, %(capacity)s, 'en', %(name_tr)s,
+        %(description_tr)s)
 ON CONFLICT (name) DO NOTHING;
 
 -- name: class_types_by_name

@@ -5,7 +5,7 @@
 -- The member's current membership (active and not past its end, or frozen), else their
 -- latest one, with its plan, freeze allowance and open freeze; `status` reads 'expired' for
 -- an active one past its end.
-SELECT m.id, m.member_id, m.plan_id, p.name AS plan_name,
+SELECT m.id, m.member_id, m.plan_id, p.name_i18n AS plan_name,
        CASE WHEN m.status = 'active' AND m.ends_on < %(today)s THEN 'expired'
             ELSE m.status END AS status,
        m.starts_on, m.ends_on, m.visits_left, p.freeze_days AS freeze_allowance,
@@ -23,7 +23,7 @@ LIMIT 1;
 -- name: lock
 -- One membership, locked for a change, as of_member shows it; only a live member's unless
 -- erased_too (the freeze_end job still ends an erased member's freeze).
-SELECT m.id, m.member_id, m.plan_id, p.name AS plan_name,
+SELECT m.id, m.member_id, m.plan_id, p.name_i18n AS plan_name,
        CASE WHEN m.status = 'active' AND m.ends_on < %(today)s THEN 'expired'
             ELSE m.status END AS status,
        m.starts_on, m.ends_on, m.visits_left, p.freeze_days AS freeze_allowance,

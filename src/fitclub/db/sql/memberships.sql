@@ -4,7 +4,7 @@
 -- The member's current membership (active or frozen), else their most recent one, with its
 -- plan and freeze allowance; `status` reads 'expired' once the end date of an active one has
 -- passed (a frozen one's end date moves when its freeze ends).
-SELECT m.id, p.name AS plan_name,
+SELECT m.id, p.name_i18n AS plan_name,
        CASE WHEN m.status = 'active' AND m.ends_on < %(today)s THEN 'expired'
             ELSE m.status END AS status,
        m.starts_on, m.ends_on, m.visits_left,
@@ -20,11 +20,11 @@ LIMIT 1;
 
 -- name: plans_on_sale
 -- The plans a member may request, cheapest first.
-SELECT id, name, price_minor, duration_days, visit_count, freeze_days
+SELECT id, name_i18n AS name, price_minor, duration_days, visit_count, freeze_days
 FROM membership_plans WHERE is_active
 ORDER BY price_minor, id;
 
 -- name: plan_on_sale
 -- One plan if it is still on sale.
-SELECT id, name, price_minor, duration_days, visit_count, freeze_days
+SELECT id, name_i18n AS name, price_minor, duration_days, visit_count, freeze_days
 FROM membership_plans WHERE id = %(plan_id)s AND is_active;

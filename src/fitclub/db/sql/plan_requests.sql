@@ -26,7 +26,7 @@ RETURNING id;
 -- name: open
 -- Open requests for a plan, newest first, of live members.
 SELECT r.id, r.member_id, m.first_name, m.last_name, m.phone, m.username, r.plan_id,
-       p.name AS plan_name, p.is_active AS plan_on_sale, r.created_at
+       p.name_i18n AS plan_name, p.is_active AS plan_on_sale, r.created_at
 FROM plan_requests r
 JOIN members m ON m.id = r.member_id AND m.deleted_at IS NULL
 JOIN membership_plans p ON p.id = r.plan_id

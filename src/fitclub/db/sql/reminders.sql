@@ -32,7 +32,8 @@ WHERE ms.status = 'active' AND ms.visits_left = 1 AND ms.ends_on >= %(today)s
 
 -- name: class_reminder
 -- A booked place to remind of, if it still stands and its member still gets reminders.
-SELECT m.telegram_id, m.language, c.id AS class_id, ct.name AS class_name, c.starts_at, c.room
+SELECT m.telegram_id, m.language, c.id AS class_id, ct.name_i18n AS class_name, c.starts_at,
+       c.room
 FROM bookings b
 JOIN classes c ON c.id = b.class_id AND c.status = 'scheduled'
 JOIN class_types ct ON ct.id = c.class_type_id
@@ -43,7 +44,7 @@ WHERE b.id = %(booking_id)s AND b.status = 'booked' AND c.starts_at > %(now)s
 
 -- name: membership_reminder
 -- A membership to tell about, if still active and its member still gets reminders.
-SELECT m.telegram_id, m.language, p.name AS plan_name, ms.ends_on, ms.visits_left
+SELECT m.telegram_id, m.language, p.name_i18n AS plan_name, ms.ends_on, ms.visits_left
 FROM memberships ms
 JOIN membership_plans p ON p.id = ms.plan_id
 JOIN members m ON m.id = ms.member_id

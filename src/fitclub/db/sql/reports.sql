@@ -12,7 +12,8 @@ ORDER BY method;
 
 -- name: occupancy
 -- Per class type, the classes started within a window and not cancelled: how many, their places, and the places booked or attended (cancelled, waitlisted and no-show do not count).
-SELECT t.id AS type_id, t.name, count(*)::int AS classes, sum(c.capacity)::int AS places,
+SELECT t.id AS type_id, t.name_i18n AS name, count(*)::int AS classes,
+       sum(c.capacity)::int AS places,
        sum(taken.n)::int AS taken
 FROM classes c
 JOIN class_types t ON t.id = c.class_type_id
@@ -21,7 +22,7 @@ CROSS JOIN LATERAL (
     WHERE b.class_id = c.id AND b.status IN ('booked', 'attended')
 ) taken
 WHERE c.starts_at >= %(since)s AND c.starts_at < %(until)s AND c.status <> 'cancelled'
-GROUP BY t.id, t.name
+GROUP BY t.id
 ORDER BY t.name, t.id;
 
 -- name: counts
@@ -40,7 +41,7 @@ SELECT
 
 -- name: expiring
 -- Active memberships ending today to the last day (both included), soonest first, with their members and plans, and how many there are in all.
-SELECT m.id AS member_id, m.first_name, m.last_name, p.name AS plan, ms.ends_on,
+SELECT m.id AS member_id, m.first_name, m.last_name, p.name_i18n AS plan, ms.ends_on,
        ms.visits_left, (count(*) OVER ())::int AS total
 FROM memberships ms
 JOIN members m ON m.id = ms.member_id
@@ -70,7 +71,7 @@ SELECT m.id, m.first_name, m.last_name, m.phone, m.username, m.language, m.role,
        cur.ends_on, cur.visits_left
 FROM members m
 LEFT JOIN LATERAL (
-    SELECT p.name AS plan, ms.status, ms.starts_on, ms.ends_on, ms.visits_left
+    SELECT p.name_i18n AS plan, ms.status, ms.starts_on, ms.ends_on, ms.visits_left
     FROM memberships ms JOIN membership_plans p ON p.id = ms.plan_id
     WHERE ms.member_id = m.id
     ORDER BY ms.status IN ('active', 'frozen') DESC, ms.starts_on DESC, ms.id DESC
@@ -82,7 +83,7 @@ ORDER BY m.id;
 -- name: export_visits
 -- Every visit, by id: who, when, how, the class if any, and the staff member who checked them in.
 SELECT v.id, v.checked_in_at, v.member_id, m.first_name, m.last_name, v.method,
-       v.class_id, t.name AS class_type, c.starts_at AS class_starts_at,
+       v.class_id, t.name_i18n AS class_type, c.starts_at AS class_starts_at,
        v.membership_id, v.checked_in_by, s.first_name AS checked_in_by_name
 FROM visits v
 JOIN members m ON m.id = v.member_id
@@ -93,7 +94,7 @@ ORDER BY v.id;
 
 -- name: export_bookings
 -- Every booking, by id: the class, its trainer, the member and what became of the place.
-SELECT b.id, b.class_id, t.name AS class_type, c.starts_at AS class_starts_at,
+SELECT b.id, b.class_id, t.name_i18n AS class_type, c.starts_at AS class_starts_at,
        c.status AS class_status, tr.first_name AS trainer, b.member_id, m.first_name,
        m.last_name, b.status, b.created_at, b.cancelled_at, b.late_cancel
 FROM bookings b
