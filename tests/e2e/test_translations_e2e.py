@@ -39,7 +39,7 @@ def _create_plan(admin: Person) -> None:
         details["text"])
 
 
-def _create_type(admin: Person) -> None:
+def _create_type(admin: Person) -> dict:
     """/staff -> Class types -> New type: Stretching / Растяжка, with a description in each."""
     (home,) = admin.send("/staff")
     admin.press(home, plain(EN, "staff_types"))
@@ -61,6 +61,7 @@ def _create_type(admin: Person) -> None:
     card = admin.wait_edit(confirm["message_id"], plain(EN, "ctype_created"))
     assert "Slow and deep" in card["text"]
     assert plain(EN, "ctype_card_desc_tr", text="Медленно и глубоко") in card["text"]
+    return card
 
 
 def _member(emu, db_url: str, name: str, lang: str, plan: str | None = None) -> Person:
@@ -96,7 +97,7 @@ def test_plans_and_class_types_show_in_each_members_language(emu, launcher, db_u
     launcher.start(db_url)
 
     _create_plan(admin)
-    _create_type(admin)
+    card = _create_type(admin)
     assert query(db_url, "SELECT lang, name, name_tr FROM membership_plans ORDER BY id") == [
         ("en", "Trial", None), ("en", "Gold", "Золотой")]
     assert query(db_url, "SELECT lang, name, name_tr, description, description_tr"
@@ -117,6 +118,7 @@ def test_plans_and_class_types_show_in_each_members_language(emu, launcher, db_u
         assert other not in plans["text"] and other not in labels
 
     # Members of Gold: their membership and the timetable, in their language.
+    members: dict[str, Person] = {}
     for lang, tx, gold, name, description in (
             ("ru", RU, "Золотой", "Растяжка", "Медленно и глубоко"),
             ("en", EN, "Gold", "Stretching", "Slow and deep")):
@@ -128,3 +130,17 @@ def test_plans_and_class_types_show_in_each_members_language(emu, launcher, db_u
         for other in (("Stretching", "Slow and deep") if lang == "ru"
                       else ("Растяжка", "Медленно и глубоко")):
             assert not any(other in text for text in seen), (other, seen)
+        members[lang] = member
+
+    # The admin removes the Russian description from the type's card: Russian members then
+    # read the English one, under the Russian name.
+    admin.press(card, plain(EN, "ctype_edit_desc_tr"))
+    prompt = admin.wait_edit(card["message_id"], plain(EN, "ctype_now",
+                                                       text="Медленно и глубоко"))
+    assert buttons(prompt) == [[plain(EN, "ctype_remove_desc_tr")], [plain(EN, "ctype_cancel")]]
+    admin.press(prompt, plain(EN, "ctype_remove_desc_tr"))
+    admin.wait_edit(card["message_id"], plain(EN, "ctype_card_no_desc_tr"))
+    assert query(db_url, "SELECT description, description_tr FROM class_types") == [
+        ("Slow and deep", None)]
+    seen = _timetable(members["ru"], RU, "Растяжка", "Slow and deep")
+    assert not any("Stretching" in text for text in seen)
