@@ -19,7 +19,7 @@ PRODID = "-//FitClub//bot//EN"  # iCalendar's product id: an identifier, not tex
 
 def refusal(tx: Texts, reason: Refusal, position: int | None = None) -> str:
     """Why a booking was refused, in one line."""
-    return tx(f"refusal_{reason.value}", n=position or 0)
+    return tx(f"refusal_{reason.value}", n=position or 0, membership=tx("menu_membership"))
 
 
 def my_bookings(tx: Texts, mine: MyBookings, note: str | None = None) -> Screen:
