@@ -78,18 +78,21 @@ def test_an_unlimited_membership_books_without_counting(db_url):
     assert _visits(db_url, member) is None
 
 
-@pytest.mark.parametrize(("setup", "reason"), [
-    ({"membership": False}, Refusal.NO_MEMBERSHIP),
-    ({"status": "frozen"}, Refusal.FROZEN),
-    ({"ends_on": date(2030, 6, 9)}, Refusal.EXPIRED_ON_DATE),
-    ({"starts_on": date(2030, 6, 11)}, Refusal.EXPIRED_ON_DATE),
-    ({"visits": 0}, Refusal.NO_VISITS),
+@pytest.mark.parametrize(("setup", "reason", "on"), [
+    ({"membership": False}, Refusal.NO_MEMBERSHIP, None),
+    ({"status": "frozen"}, Refusal.FROZEN, None),
+    # Booked on 9 June for a class on the 10th: the membership's dates name the date.
+    ({"ends_on": date(2030, 6, 9)}, Refusal.ENDS_BEFORE, date(2030, 6, 9)),
+    ({"ends_on": date(2030, 6, 8)}, Refusal.ENDED, date(2030, 6, 8)),
+    ({"starts_on": date(2030, 6, 11)}, Refusal.NOT_STARTED, date(2030, 6, 11)),
+    ({"visits": 0}, Refusal.NO_VISITS, None),
 ])
-def test_a_membership_that_does_not_allow_the_class_is_refused(db_url, setup, reason):
+def test_a_membership_that_does_not_allow_the_class_is_refused(db_url, setup, reason, on):
     class_id = _class(db_url)
     member = _member(db_url, 1, **setup)
     result = _book(db_url, member, class_id)
-    assert (result.outcome, result.reason) == (Outcome.REFUSED, reason)
+    assert (result.outcome, result.reason, result.on) == (Outcome.REFUSED, reason, on)
+    assert result.day == (START.date() if on else None)
     assert query(db_url, "SELECT count(*) FROM bookings")[0][0] == 0
 
 
@@ -98,7 +101,9 @@ def test_a_freeze_covering_the_class_day_refuses(db_url):
     member = _member(db_url, 1)
     query(db_url, "INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
                   " SELECT id, '2030-06-09', '2030-06-12' FROM memberships")
-    assert _book(db_url, member, class_id).reason is Refusal.FROZEN
+    result = _book(db_url, member, class_id)
+    assert (result.reason, result.on, result.day) == (Refusal.FROZEN, date(2030, 6, 12),
+                                                      START.date())
 
 
 def test_a_frozen_membership_books_classes_after_its_freeze_but_not_during_it(db_url):
@@ -309,6 +314,8 @@ def test_a_day_and_its_times_follow_the_club_time_zone_across_dst(db_url):
     assert [c.starts_at.astimezone(tz).strftime("%H:%M") for c in shown] == ["00:30", "23:30"]
     # The class is on the 29th in Berlin (the 28th in UTC): the membership ends on the 28th.
     now = datetime(2026, 3, 1, tzinfo=UTC)
-    assert _book(db_url, member, before, now=now, rules=berlin).reason is Refusal.EXPIRED_ON_DATE
+    result = _book(db_url, member, before, now=now, rules=berlin)
+    assert (result.reason, result.on, result.day) == (Refusal.ENDS_BEFORE, date(2026, 3, 28),
+                                                      date(2026, 3, 29))
     assert _book(db_url, member, before, now=now,
                  rules=RULES).outcome is Outcome.BOOKED  # the same class, counted in UTC

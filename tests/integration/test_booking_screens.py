@@ -20,24 +20,48 @@ from tests.integration.test_booking import _book, _class, _member
 REFUSALS = {
     "en": {Refusal.NO_MEMBERSHIP: "You need a membership to book",
            Refusal.FROZEN: "membership is frozen on that day",
-           Refusal.EXPIRED_ON_DATE: "isn't valid on the day of this class",
            Refusal.NO_VISITS: "No visits left", Refusal.ALREADY_BOOKED: "already booked",
            Refusal.ALREADY_WAITLISTED: "already on the waitlist: number 4",
            Refusal.FULL: "The class is full", Refusal.CLOSED: "Booking for this class has closed",
            Refusal.CANCELLED: "This class is cancelled"},
     "ru": {Refusal.NO_MEMBERSHIP: "нужен абонемент", Refusal.FROZEN: "заморожен",
-           Refusal.EXPIRED_ON_DATE: "не действует в день этого занятия",
            Refusal.NO_VISITS: "не осталось посещений", Refusal.ALREADY_BOOKED: "уже записаны",
            Refusal.ALREADY_WAITLISTED: "уже в очереди: 4-й", Refusal.FULL: "Мест нет",
            Refusal.CLOSED: "Запись на это занятие закрыта", Refusal.CANCELLED: "отменено"},
 }
 
 
+#: Refusals by the membership's dates: the state, its date and the class day (10 Dec 2026 and
+#: Sun 6 Dec), in one line.
+DATED = {
+    "en": {Refusal.NOT_STARTED: "Your membership starts on 10 Dec 2026; this class is on"
+                                " Sun 6 Dec.",
+           Refusal.ENDS_BEFORE: "Your membership is valid until 10 Dec 2026; this class is on"
+                                " Sun 6 Dec.",
+           Refusal.ENDED: "Your membership ended on 10 Dec 2026; this class is on Sun 6 Dec.",
+           Refusal.FROZEN: "Your membership is frozen until 10 Dec 2026; this class is on"
+                           " Sun 6 Dec."},
+    "ru": {Refusal.NOT_STARTED: "Ваш абонемент начинается 10 дек. 2026 г.: на занятие вс 6 дек."
+                                " записаться нельзя.",
+           Refusal.ENDS_BEFORE: "Ваш абонемент действует до 10 дек. 2026 г.: на занятие вс 6 дек."
+                                " записаться нельзя.",
+           Refusal.ENDED: "Ваш абонемент закончился 10 дек. 2026 г.: на занятие вс 6 дек."
+                          " записаться нельзя.",
+           Refusal.FROZEN: "Ваш абонемент заморожен до 10 дек. 2026 г.: на занятие вс 6 дек."
+                           " записаться нельзя."},
+}
+
+
 @pytest.mark.parametrize("lang", ["en", "ru"])
 @pytest.mark.parametrize("reason", list(Refusal))
 def test_every_refusal_is_one_line_in_both_languages(lang, reason):
-    line = booking_screens.refusal(Texts(lang), reason, position=4)
-    assert REFUSALS[lang][reason] in line and "\n" not in line
+    if reason in DATED[lang]:
+        line = booking_screens.refusal(Texts(lang), reason, on=date(2026, 12, 10),
+                                       day=date(2026, 12, 6))
+        assert line.replace("\xa0", " ") == DATED[lang][reason]
+    if reason in REFUSALS[lang]:
+        line = booking_screens.refusal(Texts(lang), reason, position=4)
+        assert REFUSALS[lang][reason] in line and "\n" not in line
 
 
 @pytest.mark.parametrize(("n", "says"), [(1, "осталось 1 место из 30"), (2, "осталось 2 места"),

@@ -69,27 +69,90 @@ def test_bootstrap_admins_register_as_admins(db):
     assert members.by_id(db, member_id).role == "admin"
 
 
-def test_a_plan_request_notifies_admins_once_a_day(db):
+TODAY = date(2026, 12, 3)
+
+
+def _requests(db) -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute("SELECT p.name, r.status FROM plan_requests r"
+                    " JOIN membership_plans p ON p.id = r.plan_id ORDER BY r.id")
+        return cur.fetchall()
+
+
+def test_one_request_at_a_time_withdrawn_and_asked_again_told_once_a_day(db):
     admin_id = registration.complete(db, telegram_id=7, name="Boss", phone="+10000000",
                                      username=None, language="en", admin_ids=(7,))
     assert admin_id
     member = _member(db)
-    plan_id = _plan(db)
-    first = plan_requests.request_plan(db, member.id, plan_id)
+    plan_id, other_id = _plan(db), _plan(db, "Year")
+    assert plan_requests.my_request(db, member.id) is None
+    first = plan_requests.request_plan(db, member.id, plan_id, TODAY)
     assert first.outcome is RequestOutcome.SENT
     assert [a.telegram_id for a in first.notify] == [7]
-    again = plan_requests.request_plan(db, member.id, plan_id)
-    assert (again.outcome, again.notify) == (RequestOutcome.REPEAT, [])
-    with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM plan_requests")
-        assert cur.fetchone()[0] == 1
+    assert (first.request.plan_name, first.request.pending) == ("10 visits", True)
+    # While it is pending, neither the same plan nor another one is asked for again.
+    for plan in (plan_id, other_id):
+        again = plan_requests.request_plan(db, member.id, plan, TODAY)
+        assert (again.outcome, again.notify, again.request) == (
+            RequestOutcome.PENDING, [], first.request)
+    assert _requests(db) == [("10 visits", "open")]
+    # Withdrawn (once: a second withdrawal finds nothing), then asked for again: recorded,
+    # but the admins were told of this plan today already.
+    assert plan_requests.withdraw(db, member.id, first.request.id + 1) is None
+    assert plan_requests.withdraw(db, member.id, first.request.id).status == "withdrawn"
+    assert plan_requests.withdraw(db, member.id, first.request.id) is None
+    assert plan_requests.my_request(db, member.id) is None
+    repeat = plan_requests.request_plan(db, member.id, plan_id, TODAY)
+    assert (repeat.outcome, repeat.notify) == (RequestOutcome.SENT, [])
+    plan_requests.withdraw(db, member.id, repeat.request.id)
+    year = plan_requests.request_plan(db, member.id, other_id, TODAY)
+    assert [a.telegram_id for a in year.notify] == [7]
+    assert _requests(db) == [("10 visits", "withdrawn"), ("10 visits", "withdrawn"),
+                             ("Year", "open")]
+
+
+def test_a_dismissed_request_reads_as_declined_until_a_membership_or_a_new_request(db):
+    admin = _member(db, 7, "Boss")
+    member = _member(db)
+    plan_id = _plan(db)
+    sent = plan_requests.request_plan(db, member.id, plan_id, TODAY)
+    assert plan_requests.dismiss_request(db, admin.id, sent.request.id)
+    declined = plan_requests.my_request(db, member.id)
+    assert (declined.id, declined.status, declined.pending) == (sent.request.id, "dismissed",
+                                                                False)
+    assert declined.closed_at is not None
+    again = plan_requests.request_plan(db, member.id, plan_id, TODAY)
+    assert (again.outcome, plan_requests.my_request(db, member.id).pending) == (
+        RequestOutcome.SENT, True)
+    with db.cursor() as cur:  # granted: a membership since, the request closed
+        cur.execute("UPDATE plan_requests SET status = 'dismissed', closed_at = now()")
+    factories.membership(db, member.id, plan_id, starts_on=TODAY, ends_on=TODAY + timedelta(30))
+    assert plan_requests.my_request(db, member.id) is None
+
+
+@pytest.mark.parametrize(("starts", "ends", "status", "outcome"), [
+    (7, 36, "active", RequestOutcome.HAS_MEMBERSHIP),  # not started yet
+    (-3, 26, "active", RequestOutcome.HAS_MEMBERSHIP),
+    (-3, 26, "frozen", RequestOutcome.HAS_MEMBERSHIP),
+    (-40, -1, "active", RequestOutcome.SENT),  # ended yesterday
+    (-3, 26, "cancelled", RequestOutcome.SENT),
+])
+def test_a_member_with_a_current_membership_cannot_request_a_plan(db, starts, ends, status,
+                                                                   outcome):
+    member = _member(db)
+    plan_id = _plan(db)
+    factories.membership(db, member.id, plan_id, starts_on=TODAY + timedelta(starts),
+                         ends_on=TODAY + timedelta(ends), status=status)
+    result = plan_requests.request_plan(db, member.id, plan_id, TODAY)
+    assert result.outcome is outcome
+    assert len(_requests(db)) == (outcome is RequestOutcome.SENT)
 
 
 @pytest.mark.parametrize("case", ["archived", "missing"])
 def test_a_request_for_a_plan_not_on_sale_is_refused(db, case):
     member = _member(db)
     plan_id = _plan(db, active=False) if case == "archived" else 999_999
-    assert plan_requests.request_plan(db, member.id, plan_id).outcome is \
+    assert plan_requests.request_plan(db, member.id, plan_id, TODAY).outcome is \
         RequestOutcome.UNAVAILABLE
 
 
@@ -102,8 +165,12 @@ def test_membership_view_counts_freeze_days_and_expiry(db):
         cur.execute("INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
                     " VALUES (%s, '2026-11-10', '2026-11-14')", (membership_id,))
     view = memberships.membership_of(db, member.id, date(2026, 11, 23))
-    assert (view.status, view.visits_left, view.freeze_days_left) == ("active", 4, 9)
+    assert (view.status, view.visits_left, view.freeze_allowance, view.freeze_days_left) == (
+        "active", 4, 14, 9)
     assert memberships.membership_of(db, member.id, date(2027, 1, 1)).status == "expired"
+    # Before its first day it is current but not started: 'upcoming'.
+    upcoming = memberships.membership_of(db, member.id, date(2026, 10, 31))
+    assert (upcoming.status, upcoming.current) == ("upcoming", True)
 
 
 def test_erasure_leaves_nothing_identifying_and_keeps_visits(db):

@@ -292,7 +292,8 @@ def test_the_allowance_counts_earlier_freezes_and_one_freeze_at_a_time(db_url, c
     assert _freeze(db_url, club, m.id, 1, TODAY).reason is Refusal.FREEZE_OPEN
     query(db_url, "UPDATE memberships SET status = 'cancelled' WHERE id = %s", (m.id,))
     open_plan = _grant(db_url, club, plan="open").membership
-    assert _freeze(db_url, club, open_plan.id, 1, TODAY).reason is Refusal.NO_ALLOWANCE
+    # A plan without freezing says so (not "no days left").
+    assert _freeze(db_url, club, open_plan.id, 1, TODAY).reason is Refusal.FREEZE_NOT_ALLOWED
 
 
 def test_a_freeze_running_past_the_old_end_leaves_the_membership_frozen_not_expired(db_url,

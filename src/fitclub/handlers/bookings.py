@@ -53,7 +53,8 @@ def answer_offer(deps: Deps, ctx: UpdateContext, member: Member,
         found = timetable.details(ctx.conn, member.id, result.class_id, ctx.now(), rules)
         text = tx("offer_accepted", name=found.cls.name, when=tx.datetime(found.cls.starts_at))
     elif result.outcome is Outcome.REFUSED:
-        text = tx("offer_refused", reason=screens.refusal(tx, result.reason))
+        text = tx("offer_refused", reason=screens.refusal(tx, result.reason, on=result.on,
+                                                          day=result.day))
     else:
         text = tx("offer_declined")
     # The offer message becomes its answer: no new message, no stale buttons left.

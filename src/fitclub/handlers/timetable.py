@@ -138,7 +138,8 @@ def book(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
     elif result.outcome is Outcome.WAITLISTED:
         toast = ctx.texts("waitlisted_toast", n=result.position)
     else:
-        toast = booking_screens.refusal(ctx.texts, result.reason, result.position)
+        toast = booking_screens.refusal(ctx.texts, result.reason, result.position,
+                                        result.on, result.day)
     ui.show(ctx, class_screen(deps, ctx, member, values["class_id"], values["back"]), call,
             toast=toast)
 

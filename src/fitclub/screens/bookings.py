@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import icalendar
 
@@ -17,8 +17,13 @@ from fitclub.services.timetable import ClassView, MyBookings
 PRODID = "-//FitClub//bot//EN"  # iCalendar's product id: an identifier, not text to read
 
 
-def refusal(tx: Texts, reason: Refusal, position: int | None = None) -> str:
-    """Why a booking was refused, in one line."""
+def refusal(tx: Texts, reason: Refusal, position: int | None = None, on: date | None = None,
+            day: date | None = None) -> str:
+    """Why a booking was refused, in one line; a refusal by the membership's dates names the
+    date that decides it (`on`) and the class day."""
+    if on is not None and day is not None:
+        return tx(f"refusal_{reason.value}_on", date=tx.date(on, "long"),
+                  day=tx.date(day, "short"))
     return tx(f"refusal_{reason.value}", n=position or 0, membership=tx("menu_membership"))
 
 

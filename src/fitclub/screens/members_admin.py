@@ -31,6 +31,7 @@ from fitclub.callbacks import (
 from fitclub.db.members import Member
 from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
+from fitclub.screens.membership import freeze_line, status_text
 from fitclub.screens.plans import summary, visits_text
 from fitclub.screens.staff import back_row
 from fitclub.services import freezes
@@ -90,14 +91,17 @@ def search_results(tx: Texts, text: str, found: list[Member]) -> Screen:
 # -- the card ----------------------------------------------------------------------------------
 
 def membership_lines(tx: Texts, m: AdminMembership) -> list[str]:
-    """Plan and status, dates, visits, freeze days and an open freeze."""
-    lines = [tx("mbr_card_plan", plan=m.plan_name, status=tx(f"status_{m.status}")),
+    """Plan and state (not started yet, active, frozen, ended), dates, visits, freeze days
+    (nothing about freezing when the plan allows none) and an open freeze."""
+    status = status_text(tx, m.state, m.starts_on, m.ends_on)
+    lines = [tx("mbr_card_plan", plan=m.plan_name, status=status),
              tx("mbr_card_dates", start=tx.date(m.starts_on, "long"),
                 end=tx.date(m.ends_on, "long"))]
     if m.current:
         lines.append(tx("membership_unlimited") if m.visits_left is None
                      else tx.plural("membership_visits_left", m.visits_left))
-        lines.append(tx.plural("membership_freeze_left", m.freeze_left))
+        freeze = freeze_line(tx, m.freeze_allowance, m.freeze_left)
+        lines += [freeze] if freeze else []
     if m.freeze_id is not None:
         key = "mbr_card_frozen" if m.status == "frozen" else "mbr_card_freeze_planned"
         lines.append(tx(key, start=tx.date(m.frozen_from, "long"),
@@ -106,12 +110,15 @@ def membership_lines(tx: Texts, m: AdminMembership) -> list[str]:
 
 
 def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
-    """Who the member is, their membership, recent visits, bookings to come, notes; the
-    actions that apply."""
+    """Who the member is, their membership, their pending request for a plan, recent visits,
+    bookings to come, notes; the actions that apply (Freeze only while days are left)."""
     member, m = found.member, found.membership
     lines = [note, ""] if note else []
     lines += [tx("mbr_card_title", name=member.name), _contact(tx, member), ""]
     lines += membership_lines(tx, m) if m is not None else [tx("mbr_card_no_membership")]
+    if found.request is not None:
+        lines.append(tx("mbr_card_request", plan=found.request.plan_name,
+                        date=tx.date(found.request.created_at, "long")))
     lines += ["", tx("mbr_card_visits")]
     lines += [tx("mbr_card_visit_line", when=tx.datetime(v.checked_in_at),
                  name=v.class_name or tx("mbr_card_visit_open")) for v in found.visits]
@@ -130,10 +137,12 @@ def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
         lines.append(tx("mbr_card_none"))
     rows = []
     if m is not None and m.current:
-        freeze = ((tx("mbr_button_unfreeze"), UNFREEZE(membership_id=m.id, step="ask"))
-                  if m.freeze_id is not None
-                  else (tx("mbr_button_freeze"), FREEZE(membership_id=m.id)))
-        rows.append([(tx("mbr_button_extend"), EXTEND(membership_id=m.id)), freeze])
+        first = [(tx("mbr_button_extend"), EXTEND(membership_id=m.id))]
+        if m.freeze_id is not None:
+            first.append((tx("mbr_button_unfreeze"), UNFREEZE(membership_id=m.id, step="ask")))
+        elif m.freeze_left > 0:
+            first.append((tx("mbr_button_freeze"), FREEZE(membership_id=m.id)))
+        rows.append(first)
         second = [(tx("mbr_button_cancel"), MEMBERSHIP_CANCEL(membership_id=m.id, step="ask"))]
         if m.visits_left is not None:
             second.insert(0, (tx("mbr_button_adjust"), ADJUST(membership_id=m.id)))

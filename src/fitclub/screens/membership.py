@@ -1,12 +1,16 @@
-"""The membership screen: the member's membership, or the plans they can request."""
+"""The membership screen: the member's membership as it is, or the plans they can request and
+their request."""
 
 from __future__ import annotations
 
-from fitclub.callbacks import PLAN_REQUEST
+from datetime import date
+
+from fitclub.callbacks import PLAN_REQUEST, PLAN_WITHDRAW
 from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
 from fitclub.services.memberships import MembershipView, Plan
+from fitclub.services.plan_requests import MyRequest
 
 
 def plan_text(tx: Texts, plan: Plan) -> str:
@@ -17,19 +21,63 @@ def plan_text(tx: Texts, plan: Plan) -> str:
               days=tx.plural("plan_days", plan.duration_days), visits=visits)
 
 
-def membership(tx: Texts, current: MembershipView | None, plans: list[Plan]) -> Screen:
-    """The member's membership, and the plans to request when there is no current one."""
-    lines: list[str] = []
+def status_text(tx: Texts, status: str, starts_on: date, ends_on: date,
+                frozen_until: date | None = None) -> str:
+    """A membership's state as people read it: starts on (not started yet), active, frozen
+    (until, when given), ended on, cancelled."""
+    if status == "upcoming":
+        return tx("status_starts_on", date=tx.date(starts_on, "long"))
+    if status == "expired":
+        return tx("status_ended_on", date=tx.date(ends_on, "long"))
+    if status == "frozen" and frozen_until is not None:
+        return tx("status_frozen_until", date=tx.date(frozen_until, "long"))
+    return tx(f"status_{status}")
+
+
+def freeze_line(tx: Texts, allowance: int, left: int) -> str | None:
+    """Freeze days left, or that all are used; None when the plan allows no freezing."""
+    if allowance <= 0:
+        return None
+    if left > 0:
+        return tx.plural("membership_freeze_left", left)
+    return tx.plural("membership_freeze_used", allowance)
+
+
+def request_line(tx: Texts, request: MyRequest) -> str:
+    """The member's request: pending since its day, or declined on the day it was."""
+    if request.pending:
+        return tx("plan_request_pending", plan=request.plan_name,
+                  date=tx.date(request.created_at, "long"))
+    return tx("plan_request_declined", plan=request.plan_name,
+              date=tx.date(request.closed_at or request.created_at, "long"))
+
+
+def _current_lines(tx: Texts, m: MembershipView) -> list[str]:
+    lines = [tx("membership_title"), tx("membership_plan", plan=m.plan_name),
+             tx("membership_status", status=status_text(tx, m.status, m.starts_on, m.ends_on,
+                                                        m.frozen_until))]
+    if m.status not in ("expired", "cancelled"):
+        lines.append(tx("membership_valid_until", date=tx.date(m.ends_on, "long")))
+    if not m.current:
+        return lines
+    if m.status != "frozen" and m.frozen_from is not None:
+        lines.append(tx("membership_freeze_planned", start=tx.date(m.frozen_from, "long"),
+                        end=tx.date(m.frozen_until, "long")))
+    lines.append(tx("membership_unlimited") if m.visits_left is None
+                 else tx.plural("membership_visits_left", m.visits_left))
+    freeze = freeze_line(tx, m.freeze_allowance, m.freeze_days_left)
+    return lines + ([freeze] if freeze else [])
+
+
+def membership(tx: Texts, current: MembershipView | None, plans: list[Plan],
+               request: MyRequest | None = None, note: str | None = None) -> Screen:
+    """The member's membership as it is (not started yet, active, frozen, ended); without a
+    current one the plans, and either the pending request (with Withdraw) or a request
+    button per plan (after a declined request, that it was). `note`: the one-line answer to
+    what the member just pressed, above the rest."""
+    lines: list[str] = [note, ""] if note else []
     if current is not None:
-        lines += [tx("membership_title"), tx("membership_plan", plan=current.plan_name),
-                  tx("membership_status", status=tx(f"status_{current.status}")),
-                  tx("membership_valid_until", date=tx.date(current.ends_on, "long"))]
-        if current.status == "frozen" and current.frozen_until:
-            lines.append(tx("membership_frozen_until", date=tx.date(current.frozen_until, "long")))
-        if current.current:
-            lines.append(tx("membership_unlimited") if current.visits_left is None
-                         else tx.plural("membership_visits_left", current.visits_left))
-            lines.append(tx.plural("membership_freeze_left", current.freeze_days_left))
+        lines += _current_lines(tx, current)
     rows = []
     if current is None or not current.current:
         if current is not None:
@@ -37,11 +85,17 @@ def membership(tx: Texts, current: MembershipView | None, plans: list[Plan]) -> 
         lines.append(tx("membership_none") if current is None else tx("membership_ended"))
         if plans:
             lines += [""] + [plan_text(tx, plan) + "\n" for plan in plans]
-            lines.append(tx("plan_request_hint"))
-            rows = [[(tx("plan_request_button", name=plan.name), PLAN_REQUEST(plan_id=plan.id))]
-                    for plan in plans]
         else:
             lines.append(tx("membership_no_plans"))
+        if request is not None and request.pending:
+            lines.append(request_line(tx, request))
+            rows = [[(tx("plan_withdraw_button"), PLAN_WITHDRAW(request_id=request.id))]]
+        else:
+            if request is not None:
+                lines.append(request_line(tx, request))
+            if plans:
+                lines.append(tx("plan_request_hint"))
+                rows = [[(tx("plan_request_button", name=plan.name),
+                          PLAN_REQUEST(plan_id=plan.id))] for plan in plans]
     rows.append(back_to_menu(tx))
     return Screen("\n".join(lines).strip(), inline(rows))
-

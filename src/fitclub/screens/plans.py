@@ -60,7 +60,8 @@ def summary(tx: Texts, plan: Draft | PlanRow) -> str:
     return "\n".join([
         tx("pl_field_price", value=tx.money(plan.price_minor)),
         tx("pl_field_days", value=tx.plural("plan_days", plan.duration_days)),
-        tx("pl_field_visits", value=visits_text(tx, plan.visit_count)),
+        (tx("membership_unlimited") if plan.visit_count is None
+         else tx.plural("pl_field_visits", plan.visit_count)),
         tx("pl_field_freeze", value=freeze_text(tx, plan.freeze_days)),
     ])
 

@@ -21,8 +21,8 @@ from fitclub.locales import Localized
 
 PAGE_SIZE = 10
 #: What members do for themselves (services/registration, memberships, booking).
-MEMBER_ACTIONS = ("member.registered", "plan.requested", "booking.booked", "booking.waitlisted",
-                  "booking.cancelled", "waitlist.left", "waitlist.accepted",
+MEMBER_ACTIONS = ("member.registered", "plan.requested", "plan.withdrawn", "booking.booked",
+                  "booking.waitlisted", "booking.cancelled", "waitlist.left", "waitlist.accepted",
                   "waitlist.declined", "waitlist.refused")
 
 

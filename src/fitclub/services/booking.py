@@ -32,8 +32,10 @@ class Refusal(Enum):
     """Why a booking (or an accepted offer) was refused; screens map each to one line."""
 
     NO_MEMBERSHIP = "no_membership"
-    FROZEN = "frozen"
-    EXPIRED_ON_DATE = "expired_on_date"
+    FROZEN = "frozen"  # on the class day (Result.on: the freeze's last day, if known)
+    NOT_STARTED = "not_started"  # the membership starts after the class day (on: its first day)
+    ENDS_BEFORE = "ends_before"  # it ends before the class day (on: its last day)
+    ENDED = "ended"  # it has already ended (on: its last day)
     NO_VISITS = "no_visits"
     ALREADY_BOOKED = "already_booked"
     ALREADY_WAITLISTED = "already_waitlisted"
@@ -77,13 +79,16 @@ class OfferExpired(NamedTuple):
 
 
 class Result(NamedTuple):
-    """The outcome of a booking change, why it was refused, the place in line, offers made."""
+    """The outcome of a booking change, why it was refused, the place in line, offers made;
+    for a refusal by the membership's dates, the date that decides it and the class day."""
 
     outcome: Outcome
     reason: Refusal | None = None
     position: int | None = None
     offers: tuple[OfferNotice, ...] = ()
     class_id: int | None = None
+    on: date | None = None
+    day: date | None = None
 
 
 class LockedClass(NamedTuple):
@@ -112,7 +117,15 @@ class _Membership(NamedTuple):
     ends_on: date
     visits_left: int | None
     frozen_on_day: bool
+    frozen_until: date | None  # the last day of the freeze covering the class day
     freeze_open: bool
+
+
+class _Why(NamedTuple):
+    """Why the membership cannot pay for a class: the refusal, and the date it names."""
+
+    reason: Refusal
+    on: date | None = None
 
 
 class _Offer(NamedTuple):
@@ -180,23 +193,32 @@ def _mine(conn, class_id: int, member_id: int) -> _Booking | None:
                     {"class_id": class_id, "member_id": member_id}, _Booking)
 
 
-def _membership(conn, member_id: int, cls: LockedClass,
-                rules: Rules) -> tuple[_Membership | None, Refusal | None]:
+def _membership(conn, member_id: int, cls: LockedClass, now: datetime,
+                rules: Rules) -> tuple[_Membership | None, _Why | None]:
     """The membership that would pay for cls (locked), or why there is none."""
     day = class_day(cls.starts_at, rules)
     found = rows.one(conn, "bookings.membership_for_update",
                      {"member_id": member_id, "day": day}, _Membership)
     if found is None:
-        return None, Refusal.NO_MEMBERSHIP
+        return None, _Why(Refusal.NO_MEMBERSHIP)
     # A freeze refuses the days it covers; a class after it may be booked. A frozen status
     # without an open freeze (no dates known) refuses every day.
     if found.frozen_on_day or (found.status == "frozen" and not found.freeze_open):
-        return None, Refusal.FROZEN
-    if not found.starts_on <= day <= found.ends_on:
-        return None, Refusal.EXPIRED_ON_DATE
+        return None, _Why(Refusal.FROZEN, found.frozen_until)
+    if day < found.starts_on:
+        return None, _Why(Refusal.NOT_STARTED, found.starts_on)
+    if day > found.ends_on:
+        ended = found.ends_on < class_day(now, rules)
+        return None, _Why(Refusal.ENDED if ended else Refusal.ENDS_BEFORE, found.ends_on)
     if found.visits_left is not None and found.visits_left <= 0:
-        return None, Refusal.NO_VISITS
+        return None, _Why(Refusal.NO_VISITS)
     return found, None
+
+
+def _refusal(why: _Why, cls: LockedClass, rules: Rules) -> Result:
+    """A booking refused by the membership: the reason, its date and the class day."""
+    return Result(Outcome.REFUSED, why.reason, class_id=cls.id, on=why.on,
+                  day=class_day(cls.starts_at, rules) if why.on else None)
 
 
 def _position(conn, booking_id: int) -> int:
@@ -225,9 +247,9 @@ def _refused(conn, cls: LockedClass | None, mine: _Booking | None, member_id: in
         reason = Refusal.CLOSED  # a completed class, or booking has closed
     if reason is not None:
         return Result(Outcome.REFUSED, reason, position, class_id=cls.id), None
-    membership, reason = _membership(conn, member_id, cls, rules)
-    if reason is not None:
-        return Result(Outcome.REFUSED, reason, class_id=cls.id), None
+    membership, why = _membership(conn, member_id, cls, now, rules)
+    if why is not None:
+        return _refusal(why, cls, rules), None
     return None, membership
 
 
@@ -373,20 +395,20 @@ def accept_offer(conn, member_id: int, offer_id: int, now: datetime, rules: Rule
     cls, offer = _open_offer(conn, offer_id, member_id, now)
     if offer is None:
         return Result(Outcome.UNAVAILABLE, class_id=cls.id if cls else None)
-    membership, refusal = _membership(conn, member_id, cls, rules)
+    membership, why = _membership(conn, member_id, cls, now, rules)
     if cls.status == "cancelled":
-        refusal = Refusal.CANCELLED  # an offer left open on a class cancelled since
-    elif refusal is None and now >= closes_at(cls.starts_at, rules):
-        refusal = Refusal.CLOSED
-    if refusal is not None:
+        why = _Why(Refusal.CANCELLED)  # an offer left open on a class cancelled since
+    elif why is None and now >= closes_at(cls.starts_at, rules):
+        why = _Why(Refusal.CLOSED)
+    if why is not None:
         _resolve(conn, offer, "refused", now)
         rows.execute(conn, "bookings.cancel",
                      {"booking_id": offer.booking_id, "now": now, "late": False})
         audit.record(conn, actor_id=member_id, action="waitlist.refused",
                      entity="waitlist_offer", entity_id=offer.id,
-                     details={"reason": refusal.value})
-        return Result(Outcome.REFUSED, refusal, offers=offer_places(conn, cls.id, now, rules),
-                      class_id=cls.id)
+                     details={"reason": why.reason.value})
+        return _refusal(why, cls, rules)._replace(
+            offers=offer_places(conn, cls.id, now, rules))
     _resolve(conn, offer, "accepted", now)
     rows.execute(conn, "bookings.promote", {"booking_id": offer.booking_id,
                                             "membership_id": membership.id,

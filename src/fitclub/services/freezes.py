@@ -52,8 +52,8 @@ def refusal(found: AdminMembership, days: int, start: date, today: date) -> Refu
         return Refusal.NOT_CURRENT
     if found.freeze_id is not None:
         return Refusal.FREEZE_OPEN
-    if found.freeze_left <= 0:
-        return Refusal.NO_ALLOWANCE
+    if found.freeze_left <= 0:  # none left, or the plan allows no freezing at all
+        return Refusal.NO_ALLOWANCE if found.freeze_allowance else Refusal.FREEZE_NOT_ALLOWED
     if days < 1 or days > found.freeze_left:
         return Refusal.OVER_ALLOWANCE
     if not first_day(found, today) <= start <= found.ends_on:

@@ -1,5 +1,6 @@
-"""What an admin sees of a member (/members): who they are, their membership, recent visits,
-bookings to come and the staff's notes on them; and adding a note."""
+"""What an admin sees of a member (/members): who they are, their membership, their pending
+request for a plan, recent visits, bookings to come and the staff's notes on them; and adding a
+note."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import NamedTuple
 
 from fitclub.db import audit, rows
 from fitclub.db.members import Member, by_id
-from fitclub.services import timetable
+from fitclub.services import plan_requests, timetable
 from fitclub.services.booking import Rules
 from fitclub.services.membership_change import AdminMembership, membership_of
+from fitclub.services.plan_requests import MyRequest
 from fitclub.services.timetable import MyBooking, Visit
 
 NOTES_SHOWN = 3
@@ -30,6 +32,7 @@ class Card(NamedTuple):
 
     member: Member
     membership: AdminMembership | None
+    request: MyRequest | None  # the member's pending request for a plan
     visits: list[Visit]
     bookings: list[MyBooking]
     notes: list[Note]
@@ -41,7 +44,9 @@ def card(conn, member_id: int, now: datetime, rules: Rules) -> Card | None:
     if member is None or member.registered_at is None:
         return None
     today = timetable.today(now, rules)
+    request = plan_requests.my_request(conn, member_id)
     return Card(member, membership_of(conn, member_id, today),
+                request if request is not None and request.pending else None,
                 timetable.last_visits(conn, member_id),
                 timetable.upcoming(conn, member_id, now)[:BOOKINGS_SHOWN],
                 rows.many(conn, "member_notes.latest",

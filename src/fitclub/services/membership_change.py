@@ -31,8 +31,9 @@ class AdminMembership(NamedTuple):
     status: str  # active, frozen, expired (also an active one past its end), cancelled
     starts_on: date
     ends_on: date
+    upcoming: bool  # its first day is after today
     visits_left: int | None  # None: unlimited
-    freeze_allowance: int
+    freeze_allowance: int  # the plan's freeze days (0: no freezing)
     freeze_used: int  # days of every freeze, an open one at its planned length
     freeze_id: int | None  # the freeze planned or running
     frozen_from: date | None
@@ -42,6 +43,11 @@ class AdminMembership(NamedTuple):
     def current(self) -> bool:
         """Active (not past its end) or frozen."""
         return self.status in ("active", "frozen")
+
+    @property
+    def state(self) -> str:
+        """The status as people read it: 'upcoming' for an active one not started yet."""
+        return "upcoming" if self.status == "active" and self.upcoming else self.status
 
     @property
     def freeze_left(self) -> int:
@@ -66,6 +72,7 @@ class Refusal(Enum):
     BAD_START = "bad_start"
     FREEZE_OPEN = "freeze_open"
     NO_FREEZE = "no_freeze"
+    FREEZE_NOT_ALLOWED = "freeze_not_allowed"  # the plan allows no freezing
     NO_ALLOWANCE = "no_allowance"
     OVER_ALLOWANCE = "over_allowance"
     UNLIMITED = "unlimited"

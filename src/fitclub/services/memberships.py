@@ -15,17 +15,19 @@ class MembershipView(NamedTuple):
 
     id: int
     plan_name: Localized
-    status: str  # active, frozen, expired, cancelled
+    status: str  # upcoming (active, from a later day), active, frozen, expired, cancelled
     starts_on: date
     ends_on: date
     visits_left: int | None  # None: unlimited
+    freeze_allowance: int  # the plan's freeze days (0: the plan allows no freezing)
     freeze_days_left: int
+    frozen_from: date | None  # the freeze planned or running
     frozen_until: date | None
 
     @property
     def current(self) -> bool:
-        """Active or frozen, not past its end."""
-        return self.status in ("active", "frozen")
+        """Not started yet, active or frozen: not past its end, not cancelled."""
+        return self.status in ("upcoming", "active", "frozen")
 
 
 class Plan(NamedTuple):

@@ -1,9 +1,16 @@
-"""Members' requests for a plan: a member asks for a plan on sale (every admin is told), and
-admins grant the plan from today or dismiss the request."""
+"""Members' requests for a plan: a member asks for a plan on sale (every admin is told), sees
+it pending and may withdraw it; admins grant the plan from today or dismiss the request (the
+member then sees it declined).
+
+A member has at most one open request: while one is pending another is refused with that
+reason, and a member whose membership is current (not started yet, active or frozen) cannot
+ask for a plan (admins extend it instead). Admins are told of a member's request for a plan
+at most once a day, however often it is withdrawn and asked for again.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import NamedTuple
 
@@ -14,7 +21,7 @@ from fitclub.runtime import notices
 from fitclub.services import membership_admin, memberships, timetable
 from fitclub.services.booking import Rules
 from fitclub.services.membership_change import Outcome, Result
-from fitclub.services.memberships import Plan
+from fitclub.services.memberships import MembershipView, Plan
 
 # -- the member's side ---------------------------------------------------------------------------
 
@@ -22,7 +29,8 @@ class RequestOutcome(Enum):
     """What became of a request for a plan."""
 
     SENT = "sent"
-    REPEAT = "repeat"  # the same plan was requested within a day: admins are not told again
+    PENDING = "pending"  # another request of the member's is still open: nothing changed
+    HAS_MEMBERSHIP = "has_membership"  # the member's membership is current: nothing changed
     UNAVAILABLE = "unavailable"  # no such plan on sale (archived, forged id)
 
 
@@ -36,32 +44,77 @@ class PlanRequested(NamedTuple):
     plan_name: str
 
 
+class MyRequest(NamedTuple):
+    """The member's latest request as they see it: open (pending) or dismissed (declined)."""
+
+    id: int
+    plan_id: int
+    plan_name: Localized
+    status: str  # open, dismissed (withdrawn: just withdrawn)
+    created_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def pending(self) -> bool:
+        """Still open: the club has not answered."""
+        return self.status == "open"
+
+
 class PlanRequest(NamedTuple):
-    """A request's outcome, the plan, and the admins told (empty unless SENT)."""
+    """A request's outcome, the plan, the admins told (empty unless SENT), the member's open
+    request (SENT: the new one; PENDING: the one in the way) and their current membership
+    (HAS_MEMBERSHIP)."""
 
     outcome: RequestOutcome
     plan: Plan | None
     notify: list[Recipient]
+    request: MyRequest | None = None
+    membership: MembershipView | None = None
 
 
-def request_plan(conn, member_id: int, plan_id: int) -> PlanRequest:
-    """Record a request for a plan on sale, at most one a day per member and plan; every
-    admin is told."""
+def my_request(conn, member_id: int) -> MyRequest | None:
+    """The member's latest request if it is open, or dismissed by the club since their last
+    membership was granted; else None (withdrawn, granted, or none)."""
+    return rows.one(conn, "plan_requests.latest_of_member", {"member_id": member_id},
+                    MyRequest)
+
+
+def request_plan(conn, member_id: int, plan_id: int, today: date) -> PlanRequest:
+    """Record a request for a plan on sale unless one is pending or the membership is current;
+    the admins are told unless they were told of this plan by this member within a day."""
     plan = memberships.plan_on_sale(conn, plan_id)
     if plan is None:
         return PlanRequest(RequestOutcome.UNAVAILABLE, None, [])
     rows.execute(conn, "plan_requests.lock_member", {"member_id": member_id})
-    if rows.scalar(conn, "plan_requests.recent", {"member_id": member_id, "plan_id": plan_id}):
-        return PlanRequest(RequestOutcome.REPEAT, plan, [])
+    mine = my_request(conn, member_id)
+    if mine is not None and mine.pending:
+        return PlanRequest(RequestOutcome.PENDING, plan, [], mine)
+    current = memberships.membership_of(conn, member_id, today)
+    if current is not None and current.current:
+        return PlanRequest(RequestOutcome.HAS_MEMBERSHIP, plan, [], membership=current)
+    told_today = rows.scalar(conn, "plan_requests.recent",
+                             {"member_id": member_id, "plan_id": plan_id})
     request_id = rows.scalar(conn, "plan_requests.insert",
                              {"member_id": member_id, "plan_id": plan_id})
     audit.record(conn, actor_id=member_id, action="plan.requested", entity="plan_request",
                  entity_id=request_id, details={"plan_id": plan_id})
-    told = admins(conn)
+    told = [] if told_today else admins(conn)
     member = by_id(conn, member_id)
     notices.record(conn, *(PlanRequested(admin, member.name, member.phone, plan.name)
                            for admin in told))
-    return PlanRequest(RequestOutcome.SENT, plan, told)
+    return PlanRequest(RequestOutcome.SENT, plan, told, my_request(conn, member_id))
+
+
+def withdraw(conn, member_id: int, request_id: int) -> MyRequest | None:
+    """Withdraw the member's own open request; the request as closed, or None when it is not
+    open (answered or withdrawn already) or not theirs. Only the request row is locked (an
+    admin's grant locks it before the member), so the two cannot deadlock."""
+    closed = rows.one(conn, "plan_requests.withdraw",
+                      {"member_id": member_id, "request_id": request_id}, MyRequest)
+    if closed is not None:
+        audit.record(conn, actor_id=member_id, action="plan.withdrawn", entity="plan_request",
+                     entity_id=request_id, details={"plan_id": closed.plan_id})
+    return closed
 
 
 # -- the admins' side ----------------------------------------------------------------------------

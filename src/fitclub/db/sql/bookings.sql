@@ -52,11 +52,14 @@ LIMIT 1;
 
 -- name: membership_for_update
 -- The member's current membership (active or frozen), locked, with whether a freeze covers
--- the class day and whether a freeze is open (planned or running) at all.
+-- the class day (and its last day) and whether a freeze is open (planned or running) at all.
 SELECT m.id, m.status, m.starts_on, m.ends_on, m.visits_left,
        EXISTS (SELECT 1 FROM membership_freezes f
                WHERE f.membership_id = m.id
                  AND %(day)s BETWEEN f.frozen_from AND f.frozen_until) AS frozen_on_day,
+       (SELECT max(f.frozen_until) FROM membership_freezes f
+        WHERE f.membership_id = m.id
+          AND %(day)s BETWEEN f.frozen_from AND f.frozen_until) AS frozen_until,
        EXISTS (SELECT 1 FROM membership_freezes f
                WHERE f.membership_id = m.id AND f.ended_at IS NULL) AS freeze_open
 FROM memberships m

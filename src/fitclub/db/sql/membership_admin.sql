@@ -4,11 +4,12 @@
 -- name: of_member
 -- The member's current membership (active and not past its end, or frozen), else their
 -- latest one, with its plan, freeze allowance and open freeze; `status` reads 'expired' for
--- an active one past its end.
+-- an active one past its end; `upcoming`: its first day is after today.
 SELECT m.id, m.member_id, m.plan_id, p.name_i18n AS plan_name,
        CASE WHEN m.status = 'active' AND m.ends_on < %(today)s THEN 'expired'
             ELSE m.status END AS status,
-       m.starts_on, m.ends_on, m.visits_left, p.freeze_days AS freeze_allowance,
+       m.starts_on, m.ends_on, m.starts_on > %(today)s AS upcoming, m.visits_left,
+       p.freeze_days AS freeze_allowance,
        coalesce((SELECT sum(f.frozen_until - f.frozen_from + 1) FROM membership_freezes f
                  WHERE f.membership_id = m.id), 0)::integer AS freeze_used,
        o.id AS freeze_id, o.frozen_from, o.frozen_until
@@ -26,7 +27,8 @@ LIMIT 1;
 SELECT m.id, m.member_id, m.plan_id, p.name_i18n AS plan_name,
        CASE WHEN m.status = 'active' AND m.ends_on < %(today)s THEN 'expired'
             ELSE m.status END AS status,
-       m.starts_on, m.ends_on, m.visits_left, p.freeze_days AS freeze_allowance,
+       m.starts_on, m.ends_on, m.starts_on > %(today)s AS upcoming, m.visits_left,
+       p.freeze_days AS freeze_allowance,
        coalesce((SELECT sum(f.frozen_until - f.frozen_from + 1) FROM membership_freezes f
                  WHERE f.membership_id = m.id), 0)::integer AS freeze_used,
        o.id AS freeze_id, o.frozen_from, o.frozen_until

@@ -1,11 +1,33 @@
--- Members' requests for a plan: asked for by members, granted or dismissed by admins.
+-- Members' requests for a plan: asked for (and withdrawn) by members, granted or dismissed by
+-- admins.
 
 -- name: lock_member
 -- Serialise one member's requests (a double tap must not send two) for this transaction.
 SELECT id FROM members WHERE id = %(member_id)s FOR UPDATE;
 
+-- name: latest_of_member
+-- The member's latest request if it is open, or dismissed by the club with no membership
+-- granted since (a grant dismisses the member's requests for other plans in its transaction).
+SELECT r.id, r.plan_id, p.name_i18n AS plan_name, r.status, r.created_at, r.closed_at
+FROM (SELECT id, member_id, plan_id, status, created_at, closed_at FROM plan_requests
+      WHERE member_id = %(member_id)s
+      ORDER BY created_at DESC, id DESC LIMIT 1) r
+JOIN membership_plans p ON p.id = r.plan_id
+WHERE r.status = 'open'
+   OR (r.status = 'dismissed'
+       AND NOT EXISTS (SELECT 1 FROM memberships m
+                       WHERE m.member_id = r.member_id AND m.created_at >= r.closed_at));
+
+-- name: withdraw
+-- The member withdraws their own open request; the request as closed (no row: not open).
+UPDATE plan_requests r SET status = 'withdrawn', closed_at = now()
+FROM membership_plans p
+WHERE r.id = %(request_id)s AND r.member_id = %(member_id)s AND r.status = 'open'
+  AND p.id = r.plan_id
+RETURNING r.id, r.plan_id, p.name_i18n AS plan_name, r.status, r.created_at, r.closed_at;
+
 -- name: recent
--- Whether the member asked for this plan within the last day.
+-- Whether the member asked for this plan within the last day (admins are told once a day).
 SELECT EXISTS (SELECT 1 FROM plan_requests
                WHERE member_id = %(member_id)s AND plan_id = %(plan_id)s
                  AND created_at > now() - interval '1 day');

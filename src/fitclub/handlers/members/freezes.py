@@ -75,6 +75,7 @@ def freeze(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
         return
     reason = (Refusal.NOT_CURRENT if not found.current else
               Refusal.FREEZE_OPEN if found.freeze_id is not None else
+              Refusal.FREEZE_NOT_ALLOWED if found.freeze_allowance <= 0 else
               Refusal.NO_ALLOWANCE if found.freeze_left <= 0 else None)
     if reason is not None:
         common.refuse(deps, ctx, call, member, found, reason)
