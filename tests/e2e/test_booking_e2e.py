@@ -58,6 +58,16 @@ def _open(person: Person, class_id: int) -> dict:
     return details
 
 
+def _cancel(person: Person, message_id: int) -> tuple[str, str]:
+    """Cancel my booking on the class shown in message_id, then Yes: the question, and the
+    screen's text after Yes."""
+    person.press(person.now(message_id), "Cancel my booking")
+    question = wait_until(lambda: (m := person.now(message_id)) and "Yes, cancel" in str(
+        buttons(m)) and m, 15, "the question")
+    person.press(question, "Yes, cancel")
+    return question["text"], person.wait_edit(message_id, "cancelled")["text"]
+
+
 def _offer_to(person: Person, count: int = 1, timeout: float = 20) -> dict:
     wait_until(lambda: len([m for m in person.messages() if OFFER in (m["text"] or "")]) >= count,
                timeout, f"an offer to user {person.id}")
@@ -134,8 +144,9 @@ def test_cancel_offer_accept_decline_expire_late_cancel_and_close(emu, launcher,
     assert event["dtstart"].params["TZID"] == "Europe/Berlin"
 
     # An early cancel gives the visit back; the first in line gets one offer.
-    toast = anna.press(anna.now(shown[anna.id]["message_id"]), "Cancel my booking")["text"]
-    assert "visit is back" in toast and _visits(db_url, anna) == 10
+    question, done = _cancel(anna, shown[anna.id]["message_id"])
+    assert "Your visit comes back" in question and _visits(db_url, anna) == 10
+    assert "the visit is back" in done
     offer = _offer_to(boris)
     assert buttons(offer)[0] == ["✅ Take the place", "✖ No, thanks"]
     # Declined: passes to Clara, who lets it expire: passes to Dima, who accepts.
@@ -159,8 +170,8 @@ def test_cancel_offer_accept_decline_expire_late_cancel_and_close(emu, launcher,
     soon_details = _open(anna, soon)
     anna.press(soon_details, "Book")
     assert _visits(db_url, anna) == 9
-    toast = anna.press(anna.now(soon_details["message_id"]), "Cancel my booking")["text"]
-    assert "the visit is used" in toast
+    question, done = _cancel(anna, soon_details["message_id"])
+    assert "the visit will not come back" in question and "the visit is used" in done
     assert _status(db_url, anna, soon) == ("cancelled", True) and _visits(db_url, anna) == 9
 
     # Booking after the close is refused (the class started while the screen was open).
@@ -227,7 +238,7 @@ def test_two_processes_and_a_restart_expire_each_offer_once(emu, launcher, db_ur
         person.press(details, "Book" if "Book" in str(buttons(details)) else "Join the waitlist")
     assert query(db_url, "SELECT count(*) FROM bookings WHERE status = 'waitlisted'") == [(12,)]
     for person in booked:
-        person.press(person.now(person.messages()[-1]["message_id"]), "Cancel my booking")
+        _cancel(person, person.messages()[-1]["message_id"])
     # Offers run out every 2.4 s, three at a time: four rounds for twelve people in line.
     wait_until(lambda: query(db_url, "SELECT count(*) FROM waitlist_offers")[0][0] >= 6, 30,
                "the second round of offers")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests import factories
-from tests.e2e.harness import query
+from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, buttons
 
 TEXT = {
@@ -155,3 +155,55 @@ def test_empty_bookings_offer_the_schedule_the_hint_names(emu, launcher, db_url,
     assert t["schedule"] in _labels(mine)
     anna.press(mine, t["schedule"])
     anna.wait_edit(mine["message_id"], t["timetable"])
+
+
+OFFERS = {
+    "en": {"offer": "A place is free", "take": "Take the place", "taken": "You're booked: Yoga",
+           "booked": "You're booked.", "stale": "This is no longer available."},
+    "ru": {"offer": "Освободилось место", "take": "Занять место", "taken": "Вы записаны: Yoga",
+           "booked": "Вы записаны.", "stale": "Это больше недоступно."},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_place_taken_on_the_class_shows_the_class_and_the_old_offer_says_so(
+        emu, launcher, db_url, lang):
+    t, o = TEXT[lang], OFFERS[lang]
+    anna, olga = Person(emu, "Anna", language_code=lang), Person(emu, "Olga")
+    factories.plan(db_url)
+    trainer = factories.member(db_url, 1, "Tina", role="trainer", registered=False)
+    ids = [factories.member(db_url, anna.id, "Anna", language=lang),
+           factories.member(db_url, olga.id, "Olga")]
+    factories.memberships(db_url, ids, starts_on=-1, visits_left=9)
+    factories.class_type(db_url, "Yoga")
+    yoga = factories.class_(db_url, trainer, timedelta(days=2), capacity=1)
+    (olga_ms,) = query(db_url, "SELECT id FROM memberships WHERE member_id = %s", (ids[1],))[0]
+    factories.booking(db_url, yoga, ids[1], membership_id=olga_ms, visit_reserved=True)
+    factories.booking(db_url, yoga, ids[0], status="waitlisted")
+    query(db_url, "UPDATE classes SET booked_count = 1")
+    launcher.start(db_url)
+    anna.send("/bookings")  # she has talked to the bot: it may write to her
+
+    # Olga cancels: the place is offered to Anna, who takes it on the class's screen.
+    (theirs,) = olga.send(f"/start c_{yoga}")
+    olga.press(theirs, "Cancel my booking")
+    olga.press(olga.wait_edit(theirs["message_id"], "Your visit comes back"), "Yes, cancel")
+    offer = wait_until(lambda: next((m for m in anna.messages()
+                                     if o["offer"] in (m["text"] or "")), None), 15, "the offer")
+    (details,) = anna.send(f"/start c_{yoga}")
+    anna.press(details, o["take"])
+    shown = anna.wait_edit(details["message_id"], o["taken"])
+    assert o["booked"] in shown["text"] and "Tina" in shown["text"]  # the class, not a note
+    assert t["cancel"] in str(buttons(shown))
+    # The offer message's Take is stale now: it says the place is hers, and keeps only Back.
+    assert anna.press(offer, o["take"])["text"] == o["stale"]
+    now = anna.wait_edit(offer["message_id"], o["taken"])
+    assert t["title"] not in now["text"] and len(buttons(now)) == 1
+    assert query(db_url, "SELECT status FROM bookings WHERE member_id = %s",
+                 (ids[0],)) == [("booked",)]
+
+    # A refused Join the waitlist says why on the class's screen, not only in the pop-up.
+    query(db_url, "UPDATE memberships SET visits_left = 0 WHERE member_id = %s", (ids[1],))
+    (again,) = olga.send(f"/start c_{yoga}")
+    assert "No visits left" in olga.press(again, "Join the waitlist")["text"]
+    olga.wait_edit(again["message_id"], "No visits left")

@@ -1,7 +1,9 @@
-"""Booking screens from real service results: refusal lines, schedule, details, offers, .ics."""
+"""Booking screens from real service results: refusal lines, schedule, details, offers, .ics,
+the question before a cancellation (and the terms it shows) and My bookings."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,12 +12,14 @@ import psycopg2
 import pytest
 
 from fitclub import locales
+from fitclub.callbacks import CANCEL_ASK, CANCEL_YES, CLASS, LEAVE, MENU
 from fitclub.locales import Texts
 from fitclub.screens import bookings as booking_screens
 from fitclub.screens import timetable as timetable_screens
-from fitclub.services import timetable
-from fitclub.services.booking import Refusal, Rules
-from tests.integration.test_booking import _book, _class, _member
+from fitclub.services import booking, timetable
+from fitclub.services.booking import Outcome, Refusal, Rules, Terms
+from tests.helpers import query
+from tests.integration.test_booking import RULES, START, _book, _class, _member, _run, _visits
 
 REFUSALS = {
     "en": {Refusal.NO_MEMBERSHIP: "You need a membership to book",
@@ -119,7 +123,7 @@ def test_timetable_details_and_calendar_in_the_club_time_zone(db_url, berlin):
 def test_a_held_place_can_be_answered_from_the_class_details(lang):
     from datetime import UTC, datetime, timedelta
 
-    from fitclub.callbacks import OFFER
+    from fitclub.callbacks import OFFER_AT
     from fitclub.locales import Texts
     from fitclub.screens.timetable import details
     from fitclub.services.timetable import ClassDetails, ClassView
@@ -128,6 +132,111 @@ def test_a_held_place_can_be_answered_from_the_class_details(lang):
                     "Anna", 10, 10, 3, "waitlisted")
     screen = details(Texts(lang), ClassDetails(cls, 1, 42, True, False), None, "b")
     data = [b.callback_data for row in screen.markup.keyboard for b in row]
-    assert OFFER(offer_id=42, answer="yes") in data and OFFER(offer_id=42, answer="no") in data
+    # Answered here, the answer shows these details again (their Back to My bookings: "d").
+    assert OFFER_AT(offer_id=42, answer="yes", class_id=7, at="d") in data
+    assert OFFER_AT(offer_id=42, answer="no", class_id=7, at="d") in data
     plain = details(Texts(lang), ClassDetails(cls, 1, None, True, False), None, "b")
-    assert not any(OFFER.parse(b.callback_data) for row in plain.markup.keyboard for b in row)
+    assert not any(OFFER_AT.parse(b.callback_data) for row in plain.markup.keyboard for b in row)
+
+
+# -- cancelling asks first: the terms from the service, the question in both languages --------
+
+ASK = {
+    "en": {Terms.FREE: "Your visit comes back (free cancellation until",
+           Terms.LATE: "less than 3 h before the class: the visit will not come back",
+           Terms.UNCOUNTED: "unlimited visits: nothing is used",
+           "ask": "Cancel Yoga on", "changed": "The terms changed", "buttons": ["Yes, cancel",
+                                                                                "Keep it"]},
+    "ru": {Terms.FREE: "Посещение вернётся на абонемент (бесплатная отмена до",
+           Terms.LATE: "До занятия меньше 3 ч: посещение не вернётся",
+           Terms.UNCOUNTED: "безлимитный абонемент: посещение не списывается",
+           "ask": "Отменить запись на Yoga", "changed": "Условия изменились",
+           "buttons": ["Да, отменить", "Оставить"]},
+}
+
+
+@pytest.mark.parametrize(("before", "terms"), [
+    (timedelta(hours=3), Terms.FREE), (timedelta(hours=3) - timedelta(microseconds=1), Terms.LATE),
+], ids=["exactly the window", "a microsecond inside it"])
+def test_the_terms_at_the_window_edge_and_a_yes_on_old_terms_cancels_nothing(db_url, before,
+                                                                            terms):
+    class_id, member = _class(db_url), _member(db_url, 1)
+    _book(db_url, member, class_id)
+    now = START - before
+    assert _run(db_url, booking.cancel_terms, member, class_id, now, RULES) is terms
+    other = Terms.LATE if terms is Terms.FREE else Terms.FREE
+    changed = _run(db_url, booking.cancel_booking, member, class_id, now, RULES, agreed=other)
+    assert changed.outcome is Outcome.CHANGED and _visits(db_url, member) == 9
+    assert query(db_url, "SELECT status FROM bookings") == [("booked",)]
+    done = _run(db_url, booking.cancel_booking, member, class_id, now, RULES, agreed=terms)
+    assert done.outcome is (Outcome.CANCELLED if terms is Terms.FREE else Outcome.LATE)
+    assert _visits(db_url, member) == (10 if terms is Terms.FREE else 9)
+    assert _run(db_url, booking.cancel_terms, member, class_id, now, RULES) is None
+
+
+def test_a_booking_that_holds_no_visit_costs_nothing_and_a_started_class_cannot_be_cancelled(
+        db_url):
+    class_id, member = _class(db_url), _member(db_url, 1, visits=None)
+    _book(db_url, member, class_id)
+    late = START - timedelta(minutes=5)
+    assert _run(db_url, booking.cancel_terms, member, class_id, late, RULES) is Terms.UNCOUNTED
+    assert _run(db_url, booking.cancel_terms, member, class_id, START, RULES) is None
+    assert _run(db_url, booking.cancel_terms, _member(db_url, 2), class_id, late, RULES) is None
+
+
+def _view(starts_at: datetime) -> timetable.ClassView:
+    return timetable.ClassView(7, starts_at, 60, "scheduled", "Yoga", "", "", "Tina", 10, 1, 0,
+                               "booked")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("terms", list(Terms))
+@pytest.mark.parametrize("at", ["b", "s", "d"])
+def test_the_question_says_what_cancelling_costs_and_keep_it_returns_where_it_was_asked(
+        lang, terms, at):
+    tx = Texts(lang)
+    cls = _view(START)
+    screen = booking_screens.cancel_confirmation(
+        tx, cls, terms, at, free_until=START - timedelta(hours=3), window_hours=3)
+    plain = re.sub(r"</?b>", "", screen.text)
+    assert plain.startswith(ASK[lang]["ask"]) and ASK[lang][terms] in plain
+    assert ASK[lang]["changed"] not in plain
+    (row,) = screen.markup.keyboard
+    assert [b.text for b in row] == ASK[lang]["buttons"]
+    assert row[0].callback_data == CANCEL_YES(class_id=7, at=at, terms=terms.value)
+    assert row[1].callback_data == {"b": MENU(screen="bookings"),
+                                    "s": CLASS(class_id=7, back="s"),
+                                    "d": CLASS(class_id=7, back="b")}[at]
+    again = booking_screens.cancel_confirmation(
+        tx, cls, terms, at, free_until=START - timedelta(hours=3), window_hours=3,
+        changed=True)
+    assert again.text.startswith("⚠️") and ASK[lang]["changed"] in again.text
+
+
+@pytest.mark.parametrize("back", ["s", "b"])
+def test_cancel_and_leave_on_a_class_show_that_class_again_with_its_own_back(back):
+    starts = datetime.now(UTC) + timedelta(days=1)
+    at = "s" if back == "s" else "d"
+    booked = timetable_screens.details(
+        Texts("en"), timetable.ClassDetails(_view(starts), None, None, True, False), None, back)
+    data = [b.callback_data for row in booked.markup.keyboard for b in row]
+    assert CANCEL_ASK(class_id=7, at=at) in data
+    queued = timetable_screens.details(
+        Texts("en"), timetable.ClassDetails(_view(starts)._replace(my_status="waitlisted"), 2,
+                                            None, True, False), None, back, note="🚶 note")
+    data = [b.callback_data for row in queued.markup.keyboard for b in row]
+    assert LEAVE(class_id=7, at=at) in data and queued.text.startswith("🚶 note\n\n")
+
+
+@pytest.mark.parametrize(("lang", "hint", "label"), [
+    ("en", "No upcoming bookings. Find a class in 🗓 Schedule.", "🗓 Schedule"),
+    ("ru", "Выберите занятие в разделе «🗓 Расписание».", "🗓 Расписание"),
+])
+def test_empty_bookings_name_the_schedule_button_they_show(lang, hint, label):
+    screen = booking_screens.my_bookings(Texts(lang), timetable.MyBookings([], []))
+    assert hint in screen.text
+    labels = [b.text for row in screen.markup.keyboard for b in row]
+    assert labels[0] == label and MENU(screen="schedule") in [
+        b.callback_data for row in screen.markup.keyboard for b in row]
+    noted = booking_screens.my_bookings(Texts(lang), timetable.MyBookings([], []), note="❌ x")
+    assert noted.text.startswith("❌ x\n\n")

@@ -46,7 +46,11 @@ def answer_offer(deps: Deps, ctx: UpdateContext, member: Member,
     act = booking.accept_offer if values["answer"] == "yes" else booking.decline_offer
     result = act(ctx.conn, member.id, values["offer_id"], ctx.now(), rules)
     if result.outcome is Outcome.UNAVAILABLE:
-        ui.stale(ctx, call, refresh=_screen(ctx, member))
+        # The member's own offer gone (answered elsewhere, expired): the message says so and
+        # keeps only Back; a press naming an offer that is not theirs changes nothing.
+        found = (None if result.class_id is None else
+                 timetable.details(ctx.conn, member.id, result.class_id, ctx.now(), rules))
+        ui.stale(ctx, call, refresh=found and screens.offer_gone(ctx.texts, found))
         return
     tx = ctx.texts
     if result.outcome is Outcome.BOOKED:

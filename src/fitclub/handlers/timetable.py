@@ -1,6 +1,6 @@
 """/schedule and the menu's Schedule: the week one day at a time, class details, booking,
-cancelling (asked first, from the details or My bookings), the waitlist and a class's calendar
-file."""
+cancelling (asked first, from the details or My bookings), the waitlist and its offers answered
+on the details, and a class's calendar file."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from fitclub.callbacks import (
     LEAVE,
     LEAVE_WAITLIST,
     MENU,
+    OFFER_AT,
     TIMETABLE,
 )
 from fitclub.db.members import Member
@@ -46,6 +47,7 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(CANCEL_ASK, ask_cancel)
     routes.button(CANCEL_YES, cancel)
     routes.button(LEAVE, leave)
+    routes.button(OFFER_AT, answer_offer)
     # The Cancel and Leave buttons of messages sent before these asked first.
     routes.button(CANCEL_BOOKING, ask_cancel)
     routes.button(LEAVE_WAITLIST, leave)
@@ -140,8 +142,10 @@ def book(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
     else:
         toast = booking_screens.refusal(ctx.texts, result.reason, result.position,
                                         result.on, result.day)
-    ui.show(ctx, class_screen(deps, ctx, member, values["class_id"], values["back"]), call,
-            toast=toast)
+    # A refusal is said on the class's screen too, not only in the pop-up.
+    note = toast if result.outcome is Outcome.REFUSED else None
+    ui.show(ctx, class_screen(deps, ctx, member, values["class_id"], values["back"], note),
+            call, toast=toast)
 
 
 def _confirmation(deps: Deps, ctx: UpdateContext, found: ClassDetails, terms: Terms, at: str,
@@ -218,6 +222,34 @@ def leave(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQu
         ui.stale(ctx, call, refresh=at_screen(deps, ctx, member, at, class_id, note))
         return
     note = tx("left_waitlist", name=found.cls.name, when=when)
+    ui.show(ctx, at_screen(deps, ctx, member, at, class_id, note), call)
+
+
+@member_only
+def answer_offer(deps: Deps, ctx: UpdateContext, member: Member,
+                 call: types.CallbackQuery) -> None:
+    """Take or turn down a place held for the member, on the class's details: the screen it
+    was pressed on again, saying what became of it (an offer gone meanwhile: no longer
+    available, and why)."""
+    values = OFFER_AT.parse(call.data)
+    class_id, at = values["class_id"], values["at"]
+    rules, now, tx = deps.club.booking, ctx.now(), ctx.texts
+    act = booking.accept_offer if values["answer"] == "yes" else booking.decline_offer
+    result = act(ctx.conn, member.id, values["offer_id"], now, rules)
+    found = timetable.details(ctx.conn, member.id, class_id, now, rules)
+    if result.outcome is Outcome.UNAVAILABLE:
+        # Taken on the offer message meanwhile: the details say so; else the place is gone.
+        booked = found is not None and found.cls.my_status == "booked"
+        note = None if booked else tx("offer_gone")
+        ui.stale(ctx, call, refresh=at_screen(deps, ctx, member, at, class_id, note))
+        return
+    if result.outcome is Outcome.BOOKED:
+        note = tx("offer_accepted", name=found.cls.name, when=tx.datetime(found.cls.starts_at))
+    elif result.outcome is Outcome.REFUSED:
+        note = tx("offer_refused", reason=booking_screens.refusal(
+            tx, result.reason, result.position, result.on, result.day))
+    else:
+        note = tx("offer_declined")
     ui.show(ctx, at_screen(deps, ctx, member, at, class_id, note), call)
 
 

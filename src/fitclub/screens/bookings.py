@@ -12,7 +12,7 @@ from fitclub.locales import Texts, club
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
 from fitclub.services.booking import OfferNotice, Refusal, Terms
-from fitclub.services.timetable import ClassView, MyBookings
+from fitclub.services.timetable import ClassDetails, ClassView, MyBookings
 
 PRODID = "-//FitClub//bot//EN"  # iCalendar's product id: an identifier, not text to read
 
@@ -95,6 +95,15 @@ def offer(tx: Texts, notice: OfferNotice) -> Screen:
         [(tx("offer_accept"), OFFER(offer_id=notice.offer_id, answer="yes")),
          (tx("offer_decline"), OFFER(offer_id=notice.offer_id, answer="no"))],
         [(tx("button_back"), CLASS(class_id=notice.class_id, back="b"))]]))
+
+
+def offer_gone(tx: Texts, found: ClassDetails) -> Screen:
+    """An offer message whose place is no longer held: booked (taken on the class's screen)
+    or gone; only Back to the class."""
+    cls = found.cls
+    text = (tx("offer_accepted", name=cls.name, when=tx.datetime(cls.starts_at))
+            if cls.my_status == "booked" else tx("offer_gone"))
+    return Screen(text, inline([[(tx("button_back"), CLASS(class_id=cls.id, back="b"))]]))
 
 
 def offer_expired(tx: Texts, notice: OfferNotice) -> Screen:

@@ -11,7 +11,7 @@ from fitclub.callbacks import (
     CLASS,
     LEAVE,
     MENU,
-    OFFER,
+    OFFER_AT,
     TIMETABLE,
 )
 from fitclub.locales import Raw, Texts
@@ -98,14 +98,15 @@ def _actions(tx: Texts, found: ClassDetails, back: str) -> list[list[tuple[str, 
     cls, status = found.cls, found.cls.my_status
     rows: list[list[tuple[str, str]]] = []
     live = cls.status == "scheduled" and not found.started
-    at = "s" if back == "s" else "d"  # Cancel and Leave show these details again
+    at = "s" if back == "s" else "d"  # Cancel, Leave and an offer's answer show them again
     if live and status == "booked":
         rows.append([(tx("button_cancel_booking"), CANCEL_ASK(class_id=cls.id, at=at))])
     elif live and status == "waitlisted":
         if found.offer_id:
             # A place is held for the member: answer it here too, not only on the offer message.
-            rows.append([(tx("offer_accept"), OFFER(offer_id=found.offer_id, answer="yes")),
-                         (tx("offer_decline"), OFFER(offer_id=found.offer_id, answer="no"))])
+            offer = {"offer_id": found.offer_id, "class_id": cls.id, "at": at}
+            rows.append([(tx("offer_accept"), OFFER_AT(answer="yes", **offer)),
+                         (tx("offer_decline"), OFFER_AT(answer="no", **offer))])
         rows.append([(tx("button_leave_waitlist"), LEAVE(class_id=cls.id, at=at))])
     elif live and found.open:
         label = "button_book" if cls.left > 0 else "button_join_waitlist"
