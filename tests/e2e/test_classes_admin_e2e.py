@@ -457,7 +457,7 @@ def test_admin_changes_capacity_moves_and_cancels_a_class(emu, launcher, db_url,
 
     (page,) = admin.send("/classes")
     mid = page["message_id"]
-    _tap(admin, mid, f"{tx.date(tomorrow, 'day')} ▶", "10:00")
+    _tap(admin, mid, f"{tx.date(tomorrow, 'short')} ▶", "10:00")
     screen = _tap(admin, mid, "10:00 Yoga · 3/3", t["booked3"])
     _has(screen, t["wait3"])
     assert buttons(screen) == t["card_buttons"]
@@ -557,7 +557,7 @@ def test_cancelling_a_class_with_15_booked_and_5_waitlisted_tells_all_20_once(
 
     (page,) = admin.send("/classes")
     mid = page["message_id"]
-    _tap(admin, mid, f"{tx.date(tomorrow, 'day')} ▶", "10:00")
+    _tap(admin, mid, f"{tx.date(tomorrow, 'short')} ▶", "10:00")
     _tap(admin, mid, "10:00 Yoga · 15/15", "Booked: 15 of 15")
     screen = _tap(admin, mid, t["card_buttons"][1][0], "Cancel Yoga on")
     _has(screen, "15 booked members and 5 on the waitlist will be told.",

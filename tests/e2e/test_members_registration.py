@@ -99,12 +99,27 @@ def test_a_new_member_registers_and_uses_the_member_screens(emu, launcher, db_ur
     assert says["price"] in screen["text"] and says["visits"] in screen["text"]
     assert "Monthly &lt;unlimited&gt; &amp; more" not in screen["text"]
     assert "Monthly <unlimited> & more" in screen["text"]
+    request = button_data(screen, "10")
     answer = anna.press(screen, "10")
     assert says["requested"] in answer["text"]
+    # The screen shows the request as pending, without the request buttons.
+    pending = anna.wait_edit(menu["message_id"], "⏳")
+    assert not any("10" in label for row in buttons(pending) for label in row)
     got = wait_until(lambda: admin.messages()[1:], 10, "the admin's notice")
     assert SAYS["en"]["admin"] in got[0]["text"] and "10 visits" in got[0]["text"]
     assert anna.user.data.phone_number in got[0]["text"]
-    repeat = anna.press(anna.now(menu["message_id"]), "10")
+    # The old request button, pressed again (an old message, a double tap): refused, why.
+    before = len(anna.events())
+    emu.inject_update(TOKEN, {"callback_query": {
+        "id": "old-request", "chat_instance": "1", "data": request,
+        "from": {"id": anna.id, "is_bot": False, "first_name": "Anna",
+                 "language_code": lang},
+        "message": {"message_id": menu["message_id"], "date": 0, "text": "",
+                    "chat": {"id": anna.id, "type": "private"},
+                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"}}}})
+    repeat = wait_until(lambda: next((e for e in anna.events()[before:]
+                                      if e["kind"] == "callback_answer"), None), 15,
+                        "the answer to the old request button")
     assert says["repeat"] in repeat["text"]
     anna.press(anna.now(menu["message_id"]), "🏠")
     anna.wait_edit(menu["message_id"], says["menu"])
