@@ -95,6 +95,18 @@ def set_for_member(ctx: UpdateContext, member: Member | None, *,
     _queue(ctx, chat_id, member_list(member.role, member.language), priority)
 
 
+def refresh(ctx: UpdateContext, member: Member) -> bool:
+    """Queue the member's list for this chat if it is not the one they should have (their
+    /start: a member imported before they ever opened the chat, whose list Telegram refused
+    with "chat not found", gets it now); whether it was queued."""
+    commands = member_list(member.role, member.language)
+    if not rows.scalar(ctx.conn, "command_lists.needs_set",
+                       {"chat_id": ctx.chat_id, "fingerprint": fingerprint(commands)}):
+        return False
+    _queue(ctx, ctx.chat_id, commands, None)
+    return True
+
+
 def _queue(ctx: UpdateContext, chat_id: int, commands: list[dict[str, str]],
            priority: int | None) -> None:
     """Queue a chat's own list in place of any still waiting, and remember it."""

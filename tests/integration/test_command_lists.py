@@ -201,11 +201,16 @@ def test_the_start_up_sync_goes_in_batches_behind_the_outbox_and_announcements(d
             assert params == {"commands": commands.member_list(role, lang),
                               "scope": {"type": "chat", "chat_id": chat}}
         assert commands.sync(pool, stop) == 0  # the same version again: nothing
-        # Telegram refused one ("chat not found": not opened yet); one was dropped unsent
-        # (blocked then): the next start tries those two again, and only those.
-        query(db_url, "UPDATE outbox SET status = 'failed' WHERE chat_id = 801")
+        # Telegram refused one (a passing error), one was dropped unsent (blocked then), and
+        # one got "chat not found" (imported, never opened the chat): the next start tries
+        # the first two again, and only those; the third is not tried at every start.
+        query(db_url, "UPDATE outbox SET status = 'failed', error = 'Too Many Requests'"
+                      " WHERE chat_id = 801")
         query(db_url, "UPDATE outbox SET status = 'dropped' WHERE chat_id = 802")
+        query(db_url, "UPDATE outbox SET status = 'failed',"
+                      " error = 'Bad Request: chat not found' WHERE chat_id = 803")
         assert commands.sync(pool, stop) == 2
+        assert commands.sync(pool, stop) == 0
     finally:
         stop.set()
         worker.join(5)
@@ -213,6 +218,17 @@ def test_the_start_up_sync_goes_in_batches_behind_the_outbox_and_announcements(d
     assert query(db_url, "SELECT chat_id, count(*) FROM outbox GROUP BY chat_id"
                          " HAVING count(*) > 1 ORDER BY chat_id") == [(801, 2), (802, 2)]
     assert query(db_url, "SELECT count(*) FROM outbox") == [(9,)]
+    # Member 803's /start (they opened the chat at last) queues their list; a second does not.
+    conn = psycopg2.connect(db_url)
+    try:
+        for expected in (True, False):
+            with conn:
+                ctx = UpdateContext(conn, chat_id=803, user_id=803, update_id=None)
+                assert commands.refresh(ctx, ctx.member) is expected
+    finally:
+        conn.close()
+    assert query(db_url, "SELECT count(*) FROM outbox WHERE chat_id = 803 AND status ="
+                         " 'pending'") == [(1,)]
 
 
 def test_the_lists_before_registration_are_queued_once_per_version(db_url):

@@ -76,6 +76,7 @@ def start(deps: Deps, ctx: UpdateContext, member: Member | None,
     payload = start_payload(message.text)
     if member is not None:
         flows.leave(ctx)
+        commands.refresh(ctx, member)
         open_payload(deps, ctx, member, payload)
         return
     user = message.from_user

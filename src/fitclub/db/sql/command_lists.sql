@@ -29,8 +29,9 @@ WHERE chat_id = %(chat_id)s AND status = 'pending'
 -- name: out_of_date
 -- Members after a place (staff first, then members, each by id) who can be written to and
 -- whose chat's list is not the one their role and language have in this version (`wanted`:
--- role, language, fingerprint), or was refused by Telegram (e.g. "chat not found": they had
--- not opened the chat yet) or dropped unsent (they had blocked the bot); locked: a role or
+-- role, language, fingerprint), or was refused by Telegram or dropped unsent (they had
+-- blocked the bot). "chat not found" (an imported member who never opened the chat) is not
+-- tried again at every start: their /start sets it (needs_set). Locked: a role or
 -- language change of one of them waits for this batch, or the batch for it.
 SELECT m.id, m.telegram_id, m.role, m.language
 FROM members m
@@ -43,7 +44,8 @@ WHERE (m.role = 'member', m.id) > (%(after_member)s, %(after_id)s)
   AND m.telegram_id IS NOT NULL AND m.blocked_at IS NULL
   AND (c.fingerprint IS DISTINCT FROM wanted.fingerprint
        OR EXISTS (SELECT 1 FROM outbox o
-                  WHERE o.id = c.outbox_id AND o.status IN ('failed', 'dropped')))
+                  WHERE o.id = c.outbox_id AND (o.status = 'dropped' OR (
+                      o.status = 'failed' AND o.error NOT ILIKE '%%chat not found%%'))))
 ORDER BY m.role = 'member', m.id
 LIMIT %(limit)s
 FOR UPDATE OF m;
@@ -60,7 +62,8 @@ WHERE m.registered_at IS NOT NULL AND m.deleted_at IS NULL
   AND m.telegram_id IS NOT NULL AND m.blocked_at IS NULL
   AND (c.fingerprint IS DISTINCT FROM wanted.fingerprint
        OR EXISTS (SELECT 1 FROM outbox o
-                  WHERE o.id = c.outbox_id AND o.status IN ('failed', 'dropped')));
+                  WHERE o.id = c.outbox_id AND (o.status = 'dropped' OR (
+                      o.status = 'failed' AND o.error NOT ILIKE '%%chat not found%%'))));
 
 -- name: outbox_busy
 -- What the start-up sync waits for: an announcement being sent (it uses the outbound rate),
@@ -73,3 +76,12 @@ SELECT EXISTS (SELECT 1 FROM announcements WHERE status = 'sending') AS announci
 -- name: sync_lock
 -- One instance at a time queues a batch: another waits and then sees what this one stored.
 SELECT pg_advisory_xact_lock(%(key)s);
+
+-- name: needs_set
+-- Whether a chat's own list must be queued: none stored, another fingerprint, or the last one
+-- refused or dropped (a member who had never opened the chat when it was tried).
+SELECT NOT EXISTS (
+    SELECT 1 FROM command_lists c
+    LEFT JOIN outbox o ON o.id = c.outbox_id
+    WHERE c.chat_id = %(chat_id)s AND c.fingerprint = %(fingerprint)s
+      AND (o.id IS NULL OR o.status NOT IN ('failed', 'dropped')));
