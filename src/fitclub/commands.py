@@ -131,16 +131,15 @@ def default_calls() -> list[tuple[str, dict]]:
 
 
 def queue_defaults(ctx: UpdateContext) -> bool:
-    """Queue the lists for everyone unless this version's are the ones last queued; whether
-    they were."""
+    """Queue the lists for everyone unless this version's are the ones last queued and
+    Telegram took them; whether they were queued."""
     calls = default_calls()
-    stored = rows.scalar(ctx.conn, "command_lists.fingerprint", {"chat_id": EVERYONE})
-    if stored == fingerprint(calls):
+    if not rows.scalar(ctx.conn, "command_lists.needs_set",
+                       {"chat_id": EVERYONE, "fingerprint": fingerprint(calls)}):
         return False
-    for method, params in calls:
-        ctx.enqueue(method, params, chat_id=EVERYONE)
+    queued = [ctx.enqueue(method, params, chat_id=EVERYONE) for method, params in calls]
     rows.execute(ctx.conn, "command_lists.remember",
-                 {"chat_id": EVERYONE, "fingerprint": fingerprint(calls), "outbox_id": None})
+                 {"chat_id": EVERYONE, "fingerprint": fingerprint(calls), "outbox_id": queued[-1]})
     return True
 
 

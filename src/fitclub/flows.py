@@ -118,6 +118,8 @@ def enter(ctx: UpdateContext, state: str, data: dict[str, Any] | None = None) ->
         _clear(ctx, was.shown)  # the earlier run's keyboards go
         was = Flow(None, {})
     token = was.token if (was.state == state and was.token) else _new_token(was.token)
+    if token != was.token:
+        ctx.cache["flow_moved"] = True
     _put(ctx, Flow(state, data, token, was.shown))
 
 
@@ -136,16 +138,17 @@ def leave(ctx: UpdateContext) -> bool:
 def shown(ctx: UpdateContext, *, steps: bool, message_id: int | None = None,
           outbox_id: int | None = None) -> None:
     """A screen went out (`fitclub.ui.show`), with or without step buttons: edited into
-    message_id, or as a new message (its outbox id). A new message takes the keyboards off
-    the flow's earlier ones; a screen with step buttons is remembered. Costs no query for an
-    update that never looked at its flow and shows no step buttons."""
+    message_id, or as a new message (its outbox id). A new message that is a step (it has
+    step buttons, or the flow moved on in this update) takes the keyboards off the flow's
+    earlier ones; an aside (/help during a step) leaves them. A screen with step buttons is
+    remembered. Costs no query for an update that never looked at its flow."""
     if not steps and "flow" not in ctx.cache:
         return
     flow = current(ctx)
     if flow.state is None:
         return
     if outbox_id is not None:
-        if flow.shown or steps:
+        if steps or ctx.cache.get("flow_moved"):
             _clear(ctx, flow.shown)
             _put(ctx, flow._replace(shown=(("o", outbox_id),) if steps else ()))
     elif steps and message_id is not None and ("m", message_id) not in flow.shown:

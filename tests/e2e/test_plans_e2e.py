@@ -52,9 +52,18 @@ def test_an_admin_creates_edits_archives_and_deletes_plans(emu, launcher, db_url
     at = admin.wait_edit(shown["message_id"], plain(tx, "pl_new_step", n=1, total=6))
     assert plain(tx, "pl_ask_name", limit=40) in at["text"]
     assert buttons(at) == [[plain(tx, "pl_button_cancel")]]
-    step(admin, "x" * 41, plain(tx, "pl_bad_name", limit=40))
+    bad = step(admin, "x" * 41, plain(tx, "pl_bad_name", limit=40))
+    # The step's answer repeated the step: the first message's Cancel went, its own stays.
+    assert buttons(admin.now(at["message_id"])) == []
+    assert buttons(bad) == [[plain(tx, "pl_button_cancel")]]
     (helped,) = admin.send("/help")
     assert plain(tx, "help_staff_button") in str(buttons(helped))  # commands stay commands
+    # /help was an aside: the step's message keeps its Cancel (no edit was queued with the
+    # help, which committed in the same transaction).
+    assert buttons(admin.now(bad["message_id"])) == [[plain(tx, "pl_button_cancel")]]
+    assert query(db_url, "SELECT count(*) FROM outbox WHERE method = 'editMessageReplyMarkup'"
+                         " AND (params->>'message_id')::bigint = %s",
+                 (bad["message_id"],)) == [(0,)]
     step(admin, "year", plain(tx, "pl_name_taken", name="year"))
     at = step(admin, "Month", plain(tx, "pl_new_step", n=2, total=6))
     # Step 2: the name in the other language, optional: skipped.

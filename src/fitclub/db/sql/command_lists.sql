@@ -1,8 +1,4 @@
--- Queries of the per-chat command lists (see sql/0029_command_lists.sql and fitclub/commands.py).
-
--- name: fingerprint
--- The fingerprint of the list last queued for a chat (chat 0: the lists for everyone).
-SELECT fingerprint FROM command_lists WHERE chat_id = %(chat_id)s;
+-- Queries of the per-chat command lists (see sql/0023_command_lists.sql and fitclub/commands.py).
 
 -- name: remember
 -- The list just queued for a chat, and its outbox row.
@@ -45,7 +41,7 @@ WHERE (m.role = 'member', m.id) > (%(after_member)s, %(after_id)s)
   AND (c.fingerprint IS DISTINCT FROM wanted.fingerprint
        OR EXISTS (SELECT 1 FROM outbox o
                   WHERE o.id = c.outbox_id AND (o.status = 'dropped' OR (
-                      o.status = 'failed' AND o.error NOT ILIKE '%%chat not found%%'))))
+                      o.status = 'failed' AND coalesce(o.error, '') NOT ILIKE '%%chat not found%%'))))
 ORDER BY m.role = 'member', m.id
 LIMIT %(limit)s
 FOR UPDATE OF m;
@@ -63,7 +59,7 @@ WHERE m.registered_at IS NOT NULL AND m.deleted_at IS NULL
   AND (c.fingerprint IS DISTINCT FROM wanted.fingerprint
        OR EXISTS (SELECT 1 FROM outbox o
                   WHERE o.id = c.outbox_id AND (o.status = 'dropped' OR (
-                      o.status = 'failed' AND o.error NOT ILIKE '%%chat not found%%'))));
+                      o.status = 'failed' AND coalesce(o.error, '') NOT ILIKE '%%chat not found%%'))));
 
 -- name: outbox_busy
 -- What the start-up sync waits for: an announcement being sent (it uses the outbound rate),
