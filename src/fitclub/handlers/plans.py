@@ -195,25 +195,25 @@ def _draft(data: dict[str, Any]) -> Draft:
 def unlimited(deps: Deps, ctx: UpdateContext, member: Member,
               call: types.CallbackQuery) -> None:
     """'Unlimited' at the visits step."""
-    flow = flows.current(ctx)
-    at_visits = flow.state == _step_state("visits") or (
-        flow.state == EDIT and flow.data.get("field") == "visits")
-    if not at_visits:
-        ui.stale(ctx, call)
-        return
-    _accept(ctx, member, flow, "visits", None, call=call)
+    _no_value(ctx, member, call, "visits")
 
 
 @admin_only("plans.step")
 def skip(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
     """'Skip' at the step of the name in the other language, or 'Remove' when editing it."""
+    _no_value(ctx, member, call, "name_tr")
+
+
+def _no_value(ctx: UpdateContext, member: Member, call: types.CallbackQuery,
+              field: str) -> None:
+    """A button that answers `field`'s step with no value (None), while the flow is at it
+    (creating or editing); stale elsewhere."""
     flow = flows.current(ctx)
-    at_translation = flow.state == _step_state("name_tr") or (
-        flow.state == EDIT and flow.data.get("field") == "name_tr")
-    if not at_translation:
+    if not (flow.state == _step_state(field)
+            or (flow.state == EDIT and flow.data.get("field") == field)):
         ui.stale(ctx, call)
         return
-    _accept(ctx, member, flow, "name_tr", None, call=call)
+    _accept(ctx, member, flow, field, None, call=call)
 
 
 @admin_only("plans.create")
