@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -278,6 +279,64 @@ def test_a_no_show_recorded_before_a_door_check_in_is_refused_as_checked_in(db_u
     result = _mark(db_url, club["tina"], booking_id, Mark.NO_SHOW, NOW + timedelta(hours=3))
     assert (result.outcome, result.checked_in_at) == (Outcome.CHECKED_IN, NOW)
     assert _status(db_url, booking_id) == "attended"
+
+
+def _someone_waits_for_a_lock(db_url: str) -> bool:
+    """Whether a session of this database waits for a lock (polled for up to 10 s)."""
+    for _ in range(100):
+        if query(db_url, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                         " current_database() AND wait_event_type = 'Lock'")[0][0]:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_no_show_pressed_during_a_door_check_in_waits_for_it_and_is_refused(
+        db_url, club, monkeypatch):
+    """The door has found Anna's booking and is about to record her visit when the trainer
+    presses ❌: the mark waits for the check-in (no deadlock between them), then sees her door
+    visit and is refused."""
+    starts_at = NOW - timedelta(minutes=10)
+    class_id = _class(db_url, club["tina"], starts_at)
+    anna = _member(db_url, 1, "Anna")
+    booking_id = _book(db_url, anna, class_id, starts_at=starts_at)
+    found, go = threading.Event(), threading.Event()
+    record = checkin._record
+
+    def paused(*args, **kwargs):
+        found.set()
+        assert go.wait(10)
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(checkin, "_record", paused)
+    outcomes: dict[str, object] = {}
+
+    def run(who, fn, *args, **kwargs):
+        try:
+            outcomes[who] = _run(db_url, fn, *args, **kwargs)
+        except psycopg2.Error as e:
+            outcomes[who] = e
+
+    door = threading.Thread(target=run, args=("door", checkin.check_in, club["oleg"], anna, NOW,
+                                              checkin.Rules(ZoneInfo("UTC"))),
+                            kwargs={"method": "qr"})
+    door.start()
+    assert found.wait(10)
+    trainer = threading.Thread(target=run, args=("trainer", attendance.mark, club["tina"],
+                                                 class_id, booking_id, Mark.NO_SHOW, NOW, RULES))
+    trainer.start()
+    try:
+        assert _someone_waits_for_a_lock(db_url)  # the trainer, for the door's transaction
+    finally:
+        go.set()
+        door.join(10)
+        trainer.join(10)
+    assert outcomes["door"].outcome is checkin.Outcome.CHECKED_IN
+    assert (outcomes["trainer"].outcome, outcomes["trainer"].checked_in_at) == (
+        Outcome.CHECKED_IN, NOW)
+    assert _status(db_url, booking_id) == "attended"
+    assert [v[:2] for v in _visits(db_url, anna)] == [(class_id, "qr")]
+    assert _audit(db_url) == []
 
 
 def test_a_trainer_marked_visit_does_not_lock_the_no_show(db_url, club):

@@ -171,7 +171,6 @@ class _Booking(NamedTuple):
     membership_id: int | None
     status: str
     name: str | None
-    door_at: datetime | None
 
 
 def window(starts_at: datetime, duration_minutes: int, rules: Rules) -> Window:
@@ -209,7 +208,7 @@ def roster(conn, actor_id: int, class_id: int, rules: Rules) -> Roster | None:
                   window(cls.starts_at, cls.duration_minutes, rules))
 
 
-def _refused(class_id: int, class_status: str, times: Window, place: _Booking | Place,
+def _refused(class_id: int, class_status: str, times: Window, place: Place,
              what: Mark, now: datetime) -> MarkResult | None:
     """Why this mark of a place changes nothing now (a MarkResult), or None when it may be
     made."""
@@ -248,25 +247,31 @@ def mark(conn, actor_id: int, class_id: int, booking_id: int, what: Mark, now: d
                    {"class_id": class_id, "actor_id": actor_id}, _Class)
     if cls is None:
         return MarkResult(Outcome.UNAVAILABLE)
-    place = rows.one(conn, "attendance.booking_for_update",
-                     {"booking_id": booking_id, "class_id": class_id}, _Booking)
-    if place is None or place.status not in ("booked", "attended", "no_show"):
+    locked = rows.one(conn, "attendance.booking_for_update",
+                      {"booking_id": booking_id, "class_id": class_id}, _Booking)
+    if locked is None or locked.status not in ("booked", "attended", "no_show"):
         return MarkResult(Outcome.UNAVAILABLE, cls.id)
+    # The door check-in after the locks, in a statement of its own: one committed while this
+    # waited for them is seen (see attendance.booking_for_update).
+    place = Place(locked.id, locked.member_id, locked.name, locked.status, None,
+                  rows.scalar(conn, "attendance.door_check_in",
+                              {"class_id": class_id, "member_id": locked.member_id}))
     refused = _refused(cls.id, cls.status, window(cls.starts_at, cls.duration_minutes, rules),
                        place, what, now)
     if refused is not None:
         return refused
-    rows.execute(conn, "attendance.set_status", {"booking_id": place.id, "status": what.value})
+    rows.execute(conn, "attendance.set_status", {"booking_id": place.booking_id,
+                                                  "status": what.value})
     visit = {"member_id": place.member_id, "class_id": class_id}
     if what is Mark.ATTENDED:
         rows.execute(conn, "attendance.add_class_visit", {
-            **visit, "membership_id": place.membership_id, "now": now, "actor_id": actor_id})
+            **visit, "membership_id": locked.membership_id, "now": now, "actor_id": actor_id})
     else:
         rows.execute(conn, "attendance.remove_class_visit", visit)
     audit.record(conn, actor_id=actor_id, action=f"attendance.{what.value}", entity="booking",
-                 entity_id=place.id, details={"class_id": class_id,
-                                              "member_id": place.member_id,
-                                              "from": place.status})
+                 entity_id=place.booking_id, details={"class_id": class_id,
+                                                      "member_id": place.member_id,
+                                                      "from": place.status})
     return MarkResult(Outcome.MARKED, class_id, place.name)
 
 

@@ -1,8 +1,10 @@
 """Check-in at the door: staff scan a member's card, type its code, or find them by name.
 
-`check_in` is the one place a visit is recorded, in the caller's transaction: the member's
-current membership row is locked first, so two scans of one member at once go one after the
-other and the second finds the first's visit (CHECKIN_DEDUP_MINUTES). A visit is taken from
+`check_in` is the one place a visit is recorded, in the caller's transaction: the rows of the
+classes the member booked around now are locked first (as every booking change and a
+trainer's mark take them, so a ❌ pressed meanwhile waits and then sees this visit), then the
+member's current membership row, so two scans of one member at once go one after the other
+and the second finds the first's visit (CHECKIN_DEDUP_MINUTES). A visit is taken from
 the balance unless a class the member booked starts within CHECKIN_WINDOW_MINUTES of now
 (before or after): then that booking is marked attended and the visit it reserved is used
 (if a visit is already recorded for that class, e.g. the trainer marked the member attended
@@ -108,6 +110,10 @@ class _Membership(NamedTuple):
     frozen_until: date | None
 
 
+class _ClassId(NamedTuple):
+    id: int
+
+
 class _Booking(NamedTuple):
     id: int
     status: str
@@ -203,6 +209,10 @@ def check_in(conn, staff_id: int, member_id: int, now: datetime, rules: Rules, *
     if found is None:
         return Result(Outcome.GONE)
     today = now.astimezone(rules.timezone).date()
+    window = timedelta(minutes=rules.window_minutes)
+    around = {"member_id": member_id, "from": now - window, "until": now + window}
+    # The booked classes' rows first, as every booking change and a trainer's mark take them.
+    classes = [r.id for r in rows.many(conn, "checkin.classes_in_window", around, _ClassId)]
     current = rows.one(conn, "checkin.membership_for_update",
                        {"member_id": member_id, "today": today}, _Membership)
     earlier = rows.scalar(conn, "checkin.latest_visit", {
@@ -212,10 +222,8 @@ def check_in(conn, staff_id: int, member_id: int, now: datetime, rules: Rules, *
     refused = _refusal(conn, member_id, current, today)
     if refused is not None:
         return Result(Outcome.REFUSED, found, refusal=refused[0], on=refused[1])
-    window = timedelta(minutes=rules.window_minutes)
-    booked = rows.one(conn, "checkin.booking_in_window", {
-        "member_id": member_id, "now": now, "from": now - window, "until": now + window},
-        _Booking)
+    booked = rows.one(conn, "checkin.booking_in_window",
+                      {**around, "now": now, "classes": classes}, _Booking)
     if booked is not None and booked.visit_at is not None:
         return Result(Outcome.ALREADY, found, at=booked.visit_at)
     return _record(conn, staff_id, found, current, booked, now, method)

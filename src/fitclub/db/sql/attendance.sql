@@ -81,16 +81,19 @@ FROM classes WHERE id = %(class_id)s
 FOR UPDATE;
 
 -- name: booking_for_update
--- A booking of a class, locked, with its member's name and when they checked in at the door
--- for the class (not a trainer's mark), if they did.
+-- A booking of a class, locked, with its member's name. (When they checked in at the door is
+-- door_check_in, a statement of its own: a row re-read after waiting for its lock comes with
+-- subqueries still of the snapshot from before the wait.)
 SELECT b.id, b.member_id, b.membership_id, b.status,
-       m.first_name || coalesce(' ' || m.last_name, '') AS name,
-       (SELECT min(v.checked_in_at) FROM visits v
-        WHERE v.class_id = b.class_id AND v.member_id = b.member_id
-          AND v.method <> 'class') AS door_at
+       m.first_name || coalesce(' ' || m.last_name, '') AS name
 FROM bookings b JOIN members m ON m.id = b.member_id
 WHERE b.id = %(booking_id)s AND b.class_id = %(class_id)s
 FOR UPDATE OF b;
+
+-- name: door_check_in
+-- When a member checked in at the door for a class (not a trainer's mark), if they did.
+SELECT min(checked_in_at) FROM visits
+WHERE class_id = %(class_id)s AND member_id = %(member_id)s AND method <> 'class';
 
 -- name: set_status
 -- Mark a place attended or no-show.

@@ -7,6 +7,21 @@ SELECT id, first_name || coalesce(' ' || last_name, '') AS name, telegram_id, la
 FROM members
 WHERE id = %(member_id)s AND deleted_at IS NULL AND registered_at IS NOT NULL;
 
+-- name: classes_in_window
+-- Take the rows of the classes the member booked that start within the window around now, in
+-- id order, before anything else: every booking change of a class queues on its row (and a
+-- trainer's mark takes it before the booking's), so a check-in taking the booking first could
+-- deadlock with them, or let a mark miss the visit this records.
+SELECT c.id
+FROM classes c
+WHERE c.status <> 'cancelled'
+  AND c.starts_at BETWEEN %(from)s AND %(until)s
+  AND EXISTS (SELECT 1 FROM bookings b
+              WHERE b.class_id = c.id AND b.member_id = %(member_id)s
+                AND b.status IN ('booked', 'attended', 'no_show'))
+ORDER BY c.id
+FOR UPDATE OF c;
+
 -- name: membership_for_update
 -- The member's current membership (active or frozen), locked: two scans of one member queue
 -- here, so the second sees the visit the first recorded. With the end of a freeze that
@@ -25,9 +40,10 @@ SELECT max(checked_in_at) FROM visits
 WHERE member_id = %(member_id)s AND checked_in_at > %(since)s;
 
 -- name: booking_in_window
--- The member's booking of a class starting within the window around now, nearest to now
--- first, locked; with the visit already recorded for that class, if any (a trainer may have
--- marked the member attended before they reached the door).
+-- The member's booking of a class starting within the window around now, of the classes taken
+-- by classes_in_window (one booked since is left for the next check-in), nearest to now first,
+-- locked; with the visit already recorded for that class, if any (a trainer may have marked
+-- the member attended before they reached the door).
 SELECT b.id, b.status, c.id AS class_id, t.name_i18n AS class_name, c.starts_at,
        (SELECT v.checked_in_at FROM visits v
         WHERE v.member_id = b.member_id AND v.class_id = b.class_id) AS visit_at
@@ -36,7 +52,7 @@ JOIN classes c ON c.id = b.class_id
 JOIN class_types t ON t.id = c.class_type_id
 WHERE b.member_id = %(member_id)s AND b.status IN ('booked', 'attended', 'no_show')
   AND c.status <> 'cancelled'
-  AND c.starts_at BETWEEN %(from)s AND %(until)s
+  AND c.starts_at BETWEEN %(from)s AND %(until)s AND c.id = ANY(%(classes)s)
 ORDER BY abs(extract(epoch FROM c.starts_at - %(now)s)), c.starts_at, c.id
 LIMIT 1
 FOR UPDATE OF b;
