@@ -17,6 +17,7 @@ from fitclub.locales import LANGUAGES, Texts, catalog_path
 from fitclub.screens import audit_log as screens
 from fitclub.services.attendance import Mark
 from fitclub.services.audit_log import Entry
+from fitclub.services.booking import Refusal
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "fitclub"
@@ -275,6 +276,31 @@ def test_names_are_escaped():
     text = screens.sentence(Texts("en"), entry("booking.booked", actor_first_name="<b>Bo",
                                                class_name="Yoga & <i>"))
     assert text.startswith("&lt;b&gt;Bo Admin booked Yoga &amp; &lt;i&gt; on")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("reason", [*(r.value for r in Refusal), "expired_on_date"])
+def test_every_reason_an_offered_place_was_refused_has_words(lang, reason):
+    """Each booking.Refusal a `waitlist.refused` row may carry, and the name older rows gave
+    "ends before the class", adds its clause to the sentence."""
+    tx = Texts(lang)
+    bare = screens.sentence(tx, entry("waitlist.refused", {}))
+    text = screens.sentence(tx, entry("waitlist.refused", {"reason": reason}))
+    assert text == bare + screens.SEPARATOR + tx(f"aud_why_{reason}")
+    assert f"aud_why_{reason}" in _catalog(lang)
+
+
+@pytest.mark.parametrize(("lang", "reason", "expected"), [
+    ("en", "not_started", "· the membership had not started yet"),
+    ("en", "ends_before", "· the membership ends before the class"),
+    ("en", "ended", "· the membership had ended"),
+    ("ru", "not_started", "· абонемент ещё не начался"),
+    ("ru", "ends_before", "· абонемент закончится до занятия"),
+    ("ru", "ended", "· срок абонемента уже истёк"),
+])
+def test_an_offered_place_refused_by_the_membership_says_how(lang, reason, expected):
+    text = screens.sentence(Texts(lang), entry("waitlist.refused", {"reason": reason}))
+    assert text.endswith(expected)
 
 
 def test_every_refused_part_of_the_bot_has_words():

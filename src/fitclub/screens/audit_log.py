@@ -21,6 +21,7 @@ from fitclub.locales import Raw, Texts, translations
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.audit_log import Entry, Page
+from fitclub.services.booking import Refusal
 
 #: How a member was found at the door (visits.method), each with its words.
 CHECKIN_METHODS = ("qr", "code", "manual", "class")
@@ -28,9 +29,10 @@ CHECKIN_METHODS = ("qr", "code", "manual", "class")
 AREAS = ("announce", "audit", "checkin", "classes", "members", "myclasses", "people", "plans",
          "report", "requests", "staff", "types")
 ROLES = ("member", "trainer", "admin")
-#: Why a member could not take an offered place (services/booking.Refusal values).
-OFFER_REFUSALS = ("no_membership", "frozen", "expired_on_date", "no_visits", "closed",
-                  "cancelled", "full", "already_booked", "already_waitlisted")
+#: Why a member could not take an offered place: every services/booking.Refusal value, and
+#: `expired_on_date`, the name rows written before `ends_before` and `ended` gave the
+#: membership's end.
+OFFER_REFUSALS = (*(reason.value for reason in Refusal), "expired_on_date")
 EXPORT_TABLES = ("members", "visits", "bookings")
 FREE_TEXT_MAX = 80  # a reason or a name typed by an admin, as quoted in a sentence
 SEPARATOR = " · "
