@@ -86,20 +86,6 @@ def _send_formatted(emu, person: Person, text: str, entities: list[dict],
     return person._sent_after(before, expect, 15)
 
 
-def _inject_press(emu, person: Person, message_id: int, data: str) -> dict:
-    """A press with data the message no longer shows (an old button, a forged id)."""
-    before = len(person.events())
-    emu.inject_update(TOKEN, {"callback_query": {
-        "id": f"ann-{time.monotonic_ns()}", "chat_instance": "1", "data": data,
-        "from": {"id": person.id, "is_bot": False, "first_name": person.user.data.first_name,
-                 "language_code": person.user.data.language_code},
-        "message": {"message_id": message_id, "date": int(time.time()), "text": "",
-                    "chat": {"id": person.id, "type": "private"},
-                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"}}}})
-    return wait_until(lambda: next((e for e in person.events()[before:]
-                                    if e["kind"] == "callback_answer"), None), 15,
-                      f"an answer to the press of {data!r}")
-
 
 def _later_today() -> datetime:
     """Soon, on today's date in UTC (the club's time zone here): just started near midnight."""
@@ -218,7 +204,7 @@ def test_photo_to_one_class_bad_input_old_buttons_and_gone_ids(emu, launcher, db
     old_active = button_data(audience, t["active"])
     admin.press(audience, t["discard"])
     admin.wait_edit(audience["message_id"], "The draft is discarded")
-    assert _inject_press(emu, admin, audience["message_id"], old_active)["text"] == t["stale"]
+    assert admin.inject_press(audience["message_id"], old_active)["text"] == t["stale"]
     # /cancel leaves the compose step: a text after it is no announcement.
     admin.send("/announce")
     (cancelled,) = admin.send("/cancel")
@@ -247,7 +233,7 @@ def test_photo_to_one_class_bad_input_old_buttons_and_gone_ids(emu, launcher, db
                      "today again")
     # A forged class id (no such class): told so, today's classes shown again.
     forged = button_data(day, "Yoga").rsplit(":", 1)[0] + ":999999"
-    assert _inject_press(emu, admin, mid, forged)["text"] == t["stale"]
+    assert admin.inject_press(mid, forged)["text"] == t["stale"]
     admin.press(admin.now(mid), "Yoga")
     shown = admin.wait_edit(mid, "2 members will get it.")
     assert "To: members of Yoga" in shown["text"]
@@ -260,11 +246,11 @@ def test_photo_to_one_class_bad_input_old_buttons_and_gone_ids(emu, launcher, db
         assert got["photo"]["file_id"] == file_id
     assert not waiting.messages() and not other.messages()
     # The draft's old buttons now show where it is; another admin's Stop of a finished one too.
-    answer = _inject_press(emu, admin, mid, button_data(audience, t["active"]))
+    answer = admin.inject_press(mid, button_data(audience, t["active"]))
     assert answer["text"] == t["stale"]
     (ann_id,), = query(db_url, "SELECT id FROM announcements WHERE status = 'done'")
-    assert _inject_press(emu, admin, mid, f"nst:{ann_id}")["text"] == t["stale"]
-    assert _inject_press(emu, admin, mid, "nv:999999")["text"] == t["stale"]
+    assert admin.inject_press(mid, f"nst:{ann_id}")["text"] == t["stale"]
+    assert admin.inject_press(mid, "nv:999999")["text"] == t["stale"]
     (listed,) = admin.send("/announce")
     assert f"#{ann_id}" in listed["text"] and "delivered to 2 of 2" in listed["text"]
     admin.press(listed, f"Announcement #{ann_id}")

@@ -186,21 +186,6 @@ def _tap(person: Person, message_id: int, label: str, shows: str) -> dict:
     return person.wait_edit(message_id, shows)
 
 
-def _inject(emu, person: Person, message_id: int, data: str) -> dict:
-    """A press with data the message no longer shows (an old button, a double tap, a forged
-    id); the callback answer."""
-    before = len(person.events())
-    emu.inject_update(TOKEN, {"callback_query": {
-        "id": f"cls-{time.monotonic_ns()}", "chat_instance": "1", "data": data,
-        "from": {"id": person.id, "is_bot": False, "first_name": person.user.data.first_name,
-                 "language_code": person.user.data.language_code},
-        "message": {"message_id": message_id, "date": int(time.time()), "text": "",
-                    "chat": {"id": person.id, "type": "private"},
-                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"}}}})
-    return wait_until(lambda: next((e for e in person.events()[before:]
-                                    if e["kind"] == "callback_answer"), None), 15,
-                      f"an answer to the press of {data!r}")
-
 
 def _reply(person: Person, text: str) -> dict:
     (message,) = person.send(text)
@@ -261,7 +246,7 @@ def _create_type(emu, admin: Person, db_url: str, t: dict) -> None:
                          " default_capacity FROM class_types") == [
         ("Yoga", "Slow flow & breath <3", 60, 15)]
     # Save tapped twice: the second press finds no flow and creates nothing.
-    assert _inject(emu, admin, saved_id, cb.TYPE_FLOW(answer="save"))["text"] == t["stale"]
+    assert admin.inject_press(saved_id, cb.TYPE_FLOW(answer="save"))["text"] == t["stale"]
     assert query(db_url, "SELECT count(*) FROM class_types") == [(1,)]
     # Edit one field; a bad number is refused with the reason, then saved.
     _tap(admin, saved_id, t["type_buttons"][2][1], t["editing"])
@@ -304,7 +289,7 @@ def _schedule_one(emu, admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     screen = _tap(admin, mid, tx.date(today, "short"), t["ask_repeat"])
     assert buttons(screen) == [[t["once"], t["weekly"]], [t["cancel"]]]
     # The type button again (an old button) finds the flow at another step: nothing changes.
-    assert _inject(emu, admin, mid, cb.NEW_CLASS_TYPE(type_id=1))["text"] == t["stale"]
+    assert admin.inject_press(mid, cb.NEW_CLASS_TYPE(type_id=1))["text"] == t["stale"]
     screen = _tap(admin, mid, t["once"], t["ask_time"].format(zone=zone))
     assert buttons(screen) == [[t["cancel"]]]
     _has(_reply(admin, "25:00"), t["bad_time"], t["ask_time"].format(zone=zone))
@@ -340,7 +325,7 @@ def _schedule_one(emu, admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     screen = _tap(admin, mid, t["confirm"], t["done_one"])
     assert buttons(screen) == [[t["open_class"]], [t["staff"]]]
     # Confirm tapped twice: the second press finds no flow.
-    assert _inject(emu, admin, mid, cb.NEW_CLASS_FLOW(answer="ok"))["text"] == t["stale"]
+    assert admin.inject_press(mid, cb.NEW_CLASS_FLOW(answer="ok"))["text"] == t["stale"]
     ((starts_at, room, capacity),) = query(db_url, "SELECT starts_at, room, capacity"
                                                    " FROM classes")
     local = starts_at.astimezone(BERLIN)
@@ -505,8 +490,8 @@ def test_admin_changes_capacity_moves_and_cancels_a_class(emu, launcher, db_url,
              t["kept"] if person in booked else t["still"])
         assert buttons(notice) == [[t["open_class"]]]
     # Move confirmed twice: the second press finds the class there already.
-    again = _inject(emu, admin, mid, cb.CLASS_MOVE_OK(class_id=class_id, day=new_day,
-                                                      minute=18 * 60 + 30))
+    again = admin.inject_press(mid, cb.CLASS_MOVE_OK(class_id=class_id, day=new_day,
+                                                     minute=18 * 60 + 30))
     assert again["text"] == t["move_same"]
 
     # Cancel: No keeps it; Yes tells each member once and gives the visits back.
@@ -525,11 +510,11 @@ def test_admin_changes_capacity_moves_and_cancels_a_class(emu, launcher, db_url,
     assert _visits(db_url, booked) == [10, 10, 10] and _visits(db_url, line) == [10, 10, 10]
     assert query(db_url, "SELECT DISTINCT status FROM waitlist_offers") == [("withdrawn",)]
     # Double taps and old buttons change nothing and tell nobody again.
-    assert _inject(emu, admin, mid, cb.CLASS_CANCEL_OK(class_id=class_id))["text"] == \
+    assert admin.inject_press(mid, cb.CLASS_CANCEL_OK(class_id=class_id))["text"] == \
         t["already"]
-    assert _inject(emu, admin, mid, cb.CLASS_SET_CAPACITY(class_id=class_id,
-                                                          capacity=8))["text"] == t["already"]
-    assert _inject(emu, admin, mid, cb.ADMIN_CLASS(class_id=999999))["text"] == t["stale"]
+    assert admin.inject_press(mid, cb.CLASS_SET_CAPACITY(class_id=class_id,
+                                                         capacity=8))["text"] == t["already"]
+    assert admin.inject_press(mid, cb.ADMIN_CLASS(class_id=999999))["text"] == t["stale"]
     time.sleep(0.5)
     for person in booked + line:
         (notice,) = _with(person, t["notice"].format(when=when))
@@ -592,8 +577,8 @@ def test_a_forged_move_confirm_a_year_away_is_refused(emu, launcher, db_url):
     (timetable,) = admin.send("/classes")
     # No screen offers this day: it is past the year the date step allows.
     far = date.today() + timedelta(days=400)
-    forged = _inject(emu, admin, timetable["message_id"],
-                     cb.CLASS_MOVE_OK(class_id=class_id, day=far, minute=10 * 60))
+    forged = admin.inject_press(timetable["message_id"],
+                                cb.CLASS_MOVE_OK(class_id=class_id, day=far, minute=10 * 60))
     assert forged["text"] == T["en"]["stale"]
     assert query(db_url, "SELECT starts_at FROM classes") == [(starts_at,)]
     assert query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'class.moved'") == [

@@ -9,7 +9,6 @@ or ends.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ import pytest
 from fitclub import callbacks as cb
 from fitclub.locales import Texts
 from tests import factories
-from tests.e2e.harness import TOKEN, query, wait_until
+from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, button_data, buttons
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -27,20 +26,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def plain(tx: Texts, key: str, **values) -> str:
     return str(tx(key, **values)).replace("&amp;", "&")
 
-
-def _inject(emu, person: Person, message_id: int, data: str) -> dict:
-    """A press of data the message may no longer show (an old button); the callback answer."""
-    before = len(person.events())
-    emu.inject_update(TOKEN, {"callback_query": {
-        "id": f"flow-{time.monotonic_ns()}", "chat_instance": "1", "data": data,
-        "from": {"id": person.id, "is_bot": False, "first_name": person.user.data.first_name,
-                 "language_code": person.user.data.language_code},
-        "message": {"message_id": message_id, "date": int(time.time()), "text": "",
-                    "chat": {"id": person.id, "type": "private"},
-                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"}}}})
-    return wait_until(lambda: next((e for e in person.events()[before:]
-                                    if e["kind"] == "callback_answer"), None), 15,
-                      f"an answer to the press of {data!r}")
 
 
 def _state(db_url: str, admin: Person) -> str | None:
@@ -77,11 +62,11 @@ def test_old_flow_buttons_change_nothing_and_lose_their_keyboards(emu, launcher,
     trainer_step = admin.wait_edit(mid, plain(tx, "cls_ask_trainer"))
     assert _state(db_url, admin) == "cls.new.trainer"
     # The earlier step's Cancel (the same run) is stale: the draft stays at its step.
-    assert _inject(emu, admin, mid, old_cancel)["text"] == stale
+    assert admin.inject_press(mid, old_cancel)["text"] == stale
     assert _state(db_url, admin) == "cls.new.trainer"
     assert admin.now(mid)["text"] == trainer_step["text"]
     # A step's button without the flow's token (forged, or from an older version) too.
-    assert _inject(emu, admin, mid, cb.NEW_CLASS_FLOW(answer="cancel"))["text"] == stale
+    assert admin.inject_press(mid, cb.NEW_CLASS_FLOW(answer="cancel"))["text"] == stale
     assert _state(db_url, admin) == "cls.new.trainer"
 
     # The date typed as text: the next step is a new message, the earlier one loses its keys.
@@ -102,12 +87,12 @@ def test_old_flow_buttons_change_nothing_and_lose_their_keyboards(emu, launcher,
     # Second run: the first run's Cancel (an old message) must not end the new draft.
     second = _start(admin, tx)
     assert _state(db_url, admin) == "cls.new.type"
-    assert _inject(emu, admin, repeat_step["message_id"], repeat_cancel)["text"] == stale
-    assert _inject(emu, admin, mid, old_cancel)["text"] == stale
+    assert admin.inject_press(repeat_step["message_id"], repeat_cancel)["text"] == stale
+    assert admin.inject_press(mid, old_cancel)["text"] == stale
     assert _state(db_url, admin) == "cls.new.type"
     # Its own Cancel works, once; a second tap of it is stale.
     second_cancel = button_data(second, cancel)
     admin.press(second, cancel)
     wait_until(lambda: _state(db_url, admin) is None, 15, "the draft to be cancelled")
-    assert _inject(emu, admin, second["message_id"], second_cancel)["text"] == stale
+    assert admin.inject_press(second["message_id"], second_cancel)["text"] == stale
     assert query(db_url, "SELECT count(*) FROM classes") == [(0,)]

@@ -109,17 +109,7 @@ def test_a_new_member_registers_and_uses_the_member_screens(emu, launcher, db_ur
     assert SAYS["en"]["admin"] in got[0]["text"] and "10 visits" in got[0]["text"]
     assert anna.user.data.phone_number in got[0]["text"]
     # The old request button, pressed again (an old message, a double tap): refused, why.
-    before = len(anna.events())
-    emu.inject_update(TOKEN, {"callback_query": {
-        "id": "old-request", "chat_instance": "1", "data": request,
-        "from": {"id": anna.id, "is_bot": False, "first_name": "Anna",
-                 "language_code": lang},
-        "message": {"message_id": menu["message_id"], "date": 0, "text": "",
-                    "chat": {"id": anna.id, "type": "private"},
-                    "from": {"id": 1, "is_bot": True, "first_name": "FitClub"}}}})
-    repeat = wait_until(lambda: next((e for e in anna.events()[before:]
-                                      if e["kind"] == "callback_answer"), None), 15,
-                        "the answer to the old request button")
+    repeat = anna.inject_press(menu["message_id"], request)
     assert says["repeat"] in repeat["text"]
     anna.press(anna.now(menu["message_id"]), "🏠")
     anna.wait_edit(menu["message_id"], says["menu"])
