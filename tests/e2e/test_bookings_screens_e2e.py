@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fitclub import callbacks as cb
 from tests import factories
 from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, buttons
@@ -165,10 +166,12 @@ OFFERS = {
 }
 
 
-@pytest.mark.parametrize("lang", ["en", "ru"])
-def test_a_place_taken_on_the_class_shows_the_class_and_the_old_offer_says_so(
-        emu, launcher, db_url, lang):
-    t, o = TEXT[lang], OFFERS[lang]
+def _offered(emu, launcher, db_url: str, lang: str) -> tuple[Person, Person, list[int], int,
+                                                             dict]:
+    """Anna (in `lang`) in line for a full Yoga in two days behind Olga, who cancels in the
+    running bot: the place is offered to Anna. (anna, olga, their member ids, yoga, the offer
+    message)."""
+    o = OFFERS[lang]
     anna, olga = Person(emu, "Anna", language_code=lang), Person(emu, "Olga")
     factories.plan(db_url)
     trainer = factories.member(db_url, 1, "Tina", role="trainer", registered=False)
@@ -184,12 +187,20 @@ def test_a_place_taken_on_the_class_shows_the_class_and_the_old_offer_says_so(
     launcher.start(db_url)
     anna.send("/bookings")  # she has talked to the bot: it may write to her
 
-    # Olga cancels: the place is offered to Anna, who takes it on the class's screen.
     (theirs,) = olga.send(f"/start c_{yoga}")
     olga.press(theirs, "Cancel my booking")
     olga.press(olga.wait_edit(theirs["message_id"], "Your visit comes back"), "Yes, cancel")
     offer = wait_until(lambda: next((m for m in anna.messages()
                                      if o["offer"] in (m["text"] or "")), None), 15, "the offer")
+    return anna, olga, ids, yoga, offer
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_place_taken_on_the_class_shows_the_class_and_the_old_offer_says_so(
+        emu, launcher, db_url, lang):
+    t, o = TEXT[lang], OFFERS[lang]
+    # Olga cancels: the place is offered to Anna, who takes it on the class's screen.
+    anna, olga, ids, yoga, offer = _offered(emu, launcher, db_url, lang)
     (details,) = anna.send(f"/start c_{yoga}")
     anna.press(details, o["take"])
     shown = anna.wait_edit(details["message_id"], o["taken"])
@@ -207,3 +218,37 @@ def test_a_place_taken_on_the_class_shows_the_class_and_the_old_offer_says_so(
     (again,) = olga.send(f"/start c_{yoga}")
     assert "No visits left" in olga.press(again, "Join the waitlist")["text"]
     olga.wait_edit(again["message_id"], "No visits left")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_an_offer_answered_naming_another_class_shows_the_offers_own_class(
+        emu, launcher, db_url, lang):
+    """A press of an offer's Take naming a class the offer is not of (forged, or mixed up)
+    answers for the offer's own class: Yoga, never the class named, and never an error."""
+    o = OFFERS[lang]
+    anna, _, ids, yoga, _ = _offered(emu, launcher, db_url, lang)
+    ((offer_id, trainer),) = query(db_url, "SELECT o.id, c.trainer_id FROM waitlist_offers o"
+                                           " JOIN classes c ON c.id = o.class_id"
+                                           " WHERE o.status = 'open' AND o.class_id = %s",
+                                     (yoga,))
+    pilates = factories.class_(db_url, trainer, timedelta(days=3),
+                               class_type_id=factories.class_type(db_url, "Pilates"))
+    (details,) = anna.send(f"/start c_{pilates}")
+    screen = details["message_id"]
+
+    # Naming no class at all: the place is taken, and the screen shows Yoga with the result.
+    anna.inject_press(screen, cb.OFFER_AT(offer_id=offer_id, answer="yes", class_id=999999,
+                                          at="s"))
+    shown = anna.wait_edit(screen, o["taken"])
+    assert o["booked"] in shown["text"] and "Pilates" not in shown["text"]
+    assert query(db_url, "SELECT status FROM bookings WHERE member_id = %s",
+                 (ids[0],)) == [("booked",)]
+
+    # Again, naming Pilates: no longer available, and the screen is Yoga's as it is now.
+    answer = anna.inject_press(screen, cb.OFFER_AT(offer_id=offer_id, answer="yes",
+                                                   class_id=pilates, at="s"))
+    assert answer["text"] == o["stale"]
+    now = wait_until(lambda: (m := anna.now(screen)) and m["text"] != shown["text"] and m, 15,
+                     "the screen shown again")
+    assert "Yoga" in now["text"] and "Pilates" not in now["text"]
+    assert o["booked"] in now["text"]

@@ -232,10 +232,16 @@ def answer_offer(deps: Deps, ctx: UpdateContext, member: Member,
     was pressed on again, saying what became of it (an offer gone meanwhile: no longer
     available, and why)."""
     values = OFFER_AT.parse(call.data)
-    class_id, at = values["class_id"], values["at"]
+    at = values["at"]
     rules, now, tx = deps.club.booking, ctx.now(), ctx.texts
     act = booking.accept_offer if values["answer"] == "yes" else booking.decline_offer
     result = act(ctx.conn, member.id, values["offer_id"], now, rules)
+    # The offer's own class, never the one the button names (a forged or mixed-up press);
+    # no offer of this member's at all: nothing to show but that.
+    class_id = result.class_id
+    if class_id is None:
+        ui.stale(ctx, call)
+        return
     found = timetable.details(ctx.conn, member.id, class_id, now, rules)
     if result.outcome is Outcome.UNAVAILABLE:
         # Taken on the offer message meanwhile: the details say so; else the place is gone.
