@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from fitclub.locales import Texts
 from tests import factories
 from tests.e2e.admin_session import plain, step
@@ -144,3 +146,38 @@ def test_plans_and_class_types_show_in_each_members_language(emu, launcher, db_u
         ("Slow and deep", None)]
     seen = _timetable(members["ru"], RU, "Растяжка", "Slow and deep")
     assert not any("Stretching" in text for text in seen)
+
+
+@pytest.mark.parametrize(("lang", "name", "translation", "again"), [
+    ("en", "Stretching", "Растяжка", "Растяжка плюс"),
+    ("ru", "Растяжка", "Stretching", "Stretching plus")])
+def test_a_translation_taken_while_a_type_is_created_asks_for_the_translation_again(
+        emu, launcher, db_url, lang, name, translation, again):
+    """Another admin gives a type the other-language name meanwhile: Save asks again for the
+    translation, saying it is taken, not for the name in the admin's own language."""
+    tx = Texts(lang)
+    admin = Person(emu, "Ada", language_code=lang)
+    factories.member(db_url, admin.id, "Ada", phone="+4915100001", role="admin", language=lang)
+    launcher.start(db_url)
+    (home,) = admin.send("/staff")
+    admin.press(home, plain(tx, "staff_types"))
+    listed = admin.wait_edit(home["message_id"], plain(tx, "ctype_list_title"))
+    admin.press(listed, plain(tx, "ctype_new_button"))
+    admin.wait_edit(home["message_id"], plain(tx, "ctype_ask_name", high=64))
+    step(admin, name, plain(tx, "ctype_ask_name_tr", high=64))
+    at = step(admin, translation, plain(tx, "ctype_ask_desc", high=500))
+    admin.press(at, plain(tx, "ctype_no_desc_button"))
+    at = admin.wait_edit(at["message_id"], plain(tx, "ctype_ask_dur", low=5, high=480))
+    admin.press(at, tx.plural("ctype_minutes", 60))
+    admin.wait_edit(at["message_id"], plain(tx, "ctype_ask_cap", low=1, high=500))
+    confirm = step(admin, "12", plain(tx, "ctype_confirm_title"))
+    factories.class_type(db_url, translation, lang="ru" if lang == "en" else "en")
+
+    admin.press(confirm, plain(tx, "ctype_save"))
+    asked = admin.wait_edit(confirm["message_id"], plain(tx, "ctype_bad_taken"))
+    assert plain(tx, "ctype_ask_name_tr", high=64) in asked["text"], asked["text"]
+    assert plain(tx, "ctype_ask_name", high=64) not in asked["text"]
+    assert buttons(asked) == [[plain(tx, "ctype_skip_button")], [plain(tx, "ctype_cancel")]]
+    # A free translation goes on from there; the name in the admin's language stays.
+    step(admin, again, plain(tx, "ctype_ask_desc", high=500))
+    assert query(db_url, "SELECT count(*) FROM class_types") == [(1,)]

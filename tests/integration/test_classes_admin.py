@@ -3,6 +3,7 @@ weekly series, capacity, moving and cancelling a class."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -523,6 +524,30 @@ def test_a_type_given_in_both_languages_is_shown_to_each_member_in_theirs(db_url
     assert other.problem.code == "taken"
     assert _run(db_url, class_types.create, admin, "Йога", "", 60, 10, lang="ru").problem.code \
         == "taken"
+
+
+@pytest.mark.parametrize(("name", "translation", "field"), [
+    ("Pilates", "Йога", "name_tr"), ("Yoga", None, "name")])
+def test_a_name_taken_while_a_type_is_created_names_the_step_it_concerns(
+        db_url, admin, name, translation, field):
+    """Another admin's Yoga (Йога) commits while this type waits on the unique index: the
+    refusal says which name was taken, the admin's own or the translation."""
+    first = psycopg2.connect(db_url)
+    try:
+        assert class_types.create(first, admin, "Yoga", "", 60, 10,
+                                  name_tr="Йога").problem is None
+        done: list = []
+        racing = threading.Thread(target=lambda: done.append(_run(
+            db_url, class_types.create, admin, name, "", 60, 10, name_tr=translation)))
+        racing.start()
+        racing.join(0.5)
+        assert racing.is_alive()  # waiting for the first one's commit
+        first.commit()
+        racing.join(10)
+    finally:
+        first.close()
+    assert (done[0].type_id, done[0].problem.code, done[0].field) == (None, "taken", field)
+    assert query(db_url, "SELECT name FROM class_types") == [("Yoga",)]
 
 
 def test_a_types_name_and_description_in_each_language_are_changed_and_removed(db_url, admin):

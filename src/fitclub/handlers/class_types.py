@@ -289,9 +289,10 @@ def flow_button(deps: Deps, ctx: UpdateContext, member: Member,
     saved = class_types.create(ctx.conn, member.id, data["name"], data.get("desc") or "",
                                data["dur"], data["cap"], lang=data.get("lang", tx.lang),
                                name_tr=data.get("name_tr"), description_tr=data.get("desc_tr"))
-    if saved.problem is not None:  # a name was taken meanwhile: ask for another
-        flows.enter(ctx, "ctype.name", data)
-        ui.show(ctx, screens.ask(tx, "name", data, screens.problem(tx, saved.problem)), call)
+    if saved.problem is not None:  # a name was taken meanwhile: ask again for that one
+        field = saved.field or "name"
+        flows.enter(ctx, f"{FLOW}.{field}", data)
+        ui.show(ctx, screens.ask(tx, field, data, screens.problem(tx, saved.problem)), call)
         return
     flows.leave(ctx)
     kind = class_types.get(ctx.conn, saved.type_id, ctx.now())

@@ -123,10 +123,12 @@ def get(conn, type_id: int, now: datetime) -> ClassType | None:
 
 
 class Saved(NamedTuple):
-    """A created or changed type's id, or the problem that stopped it (None: no such type)."""
+    """A created or changed type's id, or the problem that stopped it (None: no such type)
+    and, creating, the step it concerns ("name", or "name_tr" for the translation)."""
 
     type_id: int | None
     problem: Problem | None = None
+    field: str | None = None
 
 
 def create(conn, actor_id: int, name: str, description: str, duration: int,
@@ -134,10 +136,10 @@ def create(conn, actor_id: int, name: str, description: str, duration: int,
            description_tr: str | None = None) -> Saved:
     """A new class type, its name and description typed in `lang`, optionally also in the
     other language (the names are checked again: another admin may have taken one)."""
-    for given in (name, name_tr):
+    for field, given in (("name", name), ("name_tr", name_tr)):
         checked = check_name(conn, given) if given is not None else Checked(None)
         if checked.problem is not None:
-            return Saved(None, checked.problem)
+            return Saved(None, checked.problem, field)
     params = {"name": _text(name), "description": description, "duration": duration,
               "capacity": capacity}
     translated = {"lang": lang, "name_tr": _text(name_tr) or None,
@@ -145,8 +147,11 @@ def create(conn, actor_id: int, name: str, description: str, duration: int,
     try:
         with rows.savepoint(conn, "class_types"):
             type_id = rows.scalar(conn, "class_types.insert", {**params, **translated})
-    except psycopg2.errors.UniqueViolation:
-        return Saved(None, Problem("taken"))
+    except psycopg2.errors.UniqueViolation as taken:
+        # Only the other language's index (class_types_name_<lang>_key) holds the translation.
+        translated_taken = (taken.diag.constraint_name
+                            == f"class_types_name_{other_language(lang)}_key")
+        return Saved(None, Problem("taken"), "name_tr" if translated_taken else "name")
     other = other_language(lang)
     for field, value in (("name", translated["name_tr"]),
                          ("description", translated["description_tr"])):
