@@ -4,6 +4,7 @@ the question before a cancellation (and the terms it shows) and My bookings."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -182,6 +183,28 @@ def test_a_booking_that_holds_no_visit_costs_nothing_and_a_started_class_cannot_
     assert _run(db_url, booking.cancel_terms, member, class_id, late, RULES) is Terms.UNCOUNTED
     assert _run(db_url, booking.cancel_terms, member, class_id, START, RULES) is None
     assert _run(db_url, booking.cancel_terms, _member(db_url, 2), class_id, late, RULES) is None
+
+
+def test_the_question_is_asked_while_another_change_of_the_class_holds_its_row(db_url):
+    """Asking only reads: it does not queue behind a booking change of the class (another
+    member booking, the no-show sweep), which Yes, cancel then waits for under the lock."""
+    class_id, member = _class(db_url), _member(db_url, 1)
+    _book(db_url, member, class_id)
+    now = START - timedelta(days=1)
+    asked: list = []
+    asking = threading.Thread(target=lambda: asked.append(
+        _run(db_url, booking.cancel_terms, member, class_id, now, RULES)))
+    other = psycopg2.connect(db_url)
+    try:
+        assert booking.lock_class(other, class_id) is not None  # held until it ends
+        asking.start()
+        asking.join(5)
+        assert not asking.is_alive() and asked == [Terms.FREE]
+    finally:
+        other.rollback()
+        other.close()
+        if asking.is_alive():
+            asking.join(10)
 
 
 def _view(starts_at: datetime) -> timetable.ClassView:

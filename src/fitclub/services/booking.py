@@ -170,10 +170,10 @@ class Terms(Enum):
     UNCOUNTED = "none"  # the booking holds no visit (unlimited visits): nothing is used
 
 
-def _terms(cls: LockedClass, mine: _Booking, now: datetime, rules: Rules) -> Terms:
+def _terms(starts_at: datetime, mine: _Booking, now: datetime, rules: Rules) -> Terms:
     if not mine.visit_reserved or mine.membership_id is None:
         return Terms.UNCOUNTED
-    return Terms.FREE if cancel_is_free(cls.starts_at, now, rules) else Terms.LATE
+    return Terms.FREE if cancel_is_free(starts_at, now, rules) else Terms.LATE
 
 
 def day_bounds(day: date, rules: Rules) -> tuple[datetime, datetime]:
@@ -284,12 +284,13 @@ def book(conn, member_id: int, class_id: int, now: datetime, rules: Rules, *,
 def cancel_terms(conn, member_id: int, class_id: int, now: datetime,
                  rules: Rules) -> Terms | None:
     """What cancelling the member's booking of a class would cost now (None: not booked, or
-    the class has started and cannot be cancelled)."""
-    cls = lock_class(conn, class_id)
-    mine = _mine(conn, class_id, member_id) if cls is not None else None
-    if mine is None or mine.status != "booked" or now >= cls.starts_at:
+    the class has started and cannot be cancelled). Only read, for the question: the class row
+    is not taken, as cancel_booking(agreed=...) decides again under it."""
+    starts_at = rows.scalar(conn, "bookings.class_start", {"class_id": class_id})
+    mine = _mine(conn, class_id, member_id) if starts_at is not None else None
+    if mine is None or mine.status != "booked" or now >= starts_at:
         return None
-    return _terms(cls, mine, now, rules)
+    return _terms(starts_at, mine, now, rules)
 
 
 def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Rules, *,
@@ -305,7 +306,7 @@ def cancel_booking(conn, member_id: int, class_id: int, now: datetime, rules: Ru
         return Result(Outcome.UNAVAILABLE)
     if now >= cls.starts_at:
         return Result(Outcome.REFUSED, Refusal.CLOSED, class_id=class_id)
-    if agreed is not None and _terms(cls, mine, now, rules) is not agreed:
+    if agreed is not None and _terms(cls.starts_at, mine, now, rules) is not agreed:
         return Result(Outcome.CHANGED, class_id=class_id)
     late = not cancel_is_free(cls.starts_at, now, rules)
     rows.execute(conn, "bookings.cancel", {"booking_id": mine.id, "now": now, "late": late})

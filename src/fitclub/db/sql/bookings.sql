@@ -5,6 +5,10 @@
 SELECT id, status, membership_id, visit_reserved
 FROM bookings WHERE class_id = %(class_id)s AND member_id = %(member_id)s;
 
+-- name: class_start
+-- When a class starts, read without its lock (what cancelling would cost, asked before).
+SELECT starts_at FROM classes WHERE id = %(class_id)s;
+
 -- name: insert
 -- A new booking or waitlist place; created_at is taken after the class lock, so the waitlist
 -- is served in the order the places were committed.
