@@ -28,8 +28,10 @@ WORDS = {
                 "until {until}.",
         "before": "Marking opens at {opens} (a no-show from the start at {start}).",
         "attended_now": "Attendance can be marked now, a no-show from the start at {start}.",
+        "no_show_later": "Nothing to mark now: a no-show can be marked from the start at "
+                         "{start}.",
         "booked_h": "Booked", "waiting_h": "Waitlist", "in_h": "Checked in",
-        "unmarked": "▫️ not marked", "attended": "✅ attended", "no_show": "❌ no-show",
+        "unmarked": "⏳ not marked yet", "attended": "✅ attended", "no_show": "❌ no-show",
         "door_mark": "✅ checked in at {time}",
         "in_at": " · in at {time}",
         "offered": " · place offered",
@@ -57,8 +59,10 @@ WORDS = {
                 "{until}.",
         "before": "Отметки откроются в {opens} (неявку — с начала занятия в {start}).",
         "attended_now": "Явку можно отметить уже сейчас, неявку — с начала занятия в {start}.",
+        "no_show_later": "Сейчас отмечать нечего: неявку можно отметить с начала занятия в "
+                         "{start}.",
         "booked_h": "Записались", "waiting_h": "Лист ожидания", "in_h": "Пришли",
-        "unmarked": "▫️ не отмечено", "attended": "✅ явка", "no_show": "❌ неявка",
+        "unmarked": "⏳ пока не отмечено", "attended": "✅ явка", "no_show": "❌ неявка",
         "door_mark": "✅ вход в {time}",
         "in_at": " · вход в {time}",
         "offered": " · место предложено",
@@ -443,3 +447,6 @@ def test_my_classes_is_one_list_of_buttons_and_marks_show_only_when_they_can_be_
     assert tom.press(roster, "✅ Ann")["text"] == words["toast_attended"].format(name="Ann")
     roster = tom.wait_edit(listing["message_id"], f"1. Ann · {words['attended']}")
     assert buttons(roster) == [nav]  # the no-show opens at the start
+    # ... and the roster says so, not that attendance can be marked now.
+    assert words["no_show_later"].format(start=tx.time(starts[0])) in _lines(roster)
+    assert words["attended_now"].format(start=tx.time(starts[0])) not in _lines(roster)

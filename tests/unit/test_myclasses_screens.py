@@ -171,3 +171,44 @@ def test_a_check_in_by_the_cards_code_is_named_on_the_roster(lang, how):
     found = _marked(Place(1, 1, "Ann", "attended", START, START))._replace(
         checked_in=[CheckIn(1, "Ann", START, "code")])
     assert f"Ann · 18:00 · {how}" in screens.roster(Texts(lang), found, START).text.split("\n")
+
+
+@pytest.mark.parametrize(("lang", "line", "unmarked"), [
+    ("en", "<i>Nothing to mark now: a no-show can be marked from the start at 18:00.</i>",
+     "1. Ann · ⏳ not marked yet"),
+    ("ru", "<i>Сейчас отмечать нечего: неявку можно отметить с начала занятия в 18:00.</i>",
+     "1. Ann · ⏳ пока не отмечено")])
+def test_the_marking_line_is_true_for_the_buttons_shown(lang, line, unmarked):
+    """Before the start with everyone marked attended there is no button: the roster does not
+    say attendance can be marked now, it says when a no-show can be; an unmarked place is
+    shown with a visible marker."""
+    tx = Texts(lang)
+    before = START - timedelta(minutes=10)
+    open_now = tx("mc_window_attended", start="18:00")
+    unmarked_screen = screens.roster(tx, _marked(Place(1, 1, "Ann", "booked", None)), before)
+    assert open_now in unmarked_screen.text.split("\n") and _labels(unmarked_screen)
+    assert unmarked in unmarked_screen.text.split("\n")
+    marked = screens.roster(tx, _marked(Place(1, 1, "Ann", "attended", before)), before)
+    assert _labels(marked) == []
+    assert open_now not in marked.text
+    assert line in marked.text.split("\n")
+
+
+@pytest.mark.parametrize(("lang", "line"), [
+    ("en", "<i>Nothing to mark: everyone booked checked in at the door.</i>"),
+    ("ru", "<i>Отмечать нечего: все записавшиеся прошли на входе.</i>")])
+@pytest.mark.parametrize("minutes", [-10, 5, 120], ids=["before", "during", "after"])
+def test_nothing_to_mark_when_everyone_came_in_at_the_door_or_nobody_booked(lang, line,
+                                                                            minutes):
+    tx = Texts(lang)
+    now = START + timedelta(minutes=minutes)
+    door = START - timedelta(minutes=20)
+    screen = screens.roster(tx, _marked(Place(1, 1, "Ann", "attended", door, door)), now)
+    assert _labels(screen) == []
+    assert line in screen.text.split("\n")
+    empty = screens.roster(tx, _marked(), now)
+    assert _labels(empty) == []
+    window_lines = [tx(key, start="18:00", noshow="19:30", until=tx.datetime(START))[:12]
+                    for key in ("mc_window_attended", "mc_window_open", "mc_window_late")]
+    assert not any(w in empty.text for w in window_lines), empty.text
+    assert tx("mc_nobody_booked") in empty.text

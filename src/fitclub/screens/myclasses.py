@@ -15,6 +15,7 @@ from fitclub.services.attendance import (
     Place,
     Roster,
     TaughtClass,
+    Window,
     offered,
 )
 
@@ -102,7 +103,20 @@ def _when(tx: Texts, moment: datetime, now: datetime) -> str:
     return tx.datetime(moment)
 
 
-def _window_line(tx: Texts, found: Roster, now: datetime) -> str:
+def _nothing_to_mark(tx: Texts, found: Roster, now: datetime) -> str | None:
+    """Why no place has a button while marks are open (None: nobody booked, which the roster
+    says already)."""
+    if not found.places:
+        return None
+    if any(place.door_at is None for place in found.places) and now < found.window.no_show_from:
+        # Everyone is marked attended already; only a no-show is left, from the start.
+        return tx("mc_window_no_show_later", start=tx.time(found.window.no_show_from))
+    return tx("mc_window_all_door")  # the door is their mark
+
+
+def _window_line(tx: Texts, found: Roster, now: datetime) -> str | None:
+    """When marks can be made, true for the buttons shown: a line that says marks can be
+    made now only when some place has a button; else why none has (None: nobody booked)."""
     times = found.window
     if found.cls.status == "cancelled":
         return tx("mc_roster_cancelled")
@@ -111,6 +125,13 @@ def _window_line(tx: Texts, found: Roster, now: datetime) -> str:
     if now < times.attended_from:
         return tx("mc_window_before", opens=_when(tx, times.attended_from, now),
                   start=tx.time(times.no_show_from))
+    if not any(offered(found, place, now) for place in found.places):
+        return _nothing_to_mark(tx, found, now)
+    return _marks_open(tx, times, now)
+
+
+def _marks_open(tx: Texts, times: Window, now: datetime) -> str:
+    """Marks open and some place has a button: which marks, and until when."""
     if now < times.no_show_from:
         return tx("mc_window_attended", start=tx.time(times.no_show_from))
     if now < times.no_shows_at:
@@ -131,8 +152,10 @@ def roster(tx: Texts, found: Roster, now: datetime, page: int = 0,
     if cls.room:
         lines.append(tx("mc_roster_room", room=cls.room))
     lines += [tx("mc_roster_counts", booked=len(found.places), capacity=cls.capacity,
-                 waiting=len(found.waiting), checked=len(found.checked_in)),
-              _window_line(tx, found, now)]
+                 waiting=len(found.waiting), checked=len(found.checked_in))]
+    window_line = _window_line(tx, found, now)
+    if window_line:
+        lines.append(window_line)
     # Every person is one item; a page shows ROSTER_PAGE of them with their section headers.
     items: list[tuple[str, int, object]] = (
         [("booked", i, p) for i, p in enumerate(found.places, 1)]
