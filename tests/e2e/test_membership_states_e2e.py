@@ -31,9 +31,15 @@ def _card(admin: Person, tx: Texts, name: str) -> dict:
 
 
 def _book(person: Person, tx: Texts, class_id: int) -> str:
-    """Open the class by its link and press Book; the answer."""
+    """Open the class by its link: it offers no Book (nor Join waitlist) and says why in one
+    line; a Book pressed anyway (an older button) is refused with that line. The line."""
     (details,) = person.send(f"/start c_{class_id}")
-    return person.press(details, plain(tx, "button_book"))["text"]
+    labels = [label for row in buttons(details) for label in row]
+    assert plain(tx, "button_book") not in labels
+    assert plain(tx, "button_join_waitlist") not in labels
+    line = person.inject_press(details["message_id"], cb.BOOK(class_id=class_id, back="s"))
+    assert line["text"] in details["text"]
+    return line["text"]
 
 
 def _set(db_url: str, today: date, starts: int, ends: int, status: str = "active") -> None:
@@ -104,6 +110,14 @@ def test_each_state_is_shown_as_it_is_and_booking_names_the_dates(emu, launcher,
     assert plain(tx, "membership_status", status=frozen) in screen["text"]
     assert _book(anna, tx, class_id) == plain(tx, "refusal_frozen_on", date=_long(tx, until),
                                               day=tx.date(class_day, "short"))
+
+    # No membership at all: why, and the way to the Membership screen instead of Book.
+    query(db_url, "UPDATE memberships SET status = 'cancelled'")
+    assert _book(anna, tx, class_id) == plain(tx, "refusal_no_membership",
+                                              membership=tx("menu_membership"))
+    (details,) = anna.send(f"/start c_{class_id}")
+    anna.press(details, tx("menu_membership"))
+    anna.wait_edit(details["message_id"], plain(tx, "membership_title"))
     assert query(db_url, "SELECT count(*) FROM bookings") == [(0,)]
 
 

@@ -263,3 +263,57 @@ def test_empty_bookings_name_the_schedule_button_they_show(lang, hint, label):
         b.callback_data for row in screen.markup.keyboard for b in row]
     noted = booking_screens.my_bookings(Texts(lang), timetable.MyBookings([], []), note="❌ x")
     assert noted.text.startswith("❌ x\n\n")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize(("kind", "key"), [
+    ("none", "refusal_no_membership"), ("later", "refusal_not_started_on"),
+    ("ended", "refusal_ended_on"), ("frozen", "refusal_frozen_on"),
+])
+def test_details_offer_no_book_the_membership_cannot_pay_for_and_say_why(db_url, lang, kind,
+                                                                        key):
+    """A class the member's membership cannot cover offers no Book (nor Join waitlist): one
+    line says why, as booking would; with no membership, the way to 🎫 Membership."""
+    tx = Texts(lang)
+    class_id = _class(db_url, capacity=1 if kind == "frozen" else 2)
+    if kind == "frozen":  # and full: no Join waitlist either
+        _book(db_url, _member(db_url, 9), class_id)
+    dates = {"none": {"membership": False}, "later": {"starts_on": date(2030, 6, 13)},
+             "ended": {"starts_on": date(2030, 5, 1), "ends_on": date(2030, 6, 1)},
+             "frozen": {"status": "frozen"}}[kind]
+    member = _member(db_url, 1, **dates)
+    if kind == "frozen":
+        query(db_url, "INSERT INTO membership_freezes (membership_id, frozen_from, frozen_until)"
+                      " SELECT id, '2030-06-05', '2030-06-12' FROM memberships"
+                      " WHERE member_id = %s", (member,))
+    now = datetime(2030, 6, 8, 9, 0, tzinfo=UTC)
+    found = _run(db_url, timetable.details, member, class_id, now, RULES)
+    refused = _run(db_url, booking.book, member, class_id, now, RULES, waitlist_if_full=True)
+    assert refused.outcome is Outcome.REFUSED
+    line = booking_screens.refusal(tx, refused.reason, refused.position, refused.on, refused.day)
+    assert line == tx(key, date=tx.date(refused.on, "long") if refused.on else "",
+                      day=tx.date(START, "short"), membership=tx("menu_membership"))
+    screen = timetable_screens.details(tx, found, "https://t.me/b?start=c_1", "s")
+    assert line in screen.text.split("\n")
+    labels = [b.text for row in screen.markup.keyboard for b in row]
+    assert tx("button_book") not in labels and tx("button_join_waitlist") not in labels
+    assert (tx("menu_membership") in labels) == (kind in ("none", "ended"))
+    # Booked after all (the membership mended): Book is back, the line is gone.
+    if kind == "later":
+        query(db_url, "UPDATE memberships SET starts_on = '2030-06-01'")
+        found = _run(db_url, timetable.details, member, class_id, now, RULES)
+        screen = timetable_screens.details(tx, found, None, "s")
+        assert line not in screen.text
+        assert tx("button_book") in [b.text for row in screen.markup.keyboard for b in row]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("status", [None, "booked"])
+def test_one_blank_line_between_the_description_and_the_share_link(lang, status):
+    tx = Texts(lang)
+    cls = _view(START)._replace(description="Slow flow.", my_status=status)
+    screen = timetable_screens.details(
+        tx, timetable.ClassDetails(cls, None, None, True, False), "https://t.me/b?start=c_7", "s")
+    assert "\n\n\n" not in screen.text
+    assert tx("class_description", text="Slow flow.") + "\n\n" in screen.text
+    assert "\n\n" + tx("class_share", link="https://t.me/b?start=c_7") in screen.text

@@ -16,10 +16,14 @@ from fitclub.callbacks import (
 )
 from fitclub.locales import Raw, Texts
 from fitclub.screens import Screen, inline
+from fitclub.screens.bookings import refusal
 from fitclub.screens.menu import back_to_menu
+from fitclub.services.booking import Refusal
 from fitclub.services.timetable import LINK_PREFIX, ClassDetails, ClassView, Linked
 
 MARKS = {"booked": "✅", "attended": "✅", "no_show": "✅", "waitlisted": "⏳"}
+# Refusals a new membership answers: the details offer the Membership screen (plans, requests).
+TO_MEMBERSHIP = (Refusal.NO_MEMBERSHIP, Refusal.ENDED, Refusal.NO_VISITS)
 
 
 def places(tx: Texts, cls: ClassView) -> str:
@@ -84,8 +88,16 @@ def details(tx: Texts, found: ClassDetails, link: str | None, back: str,
             lines.append(tx("class_offer_held"))
     elif not found.open:
         lines.append(tx("class_booking_closed"))
+    elif found.refused is not None and not found.started:
+        # The membership cannot pay for this class: say why (as booking would) instead of Book.
+        why = found.refused
+        line = refusal(tx, why.reason, why.position, why.on, why.day)
+        if line != note:  # a refused Book says it above already
+            lines.append(line)
     if link:
-        lines += ["", tx("class_share", link=link)]
+        if lines[-1]:  # one blank line above, whether or not a status line came before
+            lines.append("")
+        lines.append(tx("class_share", link=link))
     rows = _actions(tx, found, back)
     back_data = MENU(screen="bookings") if back == "b" else TIMETABLE(day=tx.local(
         cls.starts_at).date())
@@ -108,6 +120,9 @@ def _actions(tx: Texts, found: ClassDetails, back: str) -> list[list[tuple[str, 
             rows.append([(tx("offer_accept"), OFFER_AT(answer="yes", **offer)),
                          (tx("offer_decline"), OFFER_AT(answer="no", **offer))])
         rows.append([(tx("button_leave_waitlist"), LEAVE(class_id=cls.id, at=at))])
+    elif live and found.open and found.refused is not None:
+        if found.refused.reason in TO_MEMBERSHIP:
+            rows.append([(tx("menu_membership"), MENU(screen="membership"))])
     elif live and found.open:
         label = "button_book" if cls.left > 0 else "button_join_waitlist"
         rows.append([(tx(label), BOOK(class_id=cls.id, back=back))])

@@ -193,12 +193,12 @@ def _mine(conn, class_id: int, member_id: int) -> _Booking | None:
                     {"class_id": class_id, "member_id": member_id}, _Booking)
 
 
-def _membership(conn, member_id: int, cls: LockedClass, now: datetime,
-                rules: Rules) -> tuple[_Membership | None, _Why | None]:
-    """The membership that would pay for cls (locked), or why there is none."""
+def _membership(conn, member_id: int, cls: LockedClass, now: datetime, rules: Rules, *,
+                lock: bool = True) -> tuple[_Membership | None, _Why | None]:
+    """The membership that would pay for cls (locked, unless only read), or why there is none."""
     day = class_day(cls.starts_at, rules)
-    found = rows.one(conn, "bookings.membership_for_update",
-                     {"member_id": member_id, "day": day}, _Membership)
+    query = "bookings.membership_for_update" if lock else "bookings.membership_on_day"
+    found = rows.one(conn, query, {"member_id": member_id, "day": day}, _Membership)
     if found is None:
         return None, _Why(Refusal.NO_MEMBERSHIP)
     # A freeze refuses the days it covers; a class after it may be booked. A frozen status
@@ -219,6 +219,14 @@ def _refusal(why: _Why, cls: LockedClass, rules: Rules) -> Result:
     """A booking refused by the membership: the reason, its date and the class day."""
     return Result(Outcome.REFUSED, why.reason, class_id=cls.id, on=why.on,
                   day=class_day(cls.starts_at, rules) if why.on else None)
+
+
+def membership_refusal(conn, member_id: int, cls, now: datetime, rules: Rules) -> Result | None:
+    """Why the member's membership cannot pay for a class (anything with `id` and
+    `starts_at`), as booking it would answer now, or None when it can. Only read, nothing
+    locked: the class details offer no Book then and say why; book() decides again."""
+    _, why = _membership(conn, member_id, cls, now, rules, lock=False)
+    return None if why is None else _refusal(why, cls, rules)
 
 
 def _position(conn, booking_id: int) -> int:

@@ -7,7 +7,14 @@ from typing import NamedTuple
 
 from fitclub.db import rows
 from fitclub.locales import Localized
-from fitclub.services.booking import Rules, class_day, closes_at, day_bounds
+from fitclub.services.booking import (
+    Result,
+    Rules,
+    class_day,
+    closes_at,
+    day_bounds,
+    membership_refusal,
+)
 
 DAYS_AHEAD = 7
 #: A class's deep link is "/start c_<id>".
@@ -41,6 +48,9 @@ class ClassView(NamedTuple):
         return self.starts_at + timedelta(minutes=self.duration_minutes)
 
 
+BOOKED = ("booked", "waitlisted", "attended", "no_show")  # a member's place, or a visit
+
+
 class ClassDetails(NamedTuple):
     """A class with the member's place in line, open offer and whether booking is open."""
 
@@ -49,6 +59,9 @@ class ClassDetails(NamedTuple):
     offer_id: int | None
     open: bool  # booking has not closed
     started: bool
+    # Why the member's membership cannot pay for this class (booking would refuse it), when
+    # they could book it otherwise: the details then offer no Book and say this instead.
+    refused: Result | None = None
 
 
 class MyBooking(NamedTuple):
@@ -94,8 +107,11 @@ def details(conn, member_id: int, class_id: int, now: datetime,
         mine = next((b for b in upcoming(conn, member_id, now) if b.class_id == class_id), None)
         if mine is not None:
             position, offer_id = mine.position, mine.offer_id
-    return ClassDetails(cls, position, offer_id, now < closes_at(cls.starts_at, rules),
-                        now >= cls.starts_at)
+    is_open = now < closes_at(cls.starts_at, rules)
+    refused = None
+    if cls.status == "scheduled" and is_open and cls.my_status not in BOOKED:
+        refused = membership_refusal(conn, member_id, cls, now, rules)
+    return ClassDetails(cls, position, offer_id, is_open, now >= cls.starts_at, refused)
 
 
 class Linked(NamedTuple):

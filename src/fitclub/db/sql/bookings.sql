@@ -70,6 +70,20 @@ FROM memberships m
 WHERE m.member_id = %(member_id)s AND m.status IN ('active', 'frozen')
 FOR UPDATE OF m;
 
+-- name: membership_on_day
+-- As membership_for_update, only read (nothing locked): for the class details' Book button.
+SELECT m.id, m.status, m.starts_on, m.ends_on, m.visits_left,
+       EXISTS (SELECT 1 FROM membership_freezes f
+               WHERE f.membership_id = m.id
+                 AND %(day)s BETWEEN f.frozen_from AND f.frozen_until) AS frozen_on_day,
+       (SELECT max(f.frozen_until) FROM membership_freezes f
+        WHERE f.membership_id = m.id
+          AND %(day)s BETWEEN f.frozen_from AND f.frozen_until) AS frozen_until,
+       EXISTS (SELECT 1 FROM membership_freezes f
+               WHERE f.membership_id = m.id AND f.ended_at IS NULL) AS freeze_open
+FROM memberships m
+WHERE m.member_id = %(member_id)s AND m.status IN ('active', 'frozen');
+
 -- name: take_visit
 -- Reserve one visit (unlimited memberships have none to count).
 UPDATE memberships SET visits_left = visits_left - 1
