@@ -9,7 +9,9 @@ worker threads, so drawings take turns under one lock; a chart takes tens of mil
 
 Labels must fit in any language: after the layout, the axis labels are measured as drawn
 (the renderer's extents); labels closer than LABEL_GAP (they would read as one) are turned
-45 degrees, and if they still are, only every second (third, ...) one is kept. `text_boxes`
+45 degrees, then upright (if no taller than UPRIGHT_MAX), and if they still are, only every
+second (third, ...) one is kept, at 45 degrees. Texts are large for an 800 px image: a phone
+shows it about half as wide. `text_boxes`
 draws the same figure and returns where every text landed, for the tests.
 """
 
@@ -25,6 +27,10 @@ WIDTH_INCHES, HEIGHT_INCHES, DPI = 8, 4, 100  # 800 x 400 pixels
 BAR = "#4c72b0"
 BAR_LAST = "#dd8452"  # the current (unfinished) period
 LABEL_GAP = 8  # pixels kept free between two labels (a word space is about 3)
+# Font sizes in points (at DPI 100 a point is 1.39 pixels): the image is shown about half its
+# width on a phone, so its texts are drawn at twice a readable size there (~11 px shown).
+UPRIGHT_MAX = 100  # labels are turned upright only if no taller than this (pixels)
+TITLE_POINTS, LABEL_POINTS, NUMBER_POINTS = 18, 16, 14  # title; axis labels; bar numbers
 
 _drawing = threading.Lock()
 
@@ -58,6 +64,21 @@ def _touching(labels: list[Any], renderer: Any) -> bool:
     return any(a.x1 + LABEL_GAP > b.x0 for a, b in itertools.pairwise(shown))
 
 
+def _turn(fig: Any, ticks: list[Any], degrees: int) -> None:
+    """Turn the axis labels (their ends at the ticks) and lay the figure out again."""
+    for tick in ticks:
+        tick.set_rotation(degrees)
+        tick.set_horizontalalignment("center" if degrees == 90 else "right")
+        tick.set_rotation_mode("default" if degrees == 90 else "anchor")
+    fig.draw_without_rendering()
+
+
+def _tallest(labels: list[Any], renderer: Any) -> float:
+    """The height of the tallest shown label, in pixels."""
+    return max((t.get_window_extent(renderer).height for t in labels if t.get_visible()),
+               default=0)
+
+
 def _draw(labels: Sequence[str], values: Sequence[int], title: str) -> Any:
     """The figure, laid out, with axis labels that fit (call under the lock)."""
     import matplotlib
@@ -75,22 +96,24 @@ def _draw(labels: Sequence[str], values: Sequence[int], title: str) -> Any:
     if colours:
         colours[-1] = BAR_LAST
     bars = ax.bar(positions, values, color=colours, width=0.7)
-    ax.bar_label(bars, labels=[str(v) if v else "" for v in values], padding=2)
-    ax.set_xticks(list(positions), list(labels), fontsize=9)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.bar_label(bars, labels=[str(v) if v else "" for v in values], padding=2,
+                 fontsize=NUMBER_POINTS)
+    ax.set_xticks(list(positions), list(labels), fontsize=LABEL_POINTS)
+    ax.tick_params(axis="y", labelsize=LABEL_POINTS)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax.set_ylim(0, max([*values, 1]) * 1.2)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=TITLE_POINTS)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ticks = ax.get_xticklabels()
     fig.draw_without_rendering()
     renderer = canvas.get_renderer()
     if _touching(ticks, renderer):
-        for tick in ticks:
-            tick.set_rotation(45)
-            tick.set_horizontalalignment("right")
-            tick.set_rotation_mode("anchor")
-        fig.draw_without_rendering()
+        _turn(fig, ticks, 45)
+        if _touching(ticks, renderer):  # upright, unless that takes too much of the height
+            _turn(fig, ticks, 90)
+            if _touching(ticks, renderer) or _tallest(ticks, renderer) > UPRIGHT_MAX:
+                _turn(fig, ticks, 45)
     step = 1
     while _touching(ticks, renderer) and step < len(ticks):
         step += 1

@@ -167,3 +167,20 @@ def test_weeks_start_on_the_given_day_and_a_streak_survives_an_unfinished_week()
     assert streak(weeks, date(2026, 1, 5)) == 2  # nothing yet this week: counts to last week
     assert streak(weeks | {date(2026, 1, 5)}, date(2026, 1, 5)) == 3
     assert streak(weeks, date(2026, 1, 12)) == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("weeks", [STATS.weeks, AUTUMN], ids=["winter", "autumn"])
+def test_the_charts_texts_are_readable_at_half_size(lang, weeks):
+    """A phone shows the 800 px image about 400 px wide: the title and the axis labels are
+    drawn at least 24 and 20 pixels a line, so they read as 12 and 10 there."""
+    tx = Texts(lang)
+    labels = screens.axis_labels(tx, weeks)
+    layout = charts.text_boxes(labels, [w.visits for w in weeks], title=tx("rep_chart_title"))
+    (title,) = [b for b in layout.boxes if b.text == tx("rep_chart_title")]
+    assert title.y1 - title.y0 >= 24, title
+    numbers = [b for b in layout.boxes if b.text.isdigit()]  # the y axis and the bars
+    assert numbers and all(b.y1 - b.y0 >= 18 for b in numbers), numbers
+    for box in (b for b in layout.boxes if b.text in labels):
+        lines = box.text.count("\n") + 1
+        assert max(box.y1 - box.y0, box.x1 - box.x0) / lines >= 20, box  # upright or turned
