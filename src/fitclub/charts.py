@@ -11,8 +11,8 @@ Labels must fit in any language: after the layout, the axis labels are measured 
 (the renderer's extents); labels closer than LABEL_GAP (they would read as one) are turned
 45 degrees, then upright (if no taller than UPRIGHT_MAX), and if they still are, only every
 second (third, ...) one is kept, at 45 degrees. Texts are large for an 800 px image: a phone
-shows it about half as wide. `text_boxes`
-draws the same figure and returns where every text landed, for the tests.
+shows it about half as wide. `text_boxes` draws the same figure and returns where every
+text landed, for the tests.
 """
 
 from __future__ import annotations
