@@ -213,10 +213,13 @@ def test_a_place_taken_on_the_class_shows_the_class_and_the_old_offer_says_so(
     assert query(db_url, "SELECT status FROM bookings WHERE member_id = %s",
                  (ids[0],)) == [("booked",)]
 
-    # A refused Join the waitlist says why on the class's screen, not only in the pop-up.
+    # No visits left: the class's screen says why and offers no Join the waitlist; an older
+    # Join is refused with the same line, on the class's screen too, not only in the pop-up.
     query(db_url, "UPDATE memberships SET visits_left = 0 WHERE member_id = %s", (ids[1],))
     (again,) = olga.send(f"/start c_{yoga}")
-    assert "No visits left" in olga.press(again, "Join the waitlist")["text"]
+    assert "No visits left" in again["text"] and "Join the waitlist" not in str(buttons(again))
+    assert "No visits left" in olga.inject_press(
+        again["message_id"], cb.BOOK(class_id=yoga, back="s"))["text"]
     olga.wait_edit(again["message_id"], "No visits left")
 
 

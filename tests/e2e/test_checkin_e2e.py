@@ -142,7 +142,7 @@ def test_scans_at_the_door(emu, launcher, db_url):
     assert frozen["text"] == (f"⛔ Clara's membership is frozen until "
                               f"{Texts('en').date(until)}. Nothing recorded.")
     (frozen_ru,) = ada.send(_link(clara_id))
-    assert frozen_ru["text"] == (f"⛔ Clara: абонемент заморожен до {Texts('ru').date(until)}. "
+    assert frozen_ru["text"] == (f"⛔ Clara: абонемент заморожен до {Texts('ru').date(until)} "
                                  "Вход не отмечен.")
     assert buttons(frozen_ru) == NEXT_RU
     assert _visits(db_url, clara_id) == []

@@ -208,9 +208,14 @@ def test_an_admin_manages_a_members_membership(emu, launcher, db_url, lang):
     confirm = step(admin, _ddmmyyyy(planned), plain(
         tx, "mbr_freeze_confirm", name="Anna", start=tx.date(planned),
         end=tx.date(planned_until), days=plural(tx, "plan_days", 3)))
-    admin.press(confirm, plain(tx, "mbr_button_confirm"))
+    toast = admin.press(confirm, plain(tx, "mbr_button_confirm"))["text"]
     card = admin.wait_edit(confirm["message_id"], plain(
         tx, "mbr_card_freeze_planned", start=tx.date(planned), end=tx.date(planned_until)))
+    # Planned, not frozen: the result says so, like the card below it.
+    result = plain(tx, "mbr_freeze_planned", start=tx.date(planned), end=tx.date(planned_until))
+    assert toast == result and card["text"].startswith(result)
+    assert plain(tx, "mbr_frozen", start=tx.date(planned),
+                 end=tx.date(planned_until)) not in card["text"]
     _heard(anna, plain(mtx, "mbr_notice_freeze_planned", start=mtx.date(planned),
                        until=mtx.date(planned_until)))
     admin.press(card, plain(tx, "mbr_button_unfreeze"))
@@ -300,15 +305,16 @@ def test_plan_requests_are_granted_or_dismissed_from_the_list(emu, launcher, db_
     listed = admin.wait_edit(home["message_id"], plain(tx, "mbr_requests_title", n=2))
     assert listed["text"].index("Bob") < listed["text"].index("Cara")  # newest first
     assert "Bob · +4915100002" in listed["text"] and "💳 Year" in listed["text"]
-    card, dismiss = plain(tx, "mbr_button_request_card"), plain(tx, "mbr_button_request_dismiss")
+    grant, dismiss = plain(tx, "mbr_button_request_grant"), plain(tx, "mbr_button_request_dismiss")
+    # Who and which plan on a row of its own (the card), Grant and Dismiss under it.
     assert buttons(listed) == [
-        [plain(tx, "mbr_button_request_grant", name="Bob", plan="Month"), card, dismiss],
-        [plain(tx, "mbr_button_request_grant", name="Cara", plan="Year"), card, dismiss],
+        [plain(tx, "mbr_button_request_card", name="Bob", plan="Month")], [grant, dismiss],
+        [plain(tx, "mbr_button_request_card", name="Cara", plan="Year")], [grant, dismiss],
         [plain(tx, "staff_back")]]
 
     old_grant = cb.REQUEST(request_id=query(db_url, "SELECT max(id) FROM plan_requests")[0][0],
                            act="grant")
-    toast = admin.press(listed, "✅ Bob")["text"]
+    toast = admin.press(listed, grant)["text"]  # the first Grant: Bob's
     assert toast == plain(tx, "mbr_request_granted", plan="Month", name="Bob")
     listed = admin.wait_edit(home["message_id"], plain(tx, "mbr_requests_title", n=1))
     assert "Bob" not in listed["text"]

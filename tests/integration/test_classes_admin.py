@@ -16,6 +16,7 @@ from fitclub import callbacks as cb
 from fitclub.handlers import class_types as type_handlers
 from fitclub.locales import Texts, shown
 from fitclub.runtime.context import UpdateContext
+from fitclub.screens import class_types as type_screens
 from fitclub.screens import classes as class_screens
 from fitclub.services import (
     booking,
@@ -113,6 +114,40 @@ def test_a_type_name_is_checked_for_length_and_for_another_type_in_any_case(db):
     class_types.create(db, None, "Hot Yoga", "", 60, 10)
     assert class_types.check_name(db, "hot yoga").problem.code == "taken"
     assert class_types.create(db, None, "HOT YOGA", "", 60, 10).problem.code == "taken"
+
+
+CLASS_COUNTS = {
+    "en": ["No classes yet", "no classes to come", "Classes: 1 class to come (1 in all)",
+           "Classes: 2 classes to come (3 in all)", "Classes: none to come (3 in all)"],
+    "ru": ["Занятий пока нет", "предстоящих занятий нет",
+           "Занятия: 1 предстоящее занятие (всего 1)",
+           "Занятия: 2 предстоящих занятия (всего 3)", "Занятия: предстоящих нет (всего 3)"],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_types_classes_are_counted_in_words_and_none_is_said_as_such(db_url, trainer, lang):
+    """A new type has no classes yet (never "0 classes to come (0 in all)"); then how many are
+    to come of how many, with plurals; none to come once they are past."""
+    tx, said = Texts(lang), CLASS_COUNTS[lang]
+    type_id = _type(db_url, "Yoga")
+
+    def card() -> str:
+        kind = _run(db_url, class_types.get, type_id, NOW)
+        return type_screens.card(tx, kind).text
+
+    def listed() -> str:
+        return type_screens.type_list(tx, _run(db_url, class_types.all_types, NOW)).text
+
+    assert said[0] in card().splitlines()
+    assert said[1] in listed()
+    _class(db_url, trainer, type_id=type_id)
+    assert said[2] in card()
+    _class(db_url, trainer, type_id=type_id, starts_at=START + timedelta(days=1))
+    _class(db_url, trainer, type_id=type_id, starts_at=NOW - timedelta(days=1))
+    assert said[3] in card()
+    later = START + timedelta(days=7)
+    assert said[4] in type_screens.card(tx, _run(db_url, class_types.get, type_id, later)).text
 
 
 def test_a_description_keeps_its_lines_and_a_dash_means_none():

@@ -317,3 +317,18 @@ def test_every_refused_part_of_the_bot_has_words():
     for lang in LANGUAGES:
         keys = _catalog(lang)
         assert [a for a in screens.AREAS if f"aud_area_{a}" not in keys] == []
+
+
+@pytest.mark.parametrize(("lang", "start", "expected"), [
+    ("en", "2026-12-07", "Ada Admin froze Anna Petrova's membership Month · 7 Dec 2026 – "),
+    ("en", "2026-12-21", "Ada Admin planned a freeze of Anna Petrova's membership Month · 21"),
+    ("ru", "2026-12-07", "Ada Admin: заморожен абонемент «Month» — Anna Petrova · 7 дек."),
+    ("ru", "2026-12-21",
+     "Ada Admin: запланирована заморозка абонемента «Month» — Anna Petrova · 21 дек."),
+])
+def test_a_freeze_from_a_later_day_is_planned_not_frozen(lang, start, expected):
+    """The entry's day (Mon 7 Dec) against the freeze's first day: only one from that day on
+    says "froze"; one from a later day was planned then."""
+    details = {**DETAILS["membership.frozen"], "from": start, "until": "2026-12-27"}
+    text = screens.sentence(Texts(lang), entry("membership.frozen", details))
+    assert text.startswith(expected), text

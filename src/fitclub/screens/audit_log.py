@@ -138,11 +138,12 @@ class Words:
 
     # -- the sentence --------------------------------------------------------------------------
 
-    def say(self, *clauses: str | None, **values: object) -> Raw:
-        """The action's base sentence with every name filled in, then the clauses given."""
+    def say(self, *clauses: str | None, key: str | None = None, **values: object) -> Raw:
+        """The action's base sentence (or `key`'s, a variant of it) with every name filled in,
+        then the clauses given."""
         names = {"who": self.who, "member": self.member, "cls": self.cls,
                  "cls_name": self.cls_name, "plan": self.plan, "type": self.class_type}
-        base = self.tx(self.key, **{**names, **values})
+        base = self.tx(key or self.key, **{**names, **values})
         return Raw(SEPARATOR.join([base, *(c for c in clauses if c)]))
 
     def part(self, key: str, **values: object) -> Raw:
@@ -312,8 +313,11 @@ def _frozen(w: Words) -> Raw:
     start, until, days = w.day("from"), w.day("until"), w.number("days")
     period = (w.part("period", start=w.tx.date(start, "long"), end=w.tx.date(until, "long"))
               if start and until else None)
+    # A freeze from a day after the entry's own was planned then, not begun ("froze").
+    planned = start is not None and start > w.tx.local(w.entry.at).date()
     return w.say(period, w.days(days) if days else None,
-                 _positive(w, "classes_cancelled", "bookings_cancelled", plural=True))
+                 _positive(w, "classes_cancelled", "bookings_cancelled", plural=True),
+                 key="aud_do_membership_freeze_planned" if planned else None)
 
 
 @_sentence("membership.unfrozen")

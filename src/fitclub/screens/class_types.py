@@ -84,7 +84,7 @@ def type_list(tx: Texts, types: list[ClassType], note: str | None = None) -> Scr
         lines.append(tx("ctype_list_line", name=kind.name,
                         duration=Raw(tx.plural("ctype_minutes", kind.default_duration_minutes)),
                         capacity=Raw(tx.plural("ctype_places", kind.default_capacity)),
-                        upcoming=Raw(tx.plural("ctype_upcoming", kind.upcoming))))
+                        upcoming=Raw(_upcoming(tx, kind.upcoming))))
     if not types:
         lines.append(tx("ctype_list_empty"))
     buttons = [(tx.content(kind.name), TYPE_OPEN(type_id=kind.id)) for kind in types]
@@ -94,15 +94,28 @@ def type_list(tx: Texts, types: list[ClassType], note: str | None = None) -> Scr
     return Screen("\n".join(lines), inline(rows))
 
 
+def _upcoming(tx: Texts, n: int) -> str:
+    """'3 classes to come', or 'no classes to come' (never '0 classes')."""
+    return tx.plural("ctype_upcoming", n) if n else tx("ctype_no_upcoming")
+
+
+def _classes(tx: Texts, kind: ClassType) -> str:
+    """A type's classes on its card: none yet, none to come (of how many), or both counts."""
+    if not kind.classes:
+        return tx("ctype_card_no_classes")
+    if not kind.upcoming:
+        return tx("ctype_card_none_to_come", total=kind.classes)
+    return tx("ctype_card_classes", upcoming=Raw(_upcoming(tx, kind.upcoming)),
+              total=kind.classes)
+
+
 def card(tx: Texts, kind: ClassType, note: str | None = None) -> Screen:
     """A type's card: its fields and how many classes it has, with Edit buttons."""
     lines = [note, ""] if note else []
     summary = _summary(tx, kind.name, kind.description.given_in(tx.lang) or "",
                        kind.default_duration_minutes, kind.default_capacity)
     lines += [*summary[:2], *translations(tx, kind), *summary[2:]]
-    lines.append(tx("ctype_card_classes", upcoming=Raw(tx.plural("ctype_upcoming",
-                                                                   kind.upcoming)),
-                    total=kind.classes))
+    lines.append(_classes(tx, kind))
     rows = [[(tx("ctype_edit_name"), TYPE_EDIT(type_id=kind.id, field="name")),
              (tx("ctype_edit_desc"), TYPE_EDIT(type_id=kind.id, field="desc"))],
             [(tx("ctype_edit_name_tr"), TYPE_TRANSLATE(type_id=kind.id, field="name")),

@@ -172,8 +172,12 @@ def freeze_ok(deps: Deps, ctx: UpdateContext, admin: Member, call: types.Callbac
                             values["day"], ctx.now(), deps.club.booking)
     m = result.membership
     tx = ctx.texts
+    # A freeze from a later day is planned, not running: the card below says so too.
+    later = m is not None and m.frozen_from is not None and m.frozen_from > deps.club.today(
+        ctx.now())
     common.after(deps, ctx, call, result, tx(
-        "mbr_frozen", start=tx.date(m.frozen_from, "long") if m and m.frozen_from else "",
+        "mbr_freeze_planned" if later else "mbr_frozen",
+        start=tx.date(m.frozen_from, "long") if m and m.frozen_from else "",
         end=tx.date(m.frozen_until, "long") if m and m.frozen_until else ""))
 
 
