@@ -114,7 +114,7 @@ def test_a_request_is_pending_withdrawn_declined_and_granted_on_the_screen(emu, 
     (home,) = admin.send("/staff")
     admin.press(home, plain(tx, "staff_requests"))
     listed = admin.wait_edit(home["message_id"], plain(tx, "mbr_requests_title", n=1))
-    admin.press(listed, "✅ Anna")
+    admin.press(listed, plain(tx, "mbr_button_request_grant"))
     admin.wait_edit(home["message_id"], plain(tx, "mbr_requests_none"))
     assert _told(admin, "Month") == 1
     (screen,) = anna.send("/membership")

@@ -16,9 +16,9 @@ from tests.e2e.session import Person, buttons
 
 # A few words checked as written, so the catalogs themselves are under test too.
 WORDS = {"en": {"title": "💳 Plans", "saved": "✅ Saved.", "cancelled": "Cancelled",
-                "price": "€55.00", "unlimited": "unlimited visits"},
+                "price": "€55.00", "unlimited": "365 days · unlimited · no freezing"},
          "ru": {"title": "💳 Тарифы", "saved": "✅ Сохранено.", "cancelled": "Отменено",
-                "price": "55,00\xa0€", "unlimited": "без ограничения посещений"}}
+                "price": "55,00\xa0€", "unlimited": "365 дней · безлимит · без заморозки"}}
 
 
 def _admin(db_url: str, person: Person, lang: str) -> int:

@@ -9,9 +9,16 @@ from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.plan_requests import PlanRequested, PlanRequestView
 
+NAME_CHARS, PLAN_CHARS = 18, 14  # cut to this on a request's button (a phone's width)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
 
 def requests(tx: Texts, items: list[PlanRequestView], total: int) -> Screen:
-    """Open requests for a plan, newest first: Grant, the card, Dismiss."""
+    """Open requests for a plan, newest first; each has two rows of buttons that fit a phone:
+    who and which plan (opens the member's card), then Grant and Dismiss."""
     lines = [tx("mbr_requests_title", n=total)]
     rows = []
     for r in items:
@@ -19,9 +26,10 @@ def requests(tx: Texts, items: list[PlanRequestView], total: int) -> Screen:
                          phone=r.phone or tx("no_phone"), plan=r.plan_name)]
         if not r.plan_on_sale:
             lines.append(tx("mbr_request_off_sale"))
-        rows.append([(tx("mbr_button_request_grant", name=r.name, plan=r.plan_name),
-                      REQUEST(request_id=r.id, act="grant")),
-                     (tx("mbr_button_request_card"), MEMBER_CARD(member_id=r.member_id)),
+        rows.append([(tx("mbr_button_request_card", name=_cut(r.name, NAME_CHARS),
+                         plan=_cut(tx.content(r.plan_name), PLAN_CHARS)),
+                      MEMBER_CARD(member_id=r.member_id))])
+        rows.append([(tx("mbr_button_request_grant"), REQUEST(request_id=r.id, act="grant")),
                      (tx("mbr_button_request_dismiss"), REQUEST(request_id=r.id,
                                                                 act="dismiss"))])
     if not items:

@@ -77,7 +77,8 @@ def names(tx: Texts, plan: PlanRow) -> list[str]:
 
 
 def plan_list(tx: Texts, found: list[PlanRow]) -> Screen:
-    """Every plan, on sale then archived, a button each, and New plan."""
+    """Every plan, on sale then archived, a button each, and New plan; a plan's terms in a
+    line short enough for a phone ('365 days · unlimited · no freezing')."""
     lines = [tx("pl_title")]
     on_sale = [p for p in found if p.is_active]
     archived = [p for p in found if not p.is_active]
@@ -87,8 +88,10 @@ def plan_list(tx: Texts, found: list[PlanRow]) -> Screen:
         lines += ["", tx(title)]
         lines += [tx("pl_line", name=p.name, price=tx.money(p.price_minor),
                      days=tx.plural("plan_days", p.duration_days),
-                     visits=visits_text(tx, p.visit_count),
-                     freeze=freeze_text(tx, p.freeze_days)) for p in group]
+                     visits=(tx.plural("plan_visits", p.visit_count)
+                             if p.visit_count is not None else tx("pl_line_unlimited")),
+                     freeze=(tx.plural("pl_line_freeze", p.freeze_days) if p.freeze_days
+                             else tx("pl_line_no_freeze"))) for p in group]
     if not found:
         lines += ["", tx("pl_none")]
     rows = [[(tx("pl_button_plan" if p.is_active else "pl_button_archived_plan", name=p.name),
