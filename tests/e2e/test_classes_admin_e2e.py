@@ -283,7 +283,7 @@ def _start_flow(admin: Person, t: dict, tx: Texts, today: date) -> int:
 
 def _schedule_one(emu, admin: Person, db_url: str, t: dict, tx: Texts) -> None:
     today = datetime.now(BERLIN).date()
-    zone = datetime.now(BERLIN).tzname()
+    zone = "Europe/Berlin"  # the zone named as the CSV export names it, not "CET"
     # Today at 00:00 has passed: refused; /cancel leaves the flow.
     mid = _start_flow(admin, t, tx, today)
     screen = _tap(admin, mid, tx.date(today, "short"), t["ask_repeat"])
@@ -358,8 +358,7 @@ def _schedule_series(admin: Person, db_url: str, t: dict, tx: Texts) -> None:
         wait_until(lambda b=before: admin.now(mid)["reply_markup"] != b, 15, "a toggle")
     screen = _tap(admin, mid, "8", t["made16"])
     assert buttons(screen)[0][1].startswith("✓") and buttons(screen)[0][3].startswith("✓")
-    screen = _tap(admin, mid, t["continue"], t["ask_time"].format(
-        zone=datetime.now(BERLIN).tzname()))
+    screen = _tap(admin, mid, t["continue"], t["ask_time"].format(zone="Europe/Berlin"))
     screen = _has(_reply(admin, "19:00"), t["series_head"] + tx.date(first, "short"))
     screen = _tap(admin, screen["message_id"], t["dur_button"], t["head"][3])
     screen = _tap(admin, screen["message_id"], t["cap_button"], t["ask_room"])

@@ -32,6 +32,7 @@ from fitclub.callbacks import (
 )
 from fitclub.db.members import Member
 from fitclub.deps import Deps
+from fitclub.locales import zone_name
 from fitclub.routes import Routes
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
@@ -92,8 +93,7 @@ def _screen(deps: Deps, ctx: UpdateContext, step: str, draft: Draft, data: dict[
         "date": lambda: screens.ask_day(tx, draft, names, classes.days(deps.club.today(ctx.now())),
                                         note),
         "repeat": lambda: screens.ask_repeat(tx, draft, names, note),
-        "time": lambda: screens.ask_time(
-            tx, draft, names, ctx.now().astimezone(deps.club.timezone).tzname() or "", note),
+        "time": lambda: screens.ask_time(tx, draft, names, zone_name(deps.club.timezone), note),
         "dur": lambda: screens.ask_duration(
             tx, draft, names, kind.default_duration_minutes if kind else 60, note),
         "cap": lambda: screens.ask_capacity(tx, draft, names,

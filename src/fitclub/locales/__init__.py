@@ -70,6 +70,20 @@ def club() -> Club:
     return _club
 
 
+#: Names of the zone that is UTC all year ("Etc/UTC" is what a Debian machine calls it).
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
+                        "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0",
+                        "Etc/GMT+0", "GMT-0", "Etc/GMT-0", "Greenwich", "Etc/Greenwich"})
+
+
+def zone_name(timezone: tzinfo | None = None) -> str:
+    """The club's time zone (or `timezone`) as every screen names it: its IANA name
+    ('Europe/Berlin'), 'UTC' for any name of UTC."""
+    zone = _club.timezone if timezone is None else timezone
+    key = getattr(zone, "key", None) or zone.tzname(None) or "UTC"
+    return "UTC" if key in _UTC_NAMES else key
+
+
 def language_of(code: str | None) -> str:
     """Our language for a Telegram language_code ('ru-RU' -> 'ru'; unknown -> English)."""
     base = (code or "").replace("_", "-").split("-")[0].lower()

@@ -19,7 +19,7 @@ from fitclub.callbacks import (
     CLASS_SET_CAPACITY,
     NEW_CLASS,
 )
-from fitclub.locales import Raw, Texts
+from fitclub.locales import Raw, Texts, zone_name
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.class_planner import Overlap
@@ -177,7 +177,7 @@ def move_time(tx: Texts, cls: AdminClass, on: date, note: str | None = None) -> 
     lines = [note, ""] if note else []
     lines += [tx("cls_move_title", name=cls.name, when=tx.datetime(cls.starts_at)),
               tx("cls_move_to_day", day=tx.date(on, "short")), "",
-              tx("cls_move_ask_time", zone=str(tx.local(cls.starts_at).tzname() or ""))]
+              tx("cls_move_ask_time", zone=zone_name())]
     rows = [[(tx("cls_move_same_time", time=tx.time(cls.starts_at)),
               CLASS_MOVE_AT(class_id=cls.id, day=on, minute=minute_of(tx, cls.starts_at)))],
             [(tx("button_back"), CLASS_MOVE(class_id=cls.id))]]

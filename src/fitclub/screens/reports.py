@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fitclub import charts
 from fitclub.callbacks import EXPORTS, REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
-from fitclub.locales import Raw, Texts
+from fitclub.locales import Raw, Texts, zone_name
 from fitclub.screens import Screen, inline
 from fitclub.screens.activity import axis_labels, headline, week_label
 from fitclub.screens.staff import back_row
@@ -102,7 +102,7 @@ def export_caption(tx: Texts, found: Export, timezone: ZoneInfo) -> str:
     """What a CSV file holds: the table, its rows, the time zone; a warning when cut short."""
     rows = tx.plural("rep_rows", found.rows)
     text = tx("rep_export_caption", table=tx(f"rep_table_{found.table}"), rows=rows,
-              timezone=timezone.key)
+              timezone=zone_name(timezone))
     if not found.complete:
         text += "\n" + tx("rep_export_partial")
     return text
