@@ -722,10 +722,12 @@ def member_after(t: Tour, lang: str, user_id: str) -> None:
         return
     with t.screen(f"{to}member-membership-upcoming", w.start("status_starts_on")):
         chat.send("/membership")
+    # A class before the membership starts: its details say why, and offer no Book.
     with t.screen(f"{to}member-booking-refused", w.start("refusal_not_started_on")):
         chat.send("/schedule")
         chat.press(re.compile(r"^\d\d:\d\d [^✅⏳]*$"))
-        chat.press(w("button_book"))
+    if chat.has(w("button_book")):
+        raise RuntimeError("the class offers " + w("button_book") + " the membership cannot pay")
 
 
 # -- parts: trainers -------------------------------------------------------------------------
