@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from fitclub import callbacks as cb
 from fitclub.locales import Texts
 from fitclub.screens import announce as announce_screens
 from tests import factories
@@ -97,15 +98,19 @@ def test_the_refusal_without_a_membership_names_the_membership_button(emu, launc
     class_id = factories.class_(db_url, trainer, timedelta(days=1))
     launcher.start(db_url)
 
+    # Without a membership the class offers no Book: it says why, naming the menu's button,
+    # and offers that very button.
     (details,) = anna.send(f"/start c_{class_id}")
-    answer = anna.press(details, plain(tx, "button_book"))["text"]
     (menu,) = anna.send("/start")
     label = next(b for row in buttons(menu) for b in row if b.startswith("🎫"))
     assert label == tx("menu_membership")
-    assert answer == plain(tx, "refusal_no_membership", membership=label)
-    assert label in answer and "💳" not in answer
-    shown = anna.now(details["message_id"])  # said on the class's screen too
-    assert answer in shown["text"]
+    refusal = plain(tx, "refusal_no_membership", membership=label)
+    assert refusal in details["text"]
+    assert label in refusal and "💳" not in refusal
+    assert [label] in buttons(details) and [plain(tx, "button_book")] not in buttons(details)
+    # An older Book button (pressed anyway) gets the same line.
+    answer = anna.inject_press(details["message_id"], cb.BOOK(class_id=class_id, back="s"))
+    assert answer["text"] == refusal
 
 
 def _gone_line(person: Person, payload: str) -> tuple[str, dict]:
@@ -146,7 +151,7 @@ def test_a_deep_link_to_something_gone_says_so_above_the_menu(emu, launcher, db_
 
     # A class still to come opens as before.
     (details,) = anna.send(f"/start c_{live}")
-    assert "Yoga" in details["text"] and [plain(tx, "button_book")] in buttons(details)
+    assert "Yoga" in details["text"] and [plain(tx, "menu_membership")] in buttons(details)
 
     # Someone new who follows a link to a class that is gone registers, then is told.
     bob = Person(emu, "Bob", language_code=lang)
