@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -13,9 +15,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
 TELEGRAM_API_URL_DEFAULT = "https://api.telegram.org"
 
+log = logging.getLogger(__name__)
+
 
 #: What `bot.py run` needs besides the defaults.
 RUN_REQUIRED = ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "CARD_SECRET")
+
+
+def warn_if_env_file_is_open(path: str | Path) -> bool:
+    """Log one WARNING (the file's name and the fix, never its content) when the env file
+    holding the secrets can be read or written by the group or others; True if it warned."""
+    mode = stat.S_IMODE(Path(path).stat().st_mode)
+    if not mode & 0o077:
+        return False
+    log.warning("env file %s holds secrets but has mode %04o (group/others can read or write "
+                "it); fix: chmod 600 %s", path, mode, path)
+    return True
 
 
 class ConfigError(Exception):
@@ -262,6 +277,7 @@ class Settings:
                 from dotenv import load_dotenv
 
                 load_dotenv(dotenv_path, override=False)  # real environment variables win
+                warn_if_env_file_is_open(dotenv_path)
             environ = os.environ
         values: dict[str, Any] = {}
         for f in fields(cls):

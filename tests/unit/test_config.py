@@ -169,3 +169,35 @@ def test_log_filter_redacts_tokens_and_secrets():
     assert TOKEN not in text
     assert "hunter2" not in text
     assert "/bot<token>/getMe" in text
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o644, True), (0o640, True), (0o600, False)])
+def test_env_file_open_to_others_gives_one_warning_without_its_content(
+        tmp_path, monkeypatch, caplog, mode, warned):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nDATABASE_URL=postgresql://u:pw1@h/x\n")
+    env_file.chmod(mode)
+    for name, _, _ in describe():
+        monkeypatch.delenv(name, raising=False)
+    with caplog.at_level(logging.WARNING, logger="fitclub.config"):
+        Settings.from_env(dotenv_path=env_file)
+    lines = [r for r in caplog.records if r.name == "fitclub.config"]
+    if not warned:
+        assert lines == []
+        return
+    assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+    text = lines[0].getMessage()
+    assert str(env_file) in text and f"{mode:04o}" in text and f"chmod 600 {env_file}" in text
+    assert TOKEN not in text and "pw1" not in text
+
+
+def test_run_warns_on_a_world_readable_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATABASE_URL=postgresql://u:pw1@127.0.0.1:1/x\n")
+    env_file.chmod(0o644)
+    proc = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run"], cwd=tmp_path,
+                          env=_clean_env(), capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 2  # no token: refused, but the warning came first
+    assert "env file .env holds secrets but has mode 0644" in proc.stderr
+    assert "chmod 600 .env" in proc.stderr and "pw1" not in proc.stderr
