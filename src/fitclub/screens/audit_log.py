@@ -17,7 +17,7 @@ from typing import Any
 
 from fitclub.callbacks import AUDIT_FILTER, AUDIT_MEMBER, AUDIT_PAGE
 from fitclub.db.members import Member
-from fitclub.locales import Raw, Texts, translations
+from fitclub.locales import Raw, Texts, esc, translations
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.audit_log import Entry, Page
@@ -447,7 +447,9 @@ def ask(tx: Texts) -> Screen:
 
 def found_people(tx: Texts, text: str, people: list[Member]) -> Screen:
     """The people a search found, a button each; nobody: say so. Cancel either way."""
-    rows = [[(f"{p.name} · {p.phone}" if p.phone else p.name,
+    # Labels are unescaped by `inline` (catalog text comes escaped): a name is escaped first
+    # so it shows exactly as typed ("&#8238;Eve" stays text, never a direction override).
+    rows = [[(esc(f"{p.name} · {p.phone}" if p.phone else p.name),
               AUDIT_MEMBER(member_id=p.id, page=0))] for p in people]
     rows.append([(tx("aud_cancel"), AUDIT_PAGE(page=0))])
     key = "aud_found" if people else "aud_none_found"

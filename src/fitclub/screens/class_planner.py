@@ -24,7 +24,7 @@ from fitclub.callbacks import (
     NEW_CLASS_WEEKS,
     STAFF,
 )
-from fitclub.locales import Raw, Texts
+from fitclub.locales import Raw, Texts, esc
 from fitclub.screens import Screen, inline
 from fitclub.screens.classes import overlap_lines
 from fitclub.screens.staff import back_row
@@ -112,14 +112,14 @@ def ask_type(tx: Texts, draft: Draft, names: Names, kinds: list[ClassType],
     if not kinds:
         rows = [[(tx("staff_types"), STAFF(section="types"))], back_row(tx)]
         return Screen(tx("cls_no_types", types=tx("staff_types")), inline(rows))
-    buttons = [(tx.content(k.name), NEW_CLASS_TYPE(type_id=k.id)) for k in kinds]
+    buttons = [(esc(tx.content(k.name)), NEW_CLASS_TYPE(type_id=k.id)) for k in kinds]
     return _screen(tx, draft, names, tx("cls_ask_type"), _pairs(buttons), note)
 
 
 def ask_trainer(tx: Texts, draft: Draft, names: Names, trainers: list[Trainer],
                 note: str | None = None) -> Screen:
     """Step: the trainer (trainers and admins, a button each)."""
-    buttons = [(t.name, NEW_CLASS_TRAINER(member_id=t.id)) for t in trainers]
+    buttons = [(esc(t.name), NEW_CLASS_TRAINER(member_id=t.id)) for t in trainers]
     return _screen(tx, draft, names, tx("cls_ask_trainer"), _pairs(buttons), note)
 
 
@@ -176,7 +176,7 @@ def ask_capacity(tx: Texts, draft: Draft, names: Names, default: int,
 def ask_room(tx: Texts, draft: Draft, names: Names, rooms: list[str],
              note: str | None = None) -> Screen:
     """Step: the room: recent ones as buttons, No room, or typed."""
-    buttons = [(room, NEW_CLASS_ROOM(pick=i)) for i, room in enumerate(rooms, 1)]
+    buttons = [(esc(room), NEW_CLASS_ROOM(pick=i)) for i, room in enumerate(rooms, 1)]
     rows = [*_pairs(buttons), [(tx("cls_no_room_button"), NEW_CLASS_ROOM(pick=0))]]
     return _screen(tx, draft, names, tx("cls_ask_room"), rows, note)
 

@@ -15,7 +15,7 @@ from fitclub.callbacks import (
     TYPE_TRANSLATE,
     TYPE_VALUE,
 )
-from fitclub.locales import Raw, Texts, other_language
+from fitclub.locales import Raw, Texts, esc, other_language
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.class_types import (
@@ -87,7 +87,7 @@ def type_list(tx: Texts, types: list[ClassType], note: str | None = None) -> Scr
                         upcoming=Raw(_upcoming(tx, kind.upcoming))))
     if not types:
         lines.append(tx("ctype_list_empty"))
-    buttons = [(tx.content(kind.name), TYPE_OPEN(type_id=kind.id)) for kind in types]
+    buttons = [(esc(tx.content(kind.name)), TYPE_OPEN(type_id=kind.id)) for kind in types]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(tx("ctype_new_button"), TYPE_NEW())])
     rows.append(back_row(tx))

@@ -10,10 +10,33 @@ from fitclub.db import audit, rows
 
 NAME_MAX = 64
 _PHONE = re.compile(r"^\+?[0-9]{5,15}$")
-# Bidi overrides and isolates, zero-width spaces: they would reverse or hide what follows the
-# name in the messages it appears in (the zero-width joiner of emoji stays).
-_INVISIBLE = frozenset("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                       "\u2066\u2067\u2068\u2069\u2060\ufeff")
+# Characters a name may not hold: they are invisible, blank-looking or change the direction of
+# what follows, so a name made with them hides or reverses text in other people's messages
+# and buttons. Beyond these, every format (Cf: U+200B-200F, U+202A-202E, U+2060-2064,
+# U+2066-2069, U+061C, U+FEFF, tag characters U+E0000-E007F), control (Cc, apart from
+# whitespace, which is collapsed), line/paragraph separator, private-use and surrogate
+# character is refused; so is a variation selector that modifies nothing.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_COLLAPSED = frozenset("\t\n\r")  # controls that are whitespace in a typed name
+
+
+def _is_variation_selector(ch: str) -> bool:
+    return "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef"
+
+
+def has_invisible(text: str) -> bool:
+    """Whether the text holds a character a name may not have (see above)."""
+    before = ""
+    for ch in text:
+        if ch in _BLANK_LETTERS or (unicodedata.category(ch) in _REFUSED_CATEGORIES
+                                    and ch not in _COLLAPSED):
+            return True
+        if _is_variation_selector(ch) and (not before or before.isspace()
+                                           or _is_variation_selector(before)):
+            return True
+        before = ch
+    return False
 
 
 class NameCheck(NamedTuple):
@@ -31,16 +54,18 @@ def has_letter(text: str) -> bool:
 
 
 def check_name(text: str | None) -> NameCheck:
-    """1-64 characters after trimming, without control characters, at least one of them a
-    letter. Every name a person is registered under passes here (a typed one, and Telegram's
-    name before it is offered as the default)."""
+    """1-64 characters after NFKC normalisation and trimming, none of them invisible or
+    direction-changing (refused, not silently dropped), at least one of them a letter. Every
+    name a person is registered under passes here (a typed one, and Telegram's name before
+    it is offered as the default)."""
     if text is None:
         return NameCheck(None, "reg_name_not_text")
-    # Control and format characters (newlines, zero-width joiners aside) cannot be a name;
+    # NFKC first ("Ａｎｎａ" is "Anna", a halfwidth filler becomes U+3164 and is refused);
     # spaces are collapsed so "Anna   Petrova" reads as typed once.
-    cleaned = "".join(ch for ch in text if unicodedata.category(ch) != "Cc"
-                      and ch not in _INVISIBLE)
-    cleaned = " ".join(cleaned.split())
+    normalised = unicodedata.normalize("NFKC", text)
+    if has_invisible(normalised):
+        return NameCheck(None, "reg_name_invisible")
+    cleaned = " ".join(normalised.split())
     if not cleaned:
         return NameCheck(None, "reg_name_empty")
     if len(cleaned) > NAME_MAX:
