@@ -294,6 +294,13 @@ class Settings:
 
     def check(self) -> None:
         """Cross-setting rules that no single variable can show."""
+        if self.card_token_minutes > self.checkin_dedup_minutes:
+            raise ConfigError(
+                "CARD_TOKEN_MINUTES",
+                f"({self.card_token_minutes}) exceeds CHECKIN_DEDUP_MINUTES "
+                f"({self.checkin_dedup_minutes:g}): a card's code would outlive the window in "
+                "which a second check-in records nothing",
+                "lower CARD_TOKEN_MINUTES or raise CHECKIN_DEDUP_MINUTES")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("DB_POOL_MIN", f"({self.db_pool_min}) exceeds DB_POOL_MAX "
                               f"({self.db_pool_max})", "lower DB_POOL_MIN")

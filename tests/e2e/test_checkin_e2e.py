@@ -111,10 +111,14 @@ def test_scans_at_the_door(emu, launcher, db_url):
     assert _note(anna, 2)["text"] == "✅ Вход отмечен · осталось 9 посещений. Хорошей тренировки!"
     assert _visits(db_url, anna_id) == [(tom_id, "qr", None)] and _left(db_url, anna_id) == 9
 
-    # The same card scanned again: already checked in, nothing recorded, no second note.
+    # The same card scanned again: a card checks in once (issue 17), nothing recorded.
     (again,) = tom.send(link)
     (at,), = query(db_url, "SELECT checked_in_at FROM visits WHERE member_id = %s", (anna_id,))
-    assert again["text"] == f"Anna Petrova is already checked in at {_hhmm(at)}. Nothing recorded."
+    assert again["text"] == (f"⛔ This code was already used at {_hhmm(at)}: a card checks in "
+                             "once. Nothing recorded.")
+    # Another card of hers within the dedup window: already checked in, no second note.
+    (other,) = tom.send(_link(anna_id, datetime.now(UTC) - timedelta(minutes=2)))
+    assert other["text"] == f"Anna Petrova is already checked in at {_hhmm(at)}. Nothing recorded."
     assert len(_visits(db_url, anna_id)) == 1 and _left(db_url, anna_id) == 9
 
     # A member who opens the link is told it is for staff; the attempt is audited.

@@ -366,3 +366,66 @@ def test_the_preview_shows_the_member_and_their_membership(db, club):
     person, view = checkin.preview(db, club["anna"], TODAY)
     assert person.name == "Anna Petrova" and view.plan_name == "Ten" and view.visits_left == 10
     assert checkin.preview(db, 10**12, TODAY) is None
+
+
+# -- a card checks in once; a new card replaces the earlier ones (issue 17) -------------------
+
+
+def test_a_scanned_card_checks_in_once_even_after_the_dedup_window(db, club):
+    _membership(db, club)
+    token = card.PREFIX + card.make_token(club["anna"], NOW, SECRET)
+    assert checkin.scan(db, _staff(db, club), token, NOW, RULES).outcome is Outcome.CHECKED_IN
+    db.commit()
+    # Inside its validity but (with a longer-lived card) after the dedup window: refused.
+    later = NOW + timedelta(minutes=5)
+    long_rules = RULES._replace(dedup_minutes=1)
+    again = checkin.scan(db, _staff(db, club), token, later, long_rules)
+    assert (again.outcome, again.invalid, again.at) == (Outcome.INVALID, Invalid.USED, NOW)
+    assert len(_visits(db, club)) == 1
+
+
+def test_a_typed_code_checks_in_once_and_its_qr_code_too(db, club):
+    _membership(db, club)
+    issued = card.issue(db, club["anna"], NOW - timedelta(minutes=1), SECRET, 5)
+    first = checkin.by_code(db, club["staff"], issued.code, NOW, RULES)
+    assert first.outcome is Outcome.CHECKED_IN
+    long_rules = RULES._replace(dedup_minutes=1)
+    later = NOW + timedelta(minutes=3)
+    again = checkin.by_code(db, club["staff"], issued.code, later, long_rules)
+    assert (again.outcome, again.invalid, again.at) == (Outcome.INVALID, Invalid.USED, NOW)
+    scanned = checkin.scan(db, _staff(db, club), issued.token, later, long_rules)
+    assert (scanned.outcome, scanned.invalid) == (Outcome.INVALID, Invalid.USED)
+    assert len(_visits(db, club)) == 1
+
+
+def test_a_refused_check_in_does_not_use_the_card(db, club):
+    issued = card.issue(db, club["anna"], NOW - timedelta(minutes=1), SECRET, 5)
+    refused = checkin.by_code(db, club["staff"], issued.code, NOW, RULES)
+    assert refused.refusal is Refusal.NO_MEMBERSHIP  # nothing recorded, the card still good
+    _membership(db, club)
+    assert checkin.by_code(db, club["staff"], issued.code, NOW, RULES).outcome \
+        is Outcome.CHECKED_IN
+
+
+def test_a_new_card_replaces_the_earlier_codes_and_tokens(db, club):
+    _membership(db, club)
+    old = card.issue(db, club["anna"], NOW - timedelta(minutes=2), SECRET, 5)
+    new = card.issue(db, club["anna"], NOW - timedelta(minutes=1), SECRET, 5)  # Refresh
+    by_code = checkin.by_code(db, club["staff"], old.code, NOW, RULES)
+    assert (by_code.outcome, by_code.invalid) == (Outcome.INVALID, Invalid.REPLACED)
+    scanned = checkin.scan(db, _staff(db, club), old.token, NOW, RULES)
+    assert (scanned.outcome, scanned.invalid) == (Outcome.INVALID, Invalid.REPLACED)
+    assert _visits(db, club) == []
+    assert checkin.by_code(db, club["staff"], new.code, NOW, RULES).outcome \
+        is Outcome.CHECKED_IN
+
+
+def test_a_refresh_in_the_same_minute_keeps_the_new_card_working(db, club):
+    _membership(db, club)
+    old = card.issue(db, club["anna"], NOW, SECRET, 5)
+    new = card.issue(db, club["anna"], NOW + timedelta(seconds=20), SECRET, 5)
+    assert new.token == old.token  # one token a minute: the QR code is the same one
+    refused = checkin.by_code(db, club["staff"], old.code, NOW, RULES)
+    assert refused.invalid is Invalid.REPLACED
+    assert checkin.scan(db, _staff(db, club), new.token, NOW + timedelta(seconds=30),
+                        RULES).outcome is Outcome.CHECKED_IN

@@ -71,6 +71,20 @@ def test_pool_min_above_max_is_refused():
                            "WORKER_THREADS": "2", "SENDER_THREADS": "1"})
 
 
+@pytest.mark.parametrize(("card", "dedup", "ok"), [("5", "10", True), ("10", "10", True),
+                                                  ("11", "10", False), ("5", "4.5", False)])
+def test_a_card_that_outlives_the_dedup_window_is_refused(card, dedup, ok):
+    env = {**BASE, "CARD_TOKEN_MINUTES": card, "CHECKIN_DEDUP_MINUTES": dedup}
+    if ok:
+        assert Settings.from_env(env).card_token_minutes == int(card)
+        return
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env(env)
+    assert err.value.name == "CARD_TOKEN_MINUTES"
+    assert f"CARD_TOKEN_MINUTES ({card}) exceeds CHECKIN_DEDUP_MINUTES ({dedup})" in str(err.value)
+    assert "lower CARD_TOKEN_MINUTES or raise CHECKIN_DEDUP_MINUTES" in str(err.value)
+
+
 def test_threads_that_could_exhaust_the_pool_are_refused():
     with pytest.raises(ConfigError, match=r"WORKER_THREADS.*exceeds DB_POOL_MAX"):
         Settings.from_env({**BASE, "WORKER_THREADS": "48", "DB_POOL_MAX": "50"})

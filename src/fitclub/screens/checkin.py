@@ -85,7 +85,8 @@ def outcome_text(tx: Texts, result: Result) -> str:
     if result.outcome is Outcome.REFUSED:
         return _refused(tx, result, name)
     if result.outcome is Outcome.INVALID:
-        return tx(f"chk_invalid_{result.invalid.value}", refresh=tx("card_refresh"))
+        return tx(f"chk_invalid_{result.invalid.value}", refresh=tx("card_refresh"),
+                  time=tx.time(result.at) if result.at else "")
     return tx("stale_button")  # the member is gone
 
 

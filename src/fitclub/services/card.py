@@ -4,6 +4,9 @@ The token is base64url of (member id: 8 bytes, issue minute since the epoch: 4 b
 first 16 bytes of their HMAC-SHA256 under CARD_SECRET: 38 characters, so `ci_<token>` fits
 Telegram's start-parameter limit (64 characters of A-Z a-z 0-9 _ -). It is valid from the
 minute it was issued until CARD_TOKEN_MINUTES after the end of that minute.
+
+A card checks a member in at most once: its token is then listed in `card_spent` as used, and
+issuing a new card lists the member's earlier valid ones as replaced (and revokes their codes).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import hmac
 import io
 import secrets
 import struct
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import NamedTuple
 
@@ -47,6 +50,8 @@ class Invalid(Enum):
     EXPIRED = "expired"
     NOT_YET = "not_yet"  # issued in the future (a clock far off, or forged)
     NO_MEMBER = "no_member"  # deleted or erased
+    USED = "used"  # it already checked the member in (Verified.at: when)
+    REPLACED = "replaced"  # a newer card was issued
 
 
 class Verified(NamedTuple):
@@ -101,11 +106,49 @@ def make_token_text(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+class _Spent(NamedTuple):
+    reason: str
+    at: datetime
+
+
+class Spent(NamedTuple):
+    """Why a card may no longer check anyone in, and (USED) when it was used."""
+
+    problem: Invalid
+    at: datetime | None = None
+
+
+def spent(conn, token: str) -> Spent | None:
+    """Why a genuine token may no longer check anyone in (used or replaced), or None."""
+    if token.startswith(PREFIX):
+        token = token[len(PREFIX):]
+    row = rows.one(conn, "cards.spent", {"token": token}, _Spent)
+    if row is None:
+        return None
+    if row.reason == "used":
+        return Spent(Invalid.USED, row.at)
+    return Spent(Invalid.REPLACED)
+
+
+def mark_used(conn, member_id: int, token: str, now: datetime, minutes: int) -> None:
+    """A check-in was recorded with this token (its QR code or its code): never again."""
+    if token.startswith(PREFIX):
+        token = token[len(PREFIX):]
+    rows.execute(conn, "cards.mark_used", {
+        "token": token, "member_id": member_id, "now": now,
+        "expires_at": now + timedelta(minutes=minutes + 2)})  # after the token's own expiry
+
+
 def check(conn, token: str, now: datetime, secret: str, minutes: int) -> Verified:
-    """verify(), and the member must still exist (not deleted or erased)."""
+    """verify(), the member must still exist (not deleted or erased), and the card must not
+    have been used or replaced."""
     found = verify(token, now, secret, minutes)
     if found.member_id is not None and members.by_id(conn, found.member_id) is None:
         return Verified(None, Invalid.NO_MEMBER)
+    if found.member_id is not None:
+        gone = spent(conn, token)
+        if gone is not None:
+            return Verified(None, gone.problem)
     return found
 
 
@@ -115,9 +158,12 @@ def deep_link(bot_username: str, token: str) -> str:
 
 
 def issue(conn, member_id: int, now: datetime, secret: str, minutes: int) -> Card:
-    """A new card: a token and a 6-digit code unique among valid codes."""
+    """A new card: a token and a 6-digit code unique among valid codes. The member's earlier
+    valid cards are replaced: their codes and tokens check nobody in any more."""
     token = make_token(member_id, now, secret)
     expires = expiry(_minute(now), minutes)
+    rows.execute(conn, "cards.replace_earlier",
+                 {"member_id": member_id, "now": now, "token": token})
     for _ in range(_CODE_TRIES):
         code = f"{secrets.randbelow(1_000_000):06d}"
         got = rows.scalar(conn, "cards.claim_code", {
@@ -134,10 +180,12 @@ class CodeHolder(NamedTuple):
     member_id: int
     token: str
     expires_at: datetime
+    revoked_at: datetime | None = None  # a newer card replaced this one
 
 
 def by_code(conn, code: str, now: datetime) -> CodeHolder | None:
-    """The live member whose valid card shows this code (the staff side uses it)."""
+    """The live member whose valid card shows this code (the staff side uses it; a replaced
+    card's code is found too, with revoked_at)."""
     if len(code) != 6 or not code.isdigit():
         return None
     return rows.one(conn, "cards.by_code", {"code": code, "now": now}, CodeHolder)

@@ -154,8 +154,18 @@ def scan(conn, scanner: Member | None, token: str, now: datetime, rules: Rules) 
     checked = card.check(conn, token, now, rules.card_secret, rules.card_minutes)
     if checked.problem is not None:
         log.info("card scan by member %s refused: %s", scanner.id, checked.problem.value)
-        return Result(Outcome.INVALID, invalid=checked.problem)
-    return check_in(conn, scanner.id, checked.member_id, now, rules, method="qr")
+        used = card.spent(conn, token) if checked.problem is Invalid.USED else None
+        return Result(Outcome.INVALID, invalid=checked.problem, at=used.at if used else None)
+    return _once(conn, checked.member_id, token, now, rules,
+                 check_in(conn, scanner.id, checked.member_id, now, rules, method="qr"))
+
+
+def _once(conn, member_id: int, token: str, now: datetime, rules: Rules,
+          result: Result) -> Result:
+    """A card that checked its member in checks nobody in again."""
+    if result.outcome is Outcome.CHECKED_IN:
+        card.mark_used(conn, member_id, token, now, rules.card_minutes)
+    return result
 
 
 def by_code(conn, staff_id: int, code: str, now: datetime, rules: Rules) -> Result:
@@ -163,7 +173,15 @@ def by_code(conn, staff_id: int, code: str, now: datetime, rules: Rules) -> Resu
     holder = card.by_code(conn, "".join(code.split()), now)
     if holder is None:
         return Result(Outcome.UNKNOWN_CODE)
-    return check_in(conn, staff_id, holder.member_id, now, rules, method="code")
+    if holder.revoked_at is not None:
+        log.info("card code typed by member %s refused: replaced", staff_id)
+        return Result(Outcome.INVALID, invalid=Invalid.REPLACED)
+    spent = card.spent(conn, holder.token)
+    if spent is not None:
+        log.info("card code typed by member %s refused: %s", staff_id, spent.problem.value)
+        return Result(Outcome.INVALID, invalid=spent.problem, at=spent.at)
+    return _once(conn, holder.member_id, holder.token, now, rules,
+                 check_in(conn, staff_id, holder.member_id, now, rules, method="code"))
 
 
 def looks_like_code(text: str) -> bool:
