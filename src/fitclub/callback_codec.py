@@ -187,11 +187,3 @@ def stamp(data: str, token: int | None) -> str:
     found_action, values = found
     values[TOKEN_FIELD] = token or 0
     return found_action(**values)
-
-
-def token_of(data: str | None) -> int | None:
-    """The flow token a step button carries; None for any other data."""
-    found = parse(data)
-    if found is None or not found[0].flow_step:
-        return None
-    return found[1][TOKEN_FIELD]

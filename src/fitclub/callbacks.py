@@ -17,7 +17,6 @@ from fitclub.callback_codec import (  # noqa: F401
     action,
     parse,
     stamp,
-    token_of,
 )
 
 # -- menu, language, privacy -----------------------------------------------------------------------
