@@ -79,3 +79,28 @@ def test_labels_from_stored_names_show_as_typed():
     assert _labels(shown)[:2] == ["&#8238;Eve", "Body &amp; <b>Mind</b>"]
     rooms = class_planner.ask_room(tx, Draft(), class_planner.Names(), ["Hall &#x202E; 2"])
     assert _labels(rooms)[0] == "Hall &#x202E; 2"
+
+
+def test_class_names_in_day_buttons_show_as_typed():
+    """A class type named '&#8238;Yoga' (seven ordinary characters, then Yoga) is a label as
+    typed on the member's day and the admins' day, never a right-to-left override."""
+    from datetime import UTC, date, datetime
+
+    from fitclub.locales import Localized, Texts
+    from fitclub.screens import classes, timetable
+    from fitclub.services.classes import AdminClass, Day
+    from fitclub.services.timetable import ClassView
+
+    tx = Texts("en")
+    at = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    name = Localized("&#8238;Yoga & <b>Flow</b>", "en")
+    view = ClassView(1, at, 60, "scheduled", name, Localized("", "en"), "", "Eve", 10, 2, 0,
+                     None)
+    member_day = _labels(timetable.day(tx, at.date(), [view], [at.date()]))
+    assert any("&#8238;Yoga & <b>Flow</b>" in label for label in member_day), member_day
+    assert not any("\u202e" in label for label in member_day)
+    admin = AdminClass(1, at, 60, "scheduled", name, "Eve", "", 10, 2, 0, 0, None, 5)
+    admin_day = _labels(classes.day(tx, Day(date(2026, 12, 7), [admin], date(2026, 12, 7),
+                                            date(2026, 12, 7))))
+    assert any("&#8238;Yoga & <b>Flow</b>" in label for label in admin_day), admin_day
+    assert not any("\u202e" in label for label in admin_day)

@@ -19,7 +19,7 @@ from fitclub.callbacks import (
     CLASS_SET_CAPACITY,
     NEW_CLASS,
 )
-from fitclub.locales import Raw, Texts, zone_name
+from fitclub.locales import Raw, Texts, esc, zone_name
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.class_planner import Overlap
@@ -81,7 +81,7 @@ def day(tx: Texts, found: Day, note: str | None = None) -> Screen:
         lines.append(mark + tx("cls_day_line", time=tx.time(cls.starts_at), name=cls.name,
                                trainer=cls.trainer))
         lines.append("    " + _places(tx, cls))
-        rows.append([(f"{mark}{tx.time(cls.starts_at)} {tx.content(cls.name)} · "
+        rows.append([(f"{mark}{tx.time(cls.starts_at)} {esc(tx.content(cls.name))} · "
                       f"{cls.booked}/{cls.capacity}"[:60], ADMIN_CLASS(class_id=cls.id))])
     if not classes:
         lines.append(tx("cls_day_empty"))

@@ -14,7 +14,7 @@ from fitclub.callbacks import (
     OFFER_AT,
     TIMETABLE,
 )
-from fitclub.locales import Raw, Texts
+from fitclub.locales import Raw, Texts, esc
 from fitclub.screens import Screen, inline
 from fitclub.screens.bookings import refusal
 from fitclub.screens.menu import back_to_menu
@@ -44,7 +44,7 @@ def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Scr
         line = tx("timetable_line", time=tx.time(cls.starts_at), name=cls.name,
                   trainer=cls.trainer)
         lines.append(f"{line}\n    {places(tx, cls)} {mark}".rstrip())
-        rows.append([(f"{tx.time(cls.starts_at)} {tx.content(cls.name)} {mark}".strip()[:60],
+        rows.append([(f"{tx.time(cls.starts_at)} {esc(tx.content(cls.name))} {mark}".strip()[:60],
                       CLASS(class_id=cls.id, back="s"))])
     if not classes:
         lines.append(tx("timetable_empty"))
