@@ -71,8 +71,10 @@ def staff_or_refuse(ctx: UpdateContext, call: types.CallbackQuery | None = None,
                "telegram_id": ctx.user_id}
     if call is not None:
         attempt["data"] = call.data
-    log.warning("refused %s to Telegram user %s (role %s)", what, ctx.user_id,
-                attempt["role"])
+    # The member id, or the update for someone unregistered: never the Telegram id.
+    log.warning("refused %s to %s (role %s)", what,
+                f"member {member.id}" if member else f"the sender of update {ctx.update_id}",
+                attempt["role"], extra={"update_id": ctx.update_id})
     audit.record(ctx.conn, actor_id=member.id if member else None, action="denied",
                  entity="staff_action", details=attempt)
     if call is not None:

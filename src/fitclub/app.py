@@ -51,7 +51,7 @@ def open_pool(settings: Settings, *, wait: float = 60.0) -> Pool:
         stop=stop_after_delay(wait),
         wait=wait_exponential(multiplier=0.2, max=5),
         before_sleep=lambda rs: log.warning("database not reachable yet: %s",
-                                            str(rs.outcome.exception()).strip()),
+                                            logs.describe(rs.outcome.exception())),
         reraise=True,
     )
     for attempt in retrying:
@@ -127,9 +127,11 @@ class App:
         except Exception as exc:
             kind = next((k for k in payload if k != "update_id"), "unknown")
             raise SkipUpdate(f"pyTelegramBotAPI cannot parse its {kind}: "
-                             f"{type(exc).__name__}: {exc}") from exc
+                             f"{type(exc).__name__}: {exc}",
+                             f"pyTelegramBotAPI cannot parse its {kind[:40]}: "
+                             f"{type(exc).__name__}") from exc
         if other := addressed_elsewhere(payload, self.bot_username):
-            raise SkipUpdate(f"a command for @{other}")
+            raise SkipUpdate(f"a command for @{other}", "a command for another bot")
         self.bot.process_new_updates([update])
         notify.deliver(current())
 
@@ -140,7 +142,7 @@ class App:
             self.bot_username = self.api.call("getMe", {}).get("username")
             log.info("bot username: @%s", self.bot_username)
         except (TelegramError, NetworkError) as exc:
-            log.warning("getMe failed (%s); will retry", exc)
+            log.warning("getMe failed (%s); will retry", logs.describe(exc))
 
     def _stored(self, rows: list[tuple[int, int]]) -> None:
         for chat_id, n in Counter(chat_id for _update_id, chat_id in rows).items():
@@ -262,7 +264,8 @@ class App:
         try:
             self.api.call("deleteWebhook", {"drop_pending_updates": False})
         except (TelegramError, NetworkError) as exc:
-            log.warning("deleteWebhook failed (%s); polling will retry on its own", exc)
+            log.warning("deleteWebhook failed (%s); polling will retry on its own",
+                        logs.describe(exc))
 
     def _queue_default_commands(self) -> None:
         # The "/" menu before registration, per language, unless this version's is set
@@ -282,7 +285,7 @@ class App:
                           batch=max(1, int(self.settings.outbound_rate / 2)))
         except Exception as exc:  # the database away past the pool's retries
             log.warning("command lists: the start-up sync stopped (%s); the next start goes "
-                        "on", exc)
+                        "on", logs.describe(exc))
 
     def _promote_admins(self) -> None:
         if not self.settings.admin_telegram_ids:
@@ -309,7 +312,7 @@ class App:
                 self._outbox_backlog = self._count_outbox()
                 self.sender.wake()
             except Exception as exc:  # the database may be away; the next round retries
-                log.debug("resync skipped: %s", exc)
+                log.debug("resync skipped: %s", logs.describe(exc))
 
     def _count_outbox(self) -> int:
         def run(conn):
@@ -380,7 +383,7 @@ def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
     try:
         app = create_app(settings, handler_modules=handler_modules)
     except psycopg2.OperationalError as exc:
-        log.critical("cannot reach the database: %s", str(exc).strip().splitlines()[0])
+        log.critical("cannot reach the database: %s", logs.describe(exc))
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: app.request_stop(0))

@@ -23,12 +23,13 @@ import psycopg2.pool
 from psycopg2.pool import ThreadedConnectionPool
 from tenacity import (
     Retrying,
-    before_sleep_log,
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_exponential,
 )
+
+from fitclub.logs import describe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,7 +173,10 @@ class Pool:
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),
             wait=wait_exponential(multiplier=0.05, max=2.0),
-            before_sleep=before_sleep_log(log, logging.WARNING),
+            # The error described, never its message: a DETAIL line can quote a row.
+            before_sleep=lambda rs: log.warning(
+                "transaction failed (%s); retrying in %.2fs", describe(rs.outcome.exception()),
+                rs.next_action.sleep if rs.next_action else 0.0),
             reraise=True,
         )
         for attempt in retrying:

@@ -38,7 +38,7 @@ def membership_changed(deps: Deps, ctx: UpdateContext, member: Member | None,
         return  # removed, or a change of rights while already in: nothing to say
     # Added to a group, supergroup or channel: the bot works in private chats only.
     # Say so once where a message can be read (not in a channel) and leave.
-    log.info("added to %s %s; leaving", chat.type, chat.id)
+    log.info("added to a %s (update %s); leaving", chat.type, ctx.update_id)
     if chat.type in ("group", "supergroup"):
         adder = update.from_user
         # The adder's Telegram language, not a stored choice: the whole group reads this.

@@ -108,7 +108,7 @@ def open_payload(deps: Deps, ctx: UpdateContext, member: Member, payload: str | 
             return
         note = timetable_screens.link_gone(ctx.texts, found)
     elif payload:
-        log.debug("start payload %r has no destination", payload)
+        log.debug("a start payload of %s characters has no destination", len(payload))
         note = ctx.texts("link_unknown")
     ui.show(ctx, menu_screens.home(ctx.texts, member, note=note))
 

@@ -14,6 +14,7 @@ import time
 
 from fitclub.db.pool import Pool, is_disconnect
 from fitclub.db.queries import Q
+from fitclub.logs import describe
 from fitclub.runtime.deliveries import Delivery
 
 log = logging.getLogger(__name__)
@@ -130,10 +131,9 @@ class Claimer:
         self._next_mark_retry = time.monotonic() + MARK_RETRY_SECONDS
         if self._mark_failing_since is None:
             self._mark_failing_since = time.monotonic()
-            cause = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
             log.error("deliveries cannot be recorded (%s); claiming goes on, the marks are "
                       "retried every %.0fs and /healthz reports unhealthy until they succeed",
-                      cause, MARK_RETRY_SECONDS)
+                      describe(exc), MARK_RETRY_SECONDS)
 
     def _retry_marks(self) -> None:
         """Row by row, so one row the database refuses cannot hold back the others."""
@@ -152,4 +152,5 @@ class Claimer:
                         time.monotonic() - (self._mark_failing_since or time.monotonic()))
             self._mark_failing_since = None
         else:
-            log.debug("%s deliveries still cannot be recorded: %s", len(failed), cause)
+            log.debug("%s deliveries still cannot be recorded: %s", len(failed),
+                      describe(cause) if cause else None)

@@ -21,6 +21,7 @@ import psycopg2.extensions
 
 from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
+from fitclub.logs import describe
 from fitclub.runtime import notices
 from fitclub.runtime.chat_queue import ChatQueue
 from fitclub.runtime.context import UpdateContext, bound
@@ -41,7 +42,17 @@ RETRY_WHOLE_TRANSACTION = (psycopg2.errors.SerializationFailure,
 MAX_FAILED_PASSES = 5
 
 class SkipUpdate(Exception):
-    """Record the update as skipped without running a handler; the message says why."""
+    """Record the update as skipped without running a handler; the message says why (stored
+    with the update), `why` says it for the log in fixed words (the message may quote the
+    update: a username typed after a command)."""
+
+    def __init__(self, message: str, why: str = "no handler runs") -> None:
+        super().__init__(message)
+        self.why = why
+
+    def log_line(self) -> str:
+        """The fixed words (fitclub.logs.describe)."""
+        return self.why
 
 
 @dataclass
@@ -75,6 +86,9 @@ class Workers:
         self._threads: list[threading.Thread] = []
         self._failed_passes: dict[int, int] = {}
         self._failed_lock = threading.Lock()
+        # The update this thread's pass is on, to name in log lines (never the chat: a chat
+        # id is a Telegram id).
+        self._head = threading.local()
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -98,13 +112,15 @@ class Workers:
             if chat is None:
                 continue
             outcome = Outcome(delay=1.0)
+            self._head.update_id = None
             try:
                 outcome = self.process_chat(chat)
                 self._pass_succeeded(chat)
             except Exception as exc:
                 # Usually the database is away even after retries: the update stays pending
                 # in inbox and this chat is tried again shortly.
-                log.exception("could not process chat %s; will retry", chat)
+                log.exception("could not process a chat's next update (update %s); will retry",
+                              self._head.update_id, extra={"update_id": self._head.update_id})
                 if self._pass_failed(chat, exc):
                     outcome = Outcome(delay=0.0)
             finally:
@@ -137,11 +153,12 @@ class Workers:
         try:
             row = self.pool.run(give_up, attempts=2)
         except Exception:
-            log.exception("could not give up the stuck head of chat %s", chat_id)
+            log.exception("could not give up a chat's stuck next update (update %s)",
+                          self._head.update_id, extra={"update_id": self._head.update_id})
             return False
         if row:
-            log.error("update %s of chat %s failed %s passes in a row; marked failed", row[0],
-                      chat_id, MAX_FAILED_PASSES, extra={"update_id": row[0], "chat_id": chat_id})
+            log.error("update %s failed %s passes in a row; marked failed", row[0],
+                      MAX_FAILED_PASSES, extra={"update_id": row[0]})
             if self.metrics:
                 self.metrics.updates_processed.labels("unknown", "failed").inc()
         return True
@@ -162,6 +179,7 @@ class Workers:
         if row is None:
             return Outcome(empty=True)
         update_id, kind, payload, attempts, wait = row
+        self._head.update_id = update_id
         if wait > 0:
             return Outcome(delay=wait)
 
@@ -190,8 +208,8 @@ class Workers:
         except SkipUpdate as exc:
             with conn.cursor() as cur:
                 cur.execute("ROLLBACK TO SAVEPOINT handler")
-            log.warning("update %s (%s) skipped: %s", update_id, kind, exc,
-                        extra={"update_id": update_id, "chat_id": chat_id})
+            log.warning("update %s (%s) skipped: %s", update_id, kind, exc.log_line(),
+                        extra={"update_id": update_id})
             skipped = str(exc)[:500]
             ctx.queued = 0
         except Exception as exc:
@@ -215,14 +233,14 @@ class Workers:
         if attempt < self.max_attempts:
             delay = self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
             log.warning("update %s failed (attempt %s of %s), retrying in %ss: %s", update_id,
-                        attempt, self.max_attempts, delay, error,
-                        extra={"update_id": update_id, "chat_id": ctx.chat_id})
+                        attempt, self.max_attempts, delay, describe(exc),
+                        extra={"update_id": update_id})
             with conn.cursor() as cur:
                 cur.execute(Q["inbox.postpone"],
                             {"update_id": update_id, "error": error, "delay": delay})
             return Outcome(delay=delay)
         log.error("update %s failed for good after %s attempts", update_id, attempt,
-                  exc_info=exc, extra={"update_id": update_id, "chat_id": ctx.chat_id})
+                  exc_info=exc, extra={"update_id": update_id})
         ctx.queued = 0
         self._apologise(ctx, kind, payload)
         self._finish(conn, update_id, "failed", error, attempted=1)

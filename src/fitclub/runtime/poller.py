@@ -20,6 +20,7 @@ from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 
 from fitclub.db.pool import Pool, is_transient
 from fitclub.db.queries import Q
+from fitclub.logs import describe
 from fitclub.runtime.raw_updates import classify
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
@@ -34,7 +35,11 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_membe
 
 
 class FatalPollError(Exception):
-    """Polling cannot go on (the token was revoked)."""
+    """Polling cannot go on (the token was revoked); the message is fixed words."""
+
+    def log_line(self) -> str:
+        """The fixed words (fitclub.logs.describe)."""
+        return str(self)
 
 
 def _without_nul(value: Any) -> Any:
@@ -74,7 +79,7 @@ def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, 
             stored += pool.run(lambda conn, row=row: run(conn, [row]))
         except psycopg2.DataError as exc:
             log.error("update %s cannot be stored (%s); recorded as failed", row[0],
-                      str(exc).strip().splitlines()[0], extra={"update_id": row[0]})
+                      describe(exc), extra={"update_id": row[0]})
 
             def record(conn, row=row, exc=exc):
                 with conn.cursor() as cur:
@@ -147,7 +152,7 @@ class Poller:
             sleep=self._stop.wait,
             reraise=True,
             before_sleep=lambda rs: log.warning(
-                "database unavailable (%s); retrying", rs.outcome.exception()),
+                "database unavailable (%s); retrying", describe(rs.outcome.exception())),
         )
 
     def _resume_offset(self) -> None:
@@ -173,7 +178,7 @@ class Poller:
             self._resume_offset()
             self._poll_forever()
         except FatalPollError as exc:
-            log.critical("polling stopped: %s", exc)
+            log.critical("polling stopped: %s", describe(exc))
             if self.on_fatal:
                 self.on_fatal(str(exc))
         except Exception:
@@ -203,14 +208,14 @@ class Poller:
                 if exc.code == 401:
                     raise FatalPollError("Telegram rejected the bot token (401)") from None
                 delay = float(exc.retry_after or 0) or min(30.0, 0.5 * 2 ** min(failures, 6))
-                log.warning("getUpdates failed: %s; retrying in %.1fs", exc, delay)
+                log.warning("getUpdates failed: %s; retrying in %.1fs", describe(exc), delay)
                 self._stop.wait(delay)
                 continue
             except NetworkError as exc:
                 failures += 1
                 self._count("network")
                 delay = min(30.0, 0.5 * 2 ** min(failures, 6))
-                log.warning("getUpdates failed: %s; retrying in %.1fs", exc, delay)
+                log.warning("getUpdates failed: %s; retrying in %.1fs", describe(exc), delay)
                 self._stop.wait(delay)
                 continue
             failures = 0

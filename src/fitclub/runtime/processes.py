@@ -18,6 +18,7 @@ from typing import Any
 
 from fitclub.db.pool import Pool
 from fitclub.db.queries import Q
+from fitclub.logs import describe
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Heartbeat:
             try:
                 self.beat()
             except Exception as exc:  # the database is away; claims wait for it anyway
-                log.debug("heartbeat failed: %s", exc)
+                log.debug("heartbeat failed: %s", describe(exc))
 
     def beat(self) -> None:
         """Say this process lives, and release the claims of processes silent too long."""

@@ -28,7 +28,7 @@ from fitclub.runtime.claimer import Claimer
 from fitclub.runtime.deliveries import Delivery, DeliveryQueue
 from fitclub.runtime.processes import Heartbeat, ProcessIdentity
 from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
-from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
+from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError, reason
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ class Sender:
             # The token was revoked or TELEGRAM_API_URL is wrong: nothing is wrong with this
             # message. Pause everything and keep the row for when the bot is fixed.
             log.critical("Telegram answered %s %s: check TELEGRAM_BOT_TOKEN and "
-                         "TELEGRAM_API_URL; pausing sends", exc.code, exc.description)
+                         "TELEGRAM_API_URL; pausing sends", exc.code, reason(exc.description))
             self.limiter.pause(30.0)
             self._requeue(delivery, delay=30.0, attempted=0, error=exc.description)
             return
@@ -264,11 +264,14 @@ class Sender:
             # The person never started the bot: this message cannot go, but they have not
             # blocked it, and Telegram sends no update when they start it later. So nothing
             # is marked: their first message must be answered.
-            log.info("chat %s has not started the bot: %s", delivery.chat_id, exc.description)
+            # Log lines name the outbox row, never the chat (a chat id is a Telegram id).
+            log.info("outbox row %s: its chat has not started the bot (%s)", delivery.id,
+                     reason(exc.description), extra={"outbox_id": delivery.id})
             self._fail(delivery, "dropped", exc.description, reason="not_started")
             return
         if exc.blocked:
-            log.info("chat %s blocked the bot: %s", delivery.chat_id, exc.description)
+            log.info("outbox row %s: its chat blocked the bot (%s)", delivery.id,
+                     reason(exc.description), extra={"outbox_id": delivery.id})
             self._blocked(delivery, exc.description)
             return
         if exc.code >= 500:
@@ -276,11 +279,12 @@ class Sender:
             return
         lowered = exc.description.lower()
         if exc.code == 400 and any(h in lowered for h in HARMLESS_400):
-            log.info("outbox row %s: %s (nothing to do)", delivery.id, exc.description)
+            log.info("outbox row %s: %s (nothing to do)", delivery.id, reason(exc.description),
+                     extra={"outbox_id": delivery.id})
             self._record_sent(delivery, None)
             return
-        log.error("Telegram refused outbox row %s (%s to chat %s): %s %s", delivery.id,
-                  delivery.method, delivery.chat_id, exc.code, exc.description,
+        log.error("Telegram refused outbox row %s (%s): %s %s", delivery.id,
+                  delivery.method, exc.code, reason(exc.description),
                   extra={"outbox_id": delivery.id})
         self._fail(delivery, "failed", f"{exc.code} {exc.description}", reason="bad_request")
 
@@ -288,7 +292,7 @@ class Sender:
         attempts = delivery.attempts + 1
         if attempts >= self.max_attempts:
             log.error("giving up on outbox row %s after %s rounds: %s", delivery.id, attempts,
-                      error, extra={"outbox_id": delivery.id})
+                      reason(error), extra={"outbox_id": delivery.id})
             self._fail(delivery, "failed", f"retries exhausted: {error}",
                        reason="retries_exhausted")
             return

@@ -20,6 +20,13 @@ from fitclub.runtime.context import current_or_none
 log = logging.getLogger(__name__)
 
 
+def reason(description: str) -> str:
+    """Telegram's reason for an error without its particulars, for log lines: "Bad Request:
+    can't parse entities" of "...: Unsupported start tag "x" at byte offset 3" (particulars
+    may quote what was sent)."""
+    return ": ".join(description.split(": ", 2)[:2])[:100]
+
+
 class TelegramError(Exception):
     """The Bot API answered ok=false (or an HTTP error without a JSON body)."""
 
@@ -30,6 +37,10 @@ class TelegramError(Exception):
         self.description = description
         self.retry_after = retry_after
         super().__init__(f"{method}: {code} {description}")
+
+    def log_line(self) -> str:
+        """Method, code and reason, no particulars (fitclub.logs.describe)."""
+        return f"{self.method}: {self.code} {reason(self.description)}"
 
     @property
     def blocked(self) -> bool:
@@ -48,6 +59,10 @@ class HandlerCalledTelegram(RuntimeError):
 
 class NetworkError(Exception):
     """No answer: connection refused or dropped, or a timeout. The call may have arrived."""
+
+    def log_line(self) -> str:
+        """The method and the error's type, all the message holds (fitclub.logs.describe)."""
+        return str(self)
 
 
 @dataclass

@@ -22,6 +22,7 @@ import psycopg2.extensions
 from fitclub.config import Settings
 from fitclub.db.pool import Pool, PoolTimeout, is_disconnect
 from fitclub.db.queries import Q
+from fitclub.logs import describe
 from fitclub.runtime import notices
 from fitclub.runtime.context import bound
 from fitclub.runtime.jobs.metrics import JobMetrics
@@ -119,8 +120,7 @@ class Runner:
         now = time.monotonic()
         if self._outage_logged_at is None or now - self._outage_logged_at > 60:
             self._outage_logged_at = now
-            log.warning("job runner waiting for the database: %s",
-                        " ".join(str(exc).split())[:200] or type(exc).__name__)
+            log.warning("job runner waiting for the database: %s", describe(exc))
 
     # -- one job ---------------------------------------------------------------------------
 
@@ -192,7 +192,7 @@ class Runner:
             if attempt < limit:
                 delay = self.backoff(attempt)
                 log.warning("job %s #%s failed (attempt %s of %s), retrying in %.3gs: %s",
-                            job.kind, job.id, attempt, limit, delay, error)
+                            job.kind, job.id, attempt, limit, delay, describe(exc))
                 cur.execute(Q["jobs.postpone"], {"id": job.id, "attempts": attempt,
                                                  "error": error, "delay": delay})
                 outcome = "retried"
@@ -205,7 +205,7 @@ class Runner:
                 outcome = "failed"
             else:
                 log.error("job %s #%s failed for good after %s attempts: %s", job.kind, job.id,
-                          attempt, error, exc_info=exc)
+                          attempt, describe(exc), exc_info=exc)
                 cur.execute(Q["jobs.finish"], {"id": job.id, "status": "failed",
                                                "run_at": job.run_at, "attempts": attempt,
                                                "error": error})
