@@ -36,6 +36,9 @@ PLAN_WITHDRAW = action("pw", request_id=Id())
 LANGUAGE = action("lg", lang=Choice("en", "ru"))
 #: /privacy: ask to delete, confirm, or keep.
 PRIVACY = action("pv", step=Choice("ask", "yes", "no"))
+#: /privacy: "Download my data", one JSON file of it; `member_id` is whose screen it was (a
+#: press after erasure, or from before a new registration, is stale).
+PRIVACY_COPY = action("pvc", member_id=Id())
 
 # -- timetable, booking, waitlist ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""/language and /privacy (what the bot stores, and "delete my data")."""
+"""/language and /privacy (what the bot stores, "download my data" and "delete my data")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from telebot import types
 
 from fitclub import commands, ui
 from fitclub.access import anyone, member_only
-from fitclub.callbacks import LANGUAGE, PRIVACY
+from fitclub.callbacks import LANGUAGE, PRIVACY, PRIVACY_COPY
 from fitclub.db.members import Member
 from fitclub.deps import Deps
 from fitclub.routes import Routes
@@ -15,7 +15,7 @@ from fitclub.runtime.context import UpdateContext
 from fitclub.screens import Screen
 from fitclub.screens import account as screens
 from fitclub.screens import menu as menu_screens
-from fitclub.services import privacy
+from fitclub.services import personal_data, privacy
 
 
 def register(bot: telebot.TeleBot, deps: Deps) -> None:
@@ -25,6 +25,7 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(LANGUAGE, set_language)
     routes.command("privacy", show_privacy)
     routes.button(PRIVACY, privacy_step)
+    routes.button(PRIVACY_COPY, send_copy)
 
 
 @anyone
@@ -70,3 +71,31 @@ def privacy_step(deps: Deps, ctx: UpdateContext, member: Member | None,
         # The member's own "/" menu goes first: the newcomers' list shows with the answer.
         commands.set_for_member(ctx, None)
         ui.show(ctx, Screen(tx("privacy_deleted")), call)
+        # The confirmation is the last thing sent to her chat: once it (and the list's
+        # removal) is delivered, the chat's own traces go too.
+        privacy.forget_chat_when_done(ctx.conn, member.telegram_id)
+
+
+@anyone
+def send_copy(deps: Deps, ctx: UpdateContext, member: Member | None,
+              call: types.CallbackQuery) -> None:
+    """Download my data: one JSON file of everything the club holds about the member, sent
+    below the privacy screen, which says so (or, within the cooldown, when the next copy may
+    go, and sends nothing). A press after the data is gone, or from the screen of an earlier
+    registration, is a stale button."""
+    if member is None or PRIVACY_COPY.parse(call.data)["member_id"] != member.id:
+        ui.stale(ctx, call)
+        return
+    tx = ctx.texts
+    wait = personal_data.cooldown(ctx.conn, member.id)
+    if wait is not None:
+        ui.show(ctx, screens.privacy(tx, member, screens.copy_wait(tx, *wait)), call)
+        return
+    copy = personal_data.make_copy(ctx.conn, member.id, ctx.now(), deps.club.timezone,
+                                   tx.lang)
+    if copy is None:
+        ui.stale(ctx, call)
+        return
+    ui.show(ctx, screens.privacy(tx, member, screens.copy_sent(tx)), call)
+    ctx.send_document(copy.data, filename=copy.filename,
+                      caption=screens.copy_caption(tx, copy.generated_at))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telebot import types
 
-from fitclub.callbacks import LANGUAGE, PRIVACY
+from fitclub.callbacks import LANGUAGE, PRIVACY, PRIVACY_COPY
 from fitclub.db.members import Member
-from fitclub.locales import LANGUAGES, Texts
+from fitclub.locales import LANGUAGES, Texts, zone_name
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
 
@@ -41,14 +43,35 @@ def language(tx: Texts) -> Screen:
         [[(LANGUAGE_LABELS[lang], LANGUAGE(lang=lang)) for lang in LANGUAGES]]))
 
 
-def privacy(tx: Texts, member: Member) -> Screen:
-    """What the bot stores about the member, with the way to delete it."""
+def privacy(tx: Texts, member: Member, note: str | None = None) -> Screen:
+    """What the bot stores about the member, with the ways to have a copy and to delete it;
+    `note` is the answer to "Download my data" (sent below, or when the next may go)."""
     none = tx("privacy_none")
     text = tx("privacy_text", name=member.name, phone=member.phone or none,
               username=f"@{member.username}" if member.username else none,
               language=tx(f"language_name_{member.language}"))
-    return Screen(text, inline([[(tx("privacy_delete_button"), PRIVACY(step="ask"))],
+    text += "\n\n" + tx("privacy_copy_hint")
+    if note:
+        text += "\n\n" + note
+    return Screen(text, inline([[(tx("privacy_copy_button"), PRIVACY_COPY(member_id=member.id))],
+                                [(tx("privacy_delete_button"), PRIVACY(step="ask"))],
                                 back_to_menu(tx)]))
+
+
+def copy_sent(tx: Texts) -> str:
+    """The privacy screen's line once the copy went out (the file is just below)."""
+    return tx("privacy_copy_sent")
+
+
+def copy_wait(tx: Texts, sent_at: datetime, next_at: datetime) -> str:
+    """The privacy screen's line when a copy went out lately: when, and when the next may go."""
+    return tx("privacy_copy_wait", sent=tx.time(sent_at), time=tx.time(next_at))
+
+
+def copy_caption(tx: Texts, generated_at: datetime) -> str:
+    """The file's caption: what it is, as of when, in the club's time zone."""
+    when = f"{tx.date(generated_at, 'long')} {tx.time(generated_at)}"
+    return tx("privacy_copy_caption", when=when, zone=zone_name())
 
 
 def privacy_confirm(tx: Texts) -> Screen:
