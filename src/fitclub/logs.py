@@ -30,7 +30,7 @@ LONG_NUMBER_PATTERN = re.compile(r"(?<![\d.])-?\d{10,}(?![\d.])")
 _CLIENT_SIDE_DB_ERRORS = ("OperationalError", "InterfaceError")
 
 
-def describe(exc: BaseException) -> str:
+def describe(exc: BaseException | None) -> str:
     """One line about an exception that holds no personal data, for a log line.
 
     The exception's type; then what went wrong only where that is known to hold no personal
@@ -39,6 +39,8 @@ def describe(exc: BaseException) -> str:
     its message or DETAIL), or the first line of a connection error. Any other message (a
     ValueError quoting what a member typed, say) is left out.
     """
+    if exc is None:
+        return "no error"
     name = type(exc).__name__
     own = getattr(exc, "log_line", None)
     if callable(own):

@@ -152,5 +152,4 @@ class Claimer:
                         time.monotonic() - (self._mark_failing_since or time.monotonic()))
             self._mark_failing_since = None
         else:
-            log.debug("%s deliveries still cannot be recorded: %s", len(failed),
-                      describe(cause) if cause else None)
+            log.debug("%s deliveries still cannot be recorded: %s", len(failed), describe(cause))

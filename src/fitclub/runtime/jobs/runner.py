@@ -217,7 +217,8 @@ class Runner:
         known = ", ".join(self.registry.kinds())
         error = (f"unknown job kind {job.kind!r}: no function is registered for it in this "
                  f"process (fitclub.runtime.jobs.register; known: {known})")
-        log.error("job %s #%s marked failed: %s", job.kind, job.id, error)
+        log.error("job %s #%s marked failed: unknown job kind %r (known: %s)", job.kind, job.id,
+                  job.kind, known)
         with conn.cursor() as cur:
             cur.execute(Q["jobs.finish"], {"id": job.id, "status": "failed",
                                            "run_at": job.run_at, "attempts": job.attempts + 1,
