@@ -116,9 +116,16 @@ def test_unparseable_fromless_and_other_bots_updates_fail_nothing_and_get_no_ans
     assert inbox_status(db_url).get("failed", 0) == 0
     assert len(bot_texts(emu, user.id)) == 1, bot_texts(emu, user.id)
     assert emu.transcript(TOKEN, group["id"]) == []
+    # The log says why in fixed words (a parse error's message, a name typed after "@", may
+    # quote the update); the stored row keeps the particulars.
     log = run.log_text()
-    assert "Unknown message origin type" in log and "Unknown reaction type" in log
-    assert "a command for @other_bot" in log
+    assert "cannot parse its message: " in log and "cannot parse its message_reaction: " in log
+    assert "a command for another bot" in log and "other_bot" not in log
+    errors = dict(query(db_url, "SELECT update_id, error FROM inbox WHERE update_id = ANY(%s)",
+                        (ids,)))
+    assert "Unknown message origin type" in errors[ids[0]]
+    assert "Unknown reaction type" in errors[ids[1]]
+    assert errors[ids[3]] == "a command for @other_bot"
 
 
 def _statuses(db_url: str, ids: list[int]) -> dict[int, str]:
