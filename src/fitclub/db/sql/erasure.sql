@@ -1,0 +1,196 @@
+-- Queries of "Delete my data" (fitclub/services/privacy.py; functions and triggers in
+-- sql/0025_erasure.sql). Parameters: member_id (internal id), tg (Telegram id), update_id
+-- (the update erasing), and the identifiers to look for: patterns (LIKE patterns), digits
+-- (the phone's digits or ''), id_pattern (the Telegram id as a whole number, a regular
+-- expression, or ''), tg_id (the Telegram id to null in JSON, or null), byte_terms (bytea[]).
+
+-- name: identifiers
+-- What identifies the member: the row, and the names, username and phone Telegram sent with
+-- their updates (their Telegram profile may say more than the name they registered with).
+SELECT m.telegram_id, m.first_name, m.last_name, m.phone, m.username,
+       coalesce((SELECT array_agg(DISTINCT x.v)
+                 FROM inbox i
+                 CROSS JOIN LATERAL (
+                     SELECT jsonb_path_query(i.payload, 'lax $.**.from ? (@.id == $id)',
+                                             jsonb_build_object('id', m.telegram_id)) AS o
+                     UNION ALL
+                     SELECT jsonb_path_query(i.payload, 'lax $.**.contact ? (@.user_id == $id)',
+                                             jsonb_build_object('id', m.telegram_id))) f
+                 CROSS JOIN LATERAL (VALUES (f.o ->> 'first_name'), (f.o ->> 'last_name'),
+                                            (f.o ->> 'username'), (f.o ->> 'phone_number'))
+                      AS x (v)
+                 WHERE i.chat_id = m.telegram_id AND x.v IS NOT NULL), '{}') AS telegram_said
+FROM members m
+WHERE m.id = %(member_id)s AND m.deleted_at IS NULL;
+
+-- name: cancel_jobs
+-- Jobs still to run for the member (class reminders, membership notices, place offers) are
+-- cancelled; a freeze's start and end still run (they keep the anonymous figures right).
+UPDATE jobs
+SET status = 'cancelled', finished_at = now(), last_error = NULL
+WHERE status = 'pending'
+  AND (payload -> 'booking_id' IN (SELECT to_jsonb(id) FROM bookings
+                                   WHERE member_id = %(member_id)s)
+       OR payload -> 'membership_id' IN (SELECT to_jsonb(id) FROM memberships
+                                         WHERE member_id = %(member_id)s)
+       OR payload -> 'offer_id' IN (SELECT to_jsonb(id) FROM waitlist_offers
+                                    WHERE member_id = %(member_id)s));
+
+-- name: scrub_jobs
+-- Finished jobs whose payload or error names the member keep neither.
+UPDATE jobs
+SET last_error = NULL,
+    payload = erasure_scrub(payload, %(patterns)s, %(digits)s, %(id_pattern)s, %(tg_id)s)
+WHERE status <> 'pending'
+  AND (erasure_holds(last_error, %(patterns)s, %(digits)s, %(id_pattern)s)
+       OR erasure_holds(payload::text, %(patterns)s, %(digits)s, %(id_pattern)s));
+
+-- name: delete_cards
+-- The member's card codes and the list of their used or replaced tokens.
+WITH codes AS (DELETE FROM card_codes WHERE member_id = %(member_id)s)
+DELETE FROM card_spent WHERE member_id = %(member_id)s;
+
+-- name: delete_chat_rows
+-- The rows kept for the member's chat: flood control, the "/" list, conversations.
+WITH flood AS (DELETE FROM chat_flood WHERE chat_id = %(tg)s),
+     lists AS (DELETE FROM command_lists WHERE chat_id = %(tg)s)
+DELETE FROM conversation_state WHERE chat_id = %(tg)s OR user_id = %(tg)s;
+
+-- name: scrub_states
+-- Other people's conversations holding one of the member's identifiers mid-flow (an admin
+-- who typed her phone or name) keep their shape, not the identifier.
+UPDATE conversation_state
+SET data = erasure_scrub(data, %(patterns)s, %(digits)s, %(id_pattern)s, %(tg_id)s)
+WHERE erasure_holds(data::text, %(patterns)s, %(digits)s, %(id_pattern)s);
+
+-- name: delete_notes
+-- Staff notes about the member.
+DELETE FROM member_notes WHERE member_id = %(member_id)s;
+
+-- name: scrub_notes
+-- Notes about other people that name the member.
+UPDATE member_notes SET body = '…'
+WHERE body <> '…' AND erasure_holds(body, %(patterns)s, %(digits)s, %(id_pattern)s);
+
+-- name: scrub_adjustments
+-- Reasons given for changing the member's visits (free text about her), and any other reason
+-- that names her.
+UPDATE membership_adjustments SET reason = '…'
+WHERE reason <> '…'
+  AND (membership_id IN (SELECT id FROM memberships WHERE member_id = %(member_id)s)
+       OR erasure_holds(reason, %(patterns)s, %(digits)s, %(id_pattern)s));
+
+-- name: scrub_audit
+-- Audit entries: those about the member lose their free text (reasons) and any identifier;
+-- any other entry naming her (a search by her phone, a refusal with her Telegram id) loses
+-- the identifier. Ids, actions and figures stay, so each entry still reads as a sentence.
+UPDATE audit_log a
+SET details = erasure_scrub(a.details, %(patterns)s, %(digits)s, %(id_pattern)s, %(tg_id)s,
+                            CASE WHEN about.her THEN ARRAY['reason', 'text', 'body', 'note',
+                                                          'query', 'search']
+                                 ELSE '{}'::text[] END)
+FROM (SELECT id,
+             (entity = 'member' AND entity_id = %(member_id)s)
+             OR details -> 'member_id' = to_jsonb(%(member_id)s::bigint)
+             OR (entity = 'membership'
+                 AND entity_id IN (SELECT id FROM memberships
+                                   WHERE member_id = %(member_id)s)) AS her
+      FROM audit_log) about
+WHERE a.id = about.id
+  AND (about.her
+       OR erasure_holds(a.details::text, %(patterns)s, %(digits)s, %(id_pattern)s));
+
+-- name: scrub_announcements
+-- An announcement whose progress was shown in the member's chat (she was an admin) forgets
+-- that message; one whose text names her keeps only a placeholder.
+UPDATE announcements
+SET progress_chat_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL ELSE progress_chat_id END,
+    progress_message_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL
+                               ELSE progress_message_id END,
+    text = CASE WHEN erasure_holds(text, %(patterns)s, %(digits)s, %(id_pattern)s) THEN '…'
+                ELSE text END,
+    entities = CASE WHEN erasure_holds(text, %(patterns)s, %(digits)s, %(id_pattern)s)
+                    THEN '[]'::jsonb ELSE entities END
+WHERE progress_chat_id = %(tg)s
+   OR erasure_holds(text, %(patterns)s, %(digits)s, %(id_pattern)s);
+
+-- name: drop_own_outbox
+-- Messages still queued for the member are dropped, their content gone.
+UPDATE outbox
+SET status = 'dropped', error = 'its person erased their data', params = '{}'::jsonb,
+    file_field = NULL, file_name = NULL, file_bytes = NULL, chat_id = NULL
+WHERE chat_id = %(tg)s AND status = 'pending';
+
+-- name: scrub_own_outbox
+-- What was sent to the member keeps only its method and status; a message in flight right
+-- now does the same for the whole chat once it is delivered or given up.
+WITH flying AS (
+    UPDATE outbox SET forget_chat = true WHERE chat_id = %(tg)s AND status = 'sending'
+)
+UPDATE outbox
+SET params = '{}'::jsonb, file_field = NULL, file_name = NULL, file_bytes = NULL,
+    error = NULL, chat_id = NULL
+WHERE chat_id = %(tg)s AND status NOT IN ('pending', 'sending');
+
+-- name: scrub_others_outbox
+-- Messages to other people that name the member (her member card shown to an admin, a
+-- search result, an export file, a notice of her request): finished ones keep only their
+-- method and status; ones still waiting lose their content once sent (scrub_when_done).
+WITH naming AS (
+    SELECT o.id, o.status IN ('pending', 'sending') AS waiting
+    FROM outbox o
+    WHERE o.chat_id IS DISTINCT FROM %(tg)s
+      AND (erasure_holds(o.params::text, %(patterns)s, %(digits)s, %(id_pattern)s)
+           OR erasure_holds(o.error, %(patterns)s, %(digits)s, %(id_pattern)s)
+           OR (o.file_bytes IS NOT NULL
+               AND EXISTS (SELECT 1 FROM unnest(%(byte_terms)s::bytea[]) AS t (b)
+                           WHERE position(t.b IN o.file_bytes) > 0))
+           OR o.update_id IN (SELECT update_id FROM inbox WHERE chat_id = %(tg)s))
+), later AS (
+    UPDATE outbox o SET scrub_when_done = true
+    FROM naming n WHERE o.id = n.id AND n.waiting
+)
+UPDATE outbox o
+SET params = jsonb_build_object('chat_id', o.chat_id), file_field = NULL, file_name = NULL,
+    file_bytes = NULL, error = NULL
+FROM naming n
+WHERE o.id = n.id AND NOT n.waiting;
+
+-- name: scrub_own_inbox
+-- The member's stored updates up to the one erasing them keep only their ids (processed
+-- ones lose their chat id too; the erasing one keeps it until the confirmation is
+-- delivered); later ones still waiting lose their content once processed.
+WITH later AS (
+    UPDATE inbox SET scrub_when_done = true
+    WHERE chat_id = %(tg)s AND status = 'pending' AND update_id > %(update_id)s
+)
+UPDATE inbox
+SET payload = jsonb_build_object('update_id', update_id), error = NULL,
+    chat_id = CASE WHEN status = 'pending' THEN chat_id END
+WHERE chat_id = %(tg)s AND (status <> 'pending' OR update_id <= %(update_id)s);
+
+-- name: scrub_others_inbox
+-- Other people's stored updates that name the member (a search by her phone, a note's text,
+-- a forwarded contact): processed ones keep only their ids; one still waiting is left to be
+-- processed and loses its content then (scrub_when_done).
+WITH naming AS (
+    SELECT i.update_id, i.status = 'pending' AS waiting
+    FROM inbox i
+    WHERE i.chat_id IS DISTINCT FROM %(tg)s
+      AND (erasure_holds(i.payload::text, %(patterns)s, %(digits)s, %(id_pattern)s)
+           OR erasure_holds(i.error, %(patterns)s, %(digits)s, %(id_pattern)s))
+), later AS (
+    UPDATE inbox i SET scrub_when_done = true
+    FROM naming n WHERE i.update_id = n.update_id AND n.waiting
+)
+UPDATE inbox i
+SET payload = jsonb_build_object('update_id', i.update_id), error = NULL
+FROM naming n
+WHERE i.update_id = n.update_id AND NOT n.waiting;
+
+-- name: forget_chat_when_done
+-- The confirmation and the removal of the "/" list just queued for the erased member's chat:
+-- once each is delivered or given up, the chat's finished updates and messages lose their
+-- content and chat id (sql/0025_erasure.sql, outbox_erasure_done).
+UPDATE outbox SET forget_chat = true
+WHERE chat_id = %(tg)s AND status IN ('pending', 'sending');
