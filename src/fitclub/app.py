@@ -25,6 +25,7 @@ from fitclub.db.queries import Q
 from fitclub.deps import Deps
 from fitclub.handlers import MODULES, register_all
 from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
+from fitclub.runtime import pictures
 from fitclub.runtime.chat_queue import ChatQueue, load_pending
 from fitclub.runtime.context import UpdateContext, current
 from fitclub.runtime.dispatcher import SkipUpdate, Workers
@@ -108,6 +109,9 @@ class App:
                            metrics=JobMetrics(self.metrics.registry,
                                               overview=lambda: overview(pool)),
                            on_queued=self.sender.wake, after_job=notify.deliver)
+        # Charts are drawn by a thread of their own, never by a worker (runtime/pictures.py).
+        self.pictures = pictures.Renderer(pool, cooldown=settings.chart_cooldown_seconds,
+                                          on_queued=self.sender.wake)
         self._command_sync = threading.Thread(target=self._sync_commands,
                                               name="command-sync", daemon=True)
         self.notifier = SystemdNotifier()
@@ -244,6 +248,8 @@ class App:
         if pending:
             log.info("resuming %s updates stored before the last stop", pending)
         self.sender.start()
+        pictures.install(self.pictures)
+        self.pictures.start()
         self.workers.start()
         self.jobs.start()
         threading.Thread(target=self._resync_loop, name="resync", daemon=True).start()
@@ -345,6 +351,11 @@ class App:
         if not self.workers.stop(timeout=max(0.1, deadline - time.monotonic())):
             log.warning("some handlers were still running at the shutdown timeout; their "
                         "updates stay pending and run after the next start")
+        # Charts still waiting are delivered while time allows; the rest are lost (their
+        # members keep the text screens, which are true).
+        self.pictures.stop(timeout=min(2.0, max(0.1, deadline - time.monotonic())))
+        if pictures.installed() is self.pictures:
+            pictures.install(None)
         if not self.jobs.stop(timeout=max(0.1, deadline - time.monotonic())):
             log.warning("a scheduled job was still running at the shutdown timeout; it rolls "
                         "back and runs again after the next start")

@@ -18,10 +18,20 @@ from fitclub.locales import Texts
 from fitclub.screens import activity as screens
 from fitclub.services import activity
 from tests import factories
-from tests.e2e.harness import wait_until
+from tests.e2e.harness import TOKEN, wait_until
 from tests.e2e.session import Person, buttons
 
 CLUB_TZ = "Europe/Berlin"
+
+
+def chart_of(person: Person, command: str = "/activity", timeout: float = 30) -> dict:
+    """Send command; the first photo the bot sends after it (the numbers come first as text,
+    then the chart takes their place)."""
+    before = len(person.events())
+    person.user.send_text(TOKEN, command)
+    return wait_until(lambda: next((e for e in person.events()[before:]
+                                    if e["kind"] == "message" and e.get("photo")), None),
+                      timeout, "the chart")
 
 
 def _member(db_url: str, person: Person, language: str = "en") -> int:
@@ -76,7 +86,7 @@ def test_activity_chart_caption_menu_and_memory(emu, launcher, db_url):
     assert not _has_matplotlib(bot.pid)
 
     started = time.monotonic()
-    (shown,) = anna.send("/activity", timeout=30)
+    shown = chart_of(anna)
     first_seconds = time.monotonic() - started
     rss_after = _rss_kb(bot.pid)
     image = Image.open(io.BytesIO(shown["photo"]["bytes"]))
@@ -132,7 +142,7 @@ def test_the_russian_caption_has_the_headline_not_every_bar(emu, launcher, db_ur
     for days in (1, 2, 9, 10, 11, 30):
         factories.visit(db_url, member_id, checked_in_at=now - timedelta(days=days, hours=1))
     launcher.start(db_url, CLUB_TIMEZONE=CLUB_TZ)
-    (shown,) = ira.send("/activity", timeout=30)
+    shown = chart_of(ira)
     stats = _expected(db_url, member_id, "ru")
     tx = Texts("ru")
     caption = shown["caption"]

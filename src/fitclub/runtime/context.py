@@ -126,6 +126,7 @@ class UpdateContext:
         self.update_id = update_id
         self.priority = priority
         self.queued = 0
+        self.last_queued_id: int | None = None  # the outbox id of the latest row queued
         # Telegram's language for the user (only a fallback: see `lang`).
         self.language_code = language_code
         # When the user sent the message (Telegram's `date`, whole seconds), if it is one.
@@ -197,7 +198,8 @@ class UpdateContext:
                 "update_id": self.update_id,
             })
             self.queued += 1
-            return cur.fetchone()[0]
+            self.last_queued_id = cur.fetchone()[0]
+            return self.last_queued_id
 
     def reply(self, text: str, *, reply_markup: Any = None, parse_mode: str | None = "HTML",
               chat_id: int | None = None, disable_preview: bool = True,

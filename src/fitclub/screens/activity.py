@@ -8,6 +8,7 @@ so twelve weeks fit side by side in either language.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -52,9 +53,10 @@ def headline(weeks: Sequence[Week]) -> Headline:
     return Headline(sum(w.visits for w in weeks), best.visits, best, weeks[-1].visits)
 
 
-def summary(tx: Texts, stats: Activity) -> Screen:
+def summary(tx: Texts, stats: Activity, note: str | None = None) -> Screen:
     """The chart's caption: the member's figures and the weeks' headline (not every bar), and
-    the way back to the menu."""
+    the way back to the menu. The same text is the screen shown while the chart is drawn, or
+    instead of it, with a note saying why (`refusal`)."""
     lines = [
         tx("activity_title"),
         tx("activity_this_month", visits=tx.plural("activity_visits", stats.this_month)),
@@ -66,6 +68,8 @@ def summary(tx: Texts, stats: Activity) -> Screen:
     if stats.favourite is not None:
         lines.append(tx("activity_favourite", name=stats.favourite))
     lines.append(weeks_line(tx, stats.weeks))
+    if note:
+        lines.append(note)
     return Screen("\n".join(lines), inline([[(tx("button_menu"), ACTIVITY_MENU())]]))
 
 
@@ -86,5 +90,26 @@ def empty(tx: Texts) -> Screen:
 
 def chart(tx: Texts, stats: Activity) -> bytes:
     """The last weeks as a bar chart (PNG), labelled in the member's language."""
-    return charts.bar_chart(axis_labels(tx, stats.weeks), [w.visits for w in stats.weeks],
-                            title=html.unescape(tx("activity_chart_title")))
+    return draw(chart_key(tx, stats))
+
+
+def chart_key(tx: Texts, stats: Activity) -> tuple:
+    """Everything the chart shows (its labels, bars and title): equal keys, equal pictures."""
+    return ("activity", tuple(axis_labels(tx, stats.weeks)),
+            tuple(w.visits for w in stats.weeks), html.unescape(tx("activity_chart_title")))
+
+
+def draw(key: tuple) -> bytes:
+    """The chart a chart_key describes (PNG)."""
+    _, labels, values, title = key
+    return charts.bar_chart(list(labels), list(values), title=title)
+
+
+def refusal(tx: Texts, reason: str, wait: float, cooldown: float) -> str:
+    """Why this screen comes without a chart, in one line: the member's chart changed within
+    the cooldown (and when to ask again), or too many members are waiting for theirs."""
+    if reason == "cooldown":
+        return tx("activity_chart_cooldown",
+                  period=tx.plural("activity_seconds", max(1, math.ceil(cooldown))),
+                  wait=tx.plural("activity_seconds", max(1, math.ceil(wait))))
+    return tx("activity_chart_busy")

@@ -1,0 +1,269 @@
+"""Pictures (charts) drawn off the worker path and delivered through the outbox when ready.
+
+A handler never waits for a drawing: it commits its screen as text (the numbers are true
+without the picture) and hands the picture to the renderer, one thread of its own (matplotlib
+is not thread safe, and one thread is what the drawing lock allowed anyway). The renderer draws
+holding no database connection, then delivers in a short transaction of its own:
+
+- It takes the chat's advisory lock (the one a worker holds while it runs an update), waiting
+  for it: the handler's transaction has then committed or rolled back. An update that is not
+  `done` (rolled back, to be run again, which hands the picture over anew) gets nothing.
+- A newer update in the chat means the member has moved on: the picture is not sent (the text
+  screen they saw stays, and is true). So is a photo already queued for the update (a handler
+  run twice after a serialization retry).
+- The text screen makes way for the photo (caption: the same text, the same buttons): a screen
+  still pending in the outbox is dropped unsent, one already sent is deleted; one in flight is
+  waited for (the picture is tried again shortly, up to DELIVERY_PATIENCE seconds).
+- The photo is an outbox row like any other: at least once after a SIGKILL, in the chat's order.
+
+Pictures live in memory only. A picture lost with the process (a crash, a stop) was derived
+data: the member keeps the text screen, true, and gets the picture by asking again.
+
+Equal keys mean equal pictures (a key holds everything drawn), so a picture drawn once is kept
+(CACHE_SIZE, least recently used first out) and served again at once, drawn by nobody. A
+member's picture that changed may be drawn once per cooldown; a press within it is refused
+(`admit`), as is one while QUEUE_LIMIT members are waiting for theirs. The cooldown is per
+process (a second instance keeps its own).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import psycopg2.extensions
+
+from fitclub.db import rows
+from fitclub.db.pool import Pool
+from fitclub.runtime.context import UpdateContext
+from fitclub.runtime.dispatcher import CHAT_LOCK_NAMESPACE
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 512  # pictures kept (a weekly chart is about 25 kB)
+QUEUE_LIMIT = 300  # members waiting for a picture before the next is refused (~30 s of drawing)
+DELIVERY_PATIENCE = 30.0  # seconds a picture waits for its text screen to leave the sender
+RETRY_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture to draw and the screen it replaces once drawn."""
+
+    member_id: int
+    chat_id: int
+    update_id: int
+    key: Hashable  # everything drawn: equal keys, equal pictures
+    draw: Callable[[], bytes]  # the PNG; called on the renderer's thread
+    caption: str
+    markup: Any
+    filename: str
+    screen_id: int  # the outbox row of the text screen shown meanwhile (an edit or a message)
+    pressed_message_id: int | None  # the message that screen was edited into, after a press
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+class Refusal(NamedTuple):
+    """Why no picture is drawn now: the member's cooldown (seconds left) or a full queue."""
+
+    reason: str  # "cooldown" or "busy"
+    wait: float = 0.0
+
+
+class _State(NamedTuple):
+    update_status: str | None
+    newer: bool
+    photo_queued: bool
+    screen_status: str | None
+    screen_message_id: int | None
+
+
+SENT, STALE, LATER = "sent", "stale", "later"
+
+
+class Renderer:
+    """The renderer thread, its queue (one place per member) and the pictures drawn."""
+
+    def __init__(self, pool: Pool, *, cooldown: float,
+                 on_queued: Callable[[], None] | None = None, queue_limit: int = QUEUE_LIMIT,
+                 cache_size: int = CACHE_SIZE, clock: Callable[[], float] = time.monotonic,
+                 metrics: Any = None) -> None:
+        self.pool = pool
+        self.cooldown = cooldown
+        self.on_queued = on_queued or (lambda: None)
+        self.queue_limit = queue_limit
+        self.cache_size = cache_size
+        self.clock = clock
+        self._lock = threading.Condition()
+        self._cache: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._pending: OrderedDict[int, Picture] = OrderedDict()  # by member, oldest first
+        self._later: list[tuple[float, Picture]] = []
+        self._last: dict[int, tuple[Hashable, float]] = {}  # member -> key, when admitted
+        self._busy = False
+        self._stop = threading.Event()
+        self._deadline = float("inf")  # when stopping: no picture is started after it
+        self._thread: threading.Thread | None = None
+        self.drawn = 0
+        self.delivered = 0
+
+    # -- what handlers call (inside their transaction) -------------------------------------
+
+    def cached(self, key: Hashable) -> bytes | None:
+        """The picture for key if it was drawn already."""
+        with self._lock:
+            png = self._cache.get(key)
+            if png is not None:
+                self._cache.move_to_end(key)
+            return png
+
+    def admit(self, member_id: int, key: Hashable) -> Refusal | None:
+        """May this member's picture be drawn now? None (yes, counted from now) or why not.
+
+        The same picture as the one last admitted is always allowed (a press while it is
+        being drawn, or a handler run again); another one waits out the cooldown."""
+        with self._lock:
+            now = self.clock()
+            last = self._last.get(member_id)
+            if last is not None and last[0] == key:
+                return None
+            if last is not None and now - last[1] < self.cooldown:
+                return Refusal("cooldown", self.cooldown - (now - last[1]))
+            if len(self._pending) >= self.queue_limit and member_id not in self._pending:
+                return Refusal("busy")
+            if len(self._last) > 4 * self.queue_limit + 1000:
+                self._last = {m: v for m, v in self._last.items()
+                              if now - v[1] < self.cooldown}
+            self._last[member_id] = (key, now)
+            return None
+
+    def submit(self, picture: Picture) -> None:
+        """Draw it when its turn comes; a member's newer picture takes the older's place."""
+        with self._lock:
+            self._pending[picture.member_id] = picture
+            self._lock.notify()
+
+    # -- the thread --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the renderer thread."""
+        self._thread = threading.Thread(target=self._loop, name="renderer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> bool:
+        """Deliver what is waiting until the timeout (bounded), then stop; pictures still
+        waiting are lost (their members keep the text screens). True if it ended in time."""
+        deadline = self.clock() + timeout
+        with self._lock:
+            self._deadline = deadline
+            self._stop.set()
+            self._lock.notify_all()
+        if self._thread is None:
+            return True
+        self._thread.join(max(0.0, deadline - self.clock()))
+        return not self._thread.is_alive()
+
+    def idle(self) -> bool:
+        """Nothing waiting or being drawn (tests and benchmarks wait for it)."""
+        with self._lock:
+            return not self._pending and not self._later and not self._busy
+
+    def _next(self) -> Picture | None:
+        with self._lock:
+            while True:
+                now = self.clock()
+                if now >= self._deadline:
+                    return None
+                due = [item for item in self._later if item[0] <= now]
+                if due:
+                    self._later.remove(due[0])
+                    self._busy = True
+                    return due[0][1]
+                if self._pending:
+                    _, picture = self._pending.popitem(last=False)
+                    self._busy = True
+                    return picture
+                if self._stop.is_set():
+                    return None
+                wait = min((t for t, _ in self._later), default=now + 0.5) - now
+                self._lock.wait(max(0.01, min(wait, 0.5)))
+
+    def _loop(self) -> None:
+        while True:
+            picture = self._next()
+            if picture is None:
+                return
+            try:
+                self._one(picture)
+            except Exception as exc:  # the database away past retries, a drawing that failed
+                log.warning("picture for member %s (update %s) not delivered: %s",
+                            picture.member_id, picture.update_id, type(exc).__name__)
+            finally:
+                with self._lock:
+                    self._busy = False
+
+    def _one(self, picture: Picture) -> None:
+        png = self.cached(picture.key)
+        if png is None:
+            png = picture.draw()  # no lock of ours, no connection held
+            self.drawn += 1
+            with self._lock:
+                self._cache[picture.key] = png
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        outcome = self.pool.run(lambda conn: deliver(conn, picture, png), attempts=3,
+                                max_seconds=10)
+        if outcome == SENT:
+            self.delivered += 1
+            self.on_queued()
+        elif outcome == LATER:
+            if self.clock() - picture.queued_at < DELIVERY_PATIENCE and not self._stop.is_set():
+                with self._lock:
+                    self._later.append((self.clock() + RETRY_SECONDS, picture))
+            else:
+                log.info("picture for member %s (update %s) given up: its screen is still "
+                         "being sent", picture.member_id, picture.update_id)
+
+
+def deliver(conn: psycopg2.extensions.connection, picture: Picture, png: bytes) -> str:
+    """In one transaction under the chat's lock: replace the text screen by the photo, or say
+    why not (STALE: not to be sent; LATER: the screen is in flight)."""
+    rows.execute(conn, "pictures.lock_chat", {"namespace": CHAT_LOCK_NAMESPACE,
+                                              "chat_id": picture.chat_id})
+    state = rows.one(conn, "pictures.state", {
+        "chat_id": picture.chat_id, "update_id": picture.update_id,
+        "screen_id": picture.screen_id}, _State)
+    if state is None or state.update_status != "done" or state.newer or state.photo_queued:
+        return STALE
+    if state.screen_status == "sending":
+        return LATER
+    target = picture.pressed_message_id
+    if state.screen_status == "pending":
+        if rows.scalar(conn, "pictures.drop_screen", {"id": picture.screen_id}) is None:
+            return LATER  # a sender claimed it meanwhile
+    elif state.screen_status == "sent" and target is None:
+        target = state.screen_message_id
+    ctx = UpdateContext(conn, chat_id=picture.chat_id, user_id=picture.chat_id,
+                        update_id=picture.update_id)
+    if target:
+        ctx.delete(target)
+    ctx.send_photo(png, caption=picture.caption, filename=picture.filename,
+                   reply_markup=picture.markup)
+    return SENT
+
+
+_process: dict[str, Renderer | None] = {"renderer": None}
+
+
+def install(renderer: Renderer | None) -> None:
+    """Make renderer the process's (the app does at start; None takes it away)."""
+    _process["renderer"] = renderer
+
+
+def installed() -> Renderer | None:
+    """The process's renderer, or None (no app running: a script, a unit test)."""
+    return _process["renderer"]
