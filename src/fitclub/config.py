@@ -255,10 +255,6 @@ class Settings:
     checkin_dedup_minutes: float = _setting(
         "CHECKIN_DEDUP_MINUTES", "10", _float,
         "a second check-in of a member within this many minutes records nothing", lo=0)
-    chart_cooldown_seconds: float = _setting(
-        "CHART_COOLDOWN_SECONDS", "30", _float,
-        "seconds before a member's changed activity chart is drawn again (the same chart is "
-        "served at once)", lo=0)
     announce_rate: float = _setting(
         "ANNOUNCE_RATE", "25", _float,
         "messages per second an announcement is queued at (the rest of OUTBOUND_RATE stays "
@@ -266,6 +262,12 @@ class Settings:
     announce_progress_seconds: float = _setting(
         "ANNOUNCE_PROGRESS_SECONDS", "5", _float,
         "seconds between edits of an announcement's progress message", lo=1)
+    retention_days: int = _setting(
+        "RETENTION_DAYS", "7", _int,
+        "days processed updates, sent messages, idle conversations, flood buckets and finished "
+        "jobs are kept", lo=1, hi=3650)
+    audit_retention_days: int = _setting(
+        "AUDIT_RETENTION_DAYS", "365", _int, "days audit log entries are kept", lo=1, hi=36500)
 
     @classmethod
     def from_env(

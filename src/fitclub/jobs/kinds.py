@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from fitclub.jobs import announcements, freezes, noshow, offers, reminders
+from fitclub.jobs import announcements, freezes, noshow, offers, reminders, retention
 
-MODULES: tuple[ModuleType, ...] = (offers, reminders, noshow, announcements, freezes)
+MODULES: tuple[ModuleType, ...] = (offers, reminders, noshow, announcements, freezes, retention)

@@ -1,11 +1,28 @@
 -- Queries of the durable inbox (see sql/0003_runtime.sql).
 
 -- name: insert_many
--- Store a batch of updates; a redelivered update is ignored (execute_values template).
-INSERT INTO inbox (update_id, chat_id, kind, payload)
-VALUES %s
-ON CONFLICT (update_id) DO NOTHING
-RETURNING update_id, chat_id;
+-- Store a batch of updates (execute_values template); returns the rows stored.
+-- A redelivered update is ignored: Telegram redelivers only within 24 hours. But after a week
+-- without updates Telegram starts its ids again (at random), so a stored row with the same id
+-- that was processed more than 24 hours ago is another update: the new one takes its place,
+-- pending, and the old row's replies (outbox.update_id) are unlinked from it, so nothing of the
+-- old update is taken for the new one's (its replies' age, an erasure's "because of them").
+WITH stored AS (
+    INSERT INTO inbox AS i (update_id, chat_id, kind, payload)
+    VALUES %s
+    ON CONFLICT (update_id) DO UPDATE
+    SET chat_id = EXCLUDED.chat_id, kind = EXCLUDED.kind, payload = EXCLUDED.payload,
+        received_at = clock_timestamp(), status = 'pending', attempts = 0, not_before = NULL,
+        processed_at = NULL, error = NULL
+    WHERE i.status <> 'pending' AND i.received_at < clock_timestamp() - interval '24 hours'
+    RETURNING i.update_id, i.chat_id, i.xmax::text <> '0' AS reused
+), unlinked AS (
+    -- The EXISTS is a one-time filter: outbox is not even read unless an id was reused.
+    UPDATE outbox SET update_id = NULL
+    WHERE EXISTS (SELECT 1 FROM stored WHERE reused)
+      AND update_id IN (SELECT update_id FROM stored WHERE reused)
+)
+SELECT update_id, chat_id FROM stored;
 
 -- name: pending_by_chat
 -- How many updates each chat has waiting, to fill the chat queue (start-up and resync).
@@ -27,10 +44,15 @@ LIMIT 1
 FOR UPDATE;
 
 -- name: finish
--- Mark an update processed (done, skipped or failed) in the transaction of its effects.
+-- Mark an update processed (done, skipped or failed) in the transaction of its effects. A
+-- skipped update (flood control, a command for another bot, a kind the library cannot read)
+-- keeps only its id: the id still tells a redelivery apart, and a flood of them stores next
+-- to nothing until retention deletes the rows (src/fitclub/services/retention.py).
 UPDATE inbox
 SET status = %(status)s, processed_at = clock_timestamp(), error = %(error)s,
-    attempts = attempts + %(attempted)s, not_before = NULL
+    attempts = attempts + %(attempted)s, not_before = NULL,
+    payload = CASE WHEN %(status)s = 'skipped' THEN jsonb_build_object('update_id', update_id)
+                   ELSE payload END
 WHERE update_id = %(update_id)s;
 
 -- name: postpone

@@ -112,11 +112,11 @@ SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NUL
 WHERE id = %(id)s AND claim_token = %(token)s AND status = 'sending';
 
 -- name: mark_failed
--- Give up on a row with Telegram's reason, if the claim is still ours.
+-- Give up on a row with Telegram's reason, if the claim is still ours. Its file's bytes go
+-- (failed or dropped, nothing will send them again; sql/0026_retention.sql).
 UPDATE outbox
 SET status = %(status)s, lease_until = NULL, claimed_by = NULL, claim_token = NULL,
-    error = %(error)s, attempts = attempts + 1,
-    file_bytes = CASE WHEN %(status)s = 'dropped' THEN NULL ELSE file_bytes END
+    error = %(error)s, attempts = attempts + 1, file_bytes = NULL
 WHERE id = %(id)s AND claim_token = %(token)s AND status = 'sending';
 
 -- name: drop_chat
