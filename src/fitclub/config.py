@@ -255,6 +255,10 @@ class Settings:
     checkin_dedup_minutes: float = _setting(
         "CHECKIN_DEDUP_MINUTES", "10", _float,
         "a second check-in of a member within this many minutes records nothing", lo=0)
+    chart_cooldown_seconds: float = _setting(
+        "CHART_COOLDOWN_SECONDS", "30", _float,
+        "seconds before a member's changed activity chart is drawn again (the same chart is "
+        "served at once)", lo=0)
     announce_rate: float = _setting(
         "ANNOUNCE_RATE", "25", _float,
         "messages per second an announcement is queued at (the rest of OUTBOUND_RATE stays "
