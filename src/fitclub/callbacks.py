@@ -121,14 +121,15 @@ TRAINER_MARK = action("tm", class_id=Id(), booking_id=Id(), mark=Choice("a", "n"
 
 # -- reports and the audit log ---------------------------------------------------------------------
 
-#: The tables a report exports as CSV.
+#: The tables a report exports, and the formats (XLSX, the default, and CSV).
 EXPORTS = ("members", "visits", "bookings")
+EXPORT_FORMATS = ("xlsx", "csv")
 #: /report: the weekly attendance chart, sent as a photo.
 REPORT_CHART = action("qc")
 #: /report: the memberships ending within 7 days, listed in place.
 REPORT_EXPIRING = action("qe")
-#: /report: one table as a CSV document.
-REPORT_EXPORT = action("qx", table=Choice(*EXPORTS))
+#: /report: one table as an XLSX or a CSV document.
+REPORT_EXPORT = action("qx", table=Choice(*EXPORTS), fmt=Choice(*EXPORT_FORMATS))
 #: /audit: a page of the log (0 = newest), unfiltered.
 AUDIT_PAGE = action("qa", page=Number())
 #: /audit: a page of the actions by or on one member.

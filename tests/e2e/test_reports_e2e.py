@@ -1,7 +1,10 @@
 """/report for admins, in English and Russian, with every figure
 checked against SQL on the seeded club; the memberships ending soon; the weekly chart decodes
-as a PNG; each CSV export opens with Python's csv module and matches its table row for row
-(Cyrillic included) and is audited; stale and forged buttons change nothing."""
+as a PNG; each export, XLSX opened with openpyxl and CSV with Python's csv module, matches its
+table row for row and cell by cell (numbers, dates and local date-times typed in the XLSX;
+Cyrillic included; column headers in the admin's language; the CSV separated by "," in English
+and ";" in Russian, a phone kept as text), and is audited; stale and forged buttons change
+nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import openpyxl
 from PIL import Image
 
 from fitclub import callbacks as cb
@@ -185,21 +189,39 @@ def _sent_after(person: Person, before: int, key: str) -> dict:
                       15, f"a {key} from the bot")
 
 
-def _csv(message: dict) -> list[list[str]]:
+def _csv(message: dict, separator: str = ",") -> list[list[str]]:
     data = message["document"]["bytes"]
     assert data.startswith(b"\xef\xbb\xbf")  # the byte-order mark
-    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""),
+                           delimiter=separator))
+
+
+def _second(value: object) -> object:
+    """A date-time to the nearest second (a spreadsheet keeps a moment as a fraction of a day,
+    the database to the microsecond); any other value as it is."""
+    if isinstance(value, datetime):
+        return (value + timedelta(microseconds=500_000)).replace(microsecond=0)
+    return value
+
+
+def _xlsx(message: dict, sheet: str) -> list[list[object]]:
+    """The document as openpyxl reads it: its one sheet's rows, date-times to the second."""
+    book = openpyxl.load_workbook(io.BytesIO(message["document"]["bytes"]))
+    assert book.sheetnames == [sheet]
+    return [[_second(v) for v in row] for row in book[sheet].iter_rows(values_only=True)]
 
 
 def _local(column: str) -> str:
     return f"coalesce(to_char({column} AT TIME ZONE '{TZ}', 'YYYY-MM-DD HH24:MI:SS'), '')"
 
 
-# Each table as the database holds it, cell by cell as text (each seeded member has at most one
-# membership, so that is their current one).
+# Each table as the database holds it, cell by cell as the CSV file's text (each seeded member
+# has at most one membership, so that is their current one); a phone starts with "+", so the
+# file keeps it as text behind an apostrophe.
 EXPECTED = {
     "members": f"""
-        SELECT m.id::text, m.first_name, coalesce(m.last_name, ''), coalesce(m.phone, ''),
+        SELECT m.id::text, m.first_name, coalesce(m.last_name, ''),
+               coalesce('''' || m.phone, ''),
                coalesce(m.username, ''), m.language, m.role, {_local('m.registered_at')},
                coalesce(p.name, ''), coalesce(ms.status, ''), coalesce(ms.starts_on::text, ''),
                coalesce(ms.ends_on::text, ''), coalesce(ms.visits_left::text, '')
@@ -226,17 +248,62 @@ EXPECTED = {
         JOIN members m ON m.id = b.member_id ORDER BY b.id""",
 }
 
-HEADERS = {
-    "members": ["id", "first_name", "last_name", "phone", "username", "language", "role",
-                "registered_at", "plan", "membership_status", "starts_on", "ends_on",
-                "visits_left"],
-    "visits": ["id", "checked_in_at", "member_id", "first_name", "last_name", "method",
-               "class_id", "class_type", "class_starts_at", "membership_id", "checked_in_by",
-               "checked_in_by_name"],
-    "bookings": ["id", "class_id", "class_type", "class_starts_at", "class_status", "trainer",
-                 "member_id", "first_name", "last_name", "status", "created_at",
-                 "cancelled_at", "late_cancel"],
+def _moment(column: str) -> str:
+    """A moment as the club's wall-clock time (what the XLSX cell holds), to the second."""
+    return f"date_trunc('second', {column} AT TIME ZONE '{TZ}' + interval '0.5 second')"
+
+
+# Each table as the database holds it, cell by cell as the XLSX file's typed values: numbers,
+# text, dates (a date-time at midnight to a spreadsheet), local date-times, booleans; None for
+# an empty cell.
+TYPED = {
+    "members": f"""
+        SELECT m.id, m.first_name, m.last_name, m.phone, m.username, m.language, m.role,
+               {_moment('m.registered_at')}, p.name, ms.status, ms.starts_on::timestamp,
+               ms.ends_on::timestamp, ms.visits_left
+        FROM members m LEFT JOIN memberships ms ON ms.member_id = m.id
+        LEFT JOIN membership_plans p ON p.id = ms.plan_id
+        WHERE m.deleted_at IS NULL ORDER BY m.id""",
+    "visits": f"""
+        SELECT v.id, {_moment('v.checked_in_at')}, v.member_id, m.first_name, m.last_name,
+               v.method, v.class_id, t.name, {_moment('c.starts_at')}, v.membership_id,
+               v.checked_in_by, s.first_name
+        FROM visits v JOIN members m ON m.id = v.member_id
+        LEFT JOIN classes c ON c.id = v.class_id
+        LEFT JOIN class_types t ON t.id = c.class_type_id
+        LEFT JOIN members s ON s.id = v.checked_in_by ORDER BY v.id""",
+    "bookings": f"""
+        SELECT b.id, b.class_id, t.name, {_moment('c.starts_at')}, c.status, tr.first_name,
+               b.member_id, m.first_name, m.last_name, b.status, {_moment('b.created_at')},
+               {_moment('b.cancelled_at')}, b.late_cancel
+        FROM bookings b JOIN classes c ON c.id = b.class_id
+        JOIN class_types t ON t.id = c.class_type_id JOIN members tr ON tr.id = c.trainer_id
+        JOIN members m ON m.id = b.member_id ORDER BY b.id""",
 }
+
+HEADERS = {
+    "en": {
+        "members": ["Member ID", "First name", "Last name", "Phone", "Telegram username",
+                    "Language", "Role", "Registered", "Plan", "Membership status",
+                    "Membership starts", "Membership ends", "Visits left"],
+        "visits": ["Visit ID", "Checked in at", "Member ID", "First name", "Last name",
+                   "Check-in method", "Class ID", "Class", "Class starts", "Membership ID",
+                   "Checked in by (ID)", "Checked in by"],
+        "bookings": ["Booking ID", "Class ID", "Class", "Class starts", "Class status",
+                     "Trainer", "Member ID", "First name", "Last name", "Booking status",
+                     "Booked at", "Cancelled at", "Late cancellation"],
+    },
+    "ru": {
+        "members": ["ID участника", "Имя", "Фамилия", "Телефон", "Имя пользователя в Telegram",
+                    "Язык", "Роль", "Дата регистрации", "Тариф", "Статус абонемента",
+                    "Начало абонемента", "Конец абонемента", "Осталось посещений"],
+        "visits": ["ID посещения", "Время посещения", "ID участника", "Имя", "Фамилия",
+                   "Способ отметки", "ID занятия", "Занятие", "Начало занятия",
+                   "ID абонемента", "Кто отметил (ID)", "Кто отметил"],
+    },
+}
+SHEETS = {"en": {"members": "Members", "visits": "Visits", "bookings": "Bookings"},
+          "ru": {"members": "Участники", "visits": "Посещения"}}
 
 
 def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
@@ -252,8 +319,11 @@ def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
     check_report(report["text"], f, "en")
     assert "• Yoga: 20% (3 of 15 places, 2 classes)" in report["text"]
     assert buttons(report) == [["📈 Weekly chart", f"⏳ Ending soon ({f['expiring']})"],
-                               ["⬇️ Members CSV", "⬇️ Visits CSV", "⬇️ Bookings CSV"],
-                               ["🔄 Refresh", "« Staff"]]
+                               ["⬇️ Members · XLSX", "CSV"], ["⬇️ Visits · XLSX", "CSV"],
+                               ["⬇️ Bookings · XLSX", "CSV"], ["🔄 Refresh", "« Staff"]]
+    assert report["text"].endswith(
+        "\n\n⬇️ XLSX opens in any spreadsheet as it is; CSV is plain text, cells separated by"
+        " “,”.")
     rid = report["message_id"]
 
     # Memberships ending soon, in place, and back; a second tap changes nothing.
@@ -289,43 +359,61 @@ def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
     assert chart["caption"] == chart_caption("en", weekly)
     assert weekly[-1] >= 3 and sum(weekly) > weekly[-1]
 
-    # Each CSV: a document that csv reads, equal to its table row for row.
-    for table, label in (("members", "Members CSV"), ("visits", "Visits CSV"),
-                         ("bookings", "Bookings CSV")):
+    # Each table as XLSX (the button with the table's name): a document openpyxl opens, its
+    # sheet named for the table, headers in English, then the table's rows with typed cells.
+    for table in ("members", "visits", "bookings"):
         before = len(ada.messages())
-        ada.press(report, label)
+        ada.press(report, f"{SHEETS['en'][table]} · XLSX")
         doc = _sent_after(ada, before, "document")
-        assert doc["document"]["file_name"].startswith(f"{table}-")
-        assert doc["document"]["file_name"].endswith(".csv")
-        rows = _csv(doc)
-        assert rows[0] == HEADERS[table]
-        expected = [list(r) for r in query(db_url, EXPECTED[table])]
+        assert re.fullmatch(rf"{table}-\d{{4}}-\d\d-\d\d\.xlsx",
+                            doc["document"]["file_name"])
+        rows = _xlsx(doc, SHEETS["en"][table])
+        assert rows[0] == HEADERS["en"][table]
+        expected = [list(r) for r in query(db_url, TYPED[table])]
         assert rows[1:] == expected and len(expected) > 5
         assert f"{len(expected)} rows. Times are in {TZ}." in doc["caption"]
-    members = _csv(next(m for m in ada.messages() if m.get("document")
-                        and m["document"]["file_name"].startswith("members")))
-    anna = next(r for r in members if r[0] == str(ids["Анна"]))
-    assert anna[1:4] == ["Анна", "Петрова", "+79161234567"]
+    members = _xlsx(next(m for m in ada.messages() if m.get("document")
+                         and m["document"]["file_name"].startswith("members")), "Members")
+    anna = next(r for r in members if r[0] == ids["Анна"])
+    assert anna[1:4] == ["Анна", "Петрова", "+79161234567"]  # the phone as text, as typed
+    assert anna[8:10] == ["Месяц", "active"] and anna[12] == 5  # visits left: a number
+    assert isinstance(anna[10], datetime) and anna[10] < anna[11]  # starts, ends: dates
     assert 'O"Neil, Jr' in [r[2] for r in members]
-    assert query(db_url, "SELECT actor_id, details->>'table', (details->>'rows')::int"
-                         " FROM audit_log WHERE action = 'report.export' ORDER BY id") == [
-        (ids["Ada"], "members", 8), (ids["Ada"], "visits", 22), (ids["Ada"], "bookings", 9)]
+
+    # Each table as CSV (the button beside): separated by ",", equal to the table as text.
+    for table in ("members", "visits", "bookings"):
+        before = len(ada.messages())
+        ada.press_data(rid, cb.REPORT_EXPORT(table=table, fmt="csv"))
+        doc = _sent_after(ada, before, "document")
+        assert doc["document"]["file_name"].endswith(".csv")
+        rows = _csv(doc)
+        assert rows[0] == HEADERS["en"][table]
+        assert rows[1:] == [list(r) for r in query(db_url, EXPECTED[table])]
+    assert query(db_url, "SELECT actor_id, details->>'table', details->>'format',"
+                         " (details->>'rows')::int FROM audit_log"
+                         " WHERE action = 'report.export' ORDER BY id") == [
+        (ids["Ada"], table, fmt, n) for fmt in ("xlsx", "csv")
+        for table, n in (("members", 8), ("visits", 22), ("bookings", 9))]
 
     # A second tap on an export within half a minute sends nothing more: it says the file is
     # just above.
     before = len(ada.messages())
-    assert ada.press(report, "Members CSV")["text"] == (
+    assert ada.press(report, "Members · XLSX")["text"] == (
+        "This file was sent a moment ago: it is just above.")
+    assert ada.press_data(rid, cb.REPORT_EXPORT(table="members", fmt="csv"))["text"] == (
         "This file was sent a moment ago: it is just above.")
     time.sleep(0.5)
     assert len(ada.messages()) == before
     assert query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'report.export'"
-                 ) == [(3,)]
+                 ) == [(6,)]
 
-    # A forged export of a table that does not exist: stale, nothing sent, nothing audited.
-    assert replay(emu, db_url, ada, report, "qx:secrets") == [
-        ("answerCallbackQuery", "This is no longer available.")]
+    # A forged export of a table or a format that does not exist, or an export button from
+    # before formats (no format): stale, nothing sent, nothing audited.
+    for forged in ("qx:secrets:xlsx", "qx:members:pdf", "qx:members"):
+        assert replay(emu, db_url, ada, report, forged) == [
+            ("answerCallbackQuery", "This is no longer available.")]
     assert query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'report.export'"
-                 ) == [(3,)]
+                 ) == [(6,)]
 
     # From the staff home, edited in place.
     (home,) = ada.send("/staff")
@@ -338,7 +426,11 @@ def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
     check_report(otchet["text"], f, "ru")
     assert "• Yoga: 20% (3 из 15 мест, 2 занятия)" in otchet["text"]
     assert "• Бокс: 50% (2 из 4 мест, 1 занятие)" in otchet["text"]
-    assert buttons(otchet)[1] == ["⬇️ CSV: участники", "⬇️ CSV: посещения", "⬇️ CSV: записи"]
+    assert buttons(otchet)[1:4] == [["⬇️ Участники · XLSX", "CSV"],
+                                    ["⬇️ Посещения · XLSX", "CSV"], ["⬇️ Записи · XLSX", "CSV"]]
+    assert otchet["text"].endswith(
+        "\n\n⬇️ XLSX открывается в любой программе для таблиц как есть; CSV — простой текст,"
+        " ячейки разделены «;».")
     ira.press(otchet, "Скоро истекают")
     spisok = ira.wait_edit(otchet["message_id"], "Абонементы, истекающие в ближайшие 7 дней")
     assert "осталось 5 посещений" in spisok["text"] and "осталось 1 посещение" in spisok["text"]
@@ -349,9 +441,23 @@ def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
     assert Image.open(io.BytesIO(grafik["photo"]["bytes"])).format == "PNG"
     assert grafik["caption"] == chart_caption("ru", weeks(db_url, Texts("ru").first_week_day))
     assert grafik["caption"].startswith("📈 Посещения клуба по неделям\n")
-    before = len(ira.messages())
-    ira.press(ira.now(otchet["message_id"]), "CSV: посещения")
-    doc = _sent_after(ira, before, "document")
+    # Russian files: the sheet and the headers in Russian, plan and class names in Russian
+    # where given, Cyrillic intact; the CSV separated by ";" (what Russian Excel splits on).
+    for table in ("members", "visits"):
+        before = len(ira.messages())
+        ira.press(ira.now(otchet["message_id"]), f"{SHEETS['ru'][table]} · XLSX")
+        doc = _sent_after(ira, before, "document")
+        rows = _xlsx(doc, SHEETS["ru"][table])
+        assert rows[0] == HEADERS["ru"][table]
+        assert rows[1:] == [list(r) for r in query(db_url, TYPED[table])]
     assert doc["caption"] == f"Посещения: 22 строки. Время указано по часовому поясу {TZ}."
-    assert _csv(doc)[1:] == [list(r) for r in query(db_url, EXPECTED["visits"])]
+    before = len(ira.messages())
+    ira.press_data(otchet["message_id"], cb.REPORT_EXPORT(table="visits", fmt="csv"))
+    doc = _sent_after(ira, before, "document")
+    assert doc["document"]["file_name"].endswith(".csv")
+    assert doc["caption"] == f"Посещения: 22 строки. Время указано по часовому поясу {TZ}."
+    assert b"\xd0\x90\xd0\xbd\xd0\xbd\xd0\xb0;" in doc["document"]["bytes"]  # "Анна;"
+    rows = _csv(doc, ";")
+    assert rows[0] == HEADERS["ru"]["visits"]
+    assert rows[1:] == [list(r) for r in query(db_url, EXPECTED["visits"])]
 

@@ -1,6 +1,8 @@
 """Report figures and CSV exports against real PostgreSQL: the club's day, month and weeks in
-its time zone, occupancy by class type, active and expiring memberships, new members; CSV
-files with a byte-order mark, local ISO times, Cyrillic, formulas defused, size cap, audit."""
+its time zone, occupancy by class type, active and expiring memberships, new members; XLSX
+files read back by openpyxl (typed cells, headers in English and Russian), CSV files with a
+byte-order mark, the locale's separator, local ISO times, Cyrillic, formulas defused after
+any separator, size cap, audit."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
+from fitclub import callbacks as cb
 from fitclub.services import reports
 from tests import factories
 
@@ -175,35 +179,96 @@ def test_weekly_attendance_of_the_last_12_local_weeks(db, club, first_week_day):
     assert weeks[-1].visits == (3 if first_week_day == 6 else 2)
 
 
-def _csv(export: reports.Export) -> list[list[str]]:
+def _csv(export: reports.Export, separator: str = ",") -> list[list[str]]:
     assert export.data.startswith(b"\xef\xbb\xbf")
-    return list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"), newline="")))
+    return list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"), newline=""),
+                           delimiter=separator))
 
 
-def test_members_csv_with_cyrillic_local_times_and_formulas_defused(db, club):
+def _xlsx(export: reports.Export) -> list[list[object]]:
+    """The export's one sheet as openpyxl reads it, row by row."""
+    book = openpyxl.load_workbook(io.BytesIO(export.data))
+    assert len(book.sheetnames) == 1
+    return [list(row) for row in book.active.iter_rows(values_only=True)]
+
+
+MEMBER_HEADERS = {
+    "en": ["Member ID", "First name", "Last name", "Phone", "Telegram username", "Language",
+           "Role", "Registered", "Plan", "Membership status", "Membership starts",
+           "Membership ends", "Visits left"],
+    "ru": ["ID участника", "Имя", "Фамилия", "Телефон", "Имя пользователя в Telegram", "Язык",
+           "Роль", "Дата регистрации", "Тариф", "Статус абонемента", "Начало абонемента",
+           "Конец абонемента", "Осталось посещений"],
+}
+
+
+def _members_to_export(db, club) -> dict[str, int]:
     anna = club.member("Анна", "Петрова", phone="+79161234567",
                        registered=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
     club.membership(anna, date(2026, 3, 1), date(2026, 3, 31), visits=None)
-    evil = club.member("=HYPERLINK(\"x\")", "-1+2")
+    evil = club.member("Anna;=1+1;", "-1+2", phone="+15551000001")
+    club.membership(evil, date(2026, 2, 1), date(2026, 3, 2), visits=3, status="expired")
     erased = club.member("Gone")
     club.one("UPDATE members SET telegram_id = NULL, first_name = NULL, deleted_at = now()"
              " WHERE id = %s", (erased,))
-    admin = club.member("Ada", role="admin")
-    found = reports.export(db, "members", actor_id=admin, now=NOW, timezone=ZoneInfo(BERLIN))
-    table = _csv(found)
-    assert table[0] == list(reports.MemberRow._fields)
-    by_id = {int(r[0]): r for r in table[1:]}
-    assert sorted(by_id) == [club.trainer, anna, evil, admin]
-    assert found.rows == 4 and found.complete and found.filename == "members-2026-03-10.csv"
-    assert by_id[anna][1:8] == ["Анна", "Петрова", "+79161234567", "", "en", "member",
-                                "2026-03-02 00:30:00"]
-    assert by_id[anna][8:] == ["Month", "active", "2026-03-01", "2026-03-31", ""]
-    assert by_id[evil][1:3] == ["'=HYPERLINK(\"x\")", "'-1+2"]
-    assert by_id[club.trainer][8:] == ["", "", "", "", ""]
+    return {"anna": anna, "evil": evil, "admin": club.member("Ada", role="admin")}
+
+
+@pytest.mark.parametrize(("lang", "sheet", "plan"), [("en", "Members", "Month"),
+                                                     ("ru", "Участники", "Месяц")])
+def test_members_xlsx_opens_with_typed_values_and_headers_in_the_admins_language(
+        db, club, lang, sheet, plan):
+    club.one("UPDATE membership_plans SET name_tr = 'Месяц'")
+    who = _members_to_export(db, club)
+    found = reports.export(db, "members", actor_id=who["admin"], now=NOW,
+                           timezone=ZoneInfo(BERLIN), lang=lang)
+    assert (found.rows, found.complete, found.fmt) == (4, True, "xlsx")
+    assert found.filename == "members-2026-03-10.xlsx"
+    assert openpyxl.load_workbook(io.BytesIO(found.data)).sheetnames == [sheet]
+    table = _xlsx(found)
+    assert table[0] == MEMBER_HEADERS[lang]
+    by_id = {r[0]: r for r in table[1:]}
+    assert sorted(by_id) == [club.trainer, who["anna"], who["evil"], who["admin"]]
+    # Numbers as numbers, dates as dates, the registration in Berlin's time, text as typed.
+    assert by_id[who["anna"]] == [
+        who["anna"], "Анна", "Петрова", "+79161234567", None, "en", "member",
+        datetime(2026, 3, 2, 0, 30), plan, "active", datetime(2026, 3, 1),
+        datetime(2026, 3, 31), None]
+    assert by_id[who["evil"]][1:4] == ["Anna;=1+1;", "-1+2", "+15551000001"]
+    assert by_id[who["evil"]][12] == 3
+    assert by_id[club.trainer][8:] == [None] * 5
     with db.cursor() as cur:
         cur.execute("SELECT actor_id, action, entity, details FROM audit_log")
-        assert cur.fetchall() == [(admin, "report.export", "report",
-                                   {"table": "members", "rows": 4, "complete": True})]
+        assert cur.fetchall() == [(who["admin"], "report.export", "report",
+                                   {"table": "members", "format": "xlsx", "rows": 4,
+                                    "complete": True})]
+
+
+@pytest.mark.parametrize(("lang", "separator"), [("en", ","), ("ru", ";")])
+def test_members_csv_in_the_locales_separator_with_formulas_defused(db, club, lang, separator):
+    who = _members_to_export(db, club)
+    found = reports.export(db, "members", "csv", actor_id=who["admin"], now=NOW,
+                           timezone=ZoneInfo(BERLIN), lang=lang)
+    assert (found.rows, found.complete, found.fmt) == (4, True, "csv")
+    assert found.filename == "members-2026-03-10.csv"
+    table = _csv(found, separator)
+    assert table[0] == MEMBER_HEADERS[lang]
+    by_id = {int(r[0]): r for r in table[1:]}
+    assert sorted(by_id) == [club.trainer, who["anna"], who["evil"], who["admin"]]
+    assert by_id[who["anna"]][1:] == ["Анна", "Петрова", "'+79161234567", "", "en", "member",
+                                      "2026-03-02 00:30:00", "Month", "active", "2026-03-01",
+                                      "2026-03-31", ""]
+    # After any separator, not only at the start: no cell a program makes of the line starts
+    # a formula, and the phone stays readable text.
+    assert by_id[who["evil"]][1:4] == ["Anna;'=1+1;", "'-1+2", "'+15551000001"]
+    line = next(x for x in found.data.decode("utf-8-sig").split("\r\n") if "Anna" in x)
+    for other in ",;\t|":
+        assert not any(c.lstrip('"').startswith(("=", "+", "-", "@"))
+                       for c in line.split(other)), (other, line)
+    with db.cursor() as cur:
+        cur.execute("SELECT details FROM audit_log")
+        assert cur.fetchall() == [({"table": "members", "format": "csv", "rows": 4,
+                                    "complete": True},)]
 
 
 def test_a_second_export_within_half_a_minute_is_a_double_tap(db, club):
@@ -211,14 +276,21 @@ def test_a_second_export_within_half_a_minute_is_a_double_tap(db, club):
     assert not reports.exported_lately(db, "members", actor_id=ada)
     reports.export(db, "members", actor_id=ada, now=NOW, timezone=ZoneInfo(BERLIN))
     assert reports.exported_lately(db, "members", actor_id=ada)
+    assert reports.exported_lately(db, "members", "xlsx", actor_id=ada)
+    assert not reports.exported_lately(db, "members", "csv", actor_id=ada)  # another file
     assert not reports.exported_lately(db, "visits", actor_id=ada)
     assert not reports.exported_lately(db, "members", actor_id=bea)
+    # An entry from before formats were recorded was a CSV file.
+    club.one("INSERT INTO audit_log (actor_id, action, entity, details) VALUES"
+             " (%s, 'report.export', 'report', '{\"table\": \"visits\"}')", (bea,))
+    assert reports.exported_lately(db, "visits", "csv", actor_id=bea)
+    assert not reports.exported_lately(db, "visits", "xlsx", actor_id=bea)
     club.one("UPDATE audit_log SET at = now() - interval '31 seconds'"
              " WHERE action = 'report.export'")
     assert not reports.exported_lately(db, "members", actor_id=ada)
 
 
-def test_visits_and_bookings_csv_match_their_tables(db, club):
+def test_visits_and_bookings_match_their_tables(db, club):
     anna = club.member("Anna")
     yoga = club.cls("Йога", local(2026, 3, 9, 18, 0))
     club.bookings(yoga, "attended", "cancelled")
@@ -226,16 +298,28 @@ def test_visits_and_bookings_csv_match_their_tables(db, club):
     with db.cursor() as cur:
         cur.execute("UPDATE visits SET checked_in_by = %s", (club.trainer,))
     club.visit(anna, local(2026, 3, 10, 8, 0))
-    visits = _csv(reports.export(db, "visits", actor_id=club.trainer, now=NOW,
+    visits = _csv(reports.export(db, "visits", "csv", actor_id=club.trainer, now=NOW,
                                  timezone=ZoneInfo(BERLIN)))
-    assert visits[0] == list(reports.VisitRow._fields)
+    assert visits[0] == ["Visit ID", "Checked in at", "Member ID", "First name", "Last name",
+                         "Check-in method", "Class ID", "Class", "Class starts",
+                         "Membership ID", "Checked in by (ID)", "Checked in by"]
     assert [r[1:] for r in visits[1:]] == [
         ["2026-03-09 17:55:00", str(anna), "Anna", "", "class", str(yoga), "Йога",
          "2026-03-09 18:00:00", "", str(club.trainer), "Tina"],
         ["2026-03-10 08:00:00", str(anna), "Anna", "", "qr", "", "", "", "", "", ""]]
-    bookings = _csv(reports.export(db, "bookings", actor_id=club.trainer, now=NOW,
+    sheet = _xlsx(reports.export(db, "visits", actor_id=club.trainer, now=NOW,
+                                 timezone=ZoneInfo(BERLIN), lang="ru"))
+    assert sheet[0][:3] == ["ID посещения", "Время посещения", "ID участника"]
+    assert [r[1:] for r in sheet[1:]] == [
+        [datetime(2026, 3, 9, 17, 55), anna, "Anna", None, "class", yoga, "Йога",
+         datetime(2026, 3, 9, 18, 0), None, club.trainer, "Tina"],
+        [datetime(2026, 3, 10, 8, 0), anna, "Anna", None, "qr", None, None, None, None, None,
+         None]]
+    bookings = _csv(reports.export(db, "bookings", "csv", actor_id=club.trainer, now=NOW,
                                    timezone=ZoneInfo(BERLIN)))
-    assert bookings[0] == list(reports.BookingRow._fields)
+    assert bookings[0] == ["Booking ID", "Class ID", "Class", "Class starts", "Class status",
+                           "Trainer", "Member ID", "First name", "Last name", "Booking status",
+                           "Booked at", "Cancelled at", "Late cancellation"]
     with db.cursor() as cur:
         cur.execute("SELECT id, status FROM bookings ORDER BY id")
         expected = cur.fetchall()
@@ -243,28 +327,28 @@ def test_visits_and_bookings_csv_match_their_tables(db, club):
     assert {tuple(r[1:6]) for r in bookings[1:]} == {
         (str(yoga), "Йога", "2026-03-09 18:00:00", "scheduled", "Tina")}
     assert [r[12] for r in bookings[1:]] == ["false", "false"]
+    sheet = _xlsx(reports.export(db, "bookings", actor_id=club.trainer, now=NOW,
+                                 timezone=ZoneInfo(BERLIN)))
+    assert [(r[0], r[9], r[12]) for r in sheet[1:]] == [(i, s, False) for i, s in expected]
 
 
-def test_an_export_stops_before_the_size_limit_and_says_so(db, club):
-    for n in range(50):
-        club.member(f"Member {n:02}")
-    whole = reports.export(db, "members", actor_id=club.trainer, now=NOW,
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_export_stops_before_the_size_limit_and_says_so(db, club, fmt):
+    for n in range(300):
+        club.member(f"Member {n:03}")
+    whole = reports.export(db, "members", fmt, actor_id=club.trainer, now=NOW,
                            timezone=ZoneInfo(BERLIN))
-    cut = reports.export(db, "members", actor_id=club.trainer, now=NOW,
-                         timezone=ZoneInfo(BERLIN), max_bytes=len(whole.data) // 2)
-    assert whole.complete and whole.rows == 51
-    assert not cut.complete and 0 < cut.rows < 51
-    assert len(cut.data) <= len(whole.data) // 2
-    assert whole.data.startswith(cut.data)
-    assert len(_csv(cut)) == cut.rows + 1
+    limit = len(whole.data) // 2 if fmt == "csv" else 20_000
+    cut = reports.export(db, "members", fmt, actor_id=club.trainer, now=NOW,
+                         timezone=ZoneInfo(BERLIN), max_bytes=limit)
+    assert whole.complete and whole.rows == 301
+    assert not cut.complete and 0 < cut.rows < 301
+    assert len(cut.data) <= limit
+    rows = _csv(cut) if fmt == "csv" else _xlsx(cut)
+    assert len(rows) == cut.rows + 1
+    if fmt == "csv":
+        assert whole.data.startswith(cut.data)
 
 
-def test_cells():
-    berlin = ZoneInfo(BERLIN)
-    assert reports.cell(datetime(2026, 7, 1, 10, 0, 5, 999, tzinfo=UTC), berlin) == (
-        "2026-07-01 12:00:05")
-    assert reports.cell(date(2026, 7, 1), berlin) == "2026-07-01"
-    assert reports.cell(None, berlin) == "" and reports.cell(False, berlin) == "false"
-    assert reports.cell(7, berlin) == "7"
-    assert reports.cell("+49151", berlin) == "+49151"  # a phone is not typed text
-    assert reports.cell("@x", berlin, typed=True) == "'@x"
+def test_the_report_and_the_buttons_know_the_same_formats():
+    assert cb.EXPORT_FORMATS == reports.FORMATS and tuple(reports.TABLES) == cb.EXPORTS

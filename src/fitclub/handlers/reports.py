@@ -1,8 +1,9 @@
 """/report (admins): the club's figures, the memberships ending soon, the weekly attendance
-chart and CSV exports of members, visits and bookings.
+chart and exports of members, visits and bookings (XLSX, or CSV beside it).
 
 The report and the list of memberships ending soon are one screen, edited in place. The chart
-and each CSV file are sent as a new message, one per press, and the report stays on display.
+and each exported file are sent as a new message, one per press, and the report stays on
+display.
 """
 
 from __future__ import annotations
@@ -57,13 +58,14 @@ def chart(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQu
 
 @admin_only("report.export")
 def export(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
-    table = REPORT_EXPORT.parse(call.data)["table"]
-    if reports.exported_lately(ctx.conn, table, actor_id=admin.id):
+    pressed = REPORT_EXPORT.parse(call.data)
+    table, fmt = pressed["table"], pressed["fmt"]
+    if reports.exported_lately(ctx.conn, table, fmt, actor_id=admin.id):
         ctx.answer_callback(call.id, ctx.texts("rep_export_just_sent"))
         return
     timezone = deps.club.timezone
-    found = reports.export(ctx.conn, table, actor_id=admin.id, now=ctx.now(), timezone=timezone,
-                           lang=ctx.texts.lang)
+    found = reports.export(ctx.conn, table, fmt, actor_id=admin.id, now=ctx.now(),
+                           timezone=timezone, lang=ctx.texts.lang)
     ctx.answer_callback(call.id)
     ctx.send_document(found.data, filename=found.filename,
                       caption=screens.export_caption(ctx.texts, found, timezone))

@@ -341,8 +341,11 @@ def _export(w: Words) -> Raw:
     table = w.text("table")
     name = w.tx(f"rep_table_{table}") if table in EXPORT_TABLES else w.tx("aud_a_table")
     rows = w.number("rows")
+    # An entry without a format is from when every export was CSV.
+    fmt = "XLSX" if w.text("format") == "xlsx" else "CSV"
     return w.say(w.parts("rows", rows) if rows is not None else None,
-                 w.part("cut_short") if w.flag("complete") is False else None, table=name)
+                 w.part("cut_short") if w.flag("complete") is False else None, table=name,
+                 format=fmt)
 
 
 @_sentence("announcement.create")

@@ -1,4 +1,5 @@
-"""/report: the club's figures, the memberships ending soon, the weekly chart, CSV captions."""
+"""/report: the club's figures, the memberships ending soon, the weekly chart, the exports'
+captions."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from fitclub.services.reports import (
     MethodCount,
     Summary,
 )
+from fitclub.services.spreadsheets import csv_separator
 
 _METHODS = ("qr", "code", "manual", "class")
 _ORDER = {method: n for n, method in enumerate(_METHODS)}
@@ -32,7 +34,8 @@ def _method(tx: Texts, found: MethodCount) -> str:
 
 
 def report(tx: Texts, s: Summary, at: datetime) -> Screen:
-    """The figures of the day and the buttons to the chart, the list and the exports."""
+    """The figures of the day and the buttons to the chart, the list and the exports (each
+    table's XLSX with its CSV beside it, a line saying which is which)."""
     if s.checkins:
         methods = sorted(s.by_method, key=lambda m: (_ORDER.get(m.method, len(_ORDER)), m.method))
         checkins = tx("rep_checkins_by", n=s.checkins,
@@ -54,10 +57,12 @@ def report(tx: Texts, s: Summary, at: datetime) -> Screen:
                         classes=tx.plural("rep_classes", t.classes)))
     if not s.occupancy:
         lines.append(tx("rep_occupancy_none", days=window))
+    lines += ["", tx("rep_export_formats", separator=csv_separator(tx.lang))]
     rows = [
         [(tx("rep_button_chart"), REPORT_CHART()),
          (tx("rep_button_expiring", n=s.expiring), REPORT_EXPIRING())],
-        [(tx(f"rep_button_export_{table}"), REPORT_EXPORT(table=table)) for table in EXPORTS],
+        *([(tx(f"rep_button_export_{table}"), REPORT_EXPORT(table=table, fmt="xlsx")),
+           (tx("rep_button_csv"), REPORT_EXPORT(table=table, fmt="csv"))] for table in EXPORTS),
         [(tx("rep_button_refresh"), STAFF(section="report")), *back_row(tx)],
     ]
     return Screen("\n".join(lines), inline(rows))
@@ -99,7 +104,8 @@ def chart_caption(tx: Texts, weeks: tuple[Week, ...]) -> str:
 
 
 def export_caption(tx: Texts, found: Export, timezone: ZoneInfo) -> str:
-    """What a CSV file holds: the table, its rows, the time zone; a warning when cut short."""
+    """What an exported file holds: the table, its rows, the time zone; a warning when cut
+    short."""
     rows = tx.plural("rep_rows", found.rows)
     text = tx("rep_export_caption", table=tx(f"rep_table_{found.table}"), rows=rows,
               timezone=zone_name(timezone))

@@ -1,4 +1,5 @@
-"""Reports for admins: the club's figures of the day, the weekly attendance, CSV exports.
+"""Reports for admins: the club's figures of the day, the weekly attendance, XLSX and CSV
+exports.
 
 Everything follows the club's calendar (`CLUB_TIMEZONE`): "today" and "this month" are local
 dates, turned into moments here so each query reads a plain range over an index; a week is
@@ -11,9 +12,7 @@ place in the waitlist does not count.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
+import html
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
@@ -21,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from fitclub.db import audit, rows
 from fitclub.db.queries import Q
-from fitclub.locales import DEFAULT, Localized, shown
+from fitclub.locales import DEFAULT, Localized, Texts, shown
+from fitclub.services import spreadsheets
 from fitclub.services.activity import Week, week_start
 
 OCCUPANCY_DAYS = 30
@@ -170,7 +170,7 @@ def weekly_attendance(conn, now: datetime, tz: ZoneInfo, first_week_day: int,
                  for n in range(weeks))
 
 
-# -- CSV exports -------------------------------------------------------------------------------
+# -- exports (XLSX, CSV) ----------------------------------------------------------------------
 
 
 class MemberRow(NamedTuple):
@@ -223,48 +223,35 @@ class BookingRow(NamedTuple):
 class _Table(NamedTuple):
     query: str
     row: type
-    # Columns people typed (names, plan and class names): guarded against formulas.
-    typed: frozenset[str]
 
 
 TABLES: dict[str, _Table] = {
-    "members": _Table("reports.export_members", MemberRow,
-                      frozenset({"first_name", "last_name", "plan"})),
-    "visits": _Table("reports.export_visits", VisitRow,
-                     frozenset({"first_name", "last_name", "class_type",
-                                "checked_in_by_name"})),
-    "bookings": _Table("reports.export_bookings", BookingRow,
-                       frozenset({"class_type", "trainer", "first_name", "last_name"})),
+    "members": _Table("reports.export_members", MemberRow),
+    "visits": _Table("reports.export_visits", VisitRow),
+    "bookings": _Table("reports.export_bookings", BookingRow),
 }
 
-# A cell starting with one of these is a formula to a spreadsheet program ("CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The formats an export is written in, the default first.
+FORMATS = ("xlsx", "csv")
 
 
 class Export(NamedTuple):
-    """A table as CSV: the file, its rows (header aside), and whether every row fitted."""
+    """A table as a file: its name and bytes, its rows (header aside), whether every row
+    fitted, and its format ("xlsx" or "csv")."""
 
     table: str
     filename: str
     data: bytes
     rows: int
     complete: bool
+    fmt: str = "xlsx"
 
 
-def cell(value: object, tz: tzinfo, typed: bool = False) -> str:
-    """A value as a CSV cell: moments as local ISO date and time (seconds), dates as ISO
-    dates, nothing as empty; typed text that a spreadsheet would run as a formula gets a
-    leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(tz).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return "'" + text if typed and text.startswith(_FORMULA_START) else text
+def headers(table: str, tx: Texts) -> list[str]:
+    """The column headers of a table's export in the reader's language (`rep_col_<field>`;
+    the id column names its table: `rep_col_<table>_id`)."""
+    return [html.unescape(tx(f"rep_col_{table}_id" if field == "id" else f"rep_col_{field}"))
+            for field in TABLES[table].row._fields]
 
 
 def _stream(conn, query: str, row_type: type) -> Iterator[tuple]:
@@ -288,47 +275,43 @@ def _stream(conn, query: str, row_type: type) -> Iterator[tuple]:
 EXPORT_REPEAT_SECONDS = 30
 
 
-def exported_lately(conn, table: str, *, actor_id: int,
+def exported_lately(conn, table: str, fmt: str = "xlsx", *, actor_id: int,
                     seconds: float = EXPORT_REPEAT_SECONDS) -> bool:
-    """Whether this admin was sent this export within `seconds` (the file is just above),
+    """Whether this admin was sent this export, in this format, within `seconds` (the file
+    is just above); an entry from before formats were recorded was a CSV file.
     by the database's clock, which also stamped the audit row.
 
     Presses in one chat run one after another, so the second sees the first's audit row.
     """
     return rows.scalar(conn, "reports.exported_lately", {
-        "actor_id": actor_id, "table": table, "seconds": seconds})
+        "actor_id": actor_id, "table": table, "format": fmt, "seconds": seconds})
 
 
-def export(conn, table: str, *, actor_id: int, now: datetime, timezone: ZoneInfo,
-           max_bytes: int = MAX_EXPORT_BYTES, lang: str = DEFAULT) -> Export:
-    """One table as CSV (UTF-8 with a byte-order mark, a header row, times in the club's
-    time zone, plan and class names in `lang`, else in the other language), recorded in the
-    audit log. Rows past max_bytes are left out (complete=False).
+def export(conn, table: str, fmt: str = "xlsx", *, actor_id: int, now: datetime,
+           timezone: ZoneInfo, max_bytes: int = MAX_EXPORT_BYTES, lang: str = DEFAULT) -> Export:
+    """One table as a file, recorded in the audit log: XLSX (typed cells, dates as dates) or
+    CSV (UTF-8 with a byte-order mark, the separator of `lang`'s spreadsheets), both with the
+    headers in `lang`, times in the club's time zone, plan and class names in `lang` (else in
+    the other language), no formula from any text (`services.spreadsheets`). The rows stream
+    from a server-side cursor; rows past max_bytes are left out (complete=False).
     """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
     spec = TABLES[table]
-    line = io.StringIO()
-    writer = csv.writer(line)
-
-    def encoded(values) -> bytes:
-        line.seek(0)
-        line.truncate()
-        writer.writerow(values)
-        return line.getvalue().encode("utf-8")
-
-    out = bytearray(codecs.BOM_UTF8)
-    out += encoded(spec.row._fields)
-    count, complete = 0, True
-    for row in _stream(conn, spec.query, spec.row):
-        chunk = encoded([cell(shown(v, lang) if isinstance(v, Localized) else v, timezone,
-                              name in spec.typed)
-                         for name, v in zip(spec.row._fields, rows.build(spec.row, row),
-                                            strict=True)])
-        if len(out) + len(chunk) > max_bytes:
-            complete = False
-            break
-        out += chunk
-        count += 1
+    tx = Texts(lang)
+    values = ([shown(v, lang) if isinstance(v, Localized) else v for v in rows.build(spec.row, row)]
+              for row in _stream(conn, spec.query, spec.row))
+    if fmt == "xlsx":
+        written = spreadsheets.write_xlsx(
+            headers(table, tx), values, sheet=html.unescape(tx(f"rep_table_{table}")),
+            timezone=timezone, date_format=tx("rep_xlsx_date"),
+            datetime_format=tx("rep_xlsx_datetime"), max_bytes=max_bytes)
+    else:
+        written = spreadsheets.write_csv(
+            headers(table, tx), values, separator=spreadsheets.csv_separator(tx.lang),
+            timezone=timezone, max_bytes=max_bytes)
     audit.record(conn, actor_id=actor_id, action="report.export", entity="report",
-                 details={"table": table, "rows": count, "complete": complete})
-    filename = f"{table}-{local_today(now, timezone).isoformat()}.csv"
-    return Export(table, filename, bytes(out), count, complete)
+                 details={"table": table, "format": fmt, "rows": written.rows,
+                          "complete": written.complete})
+    filename = f"{table}-{local_today(now, timezone).isoformat()}.{fmt}"
+    return Export(table, filename, written.data, written.rows, written.complete, fmt)

@@ -105,8 +105,10 @@ JOIN members m ON m.id = b.member_id
 ORDER BY b.id;
 
 -- name: exported_lately
--- Whether this admin had this table exported within the last few seconds (a double tap).
+-- Whether this admin had this table exported in this format within the last few seconds (a
+-- double tap); an entry without a format is from when every export was CSV.
 SELECT EXISTS (SELECT 1 FROM audit_log
                WHERE actor_id = %(actor_id)s AND action = 'report.export'
                  AND details->>'table' = %(table)s
+                 AND coalesce(details->>'format', 'csv') = %(format)s
                  AND at > now() - make_interval(secs => %(seconds)s));
