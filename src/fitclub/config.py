@@ -255,6 +255,10 @@ class Settings:
     checkin_dedup_minutes: float = _setting(
         "CHECKIN_DEDUP_MINUTES", "10", _float,
         "a second check-in of a member within this many minutes records nothing", lo=0)
+    search_limit: int = _setting(
+        "SEARCH_LIMIT", "60", _int,
+        "searches one staff member may make in 10 minutes (names, phones, usernames, card "
+        "codes typed)", lo=1, hi=10000)
     chart_cooldown_seconds: float = _setting(
         "CHART_COOLDOWN_SECONDS", "30", _float,
         "seconds before a member's changed activity chart is drawn again (the same chart is "

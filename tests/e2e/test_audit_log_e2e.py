@@ -129,7 +129,31 @@ def sentence(e: dict, lang: str, who: str) -> str:
         "membership.transferred": f"{who}: membership.transferred",
         "denied": (f"⛔ Refused: {who} (member) tried to use reports" if en else
                    f"⛔ Отказано: {who} (участник) — отчёты"),
+        "people.search": _searched(e, en, who),
     }[e["action"]]
+
+
+def _searched(e: dict, en: bool, who: str) -> str | None:
+    """A search by name made in the test (the text typed is never shown: only the count)."""
+    if e["action"] != "people.search":
+        return None
+    found = e["found"]
+    if en:
+        return f"{who} searched by name · " + (f"{found} found" if found else "nobody found")
+    return f"{who}: поиск по имени · " + ("найден 1 человек" if found == 1 else
+                                          "никто не найден" if not found else f"{found}")
+
+
+def searches(db_url: str, ids: dict) -> list[dict]:
+    """The staff searches made so far (each one audited), newest first, as seed() lists
+    entries."""
+    names = {ids[name]: name for name in FULL if name in ids}
+    return [{"id": row_id, "at": at, "who": names[actor], "action": "people.search",
+             "entity": "member", "entity_id": None, "subject": None, "kind": details["kind"],
+             "found": details["found"]}
+            for row_id, at, actor, details in query(
+                db_url, "SELECT id, at, actor_id, details FROM audit_log"
+                        " WHERE action = 'people.search' ORDER BY at DESC, id DESC")]
 
 
 def class_pattern(lang: str) -> str:
@@ -214,7 +238,7 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     assert "/start" in helped["text"]  # /help answered: commands work during the step
     (found,) = ada.send("Анна")
     assert found["text"] == "Found for “Анна”: choose a member, or type another name."
-    assert buttons(found) == [["Анна Петрова · +79161234567"], ["Cancel"]]
+    assert buttons(found) == [["Анна Петрова"], ["Cancel"]]  # by name: no phone digit
     ada.press(found, "Анна Петрова")
     hers = ada.wait_edit(found["message_id"], "Actions by or on Анна Петрова")
     on_anna = [e for e in staff if "Анна" in (e["subject"], e["who"])]
@@ -228,7 +252,11 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     (text,) = ada.send("Анна")
     assert text["text"] == "I didn't understand that. Use the menu below or send /help."
     ada.press(older, "Everyone's actions")
-    check_page(ada.wait_edit(found["message_id"], "page 1")["text"], staff[:10], "en")
+    # The two searches ("zzz", "Анна") are staff actions too: by name, how many found.
+    made = searches(db_url, ids)
+    assert [(e["who"], e["kind"], e["found"]) for e in made] == [("Ada", "name", 1),
+                                                                ("Ada", "name", 0)]
+    check_page(ada.wait_edit(found["message_id"], "page 1")["text"], (made + staff)[:10], "en")
 
     # A member gone since the button was made: stale, and everyone's page instead.
     query(db_url, "UPDATE members SET telegram_id = NULL, first_name = NULL, phone = NULL,"
@@ -253,7 +281,8 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     assert zhurnal["text"].startswith("🧾 Журнал действий · страница 1\n\n")
     # (Boris, erased above, is shown as such.)
     assert "изменена роль — (данные удалены) · тренер → участник" in zhurnal["text"]
-    check_page(zhurnal["text"].replace("(данные удалены)", "Boris"), staff[:10], "ru")
+    check_page(zhurnal["text"].replace("(данные удалены)", "Boris"),
+               (searches(db_url, ids) + staff)[:10], "ru")
     assert buttons(zhurnal) == [["Более ранние »"], ["🔎 По участнику"], ["« Сотрудникам"]]
     ira.press(zhurnal, "По участнику")
     vopros = ira.wait_edit(zhurnal["message_id"], "Фильтр журнала")
@@ -329,13 +358,18 @@ def test_check_ins_by_qr_scan_code_and_name_are_told_apart(emu, launcher, db_url
         ("Anna", "qr"), ("Boris", "code"), ("Clara", "manual")]
 
     (log,) = ada.send("/audit")
+    # Each code or name typed is a search, audited with how many it found (never the text).
     assert [b[1] for b in blocks(log["text"])] == [
         "Tom checked in Clara by name search · 9 visits left",
+        "Tom searched by name · 1 found",
         "Tom checked in Boris by 6-digit code · 9 visits left",
+        "Tom searched by card code · 1 found",
         "Tom checked in Anna Petrova by QR scan · 9 visits left"]
     assert "manual" not in log["text"] and "method" not in log["text"]
     (zhurnal,) = ira.send("/audit")
     assert [b[1] for b in blocks(zhurnal["text"])] == [
         "Tom: отмечен приход через поиск по имени — Clara · осталось посещений: 9",
+        "Tom: поиск по имени · найден 1 человек",
         "Tom: отмечен приход по 6-значному коду — Boris · осталось посещений: 9",
+        "Tom: поиск по коду карты · найден 1 человек",
         "Tom: отмечен приход по QR-коду — Anna Petrova · осталось посещений: 9"]

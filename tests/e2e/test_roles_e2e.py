@@ -55,8 +55,8 @@ def test_admins_change_roles(emu, launcher, db_url):
 
     # /people asks whom to find; too short and nobody found are answered, the step goes on.
     (ask,) = ada.send("/people")
-    assert ask["text"] == ("👥 People and roles\nSend a name, phone number or username (@name) "
-                           "to find a person. /cancel stops the search.")
+    assert ask["text"] == ("👥 People and roles\nSend a name, a whole phone number or a "
+                           "username (@name) to find a person. /cancel stops the search.")
     assert buttons(ask) == [["« Staff"]]
     (short,) = ada.send("a")
     assert short["text"] == ("Send 2 to 64 characters: part of a name, a phone number or a "
@@ -119,7 +119,7 @@ def test_admins_change_roles(emu, launcher, db_url):
     (home,) = rita.send("/staff")
     rita.press(home, "Люди и роли")
     ask_ru = rita.wait_edit(home["message_id"], "Люди и роли")
-    assert ask_ru["text"] == ("👥 Люди и роли\nОтправьте имя, номер телефона или имя "
+    assert ask_ru["text"] == ("👥 Люди и роли\nОтправьте имя, полный номер телефона или имя "
                               "пользователя (@name), чтобы найти человека. /cancel — выйти из "
                               "поиска.")
     assert buttons(ask_ru) == [["« Сотрудникам"]]

@@ -157,6 +157,7 @@ DETAILS: dict[str, dict[str, Any]] = {
     "plan_request.dismissed": {"member_id": 3, "plan_id": 1},
     "member.note_added": {"note_id": 1},
     "demo_data_loaded": {"plans": 3, "class_types": 4},
+    "people.search": {"kind": "phone", "found": 1, "member_ids": [3]},
 }
 
 
@@ -246,6 +247,14 @@ def test_a_check_in_says_how_the_member_was_found(lang, method, expected):
     ("en", "membership.visits_adjusted", None, "Ada Admin changed the visits of Anna Petrova's"
      " membership Month · +2 · 1 → 3 · reason: “paid in cash”"),
     ("en", "role.changed", None, "Ada Admin changed the role of Anna Petrova · member → trainer"),
+    ("en", "people.search", None, "Ada Admin searched by phone number · 1 found"),
+    ("ru", "people.search", None, "Ada Admin: поиск по номеру телефона · найден 1 человек"),
+    ("en", "people.search", {"kind": "name", "found": 0, "member_ids": []},
+     "Ada Admin searched by name · nobody found"),
+    ("ru", "people.search", {"kind": "code", "found": 2, "member_ids": [3, 4]},
+     "Ada Admin: поиск по коду карты · найдено 2 человека"),
+    ("en", "people.search", {"kind": "username", "found": 3, "member_ids": [3, 4, 5]},
+     "Ada Admin searched by username · 3 found"),
     ("ru", "role.changed", None, "Ada Admin: изменена роль — Anna Petrova · участник → тренер"),
 ])
 def test_sentences_in_each_language(lang, action, details, expected):

@@ -68,12 +68,17 @@ def test_labels_from_stored_names_show_as_typed():
     from fitclub.db.members import Member
     from fitclub.locales import Texts
     from fitclub.screens import audit_log, class_planner
+    from fitclub.services import people
     from fitclub.services.class_planner import Draft, Trainer
 
     tx = Texts("en")
     eve = Member(1, 11, "&#8238;Eve", None, "+15551000002", None, "en", "member", None, True,
                  None)
-    assert _labels(audit_log.found_people(tx, "Eve", [eve]))[0] == "&#8238;Eve · +15551000002"
+    found = people.Found(people.Kind.NAME, [eve])
+    assert _labels(audit_log.found_people(tx, "Eve", found))[0] == "&#8238;Eve"
+    by_phone = people.Found(people.Kind.PHONE, [eve], phone="+15551000002")
+    assert _labels(audit_log.found_people(tx, "+15551000002", by_phone))[0] == \
+        "&#8238;Eve · +15551000002"
     trainers = [Trainer(2, "&#8238;Eve"), Trainer(3, "Body &amp; <b>Mind</b>")]
     shown = class_planner.ask_trainer(tx, Draft(), class_planner.Names(), trainers)
     assert _labels(shown)[:2] == ["&#8238;Eve", "Body &amp; <b>Mind</b>"]

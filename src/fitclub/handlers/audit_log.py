@@ -85,5 +85,6 @@ def search(deps: Deps, ctx: UpdateContext, member: Member, message: types.Messag
     if text is None:
         screen = screens.bad_query(ctx.texts, people.MIN_QUERY, people.MAX_QUERY)
     else:
-        screen = screens.found_people(ctx.texts, text, people.search(ctx.conn, text))
+        screen = screens.found_people(ctx.texts, text, people.find(
+            ctx.conn, member.id, text, ctx.now(), deps.settings.search_limit))
     ui.show(ctx, screen)

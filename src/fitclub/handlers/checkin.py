@@ -55,9 +55,15 @@ def open_step(deps: Deps, ctx: UpdateContext, member: Member,
 
 @staff_only("checkin.search", leave_flow=True)
 def typed(deps: Deps, ctx: UpdateContext, staff: Member, message: types.Message) -> None:
-    """A code checks the member in at once; a name lists the matches."""
+    """A code checks the member in at once; a name lists the matches. Either is a search:
+    counted against SEARCH_LIMIT and audited (services/people.py)."""
     text = message.text
+    per_window = deps.settings.search_limit
     if checkin.looks_like_code(text):
+        retry_at = people.code_search(ctx.conn, staff.id, text, ctx.now(), per_window)
+        if retry_at is not None:
+            ui.show(ctx, screens.limited(ctx.texts, retry_at))
+            return
         result = checkin.by_code(ctx.conn, staff.id, text, ctx.now(), deps.club.checkin)
         if result.outcome is Outcome.UNKNOWN_CODE:
             ui.show(ctx, screens.unknown_code(ctx.texts, text))
@@ -69,7 +75,8 @@ def typed(deps: Deps, ctx: UpdateContext, staff: Member, message: types.Message)
     if query is None:
         ui.show(ctx, screens.too_short(ctx.texts))
         return
-    ui.show(ctx, screens.results(ctx.texts, query, people.search(ctx.conn, query)))
+    found = people.find(ctx.conn, staff.id, query, ctx.now(), per_window)
+    ui.show(ctx, screens.results(ctx.texts, query, found))
 
 
 @staff_only("checkin.person")

@@ -68,7 +68,8 @@ def search(deps: Deps, ctx: UpdateContext, member: Member, message: types.Messag
     if query is None:
         ui.show(ctx, screens.too_short(ctx.texts))
         return
-    ui.show(ctx, screens.results(ctx.texts, query, people.search(ctx.conn, query)))
+    found = people.find(ctx.conn, member.id, query, ctx.now(), deps.settings.search_limit)
+    ui.show(ctx, screens.results(ctx.texts, query, found))
 
 
 @admin_only("people.person")

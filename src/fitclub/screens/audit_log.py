@@ -17,11 +17,12 @@ from typing import Any
 
 from fitclub.callbacks import AUDIT_FILTER, AUDIT_MEMBER, AUDIT_PAGE
 from fitclub.db.members import Member
-from fitclub.locales import Raw, Texts, esc, translations
+from fitclub.locales import Raw, Texts, translations
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.audit_log import Entry, Page
 from fitclub.services.booking import Refusal
+from fitclub.services.people import Found, Kind
 
 #: How a member was found at the door (visits.method), each with its words.
 CHECKIN_METHODS = ("qr", "code", "manual", "class")
@@ -34,6 +35,8 @@ ROLES = ("member", "trainer", "admin")
 #: membership's end.
 OFFER_REFUSALS = (*(reason.value for reason in Refusal), "expired_on_date")
 EXPORT_TABLES = ("members", "visits", "bookings")
+#: What a staff search looked for (services/people.Kind values), each with its words.
+SEARCH_KINDS = ("name", "username", "phone", "code")
 FREE_TEXT_MAX = 80  # a reason or a name typed by an admin, as quoted in a sentence
 SEPARATOR = " · "
 
@@ -388,6 +391,16 @@ def _offer_refused(w: Words) -> Raw:
     return w.say(w.tx(f"aud_why_{reason}") if reason in OFFER_REFUSALS else None)
 
 
+@_sentence("people.search")
+def _search(w: Words) -> Raw:
+    # Only the kind and the count: the text typed is never recorded (services/people.py).
+    kind, found = w.text("kind"), w.number("found")
+    how = w.tx(f"aud_search_{kind}") if kind in SEARCH_KINDS else Raw("")
+    if found is None:
+        return w.say(how=how)
+    return w.say(w.parts("found", found) if found else w.part("found_none"), how=how)
+
+
 @_sentence("denied")
 def _denied(w: Words) -> Raw:
     what = w.text("what") or ""
@@ -448,15 +461,23 @@ def ask(tx: Texts) -> Screen:
     return Screen(tx("aud_ask"), inline([[(tx("aud_cancel"), AUDIT_PAGE(page=0))]]))
 
 
-def found_people(tx: Texts, text: str, people: list[Member]) -> Screen:
-    """The people a search found, a button each; nobody: say so. Cancel either way."""
-    # Labels are unescaped by `inline` (catalog text comes escaped): a name is escaped first
-    # so it shows exactly as typed ("&#8238;Eve" stays text, never a direction override).
-    rows = [[(esc(f"{p.name} · {p.phone}" if p.phone else p.name),
-              AUDIT_MEMBER(member_id=p.id, page=0))] for p in people]
-    rows.append([(tx("aud_cancel"), AUDIT_PAGE(page=0))])
-    key = "aud_found" if people else "aud_none_found"
-    return Screen(tx(key, text=text), inline(rows))
+def found_people(tx: Texts, text: str, found: Found) -> Screen:
+    """The people a search found, a button each: a name, with the phone number only when it
+    is the whole number typed; nobody: say so (a phone is found only whole); too many
+    searches: when the next one may go. Cancel either way."""
+    cancel = [(tx("aud_cancel"), AUDIT_PAGE(page=0))]
+    if found.retry_at is not None:
+        return Screen(tx("search_limited", time=tx.time(found.retry_at)), inline([cancel]))
+    # Catalog text escapes the name, and `inline` unescapes labels: "&#8238;Eve" shows as
+    # typed, never as a direction override.
+    rows = [[(tx("search_person_phone", name=p.name, phone=found.phone) if found.phone
+              else tx("search_person", name=p.name), AUDIT_MEMBER(member_id=p.id, page=0))]
+            for p in found.members]
+    rows.append(cancel)
+    lines = [tx("aud_found" if found.members else "aud_none_found", text=text)]
+    if not found.members and found.kind is Kind.PHONE:
+        lines.append(tx("search_phone_whole"))
+    return Screen("\n".join(lines), inline(rows))
 
 
 def bad_query(tx: Texts, shortest: int, longest: int) -> Screen:

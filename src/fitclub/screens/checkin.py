@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fitclub.callbacks import CHECKIN_CONFIRM, CHECKIN_PERSON, STAFF
 from fitclub.db.members import Member
 from fitclub.locales import Texts
@@ -11,6 +13,7 @@ from fitclub.screens.people import membership_line
 from fitclub.screens.staff import back_row
 from fitclub.services.checkin import CheckedIn, Outcome, Person, Refusal, Result
 from fitclub.services.memberships import MembershipView
+from fitclub.services.people import Found, Kind
 
 
 def ask(tx: Texts) -> Screen:
@@ -30,19 +33,32 @@ def unknown_code(tx: Texts, code: str) -> Screen:
                   inline([back_row(tx)]))
 
 
-def _label(tx: Texts, member: Member) -> str:
-    if member.phone:
-        return tx("chk_person_phone", name=member.name, tail=member.phone[-4:])
-    return tx("chk_person", name=member.name)
+def _label(tx: Texts, member: Member, phone: str | None) -> str:
+    """A name, with the phone number only when it is the whole number the staff typed."""
+    if phone:
+        return tx("search_person_phone", name=member.name, phone=phone)
+    return tx("search_person", name=member.name)
 
 
-def results(tx: Texts, query: str, found: list[Member]) -> Screen:
-    """The members found, one button each; or that nobody was, and to try again."""
-    if not found:
-        return Screen(tx("chk_none", query=query), inline([back_row(tx)]))
-    rows = [[(_label(tx, member), CHECKIN_PERSON(member_id=member.id))] for member in found]
+def results(tx: Texts, query: str, found: Found) -> Screen:
+    """The members found, one button each; or that nobody was, and to try again (a phone
+    is found only whole); or that the staff member searched too often, and when to again."""
+    if found.retry_at is not None:
+        return limited(tx, found.retry_at)
+    if not found.members:
+        lines = [tx("chk_none", query=query)]
+        if found.kind is Kind.PHONE:
+            lines.append(tx("search_phone_whole"))
+        return Screen("\n".join(lines), inline([back_row(tx)]))
+    rows = [[(_label(tx, member, found.phone), CHECKIN_PERSON(member_id=member.id))]
+            for member in found.members]
     rows.append(back_row(tx))
     return Screen(tx("chk_found", query=query), inline(rows))
+
+
+def limited(tx: Texts, retry_at: datetime) -> Screen:
+    """Too many searches (names or codes typed): when the next one may go."""
+    return Screen(tx("search_limited", time=tx.time(retry_at)), inline([back_row(tx)]))
 
 
 def confirm(tx: Texts, person: Person, membership: MembershipView | None) -> Screen:

@@ -43,6 +43,7 @@ from fitclub.services.membership_change import (
     Refusal,
     Result,
 )
+from fitclub.services.people import Found, Kind
 from fitclub.services.plans import PlanRow
 
 #: How a typed date looks (an identifier of the format, shown as an example date).
@@ -72,17 +73,32 @@ def example_date(today: date) -> str:
 
 # -- search ------------------------------------------------------------------------------------
 
-def search_prompt(tx: Texts, problem: str | None = None, text: str = "") -> Screen:
-    """Ask for a name, phone or username (after a search that found nothing, say so)."""
-    lines = [tx(problem, text=text), ""] if problem else []
+def search_prompt(tx: Texts, problem: str | None = None, text: str = "", *,
+                  hint: str | None = None) -> Screen:
+    """Ask for a name, phone or username (after a search that found nothing, say so, and
+    `hint`'s line)."""
+    lines = [tx(problem, text=text)] if problem else []
+    if hint:
+        lines.append(tx(hint))
+    if lines:
+        lines.append("")
     lines.append(tx("mbr_search_prompt"))
     return Screen("\n".join(lines), inline([back_row(tx)]))
 
 
-def search_results(tx: Texts, text: str, found: list[Member]) -> Screen:
-    """The members found, a button each."""
-    rows = [[(tx("mbr_person_button", name=m.name, phone=m.phone or tx("no_phone")),
-              MEMBER_CARD(member_id=m.id))] for m in found]
+def search_results(tx: Texts, text: str, found: Found) -> Screen:
+    """The members found, a button each: a name, with the phone number only when it is the
+    whole number the admin typed. Nobody: say so (a phone is found only whole). Too many
+    searches: when the next one may go."""
+    if found.retry_at is not None:
+        return Screen(tx("search_limited", time=tx.time(found.retry_at)),
+                      inline([back_row(tx)]))
+    if not found.members:
+        return search_prompt(tx, "mbr_search_none", text,
+                             hint="search_phone_whole" if found.kind is Kind.PHONE else None)
+    rows = [[(tx("search_person_phone", name=m.name, phone=found.phone) if found.phone
+              else tx("search_person", name=m.name), MEMBER_CARD(member_id=m.id))]
+            for m in found.members]
     rows.append(back_row(tx))
     return Screen(tx("mbr_search_results", text=text) + "\n" + tx("mbr_search_again"),
                   inline(rows))

@@ -8,6 +8,7 @@ from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.staff import back_row
 from fitclub.services.memberships import MembershipView
+from fitclub.services.people import Found, Kind
 from fitclub.services.roles import PersonCard, options
 
 
@@ -36,12 +37,20 @@ def too_short(tx: Texts) -> Screen:
     return Screen(tx("ppl_query_short"), inline([back_row(tx)]))
 
 
-def results(tx: Texts, query: str, found: list[Member]) -> Screen:
-    """The people found, one button each; or that nobody was, and to try again."""
-    if not found:
-        return Screen(tx("ppl_none", query=query), inline([back_row(tx)]))
+def results(tx: Texts, query: str, found: Found) -> Screen:
+    """The people found, one button each (a name and a role, never a phone); or that nobody
+    was, and to try again (a phone is found only whole); or that the admin searched too
+    often, and when to again."""
+    if found.retry_at is not None:
+        return Screen(tx("search_limited", time=tx.time(found.retry_at)),
+                      inline([back_row(tx)]))
+    if not found.members:
+        lines = [tx("ppl_none", query=query)]
+        if found.kind is Kind.PHONE:
+            lines.append(tx("search_phone_whole"))
+        return Screen("\n".join(lines), inline([back_row(tx)]))
     rows = [[(tx("ppl_person_button", name=person.name, role=role_name(tx, person.role)),
-              PEOPLE_PERSON(person_id=person.id))] for person in found]
+              PEOPLE_PERSON(person_id=person.id))] for person in found.members]
     rows.append(back_row(tx))
     return Screen(tx("ppl_found", query=query), inline(rows))
 

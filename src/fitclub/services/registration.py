@@ -76,10 +76,14 @@ def check_name(text: str | None) -> NameCheck:
 
 
 def normalize_phone(raw: str | None) -> str | None:
-    """A phone as stored ('+' and digits), or None when it cannot be one."""
+    """A phone as stored ('+' and digits), or None when it cannot be one. A leading '00' is
+    the international prefix ('0049…' is '+49…'); a leading trunk '8' is not read as '+7'
+    (it also starts other countries' codes)."""
     if not raw:
         return None
     digits = re.sub(r"[\s()\-.]", "", raw)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
     if not digits.startswith("+"):
         digits = "+" + digits
     return digits if _PHONE.match(digits) else None

@@ -55,16 +55,14 @@ def show_search(deps: Deps, ctx: UpdateContext, admin: Member,
 
 @admin_only("members.step", leave_flow=True)
 def search(deps: Deps, ctx: UpdateContext, admin: Member, message: types.Message) -> None:
-    """A typed name, phone or username: the members found, a button each."""
+    """A typed name, whole phone number or username: the members found, a button each
+    (counted against SEARCH_LIMIT and audited, services/people.py)."""
     tx = ctx.texts
     query = people.normalize(message.text or "")
     if query is None:
         ui.show(ctx, screens.search_prompt(tx, "mbr_search_short"))
         return
-    found = people.search(ctx.conn, query)
-    if not found:
-        ui.show(ctx, screens.search_prompt(tx, "mbr_search_none", query))
-        return
+    found = people.find(ctx.conn, admin.id, query, ctx.now(), deps.settings.search_limit)
     ui.show(ctx, screens.search_results(tx, query, found))
 
 
