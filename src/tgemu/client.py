@@ -149,6 +149,10 @@ class RemoteEmulator:
         """Deliver a raw Update as it is; returns the update_id it got (None if filtered)."""
         return self.post("inject", token=token, update=update)["update_id"]
 
+    def set_next_update_id(self, token: str, update_id: int) -> None:
+        """The bot's next update gets this id (Telegram's restart after a week of silence)."""
+        self.post("next_update_id", token=token, update_id=update_id)
+
     def commands_for(
         self,
         token: str,

@@ -137,6 +137,12 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911, PLR0912 - one br
             if not isinstance(update, dict):
                 raise ControlError(400, '"update" must be a JSON object')
             return {"update_id": emu.inject_update(_token(emu, args), update)}
+        case ["next_update_id"] if post:
+            try:
+                emu.set_next_update_id(_token(emu, args), int(args["update_id"]))
+            except (KeyError, TypeError, ValueError):
+                raise ControlError(400, '"update_id" must be a positive integer') from None
+            return {"update_id": int(args["update_id"])}
         case ["commands"]:
             commands = emu.commands_for(
                 _token(emu, args),

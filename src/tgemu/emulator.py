@@ -370,6 +370,16 @@ class Emulator(ObservationsMixin):
         with bot.lock:
             return bot.inject(update)
 
+    def set_next_update_id(self, token: str, update_id: int) -> None:
+        """The bot's next update gets this id, as when Telegram, after a week without updates,
+        picks the next id at random (possibly one the bot saw before). Updates still queued
+        keep theirs."""
+        if isinstance(update_id, bool) or not isinstance(update_id, int) or update_id < 1:
+            raise ValueError("update_id must be a positive integer")
+        bot = self.bot(token)
+        with bot.lock:
+            bot.next_update_id = update_id
+
     def commands_for(
         self,
         token: str,
