@@ -26,12 +26,12 @@ GROUP BY t.id
 ORDER BY t.name, t.id;
 
 -- name: counts
--- Members with an active membership today, active memberships ending today to the last day (both included), and members who registered within a window (erased ones too: they joined all the same).
+-- Members with an active membership today (erased ones too: "delete my data" leaves the membership as an anonymous figure), active memberships ending today to the last day (both included; people staff can still reach), and members who registered within a window (erased ones too: they joined all the same).
 SELECT
     (SELECT count(DISTINCT ms.member_id)
-     FROM memberships ms JOIN members m ON m.id = ms.member_id
-     WHERE ms.status = 'active' AND ms.starts_on <= %(today)s AND ms.ends_on >= %(today)s
-       AND m.deleted_at IS NULL)::int AS active_members,
+     FROM memberships ms
+     WHERE ms.status = 'active' AND ms.starts_on <= %(today)s
+       AND ms.ends_on >= %(today)s)::int AS active_members,
     (SELECT count(*)
      FROM memberships ms JOIN members m ON m.id = ms.member_id
      WHERE ms.status = 'active' AND ms.ends_on >= %(today)s AND ms.ends_on <= %(last)s
