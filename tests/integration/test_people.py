@@ -204,9 +204,9 @@ def test_no_list_shows_a_phone_digit_not_typed(db, folks, lang):
 
 @pytest.mark.parametrize(("lang", "limited", "hint"), [
     ("en", "Too many searches: you can search again at ",
-     "A phone number is found only whole, with its country code"),
+     "A phone number is found only whole, starting with its country code."),
     ("ru", "Слишком много поисков: искать снова можно в ",
-     "Номер телефона находится только целиком, с кодом страны")])
+     "Номер телефона находится только целиком, начиная с кода страны.")])
 def test_refusal_and_hint_lines(db, folks, lang, limited, hint):
     tx, staff, now = Texts(lang), folks[7], datetime.now(UTC)
     part = people.find(db, staff, "916123", now, 2)  # '+' would skip the code path at the door
