@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from bench import ROOT, announce_bench, http_clients, runtime_bench
+from bench import ROOT, announce_bench, http_clients, retention, runtime_bench
 
 CEILING = ROOT / "bench" / "tgemu_ceiling.py"
 
@@ -21,6 +21,10 @@ def main() -> int:
     print("\n== announcements: 5,000 members at Telegram's limits ==", flush=True)
     if announce_bench.main([]) != 0:
         failed.append("announce_bench")
+    print("\n== retention: 1,000,000 old rows deleted while members are answered ==",
+          flush=True)
+    if retention.main([]) != 0:
+        failed.append("retention")
     if CEILING.is_file():  # tgemu's own ceiling; a script of its own
         print("\n== tgemu ceiling ==", flush=True)
         if subprocess.run([sys.executable, str(CEILING)], cwd=ROOT, check=False).returncode:
