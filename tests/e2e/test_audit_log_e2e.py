@@ -263,7 +263,7 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
                   " deleted_at = now() WHERE id = %s", (ids["Boris"],))
     assert replay(emu, db_url, ada, found, cb.AUDIT_MEMBER(member_id=ids["Boris"], page=0)
                   )[0] == ("answerCallbackQuery", "This is no longer available.")
-    wait_until(lambda: "(erased member)" in ada.now(found["message_id"])["text"], 15,
+    wait_until(lambda: "(deleted member)" in ada.now(found["message_id"])["text"], 15,
                "everyone's page, Boris shown as erased")
 
     # /cancel leaves the step.
@@ -280,8 +280,8 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     (zhurnal,) = ira.send("/audit")
     assert zhurnal["text"].startswith("🧾 Журнал действий · страница 1\n\n")
     # (Boris, erased above, is shown as such.)
-    assert "изменена роль — (данные удалены) · тренер → участник" in zhurnal["text"]
-    check_page(zhurnal["text"].replace("(данные удалены)", "Boris"),
+    assert "изменена роль — (удалённый участник) · тренер → участник" in zhurnal["text"]
+    check_page(zhurnal["text"].replace("(удалённый участник)", "Boris"),
                (searches(db_url, ids) + staff)[:10], "ru")
     assert buttons(zhurnal) == [["Более ранние »"], ["🔎 По участнику"], ["« Сотрудникам"]]
     ira.press(zhurnal, "По участнику")
@@ -299,9 +299,9 @@ def test_admin_audit_log_pages_and_filter_in_english_and_russian(emu, launcher, 
     # Everyone's actions, then Cancel from the question: the newest page, the step over.
     mid = nikto["message_id"]
     ira.press(eyo, "Все действия")
-    ira.press(ira.wait_edit(mid, "изменена роль — (данные удалены)"), "По участнику")
+    ira.press(ira.wait_edit(mid, "изменена роль — (удалённый участник)"), "По участнику")
     ira.press(ira.wait_edit(mid, "Фильтр журнала"), "Отмена")
-    ira.wait_edit(mid, "изменена роль — (данные удалены)")
+    ira.wait_edit(mid, "изменена роль — (удалённый участник)")
     assert query(db_url, "SELECT count(*) FROM conversation_state WHERE state LIKE 'aud%'"
                  ) == [(0,)]
 

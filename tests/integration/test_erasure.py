@@ -148,7 +148,8 @@ def test_audit_details_lose_her_reasons_phone_and_telegram_id_and_keep_their_sha
 def test_her_card_codes_and_spent_tokens_go(world):
     world.run("INSERT INTO card_codes (code, member_id, token, issued_at, expires_at) VALUES"
               " ('123456', %s, 'tok-a', now(), now() + interval '5 minutes'),"
-              " ('654321', %s, 'tok-c', now(), now() + interval '5 minutes')", (world.anna, world.carl))
+              " ('654321', %s, 'tok-c', now(), now() + interval '5 minutes')",
+              (world.anna, world.carl))
     world.run("INSERT INTO card_spent (token, member_id, reason, at, expires_at) VALUES"
               " ('tok-old', %s, 'used', now(), now() + interval '5 minutes')", (world.anna,))
     world.erase()
@@ -157,8 +158,8 @@ def test_her_card_codes_and_spent_tokens_go(world):
 
 
 def test_her_flood_and_command_list_rows_go(world):
-    world.run("INSERT INTO chat_flood (chat_id, tokens, updated_at) VALUES (%s, 1, now()), (%s, 1, now())",
-              (ANNA_TG, CARL_TG))
+    world.run("INSERT INTO chat_flood (chat_id, tokens, updated_at)"
+              " VALUES (%s, 1, now()), (%s, 1, now())", (ANNA_TG, CARL_TG))
     world.run("INSERT INTO command_lists (chat_id, fingerprint) VALUES"
               " (%s, '0123456789abcdef'), (%s, '0123456789abcdef')", (ANNA_TG, CARL_TG))
     world.erase()
@@ -317,7 +318,8 @@ def test_nothing_of_her_is_left_in_any_column(world):
     world.outbox(BORIS_TG, {"text": "🪪 Anna Petrova 📞 +15551000001"})
     world.run("INSERT INTO member_notes (member_id, author_id, body) VALUES (%s, %s,"
               " 'Anna Petrova, knee')", (world.anna, world.boris))
-    world.run("INSERT INTO chat_flood (chat_id, tokens, updated_at) VALUES (%s, 1, now())", (ANNA_TG,))
+    world.run("INSERT INTO chat_flood (chat_id, tokens, updated_at) VALUES (%s, 1, now())",
+              (ANNA_TG,))
     world.erase(update_id=1)
     found = []
     for table, column in world.run("SELECT table_name, column_name FROM"
@@ -327,3 +329,25 @@ def test_nothing_of_her_is_left_in_any_column(world):
             if value == ANNA_TG or (text and any(t in text for t in TRACES)):
                 found.append((table, column, value))
     assert found == []
+
+
+@pytest.mark.parametrize(("lang", "shown"), [("en", "(deleted member)"),
+                                             ("ru", "(удалённый участник)")])
+def test_others_see_deleted_member_where_an_erased_trainer_or_note_author_was(db, lang, shown):
+    """Boris, a trainer and admin who wrote a note on Carl, erases his data: Carl's class
+    details name its trainer, and Carl's card the note's author, as a deleted member."""
+    from fitclub.locales import Texts
+    from fitclub.screens import members_admin
+    from fitclub.screens import timetable as timetable_screens
+    from fitclub.services import member_card, timetable
+
+    world = World(db)
+    world.run("INSERT INTO member_notes (member_id, author_id, body) VALUES (%s, %s, 'ok')",
+              (world.carl, world.boris))
+    assert privacy.erase_member(db, world.boris, BORIS_TG, NOW, RULES)[0]
+    tx = Texts(lang)
+    found = timetable.details(db, world.carl, world.class_id, NOW, RULES)
+    text = timetable_screens.details(tx, found, None, "back").text
+    assert tx("class_trainer", trainer=shown) in text
+    card = members_admin.card(tx, member_card.card(db, world.carl, NOW, RULES)).text
+    assert f", {shown}: ok" in card

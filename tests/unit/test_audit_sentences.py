@@ -265,12 +265,12 @@ def test_sentences_in_each_language(lang, action, details, expected):
     ("en", ["The bot marked Anna Petrova as a no-show at Yoga on Mon 7 Dec, 17:00",
             "⛔ Refused: Someone not registered tried to use check-in",
             "Ada Admin: membership.transferred",
-            "(erased member) booked a class",
+            "(deleted member) booked a class",
             "Ada Admin deleted the plan Trial"]),
     ("ru", ["Бот: отмечена неявка (занятие «Yoga», пн 7 дек., 17:00) — Anna Petrova",
             "⛔ Отказано: Незарегистрированный пользователь — отметка прихода",
             "Ada Admin: membership.transferred",
-            "(данные удалены): запись на занятие",
+            "(удалённый участник): запись на занятие",
             "Ada Admin: удалён тариф «Trial»"]),
 ])
 def test_the_bot_strangers_erased_people_and_gone_things(lang, expected):

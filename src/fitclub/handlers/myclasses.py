@@ -85,7 +85,7 @@ def mark(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQue
 
 def _toast(tx: Texts, result: attendance.MarkResult, what: Mark) -> str:
     """One line on what the press did, or why it did nothing."""
-    name = result.name or tx("mc_erased")
+    name = result.name or tx("member_erased")
     if result.outcome is Outcome.MARKED:
         return tx(f"mc_marked_{what.value}", name=name)
     if result.outcome is Outcome.UNCHANGED:

@@ -20,6 +20,12 @@ class Screen(NamedTuple):
     markup: Any = None
 
 
+def person(tx: Any, name: str | None) -> str:
+    """A person's name as others see it: "(deleted member)" once they erased their data
+    (their name is gone; a trainer's name comes as '' then)."""
+    return name or tx("member_erased")
+
+
 def inline(rows: list[list[tuple[str, str]]]) -> types.InlineKeyboardMarkup:
     """An inline keyboard from rows of (label, callback_data).
 

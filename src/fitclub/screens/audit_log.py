@@ -94,14 +94,14 @@ class Words:
         """Who did it: their name, the erased member, or the bot itself (no actor)."""
         if self.entry.actor_id is None:
             return self.tx("aud_system")
-        return self.entry.actor_name or self.tx("aud_erased")
+        return self.entry.actor_name or self.tx("member_erased")
 
     @property
     def member(self) -> str:
         """The member it was about: their name, else the erased member, else 'a member'."""
         if self.entry.subject_id is None:
             return self.tx("aud_a_member")
-        return self.entry.subject_name or self.tx("aud_erased")
+        return self.entry.subject_name or self.tx("member_erased")
 
     @property
     def cls_name(self) -> Raw:

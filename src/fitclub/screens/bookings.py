@@ -9,7 +9,7 @@ import icalendar
 
 from fitclub.callbacks import CANCEL_ASK, CANCEL_YES, CLASS, LEAVE, MENU, OFFER
 from fitclub.locales import Texts, club
-from fitclub.screens import Screen, inline
+from fitclub.screens import Screen, inline, person
 from fitclub.screens.menu import back_to_menu
 from fitclub.services.booking import OfferNotice, Refusal, Terms
 from fitclub.services.timetable import ClassDetails, ClassView, MyBookings
@@ -124,7 +124,8 @@ def calendar(tx: Texts, cls: ClassView, now: datetime, domain: str = "fitclub") 
     event.add("dtstart", cls.starts_at.astimezone(tz))
     event.add("dtend", cls.ends_at.astimezone(tz))
     event.add("summary", tx.content(cls.name))
-    event.add("description", html.unescape(tx("calendar_description", trainer=cls.trainer)))
+    event.add("description", html.unescape(tx("calendar_description",
+                                                trainer=person(tx, cls.trainer))))
     if cls.room:
         event.add("location", cls.room)
     cal.add_component(event)

@@ -20,7 +20,7 @@ from fitclub.callbacks import (
     NEW_CLASS,
 )
 from fitclub.locales import Raw, Texts, esc, zone_name
-from fitclub.screens import Screen, inline
+from fitclub.screens import Screen, inline, person
 from fitclub.screens.staff import back_row
 from fitclub.services.class_planner import Overlap
 from fitclub.services.class_types import CAPACITY_MAX, Problem
@@ -79,7 +79,7 @@ def day(tx: Texts, found: Day, note: str | None = None) -> Screen:
     for cls in classes:
         mark = "✖ " if cls.status == "cancelled" else ""
         lines.append(mark + tx("cls_day_line", time=tx.time(cls.starts_at), name=cls.name,
-                               trainer=cls.trainer))
+                               trainer=person(tx, cls.trainer)))
         lines.append("    " + _places(tx, cls))
         rows.append([(f"{mark}{tx.time(cls.starts_at)} {esc(tx.content(cls.name))} · "
                       f"{cls.booked}/{cls.capacity}"[:60], ADMIN_CLASS(class_id=cls.id))])
@@ -105,7 +105,7 @@ def card(tx: Texts, cls: AdminClass, now: datetime, note: str | None = None) -> 
     lines += [tx("cls_card_title", name=cls.name),
               tx.plural("cls_card_when", cls.duration_minutes,
                         when=tx.datetime(cls.starts_at)),
-              tx("cls_card_trainer", trainer=cls.trainer),
+              tx("cls_card_trainer", trainer=person(tx, cls.trainer)),
               tx("cls_card_room", room=cls.room) if cls.room else tx("cls_card_no_room"),
               tx("cls_card_booked", booked=cls.booked, capacity=cls.capacity)]
     if cls.held:

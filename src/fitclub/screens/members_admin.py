@@ -30,7 +30,7 @@ from fitclub.callbacks import (
 )
 from fitclub.db.members import Member
 from fitclub.locales import Texts
-from fitclub.screens import Screen, inline
+from fitclub.screens import Screen, inline, person
 from fitclub.screens.membership import freeze_line, status_text
 from fitclub.screens.plans import summary, visits_text
 from fitclub.screens.staff import back_row
@@ -147,8 +147,8 @@ def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
     if not found.bookings:
         lines.append(tx("mbr_card_none"))
     lines += ["", tx("mbr_card_notes")]
-    lines += [tx("mbr_card_note_line", date=tx.date(n.created_at, "long"), author=n.author or "—",
-                 body=n.body) for n in found.notes]
+    lines += [tx("mbr_card_note_line", date=tx.date(n.created_at, "long"),
+                 author=person(tx, n.author), body=n.body) for n in found.notes]
     if not found.notes:
         lines.append(tx("mbr_card_none"))
     rows = []

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fitclub.callbacks import TRAINER_CLASSES, TRAINER_MARK, TRAINER_ROSTER
 from fitclub.locales import Raw, Texts, esc
-from fitclub.screens import Screen, inline
+from fitclub.screens import Screen, inline, person
 from fitclub.screens.staff import back_row
 from fitclub.services.attendance import (
     Mark,
@@ -38,7 +38,7 @@ def _cut(name: str, limit: int) -> str:
 def _who(tx: Texts, name: str | None) -> str:
     """A person's name for a line or a button (erased members have none)."""
     if not name:
-        return tx("mc_erased")
+        return tx("member_erased")
     return _cut(name, NAME_CHARS)
 
 
@@ -148,7 +148,7 @@ def roster(tx: Texts, found: Roster, now: datetime, page: int = 0,
     cls = found.cls
     lines = [note, ""] if note else []
     lines += [tx("mc_roster_title", name=cls.name, when=tx.datetime(cls.starts_at)),
-              tx("mc_roster_meta", minutes=cls.duration_minutes, trainer=cls.trainer)]
+              tx("mc_roster_meta", minutes=cls.duration_minutes, trainer=person(tx, cls.trainer))]
     if cls.room:
         lines.append(tx("mc_roster_room", room=cls.room))
     lines += [tx("mc_roster_counts", booked=len(found.places), capacity=cls.capacity,

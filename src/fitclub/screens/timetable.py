@@ -15,7 +15,7 @@ from fitclub.callbacks import (
     TIMETABLE,
 )
 from fitclub.locales import Raw, Texts, esc
-from fitclub.screens import Screen, inline
+from fitclub.screens import Screen, inline, person
 from fitclub.screens.bookings import refusal
 from fitclub.screens.menu import back_to_menu
 from fitclub.services.booking import Refusal
@@ -42,7 +42,7 @@ def day(tx: Texts, on: date, classes: list[ClassView], shown: list[date]) -> Scr
     for cls in classes:
         mark = MARKS.get(cls.my_status or "", "")
         line = tx("timetable_line", time=tx.time(cls.starts_at), name=cls.name,
-                  trainer=cls.trainer)
+                  trainer=person(tx, cls.trainer))
         lines.append(f"{line}\n    {places(tx, cls)} {mark}".rstrip())
         rows.append([(f"{tx.time(cls.starts_at)} {esc(tx.content(cls.name))} {mark}".strip()[:60],
                       CLASS(class_id=cls.id, back="s"))])
@@ -70,7 +70,7 @@ def details(tx: Texts, found: ClassDetails, link: str | None, back: str,
     lines = [note, ""] if note else []
     lines += [tx("class_title", name=cls.name),
               tx.plural("class_when", cls.duration_minutes, when=tx.datetime(cls.starts_at)),
-              tx("class_trainer", trainer=cls.trainer)]
+              tx("class_trainer", trainer=person(tx, cls.trainer))]
     if cls.room:
         lines.append(tx("class_room", room=cls.room))
     lines.append(tx("class_places", places=Raw(places(tx, cls))))
