@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import traceback
 from datetime import UTC, datetime
 
@@ -173,3 +174,21 @@ def configure(level: str = "INFO", fmt: str = "plain", secrets: tuple[str, ...] 
     telebot_log.handlers.clear()
     telebot_log.propagate = True
     telebot_log.setLevel(max(logging.WARNING, root.level))
+    # An exception nothing caught would be printed by Python with its message: log it instead,
+    # through the same formatter (frames, no messages).
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(exc_type, exc, tb) -> None:
+    logging.getLogger("fitclub").critical("uncaught %s", exc_type.__name__,
+                                          exc_info=(exc_type, exc, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if issubclass(args.exc_type, SystemExit):
+        return  # as Python's own hook: a thread's sys.exit() is no error
+    logging.getLogger("fitclub").critical(
+        "uncaught %s in thread %s", args.exc_type.__name__,
+        args.thread.name if args.thread else "?",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import threading
 
 import psycopg2
 import pytest
@@ -36,11 +37,14 @@ def bot_log(monkeypatch):
     """The bot's own log set-up (LOG_LEVEL=DEBUG) writing into a string."""
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    root, telebot_log = logging.getLogger(), logging.getLogger("TeleBot")
+    saved = root.handlers[:], root.level, telebot_log.level, sys.excepthook, \
+        threading.excepthook
     logs.configure("DEBUG")
     yield stream
-    root.handlers[:], root.level = saved
+    root.handlers[:], root.level = saved[0], saved[1]
+    telebot_log.setLevel(saved[2])
+    sys.excepthook, threading.excepthook = saved[3], saved[4]
 
 
 def test_a_refused_row_is_described_by_sqlstate_and_constraint_only(db_url):

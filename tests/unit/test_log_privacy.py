@@ -15,6 +15,7 @@ import ast
 import io
 import logging
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -257,11 +258,26 @@ def test_describe_keeps_only_what_holds_no_personal_data():
 def root_logging():
     root, telebot_log = logging.getLogger(), logging.getLogger("TeleBot")
     saved = (root.handlers[:], root.level, telebot_log.level, telebot_log.handlers[:],
-             telebot_log.propagate)
+             telebot_log.propagate, sys.excepthook, threading.excepthook)
     yield
     root.handlers[:], root.level = saved[0], saved[1]
     telebot_log.setLevel(saved[2])
     telebot_log.handlers[:], telebot_log.propagate = saved[3], saved[4]
+    sys.excepthook, threading.excepthook = saved[5], saved[6]
+
+
+def test_an_exception_nothing_caught_is_logged_without_its_message(root_logging, monkeypatch):
+    """Python would print it to stderr, message and all; the bot logs it like any other."""
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    logs.configure("INFO")
+    thread = threading.Thread(target=_raise_with_personal_data, name="worker-9")
+    thread.start()
+    thread.join()
+    out = stream.getvalue()
+    assert "CRITICAL fitclub" in out and "uncaught ValueError in thread worker-9" in out
+    assert "_raise_with_personal_data" in out
+    assert NAME not in out and PHONE not in out
 
 
 def test_pytelegrambotapi_logs_nothing_below_warning_at_log_level_debug(root_logging,
