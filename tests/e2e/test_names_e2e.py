@@ -83,5 +83,8 @@ def test_a_name_typed_as_an_entity_shows_as_typed_in_an_admins_button(emu, launc
     ada.press(log, "Filter by member")
     ada.wait_edit(log["message_id"], "Filter the audit log")
     (found,) = ada.send("Eve")
-    assert buttons(found) == [["&#8238;Eve · +15551000002"], ["Cancel"]]
+    assert buttons(found) == [["&#8238;Eve"], ["Cancel"]]  # by name: no phone digit
     assert "\u202e" not in str(buttons(found))
+    (by_phone,) = ada.send("+1 555 100 0002")  # her whole number: shown as typed
+    assert buttons(by_phone) == [["&#8238;Eve · +15551000002"], ["Cancel"]]
+    assert "\u202e" not in str(buttons(by_phone))
