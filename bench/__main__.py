@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from bench import ROOT, announce_bench, http_clients, retention, runtime_bench
+from bench import ROOT, announce_bench, charts, http_clients, retention, runtime_bench
 
 CEILING = ROOT / "bench" / "tgemu_ceiling.py"
 
@@ -25,6 +25,10 @@ def main() -> int:
           flush=True)
     if retention.main([]) != 0:
         failed.append("retention")
+    print("\n== charts: 50 members press Activity at once while others are answered ==",
+          flush=True)
+    if charts.main([]) != 0:
+        failed.append("charts")
     if CEILING.is_file():  # tgemu's own ceiling; a script of its own
         print("\n== tgemu ceiling ==", flush=True)
         if subprocess.run([sys.executable, str(CEILING)], cwd=ROOT, check=False).returncode:

@@ -76,6 +76,19 @@ def _has_matplotlib(pid: int) -> bool:
     return "matplotlib" in Path(f"/proc/{pid}/maps").read_text()
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def test_activity_chart_caption_menu_and_memory(emu, launcher, db_url):
     anna = Person(emu, "Anna")
     member_id = _member(db_url, anna)
@@ -104,7 +117,10 @@ def test_activity_chart_caption_menu_and_memory(emu, launcher, db_url):
     assert caption.endswith("\n" + headline(tx, stats))
     assert not any(screens.week_label(tx, w) in caption for w in stats.weeks)  # no bar as text
     assert buttons(shown) == [["🏠 Menu"]]
-    assert _has_matplotlib(bot.pid)
+    # Drawn in the renderer's own process, a child of the bot: the bot never loads matplotlib.
+    assert not _has_matplotlib(bot.pid)
+    (drawer,) = [c for c in _children(bot.pid) if _has_matplotlib(c)]
+    rss_drawer = _rss_kb(drawer)
 
     # The menu's Activity: the menu message makes way for the chart.
     started = time.monotonic()
@@ -124,6 +140,7 @@ def test_activity_chart_caption_menu_and_memory(emu, launcher, db_url):
                            for e in anna.events()), 15, "the chart deleted")
 
     print(f"\nbot RSS: {rss_before} kB before a chart, {rss_after} kB after the first chart, "
+          f"the drawing process {rss_drawer} kB, "
           f"{rss_second} kB after the second (+{rss_after - rss_before} kB); first chart "
           f"{first_seconds:.2f} s from /activity to the photo, second {second_seconds:.2f} s")
 

@@ -12,6 +12,8 @@ no visit yet there is no chart, only a text screen.
 
 from __future__ import annotations
 
+import functools
+
 import telebot
 from telebot import types
 
@@ -79,7 +81,8 @@ def show_activity(deps: Deps, ctx: UpdateContext, member: Member,
     ui.show(ctx, screen, call)
     renderer.submit(pictures.Picture(
         member_id=member.id, chat_id=ctx.chat_id, update_id=ctx.update_id, key=key,
-        draw=lambda: screens.draw(key), caption=screen.text, markup=screen.markup.to_dict(),
+        draw=functools.partial(screens.draw, key), caption=screen.text,
+        markup=screen.markup.to_dict(),
         filename=FILENAME, screen_id=ctx.last_queued_id,
         pressed_message_id=_pressed_id(call)))
 

@@ -1,9 +1,12 @@
 """Pictures (charts) drawn off the worker path and delivered through the outbox when ready.
 
 A handler never waits for a drawing: it commits its screen as text (the numbers are true
-without the picture) and hands the picture to the renderer, one thread of its own (matplotlib
-is not thread safe, and one thread is what the drawing lock allowed anyway). The renderer draws
-holding no database connection, then delivers in a short transaction of its own:
+without the picture) and hands the picture to the renderer, one thread of its own. The thread
+has each picture drawn in one child process, spawned at the first picture and run at the lowest
+CPU priority (SCHED_IDLE, else nice 10): drawing is Python holding the GIL for ~0.1 s, which in
+the bot's own process would slow every worker, and matplotlib is not thread safe, so one
+picture at a time. The thread holds no database connection meanwhile; it then delivers the
+picture in a short transaction of its own:
 
 - It takes the chat's advisory lock (the one a worker holds while it runs an update), waiting
   for it: the handler's transaction has then committed or rolled back. An update that is not
@@ -28,11 +31,15 @@ process (a second instance keeps its own).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -49,6 +56,25 @@ CACHE_SIZE = 512  # pictures kept (a weekly chart is about 25 kB)
 QUEUE_LIMIT = 300  # members waiting for a picture before the next is refused (~30 s of drawing)
 DELIVERY_PATIENCE = 30.0  # seconds a picture waits for its text screen to leave the sender
 RETRY_SECONDS = 0.25
+DRAW_TIMEOUT = 60.0  # seconds a drawing may take before its process is replaced
+NICE = 10  # the drawing process's niceness where SCHED_IDLE is not available
+
+
+def _drawing_process(parent: int) -> None:
+    """In the drawing process, first: yield the CPU to the bot and the database, and end when
+    the bot does (a SIGKILL leaves no orphan drawing on)."""
+    try:  # Linux: run only when a CPU would otherwise be idle
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(OSError):  # not allowed either: draw at the same priority
+            os.nice(NICE)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -59,7 +85,7 @@ class Picture:
     chat_id: int
     update_id: int
     key: Hashable  # everything drawn: equal keys, equal pictures
-    draw: Callable[[], bytes]  # the PNG; called on the renderer's thread
+    draw: Callable[[], bytes]  # the PNG; picklable (called in the drawing process)
     caption: str
     markup: Any
     filename: str
@@ -108,6 +134,7 @@ class Renderer:
         self._stop = threading.Event()
         self._deadline = float("inf")  # when stopping: no picture is started after it
         self._thread: threading.Thread | None = None
+        self._drawer: ProcessPoolExecutor | None = None
         self.drawn = 0
         self.delivered = 0
 
@@ -165,7 +192,29 @@ class Renderer:
         if self._thread is None:
             return True
         self._thread.join(max(0.0, deadline - self.clock()))
+        self._close_drawer()
         return not self._thread.is_alive()
+
+    def _close_drawer(self, kill: bool = False) -> None:
+        drawer, self._drawer = self._drawer, None
+        if drawer is None:
+            return
+        if kill:  # a drawing that hangs: its process goes
+            for process in list(getattr(drawer, "_processes", {}).values()):
+                process.kill()
+        drawer.shutdown(wait=False, cancel_futures=True)
+
+    def _draw(self, picture: Picture) -> bytes:
+        """The picture drawn in the drawing process (started at the first picture)."""
+        if self._drawer is None:
+            self._drawer = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_drawing_process, initargs=(os.getpid(),))
+        try:
+            return self._drawer.submit(picture.draw).result(timeout=DRAW_TIMEOUT)
+        except Exception:
+            self._close_drawer(kill=True)  # broken or hung: a new process next time
+            raise
 
     def idle(self) -> bool:
         """Nothing waiting or being drawn (tests and benchmarks wait for it)."""
@@ -209,7 +258,7 @@ class Renderer:
     def _one(self, picture: Picture) -> None:
         png = self.cached(picture.key)
         if png is None:
-            png = picture.draw()  # no lock of ours, no connection held
+            png = self._draw(picture)  # no lock of ours, no connection held
             self.drawn += 1
             with self._lock:
                 self._cache[picture.key] = png

@@ -1,0 +1,240 @@
+"""50 members press Activity at once while other members use the bot: their replies unchanged.
+
+A throwaway PostgreSQL, tgemu in this process (no Telegram limits) and the bot as its own
+process with bot-side limits set high (OUTBOUND_RATE, PER_CHAT_RATE: Telegram's 30 messages/s
+is not what is measured here, the workers are).
+
+- 50 chart members, each with visits of a different weekly pattern (so 50 different charts,
+  none served from another's), and a menu message from /start.
+- OTHERS other members, each in a closed loop: /start or /bookings (in turn), wait for the
+  bot's answer, think THINK seconds. Their reply latency is tgemu's: from the update reaching
+  the bot (getUpdates) to the bot's first answering call.
+- One chart drawn first by a warm-up member (matplotlib loaded), then two phases of PHASE
+  seconds: without presses, then with the 50 presses at the phase's start. Prints the other
+  members' reply p50/p95/p99 in each, and how long the 50 charts took to arrive (press to
+  photo at tgemu). Writes bench/reports/charts.json.
+
+    .venv/bin/python -m bench.charts [--others 10] [--phase 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench import REPORTS
+from fitclub.db.migrate import Migrator
+from fitclub.devdb import DevPostgres
+from tests import factories
+from tests.e2e.harness import TOKEN, Launcher, wait_until
+from tests.e2e.session import button_data
+from tgemu import Emulator
+
+REPORT = REPORTS / "charts.json"
+CHARTS = 50
+THINK = 0.1
+ENV = {"OUTBOUND_RATE": "1000", "PER_CHAT_RATE": "100", "FLOOD_BURST": "1000",
+       "FLOOD_RATE": "100", "LOG_LEVEL": "WARNING"}
+
+
+def _percentiles(values: list[float]) -> dict:
+    ordered = sorted(values)
+    if not ordered:
+        return {"n": 0}
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {"n": len(ordered), "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
+            "max_ms": round(ordered[-1] * 1000, 1),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 1)}
+
+
+def _populate(emu: Emulator, db_url: str, others: int) -> tuple[list, list, object]:
+    now = datetime.now(UTC)
+    chart_users = [emu.create_user(f"C{i}") for i in range(CHARTS)]
+    other_users = [emu.create_user(f"O{i}") for i in range(others)]
+    warm = emu.create_user("Warm")
+    ids = factories.members(db_url, [{"telegram_id": u.id, "first_name": f"M{u.id}",
+                                      "phone": f"+1000{u.id}"}
+                                     for u in [*chart_users, *other_users, warm]])
+    for n, member_id in enumerate([*ids[:CHARTS], ids[-1]]):
+        for week in range(6):  # one or two visits a week, by the bits of n: 64 patterns
+            for k in range(1 + ((n >> week) & 1)):
+                factories.visit(db_url, member_id,
+                                checked_in_at=now - timedelta(weeks=week, hours=2 + 30 * k))
+    return chart_users, other_users, warm
+
+
+def _photo_since(emu: Emulator, user, since: int) -> bool:
+    return any(e.get("photo") for e in emu.transcript(TOKEN, user.id)[since:]
+               if e["kind"] == "message")
+
+
+class Others:
+    """The other members' closed loops; latencies recorded while `recording` is set."""
+
+    def __init__(self, emu: Emulator, users: list) -> None:
+        self.emu = emu
+        self.users = users
+        self.samples: list[float] = []
+        self.errors = 0
+        self.recording = threading.Event()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._loop, args=(u, i), daemon=True)
+                        for i, u in enumerate(users)]
+
+    def _loop(self, user, index: int) -> None:
+        n = index
+        while not self.stop.is_set():
+            text = "/start" if n % 2 else "/bookings"
+            n += 1
+            recording = self.recording.is_set()
+            try:
+                update_id = user.send_text(TOKEN, text)
+                seconds = self.emu.wait_answered(TOKEN, update_id, timeout=30)
+            except Exception:
+                with self.lock:
+                    self.errors += 1
+                continue
+            if recording and self.recording.is_set():
+                with self.lock:
+                    self.samples.append(seconds)
+            time.sleep(THINK)
+
+    def start(self) -> None:
+        for th in self.threads:
+            th.start()
+
+    def measure(self, seconds: float) -> list[float]:
+        with self.lock:
+            self.samples = []
+        self.recording.set()
+        time.sleep(seconds)
+        self.recording.clear()
+        with self.lock:
+            return list(self.samples)
+
+    def close(self) -> None:
+        self.stop.set()
+        for th in self.threads:
+            th.join(35)
+
+
+def run(others: int, phase: float) -> dict:
+    with DevPostgres() as dev, tempfile.TemporaryDirectory() as tmp:
+        db_url = dev.create_database("fitclub_charts")
+        Migrator(db_url).migrate()
+        emu = Emulator(port=0, global_rate=None, per_chat_rate=None)
+        emu.start()
+        launcher = Launcher(Path(tmp), emu)
+        try:
+            return _scenario(emu, launcher, db_url, others, phase)
+        finally:
+            launcher.close(failed=False)
+            emu.stop()
+
+
+def _scenario(emu: Emulator, launcher: Launcher, db_url: str, others: int,
+              phase: float) -> dict:
+    chart_users, other_users, warm = _populate(emu, db_url, others)
+    launcher.start(db_url, **ENV)
+    menus = []
+    for user in chart_users:
+        update_id = user.send_text(TOKEN, "/start")
+        emu.wait_answered(TOKEN, update_id, timeout=30)
+    for user in chart_users:
+        menu = wait_until(lambda u=user: next((e for e in emu.transcript(TOKEN, u.id)
+                                               if e["kind"] == "message"), None), 30, "a menu")
+        menus.append(menu)
+    before = len(emu.transcript(TOKEN, warm.id))
+    warm.send_text(TOKEN, "/activity")  # matplotlib loaded, fonts cached
+    wait_until(lambda: _photo_since(emu, warm, before), 60, "the warm-up chart")
+
+    loops = Others(emu, other_users)
+    loops.start()
+    time.sleep(2)  # the loops settle
+    quiet = loops.measure(phase / 2)
+
+    marks = [len(emu.transcript(TOKEN, u.id)) for u in chart_users]
+    arrived: dict[int, float] = {}
+    done = threading.Event()
+
+    def watch(pressed_at: float) -> None:
+        while len(arrived) < CHARTS and time.monotonic() - pressed_at < 120:
+            for user, mark in zip(chart_users, marks, strict=True):
+                if user.id not in arrived and _photo_since(emu, user, mark):
+                    arrived[user.id] = time.monotonic() - pressed_at
+            time.sleep(0.1)
+        done.set()
+
+    loops.recording.set()
+    with loops.lock:
+        loops.samples = []
+    pressed_at = time.monotonic()
+    for user, menu in zip(chart_users, menus, strict=True):
+        user.press_button(TOKEN, menu["message_id"], button_data(menu, "Activity"))
+    press_seconds = time.monotonic() - pressed_at
+    threading.Thread(target=watch, args=(pressed_at,), daemon=True).start()
+    time.sleep(phase)
+    loops.recording.clear()
+    with loops.lock:
+        busy = list(loops.samples)
+    done.wait(120)
+    time.sleep(1)
+    quiet += loops.measure(phase / 2)  # half the quiet samples before the presses, half after
+    loops.close()
+    times = sorted(arrived.values())
+    return {
+        "others": others, "think_seconds": THINK, "phase_seconds": phase,
+        "without_presses": _percentiles(quiet),
+        "with_50_presses": _percentiles(busy),
+        "charts": {"pressed": CHARTS, "arrived": len(times),
+                   "presses_sent_in_seconds": round(press_seconds, 3),
+                   "first_seconds": round(times[0], 2) if times else None,
+                   "median_seconds": round(statistics.median(times), 2) if times else None,
+                   "last_seconds": round(times[-1], 2) if times else None},
+        "other_errors": loops.errors,
+    }
+
+
+def table(report: dict) -> str:
+    q, b, c = report["without_presses"], report["with_50_presses"], report["charts"]
+
+    def line(name: str, p: dict) -> str:
+        return (f"{name:<26} {p['n']:>5} replies  p50 {p['p50_ms']:>6} ms  p95 {p['p95_ms']:>6} ms"
+                f"  p99 {p['p99_ms']:>6} ms  max {p['max_ms']:>6} ms")
+
+    return "\n".join([
+        f"{report['others']} other members, /start and /bookings in turn, {report['think_seconds']}"
+        f" s apart, {report['phase_seconds']} s a phase:",
+        line("without presses", q),
+        line(f"with {c['pressed']} Activity presses", b),
+        f"the {c['pressed']} charts: {c['arrived']} arrived, first after {c['first_seconds']} s,"
+        f" median {c['median_seconds']} s, last {c['last_seconds']} s after the presses",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--others", type=int, default=10)
+    ap.add_argument("--phase", type=float, default=12.0)
+    args = ap.parse_args(argv)
+    report = run(args.others, args.phase)
+    report["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report))
+    return 0 if report["charts"]["arrived"] == CHARTS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
