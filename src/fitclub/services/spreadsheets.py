@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import tempfile
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from typing import NamedTuple
@@ -124,9 +126,46 @@ def sheet_name(name: str) -> str:
     return cleaned or "Sheet1"
 
 
-# Bytes an XLSX cell costs in the sheet's XML besides its text (tags, reference, style): the
-# size limit counts them, so the compressed file is always well under it.
-_CELL_OVERHEAD = 40
+#: Bytes an XLSX file holds besides its sheet's rows (the zip's directory, styles, workbook,
+#: the header row), counted generously.
+XLSX_FIXED_BYTES = 16 * 1024
+
+
+class _DeflatedSize:
+    """An upper estimate of the compressed size of a sheet's rows: each row, as XML shaped like
+    XlsxWriter's, goes through deflate (small blocks, so little waits uncompressed), the bytes
+    that came out plus those still waiting counted whole."""
+
+    def __init__(self) -> None:
+        self._deflate = zlib.compressobj(6, zlib.DEFLATED, -15, 4)
+        self.out = 0
+        self._waiting = 0
+
+    def add(self, row_number: int, row: Sequence[object]) -> int:
+        """Count one more row; the estimate with it."""
+        cells = []
+        for col, value in enumerate(row):
+            ref = f"{_column_name(col)}{row_number}"
+            if isinstance(value, str):
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
+            elif value is not None:
+                cells.append(f'<c r="{ref}" s="2"><v>{value}</v></c>')
+        data = f'<row r="{row_number}" spans="1:{len(row)}">{"".join(cells)}</row>'.encode()
+        came = len(self._deflate.compress(data))
+        self.out += came
+        self._waiting = len(data) if came else self._waiting + len(data)
+        return self.out + self._waiting
+
+
+@functools.cache
+def _column_name(col: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    name = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        name = chr(65 + rest) + name
+    return name
 
 
 def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet: str,
@@ -135,8 +174,8 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
     """An XLSX workbook of one sheet named `sheet`: the header row (bold, frozen, with a
     filter), then the rows, streamed (`constant_memory`). Text is always a string cell,
     whole numbers numbers, booleans booleans, dates dates (`date_format`) and moments local
-    date-times (`datetime_format`, in `timezone`). Rows past max_bytes of sheet XML are left
-    out; the compressed file is smaller still."""
+    date-times (`datetime_format`, in `timezone`). Rows that would take the file past
+    max_bytes (by an upper estimate of their compressed size) are left out."""
     out = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="fitclub-xlsx-") as tmp:
         book = xlsxwriter.Workbook(out, {"constant_memory": True, "tmpdir": tmp,
@@ -148,14 +187,13 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
         widths = [len(h) for h in header]
         for col, title in enumerate(header):
             ws.write_string(0, col, title, bold)
-        size = sum(len(h.encode()) + _CELL_OVERHEAD for h in header)
+        size = _DeflatedSize()
         count, complete = 0, True
         for row in rows:
-            cost = sum(_CELL_OVERHEAD + len(str(v).encode()) for v in row if v is not None)
-            if size + cost > max_bytes:
+            # A tenth more than the estimate: XlsxWriter's XML is a little longer than ours.
+            if XLSX_FIXED_BYTES + size.add(count + 2, row) * 11 // 10 > max_bytes:
                 complete = False
                 break
-            size += cost
             count += 1
             for col, value in enumerate(row):
                 widths[col] = max(widths[col], _write(ws, count, col, value, timezone, day,
