@@ -4,8 +4,10 @@ matplotlib (with numpy) costs a process tens of megabytes, so it is imported ins
 drawing function: a bot that never draws a chart never loads it. pyplot is not used: its
 figure registry is global to the process and keeps every figure until `plt.close`, while a
 `Figure` of our own on an Agg canvas is freed like any object (matplotlib's advice for
-servers). matplotlib is not thread-safe (shared font and text caches), and the bot draws from
-worker threads, so drawings take turns under one lock; a chart takes tens of milliseconds.
+servers). matplotlib is not thread-safe (shared font and text caches), so drawings in one
+process take turns under one lock; a chart takes about 0.1 s. Activity charts are drawn by the
+renderer's own process (`fitclub.runtime.pictures`), never by a worker; the admins' weekly
+report chart is still drawn by its handler.
 
 Labels must fit in any language: after the layout, the axis labels are measured as drawn
 (the renderer's extents); labels closer than LABEL_GAP (they would read as one) are turned
