@@ -15,24 +15,21 @@ ALTER TABLE outbox ADD COLUMN forget_chat boolean NOT NULL DEFAULT false;
 ALTER TABLE outbox ADD COLUMN scrub_when_done boolean NOT NULL DEFAULT false;
 ALTER TABLE inbox ADD COLUMN scrub_when_done boolean NOT NULL DEFAULT false;
 
--- Whether a text holds one of an erased person's identifiers: one of `patterns` (LIKE
--- patterns of names, phone, username in the case forms they may be written in), the phone's
--- digits once every other character is taken out ('+1 555 100-0001'), or their Telegram id
--- as a whole number (`id_pattern`, a regular expression; '' for none).
-CREATE FUNCTION erasure_holds(s text, patterns text[], digits text, id_pattern text)
+-- Whether a text holds one of an erased person's identifiers: `pattern` is one regular
+-- expression (matched without regard to ASCII case) with every form of their names, phone
+-- (also its digits with separators between them: '+1 555 100-0001'), username and Telegram id
+-- (as a whole number) as alternatives, so each text is read once (privacy.Terms); '' for none.
+CREATE FUNCTION erasure_holds(s text, pattern text)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT s IS NOT NULL AND (
-        s LIKE ANY (patterns)
-        OR (digits <> '' AND strpos(regexp_replace(s, '[^0-9]', '', 'g'), digits) > 0)
-        OR (id_pattern <> '' AND s ~ id_pattern))
+    SELECT s IS NOT NULL AND pattern <> '' AND s ~* pattern
 $$;
 
 -- A JSON value with every string that holds an identifier (erasure_holds) replaced by '…',
 -- every number equal to the Telegram id `tg_id` made null, and the string values of
 -- `free_keys` (free text about the person, such as a reason) replaced whatever they say.
 -- Keys and the shape stay, so an audit entry still renders ("… deleted member …").
-CREATE FUNCTION erasure_scrub(j jsonb, patterns text[], digits text, id_pattern text,
-                              tg_id bigint, free_keys text[] DEFAULT '{}')
+CREATE FUNCTION erasure_scrub(j jsonb, pattern text, tg_id bigint,
+                              free_keys text[] DEFAULT '{}')
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     k text;
@@ -47,18 +44,18 @@ BEGIN
                 result := result || jsonb_build_object(k, '…');
             ELSE
                 result := result || jsonb_build_object(
-                    k, erasure_scrub(v, patterns, digits, id_pattern, tg_id, free_keys));
+                    k, erasure_scrub(v, pattern, tg_id, free_keys));
             END IF;
         END LOOP;
         RETURN result;
     WHEN 'array' THEN
-        SELECT coalesce(jsonb_agg(erasure_scrub(e, patterns, digits, id_pattern, tg_id,
-                                                free_keys) ORDER BY n), '[]'::jsonb)
+        SELECT coalesce(jsonb_agg(erasure_scrub(e, pattern, tg_id, free_keys) ORDER BY n),
+                        '[]'::jsonb)
         INTO result
         FROM jsonb_array_elements(j) WITH ORDINALITY AS a (e, n);
         RETURN result;
     WHEN 'string' THEN
-        IF erasure_holds(j #>> '{}', patterns, digits, id_pattern) THEN
+        IF erasure_holds(j #>> '{}', pattern) THEN
             RETURN to_jsonb('…'::text);
         END IF;
         RETURN j;

@@ -52,20 +52,25 @@ class _Identifiers(NamedTuple):
 class Terms(NamedTuple):
     """What the member is looked for by, as the erasure queries take it."""
 
-    patterns: list[str]  # LIKE patterns (every case, HTML and JSON form of each identifier)
-    digits: str  # the phone's digits, or '' when too short to look for alone
-    id_pattern: str  # the Telegram id as a whole number (a regular expression), or ''
+    pattern: str  # one regular expression of every form of every identifier, or ''
     tg_id: int | None  # the Telegram id to null in JSON numbers, or None
     byte_terms: list[bytes]  # identifiers as UTF-8, looked for in files' bytes
 
     def params(self) -> dict[str, Any]:
-        return {"patterns": self.patterns, "digits": self.digits,
-                "id_pattern": self.id_pattern, "tg_id": self.tg_id,
+        return {"pattern": self.pattern, "tg_id": self.tg_id,
                 "byte_terms": [psycopg2.Binary(b) for b in self.byte_terms]}
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _literal(text: str) -> str:
+    """Text as a literal in a PostgreSQL regular expression (ASCII punctuation escaped)."""
+    return "".join("\\" + c if ord(c) < 128 and not c.isalnum() and c != " " else c
+                   for c in text)
+
+
+def _ascii_lower(text: str) -> str:
+    """What `~*` folds (ASCII only, whatever the database's locale): non-ASCII letters keep
+    their case, so their case forms are alternatives of their own."""
+    return "".join(c.lower() if c.isascii() else c for c in text)
 
 
 def _forms(term: str) -> set[str]:
@@ -75,7 +80,7 @@ def _forms(term: str) -> set[str]:
     for case in {term, term.lower(), term.upper(), term.title(), term.capitalize()}:
         for shown in {case, html.escape(case), html.escape(case, quote=False)}:
             forms |= {shown, json.dumps(shown, ensure_ascii=False)[1:-1]}
-    return forms
+    return {_ascii_lower(form) for form in forms}
 
 
 def terms_for(telegram_id: int | None, names: Iterable[str | None],
@@ -85,22 +90,24 @@ def terms_for(telegram_id: int | None, names: Iterable[str | None],
     for name in filter(None, names):
         if len(spaced := " ".join(name.split())) >= MIN_TERM:
             raw.add(spaced)
-    digits = ""
-    for phone in filter(None, phones):  # a phone is looked for by its digits too
+    spread: set[str] = set()  # a phone's digits with separators allowed between them
+    for phone in filter(None, phones):
         if len(only := "".join(c for c in phone if c.isdigit())) >= MIN_DIGITS:
             raw |= {phone.strip(), only}
-            digits = digits or only
+            spread.add("[ ().-]{0,3}".join(only))
     for username in filter(None, usernames):
         bare = username.lstrip("@")
         if len(bare) >= MIN_TERM:
             raw |= {bare, "@" + bare}
     long_id = telegram_id is not None and len(str(abs(telegram_id))) >= MIN_ID_DIGITS
-    patterns = sorted({_like(form) for term in raw for form in _forms(term)})
+    alternatives = sorted({_literal(form) for term in raw for form in _forms(term)}) + sorted(
+        spread)
+    if long_id:
+        alternatives.append(f"(^|[^0-9]){telegram_id}([^0-9]|$)")
     byte_terms = sorted({case.encode() for term in raw
                          for case in {term, term.lower(), term.upper(), term.title()}})
-    return Terms(patterns, digits,
-                 f"(^|[^0-9]){telegram_id}([^0-9]|$)" if long_id else "",
-                 telegram_id if long_id else None, byte_terms)
+    return Terms("|".join(f"({a})" for a in alternatives), telegram_id if long_id else None,
+                 byte_terms)
 
 
 def _terms(found: _Identifiers) -> Terms:

@@ -1,8 +1,8 @@
 -- Queries of "Delete my data" (fitclub/services/privacy.py; functions and triggers in
 -- sql/0025_erasure.sql). Parameters: member_id (internal id), tg (Telegram id), update_id
--- (the update erasing), and the identifiers to look for: patterns (LIKE patterns), digits
--- (the phone's digits or ''), id_pattern (the Telegram id as a whole number, a regular
--- expression, or ''), tg_id (the Telegram id to null in JSON, or null), byte_terms (bytea[]).
+-- (the update erasing), and the identifiers to look for (privacy.Terms): pattern (one regular
+-- expression of every form of them, or ''), tg_id (the Telegram id to null in JSON numbers,
+-- or null), byte_terms (bytea[], looked for in files).
 
 -- name: identifiers
 -- What identifies the member: the row, and the names, username and phone Telegram sent with
@@ -40,10 +40,10 @@ WHERE status = 'pending'
 -- Finished jobs whose payload or error names the member keep neither.
 UPDATE jobs
 SET last_error = NULL,
-    payload = erasure_scrub(payload, %(patterns)s, %(digits)s, %(id_pattern)s, %(tg_id)s)
+    payload = erasure_scrub(payload, %(pattern)s, %(tg_id)s)
 WHERE status <> 'pending'
-  AND (erasure_holds(last_error, %(patterns)s, %(digits)s, %(id_pattern)s)
-       OR erasure_holds(payload::text, %(patterns)s, %(digits)s, %(id_pattern)s));
+  AND (erasure_holds(last_error, %(pattern)s)
+       OR erasure_holds(payload::text, %(pattern)s));
 
 -- name: delete_cards
 -- The member's card codes and the list of their used or replaced tokens.
@@ -60,8 +60,8 @@ DELETE FROM conversation_state WHERE chat_id = %(tg)s OR user_id = %(tg)s;
 -- Other people's conversations holding one of the member's identifiers mid-flow (an admin
 -- who typed her phone or name) keep their shape, not the identifier.
 UPDATE conversation_state
-SET data = erasure_scrub(data, %(patterns)s, %(digits)s, %(id_pattern)s, %(tg_id)s)
-WHERE erasure_holds(data::text, %(patterns)s, %(digits)s, %(id_pattern)s);
+SET data = erasure_scrub(data, %(pattern)s, %(tg_id)s)
+WHERE erasure_holds(data::text, %(pattern)s);
 
 -- name: delete_notes
 -- Staff notes about the member.
@@ -70,7 +70,7 @@ DELETE FROM member_notes WHERE member_id = %(member_id)s;
 -- name: scrub_notes
 -- Notes about other people that name the member.
 UPDATE member_notes SET body = '…'
-WHERE body <> '…' AND erasure_holds(body, %(patterns)s, %(digits)s, %(id_pattern)s);
+WHERE body <> '…' AND erasure_holds(body, %(pattern)s);
 
 -- name: scrub_adjustments
 -- Reasons given for changing the member's visits (free text about her), and any other reason
@@ -78,14 +78,14 @@ WHERE body <> '…' AND erasure_holds(body, %(patterns)s, %(digits)s, %(id_patte
 UPDATE membership_adjustments SET reason = '…'
 WHERE reason <> '…'
   AND (membership_id IN (SELECT id FROM memberships WHERE member_id = %(member_id)s)
-       OR erasure_holds(reason, %(patterns)s, %(digits)s, %(id_pattern)s));
+       OR erasure_holds(reason, %(pattern)s));
 
 -- name: scrub_audit
 -- Audit entries: those about the member lose their free text (reasons) and any identifier;
 -- any other entry naming her (a search by her phone, a refusal with her Telegram id) loses
 -- the identifier. Ids, actions and figures stay, so each entry still reads as a sentence.
 UPDATE audit_log a
-SET details = erasure_scrub(a.details, %(patterns)s, %(digits)s, %(id_pattern)s, %(tg_id)s,
+SET details = erasure_scrub(a.details, %(pattern)s, %(tg_id)s,
                             CASE WHEN about.her THEN ARRAY['reason', 'text', 'body', 'note',
                                                           'query', 'search']
                                  ELSE '{}'::text[] END)
@@ -98,7 +98,7 @@ FROM (SELECT id,
       FROM audit_log) about
 WHERE a.id = about.id
   AND (about.her
-       OR erasure_holds(a.details::text, %(patterns)s, %(digits)s, %(id_pattern)s));
+       OR erasure_holds(a.details::text, %(pattern)s));
 
 -- name: scrub_announcements
 -- An announcement whose progress was shown in the member's chat (she was an admin) forgets
@@ -107,12 +107,12 @@ UPDATE announcements
 SET progress_chat_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL ELSE progress_chat_id END,
     progress_message_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL
                                ELSE progress_message_id END,
-    text = CASE WHEN erasure_holds(text, %(patterns)s, %(digits)s, %(id_pattern)s) THEN '…'
+    text = CASE WHEN erasure_holds(text, %(pattern)s) THEN '…'
                 ELSE text END,
-    entities = CASE WHEN erasure_holds(text, %(patterns)s, %(digits)s, %(id_pattern)s)
+    entities = CASE WHEN erasure_holds(text, %(pattern)s)
                     THEN '[]'::jsonb ELSE entities END
 WHERE progress_chat_id = %(tg)s
-   OR erasure_holds(text, %(patterns)s, %(digits)s, %(id_pattern)s);
+   OR erasure_holds(text, %(pattern)s);
 
 -- name: drop_own_outbox
 -- Messages still queued for the member are dropped, their content gone.
@@ -140,8 +140,8 @@ WITH naming AS (
     SELECT o.id, o.status IN ('pending', 'sending') AS waiting
     FROM outbox o
     WHERE o.chat_id IS DISTINCT FROM %(tg)s
-      AND (erasure_holds(o.params::text, %(patterns)s, %(digits)s, %(id_pattern)s)
-           OR erasure_holds(o.error, %(patterns)s, %(digits)s, %(id_pattern)s)
+      AND (erasure_holds(o.params::text, %(pattern)s)
+           OR erasure_holds(o.error, %(pattern)s)
            OR (o.file_bytes IS NOT NULL
                AND EXISTS (SELECT 1 FROM unnest(%(byte_terms)s::bytea[]) AS t (b)
                            WHERE position(t.b IN o.file_bytes) > 0))
@@ -177,8 +177,8 @@ WITH naming AS (
     SELECT i.update_id, i.status = 'pending' AS waiting
     FROM inbox i
     WHERE i.chat_id IS DISTINCT FROM %(tg)s
-      AND (erasure_holds(i.payload::text, %(patterns)s, %(digits)s, %(id_pattern)s)
-           OR erasure_holds(i.error, %(patterns)s, %(digits)s, %(id_pattern)s))
+      AND (erasure_holds(i.payload::text, %(pattern)s)
+           OR erasure_holds(i.error, %(pattern)s))
 ), later AS (
     UPDATE inbox i SET scrub_when_done = true
     FROM naming n WHERE i.update_id = n.update_id AND n.waiting
