@@ -16,6 +16,7 @@ finds one person's recent rows), so no table of its own is kept.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from enum import Enum
@@ -25,6 +26,8 @@ from fitclub.db import audit, rows
 from fitclub.db.members import Member
 from fitclub.services import card
 from fitclub.services.registration import normalize_phone
+
+log = logging.getLogger(__name__)
 
 MIN_QUERY = 2
 MAX_QUERY = 64
@@ -109,6 +112,8 @@ def limited(conn, staff_id: int, now: datetime, per_window: int) -> datetime | N
         _At)
     if len(recent) < per_window:
         return None
+    log.info("member %s refused a search: %s searches in %s minutes", staff_id, per_window,
+             int(WINDOW.total_seconds() // 60))
     return _minute_up(recent[-1].at + WINDOW)
 
 
