@@ -27,6 +27,7 @@ from tests import factories
 from tests.e2e.admin_session import plain, step
 from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, button_data, buttons
+from tests.e2e.test_personal_data_e2e import check_file
 
 TZ = "Europe/Berlin"
 FIRST, LAST, USERNAME = "Zyxia", "Quorbel", "zyxia_qx"
@@ -185,9 +186,21 @@ def test_nothing_of_an_erased_member_is_left_anywhere(emu, launcher, db_url):
                     ("chat_flood", "chat_id"), ("command_lists", "chat_id")}, held
     assert before["counts"][0] >= 1 and before["summary"].checkins >= 1
 
-    # TODO(issue 17, download my data): she downloads her data here, and the file is checked
-    # against the database, before she erases it (tests/e2e/test_personal_data_e2e.py has
-    # the check).
+    # She downloads her data first: one JSON file that matches the database.
+    (privacy,) = her.send("/privacy")
+    sent = len(her.messages())
+    her.press(privacy, "Download my data")
+    doc = wait_until(lambda: next((m for m in her.messages()[sent:] if m.get("document")), None),
+                     20, "her copy")
+    copy = json.loads(doc["document"]["bytes"].decode("utf-8"))
+    check_file(db_url, copy, her_id, "en")
+    assert (copy["profile"]["phone"], copy["profile"]["username"]) == (PHONE, USERNAME)
+    assert len(copy["bookings"]) == 2 and len(copy["visits"]) == 1
+    assert any(FIRST in note["body"] for note in copy["staff_notes"])
+    wait_until(lambda: query(db_url, "SELECT count(*) FROM outbox WHERE file_bytes IS NOT NULL"
+                                     " AND chat_id = %s", (her.id,)) == [(0,)],
+               20, "her copy's bytes to leave the outbox")
+    before = _figures(db_url)
 
     # She erases her data.
     (privacy,) = her.send("/privacy")
