@@ -8,10 +8,11 @@ reply `ack 1` each).
 1. 600,000 processed updates and 400,000 sent messages of eight days ago (generate_series,
    ~200 bytes of text each), inserted before the bot starts; the retention sweep's row is
    parked a day ahead so nothing is deleted yet.
-2. `before`: members send at a steady rate (open loop, --rate updates/s from --users chats)
-   for --before seconds.
+2. `before`: members send at a steady rate (open loop, --rate updates/s from --users chats);
+   after --warmup seconds (not counted: first updates of each chat, the pool filling) for
+   --before seconds.
 3. `during`: the sweep is made due; the stream goes on until the sweep has worked through
-   every table (its row rests an hour ahead again).
+   every table (its row rests an hour ahead again); `after`: --after seconds more.
 4. Every update's latency (tgemu: from the getUpdates answer that carries it to the bot's
    first answering call in that chat), p50/p95/p99 per phase; rows deleted; how long the
    prune took (from making it due to its end, and the sweep's own log line).
@@ -76,7 +77,7 @@ class Stream(threading.Thread):
         super().__init__(name="stream", daemon=True)
         self.users = [emu.create_user(f"member{i}") for i in range(users)]
         self.rate = rate
-        self.phase = "before"
+        self.phase = "warmup"
         self.sent: list[tuple[int, str]] = []
         self.stopped = threading.Event()
 
@@ -110,7 +111,8 @@ def _percentiles(values: list[float]) -> dict:
             "mean_ms": round(statistics.fmean(ordered) * 1000, 1)}
 
 
-def run(inbox: int, outbox: int, users: int, rate: float, before: float) -> dict:
+def run(inbox: int, outbox: int, users: int, rate: float, before: float, warmup: float,
+        after: float) -> dict:
     with DevPostgres() as dev, tempfile.TemporaryDirectory() as tmp:
         db_url = dev.create_database("fitclub_retention")
         Migrator(db_url).migrate()
@@ -118,13 +120,15 @@ def run(inbox: int, outbox: int, users: int, rate: float, before: float) -> dict
         emu.start()
         launcher = Launcher(Path(tmp), emu)
         try:
-            return _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before)
+            return _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before,
+                             warmup, after)
         finally:
             launcher.close(failed=False)
             emu.stop()
 
 
-def _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before) -> dict:
+def _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before, warmup,
+              after) -> dict:
     print(f"inserting {inbox + outbox:,} old rows...", flush=True)
     inserted_in = _backlog(db_url, inbox, outbox)
     size_before = query(db_url, "SELECT pg_size_pretty(pg_total_relation_size('inbox')"
@@ -132,9 +136,11 @@ def _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before) -> dict
     bot = launcher.start(db_url, **ENV)
     stream = Stream(emu, users, rate)
     loadavg = os.getloadavg()[0]
-    print(f"stream at {rate:g}/s from {users} members: {before:g}s before the prune...",
-          flush=True)
+    print(f"stream at {rate:g}/s from {users} members: {warmup:g}s warm-up, {before:g}s"
+          " before the prune...", flush=True)
     stream.start()
+    time.sleep(warmup)
+    stream.phase = "before"
     time.sleep(before)
     stream.phase = "during"
     poked = time.monotonic()
@@ -142,6 +148,8 @@ def _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before) -> dict
     print("prune started...", flush=True)
     wait_until(lambda: _swept(db_url), 1800, "the sweep to finish", interval=0.5)
     prune_seconds = time.monotonic() - poked
+    stream.phase = "after"
+    time.sleep(after)
     stream.stopped.set()
     stream.join(10)
     ids = dict(stream.sent)
@@ -149,7 +157,7 @@ def _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before) -> dict
                interval=0.5)
     latencies = emu.latencies(TOKEN)
     phases = {phase: _percentiles([latencies[u] for u, p in ids.items() if p == phase])
-              for phase in ("before", "during")}
+              for phase in ("before", "during", "after")}
     line = wait_until(lambda: LOG_LINE.search(bot.log_text()), 30, "the sweep's log line")
     left = query(db_url, "SELECT (SELECT count(*) FROM inbox WHERE update_id > 100000000),"
                          " (SELECT count(*) FROM outbox WHERE created_at"
@@ -163,7 +171,8 @@ def _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before) -> dict
         "prune": {"seconds": round(prune_seconds, 1), "batches": int(line[2]),
                   "job_seconds": float(line[3]), "batch_rows": job.BATCH,
                   "pause_seconds": job.PAUSE_SECONDS},
-        "stream": {"users": users, "rate_per_s": rate, "sent": len(ids),
+        "stream": {"users": users, "rate_per_s": rate, "warmup_seconds": warmup,
+                   "before_seconds": before, "after_seconds": after, "sent": len(ids),
                    "answered": sum(1 for u in ids if u in latencies)},
         "reply_latency": phases,
         "machine": {"cpus": os.cpu_count(), "loadavg_1m_before": round(loadavg, 2)},
@@ -196,9 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--outbox", type=int, default=400_000)
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--rate", type=float, default=50.0, help="updates/s the members send")
+    ap.add_argument("--warmup", type=float, default=10.0, help="seconds not measured first")
     ap.add_argument("--before", type=float, default=30.0, help="seconds measured before")
+    ap.add_argument("--after", type=float, default=20.0, help="seconds measured after")
     args = ap.parse_args(argv)
-    report = run(args.inbox, args.outbox, args.users, args.rate, args.before)
+    report = run(args.inbox, args.outbox, args.users, args.rate, args.before, args.warmup,
+                 args.after)
     report["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2) + "\n")

@@ -264,16 +264,18 @@ def _update(update_id: int, chat: int, text: str) -> dict:
 def test_an_update_id_used_again_after_a_day_is_a_new_update(db_url, pool):
     # Update 5 of chat 1, processed two days ago, answered by outbox row `old_reply`.
     query(db_url, "INSERT INTO inbox (update_id, chat_id, kind, payload, status, received_at,"
-                  " processed_at) VALUES (5, 1, 'message', %s, 'done',"
-                  " now() - interval '2 days', now() - interval '2 days')",
+                  " processed_at, scrub_when_done) VALUES (5, 1, 'message', %s, 'done',"
+                  " now() - interval '2 days', now() - interval '2 days', true)",
           (Json(_update(5, 1, "old")),))
     (old_reply,) = query(db_url, "INSERT INTO outbox (chat_id, method, params, status,"
                                  " update_id) VALUES (1, 'sendMessage', '{}', 'sent', 5)"
                                  " RETURNING id")[0]
     assert store_updates(pool, [_update(5, 2, "new")]) == [(5, 2)]
+    # An erasure's flag on the old row does not carry over to the new update.
     assert query(db_url, "SELECT chat_id, status, attempts, processed_at,"
-                         " payload->'message'->>'text', received_at > now() - interval '1 minute'"
-                         " FROM inbox") == [(2, "pending", 0, None, "new", True)]
+                         " payload->'message'->>'text', received_at > now() - interval '1 minute',"
+                         " scrub_when_done FROM inbox") == [(2, "pending", 0, None, "new", True,
+                                                             False)]
     # The old reply is no longer taken for one of the new update's.
     assert query(db_url, "SELECT update_id FROM outbox WHERE id = %s", (old_reply,)) == [(None,)]
 
