@@ -15,7 +15,10 @@ ADMIN_ID = 424242
 SAYS = {
     "en": {
         "ask_name": "What's your name?", "too_long": "at most 64 characters",
-        "ask_phone": "share your phone number", "typed": "only take the number Telegram",
+        "ask_phone": "share your phone number",
+        "notice": "🔒 The club keeps your name and number to run your membership. Once you are"
+                  " registered, /privacy shows what it keeps, sends you a copy, or deletes it.",
+        "typed": "only take the number Telegram",
         "not_own": "someone else's contact", "done": "You're registered",
         "menu": "What would you like to do?", "buttons": ["🗓 Schedule", "📋 My bookings"],
         "no_membership": "You don't have a membership yet", "price": "€35.00",
@@ -27,7 +30,10 @@ SAYS = {
     },
     "ru": {
         "ask_name": "Как вас зовут?", "too_long": "не длиннее 64 символов",
-        "ask_phone": "поделитесь номером телефона", "typed": "принимаю только номер",
+        "ask_phone": "поделитесь номером телефона",
+        "notice": "🔒 Клуб хранит ваше имя и номер, чтобы вести ваш абонемент. После регистрации"
+                  " /privacy покажет, что хранится, пришлёт копию или удалит данные.",
+        "typed": "принимаю только номер",
         "not_own": "чужой контакт", "done": "Вы зарегистрированы",
         "menu": "Что хотите сделать?", "buttons": ["🗓 Расписание", "📋 Мои записи"],
         "no_membership": "У вас пока нет абонемента", "price": "35,00\xa0€",
@@ -80,6 +86,7 @@ def test_a_new_member_registers_and_uses_the_member_screens(emu, launcher, db_ur
     assert says["too_long"] in refused["text"] and "65" in refused["text"]
     (ask_phone,) = anna.send("Anna Петрова <&>")
     assert says["ask_phone"] in ask_phone["text"] and "Anna Петрова <&>" in ask_phone["text"]
+    assert says["notice"] in ask_phone["text"]  # the privacy notice the number is shared after
     (typed,) = anna.send("+49 151 1234567")
     assert says["typed"] in typed["text"]
     (not_own,) = anna.share_contact(phone="+4915100000000")
@@ -91,6 +98,10 @@ def test_a_new_member_registers_and_uses_the_member_screens(emu, launcher, db_ur
     member = query(db_url, "SELECT first_name, phone, language, role FROM members"
                            " WHERE telegram_id = %s", (anna.id,))
     assert member == [("Anna Петрова <&>", anna.user.data.phone_number, lang, "member")]
+    # Sharing the number after the notice is recorded (her copy of her data lists it).
+    assert query(db_url, "SELECT privacy_notice_at IS NOT NULL AND privacy_notice_at >="
+                         " created_at FROM members WHERE telegram_id = %s", (anna.id,)) == [
+        (True,)]
 
     # The menu is edited in place: Membership, with no membership, lists the plans.
     sent_before = len(anna.messages())

@@ -51,6 +51,9 @@ def club(db_url):
                                    phone="+79161234567", username="anna_p", language="ru",
                                    reminders_enabled=False)
     ids["boris"] = factories.member(db_url, 504, "Boris", phone="+4915100000004")
+    # Anna registered after the privacy notice; Boris, created by staff, never saw it.
+    query(db_url, "UPDATE members SET privacy_notice_at = '2026-11-20T09:00:00Z' WHERE id = %s",
+          (ids["anna"],))
     month = factories.plan(db_url, "Month", duration_days=30, visit_count=12, freeze_days=10,
                            name_tr="Месяц")
     opn = factories.plan(db_url, "Open", duration_days=90, visit_count=None)
@@ -166,7 +169,7 @@ def test_the_copy_holds_every_row_about_the_member_and_nothing_of_others(db_url,
     assert found["generated_at"] == "2026-12-06T08:30:00+01:00"
     assert found["time_zone"] == "Europe/Berlin"
     assert set(found["about"]) == {"dates", "consents", "staff_notes", "not_included"}
-    assert "registered_at" in found["about"]["consents"]  # in Russian, naming the field
+    assert "privacy_notice" in found["about"]["consents"]  # in Russian, naming the kind
     assert "согласи" in found["about"]["consents"]
 
     # The profile: the member's row, field by field.
@@ -227,7 +230,12 @@ def test_the_copy_holds_every_row_about_the_member_and_nothing_of_others(db_url,
                 " FROM plan_requests r JOIN membership_plans p ON p.id = r.plan_id"
                 " WHERE r.member_id = %s ORDER BY r.created_at, r.id", (anna,))
     assert [r["status"] for r in found["plan_requests"]] == ["granted", "withdrawn", "open"]
-    assert found["payments"] == [] and found["consents"] == []
+    assert found["payments"] == []
+    assert found["consents"] == [{"kind": "privacy_notice",
+                                  "given_at": "2026-11-20T10:00:00+01:00",
+                                  "notice": "🔒 Клуб хранит ваше имя и номер, чтобы вести ваш"
+                                            " абонемент. После регистрации /privacy покажет,"
+                                            " что хранится, пришлёт копию или удалит данные."}]
 
     # Staff notes (without their author), cards, announcements, audit entries.
     assert [list(n.values()) for n in found["staff_notes"]] == _rows(
@@ -264,7 +272,7 @@ def test_times_are_in_the_club_zone_in_summer_too(db_url, club):
                              datetime(2026, 7, 1, 22, 30, tzinfo=UTC)).data)
     assert found["generated_at"] == "2026-07-02T00:30:00+02:00"
     assert found["memberships"][1]["plan_name"] == "Month"  # English for an English reader
-    assert "consent" in found["about"]["consents"]
+    assert "consents lists when you shared your number" in found["about"]["consents"]
 
 
 def test_one_copy_per_ten_minutes(db_url, club):

@@ -26,10 +26,14 @@ def ask_name(tx: Texts, telegram_name: str | None) -> Screen:
 
 
 def ask_phone(tx: Texts, name: str, key: str = "reg_ask_phone") -> Screen:
-    """Second step: the member's own phone, through Telegram's contact button."""
+    """Second step: the member's own phone, through Telegram's contact button; the question
+    (not a refusal) carries the privacy notice the person agrees to by sharing the number."""
     markup = types.ReplyKeyboardMarkup(resize_keyboard=True, one_time_keyboard=True)
     markup.add(types.KeyboardButton(tx("reg_phone_button"), request_contact=True))
-    return Screen(tx(key, name=name), markup)
+    text = tx(key, name=name)
+    if key == "reg_ask_phone":
+        text = f"{text}\n\n{tx('reg_privacy_notice')}"
+    return Screen(text, markup)
 
 
 def done(tx: Texts, name: str) -> Screen:

@@ -10,10 +10,10 @@ The file (FORMAT, VERSION) is an object with these keys, always present, in this
 - `profile`: the member's row: internal id, Telegram id, names, phone, username, language,
   role, when they registered and the row was created, reminders on or off, when Telegram last
   said they had blocked the bot.
-- `consents`: consents the club recorded. Registration asks for a name and the person's own
-  phone through Telegram's contact button and records when it finished (`profile.
-  registered_at`); it shows no privacy notice and records no consent, so the list is empty
-  and `about.consents` says so.
+- `consents`: what the person agreed to. Registration shows the privacy notice on the step that
+  asks for the phone; sharing the number after it is recorded (`kind` "privacy_notice",
+  `given_at`, and the notice as it was shown, in the member's language). Members registered
+  before the notice was shown, or created by staff, have none; `about.consents` says so.
 - `memberships` (each with its `freezes` and `visit_adjustments`, the staff's reason
   included), `bookings` (waitlist places are bookings with status "waitlisted"),
   `waitlist_offers`, `visits` (with their method), `plan_requests`, `payments` (the bot records
@@ -136,6 +136,11 @@ class PlanRequest(NamedTuple):
     closed_at: datetime | None
 
 
+class Consent(NamedTuple):
+    kind: str
+    given_at: datetime
+
+
 class Note(NamedTuple):
     id: int
     body: str
@@ -243,7 +248,8 @@ def collect(conn, member_id: int, now: datetime, tz: tzinfo, lang: str) -> dict[
         "time_zone": zone_name(tz),
         "about": {key: html.unescape(str(tx(f"pd_about_{key}"))) for key in ABOUT},
         "profile": _record(profile, tz, lang),
-        "consents": [],
+        "consents": [{**c, "notice": html.unescape(str(tx("reg_privacy_notice")))}
+                     for c in section("consents", Consent)],
         "memberships": memberships,
         "bookings": section("bookings", Booking),
         "waitlist_offers": section("offers", Offer),

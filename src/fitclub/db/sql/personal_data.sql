@@ -65,6 +65,13 @@ FROM plan_requests r JOIN membership_plans p ON p.id = r.plan_id
 WHERE r.member_id = %(member_id)s
 ORDER BY r.created_at, r.id;
 
+-- name: consents
+-- What the member agreed to: the privacy notice shown when registration asked for their
+-- phone, and when they shared it after the notice (none before the notice was shown).
+SELECT 'privacy_notice' AS kind, privacy_notice_at AS given_at
+FROM members
+WHERE id = %(member_id)s AND privacy_notice_at IS NOT NULL;
+
 -- name: notes
 -- Staff's notes about the member (the author is left out: that is the staff member's data).
 SELECT n.id, n.body, n.created_at
