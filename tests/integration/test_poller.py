@@ -76,3 +76,47 @@ def test_updates_are_stored_before_the_offset_confirms_them(db_url, pool):
     assert offsets and offsets[-1] == ids[-1] + 1, offsets
     assert not unsafe, f"offsets confirmed updates not yet stored: {unsafe}"
     assert sorted(u for u, _ in announced) == ids
+
+
+def test_a_running_poller_drops_its_offset_after_a_silence_telegram_restarts_ids_after(
+        db_url, pool):
+    """A bot polling through a long silence: Telegram may number the next update below the
+    offset the bot holds (after a week without updates it picks ids at random). Once no update
+    came for `offset_ttl`, the poller sends no offset, so that update is delivered, not
+    confirmed away unseen. (Here the silence is 1.5 s, and the new update arrives while no
+    getUpdates is in flight, as it would between two polls.)"""
+    with Emulator(global_rate=None, per_chat_rate=None) as emu:
+        user = emu.create_user(first_name="Quiet")
+        first = [user.send_text(TOKEN, f"m{i}") for i in range(3)]
+        stored: list = []
+        held = [False]
+        api = BotApi(emu.base_url, TOKEN)
+        poller = Poller(pool=pool, api=api, on_stored=stored.extend,
+                        backlog=lambda: 10**6 if held[0] else 0, backlog_limit=10, timeout=1)
+        poller.offset_ttl = 1.5
+        poller.start()
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and len(stored) < 3:
+                time.sleep(0.02)
+            assert sorted(u for u, _ in stored) == first
+            held[0] = True  # the poller stops asking (as between two long polls)...
+            time.sleep(1.2)  # ...and the poll in flight ends
+            # The stored ones are a week old by now (a new update with an old id is stored).
+            _rows(db_url, "UPDATE inbox SET received_at = received_at - interval '8 days',"
+                          " processed_at = now() - interval '8 days', status = 'done'")
+            emu.set_next_update_id(TOKEN, 1)
+            again = user.send_text(TOKEN, "after a week")
+            assert again == 1 < poller.offset
+            time.sleep(0.6)  # past offset_ttl since the last update
+            held[0] = False
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and len(stored) < 4:
+                time.sleep(0.02)
+        finally:
+            poller.stop()
+            time.sleep(0.2)
+            api.close()
+    assert [u for u, _ in stored][3:] == [1]
+    assert _rows(db_url, "SELECT payload->'message'->>'text' FROM inbox WHERE update_id = 1"
+                 ) == [("after a week",)]

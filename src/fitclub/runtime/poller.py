@@ -98,6 +98,10 @@ class Poller:
     # Updates per getUpdates (Telegram's maximum).
     batch_limit = 100
 
+    #: Seconds without an update after which the offset is no longer sent (Telegram restarts
+    #: update ids after a week without updates; six days leaves a margin).
+    offset_ttl = 6 * 24 * 3600.0
+
     def __init__(self, *, pool: Pool, api: BotApi, on_stored: Callable[[list], None],
                  backlog: Callable[[], int], backlog_limit: int, timeout: int = 30,
                  metrics: Any = None, on_fatal: Callable[[str], None] | None = None) -> None:
@@ -110,6 +114,7 @@ class Poller:
         self.metrics = metrics
         self.on_fatal = on_fatal
         self.offset: int | None = None
+        self._offset_since = 0.0  # when the newest update below the offset arrived (monotonic)
         self.last_success: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -167,7 +172,20 @@ class Poller:
         for attempt in self._retrying():
             with attempt:
                 newest = self.pool.run(run)
-        self.offset = newest[0] + 1 if newest and newest[1] else None
+        self.offset = None
+        if newest and newest[1] < self.offset_ttl:
+            self.offset = newest[0] + 1
+            self._offset_since = time.monotonic() - max(0.0, newest[1])
+
+    def _fresh_offset(self) -> int | None:
+        """The offset to send: none once no update came for `offset_ttl` seconds, since
+        Telegram may then number the next update below it (a stale offset would confirm,
+        and so lose, that update before the bot ever saw it)."""
+        if self.offset is not None and time.monotonic() - self._offset_since > self.offset_ttl:
+            log.info("no update for %.0f days: polling without an offset (Telegram may have "
+                     "restarted update ids)", self.offset_ttl / 86400)
+            self.offset = None
+        return self.offset
 
     def alive(self) -> bool:
         """The polling thread is running."""
@@ -198,7 +216,8 @@ class Poller:
             if self.paused:
                 self.paused = False
                 self.last_success = time.monotonic()  # the pause was not a failure to poll
-            params = {"offset": self.offset, "limit": self.batch_limit, "timeout": self.timeout,
+            params = {"offset": self._fresh_offset(), "limit": self.batch_limit,
+                      "timeout": self.timeout,
                       "allowed_updates": list(ALLOWED_UPDATES)}
             try:
                 updates = self.api.call("getUpdates", params, timeout=self.timeout + 10)
@@ -230,6 +249,7 @@ class Poller:
                 with attempt:
                     store_updates(self.pool, updates)
             self.offset = max(u["update_id"] for u in updates) + 1
+            self._offset_since = time.monotonic()
             # Every chat of the batch, not only rows this insert created: after a commit whose
             # acknowledgement was lost, the retry inserts nothing, yet the rows need workers.
             self.on_stored([(update_id, chat_id) for update_id, _kind, chat_id in classified])

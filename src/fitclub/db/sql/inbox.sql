@@ -79,6 +79,6 @@ WHERE update_id = (SELECT update_id FROM inbox WHERE chat_id = %(chat_id)s
 RETURNING update_id;
 
 -- name: newest
--- The highest stored update id and when it arrived.
-SELECT update_id, received_at > clock_timestamp() - interval '6 days'
+-- The highest stored update id and how many seconds ago it arrived.
+SELECT update_id, extract(epoch FROM clock_timestamp() - received_at)::float8
 FROM inbox ORDER BY update_id DESC LIMIT 1;
