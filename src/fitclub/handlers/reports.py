@@ -3,10 +3,13 @@ chart and exports of members, visits and bookings (XLSX, or CSV beside it).
 
 The report and the list of memberships ending soon are one screen, edited in place. The chart
 and each exported file are sent as a new message, one per press, and the report stays on
-display.
+display. The chart is never drawn on a worker: one drawn before is sent at once, else the
+renderer draws it and sends it when ready (the press says so in a pop-up).
 """
 
 from __future__ import annotations
+
+import functools
 
 import telebot
 from telebot import types
@@ -17,10 +20,12 @@ from fitclub.callbacks import REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAF
 from fitclub.db.members import Member
 from fitclub.deps import Deps
 from fitclub.routes import Routes
+from fitclub.runtime import pictures
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import reports as screens
 from fitclub.services import reports
 
+CHART_FILE = "attendance.png"
 
 def register(bot: telebot.TeleBot, deps: Deps) -> None:
     """Register /report, the staff home's Reports and the report's buttons."""
@@ -48,12 +53,23 @@ def expiring(deps: Deps, ctx: UpdateContext, member: Member, call: types.Callbac
 
 @admin_only("report.chart")
 def chart(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    """The weekly chart below the report: at once when drawn before, else drawn off the
+    worker path (`fitclub.runtime.pictures`) and sent when ready, the press saying so."""
     tx = ctx.texts
     weeks = reports.weekly_attendance(ctx.conn, ctx.now(), deps.club.timezone,
                                       tx.first_week_day)
-    ctx.answer_callback(call.id)
-    ctx.send_photo(screens.chart(tx, weeks), caption=screens.chart_caption(tx, weeks),
-                   filename="attendance.png")
+    key, caption = screens.chart_key(tx, weeks), screens.chart_caption(tx, weeks)
+    renderer = pictures.installed()
+    png = renderer.cached(key) if renderer else screens.draw(key)  # no renderer: a script
+    if png is not None:
+        ctx.answer_callback(call.id)
+        ctx.send_photo(png, caption=caption, filename=CHART_FILE)
+        return
+    ctx.answer_callback(call.id, tx("rep_chart_drawing"))
+    renderer.submit(pictures.Picture(
+        member_id=member.id, chat_id=ctx.chat_id, update_id=ctx.update_id, key=key,
+        draw=functools.partial(screens.draw, key), caption=caption, markup=None,
+        filename=CHART_FILE, screen_id=None, pressed_message_id=None))
 
 
 @admin_only("report.export")

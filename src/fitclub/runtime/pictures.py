@@ -12,8 +12,10 @@ picture in a short transaction of its own:
   for it: the handler's transaction has then committed or rolled back. An update that is not
   `done` (rolled back, to be run again, which hands the picture over anew) gets nothing.
 - A newer update in the chat means the member has moved on: the picture is not sent (the text
-  screen they saw stays, and is true). So is a photo already queued for the update (a handler
-  run twice after a serialization retry).
+  screen they saw stays, and is true). A picture sent below the screen on display (the admins'
+  weekly chart, which replaces nothing) goes all the same: it was asked for. No picture goes
+  when a photo for the update is queued already (a handler run twice after a serialization
+  retry).
 - The text screen makes way for the photo (caption: the same text, the same buttons): a screen
   still pending in the outbox is dropped unsent, one already sent is deleted; one in flight is
   waited for (the picture is tried again shortly, up to DELIVERY_PATIENCE seconds).
@@ -89,7 +91,10 @@ class Picture:
     caption: str
     markup: Any
     filename: str
-    screen_id: int  # the outbox row of the text screen shown meanwhile (an edit or a message)
+    # The outbox row of the text screen shown meanwhile (an edit or a message), or None for
+    # a picture sent below the screen on display (the admins' weekly chart): nothing is
+    # replaced, and it goes even when the person has moved on (they asked for it).
+    screen_id: int | None
     pressed_message_id: int | None  # the message that screen was edited into, after a press
     queued_at: float = field(default_factory=time.monotonic)
 
@@ -127,7 +132,8 @@ class Renderer:
         self.clock = clock
         self._lock = threading.Condition()
         self._cache: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._pending: OrderedDict[int, Picture] = OrderedDict()  # by member, oldest first
+        # By member and file (a member's activity chart, an admin's weekly chart), oldest first.
+        self._pending: OrderedDict[tuple[int, str], Picture] = OrderedDict()
         self._later: list[tuple[float, Picture]] = []
         self._last: dict[int, tuple[Hashable, float]] = {}  # member -> key, when admitted
         self._busy = False
@@ -160,7 +166,8 @@ class Renderer:
                 return None
             if last is not None and now - last[1] < self.cooldown:
                 return Refusal("cooldown", self.cooldown - (now - last[1]))
-            if len(self._pending) >= self.queue_limit and member_id not in self._pending:
+            if len(self._pending) >= self.queue_limit and not any(
+                    waiting == member_id for waiting, _ in self._pending):
                 return Refusal("busy")
             if len(self._last) > 4 * self.queue_limit + 1000:
                 self._last = {m: v for m, v in self._last.items()
@@ -171,7 +178,7 @@ class Renderer:
     def submit(self, picture: Picture) -> None:
         """Draw it when its turn comes; a member's newer picture takes the older's place."""
         with self._lock:
-            self._pending[picture.member_id] = picture
+            self._pending[(picture.member_id, picture.filename)] = picture
             self._lock.notify()
 
     # -- the thread --------------------------------------------------------------------------
@@ -286,7 +293,15 @@ def deliver(conn: psycopg2.extensions.connection, picture: Picture, png: bytes) 
     state = rows.one(conn, "pictures.state", {
         "chat_id": picture.chat_id, "update_id": picture.update_id,
         "screen_id": picture.screen_id}, _State)
-    if state is None or state.update_status != "done" or state.newer or state.photo_queued:
+    if state is None or state.update_status != "done" or state.photo_queued:
+        return STALE
+    ctx = UpdateContext(conn, chat_id=picture.chat_id, user_id=picture.chat_id,
+                        update_id=picture.update_id)
+    if picture.screen_id is None:  # sent below what is on display: nothing to replace
+        ctx.send_photo(png, caption=picture.caption, filename=picture.filename,
+                       reply_markup=picture.markup)
+        return SENT
+    if state.newer:
         return STALE
     if state.screen_status == "sending":
         return LATER
@@ -296,8 +311,6 @@ def deliver(conn: psycopg2.extensions.connection, picture: Picture, png: bytes) 
             return LATER  # a sender claimed it meanwhile
     elif state.screen_status == "sent" and target is None:
         target = state.screen_message_id
-    ctx = UpdateContext(conn, chat_id=picture.chat_id, user_id=picture.chat_id,
-                        update_id=picture.update_id)
     if target:
         ctx.delete(target)
     ctx.send_photo(png, caption=picture.caption, filename=picture.filename,

@@ -87,8 +87,19 @@ def expiring(tx: Texts, found: list[Expiring], total: int) -> Screen:
 
 def chart(tx: Texts, weeks: tuple[Week, ...]) -> bytes:
     """Club visits per week as a bar chart (PNG), labelled in the admin's language."""
-    return charts.bar_chart(axis_labels(tx, weeks), [w.visits for w in weeks],
-                            title=html.unescape(tx("rep_chart_title")))
+    return draw(chart_key(tx, weeks))
+
+
+def chart_key(tx: Texts, weeks: tuple[Week, ...]) -> tuple:
+    """Everything the weekly chart shows (labels, bars, title): equal keys, equal pictures."""
+    return ("report", tuple(axis_labels(tx, weeks)), tuple(w.visits for w in weeks),
+            html.unescape(tx("rep_chart_title")))
+
+
+def draw(key: tuple) -> bytes:
+    """The chart a chart_key describes (PNG; picklable, drawn in the drawing process)."""
+    _, labels, values, title = key
+    return charts.bar_chart(list(labels), list(values), title=title)
 
 
 def chart_caption(tx: Texts, weeks: tuple[Week, ...]) -> str:

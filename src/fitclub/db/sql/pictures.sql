@@ -10,7 +10,7 @@ SELECT (SELECT i.status FROM inbox i WHERE i.update_id = %(update_id)s) AS updat
        EXISTS (SELECT 1 FROM inbox i
                WHERE i.update_id > %(update_id)s AND i.chat_id = %(chat_id)s) AS newer,
        EXISTS (SELECT 1 FROM outbox o
-               WHERE o.id > %(screen_id)s AND o.chat_id = %(chat_id)s
+               WHERE o.id > coalesce(%(screen_id)s::bigint, 0) AND o.chat_id = %(chat_id)s
                  AND o.update_id = %(update_id)s AND o.method = 'sendPhoto') AS photo_queued,
        s.status AS screen_status,
        s.result_message_id AS screen_message_id
