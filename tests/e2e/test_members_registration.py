@@ -100,8 +100,8 @@ def test_a_new_member_registers_and_uses_the_member_screens(emu, launcher, db_ur
     assert member == [("Anna Петрова <&>", anna.user.data.phone_number, lang, "member")]
     # Sharing the number after the notice is recorded (her copy of her data lists it).
     assert query(db_url, "SELECT privacy_notice_at IS NOT NULL AND privacy_notice_at >="
-                         " created_at FROM members WHERE telegram_id = %s", (anna.id,)) == [
-        (True,)]
+                         " created_at, privacy_notice FROM members WHERE telegram_id = %s",
+                 (anna.id,)) == [(True, says["notice"])]
 
     # The menu is edited in place: Membership, with no membership, lists the plans.
     sent_before = len(anna.messages())

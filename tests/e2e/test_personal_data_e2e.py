@@ -90,9 +90,9 @@ def check_file(db_url: str, found: dict, member_id: int, lang: str) -> None:
         db_url, "SELECT id, body, created_at FROM member_notes WHERE member_id = %s",
         (member_id,))
     assert found["payments"] == []
-    assert [[c["kind"], c["given_at"]] for c in found["consents"]] == _rows(
-        db_url, "SELECT 'privacy_notice', privacy_notice_at FROM members WHERE id = %s"
-                " AND privacy_notice_at IS NOT NULL", (member_id,))
+    assert [[c["kind"], c["given_at"], c["notice"]] for c in found["consents"]] == _rows(
+        db_url, "SELECT 'privacy_notice', privacy_notice_at, privacy_notice FROM members"
+                " WHERE id = %s AND privacy_notice_at IS NOT NULL", (member_id,))
     assert found["time_zone"] == "Europe/Berlin"
 
 

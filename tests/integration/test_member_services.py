@@ -45,7 +45,7 @@ def test_phones(raw, phone):
 def _member(db, telegram_id=1001, name="Anna"):
     member_id = registration.complete(db, telegram_id=telegram_id, name=name,
                                       phone="+491511234567", username="anna", language="ru",
-                                      admin_ids=())
+                                      admin_ids=(), notice="The notice")
     return members.by_id(db, member_id)
 
 
@@ -65,7 +65,8 @@ def test_registration_records_the_member_and_an_audit_row(db):
 
 def test_bootstrap_admins_register_as_admins(db):
     member_id = registration.complete(db, telegram_id=7, name="Boss", phone="+10000000",
-                                      username=None, language="en", admin_ids=(7,))
+                                      username=None, language="en", admin_ids=(7,),
+                                      notice="The notice")
     assert members.by_id(db, member_id).role == "admin"
 
 
@@ -81,7 +82,8 @@ def _requests(db) -> list[tuple]:
 
 def test_one_request_at_a_time_withdrawn_and_asked_again_told_once_a_day(db):
     admin_id = registration.complete(db, telegram_id=7, name="Boss", phone="+10000000",
-                                     username=None, language="en", admin_ids=(7,))
+                                     username=None, language="en", admin_ids=(7,),
+                                      notice="The notice")
     assert admin_id
     member = _member(db)
     plan_id, other_id = _plan(db), _plan(db, "Year")

@@ -3,6 +3,7 @@ link points); /cancel."""
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 
@@ -154,7 +155,8 @@ def step_contact(deps: Deps, ctx: UpdateContext, member: Member | None,
         return
     registration.complete(ctx.conn, telegram_id=message.from_user.id, name=name, phone=phone,
                           username=message.from_user.username, language=ctx.lang,
-                          admin_ids=deps.settings.admin_telegram_ids)
+                          admin_ids=deps.settings.admin_telegram_ids,
+                          notice=html.unescape(ctx.texts("reg_privacy_notice")))
     flows.leave(ctx)
     ctx.forget_member()
     ui.show(ctx, account_screens.done(ctx.texts, name))

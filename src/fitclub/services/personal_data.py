@@ -12,7 +12,7 @@ The file (FORMAT, VERSION) is an object with these keys, always present, in this
   said they had blocked the bot.
 - `consents`: what the person agreed to. Registration shows the privacy notice on the step that
   asks for the phone; sharing the number after it is recorded (`kind` "privacy_notice",
-  `given_at`, and the notice as it was shown, in the member's language). Members registered
+  `given_at`, and `notice`: its text as it was shown, recorded at registration). Members registered
   before the notice was shown, or created by staff, have none; `about.consents` says so.
 - `memberships` (each with its `freezes` and `visit_adjustments`, the staff's reason
   included), `bookings` (waitlist places are bookings with status "waitlisted"),
@@ -139,6 +139,7 @@ class PlanRequest(NamedTuple):
 class Consent(NamedTuple):
     kind: str
     given_at: datetime
+    notice: str | None  # the text as shown (recorded at registration)
 
 
 class Note(NamedTuple):
@@ -248,8 +249,7 @@ def collect(conn, member_id: int, now: datetime, tz: tzinfo, lang: str) -> dict[
         "time_zone": zone_name(tz),
         "about": {key: html.unescape(str(tx(f"pd_about_{key}"))) for key in ABOUT},
         "profile": _record(profile, tz, lang),
-        "consents": [{**c, "notice": html.unescape(str(tx("reg_privacy_notice")))}
-                     for c in section("consents", Consent)],
+        "consents": section("consents", Consent),
         "memberships": memberships,
         "bookings": section("bookings", Booking),
         "waitlist_offers": section("offers", Offer),

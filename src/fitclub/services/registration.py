@@ -90,11 +90,13 @@ def normalize_phone(raw: str | None) -> str | None:
 
 
 def complete(conn, *, telegram_id: int, name: str, phone: str, username: str | None,
-             language: str, admin_ids: tuple[int, ...]) -> int:
-    """Record the member (or finish a staff-created row); returns their id."""
+             language: str, admin_ids: tuple[int, ...], notice: str) -> int:
+    """Record the member (or finish a staff-created row), with the privacy notice they shared
+    their number after (its text as shown); returns their id."""
     member_id = rows.scalar(conn, "members.register", {
         "telegram_id": telegram_id, "first_name": name, "phone": phone,
-        "username": username, "language": language, "admin_ids": list(admin_ids)})
+        "username": username, "language": language, "admin_ids": list(admin_ids),
+        "notice": notice})
     audit.record(conn, actor_id=member_id, action="member.registered", entity="member",
                  entity_id=member_id)
     return member_id

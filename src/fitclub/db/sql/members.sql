@@ -15,16 +15,17 @@ FROM members WHERE id = %(id)s AND deleted_at IS NULL;
 -- name: register
 -- Finish a registration: a new member, or a staff-created row (a trainer) completing theirs;
 -- bootstrap admins get the admin role. The phone was shared after the privacy notice
--- (privacy_notice_at).
+-- (its text as shown, and when).
 INSERT INTO members (telegram_id, first_name, last_name, phone, username, language, role,
-                     registered_at, privacy_notice_at)
+                     registered_at, privacy_notice_at, privacy_notice)
 VALUES (%(telegram_id)s, %(first_name)s, NULL, %(phone)s, %(username)s, %(language)s,
         CASE WHEN %(telegram_id)s = ANY(%(admin_ids)s) THEN 'admin' ELSE 'member' END, now(),
-        now())
+        now(), %(notice)s)
 ON CONFLICT (telegram_id) DO UPDATE
 SET first_name = EXCLUDED.first_name, last_name = NULL, phone = EXCLUDED.phone,
     username = EXCLUDED.username, language = EXCLUDED.language, blocked_at = NULL,
     registered_at = coalesce(members.registered_at, now()), privacy_notice_at = now(),
+    privacy_notice = EXCLUDED.privacy_notice,
     role = CASE WHEN members.telegram_id = ANY(%(admin_ids)s) THEN 'admin' ELSE members.role END
 RETURNING id;
 

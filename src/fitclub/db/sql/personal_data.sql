@@ -68,7 +68,7 @@ ORDER BY r.created_at, r.id;
 -- name: consents
 -- What the member agreed to: the privacy notice shown when registration asked for their
 -- phone, and when they shared it after the notice (none before the notice was shown).
-SELECT 'privacy_notice' AS kind, privacy_notice_at AS given_at
+SELECT 'privacy_notice' AS kind, privacy_notice_at AS given_at, privacy_notice AS notice
 FROM members
 WHERE id = %(member_id)s AND privacy_notice_at IS NOT NULL;
 
