@@ -28,6 +28,10 @@ BERLIN = ZoneInfo("Europe/Berlin")
     ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
     ("a|=b", "a|'=b"),
     ("a;  =b", "a;  '=b"),  # spaces after a separator do not hide a formula
+    ("a;\u00a0=b", "a;\u00a0'=b"),  # nor a no-break space,
+    ("\u2003@b", "\u2003'@b"),  # an em space,
+    ("a,\x0b+b", "a,\x0b'+b"),  # a vertical tab
+    ("a;\u200b=b", "a;\u200b'=b"),  # or a zero-width space
     ("line\n=2", "line\n'=2"),
     ("\r=2", "'\r'=2"),
     ("a=b;c-d,e+f@g", "a=b;c-d,e+f@g"),  # no cell starts with them

@@ -25,6 +25,7 @@ import csv
 import functools
 import io
 import tempfile
+import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
@@ -62,7 +63,8 @@ def csv_separator(lang: str) -> str:
 def defused(text: str) -> str:
     """Text with an apostrophe before each character that would start a formula (`=`, `+`,
     `-`, `@`, tab, carriage return) where a cell could begin: at the start, or after any
-    separator (`,`, `;`, tab, `|`, a line break), spaces in between included. 'Anna;=1+1;'
+    separator (`,`, `;`, tab, `|`, a line break), any spaces or invisible format characters in
+    between included. 'Anna;=1+1;'
     becomes "Anna;'=1+1;", a phone '+15551000001' becomes "'+15551000001" (text, where a
     spreadsheet would otherwise make it the number 1.5551E+10)."""
     out = []
@@ -73,8 +75,8 @@ def defused(text: str) -> str:
         out.append(ch)
         if ch in SPLITTERS:
             at_start = True
-        elif ch != " ":
-            at_start = False
+        elif not (ch.isspace() or unicodedata.category(ch) in ("Cf", "Zs")):
+            at_start = False  # any space (no-break, vertical tab…) or invisible mark keeps it
     return "".join(out)
 
 
