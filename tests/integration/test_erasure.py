@@ -5,12 +5,15 @@ sql/0025_erasure.sql)."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
+import psycopg2
 import pytest
 from psycopg2.extras import Json
 
 from fitclub.db.queries import Q
+from fitclub.runtime import pictures
 from fitclub.services import club, privacy
 from tests import factories
 
@@ -102,17 +105,17 @@ def test_her_member_row_keeps_no_identifier_and_the_figures_stay(world):
                      (world.anna,)) == [(1,)]
 
 
-def test_notes_about_her_go_and_notes_naming_her_lose_the_text(world):
+def test_notes_about_her_go_and_notes_naming_her_lose_her_name(world):
     world.run("INSERT INTO member_notes (member_id, author_id, body) VALUES"
               " (%s, %s, 'knee injury, call first'), (%s, %s, 'came with Anna Petrova'),"
               " (%s, %s, 'prefers mornings')",
               (world.anna, world.boris, world.carl, world.boris, world.carl, world.boris))
     world.erase()
     assert world.run("SELECT member_id, body FROM member_notes ORDER BY id") == [
-        (world.carl, "…"), (world.carl, "prefers mornings")]
+        (world.carl, "came with …"), (world.carl, "prefers mornings")]
 
 
-def test_reasons_for_her_visits_and_reasons_naming_her_are_replaced(world):
+def test_reasons_for_her_visits_are_replaced_and_reasons_naming_her_lose_her_name(world):
     world.run("INSERT INTO membership_adjustments (membership_id, actor_id, delta,"
               " visits_after, reason) VALUES (%s, %s, 1, 11, 'knee injury'),"
               " (%s, %s, -1, 9, 'swapped with anna petrova'), (%s, %s, 1, 10, 'promo')",
@@ -120,7 +123,8 @@ def test_reasons_for_her_visits_and_reasons_naming_her_are_replaced(world):
                world.boris))
     world.erase()
     assert world.run("SELECT membership_id, delta, reason FROM membership_adjustments"
-                     " ORDER BY id") == [(world.anna_ms, 1, "…"), (world.carl_ms, -1, "…"),
+                     " ORDER BY id") == [(world.anna_ms, 1, "…"),
+                                         (world.carl_ms, -1, "swapped with …"),
                                          (world.carl_ms, 1, "promo")]
 
 
@@ -295,7 +299,7 @@ def test_an_announcement_shown_in_her_chat_forgets_it(world):
     world.erase()
     assert world.run("SELECT author_id, text, progress_chat_id, progress_message_id"
                      " FROM announcements ORDER BY id") == [
-        (world.anna, "Open day", None, None), (world.boris, "…", BORIS_TG, 6)]
+        (world.anna, "Open day", None, None), (world.boris, "Welcome …!", BORIS_TG, 6)]
 
 
 def test_short_telegram_ids_and_names_do_not_scrub_unrelated_rows(db):
@@ -351,3 +355,267 @@ def test_others_see_deleted_member_where_an_erased_trainer_or_note_author_was(db
     assert tx("class_trainer", trainer=shown) in text
     card = members_admin.card(tx, member_card.card(db, world.carl, NOW, RULES)).text
     assert f", {shown}: ok" in card
+
+
+# -- review of issue 17: whole words, spans, traces of updates sent meanwhile, races --------
+
+def _note(db, about: int, author: int, body: str) -> None:
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO member_notes (member_id, author_id, body) VALUES (%s, %s, %s)",
+                    (about, author, body))
+
+
+@pytest.mark.parametrize("name", ["Tom Ng", "Dan", "Ann"])
+def test_identifiers_match_whole_words_and_other_peoples_records_lose_only_the_match(db, name):
+    """Registration stores the typed full name in first_name. Other people's records that hold
+    her name inside a longer word, or her phone or id inside a longer number, stay as they
+    are; a note about another member naming her in full loses just her name."""
+    her = factories.member(db, 5550101, name, phone="+15551000009")
+    boris = factories.member(db, BORIS_TG, "Boris", role="admin", phone="+4915100000")
+    carl = factories.member(db, CARL_TG, "Carl", phone="+4915100001")
+    plan = factories.plan(db)
+    carl_ms = factories.membership(db, carl, plan)
+    kept = ["Carl comes tomorrow, custom plan", "Loves dance; annual pass; Danish",
+            "Tom Ngata comes Tuesday", "Ref 215551000009, card 55501012"]
+    for body in kept:
+        _note(db, carl, boris, body)
+    _note(db, carl, boris, f"Came with {name} today; {name}'s phone +1 555 100 0009")
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO announcements (author_id, text, entities, status) VALUES"
+                    " (%s, 'Open day tomorrow! Dance, annual passes', '[]', 'draft')", (boris,))
+        cur.execute("INSERT INTO membership_adjustments (membership_id, actor_id, delta,"
+                    " visits_after, reason) VALUES (%s, %s, 1, 11, 'annual promo, dance')",
+                    (carl_ms, boris))
+        cur.execute("INSERT INTO audit_log (actor_id, action, entity, details) VALUES"
+                    " (%s, 'class.moved', 'class', %s)",
+                    (boris, Json({"note": "tomorrow's dance", "n": 55501012})))
+        cur.execute("INSERT INTO conversation_state (bot_id, chat_id, user_id, thread_key,"
+                    " state, data) VALUES (1, %s, %s, '', 'x', %s)",
+                    (BORIS_TG, BORIS_TG, Json({"text": "annual dance tomorrow"})))
+    assert privacy.erase_member(db, her, 5550101, NOW, RULES)[0]
+    with db.cursor() as cur:
+        cur.execute("SELECT body FROM member_notes ORDER BY id")
+        assert [b for (b,) in cur.fetchall()] == [*kept, "Came with … today; …'s phone …"]
+        cur.execute("SELECT text FROM announcements")
+        assert cur.fetchall() == [("Open day tomorrow! Dance, annual passes",)]
+        cur.execute("SELECT reason FROM membership_adjustments")
+        assert cur.fetchall() == [("annual promo, dance",)]
+        cur.execute("SELECT details FROM audit_log WHERE action = 'class.moved'")
+        assert cur.fetchall() == [({"note": "tomorrow's dance", "n": 55501012},)]
+        cur.execute("SELECT data FROM conversation_state")
+        assert cur.fetchall() == [({"text": "annual dance tomorrow"},)]
+
+
+def test_a_telegram_first_name_alone_scrubs_stored_copies_not_other_peoples_records(world):
+    """Telegram called her 'Annushka' (no last name) in one update and 'Anya Z' in another:
+    the first name alone is looked for only in stored copies (a message sent to Boris); in a
+    note about Carl only her Telegram first and last name together are."""
+    world.inbox(1, ANNA_TG, {"message": {"from": {"id": ANNA_TG, "first_name": "Annushka"}}})
+    world.inbox(2, ANNA_TG, {"message": {"from": {"id": ANNA_TG, "first_name": "Anya",
+                                                  "last_name": "Zed"}}})
+    world.outbox(BORIS_TG, {"chat_id": BORIS_TG, "text": "Forwarded from Annushka"})
+    _note(world.db, world.carl, world.boris, "Annushka is Carl's sister, Anya Zed's friend")
+    world.erase()
+    assert world.run("SELECT params FROM outbox") == [({"chat_id": BORIS_TG},)]
+    assert world.run("SELECT body FROM member_notes") == [
+        ("Annushka is Carl's sister, …'s friend",)]
+
+
+def _her_telegram_id_anywhere(w: World) -> list[tuple]:
+    """Every value of every column holding her Telegram id (as a number or in text)."""
+    found = []
+    for table, column in w.run("SELECT table_name, column_name FROM information_schema.columns"
+                               " WHERE table_schema = 'public'"):
+        for (value,) in w.run(f'SELECT "{column}" FROM "{table}"'):
+            text = _as_text(value)
+            if value == ANNA_TG or (text and str(ANNA_TG) in text):
+                found.append((table, column, value))
+    return found
+
+
+def _tap(w: World, update_id: int) -> None:
+    w.inbox(update_id, ANNA_TG, {"callback_query": {"id": f"q{update_id}", "from": {
+        "id": ANNA_TG, "first_name": "Anna"}}}, "pending")
+
+
+def _work(w: World, update_id: int, *, reply: bool = True) -> int | None:
+    """What a worker does with a later update of her chat once she is gone: flood control
+    (chat_flood), a stale answer queued for her chat, the update marked done."""
+    w.run(Q["flood.take"], {"chat_id": ANNA_TG, "rate": 1.0, "burst": 5})
+    answer = None
+    if reply:
+        answer = w.run(Q["outbox.enqueue"], {
+            "chat_id": ANNA_TG, "method": "answerCallbackQuery",
+            "params": Json({"callback_query_id": f"q{update_id}", "text": "stale"}),
+            "file_field": None, "file_name": None, "file_bytes": None, "priority": 0,
+            "update_id": update_id})[0][0]
+    w.run(Q["inbox.finish"], {"update_id": update_id, "status": "done", "error": None,
+                              "attempted": 0})
+    return answer
+
+
+def _confirm(w: World, erasing: int) -> int:
+    """The erasing handler: the erasure, the confirmation, its flag, the update marked."""
+    w.erase(update_id=erasing)
+    confirm = w.outbox(ANNA_TG, {"chat_id": ANNA_TG, "text": "erased"}, "pending",
+                       update_id=erasing)
+    privacy.forget_chat_when_done(w.db, ANNA_TG)
+    w.run(Q["inbox.finish"], {"update_id": erasing, "status": "done", "error": None,
+                              "attempted": 0})
+    return confirm
+
+
+def test_a_second_press_handled_before_the_confirmation_leaves_nothing(world):
+    """Double tap on "Yes, delete": update 21 waits while 20 erases, and is handled before the
+    confirmation is delivered (flood row re-created, a stale answer queued)."""
+    _tap(world, 20)
+    _tap(world, 21)
+    confirm = _confirm(world, 20)
+    answer = _work(world, 21)
+    world.mark_sent(confirm)
+    assert world.run("SELECT chat_id FROM outbox WHERE id = %s", (answer,)) == [(ANNA_TG,)], \
+        "the answer still goes to her chat"
+    world.mark_sent(answer)
+    assert _her_telegram_id_anywhere(world) == []
+
+
+def test_a_second_press_handled_after_the_confirmation_leaves_nothing(world):
+    _tap(world, 20)
+    _tap(world, 21)
+    confirm = _confirm(world, 20)
+    world.mark_sent(confirm)
+    answer = _work(world, 21)
+    world.mark_sent(answer)
+    assert _her_telegram_id_anywhere(world) == []
+
+
+@pytest.mark.parametrize("handled", ["before", "after"])
+def test_an_update_arriving_after_the_erasure_before_the_confirmation_leaves_nothing(world,
+                                                                                     handled):
+    """A sticker stored once the erasure committed (not flagged by it), handled before or
+    after the confirmation is delivered, with or without a reply."""
+    _tap(world, 20)
+    confirm = _confirm(world, 20)
+    world.inbox(22, ANNA_TG, {"message": {"from": {"id": ANNA_TG}, "sticker": {}}}, "pending")
+    world.inbox(23, ANNA_TG, {"message": {"from": {"id": ANNA_TG}, "sticker": {}}}, "pending")
+    if handled == "before":
+        answer = _work(world, 22)
+        _work(world, 23, reply=False)
+        world.mark_sent(confirm)
+    else:
+        world.mark_sent(confirm)
+        answer = _work(world, 22)
+        _work(world, 23, reply=False)
+    world.mark_sent(answer)
+    assert _her_telegram_id_anywhere(world) == []
+
+
+def _picture(w: World, update_id: int, screen_id: int | None, member_id: int,
+             chat_id: int) -> pictures.Picture:
+    return pictures.Picture(member_id=member_id, chat_id=chat_id, update_id=update_id, key="k",
+                            draw=lambda: b"", caption="Your activity", markup=None,
+                            filename="activity.png", screen_id=screen_id,
+                            pressed_message_id=None)
+
+
+@pytest.mark.parametrize("kind", ["activity", "weekly"])
+def test_a_picture_drawn_for_a_member_erased_meanwhile_is_not_sent(world, kind):
+    """Her activity chart (replacing its text screen) or the admins' weekly chart she asked
+    for as an admin (sent below, screen_id None), drawn while she erased her data."""
+    world.run("UPDATE members SET role = 'admin' WHERE id = %s", (world.anna,))
+    world.inbox(10, ANNA_TG, {"message": {"from": {"id": ANNA_TG}}}, "done")
+    screen = world.outbox(ANNA_TG, {"chat_id": ANNA_TG, "text": "Your activity"}, "sent",
+                          update_id=10)
+    world.run("UPDATE outbox SET result_message_id = 55 WHERE id = %s", (screen,))
+    _tap(world, 11)
+    confirm = _confirm(world, 11)
+    world.mark_sent(confirm)
+    world.db.commit()
+    pic = _picture(world, 10, screen if kind == "activity" else None, world.anna, ANNA_TG)
+    assert pictures.deliver(world.db, pic, b"\x89PNG") == pictures.STALE
+    assert world.run("SELECT count(*) FROM outbox WHERE method = 'sendPhoto'") == [(0,)]
+    assert _her_telegram_id_anywhere(world) == []
+
+
+def test_a_picture_of_a_member_still_there_is_sent(world):
+    world.inbox(10, ANNA_TG, {"message": {"from": {"id": ANNA_TG}}}, "done")
+    world.db.commit()
+    assert pictures.deliver(world.db, _picture(world, 10, None, world.anna, ANNA_TG),
+                            b"\x89PNG") == pictures.SENT
+
+
+def _members_batch(db, ann_id: int) -> object:
+    from fitclub.services import announcements
+    return announcements.queue_batch(db, ann_id, NOW.date(), 10)
+
+
+def _sending_announcement(w: World) -> int:
+    (ann_id,), = w.run("INSERT INTO announcements (author_id, text, entities, status, audience,"
+                       " sent_at, total) VALUES (%s, 'Open day', '[]', 'sending', 'all', now(),"
+                       " 3) RETURNING id", (w.boris,))
+    return ann_id
+
+
+def test_an_announcement_batch_that_waited_for_an_erasure_skips_her(db_url, world):
+    """The erasure holds her row (its transaction still open) while a batch runs on another
+    connection: the batch waits, then queues Boris and Carl only; the batch's end is not
+    taken for the announcement's end."""
+    ann_id = _sending_announcement(world)
+    world.db.commit()
+    world.erase()  # her row locked until the commit below
+    other = psycopg2.connect(db_url)
+    result: list = []
+    batch = threading.Thread(target=lambda: result.append(_members_batch(other, ann_id)))
+    try:
+        batch.start()
+        batch.join(1.0)
+        assert batch.is_alive(), "the batch waits for the erasure"
+        world.db.commit()
+        batch.join(10)
+        assert not batch.is_alive()
+        other.commit()
+    finally:
+        other.close()
+    assert [r.queued for r in result] == [2]
+    assert world.run("SELECT member_id FROM announcement_deliveries ORDER BY 1") == [
+        (world.boris,), (world.carl,)]
+    assert world.run("SELECT count(*) FROM outbox WHERE chat_id = %s", (ANNA_TG,)) == [(0,)]
+
+
+def test_an_erasure_that_waited_for_an_announcement_batch_drops_her_message(db_url, world):
+    """The batch holds her row (FOR SHARE, its transaction open) when she erases: the erasure
+    waits, then drops the message queued for her."""
+    ann_id = _sending_announcement(world)
+    world.db.commit()
+    other = psycopg2.connect(db_url)
+    try:
+        assert _members_batch(other, ann_id).queued == 3
+        erasure = threading.Thread(target=world.erase)
+        erasure.start()
+        erasure.join(1.0)
+        assert erasure.is_alive(), "the erasure waits for the batch"
+        other.commit()
+        erasure.join(10)
+        assert not erasure.is_alive()
+    finally:
+        other.close()
+    world.db.commit()
+    assert world.run("SELECT o.status, o.chat_id FROM outbox o JOIN announcement_deliveries d"
+                     " ON d.outbox_id = o.id WHERE d.member_id = %s", (world.anna,)) == [
+        ("dropped", None)]
+
+
+@pytest.mark.parametrize(("query", "params", "index"), [
+    ("pictures.state", {"chat_id": ANNA_TG, "update_id": 10, "screen_id": None,
+                        "member_id": 1}, "outbox_photo_by_update"),
+    ("erasure.scrub_own_outbox", {"tg": ANNA_TG}, "outbox_finished_by_chat"),
+    ("erasure.scrub_own_inbox", {"tg": ANNA_TG, "update_id": 0}, "inbox_processed_by_chat"),
+])
+def test_the_chat_and_picture_lookups_have_an_index(db, query, params, index):
+    """With sequential scans made a last resort, the plan finds the rows by an index of its
+    own (the same shapes as the triggers' scrubs of a chat), not by reading a table whole."""
+    with db.cursor() as cur:
+        cur.execute("SET enable_seqscan = off")
+        cur.execute("EXPLAIN " + Q[query], params)
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert index in plan and "Seq Scan" not in plan, plan

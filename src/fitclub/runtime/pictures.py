@@ -10,7 +10,9 @@ picture in a short transaction of its own:
 
 - It takes the chat's advisory lock (the one a worker holds while it runs an update), waiting
   for it: the handler's transaction has then committed or rolled back. An update that is not
-  `done` (rolled back, to be run again, which hands the picture over anew) gets nothing.
+  `done` (rolled back, to be run again, which hands the picture over anew) gets nothing, nor
+  does a member who erased their data meanwhile (any picture: the confirmation is the last
+  message of their chat).
 - A newer update in the chat means the member has moved on: the picture is not sent (the text
   screen they saw stays, and is true). A picture sent below the screen on display (the admins'
   weekly chart, which replaces nothing) goes all the same: it was asked for. No picture goes
@@ -108,6 +110,7 @@ class Refusal(NamedTuple):
 
 class _State(NamedTuple):
     update_status: str | None
+    member_gone: bool
     newer: bool
     photo_queued: bool
     screen_status: str | None
@@ -292,8 +295,9 @@ def deliver(conn: psycopg2.extensions.connection, picture: Picture, png: bytes) 
                                               "chat_id": picture.chat_id})
     state = rows.one(conn, "pictures.state", {
         "chat_id": picture.chat_id, "update_id": picture.update_id,
-        "screen_id": picture.screen_id}, _State)
-    if state is None or state.update_status != "done" or state.photo_queued:
+        "screen_id": picture.screen_id, "member_id": picture.member_id}, _State)
+    if state is None or state.update_status != "done" or state.photo_queued \
+            or state.member_gone:  # erased meanwhile: the confirmation was the last message
         return STALE
     ctx = UpdateContext(conn, chat_id=picture.chat_id, user_id=picture.chat_id,
                         update_id=picture.update_id)

@@ -289,14 +289,22 @@ def queue_batch(conn, ann_id: int, today: date, limit: int) -> Batch:
         return Batch(0, True)
     ann = get(conn, ann_id)
     method, params = message(ann)
-    queued = rows.execute(conn, "announcements.queue_batch", {
+    done = rows.one(conn, "announcements.queue_batch", {
         "id": ann_id, "audience": locked.audience, "class_id": locked.class_id,
         "days": locked.days, "today": today, "limit": limit, "method": method,
-        "params": Json({**params, "chat_id": 0}), "priority": PRIORITY_ANNOUNCEMENT})
-    if queued < limit:
+        "params": Json({**params, "chat_id": 0}), "priority": PRIORITY_ANNOUNCEMENT},
+        _Queued)
+    # Fewer considered than the limit: none left (a member erased meanwhile is considered
+    # but not queued, and does not end the sending early).
+    if done.considered < limit:
         rows.execute(conn, "announcements.mark_queued", {"id": ann_id})
-        return Batch(queued, True)
-    return Batch(queued, False)
+        return Batch(done.queued, True)
+    return Batch(done.queued, False)
+
+
+class _Queued(NamedTuple):
+    considered: int
+    queued: int
 
 
 class _Locked(NamedTuple):

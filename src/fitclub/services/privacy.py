@@ -31,6 +31,18 @@ PLACEHOLDER = "…"  # what an identifier in a kept text becomes (the same in th
 MIN_TERM = 3  # a shorter name alone (a first name "Li") is not looked for in other texts
 MIN_DIGITS = 7  # a phone is looked for by its digits alone from this many digits on
 MIN_ID_DIGITS = 5  # a Telegram id is looked for as a number from this many digits on
+# The erasure's statements may run longer than DB_STATEMENT_TIMEOUT_MS allows an update's
+# statements (each scan reads every stored update, message or audit entry): this long at most.
+STATEMENT_TIMEOUT_MS = 120_000
+
+# A name or username matches only as a whole word: not next to a letter, digit or underscore
+# (Latin, Greek and Cyrillic letters, whatever the database's locale). In a JSON value's text
+# an escape such as \n before the name counts as a boundary too. Numbers (a phone, the Telegram
+# id) match only where no digit is next to them.
+_WORD = "[[:alnum:]_\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u052f]"
+_WORD_START = f"(?:(?<!{_WORD})|(?<=\\\\[nrtbf]))"
+_WORD_END = f"(?!{_WORD})"
+_NUMBER_START, _NUMBER_END = "(?<![0-9])", "(?![0-9])"
 
 
 class _Place(NamedTuple):
@@ -46,25 +58,32 @@ class _Identifiers(NamedTuple):
     last_name: str | None
     phone: str | None
     username: str | None
-    telegram_said: list[str]
+    telegram_said: list[str]  # "kind:value": first, last, full, username, phone
 
 
 class Terms(NamedTuple):
     """What the member is looked for by, as the erasure queries take it."""
 
-    pattern: str  # one regular expression of every form of every identifier, or ''
+    # One regular expression of every form of every identifier, or '': what scrubs whole
+    # rows of stored copies that are history (processed updates, finished messages and jobs).
+    pattern: str
+    # Only what identifies her (registered name, Telegram's first and last name together,
+    # phone, username, Telegram id), or '': matched spans of other people's durable records
+    # (notes, reasons, announcements, audit details, conversations) become '…'.
+    span: str
     tg_id: int | None  # the Telegram id to null in JSON numbers, or None
     byte_terms: list[bytes]  # identifiers as UTF-8, looked for in files' bytes
 
     def params(self) -> dict[str, Any]:
-        return {"pattern": self.pattern, "tg_id": self.tg_id,
+        return {"pattern": self.pattern, "span": self.span, "tg_id": self.tg_id,
                 "byte_terms": [psycopg2.Binary(b) for b in self.byte_terms]}
 
 
 def _literal(text: str) -> str:
-    """Text as a literal in a PostgreSQL regular expression (ASCII punctuation escaped)."""
+    """Text as a literal in a PostgreSQL regular expression (ASCII punctuation escaped; a run
+    of spaces matches any run of white space)."""
     return "".join("\\" + c if ord(c) < 128 and not c.isalnum() and c != " " else c
-                   for c in text)
+                   for c in text).replace(" ", "\\s+")
 
 
 def _ascii_lower(text: str) -> str:
@@ -83,38 +102,56 @@ def _forms(term: str) -> set[str]:
     return {_ascii_lower(form) for form in forms}
 
 
+def _pattern(telegram_id: int | None, words: set[str], phones: set[str]) -> str:
+    """One regular expression: the words whole, the phones' digits (separators allowed between
+    them, a '+' before) and the Telegram id each not inside a longer number."""
+    parts = []
+    if words:
+        alternatives = sorted({_literal(form) for word in words for form in _forms(word)},
+                              key=lambda a: (-len(a), a))
+        parts.append(f"{_WORD_START}(?:{'|'.join(alternatives)}){_WORD_END}")
+    if phones:
+        spread = sorted("[ ().-]{0,3}".join(digits) for digits in phones)
+        parts.append(f"{_NUMBER_START}\\+?(?:{'|'.join(spread)}){_NUMBER_END}")
+    if telegram_id is not None:
+        parts.append(f"{_NUMBER_START}{telegram_id}{_NUMBER_END}")
+    return "|".join(f"(?:{part})" for part in parts)
+
+
 def terms_for(telegram_id: int | None, names: Iterable[str | None],
-              phones: Iterable[str | None], usernames: Iterable[str | None]) -> Terms:
-    """The search terms for one person's identifiers."""
-    raw: set[str] = set()
-    for name in filter(None, names):
-        if len(spaced := " ".join(name.split())) >= MIN_TERM:
-            raw.add(spaced)
-    spread: set[str] = set()  # a phone's digits with separators allowed between them
-    for phone in filter(None, phones):
-        if len(only := "".join(c for c in phone if c.isdigit())) >= MIN_DIGITS:
-            raw |= {phone.strip(), only}
-            spread.add("[ ().-]{0,3}".join(only))
+              phones: Iterable[str | None], usernames: Iterable[str | None], *,
+              others: Iterable[str | None] = ()) -> Terms:
+    """The search terms for one person's identifiers: `names` identify them (a full name),
+    `others` only in their own chat and stored copies (a first name alone)."""
+    def words(given: Iterable[str | None]) -> set[str]:
+        return {spaced for name in filter(None, given)
+                if len(spaced := " ".join(name.split())) >= MIN_TERM}
+
+    identifying = words(names)
     for username in filter(None, usernames):
-        bare = username.lstrip("@")
-        if len(bare) >= MIN_TERM:
-            raw |= {bare, "@" + bare}
-    long_id = telegram_id is not None and len(str(abs(telegram_id))) >= MIN_ID_DIGITS
-    alternatives = sorted({_literal(form) for term in raw for form in _forms(term)}) + sorted(
-        spread)
-    if long_id:
-        alternatives.append(f"(^|[^0-9]){telegram_id}([^0-9]|$)")
-    byte_terms = sorted({case.encode() for term in raw
+        if len(bare := username.lstrip("@")) >= MIN_TERM:
+            identifying |= {bare, "@" + bare}
+    numbers = {only for phone in filter(None, phones)
+               if len(only := "".join(c for c in phone if c.isdigit())) >= MIN_DIGITS}
+    tg_id = (telegram_id if telegram_id is not None
+             and len(str(abs(telegram_id))) >= MIN_ID_DIGITS else None)
+    byte_terms = sorted({case.encode() for term in identifying | numbers
                          for case in {term, term.lower(), term.upper(), term.title()}})
-    return Terms("|".join(f"({a})" for a in alternatives), telegram_id if long_id else None,
-                 byte_terms)
+    return Terms(_pattern(tg_id, identifying | words(others), numbers),
+                 _pattern(tg_id, identifying, numbers), tg_id, byte_terms)
 
 
 def _terms(found: _Identifiers) -> Terms:
-    said = [s for s in found.telegram_said if s]
-    full = " ".join(filter(None, [found.first_name, found.last_name]))
-    return terms_for(found.telegram_id, [found.first_name, found.last_name, full, *said],
-                     [found.phone, *said], [found.username, *said])
+    said: dict[str, list[str]] = {}
+    for entry in found.telegram_said:
+        kind, _, value = entry.partition(":")
+        said.setdefault(kind, []).append(value)
+    registered = " ".join(filter(None, [found.first_name, found.last_name]))
+    return terms_for(found.telegram_id, [registered, *said.get("full", [])],
+                     [found.phone, *said.get("phone", [])],
+                     [found.username, *said.get("username", [])],
+                     others=[found.first_name, found.last_name, *said.get("first", []),
+                             *said.get("last", [])])
 
 
 def erase_member(conn, member_id: int, telegram_id: int, now: datetime, rules: Rules,
@@ -127,9 +164,14 @@ def erase_member(conn, member_id: int, telegram_id: int, now: datetime, rules: R
     them are cancelled, messages still queued for them dropped. (False, []) when the member
     is already gone. The caller queues the confirmation, then calls forget_chat_when_done.
     """
+    if rows.scalar(conn, "erasure.lock_member", {"member_id": member_id}) is None:
+        return False, []
     found = rows.one(conn, "erasure.identifiers", {"member_id": member_id}, _Identifiers)
     if found is None:
         return False, []
+    timeout = rows.scalar(conn, "erasure.statement_timeout", {})
+    if timeout and timeout < STATEMENT_TIMEOUT_MS:
+        rows.scalar(conn, "erasure.set_statement_timeout", {"ms": STATEMENT_TIMEOUT_MS})
     tg = found.telegram_id if found.telegram_id is not None else telegram_id
     offers: list[OfferNotice] = []
     for class_id, status in rows.many(conn, "members.future_places", {"id": member_id},
@@ -149,7 +191,10 @@ def erase_member(conn, member_id: int, telegram_id: int, now: datetime, rules: R
                  "drop_own_outbox", "scrub_own_outbox", "scrub_others_outbox",
                  "scrub_own_inbox", "scrub_others_inbox"):
         rows.execute(conn, f"erasure.{name}", params)
-    if not rows.execute(conn, "members.erase", {"id": member_id}):
+    erased = rows.execute(conn, "members.erase", {"id": member_id})
+    if timeout and timeout < STATEMENT_TIMEOUT_MS:  # the handler's own statements: as before
+        rows.scalar(conn, "erasure.set_statement_timeout", {"ms": timeout})
+    if not erased:
         return False, []
     audit.record(conn, actor_id=None, action="member.erased", entity="member",
                  entity_id=member_id)

@@ -80,14 +80,24 @@ FOR UPDATE;
 -- name: queue_batch
 -- The next recipients by member id (after the last one queued), one outbox row each at
 -- announcement priority, and their deliveries, in one statement: a member already delivered
--- to fails the primary key and with it the whole statement, outbox rows included.
-WITH batch AS (
-    SELECT r.member_id, r.telegram_id
+-- to fails the primary key and with it the whole statement, outbox rows included. Their rows
+-- are locked (FOR SHARE): one erasing their data meanwhile either waits for this batch (and
+-- drops its message) or is waited for, and then is no longer in it (deleted_at, telegram_id
+-- checked again on the row as committed). How many were considered (fewer than the limit:
+-- none left) and how many queued.
+WITH candidates AS (
+    SELECT r.member_id
     FROM announcement_audience(%(audience)s, %(class_id)s, %(days)s, %(today)s) r
     WHERE r.member_id > coalesce((SELECT max(d.member_id) FROM announcement_deliveries d
                                   WHERE d.announcement_id = %(id)s), 0)
     ORDER BY r.member_id
     LIMIT %(limit)s
+), batch AS (
+    SELECT m.id AS member_id, m.telegram_id
+    FROM members m
+    WHERE m.id IN (SELECT member_id FROM candidates)
+      AND m.deleted_at IS NULL AND m.blocked_at IS NULL AND m.telegram_id IS NOT NULL
+    FOR SHARE OF m
 ), queued AS (
     INSERT INTO outbox (chat_id, method, params, priority)
     SELECT b.telegram_id, %(method)s,
@@ -96,9 +106,14 @@ WITH batch AS (
     ORDER BY b.member_id
     RETURNING id, chat_id
 )
-INSERT INTO announcement_deliveries (announcement_id, member_id, outbox_id)
-SELECT %(id)s, b.member_id, q.id
-FROM batch b JOIN queued q ON q.chat_id = b.telegram_id;
+, delivered AS (
+    INSERT INTO announcement_deliveries (announcement_id, member_id, outbox_id)
+    SELECT %(id)s, b.member_id, q.id
+    FROM batch b JOIN queued q ON q.chat_id = b.telegram_id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM candidates)::int AS considered,
+       (SELECT count(*) FROM delivered)::int AS queued;
 
 -- name: mark_queued
 -- Every recipient has an outbox row: the total becomes the exact number queued.

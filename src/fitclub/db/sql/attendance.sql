@@ -159,10 +159,13 @@ WHERE m.status = 'no_show'
 ORDER BY m.id;
 
 -- name: trainer_notice
--- Whom to tell about a class's no-shows: its trainer, if staff and reachable.
+-- Whom to tell about a class's no-shows: its trainer, if staff and reachable. The trainer's
+-- row is locked (FOR SHARE): their erasure meanwhile waits for the notice (and drops it) or
+-- is waited for (and no notice goes).
 SELECT tr.telegram_id, tr.language, t.name_i18n AS class_name, c.starts_at, c.duration_minutes
 FROM classes c
 JOIN class_types t ON t.id = c.class_type_id
 JOIN members tr ON tr.id = c.trainer_id
 WHERE c.id = %(class_id)s AND tr.role IN ('trainer', 'admin') AND tr.deleted_at IS NULL
-  AND tr.blocked_at IS NULL AND tr.telegram_id IS NOT NULL;
+  AND tr.blocked_at IS NULL AND tr.telegram_id IS NOT NULL
+FOR SHARE OF tr;

@@ -1,14 +1,27 @@
 -- Queries of "Delete my data" (fitclub/services/privacy.py; functions and triggers in
--- sql/0025_erasure.sql). Parameters: member_id (internal id), tg (Telegram id), update_id
--- (the update erasing), and the identifiers to look for (privacy.Terms): pattern (one regular
--- expression of every form of them, or ''), tg_id (the Telegram id to null in JSON numbers,
--- or null), byte_terms (bytea[], looked for in files).
+-- sql/0025_erasure.sql and sql/0028_erasure_fixes.sql). Parameters: member_id (internal id),
+-- tg (Telegram id), update_id (the update erasing), and the identifiers to look for
+-- (privacy.Terms): pattern (one regular expression of every form of them, or ''), span (only
+-- those that identify her, for other people's durable records, or ''), tg_id (the Telegram id
+-- to null in JSON numbers, or null), byte_terms (bytea[], looked for in files).
+--
+-- Two kinds of place: stored copies that are history (processed updates, finished messages
+-- and jobs, her own rows) lose whole values matching `pattern`; other people's durable records
+-- (notes, reasons, announcements, audit details, conversations) keep their text with each span
+-- matching `span` replaced by '…' (erasure_redact).
+
+-- name: lock_member
+-- The member's row, locked first: a writer that reads her Telegram id with FOR SHARE (an
+-- announcement batch, a reminder, an offer's notice) either finished before (its messages are
+-- then dropped here) or waits and finds her gone.
+SELECT id FROM members WHERE id = %(member_id)s AND deleted_at IS NULL FOR UPDATE;
 
 -- name: identifiers
 -- What identifies the member: the row, and the names, username and phone Telegram sent with
--- their updates (their Telegram profile may say more than the name they registered with).
+-- their updates (their Telegram profile may say more than the name they registered with), each
+-- as kind:value (first, last, full: first and last name together, username, phone).
 SELECT m.telegram_id, m.first_name, m.last_name, m.phone, m.username,
-       coalesce((SELECT array_agg(DISTINCT x.v)
+       coalesce((SELECT array_agg(DISTINCT x.k || ':' || x.v)
                  FROM inbox i
                  CROSS JOIN LATERAL (
                      SELECT jsonb_path_query(i.payload, 'lax $.**.from ? (@.id == $id)',
@@ -16,12 +29,24 @@ SELECT m.telegram_id, m.first_name, m.last_name, m.phone, m.username,
                      UNION ALL
                      SELECT jsonb_path_query(i.payload, 'lax $.**.contact ? (@.user_id == $id)',
                                              jsonb_build_object('id', m.telegram_id))) f
-                 CROSS JOIN LATERAL (VALUES (f.o ->> 'first_name'), (f.o ->> 'last_name'),
-                                            (f.o ->> 'username'), (f.o ->> 'phone_number'))
-                      AS x (v)
+                 CROSS JOIN LATERAL (VALUES ('first', f.o ->> 'first_name'),
+                                            ('last', f.o ->> 'last_name'),
+                                            ('full', (f.o ->> 'first_name') || ' '
+                                                     || (f.o ->> 'last_name')),
+                                            ('username', f.o ->> 'username'),
+                                            ('phone', f.o ->> 'phone_number'))
+                      AS x (k, v)
                  WHERE i.chat_id = m.telegram_id AND x.v IS NOT NULL), '{}') AS telegram_said
 FROM members m
 WHERE m.id = %(member_id)s AND m.deleted_at IS NULL;
+
+-- name: statement_timeout
+-- The timeout in force (ms; 0: none), to restore after the erasure.
+SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout';
+
+-- name: set_statement_timeout
+-- For the rest of this transaction.
+SELECT set_config('statement_timeout', %(ms)s::text, true);
 
 -- name: cancel_jobs
 -- Jobs still to run for the member (class reminders, membership notices, place offers) are
@@ -58,37 +83,45 @@ DELETE FROM conversation_state WHERE chat_id = %(tg)s OR user_id = %(tg)s;
 
 -- name: scrub_states
 -- Other people's conversations holding one of the member's identifiers mid-flow (an admin
--- who typed her phone or name) keep their shape, not the identifier.
+-- who typed her phone or name) keep their shape and text, not the identifier.
 UPDATE conversation_state
-SET data = erasure_scrub(data, %(pattern)s, %(tg_id)s)
-WHERE erasure_holds(data::text, %(pattern)s);
+SET data = erasure_redact_json(data, %(span)s, %(tg_id)s)
+WHERE erasure_holds(data::text, %(span)s);
 
 -- name: delete_notes
 -- Staff notes about the member.
 DELETE FROM member_notes WHERE member_id = %(member_id)s;
 
 -- name: scrub_notes
--- Notes about other people that name the member.
-UPDATE member_notes SET body = '…'
-WHERE body <> '…' AND erasure_holds(body, %(pattern)s);
+-- Notes about other people that name the member lose her name, phone or username, the rest
+-- of the text stays.
+UPDATE member_notes SET body = erasure_redact(body, %(span)s)
+WHERE erasure_holds(body, %(span)s);
 
 -- name: scrub_adjustments
--- Reasons given for changing the member's visits (free text about her), and any other reason
--- that names her.
-UPDATE membership_adjustments SET reason = '…'
+-- Reasons given for changing the member's visits (free text about her) become '…'; another
+-- member's reason that names her loses the name only.
+UPDATE membership_adjustments
+SET reason = CASE WHEN membership_id IN (SELECT id FROM memberships
+                                         WHERE member_id = %(member_id)s)
+                  THEN '…' ELSE erasure_redact(reason, %(span)s) END
 WHERE reason <> '…'
   AND (membership_id IN (SELECT id FROM memberships WHERE member_id = %(member_id)s)
-       OR erasure_holds(reason, %(pattern)s));
+       OR erasure_holds(reason, %(span)s));
 
 -- name: scrub_audit
--- Audit entries: those about the member lose their free text (reasons) and any identifier;
+-- Audit entries: those about the member lose their free text (reasons) and any identifier
+-- (`pattern`: her first name too);
 -- any other entry naming her (a search by her phone, a refusal with her Telegram id) loses
--- the identifier. Ids, actions and figures stay, so each entry still reads as a sentence.
+-- the identifier (a matched span of a string becomes '…', a number equal to her id null).
+-- Ids, actions and figures stay, so each entry still reads as a sentence.
 UPDATE audit_log a
-SET details = erasure_scrub(a.details, %(pattern)s, %(tg_id)s,
-                            CASE WHEN about.her THEN ARRAY['reason', 'text', 'body', 'note',
-                                                          'query', 'search']
-                                 ELSE '{}'::text[] END)
+SET details = erasure_redact_json(a.details,
+                                  CASE WHEN about.her THEN %(pattern)s ELSE %(span)s END,
+                                  %(tg_id)s,
+                                  CASE WHEN about.her THEN ARRAY['reason', 'text', 'body',
+                                                                'note', 'query', 'search']
+                                       ELSE '{}'::text[] END)
 FROM (SELECT id,
              (entity = 'member' AND entity_id = %(member_id)s)
              OR details -> 'member_id' = to_jsonb(%(member_id)s::bigint)
@@ -98,21 +131,22 @@ FROM (SELECT id,
       FROM audit_log) about
 WHERE a.id = about.id
   AND (about.her
-       OR erasure_holds(a.details::text, %(pattern)s));
+       OR erasure_holds(a.details::text, %(span)s));
 
 -- name: scrub_announcements
 -- An announcement whose progress was shown in the member's chat (she was an admin) forgets
--- that message; one whose text names her keeps only a placeholder.
+-- that message; one whose text names her loses the name (and its formatting, whose offsets
+-- the shorter text no longer fits).
 UPDATE announcements
 SET progress_chat_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL ELSE progress_chat_id END,
     progress_message_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL
                                ELSE progress_message_id END,
-    text = CASE WHEN erasure_holds(text, %(pattern)s) THEN '…'
+    text = CASE WHEN erasure_holds(text, %(span)s) THEN erasure_redact(text, %(span)s)
                 ELSE text END,
-    entities = CASE WHEN erasure_holds(text, %(pattern)s)
+    entities = CASE WHEN erasure_holds(text, %(span)s)
                     THEN '[]'::jsonb ELSE entities END
 WHERE progress_chat_id = %(tg)s
-   OR erasure_holds(text, %(pattern)s);
+   OR erasure_holds(text, %(span)s);
 
 -- name: drop_own_outbox
 -- Messages still queued for the member are dropped, their content gone.
@@ -159,9 +193,11 @@ WHERE o.id = n.id AND NOT n.waiting;
 -- name: scrub_own_inbox
 -- The member's stored updates up to the one erasing them keep only their ids (processed
 -- ones lose their chat id too; the erasing one keeps it until the confirmation is
--- delivered); later ones still waiting lose their content once processed.
+-- delivered); later ones still waiting (a second press of "Yes, delete") lose their content
+-- and chat id once processed, and take their chat's flood and "/" list rows with them, and
+-- their replies to her chat are flagged forget_chat (sql/0028_erasure_fixes.sql).
 WITH later AS (
-    UPDATE inbox SET scrub_when_done = true
+    UPDATE inbox SET scrub_when_done = true, forget_chat = true
     WHERE chat_id = %(tg)s AND status = 'pending' AND update_id > %(update_id)s
 )
 UPDATE inbox

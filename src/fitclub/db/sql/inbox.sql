@@ -13,7 +13,7 @@ WITH stored AS (
     ON CONFLICT (update_id) DO UPDATE
     SET chat_id = EXCLUDED.chat_id, kind = EXCLUDED.kind, payload = EXCLUDED.payload,
         received_at = clock_timestamp(), status = 'pending', attempts = 0, not_before = NULL,
-        processed_at = NULL, error = NULL, scrub_when_done = false
+        processed_at = NULL, error = NULL, scrub_when_done = false, forget_chat = false
     WHERE i.status <> 'pending' AND i.received_at < clock_timestamp() - interval '24 hours'
     RETURNING i.update_id, i.chat_id, i.xmax::text <> '0' AS reused
 ), unlinked AS (

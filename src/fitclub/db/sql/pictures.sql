@@ -5,8 +5,10 @@
 SELECT pg_advisory_xact_lock(%(namespace)s, mod(%(chat_id)s::bigint, 2147483647)::integer);
 
 -- name: state
--- Whether the picture may replace its text screen: the update's status, whether a newer update of the chat came in, whether a photo for the update is queued already, and the screen's row (its status and, once sent, its message).
+-- Whether the picture may replace its text screen: the update's status, whether a newer update of the chat came in, whether a photo for the update is queued already (outbox_photo_by_update), and the screen's row (its status and, once sent, its message). member_gone: the picture's member erased their data meanwhile (nothing more goes to their chat).
 SELECT (SELECT i.status FROM inbox i WHERE i.update_id = %(update_id)s) AS update_status,
+       NOT EXISTS (SELECT 1 FROM members m
+                   WHERE m.id = %(member_id)s AND m.deleted_at IS NULL) AS member_gone,
        EXISTS (SELECT 1 FROM inbox i
                WHERE i.update_id > %(update_id)s AND i.chat_id = %(chat_id)s) AS newer,
        EXISTS (SELECT 1 FROM outbox o
