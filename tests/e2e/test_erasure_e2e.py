@@ -25,7 +25,7 @@ from fitclub.locales import Texts
 from fitclub.services import reports
 from tests import factories
 from tests.e2e.admin_session import plain, step
-from tests.e2e.harness import query, wait_until
+from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, button_data, buttons
 from tests.e2e.test_personal_data_e2e import check_file
 
@@ -228,3 +228,48 @@ def test_nothing_of_an_erased_member_is_left_anywhere(emu, launcher, db_url):
     after = _figures(db_url)
     assert after == before
     assert query(db_url, "SELECT count(*) FROM visits WHERE member_id = %s", (her_id,)) == [(1,)]
+
+
+def test_a_double_tap_on_delete_and_a_sticker_meanwhile_leave_nothing(emu, launcher, db_url):
+    """She presses "Yes, delete" twice quickly and sends a sticker: the second press and the
+    sticker are handled after (or while) her data goes, with flood control, a stale answer and
+    a reply of their own. Once her chat's last rows are scrubbed, the whole-database scan of
+    the acceptance test finds nothing (no chat_flood, command_lists, inbox or outbox row with
+    her Telegram id)."""
+    tx = Texts("en")
+    her = Person(emu, FIRST, last_name=LAST, username=USERNAME, user_id=TELEGRAM_ID,
+                 phone_number=PHONE)
+    launcher.start(db_url, CLUB_TIMEZONE=TZ)
+    her.send("/start")
+    her.send(f"{FIRST} {LAST}")
+    her.share_contact(expect=2)
+    (privacy,) = her.send("/privacy")
+    her.press(privacy, "🗑")
+    confirm = wait_until(lambda: (m := her.now(privacy["message_id"])) and tx(
+        "privacy_confirm_button") in str(buttons(m)) and m, 15, "the question")
+    assert {t for t, _, _ in _scan(db_url)} >= {"members", "inbox", "outbox", "chat_flood",
+                                                  "command_lists"}
+    data = button_data(confirm, tx("privacy_confirm_button"))
+    answers = len([e for e in her.events() if e["kind"] == "callback_answer"])
+    her.user.press_button(TOKEN, privacy["message_id"], data)
+    her.user.press_button(TOKEN, privacy["message_id"], data)
+    emu.inject_update(TOKEN, {"message": {
+        "message_id": 9999, "date": int(datetime.now(UTC).timestamp()),
+        "chat": {"id": her.id, "type": "private"},
+        "from": {"id": her.id, "is_bot": False, "first_name": FIRST, "last_name": LAST,
+                 "username": USERNAME},
+        "sticker": {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 512,
+                    "height": 512, "is_animated": False, "is_video": False}}})
+    her.wait_edit(privacy["message_id"], tx("privacy_deleted")[:20])
+    wait_until(lambda: len([e for e in her.events()
+                            if e["kind"] == "callback_answer"]) >= answers + 2, 15,
+               "both presses answered")
+    wait_until(lambda: query(
+        db_url, "SELECT (SELECT count(*) FROM outbox WHERE chat_id = %(id)s"
+                "        OR status IN ('pending', 'sending'))"
+                " + (SELECT count(*) FROM inbox WHERE chat_id = %(id)s"
+                "        OR status = 'pending')",
+        {"id": her.id}) == [(0,)], 20, "her chat's last rows to be scrubbed")
+    # /start, her name, her contact, /privacy, the bin, two presses, the sticker
+    assert query(db_url, "SELECT count(*) FROM inbox") == [(8,)], "every update stored"
+    assert _scan(db_url) == []
