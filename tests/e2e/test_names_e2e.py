@@ -18,6 +18,11 @@ from tests.e2e.harness import query
 from tests.e2e.session import Person, buttons
 
 
+def _ask_phone(tx: Texts, name: str) -> str:
+    """The phone question for name, with the privacy notice under it."""
+    return plain(tx, "reg_ask_phone", name=name) + "\n\n" + plain(tx, "reg_privacy_notice")
+
+
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_a_name_needs_a_letter(emu, launcher, db_url, lang):
     tx = Texts(lang)
@@ -37,12 +42,12 @@ def test_a_name_needs_a_letter(emu, launcher, db_url, lang):
     # Letters of any script are a name.
     for name in ("Анна", "José"):
         (ask_phone,) = smiley.send(name)
-        assert ask_phone["text"] == plain(tx, "reg_ask_phone", name=name)
+        assert ask_phone["text"] == _ask_phone(tx, name)
         smiley.send("/cancel")
         (ask,) = smiley.send("/start")
         assert ask["text"] == plain(tx, "reg_ask_name")
     (ask_phone,) = smiley.send("  李雷 😀 ")
-    assert ask_phone["text"] == plain(tx, "reg_ask_phone", name="李雷 😀")
+    assert ask_phone["text"] == _ask_phone(tx, "李雷 😀")
     done, _menu = smiley.share_contact(expect=2)
     assert done["text"] == plain(tx, "reg_done", name="李雷 😀")
     assert query(db_url, "SELECT first_name FROM members") == [("李雷 😀",)]
