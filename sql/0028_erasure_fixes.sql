@@ -15,6 +15,16 @@
 -- forget_chat. A constant default: no table rewrite.
 ALTER TABLE inbox ADD COLUMN IF NOT EXISTS forget_chat boolean NOT NULL DEFAULT false;
 
+-- Whether a text holds an identifier: first matched against quick (the identifiers without
+-- word boundaries, about ten times quicker), then, only if it matches, against pattern (the
+-- same, each a whole word or number). Both empty: no identifier to look for.
+CREATE OR REPLACE FUNCTION erasure_finds(s text, quick text, pattern text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN s IS NULL OR pattern = '' THEN false
+                WHEN s ~* quick THEN s ~* pattern
+                ELSE false END
+$$;
+
 -- A text with every span matching pattern replaced by an ellipsis (pattern empty: unchanged).
 CREATE OR REPLACE FUNCTION erasure_redact(s text, pattern text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

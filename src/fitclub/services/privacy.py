@@ -73,9 +73,15 @@ class Terms(NamedTuple):
     span: str
     tg_id: int | None  # the Telegram id to null in JSON numbers, or None
     byte_terms: list[bytes]  # identifiers as UTF-8, looked for in files' bytes
+    # pattern and span without the word and number boundaries: a text is first matched
+    # against these (about ten times quicker), and only one that matches against the bounded
+    # one (erasure_finds).
+    quick: str = ""
+    span_quick: str = ""
 
     def params(self) -> dict[str, Any]:
         return {"pattern": self.pattern, "span": self.span, "tg_id": self.tg_id,
+                "quick": self.quick, "span_quick": self.span_quick,
                 "byte_terms": [psycopg2.Binary(b) for b in self.byte_terms]}
 
 
@@ -102,19 +108,24 @@ def _forms(term: str) -> set[str]:
     return {_ascii_lower(form) for form in forms}
 
 
-def _pattern(telegram_id: int | None, words: set[str], phones: set[str]) -> str:
+def _pattern(telegram_id: int | None, words: set[str], phones: set[str], *,
+             bounded: bool = True) -> str:
     """One regular expression: the words whole, the phones' digits (separators allowed between
-    them, a '+' before) and the Telegram id each not inside a longer number."""
+    them, a '+' before) and the Telegram id each not inside a longer number. Not `bounded`:
+    the same without the boundaries, a quicker first test (what it misses, the bounded one
+    misses too)."""
+    word = (_WORD_START, _WORD_END) if bounded else ("", "")
+    number = (_NUMBER_START, _NUMBER_END) if bounded else ("", "")
     parts = []
     if words:
         alternatives = sorted({_literal(form) for word in words for form in _forms(word)},
                               key=lambda a: (-len(a), a))
-        parts.append(f"{_WORD_START}(?:{'|'.join(alternatives)}){_WORD_END}")
+        parts.append(f"{word[0]}(?:{'|'.join(alternatives)}){word[1]}")
     if phones:
         spread = sorted("[ ().-]{0,3}".join(digits) for digits in phones)
-        parts.append(f"{_NUMBER_START}\\+?(?:{'|'.join(spread)}){_NUMBER_END}")
+        parts.append(f"{number[0]}\\+?(?:{'|'.join(spread)}){number[1]}")
     if telegram_id is not None:
-        parts.append(f"{_NUMBER_START}{telegram_id}{_NUMBER_END}")
+        parts.append(f"{number[0]}{telegram_id}{number[1]}")
     return "|".join(f"(?:{part})" for part in parts)
 
 
@@ -137,8 +148,10 @@ def terms_for(telegram_id: int | None, names: Iterable[str | None],
              and len(str(abs(telegram_id))) >= MIN_ID_DIGITS else None)
     byte_terms = sorted({case.encode() for term in identifying | numbers
                          for case in {term, term.lower(), term.upper(), term.title()}})
-    return Terms(_pattern(tg_id, identifying | words(others), numbers),
-                 _pattern(tg_id, identifying, numbers), tg_id, byte_terms)
+    broad = identifying | words(others)
+    return Terms(_pattern(tg_id, broad, numbers), _pattern(tg_id, identifying, numbers), tg_id,
+                 byte_terms, _pattern(tg_id, broad, numbers, bounded=False),
+                 _pattern(tg_id, identifying, numbers, bounded=False))
 
 
 def _terms(found: _Identifiers) -> Terms:

@@ -2,8 +2,9 @@
 -- sql/0025_erasure.sql and sql/0028_erasure_fixes.sql). Parameters: member_id (internal id),
 -- tg (Telegram id), update_id (the update erasing), and the identifiers to look for
 -- (privacy.Terms): pattern (one regular expression of every form of them, or ''), span (only
--- those that identify her, for other people's durable records, or ''), tg_id (the Telegram id
--- to null in JSON numbers, or null), byte_terms (bytea[], looked for in files).
+-- those that identify her, for other people's durable records, or ''), quick and span_quick
+-- (the same without word boundaries, a quicker first test: erasure_finds), tg_id (the
+-- Telegram id to null in JSON numbers, or null), byte_terms (bytea[], looked for in files).
 --
 -- Two kinds of place: stored copies that are history (processed updates, finished messages
 -- and jobs, her own rows) lose whole values matching `pattern`; other people's durable records
@@ -67,8 +68,8 @@ UPDATE jobs
 SET last_error = NULL,
     payload = erasure_scrub(payload, %(pattern)s, %(tg_id)s)
 WHERE status <> 'pending'
-  AND (erasure_holds(last_error, %(pattern)s)
-       OR erasure_holds(payload::text, %(pattern)s));
+  AND (erasure_finds(last_error, %(quick)s, %(pattern)s)
+       OR erasure_finds(payload::text, %(quick)s, %(pattern)s));
 
 -- name: delete_cards
 -- The member's card codes and the list of their used or replaced tokens.
@@ -86,7 +87,7 @@ DELETE FROM conversation_state WHERE chat_id = %(tg)s OR user_id = %(tg)s;
 -- who typed her phone or name) keep their shape and text, not the identifier.
 UPDATE conversation_state
 SET data = erasure_redact_json(data, %(span)s, %(tg_id)s)
-WHERE erasure_holds(data::text, %(span)s);
+WHERE erasure_finds(data::text, %(span_quick)s, %(span)s);
 
 -- name: delete_notes
 -- Staff notes about the member.
@@ -96,7 +97,7 @@ DELETE FROM member_notes WHERE member_id = %(member_id)s;
 -- Notes about other people that name the member lose her name, phone or username, the rest
 -- of the text stays.
 UPDATE member_notes SET body = erasure_redact(body, %(span)s)
-WHERE erasure_holds(body, %(span)s);
+WHERE erasure_finds(body, %(span_quick)s, %(span)s);
 
 -- name: scrub_adjustments
 -- Reasons given for changing the member's visits (free text about her) become '…'; another
@@ -107,7 +108,7 @@ SET reason = CASE WHEN membership_id IN (SELECT id FROM memberships
                   THEN '…' ELSE erasure_redact(reason, %(span)s) END
 WHERE reason <> '…'
   AND (membership_id IN (SELECT id FROM memberships WHERE member_id = %(member_id)s)
-       OR erasure_holds(reason, %(span)s));
+       OR erasure_finds(reason, %(span_quick)s, %(span)s));
 
 -- name: scrub_audit
 -- Audit entries: those about the member lose their free text (reasons) and any identifier
@@ -131,7 +132,7 @@ FROM (SELECT id,
       FROM audit_log) about
 WHERE a.id = about.id
   AND (about.her
-       OR erasure_holds(a.details::text, %(span)s));
+       OR erasure_finds(a.details::text, %(span_quick)s, %(span)s));
 
 -- name: scrub_announcements
 -- An announcement whose progress was shown in the member's chat (she was an admin) forgets
@@ -141,12 +142,12 @@ UPDATE announcements
 SET progress_chat_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL ELSE progress_chat_id END,
     progress_message_id = CASE WHEN progress_chat_id = %(tg)s THEN NULL
                                ELSE progress_message_id END,
-    text = CASE WHEN erasure_holds(text, %(span)s) THEN erasure_redact(text, %(span)s)
-                ELSE text END,
-    entities = CASE WHEN erasure_holds(text, %(span)s)
+    text = CASE WHEN erasure_finds(text, %(span_quick)s, %(span)s)
+                THEN erasure_redact(text, %(span)s) ELSE text END,
+    entities = CASE WHEN erasure_finds(text, %(span_quick)s, %(span)s)
                     THEN '[]'::jsonb ELSE entities END
 WHERE progress_chat_id = %(tg)s
-   OR erasure_holds(text, %(span)s);
+   OR erasure_finds(text, %(span_quick)s, %(span)s);
 
 -- name: drop_own_outbox
 -- Messages still queued for the member are dropped, their content gone.
@@ -174,8 +175,8 @@ WITH naming AS (
     SELECT o.id, o.status IN ('pending', 'sending') AS waiting
     FROM outbox o
     WHERE o.chat_id IS DISTINCT FROM %(tg)s
-      AND (erasure_holds(o.params::text, %(pattern)s)
-           OR erasure_holds(o.error, %(pattern)s)
+      AND (erasure_finds(o.params::text, %(quick)s, %(pattern)s)
+           OR erasure_finds(o.error, %(quick)s, %(pattern)s)
            OR (o.file_bytes IS NOT NULL
                AND EXISTS (SELECT 1 FROM unnest(%(byte_terms)s::bytea[]) AS t (b)
                            WHERE position(t.b IN o.file_bytes) > 0))
@@ -213,8 +214,8 @@ WITH naming AS (
     SELECT i.update_id, i.status = 'pending' AS waiting
     FROM inbox i
     WHERE i.chat_id IS DISTINCT FROM %(tg)s
-      AND (erasure_holds(i.payload::text, %(pattern)s)
-           OR erasure_holds(i.error, %(pattern)s))
+      AND (erasure_finds(i.payload::text, %(quick)s, %(pattern)s)
+           OR erasure_finds(i.error, %(quick)s, %(pattern)s))
 ), later AS (
     UPDATE inbox i SET scrub_when_done = true
     FROM naming n WHERE i.update_id = n.update_id AND n.waiting
