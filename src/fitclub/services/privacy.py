@@ -1,13 +1,20 @@
 """A member's right to be forgotten: "Delete my data" leaves nothing that identifies them.
 
-The erasure runs in the transaction of the member's confirmation. It collects what
-identifies the member (names, phone, username, Telegram id, and the names Telegram sent
-with their updates) and looks for them in every table that may hold them: rows of their own
-chat lose their content and chat id; other people's stored updates and sent messages that
-name them (their member card shown to an admin, a search by their phone, a note's text, an
-export file) lose their content; audit entries and conversations keep their shape with the
-identifiers replaced by '…' (sql/0025_erasure.sql: erasure_holds, erasure_scrub). Visits,
-bookings and memberships stay under the internal member id, so reports still add up.
+The erasure runs in the transaction of the member's confirmation, after locking their row
+(a writer reading their Telegram id with FOR SHARE waits for it, or it for the writer). It
+collects what identifies the member (names, phone, username, Telegram id, and the names
+Telegram sent with their updates), each matched only as a whole word or number, and looks for
+them in every table that may hold them: rows of their own chat lose their content and chat id;
+other people's stored updates and sent messages that name them (their member card shown to an
+admin, a search by their phone, a note's text, an export file) lose their content; other
+people's notes, reasons, announcements, audit entries and conversations keep their text with
+only the matched span replaced by '…', and only by what identifies the member (not a first
+name alone). Visits, bookings and memberships stay under the internal member id, so reports
+still add up. Functions and triggers: sql/0025_erasure.sql, sql/0028_erasure_fixes.sql.
+
+The confirmation is the last message of their chat: a second press or anything else they sent
+meanwhile is handled, and its traces (and its replies' chat id, the chat's flood and "/" list
+rows) go with the confirmation's; a picture drawn for them meanwhile is not sent.
 
 The content scans read every stored update and message: their cost follows what retention
 keeps (measured in docs/operations.md).
