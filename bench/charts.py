@@ -9,10 +9,12 @@ is not what is measured here, the workers are).
 - OTHERS other members, each in a closed loop: /start or /bookings (in turn), wait for the
   bot's answer, think THINK seconds. Their reply latency is tgemu's: from the update reaching
   the bot (getUpdates) to the bot's first answering call.
-- One chart drawn first by a warm-up member (matplotlib loaded), then two phases of PHASE
-  seconds: without presses, then with the 50 presses at the phase's start. Prints the other
-  members' reply p50/p95/p99 in each, and how long the 50 charts took to arrive (press to
-  photo at tgemu). Writes bench/reports/charts.json.
+- One chart drawn first by a warm-up member (matplotlib loaded), then phases of PHASE
+  seconds: without presses (half before, half after), with the 50 members pressing My bookings
+  at once (the control: a burst of 50 updates without a chart), and with the 50 pressing
+  Activity at once. Prints the other members' reply p50/p95/p99 in each, and how long the 50
+  charts took to arrive (press to photo at tgemu). The charts cost the others nothing when the
+  Activity phase matches the control. Writes bench/reports/charts.json.
 
     .venv/bin/python -m bench.charts [--others 10] [--phase 12]
 """
@@ -85,6 +87,7 @@ class Others:
         self.emu = emu
         self.users = users
         self.samples: list[float] = []
+        self.stamped: list[tuple[float, float]] = []  # (when answered, seconds), all phases
         self.errors = 0
         self.recording = threading.Event()
         self.stop = threading.Event()
@@ -108,6 +111,7 @@ class Others:
             if recording and self.recording.is_set():
                 with self.lock:
                     self.samples.append(seconds)
+                    self.stamped.append((time.monotonic(), seconds))
             time.sleep(THINK)
 
     def start(self) -> None:
@@ -143,34 +147,29 @@ def run(others: int, phase: float) -> dict:
             emu.stop()
 
 
-def _scenario(emu: Emulator, launcher: Launcher, db_url: str, others: int,
-              phase: float) -> dict:
-    chart_users, other_users, warm = _populate(emu, db_url, others)
-    launcher.start(db_url, **ENV)
-    menus = []
-    for user in chart_users:
-        update_id = user.send_text(TOKEN, "/start")
-        emu.wait_answered(TOKEN, update_id, timeout=30)
-    for user in chart_users:
-        menu = wait_until(lambda u=user: next((e for e in emu.transcript(TOKEN, u.id)
-                                               if e["kind"] == "message"), None), 30, "a menu")
-        menus.append(menu)
-    before = len(emu.transcript(TOKEN, warm.id))
-    warm.send_text(TOKEN, "/activity")  # matplotlib loaded, fonts cached
-    wait_until(lambda: _photo_since(emu, warm, before), 60, "the warm-up chart")
+def _fresh_menus(emu: Emulator, users: list) -> list[dict]:
+    """Each member's newest menu, from a /start sent now."""
+    marks = [len(emu.transcript(TOKEN, u.id)) for u in users]
+    for user in users:
+        emu.wait_answered(TOKEN, user.send_text(TOKEN, "/start"), timeout=30)
+    return [wait_until(lambda u=user, m=mark: next((e for e in emu.transcript(TOKEN, u.id)[m:]
+                                                    if e["kind"] == "message"), None),
+                       30, "a menu") for user, mark in zip(users, marks, strict=True)]
 
-    loops = Others(emu, other_users)
-    loops.start()
-    time.sleep(2)  # the loops settle
-    quiet = loops.measure(phase / 2)
 
-    marks = [len(emu.transcript(TOKEN, u.id)) for u in chart_users]
+def _burst(emu: Emulator, loops: Others, users: list, menus: list, label: str,
+           phase: float, photos: bool) -> tuple[list[float], list[float], dict[int, float],
+                                                 float]:
+    """Every member presses `label` on their menu at once; the others' replies meanwhile
+    (phase seconds; and those from the second after the presses on, past the burst of 50
+    updates itself), and when each member's photo arrived (if photos are expected)."""
+    marks = [len(emu.transcript(TOKEN, u.id)) for u in users]
     arrived: dict[int, float] = {}
     done = threading.Event()
 
     def watch(pressed_at: float) -> None:
-        while len(arrived) < CHARTS and time.monotonic() - pressed_at < 120:
-            for user, mark in zip(chart_users, marks, strict=True):
+        while len(arrived) < len(users) and time.monotonic() - pressed_at < 120:
+            for user, mark in zip(users, marks, strict=True):
                 if user.id not in arrived and _photo_since(emu, user, mark):
                     arrived[user.id] = time.monotonic() - pressed_at
             time.sleep(0.1)
@@ -180,23 +179,54 @@ def _scenario(emu: Emulator, launcher: Launcher, db_url: str, others: int,
     with loops.lock:
         loops.samples = []
     pressed_at = time.monotonic()
-    for user, menu in zip(chart_users, menus, strict=True):
-        user.press_button(TOKEN, menu["message_id"], button_data(menu, "Activity"))
+    for user, menu in zip(users, menus, strict=True):
+        user.press_button(TOKEN, menu["message_id"], button_data(menu, label))
     press_seconds = time.monotonic() - pressed_at
-    threading.Thread(target=watch, args=(pressed_at,), daemon=True).start()
+    if photos:
+        threading.Thread(target=watch, args=(pressed_at,), daemon=True).start()
     time.sleep(phase)
     loops.recording.clear()
     with loops.lock:
         busy = list(loops.samples)
-    done.wait(120)
+        later = [sec for at, sec in loops.stamped
+                 if pressed_at + 1.0 <= at - sec and at <= pressed_at + phase]
+    if photos:
+        done.wait(120)
     time.sleep(1)
+    return busy, later, arrived, press_seconds
+
+
+def _scenario(emu: Emulator, launcher: Launcher, db_url: str, others: int,
+              phase: float) -> dict:
+    chart_users, other_users, warm = _populate(emu, db_url, others)
+    launcher.start(db_url, **ENV)
+    menus = _fresh_menus(emu, chart_users)
+    before = len(emu.transcript(TOKEN, warm.id))
+    warm.send_text(TOKEN, "/activity")  # matplotlib loaded, fonts cached
+    wait_until(lambda: _photo_since(emu, warm, before), 60, "the warm-up chart")
+
+    loops = Others(emu, other_users)
+    loops.start()
+    time.sleep(2)  # the loops settle
+    quiet = loops.measure(phase / 2)
+    # The control: the same 50 members press a screen without a chart (My bookings) at once,
+    # so the burst of 50 updates alone is measured; then Activity, on fresh menus.
+    control, control_later, _, _ = _burst(emu, loops, chart_users, menus, "My bookings", phase,
+                                          photos=False)
+    menus = _fresh_menus(emu, chart_users)
+    time.sleep(1)
+    busy, busy_later, arrived, press_seconds = _burst(emu, loops, chart_users, menus,
+                                                      "Activity", phase, photos=True)
     quiet += loops.measure(phase / 2)  # half the quiet samples before the presses, half after
     loops.close()
     times = sorted(arrived.values())
     return {
         "others": others, "think_seconds": THINK, "phase_seconds": phase,
         "without_presses": _percentiles(quiet),
+        "with_50_bookings_presses": _percentiles(control),
         "with_50_presses": _percentiles(busy),
+        "bookings_presses_from_1s": _percentiles(control_later),
+        "activity_presses_from_1s": _percentiles(busy_later),
         "charts": {"pressed": CHARTS, "arrived": len(times),
                    "presses_sent_in_seconds": round(press_seconds, 3),
                    "first_seconds": round(times[0], 2) if times else None,
@@ -208,6 +238,7 @@ def _scenario(emu: Emulator, launcher: Launcher, db_url: str, others: int,
 
 def table(report: dict) -> str:
     q, b, c = report["without_presses"], report["with_50_presses"], report["charts"]
+    k = report["with_50_bookings_presses"]
 
     def line(name: str, p: dict) -> str:
         return (f"{name:<26} {p['n']:>5} replies  p50 {p['p50_ms']:>6} ms  p95 {p['p95_ms']:>6} ms"
@@ -217,7 +248,11 @@ def table(report: dict) -> str:
         f"{report['others']} other members, /start and /bookings in turn, {report['think_seconds']}"
         f" s apart, {report['phase_seconds']} s a phase:",
         line("without presses", q),
+        line(f"with {c['pressed']} My bookings presses", k),
         line(f"with {c['pressed']} Activity presses", b),
+        "the same, from 1 s after the presses on (the charts drawn, the burst itself over):",
+        line("  My bookings", report["bookings_presses_from_1s"]),
+        line("  Activity", report["activity_presses_from_1s"]),
         f"the {c['pressed']} charts: {c['arrived']} arrived, first after {c['first_seconds']} s,"
         f" median {c['median_seconds']} s, last {c['last_seconds']} s after the presses",
     ])
