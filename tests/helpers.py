@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import psycopg2
@@ -16,3 +18,29 @@ def query(db_url: str, sql: str, params: Any = None) -> list[tuple]:
             return cur.fetchall() if cur.description else []
     finally:
         conn.close()
+
+
+def stored_text(value: object) -> str | None:
+    """A stored value as the text a person's identifiers could be read from: bytes decoded
+    (UTF-8, bad bytes replaced), JSON as written, text as it is; None for anything else."""
+    if isinstance(value, memoryview | bytes):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return None
+
+
+def as_in_file(value: object, tz: tzinfo) -> object:
+    """A database value as a member's copy of their data writes it (ISO 8601, moments in tz)."""
+    if isinstance(value, datetime):
+        return value.astimezone(tz).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def rows_as_in_file(db_url: str, sql: str, params: Any, tz: tzinfo) -> list[list]:
+    """The rows of a query with each value as the copy of a member's data writes it."""
+    return [[as_in_file(v, tz) for v in row] for row in query(db_url, sql, params)]

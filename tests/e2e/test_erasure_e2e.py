@@ -28,6 +28,7 @@ from tests.e2e.admin_session import plain, step
 from tests.e2e.harness import TOKEN, query, wait_until
 from tests.e2e.session import Person, button_data, buttons
 from tests.e2e.test_personal_data_e2e import check_file
+from tests.helpers import stored_text
 
 TZ = "Europe/Berlin"
 FIRST, LAST, USERNAME = "Zyxia", "Quorbel", "zyxia_qx"
@@ -55,15 +56,6 @@ def _figures(db_url: str) -> dict:
     return {"summary": summary, "weekly": weekly, "counts": counts}
 
 
-def _as_text(value: object) -> str | None:
-    if isinstance(value, memoryview | bytes):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return None
-
 
 def _scan(db_url: str) -> list[tuple[str, str, object]]:
     """Every column of every table holding a trace of her: (table, column, value)."""
@@ -80,7 +72,7 @@ def _scan(db_url: str) -> list[tuple[str, str, object]]:
             if kind in ("bigint", "integer", "numeric"):
                 hit = value == TELEGRAM_ID
             else:
-                text = _as_text(value)
+                text = stored_text(value)
                 hit = bool(text) and any(t.lower() in text.lower() for t in TRACES)
             if hit:
                 found.append((table, column, value))

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests import factories
 from tests.e2e.harness import query, wait_until
 from tests.e2e.session import Person, button_data, buttons
+from tests.helpers import rows_as_in_file
 
 TZ = ZoneInfo("Europe/Berlin")
 
 
-def _json(value):
-    if isinstance(value, datetime):
-        return value.astimezone(TZ).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def _rows(db_url: str, sql: str, params) -> list[list]:
-    return [[_json(v) for v in row] for row in query(db_url, sql, params)]
+    return rows_as_in_file(db_url, sql, params, TZ)
+
+
 
 
 def _document(person: Person, before: int) -> dict:

@@ -4,7 +4,6 @@ sql/0025_erasure.sql)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime
 
@@ -16,6 +15,7 @@ from fitclub.db.queries import Q
 from fitclub.runtime import pictures
 from fitclub.services import club, privacy
 from tests import factories
+from tests.helpers import stored_text
 
 NOW = datetime.now(UTC)
 RULES = club.of(None).booking
@@ -79,16 +79,6 @@ class World:
                                                 "done_message_ids": [9]})
             assert cur.rowcount == 1
 
-
-def _as_text(value: object) -> str | None:
-    """A stored value as the text a person's identifiers could be read from."""
-    if isinstance(value, memoryview | bytes):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return None
 
 
 @pytest.fixture
@@ -329,7 +319,7 @@ def test_nothing_of_her_is_left_in_any_column(world):
     for table, column in world.run("SELECT table_name, column_name FROM"
                                    " information_schema.columns WHERE table_schema = 'public'"):
         for (value,) in world.run(f'SELECT "{column}" FROM "{table}"'):
-            text = _as_text(value)
+            text = stored_text(value)
             if value == ANNA_TG or (text and any(t in text for t in TRACES)):
                 found.append((table, column, value))
     assert found == []
@@ -427,7 +417,7 @@ def _her_telegram_id_anywhere(w: World) -> list[tuple]:
     for table, column in w.run("SELECT table_name, column_name FROM information_schema.columns"
                                " WHERE table_schema = 'public'"):
         for (value,) in w.run(f'SELECT "{column}" FROM "{table}"'):
-            text = _as_text(value)
+            text = stored_text(value)
             if value == ANNA_TG or (text and str(ANNA_TG) in text):
                 found.append((table, column, value))
     return found

@@ -7,7 +7,7 @@ offset; one copy per ten minutes; nothing for an erased member."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg2
@@ -16,22 +16,15 @@ import pytest
 from fitclub.services import personal_data, privacy
 from fitclub.services.booking import Rules
 from tests import factories
-from tests.helpers import query
+from tests.helpers import query, rows_as_in_file
 
 TZ = ZoneInfo("Europe/Berlin")
 
 
-def _json(value):
-    """A database value as the file writes it."""
-    if isinstance(value, datetime):
-        return value.astimezone(TZ).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def _rows(db_url: str, sql: str, params) -> list[list]:
-    return [[_json(v) for v in row] for row in query(db_url, sql, params)]
+    return rows_as_in_file(db_url, sql, params, TZ)
+
+
 
 
 def _sql(db_url: str, statement: str, params=()) -> int:
