@@ -94,13 +94,18 @@ def check_file(db_url: str, found: dict, member_id: int, lang: str) -> None:
 def test_download_my_data_in_english_and_russian(emu, launcher, db_url):
     anna, ira = Person(emu, "Anna"), Person(emu, "Ира", "ru")
     ids = seed(db_url, anna, ira)
-    launcher.start(db_url, CLUB_TIMEZONE="Europe/Berlin")
+    launcher.start(db_url, CLUB_TIMEZONE="Europe/Berlin", RETENTION_DAYS="3")
 
     # English: the privacy screen offers the copy above "Delete my data".
     (screen,) = anna.send("/privacy")
     assert buttons(screen)[:2] == [["📄 Download my data"], ["🗑 Delete my data"]]
     assert ("“Download my data” sends you a copy of everything the club holds about you, "
             "as one JSON file.") in screen["text"]
+    # What the screen says is kept, and for how long the chat is (RETENTION_DAYS).
+    assert ("• your membership, bookings and visits, and notes the staff keep about you\n"
+            "• your messages to the bot and its answers, kept for 3 days\n") in screen["text"]
+    assert ("“Delete my data” erases your name, phone, username and Telegram account from"
+            " everything the club keeps") in screen["text"]
     before = len(anna.messages())
     anna.press(screen, "Download my data")
     doc = _document(anna, before)
@@ -139,6 +144,7 @@ def test_download_my_data_in_english_and_russian(emu, launcher, db_url):
     # Russian: the same, in Russian, with the plan's and class type's Russian names.
     (ekran,) = ira.send("/privacy")
     assert buttons(ekran)[:2] == [["📄 Скачать мои данные"], ["🗑 Удалить мои данные"]]
+    assert "• ваши сообщения боту и его ответы: хранятся 3 дня\n" in ekran["text"]
     before = len(ira.messages())
     ira.press(ekran, "Скачать мои данные")
     doc = _document(ira, before)

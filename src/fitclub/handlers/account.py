@@ -47,7 +47,7 @@ def set_language(deps: Deps, ctx: UpdateContext, member: Member,
 @member_only
 def show_privacy(deps: Deps, ctx: UpdateContext, member: Member,
                  message: types.Message) -> None:
-    ui.show(ctx, screens.privacy(ctx.texts, member))
+    ui.show(ctx, screens.privacy(ctx.texts, member, deps.settings.retention_days))
 
 
 @anyone
@@ -61,7 +61,7 @@ def privacy_step(deps: Deps, ctx: UpdateContext, member: Member | None,
     if step == "ask":
         ui.show(ctx, screens.privacy_confirm(ctx.texts), call)
     elif step == "no":
-        ui.show(ctx, screens.privacy(ctx.texts, member), call)
+        ui.show(ctx, screens.privacy(ctx.texts, member, deps.settings.retention_days), call)
     else:
         tx = ctx.texts  # keep the language: the member row is about to lose it
         # Places the erasure frees are offered to the next in line (told by the service).
@@ -89,13 +89,15 @@ def send_copy(deps: Deps, ctx: UpdateContext, member: Member | None,
     tx = ctx.texts
     wait = personal_data.cooldown(ctx.conn, member.id)
     if wait is not None:
-        ui.show(ctx, screens.privacy(tx, member, screens.copy_wait(tx, *wait)), call)
+        ui.show(ctx, screens.privacy(tx, member, deps.settings.retention_days,
+                                     screens.copy_wait(tx, *wait)), call)
         return
     copy = personal_data.make_copy(ctx.conn, member.id, ctx.now(), deps.club.timezone,
                                    tx.lang)
     if copy is None:
         ui.stale(ctx, call)
         return
-    ui.show(ctx, screens.privacy(tx, member, screens.copy_sent(tx)), call)
+    ui.show(ctx, screens.privacy(tx, member, deps.settings.retention_days,
+                                 screens.copy_sent(tx)), call)
     ctx.send_document(copy.data, filename=copy.filename,
                       caption=screens.copy_caption(tx, copy.generated_at))

@@ -47,13 +47,16 @@ def language(tx: Texts) -> Screen:
         [[(LANGUAGE_LABELS[lang], LANGUAGE(lang=lang)) for lang in LANGUAGES]]))
 
 
-def privacy(tx: Texts, member: Member, note: str | None = None) -> Screen:
-    """What the bot stores about the member, with the ways to have a copy and to delete it;
-    `note` is the answer to "Download my data" (sent below, or when the next may go)."""
+def privacy(tx: Texts, member: Member, retention_days: int,
+            note: str | None = None) -> Screen:
+    """What the bot stores about the member (its messages for `retention_days`), with the ways
+    to have a copy and to delete it; `note` is the answer to "Download my data" (sent below,
+    or when the next may go)."""
     none = tx("privacy_none")
     text = tx("privacy_text", name=member.name, phone=member.phone or none,
               username=f"@{member.username}" if member.username else none,
-              language=tx(f"language_name_{member.language}"))
+              language=tx(f"language_name_{member.language}"),
+              days=tx.plural("plan_days", retention_days))
     text += "\n\n" + tx("privacy_copy_hint")
     if note:
         text += "\n\n" + note
