@@ -699,7 +699,10 @@ def member_account(t: Tour, lang: str, user_id: str) -> None:
         chat.send("/language")
     with t.screen(f"{to}member-privacy", w("privacy_delete_button")):
         chat.send("/privacy")
+    with t.screen(f"{to}member-privacy-copy", w.start("privacy_copy_caption"), last=2):
+        chat.press(w("privacy_copy_button"))
     with t.screen(f"{to}member-privacy-delete", w("privacy_confirm_button")):
+        chat.send("/privacy")
         chat.press(w("privacy_delete_button"))
     chat.press(w("privacy_keep_button"))
 
