@@ -32,6 +32,8 @@ HELP_STAFF = action("hs")
 PLAN_REQUEST = action("pr", plan_id=Id())
 #: Withdraw my pending request for a plan (the membership screen).
 PLAN_WITHDRAW = action("pw", request_id=Id())
+#: Buy (or, with a current membership, renew) a plan: an invoice for it (payments on).
+PAY_PLAN = action("pp", plan_id=Id())
 #: /language: choose a language.
 LANGUAGE = action("lg", lang=Choice("en", "ru"))
 #: /privacy: ask to delete, confirm, or keep.

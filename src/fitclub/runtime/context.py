@@ -248,6 +248,21 @@ class UpdateContext:
             params["show_alert"] = True
         return self.enqueue("answerCallbackQuery", params)
 
+    def send_invoice(self, *, title: str, description: str, payload: str,
+                     provider_token: str, currency: str, prices: list[dict[str, Any]],
+                     reply_markup: Any = None, **optional: Any) -> int:
+        """Send an invoice (Telegram Payments): plain-text title (1-32 characters) and
+        description (1-255), the order's payload, the provider's token, the currency and the
+        LabeledPrice parts ({"label", "amount"} in minor units); `optional` takes sendInvoice's
+        other fields (photo_url, need_name, ...)."""
+        params: dict[str, Any] = {"chat_id": self.chat_id, "title": title,
+                                  "description": description, "payload": payload,
+                                  "provider_token": provider_token, "currency": currency,
+                                  "prices": prices, **optional}
+        if reply_markup is not None:
+            params["reply_markup"] = _markup(reply_markup)
+        return self.enqueue("sendInvoice", params)
+
     def delete(self, message_id: int) -> int:
         """Delete a message the bot sent."""
         return self.enqueue("deleteMessage", {"chat_id": self.chat_id, "message_id": message_id})

@@ -8,6 +8,7 @@ from datetime import date
 from fitclub.callbacks import PLAN_REQUEST, PLAN_WITHDRAW
 from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
+from fitclub.screens import payments as pay_screens
 from fitclub.screens.menu import back_to_menu
 from fitclub.services.memberships import MembershipView, Plan
 from fitclub.services.plan_requests import MyRequest
@@ -70,11 +71,18 @@ def _current_lines(tx: Texts, m: MembershipView) -> list[str]:
 
 
 def membership(tx: Texts, current: MembershipView | None, plans: list[Plan],
-               request: MyRequest | None = None, note: str | None = None) -> Screen:
+               request: MyRequest | None = None, note: str | None = None, *,
+               renew_from: date | None = None, payments: bool = False) -> Screen:
     """The member's membership as it is (not started yet, active, frozen, ended); without a
     current one the plans, and either the pending request (with Withdraw) or a request
     button per plan (after a declined request, that it was). `note`: the one-line answer to
-    what the member just pressed, above the rest."""
+    what the member just pressed, above the rest.
+
+    With `payments` on (a provider is connected), each plan has a Buy button with its price
+    instead; over a current membership, a Renew button each, the new period running from
+    `renew_from` (the day after the current end)."""
+    if payments:
+        return _with_payments(tx, current, plans, request, note, renew_from)
     lines: list[str] = [note, ""] if note else []
     if current is not None:
         lines += _current_lines(tx, current)
@@ -97,5 +105,33 @@ def membership(tx: Texts, current: MembershipView | None, plans: list[Plan],
                 lines.append(tx("plan_request_hint"))
                 rows = [[(tx("plan_request_button", name=plan.name),
                           PLAN_REQUEST(plan_id=plan.id))] for plan in plans]
+    rows.append(back_to_menu(tx))
+    return Screen("\n".join(lines).strip(), inline(rows))
+
+
+def _with_payments(tx: Texts, current: MembershipView | None, plans: list[Plan],
+                   request: MyRequest | None, note: str | None,
+                   renew_from: date | None) -> Screen:
+    """The membership screen when members pay in the chat: Buy (or Renew) with the price."""
+    lines: list[str] = [note, ""] if note else []
+    renew = current is not None and current.current
+    if current is not None:
+        lines += _current_lines(tx, current)
+        lines.append("")
+    if not renew:
+        lines.append(tx("membership_none") if current is None else tx("membership_ended"))
+    rows: list[list[tuple[str, str]]] = []
+    if plans:
+        if renew:
+            lines.append(pay_screens.renew_line(tx, renew_from or current.ends_on))
+        lines += [""] + [plan_text(tx, plan) + "\n" for plan in plans]
+        if not renew:
+            lines.append(pay_screens.buy_hint(tx))
+        rows = pay_screens.pay_rows(tx, plans, renew)
+    elif not renew:
+        lines.append(tx("membership_no_plans"))
+    if request is not None and request.pending:  # asked before payments were on: withdrawable
+        lines.append(request_line(tx, request))
+        rows.append([(tx("plan_withdraw_button"), PLAN_WITHDRAW(request_id=request.id))])
     rows.append(back_to_menu(tx))
     return Screen("\n".join(lines).strip(), inline(rows))
