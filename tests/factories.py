@@ -1,4 +1,5 @@
-"""Test rows from one place: members, plans, memberships, class types, classes, bookings, visits.
+"""Test rows from one place: members, plans, memberships, class types, classes, bookings, visits,
+payments.
 
 Each function inserts rows with sensible defaults, takes keyword overrides for what a test
 cares about, and returns the new id (a list of ids for the bulk `members` and `memberships`).
@@ -14,6 +15,7 @@ A new required column is one edit: give it a value where its table's rows are bu
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -192,3 +194,25 @@ def visit(db: Db, member_id: int, *, method: str = "qr", checked_in_at: Moment =
         "member_id": member_id, "membership_id": membership_id, "class_id": class_id,
         "checked_in_at": _moment(checked_in_at), "checked_in_by": checked_in_by,
         "method": method}])[0]
+
+
+def payment(db: Db, member_id: int | None, plan_id: int | None, *, amount_minor: int = 4900,
+            currency: str = "EUR", paid_at: Moment = True, status: str = "granted",
+            problem: str | None = None, membership_id: int | None = None,
+            effect: str | None = None, days_added: int | None = None,
+            ends_on_before: Day = None, refunded_at: Moment = False,
+            refunded_by: int | None = None, charge_id: str | None = None) -> int:
+    """A payment Telegram reported (granted by default, now unless paid_at says when), without
+    an order; its id. status 'needs_refund' needs a problem ('plan_gone'...), 'refunded' a
+    refunded_at moment. effect ('granted', 'extended') and days_added, ends_on_before: what it
+    did to membership_id."""
+    number = uuid.uuid4().hex[:16]
+    return _insert(db, "payments", [{
+        "member_id": member_id, "plan_id": plan_id, "amount_minor": amount_minor,
+        "currency": currency, "paid_at": _moment(paid_at), "status": status,
+        "problem": problem, "membership_id": membership_id, "effect": effect,
+        "days_added": days_added,
+        "ends_on_before": None if ends_on_before is None else _day(ends_on_before),
+        "refunded_at": _moment(refunded_at), "refunded_by": refunded_by,
+        "telegram_payment_charge_id": charge_id or f"tg-charge-{number}",
+        "provider_payment_charge_id": f"provider-charge-{number}"}])[0]

@@ -123,8 +123,9 @@ TRAINER_MARK = action("tm", class_id=Id(), booking_id=Id(), mark=Choice("a", "n"
 
 # -- reports and the audit log ---------------------------------------------------------------------
 
-#: The tables a report exports, and the formats (XLSX, the default, and CSV).
-EXPORTS = ("members", "visits", "bookings")
+#: The tables a report exports (payments from the report's Payments screen, the others from
+#: the report), and the formats (XLSX, the default, and CSV).
+EXPORTS = ("members", "visits", "bookings", "payments")
 EXPORT_FORMATS = ("xlsx", "csv")
 #: /report: the weekly attendance chart, sent as a photo.
 REPORT_CHART = action("qc")
@@ -132,6 +133,8 @@ REPORT_CHART = action("qc")
 REPORT_EXPIRING = action("qe")
 #: /report: one table as an XLSX or a CSV document.
 REPORT_EXPORT = action("qx", table=Choice(*EXPORTS), fmt=Choice(*EXPORT_FORMATS))
+#: /report: the payments of the last 30 days (per day, per plan, refunds, those to refund).
+REPORT_PAYMENTS = action("qp")
 #: /audit: a page of the log (0 = newest), unfiltered.
 AUDIT_PAGE = action("qa", page=Number())
 #: /audit: a page of the actions by or on one member.
@@ -294,3 +297,7 @@ ADJUST = action("ya", membership_id=Id())
 NOTE = action("yn", member_id=Id())
 #: Grant or dismiss a member's request for a plan.
 REQUEST = action("yr", request_id=Id(), act=Choice("grant", "dismiss"))
+#: Every payment of a member (the card shows the latest few).
+MEMBER_PAYMENTS = action("yy", member_id=Id())
+#: Mark a payment refunded (the refund itself is made at the provider): ask, then confirm.
+PAYMENT_REFUND = action("yv", payment_id=Id(), step=Choice("ask", "yes"))

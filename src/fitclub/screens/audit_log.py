@@ -34,7 +34,7 @@ ROLES = ("member", "trainer", "admin")
 #: `expired_on_date`, the name rows written before `ends_before` and `ended` gave the
 #: membership's end.
 OFFER_REFUSALS = (*(reason.value for reason in Refusal), "expired_on_date")
-EXPORT_TABLES = ("members", "visits", "bookings")
+EXPORT_TABLES = ("members", "visits", "bookings", "payments")
 #: What a staff search looked for (services/people.Kind values), each with its words.
 SEARCH_KINDS = ("name", "username", "phone", "code")
 FREE_TEXT_MAX = 80  # a reason or a name typed by an admin, as quoted in a sentence

@@ -1,5 +1,5 @@
 """Reports for admins: the club's figures of the day, the weekly attendance, XLSX and CSV
-exports.
+exports (members, visits, bookings, and payments: amounts in major units with their currency).
 
 Everything follows the club's calendar (`CLUB_TIMEZONE`): "today" and "this month" are local
 dates, turned into moments here so each query reads a plain range over an index; a week is
@@ -13,10 +13,13 @@ place in the waitlist does not count.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+from babel.numbers import get_currency_precision, get_decimal_symbol
 
 from fitclub.db import audit, rows
 from fitclub.db.queries import Q
@@ -220,15 +223,53 @@ class BookingRow(NamedTuple):
     late_cancel: bool
 
 
+class PaymentRow(NamedTuple):
+    """A payment as exported: `amount` in major units (49.00) of its `currency`, its status
+    and problem in words (`pmt_status_*`, `pmt_problem_*`); the member by internal id (and
+    name while they are registered)."""
+
+    id: int
+    paid_at: datetime
+    member_id: int | None
+    first_name: str | None
+    last_name: str | None
+    plan: Localized | None
+    amount: Decimal
+    currency: str
+    payment_status: str
+    problem: str | None
+    refunded_at: datetime | None
+    membership_id: int | None
+    order_id: int | None
+    telegram_payment_charge_id: str
+    provider_payment_charge_id: str | None
+
+
+def major_units(minor: int, currency: str) -> Decimal:
+    """An amount in minor units as a decimal in major units, with the currency's places
+    (4900 EUR -> 49.00; 500 JPY -> 500)."""
+    return Decimal(minor).scaleb(-get_currency_precision(currency))
+
+
+def _payment_words(row: PaymentRow, tx: Texts) -> PaymentRow:
+    return row._replace(
+        amount=major_units(row.amount, row.currency),
+        payment_status=html.unescape(tx(f"pmt_status_{row.payment_status}")),
+        problem=html.unescape(tx(f"pmt_problem_{row.problem}")) if row.problem else None)
+
+
 class _Table(NamedTuple):
     query: str
     row: type
+    #: What a row becomes in the reader's language (amounts, words), if anything.
+    words: Callable[[tuple, Texts], tuple] | None = None
 
 
 TABLES: dict[str, _Table] = {
     "members": _Table("reports.export_members", MemberRow),
     "visits": _Table("reports.export_visits", VisitRow),
     "bookings": _Table("reports.export_bookings", BookingRow),
+    "payments": _Table("reports.export_payments", PaymentRow, _payment_words),
 }
 
 #: The formats an export is written in, the default first.
@@ -299,7 +340,12 @@ def export(conn, table: str, fmt: str = "xlsx", *, actor_id: int, now: datetime,
         raise ValueError(f"unknown export format {fmt!r}")
     spec = TABLES[table]
     tx = Texts(lang)
-    values = ([shown(v, lang) if isinstance(v, Localized) else v for v in rows.build(spec.row, row)]
+
+    def worded(row: tuple) -> tuple:
+        built = rows.build(spec.row, row)
+        return spec.words(built, tx) if spec.words else built
+
+    values = ([shown(v, lang) if isinstance(v, Localized) else v for v in worded(row)]
               for row in _stream(conn, spec.query, spec.row))
     if fmt == "xlsx":
         written = spreadsheets.write_xlsx(
@@ -309,7 +355,7 @@ def export(conn, table: str, fmt: str = "xlsx", *, actor_id: int, now: datetime,
     else:
         written = spreadsheets.write_csv(
             headers(table, tx), values, separator=spreadsheets.csv_separator(tx.lang),
-            timezone=timezone, max_bytes=max_bytes)
+            timezone=timezone, max_bytes=max_bytes, decimal=get_decimal_symbol(tx.lang))
     audit.record(conn, actor_id=actor_id, action="report.export", entity="report",
                  details={"table": table, "format": fmt, "rows": written.rows,
                           "complete": written.complete})

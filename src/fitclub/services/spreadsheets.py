@@ -2,17 +2,19 @@
 formula in from a cell's text.
 
 Both writers take the header and an iterator of rows (plain values: text, whole numbers,
-booleans, dates, aware moments, None) and never hold more than one row: XLSX goes through
-XlsxWriter's `constant_memory` mode (each row is flushed to a temporary file as the next one
-starts), CSV is encoded a row at a time. Only the finished file is in memory, as it has to be
-to be sent.
+decimals (amounts of money in major units), booleans, dates, aware moments, None) and never
+hold more than one row: XLSX goes through XlsxWriter's `constant_memory` mode (each row is
+flushed to a temporary file as the next one starts), CSV is encoded a row at a time. Only the
+finished file is in memory, as it has to be to be sent.
 
 - XLSX: every text is written as a string cell (`write_string`), so "=1+1" is text, never a
-  formula; whole numbers as numbers, booleans as booleans; dates and moments as real dates
+  formula; whole numbers and decimals as numbers (a decimal shown with its own places:
+  49.00), booleans as booleans; dates and moments as real dates
   (moments in the club's time zone) with the caller's number formats. The header row is bold and
   frozen, each column as wide as its longest cell (within bounds).
 - CSV: UTF-8 with a byte-order mark, the separator the reader's locale uses in spreadsheets
-  (`csv_separator`), moments as `YYYY-MM-DD HH:MM:SS` in the club's time zone. Spreadsheet
+  (`csv_separator`), moments as `YYYY-MM-DD HH:MM:SS` in the club's time zone, decimals with
+  the locale's decimal mark (49.00, 49,00). Spreadsheet
   programs may split a row on another separator than the file's (Russian and German Excel
   split on ";"), so `defused` puts an apostrophe before every character that would start a
   formula at the start of a cell or after any separator a program might split on.
@@ -29,6 +31,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import NamedTuple
 
 import xlsxwriter
@@ -80,9 +83,10 @@ def defused(text: str) -> str:
     return "".join(out)
 
 
-def csv_cell(value: object, tz: tzinfo) -> str:
+def csv_cell(value: object, tz: tzinfo, decimal: str = ".") -> str:
     """A value as a CSV cell: moments as local ISO date and time (seconds), dates as ISO
-    dates, booleans as true/false, nothing as empty, text defused."""
+    dates, booleans as true/false, decimals with the `decimal` mark (no grouping), nothing as
+    empty, text defused."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -91,15 +95,22 @@ def csv_cell(value: object, tz: tzinfo) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | Decimal):
+        return _number_text(value, decimal)
     return defused(str(value))
 
 
+def _number_text(value: int | Decimal, decimal: str = ".") -> str:
+    """A whole number or a decimal as digits, never in exponent notation, with the `decimal`
+    mark."""
+    return (format(value, "f") if isinstance(value, Decimal) else str(value)).replace(".", decimal)
+
+
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]], *, separator: str,
-              timezone: tzinfo, max_bytes: int) -> Written:
-    """A CSV file (UTF-8 with a byte-order mark, `separator` between cells, CRLF lines) of the
-    header and the rows; rows that would take the file past max_bytes are left out."""
+              timezone: tzinfo, max_bytes: int, decimal: str = ".") -> Written:
+    """A CSV file (UTF-8 with a byte-order mark, `separator` between cells, CRLF lines,
+    `decimal` the decimal mark) of the header and the rows; rows that would take the file past
+    max_bytes are left out."""
     line = io.StringIO()
     writer = csv.writer(line, delimiter=separator)
 
@@ -113,7 +124,7 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]], *, separa
     out += encoded([defused(h) for h in header])
     count, complete = 0, True
     for row in rows:
-        chunk = encoded([csv_cell(v, timezone) for v in row])
+        chunk = encoded([csv_cell(v, timezone, decimal) for v in row])
         if len(out) + len(chunk) > max_bytes:
             complete = False
             break
@@ -186,6 +197,13 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
         bold = book.add_format({"bold": True})
         day = (book.add_format({"num_format": date_format}), len(date_format))
         moment = (book.add_format({"num_format": datetime_format}), len(datetime_format))
+        places: dict[int, object] = {}  # a decimal's number format by its places
+
+        def number_format(places_wanted: int) -> object:
+            if places_wanted not in places:
+                shape = "0." + "0" * places_wanted if places_wanted > 0 else "0"
+                places[places_wanted] = book.add_format({"num_format": shape})
+            return places[places_wanted]
         widths = [len(h) for h in header]
         for col, title in enumerate(header):
             ws.write_string(0, col, title, bold)
@@ -199,7 +217,7 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
             count += 1
             for col, value in enumerate(row):
                 widths[col] = max(widths[col], _write(ws, count, col, value, timezone, day,
-                                                      moment))
+                                                      moment, number_format))
         for col, width in enumerate(widths):
             ws.set_column(col, col, min(max(width + 2, MIN_WIDTH), MAX_WIDTH))
         ws.freeze_panes(1, 0)
@@ -208,9 +226,11 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
     return Written(out.getvalue(), count, complete)
 
 
-def _write(ws, row: int, col: int, value: object, tz: tzinfo, day: tuple, moment: tuple) -> int:
+def _write(ws, row: int, col: int, value: object, tz: tzinfo, day: tuple, moment: tuple,
+           number_format=None) -> int:
     """One cell by its type; returns how many characters it shows (for the column width).
-    `day` and `moment` are a number format and the characters it shows."""
+    `day` and `moment` are a number format and the characters it shows; `number_format(n)`
+    the format of a decimal with n places."""
     if value is None:
         return 0
     if isinstance(value, datetime):
@@ -222,9 +242,12 @@ def _write(ws, row: int, col: int, value: object, tz: tzinfo, day: tuple, moment
     if isinstance(value, bool):
         ws.write_boolean(row, col, value)
         return 5
-    if isinstance(value, int):
-        ws.write_number(row, col, value)
-        return len(str(value))
+    if isinstance(value, int | Decimal):
+        places = (max(0, -int(value.as_tuple().exponent)) if isinstance(value, Decimal)
+                  else None)
+        shape = number_format(places) if places is not None and number_format else None
+        ws.write_number(row, col, value if places is None else float(value), shape)
+        return len(_number_text(value))
     text = str(value)
     ws.write_string(row, col, text)
     return len(text)

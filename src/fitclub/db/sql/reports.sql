@@ -104,6 +104,19 @@ JOIN members tr ON tr.id = c.trainer_id
 JOIN members m ON m.id = b.member_id
 ORDER BY b.id;
 
+-- name: export_payments
+-- Every payment, by id: when, the member (by internal id; the name while registered), the plan,
+-- the amount in minor units of its currency, what became of it (granted, needs a refund,
+-- refunded) and the charge ids of Telegram and the provider.
+SELECT p.id, p.paid_at, p.member_id, m.first_name, m.last_name, pl.name_i18n AS plan,
+       p.amount_minor AS amount, p.currency, p.status AS payment_status, p.problem,
+       p.refunded_at, p.membership_id, p.order_id, p.telegram_payment_charge_id,
+       p.provider_payment_charge_id
+FROM payments p
+LEFT JOIN members m ON m.id = p.member_id
+LEFT JOIN membership_plans pl ON pl.id = p.plan_id
+ORDER BY p.id;
+
 -- name: exported_lately
 -- Whether this admin had this table exported in this format within the last few seconds (a
 -- double tap); an entry without a format is from when every export was CSV.
