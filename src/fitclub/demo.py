@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 DEMO_TOKEN = "1000000001:DEMO-fitclub-bot-token-for-tgemu-00"  # noqa: S105
 DEMO_BOT_USERNAME = "FitClubDemoBot"
 DEMO_USER_ID = 1000
+# A payment provider's test token as @BotFather gives one (tgemu takes any): the demo's
+# members buy and renew plans from the web chat's invoice (Pay), nobody is charged.
+DEMO_PROVIDER_TOKEN = "1000000001:TEST:fitclub-demo-provider"  # noqa: S105
 DEMO_USER_NAME = "You"
 EXIT_PORT_TAKEN = 2
 EXIT_REFUSED = 2
@@ -132,6 +135,8 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
             "DB_POOL_MIN": "2", "DB_POOL_MAX": "12",
             "SHUTDOWN_TIMEOUT": "5",
             "CARD_SECRET": secrets.token_hex(32),  # a new one each run: old cards expire anyway
+            "PAYMENT_PROVIDER_TOKEN": (os.environ.get("PAYMENT_PROVIDER_TOKEN", "").strip()
+                                       or DEMO_PROVIDER_TOKEN),
             "LOG_LEVEL": logging.getLevelName(logging.getLogger().level),
         }, require=())
     except ConfigError as exc:  # only CLUB_TIMEZONE comes from outside
@@ -231,6 +236,8 @@ def _banner(web: str, app, data: dict, database_url: str, throwaway: bool,
         history = data["history"]
         lines.append(f"  Members: {history['members']} with three weeks of classes behind them "
                      f"({history['visits']} visits; bookings and a waitlist on the coming ones).")
+    lines.append("  Payments:  a test provider: Membership -> Buy (or Renew), then Pay on the "
+                 "invoice; nobody is charged.")
     if health:
         lines.append(f"  Health:    {health}/healthz   Metrics: {health}/metrics")
     kind = "throwaway, removed on exit" if throwaway else "from DATABASE_URL"

@@ -19,10 +19,12 @@ TITLE_MAX, DESCRIPTION_MAX = 32, 255
 
 #: Why an order or a checkout is refused: the catalog key of each one-line reason.
 REFUSALS = ("pay_err_unknown", "pay_err_not_yours", "pay_err_closed", "pay_err_plan_off_sale",
-            "pay_err_price_changed", "pay_err_amount", "pay_err_paid", "pay_err_off")
+            "pay_err_price_changed", "pay_err_amount", "pay_err_off",
+            "pay_err_free_plan")
 
 #: Why a payment that arrived cannot be honoured (payments.problem): the catalog key of each.
-PROBLEMS = ("plan_gone", "member_gone", "order_expired", "amount_mismatch", "unknown_order")
+PROBLEMS = ("plan_gone", "member_gone", "order_expired", "order_paid", "amount_mismatch",
+            "unknown_order")
 
 
 class Invoice(NamedTuple):
@@ -56,8 +58,8 @@ def pay_button(tx: Texts, plan: Plan, renew: bool) -> tuple[str, str]:
 
 
 def pay_rows(tx: Texts, plans: list[Plan], renew: bool) -> list[list[tuple[str, str]]]:
-    """One Buy (or Renew) button per plan on sale."""
-    return [[pay_button(tx, plan, renew)] for plan in plans]
+    """One Buy (or Renew) button per plan on sale (a free plan has nothing to pay)."""
+    return [[pay_button(tx, plan, renew)] for plan in plans if plan.price_minor > 0]
 
 
 def buy_hint(tx: Texts) -> str:
@@ -108,7 +110,20 @@ def paid(tx: Texts, plan_name: object, ends_on: date, visits_left: int | None,
 
 
 def needs_refund(tx: Texts, amount_minor: int, problem: str | None) -> Screen:
-    """A payment the club cannot honour: said truthfully in one line, the refund to come."""
-    why = tx(f"pay_problem_{problem}" if problem in PROBLEMS else "pay_problem_unknown_order")
-    return Screen(tx("pay_needs_refund", amount=tx.money(amount_minor), why=why),
-                  inline(_after_payment(tx)))
+    """A payment the club cannot honour: said truthfully in one line (why, when known), the
+    refund to come."""
+    amount = tx.money(amount_minor)
+    text = (tx("pay_needs_refund", amount=amount, why=tx(f"pay_problem_{problem}"))
+            if problem in PROBLEMS else tx("pay_needs_refund_plain", amount=amount))
+    return Screen(text, inline(_after_payment(tx)))
+
+
+def refunded(tx: Texts, amount_minor: int, plan_name: object | None,
+             ends_on: date | None) -> Screen:
+    """To the member: the club refunded their payment; the membership it paid for now ends on
+    `ends_on` (None: nothing of it is left)."""
+    lines = [tx("pay_refunded", amount=tx.money(amount_minor), plan=plan_name)
+             if plan_name else tx("pay_refunded_no_plan", amount=tx.money(amount_minor))]
+    if ends_on is not None:
+        lines.append(tx("pay_refunded_ends", date=tx.date(ends_on, "long")))
+    return Screen("\n".join(lines), inline(_after_payment(tx)))
