@@ -149,6 +149,29 @@ class RemoteEmulator:
         """Deliver a raw Update as it is; returns the update_id it got (None if filtered)."""
         return self.post("inject", token=token, update=update)["update_id"]
 
+    def redeliver(self, token: str, update_id: int, same_id: bool = True) -> int:
+        """Deliver a given update once more (same update_id unless same_id=False)."""
+        return self.post("redeliver", token=token, update_id=update_id, same_id=same_id)[
+            "update_id"
+        ]
+
+    def pay(
+        self, token: str, user_id: int, message_id: int, *, decline: bool = False, tip: int = 0
+    ) -> dict:
+        """The user pays the invoice message_id: the checkout as Emulator.pay, its result."""
+        return self.request(
+            "POST",
+            f"/control/users/{user_id}/pay",
+            {"token": token, "message_id": message_id, "decline": decline, "tip": tip},
+            timeout=float(self.get("config")["config"]["pre_checkout_timeout"]) + 30,
+        )["payment"]
+
+    def checkouts(self, token: str) -> list[dict]:
+        return self.get("checkouts", token=token)["checkouts"]
+
+    def checkout_percentiles(self, token: str) -> dict:
+        return self.get("checkouts", token=token)["percentiles"]
+
     def set_next_update_id(self, token: str, update_id: int) -> None:
         """The bot's next update gets this id (Telegram's restart after a week of silence)."""
         self.post("next_update_id", token=token, update_id=update_id)
@@ -280,6 +303,10 @@ class RemoteUser:
 
     def read_messages(self, token: str):
         return self._do("read_messages", token)["messages"]
+
+    def pay(self, token: str, message_id: int, *, decline: bool = False, tip: int = 0) -> dict:
+        """Pay the bot's invoice message_id (see Emulator.pay)."""
+        return self.emu.pay(token, self.id, message_id, decline=decline, tip=tip)
 
     def skip_messages(self, token: str) -> int:
         return self._do("skip_messages", token)["skipped"]

@@ -25,6 +25,7 @@ class Config:
     slow_seconds: float = 1.0  # delay of a "slow" fault
     fault_retry_after: int = 1  # retry_after of an injected 429
     callback_query_timeout: float = 15.0  # answerCallbackQuery later than this is "too old"
+    pre_checkout_timeout: float = 10.0  # a checkout fails without answerPreCheckoutQuery by then
     webhook_retry_base: float = 1.0  # first webhook retry delay, doubled each time
     webhook_retry_max: float = 60.0
     webhook_timeout: float = 10.0  # seconds to wait for the bot's webhook answer
@@ -37,6 +38,8 @@ class Config:
                 raise ValueError(f"fault_kinds: unknown kind {kind!r}; use {FAULT_KINDS}")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError("fault_rate must be between 0 and 1")
+        if not self.pre_checkout_timeout > 0:
+            raise ValueError("pre_checkout_timeout must be positive")
         if self.per_chat_burst < 1:
             raise ValueError("per_chat_burst must be at least 1")
 

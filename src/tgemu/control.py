@@ -22,6 +22,7 @@ _USER_ACTIONS = {
     "wait_for_messages",
     "read_messages",
     "skip_messages",
+    "pay",
 }
 
 
@@ -137,6 +138,19 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911, PLR0912 - one br
             if not isinstance(update, dict):
                 raise ControlError(400, '"update" must be a JSON object')
             return {"update_id": emu.inject_update(_token(emu, args), update)}
+        case ["redeliver"] if post:
+            try:
+                update_id = int(args["update_id"])
+            except (KeyError, TypeError, ValueError):
+                raise ControlError(400, '"update_id" must be an integer') from None
+            same_id = _flag(args.get("same_id", True))
+            return {"update_id": emu.redeliver(_token(emu, args), update_id, same_id)}
+        case ["checkouts"]:
+            token = _token(emu, args)
+            return {
+                "checkouts": emu.checkouts(token),
+                "percentiles": emu.checkout_percentiles(token),
+            }
         case ["next_update_id"] if post:
             try:
                 emu.set_next_update_id(_token(emu, args), int(args["update_id"]))
@@ -167,7 +181,7 @@ def _route(emu, method, parts, args) -> dict:  # noqa: PLR0911, PLR0912 - one br
     raise ControlError(404, f"no control endpoint {method} /control/{'/'.join(parts)}")
 
 
-def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR0911
+def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR0911, PLR0912
     try:
         user = emu.user(uid)
     except KeyError:
@@ -217,6 +231,15 @@ def _user_action(emu, uid: int, action: str, args: dict) -> dict:  # noqa: PLR09
             return {"messages": messages}
         case "read_messages":
             return {"messages": user.read_messages(token)}
+        case "pay":
+            payment = emu.pay(
+                token,
+                uid,
+                int(args["message_id"]),
+                decline=_flag(args.get("decline")),
+                tip=int(args.get("tip") or 0),
+            )
+            return {"payment": payment}
         case _:
             return {"skipped": user.skip_messages(token)}
 

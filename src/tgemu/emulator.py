@@ -45,6 +45,8 @@ CANONICAL = {
         "getChatMember",
         "leaveChat",
         "getFile",
+        "sendInvoice",
+        "answerPreCheckoutQuery",
     )
 }
 INTERNAL_ERROR = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -379,6 +381,49 @@ class Emulator(ObservationsMixin):
         bot = self.bot(token)
         with bot.lock:
             bot.next_update_id = update_id
+
+    def redeliver(self, token: str, update_id: int, same_id: bool = True) -> int:
+        """Deliver an update the bot was given once more, as Telegram redelivers (a webhook
+        answer that never came, an unconfirmed getUpdates batch): the same payload with the same
+        update_id, delivered even though the bot's offset has passed it. same_id=False gives it
+        the bot's next id instead. Returns the update_id it is delivered with."""
+        bot = self.bot(token)
+        with bot.lock:
+            return bot.redeliver(int(update_id), same_id=bool(same_id))
+
+    # --- payments ------------------------------------------------------------------------------
+
+    def pay(
+        self, token: str, user_id: int, message_id: int, *, decline: bool = False, tip: int = 0
+    ) -> dict:
+        """The user pays the bot's invoice `message_id` in their chat: the bot gets a
+        pre_checkout_query and has config.pre_checkout_timeout (10 s) to answer it; on ok the
+        provider charges (declining when decline=True or the invoice's provider token ends in
+        ":DECLINE") and the bot gets a message with successful_payment. Blocks until then.
+
+        Returns a dict: status ("paid", "refused", "declined", "timeout"), answered, ok,
+        error_message, answer_seconds, timed_out, declined, pre_checkout_query_id,
+        pre_checkout_update_id, currency, total_amount (tip included), successful_payment,
+        successful_payment_update_id, successful_payment_message_id. LookupError when there is
+        no such invoice; RuntimeError when it is paid already or the user blocked the bot.
+        """
+        user = self.user(user_id).data
+        bot = self.bot(token)
+        with bot.lock:
+            return bot.user_pay(bot.chat(user), int(message_id), bool(decline), int(tip))
+
+    def checkouts(self, token: str) -> list[dict]:
+        """Every checkout of the bot, oldest first: query id, user, invoice, answered, ok,
+        error_message, answer_seconds (from sending the pre_checkout_query to the answer),
+        timed_out."""
+        bot = self.bot(token)
+        with bot.lock:
+            return [c.as_dict() for c in bot.checkouts.values()]
+
+    def checkout_percentiles(self, token: str) -> dict:
+        """count, mean, p50, p90, p95, p99, max of the answered checkouts' answer times (s)."""
+        times = [c["answer_seconds"] for c in self.checkouts(token) if c["answered"]]
+        return percentiles(times)
 
     def commands_for(
         self,

@@ -86,6 +86,7 @@ class UpdateRec:
         "inflight",
         "next_attempt",
         "payload",
+        "redelivered",
         "type",
         "update_id",
     )
@@ -102,6 +103,7 @@ class UpdateRec:
         self.attempts = 0
         self.next_attempt = 0.0
         self.inflight = False
+        self.redelivered = False  # queued again by Emulator.redeliver with its old update_id
 
 
 class Msg:

@@ -2,6 +2,8 @@
 
 import time
 
+from tgemu.payments import format_price
+
 
 class ObservationsMixin:
     """Emulator's read side; every method names the bot by its token."""
@@ -43,6 +45,13 @@ class ObservationsMixin:
                 "chat_actions": counts.get("chat_actions", 0),
                 "webhook_deliveries": counts.get("webhook_deliveries", 0),
                 "webhook_failures": counts.get("webhook_failures", 0),
+                "invoices": counts.get("invoices", 0),
+                "pre_checkout_answers": counts.get("pre_checkout_answers", 0),
+                "checkouts_timed_out": counts.get("checkouts_timed_out", 0),
+                "checkouts_refused": counts.get("checkouts_refused", 0),
+                "payments_declined": counts.get("payments_declined", 0),
+                "payments": counts.get("payments", 0),
+                "updates_redelivered": counts.get("updates_redelivered", 0),
             }
         return out
 
@@ -109,7 +118,11 @@ class ObservationsMixin:
                 if remaining <= 0:
                     break
                 chat.cv.wait(remaining)
-            messages = [_render(m, user.id) for m in chat.messages.values() if not m.deleted]
+            messages = [
+                _render(m, user.id, bot.invoices.get((chat.id, m.message_id)))
+                for m in chat.messages.values()
+                if not m.deleted
+            ]
             answers = [
                 {"seq": i, "text": e["text"], "show_alert": e["show_alert"]}
                 for i, e in enumerate(chat.events)
@@ -156,9 +169,11 @@ def percentiles(values: list[float]) -> dict:
     }
 
 
-def _render(msg, viewer_id: int) -> dict:
+def _render(msg, viewer_id: int, invoice_state: dict | None = None) -> dict:  # noqa: PLR0912
     """A message for the web chat, without file bytes; "from" is "bot", "user" (the viewer)
-    or "member" (anyone else in a group or channel, named in "sender")."""
+    or "member" (anyone else in a group or channel, named in "sender"). An invoice carries
+    whether it is paid and why its last checkout failed; a successful payment is a service
+    line."""
     d = msg.data
     sender = d.get("sender_chat") or d.get("from") or {}
     if msg.from_bot:
@@ -186,6 +201,19 @@ def _render(msg, viewer_id: int) -> dict:
         out["reply_to"] = d["reply_to_message"]["message_id"]
     if who == "member":
         out["sender"] = sender.get("title") or sender.get("first_name") or "?"
+    if "invoice" in d:
+        out["invoice"] = {
+            **d["invoice"],
+            "price": format_price(d["invoice"]["total_amount"], d["invoice"]["currency"]),
+            "paid": bool(invoice_state and invoice_state["paid_by"] is not None),
+            "error": invoice_state["last_error"] if invoice_state else None,
+        }
+    if "successful_payment" in d:
+        paid = d["successful_payment"]
+        out["service"] = "Payment successful: " + format_price(
+            paid["total_amount"], paid["currency"]
+        )
+        out["successful_payment"] = paid
     if "new_chat_members" in d:
         names = ", ".join(m.get("first_name", "?") for m in d["new_chat_members"])
         out["service"] = f"{out.get('sender') or 'You'} added {names}"

@@ -1,7 +1,8 @@
 """One bot's world: its updates, chats, messages, callback queries and commands.
 
 Every Bot API method of the emulator is a method of Bot named api_<lowercased method>; they
-live in one mixin per concern (updates.py, messages.py, commands.py, groups.py). All state of a
+live in one mixin per concern (updates.py, messages.py, commands.py, groups.py,
+payments.py). All state of a
 bot is guarded by its one lock; each chat has a condition on that lock so waiters (tests, the
 web chat, the load driver) wake only for their own chat.
 """
@@ -18,12 +19,13 @@ from tgemu.groups import GroupsMixin
 from tgemu.markup import callback_buttons
 from tgemu.messages import MessagesMixin
 from tgemu.model import Chat, Described, Msg, SimUserData, UpdateRec
+from tgemu.payments import PaymentsMixin
 from tgemu.updates import DEFAULT_UPDATE_TYPES, UpdatesMixin
 
 __all__ = ["DEFAULT_UPDATE_TYPES", "Bot", "Chat", "Described", "SimUserData"]
 
 
-class Bot(UpdatesMixin, MessagesMixin, CommandsMixin, GroupsMixin):
+class Bot(UpdatesMixin, MessagesMixin, CommandsMixin, GroupsMixin, PaymentsMixin):
     """State and Bot API methods of one bot token."""
 
     def __init__(
@@ -51,6 +53,9 @@ class Bot(UpdatesMixin, MessagesMixin, CommandsMixin, GroupsMixin):
         self.webhook = None
         self.chats: dict[int, Chat] = {}
         self.queries: dict[str, dict] = {}
+        self.invoices: dict[tuple[int, int], dict] = {}  # (chat id, message id) -> details
+        self.checkouts: dict = {}  # pre_checkout_query id -> payments.Checkout
+        self.redeliveries = 0  # redelivered updates (old ids) still pending
         self.commands: dict[tuple, list[dict]] = {}
         self.global_bucket: TokenBucket | None = None
         self.calls: collections.Counter = collections.Counter()

@@ -79,7 +79,18 @@ class UpdatesMixin:
                     chat.unanswered.append(rec.update_id)
 
     def _confirm(self, offset: int):
-        if offset > 0:
+        if offset > 0 and self.redeliveries:
+            # A redelivered update keeps its old id: it stays until the bot has been given it.
+            kept = [
+                r
+                for r in self.pending
+                if r.update_id >= offset or (r.redelivered and r.available is None)
+            ]
+            if len(kept) != len(self.pending):
+                self.pending.clear()
+                self.pending.extend(kept)
+            self.redeliveries = sum(1 for r in kept if r.redelivered)
+        elif offset > 0:
             while self.pending and self.pending[0].update_id < offset:
                 self.pending.popleft()
         elif offset < 0:

@@ -147,6 +147,10 @@ class SimUser(_ChatReader):
             token, lambda bot, chat: bot.user_press(chat, int(message_id), callback_data)
         )
 
+    def pay(self, token: str, message_id: int, *, decline: bool = False, tip: int = 0) -> dict:
+        """Pay the bot's invoice message_id: the whole checkout (see Emulator.pay)."""
+        return self.emu.pay(token, self.id, message_id, decline=decline, tip=tip)
+
     def block(self, token: str) -> int | None:
         """Block the bot (it gets a my_chat_member update and 403 on sends)."""
         return self._act(token, lambda bot, chat: bot.user_block(chat, True))
