@@ -10,7 +10,11 @@ log = logging.getLogger(__name__)
 
 
 class EchoBot:
-    """/start greets with an inline button; pressing it edits the greeting; text is echoed."""
+    """/start greets with an inline button; pressing it edits the greeting; text is echoed.
+
+    /buy sends an invoice (/buy_sold_out one whose checkout the bot refuses with "Sold out");
+    a successful payment is thanked for with its amount.
+    """
 
     def __init__(self, token: str, threads: int = 1):
         self.token = token
@@ -36,6 +40,31 @@ class EchoBot:
                 call.message.chat.id,
                 call.message.message_id,
             )
+
+        @bot.message_handler(commands=["buy", "buy_sold_out"])
+        def buy(message):
+            sold_out = message.text.startswith("/buy_sold_out")
+            bot.send_invoice(
+                message.chat.id,
+                "Monthly plan",
+                "30 days, unlimited visits",
+                "sold-out" if sold_out else "plan-1",
+                "284685063:TEST:echo",
+                "EUR",
+                [types.LabeledPrice("Monthly plan", 4500)],
+            )
+
+        @bot.pre_checkout_query_handler(func=lambda query: True)
+        def checkout(query):
+            if query.invoice_payload == "sold-out":
+                bot.answer_pre_checkout_query(query.id, ok=False, error_message="Sold out")
+            else:
+                bot.answer_pre_checkout_query(query.id, ok=True)
+
+        @bot.message_handler(content_types=["successful_payment"])
+        def paid(message):
+            amount = message.successful_payment.total_amount
+            bot.send_message(message.chat.id, f"Thanks for paying {amount / 100:.2f} EUR")
 
         @bot.message_handler(content_types=["text"])
         def echo(message):

@@ -142,3 +142,50 @@ def test_new_group_button_creates_a_group_with_the_bot(browser, emu, token, echo
     (group,) = emu.groups()
     assert group.title == "Yoga fans" and group.member_status(ann) == "creator"
     assert group.bot_status(token) == "member"
+
+
+def test_user_buys_from_an_invoice_with_the_pay_button(browser, emu, token, echo_bot):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    emu.add_bot(token, username="echo_test_bot")
+    ann = emu.create_user(first_name="Ann")
+    ann.send_text(token, "/buy_sold_out")
+    ann.wait_for_messages(token)
+    wait = WebDriverWait(browser, 20)
+    browser.get(emu.base_url + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "user-select"), "Ann"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "connected"))
+
+    # The bot refuses at checkout: its error message shows under the invoice.
+    refused = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, ".msg.bot .pay-btn")))
+    assert refused.text == "Pay 45.00 EUR"
+    invoice = browser.find_element(By.CSS_SELECTOR, ".msg.bot")
+    assert invoice.find_element(By.CSS_SELECTOR, ".invoice-title").text == "Monthly plan"
+    assert "30 days, unlimited visits" in invoice.text
+    assert invoice.find_element(By.CSS_SELECTOR, ".invoice-price").text == "45.00 EUR"
+    refused.click()
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".invoice-error"), "Sold out"))
+
+    # A good invoice: pay, the service line, the bot's thanks.
+    browser.find_element(By.ID, "text-input").send_keys("/buy", Keys.ENTER)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".msg.bot .pay-btn")) == 2)
+    browser.find_elements(By.CSS_SELECTOR, ".msg.bot .pay-btn")[1].click()
+    wait.until(
+        ec.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, ".msg.service"), "Payment successful: 45.00 EUR"
+        )
+    )
+    wait.until(
+        lambda d: (
+            "Thanks for paying 45.00 EUR"
+            in [e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.bot .text")]
+        )
+    )
+    invoices = browser.find_elements(By.CSS_SELECTOR, ".msg.bot .invoice-title")
+    paid = invoices[1].find_element(By.XPATH, "..")
+    assert paid.find_element(By.CSS_SELECTOR, ".invoice-paid").text == "Paid"
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".msg.bot .pay-btn")) == 1  # paid: no Pay
+    assert [c["ok"] for c in emu.checkouts(token)] == [False, True]
