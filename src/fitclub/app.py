@@ -27,6 +27,7 @@ from fitclub.handlers import MODULES, register_all
 from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
 from fitclub.runtime import pictures
 from fitclub.runtime.chat_queue import ChatQueue, load_pending
+from fitclub.runtime.checkout import CHECKOUT_THREADS, CheckoutLane
 from fitclub.runtime.context import UpdateContext, current
 from fitclub.runtime.dispatcher import SkipUpdate, Workers
 from fitclub.runtime.health import HealthReport, HealthServer, evaluate
@@ -98,11 +99,23 @@ class App:
                                max_attempts=settings.max_attempts,
                                flood_rate=settings.flood_rate, flood_burst=settings.flood_burst,
                                metrics=self.metrics, on_queued=self.sender.wake)
+        # Pre-checkout queries are answered by a lane of their own, with connections of its
+        # own (database and HTTP): never behind the workers, the outbox or the pool's other
+        # borrowers (runtime/checkout.py).
+        self.checkout_pool = Pool(settings.database_url, minconn=2,
+                                  maxconn=CHECKOUT_THREADS + 1, timeout=2.0,
+                                  connect_timeout=min(2, settings.db_connect_timeout),
+                                  statement_timeout_ms=3000,
+                                  application_name="fitclub-checkout")
+        self.checkout_api = BotApi(settings.telegram_api_url, settings.telegram_bot_token,
+                                   read_timeout=4.0, maxsize=CHECKOUT_THREADS)
+        self.checkout = CheckoutLane(pool=self.checkout_pool, api=self.checkout_api,
+                                     check=self._check_checkout, metrics=self.metrics)
         self.poller = Poller(pool=pool, api=self.api, on_stored=self._stored,
                              backlog=self.chats.backlog,
                              backlog_limit=settings.inbox_backlog_limit,
                              timeout=settings.poll_timeout, metrics=self.metrics,
-                             on_fatal=self._fatal)
+                             on_fatal=self._fatal, checkout=self.checkout)
         self.jobs = Runner(pool=pool, settings=settings, threads=settings.job_threads,
                            poll_seconds=settings.job_poll_seconds,
                            retry_base=settings.job_retry_seconds,
@@ -138,6 +151,16 @@ class App:
             raise SkipUpdate(f"a command for @{other}", "a command for another bot")
         self.bot.process_new_updates([update])
         notify.deliver(current())
+
+    def _check_checkout(self, conn, query: dict[str, Any], now) -> str | None:
+        """The club's rule for a pre-checkout query (payments.check_checkout): None when the
+        order may be paid, else the catalog key of the refusal."""
+        from fitclub.services import payments  # here until services/payments lands
+
+        user = query.get("from") if isinstance(query.get("from"), dict) else {}
+        return payments.check_checkout(conn, query.get("invoice_payload"), user.get("id"),
+                                       query.get("total_amount"), query.get("currency"), now,
+                                       self.settings.card_secret)
 
     def _learn_username(self) -> None:
         # getMe through our client, outside any handler: commands for other bots are told
@@ -258,6 +281,7 @@ class App:
             self.health.start()
         if polling:
             self._prepare_polling()
+            self.checkout.start()  # first, so what a previous run left is answered or skipped
             self.poller.start()
             self._polling = True
         self.notifier.ready("polling" if polling else "processing")
@@ -348,6 +372,8 @@ class App:
         self._stop_requested.set()
         self.notifier.stopping()
         self.poller.stop()
+        if self._polling:
+            self.checkout.stop(timeout=min(2.0, max(0.1, deadline - time.monotonic())))
         if not self.workers.stop(timeout=max(0.1, deadline - time.monotonic())):
             log.warning("some handlers were still running at the shutdown timeout; their "
                         "updates stay pending and run after the next start")
@@ -365,6 +391,8 @@ class App:
         if self.health:
             self.health.stop()
         self.api.close()
+        self.checkout_api.close()
+        self.checkout_pool.close()
         try:
             singleton = get_pool() is self.pool
         except PoolClosed:

@@ -41,6 +41,13 @@ RETRY_WHOLE_TRANSACTION = (psycopg2.errors.SerializationFailure,
 # bookkeeping itself) before its oldest update is given up, so the chat cannot stick forever.
 MAX_FAILED_PASSES = 5
 
+
+def is_payment(kind: str, payload: dict[str, Any]) -> bool:
+    """A `successful_payment` message: Telegram took the member's money for it."""
+    body = payload.get(kind)
+    return kind == "message" and isinstance(body, dict) and "successful_payment" in body
+
+
 class SkipUpdate(Exception):
     """Record the update as skipped without running a handler; the message says why (stored
     with the update), `why` says it for the log in fixed words (the message may quote the
@@ -187,8 +194,10 @@ class Workers:
         ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id,
                             language_code=user.get("language_code"),
                             sent_at=sent_at(payload, kind))
-        # Keyed by chat: a message without `from` (sent as the group) is counted too.
+        # Keyed by chat: a message without `from` (sent as the group) is counted too. A
+        # payment is never throttled away: the money has moved, the membership must follow.
         if kind in ("message", "callback_query", "edited_message") \
+                and not is_payment(kind, payload) \
                 and not self._flood_allows(ctx, kind, payload):
             self._finish(conn, update_id, "skipped", "flood control")
             self._count(kind, "flood")

@@ -25,6 +25,7 @@ T = TypeVar("T")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 OUTBOX_FAILURE_REASONS = ("bad_request", "blocked", "not_started", "retries_exhausted", "other")
+CHECKOUT_OUTCOMES = ("ok", "refused", "error", "failed", "late")
 
 
 class _LiveGauges:
@@ -204,6 +205,21 @@ class Metrics:
             ["code"],
             registry=r,
         )
+        self.checkout_seconds = Histogram(
+            "fitclub_checkout_answer_seconds",
+            "Time from a pre_checkout_query's receipt (getUpdates) to its answer's return "
+            "(Telegram allows 10 s).",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.checkout_answers = Counter(
+            "fitclub_checkout_answers",
+            "Pre-checkout queries by outcome: ok, refused (the club's rule), error (not checked:"
+            " refused with the generic line), failed (Telegram refused the answer), late (older"
+            " than 10 s after a restart: not answered).",
+            ["outcome"],
+            registry=r,
+        )
         self.poll_errors = Counter(
             "fitclub_poll_errors",
             "getUpdates rounds that failed, by reason.",
@@ -214,6 +230,8 @@ class Metrics:
         # first failure rather than only after it.
         for reason in OUTBOX_FAILURE_REASONS:
             self.outbox_failed.labels(reason=reason)
+        for outcome in CHECKOUT_OUTCOMES:
+            self.checkout_answers.labels(outcome=outcome)
         r.register(_LiveGauges(pool_stats, backlogs, last_poll_age, database_up))
 
     def render(self) -> tuple[bytes, str]:

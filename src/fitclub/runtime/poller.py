@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg2
 from psycopg2.extras import Json, execute_values
@@ -30,8 +30,13 @@ log = logging.getLogger(__name__)
 # was given; a kind missing here never reaches the bot.
 # To handle a new kind: add it here, register its handler, and make sure classify() finds its
 # chat or user (docs/architecture.md, "An update's path").
+# `pre_checkout_query` is not run by the workers: the checkout lane (runtime/checkout.py) gets
+# it straight from the poller once it is stored.
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",
-                   "channel_post")
+                   "channel_post", "pre_checkout_query")
+
+#: The kind the checkout lane answers (Telegram gives 10 s for it).
+CHECKOUT_KIND = "pre_checkout_query"
 
 
 class FatalPollError(Exception):
@@ -92,8 +97,19 @@ def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, 
     return stored
 
 
+class CheckoutHandoff(Protocol):
+    """Where the poller hands pre_checkout queries (runtime/checkout.CheckoutLane)."""
+
+    def submit(self, updates: list[dict[str, Any]], received: float) -> None:
+        """Stored updates to answer now (received: time.monotonic() of their getUpdates)."""
+
+    def unstored(self, updates: list[dict[str, Any]], received: float) -> None:
+        """Updates the database would not take: refuse them rather than let 10 s pass."""
+
+
 class Poller:
-    """Fetches updates, stores them, hands new ones to the dispatcher."""
+    """Fetches updates, stores them, hands new ones to the dispatcher (pre_checkout queries
+    to the checkout lane)."""
 
     # Updates per getUpdates (Telegram's maximum).
     batch_limit = 100
@@ -104,8 +120,10 @@ class Poller:
 
     def __init__(self, *, pool: Pool, api: BotApi, on_stored: Callable[[list], None],
                  backlog: Callable[[], int], backlog_limit: int, timeout: int = 30,
-                 metrics: Any = None, on_fatal: Callable[[str], None] | None = None) -> None:
+                 metrics: Any = None, on_fatal: Callable[[str], None] | None = None,
+                 checkout: CheckoutHandoff | None = None) -> None:
         self.pool = pool
+        self.checkout = checkout
         self.api = api
         self.on_stored = on_stored
         self.backlog = backlog
@@ -238,21 +256,39 @@ class Poller:
                 self._stop.wait(delay)
                 continue
             failures = 0
-            self.last_success = time.monotonic()
+            received = self.last_success = time.monotonic()
             if not updates or self._stop.is_set():
                 continue
-            classified = [(u["update_id"], *classify(u)) for u in updates]
-            if self.metrics:
-                for _update_id, kind, _chat_id in classified:
-                    self.metrics.updates_received.labels(kind).inc()
-            for attempt in self._retrying():
-                with attempt:
+            self._store(updates, received)
+
+    def _store(self, updates: list[dict[str, Any]], received: float) -> None:
+        """Store a batch (waiting out an outage), move the offset, hand the batch on."""
+        classified = [(u["update_id"], *classify(u)) for u in updates]
+        if self.metrics:
+            for _update_id, kind, _chat_id in classified:
+                self.metrics.updates_received.labels(kind).inc()
+        checkouts = [u for u, (_, kind, _) in zip(updates, classified, strict=True)
+                     if kind == CHECKOUT_KIND] if self.checkout else []
+        refused = False
+        for attempt in self._retrying():
+            with attempt:
+                try:
                     store_updates(self.pool, updates)
-            self.offset = max(u["update_id"] for u in updates) + 1
-            self._offset_since = time.monotonic()
-            # Every chat of the batch, not only rows this insert created: after a commit whose
-            # acknowledgement was lost, the retry inserts nothing, yet the rows need workers.
-            self.on_stored([(update_id, chat_id) for update_id, _kind, chat_id in classified])
+                except Exception:
+                    if checkouts and not refused:
+                        # Telegram waits 10 s for these; a database outage must not eat
+                        # them. Refused now, recorded once the batch is stored.
+                        refused = True
+                        self.checkout.unstored(checkouts, received)
+                    raise
+        self.offset = max(u["update_id"] for u in updates) + 1
+        self._offset_since = time.monotonic()
+        if checkouts:
+            self.checkout.submit(checkouts, received)  # before the workers hear of the rest
+        # Every chat of the batch, not only rows this insert created: after a commit whose
+        # acknowledgement was lost, the retry inserts nothing, yet the rows need workers.
+        self.on_stored([(update_id, chat_id) for update_id, kind, chat_id in classified
+                        if not (self.checkout and kind == CHECKOUT_KIND)])
 
     def _count(self, reason: str) -> None:
         if self.metrics:

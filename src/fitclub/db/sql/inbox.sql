@@ -26,7 +26,10 @@ SELECT update_id, chat_id FROM stored;
 
 -- name: pending_by_chat
 -- How many updates each chat has waiting, to fill the chat queue (start-up and resync).
-SELECT chat_id, count(*) FROM inbox WHERE status = 'pending' GROUP BY chat_id;
+-- Pre-checkout queries are the checkout lane's (runtime/checkout.py), never a worker's.
+SELECT chat_id, count(*) FROM inbox
+WHERE status = 'pending' AND kind <> 'pre_checkout_query'
+GROUP BY chat_id;
 
 -- name: lock_chat
 -- Take the chat for this transaction; false when another worker or instance has it.
@@ -34,11 +37,12 @@ SELECT pg_try_advisory_xact_lock(%(namespace)s, mod(%(chat_id)s::bigint, 2147483
 
 -- name: head_of_chat
 -- The oldest pending update of a chat: the only one that may run now, and the seconds it
--- must still wait (measured on the database's clock, the one that set not_before).
+-- must still wait (measured on the database's clock, the one that set not_before). A
+-- pre-checkout query is the checkout lane's: it neither runs here nor holds the chat up.
 SELECT update_id, kind, payload, attempts,
        greatest(0, extract(epoch FROM not_before - clock_timestamp()))::float8 AS wait
 FROM inbox
-WHERE chat_id = %(chat_id)s AND status = 'pending'
+WHERE chat_id = %(chat_id)s AND status = 'pending' AND kind <> 'pre_checkout_query'
 ORDER BY update_id
 LIMIT 1
 FOR UPDATE;
@@ -75,7 +79,8 @@ ON CONFLICT (update_id) DO NOTHING;
 UPDATE inbox
 SET status = 'failed', processed_at = clock_timestamp(), error = %(error)s
 WHERE update_id = (SELECT update_id FROM inbox WHERE chat_id = %(chat_id)s
-                   AND status = 'pending' ORDER BY update_id LIMIT 1)
+                   AND status = 'pending' AND kind <> 'pre_checkout_query'
+                   ORDER BY update_id LIMIT 1)
 RETURNING update_id;
 
 -- name: newest

@@ -1,0 +1,342 @@
+"""The checkout lane: every pre_checkout_query answered within Telegram's 10 seconds.
+
+Telegram waits 10 s for `answerPreCheckoutQuery`, then fails the payment. So a pre-checkout
+query never waits in the chat queue (behind the workers, the member's other updates or a
+handler), nor in the outbox (behind its rate limiter, replies or an announcement):
+
+- The poller stores the batch in `inbox` as always (an update is committed before it is
+  acknowledged), then hands the batch's pre-checkout queries here at once. The workers never
+  run them (`inbox.head_of_chat` passes them over), so they hold no chat up either.
+- A few threads of this lane, each with a connection of the lane's own small pool, take the
+  stored row (`FOR UPDATE SKIP LOCKED`, still pending), read the member's language, and run
+  the check they were given (the app passes `payments.check_checkout`, the club's rule), which
+  marks the order pre-checked; that transaction commits. Then the answer goes to Telegram
+  directly (no connection held meanwhile, no outbox, outside the message limits), and the row
+  is marked done (a refusal's reason kept in its `error`).
+- A refusal is one line in the member's language (their stored choice, else the query's
+  language_code). Anything going wrong (the database away, the check raising) is answered
+  `ok: false` with a generic line (`pay_err_unavailable`) rather than letting the 10 s pass;
+  a batch the database would not store is refused the same way while the poller keeps it.
+- After a crash, a stored query still pending is answered if it is fresh, and marked skipped
+  (not answered: Telegram has failed it already) once it is older than 10 s. A crash between
+  the answer and its record answers a fresh query a second time, which Telegram refuses:
+  answering is at least once, and the check is idempotent (an order already pre-checked stays
+  so).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import psycopg2.extensions
+
+from fitclub.db import members
+from fitclub.db.pool import Pool, is_transient
+from fitclub.db.queries import Q
+from fitclub.locales import language_of, t
+from fitclub.logs import describe
+from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError, reason
+
+log = logging.getLogger(__name__)
+
+KIND = "pre_checkout_query"
+
+#: Threads answering pre-checkout queries (each with a connection of the lane's own pool).
+CHECKOUT_THREADS = 4
+
+#: Seconds Telegram waits for the answer; a stored query older than this is not answered.
+ANSWER_WITHIN = 10.0
+
+#: The catalog key of the line sent when the query could not be checked.
+GENERIC_REASON = "pay_err_unavailable"
+
+#: check(conn, pre_checkout_query, now) -> None (ok) or the catalog key of the refusal.
+Check = Callable[[psycopg2.extensions.connection, dict[str, Any], datetime], str | None]
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+class Outcome(NamedTuple):
+    """How one query ended, as its inbox row records it."""
+
+    status: str  # done (answered), skipped (too old), failed (Telegram refused the answer)
+    error: str | None
+
+
+class _Decision(NamedTuple):
+    ok: bool
+    reason: str | None  # catalog key of a refusal
+    lang: str
+    error: str | None  # what the inbox row keeps
+
+
+class _Item(NamedTuple):
+    update: dict[str, Any]
+    received: float | None  # time.monotonic() of its getUpdates (None: found in inbox)
+    stored: bool  # False: the database would not take it; refuse, record later
+
+
+def reason_line(lang: str, key: str) -> str:
+    """A refusal as Telegram shows it: the catalog's line, plain text, one line."""
+    text = str(t(lang, key))
+    if text == key:  # a key no catalog has: the generic line rather than a code
+        text = str(t(lang, GENERIC_REASON))
+    return " ".join(html.unescape(_TAG.sub("", text)).split())
+
+
+class CheckoutLane:
+    """Threads that answer pre-checkout queries straight from the poller's hand."""
+
+    def __init__(self, *, pool: Pool, api: BotApi, check: Check,
+                 threads: int = CHECKOUT_THREADS, metrics: Any = None,
+                 answer_within: float = ANSWER_WITHIN, sweep_seconds: float = 5.0,
+                 answer_timeout: float = 4.0) -> None:
+        self.pool = pool
+        self.api = api
+        self.check = check
+        self.thread_count = threads
+        self.metrics = metrics
+        self.answer_within = answer_within
+        self.sweep_seconds = sweep_seconds
+        self.answer_timeout = answer_timeout
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._lock = threading.Lock()
+        # Update ids queued or being answered here: handed over twice, answered once.
+        self._busy: set[int] = set()
+        # Answered, but the record did not commit (the database away): recorded later,
+        # never answered again.
+        self._unrecorded: dict[int, Outcome] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the answering threads and the sweeper (which first takes up what a previous
+        run left pending)."""
+        for i in range(self.thread_count):
+            th = threading.Thread(target=self._loop, name=f"checkout-{i}", daemon=True)
+            th.start()
+            self._threads.append(th)
+        sweeper = threading.Thread(target=self._sweep_loop, name="checkout-sweep", daemon=True)
+        sweeper.start()
+        self._threads.append(sweeper)
+
+    def stop(self, timeout: float) -> bool:
+        """Finish the queries in hand (bounded); the rest stay pending for the next start."""
+        self._stop.set()
+        for _ in range(self.thread_count):
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for th in self._threads:
+            th.join(max(0.0, deadline - time.monotonic()))
+        return not any(th.is_alive() for th in self._threads)
+
+    # -- handing over ----------------------------------------------------------------------
+
+    def submit(self, updates: Iterable[dict[str, Any]], received: float | None = None) -> None:
+        """Stored pre-checkout updates to answer now."""
+        self._put(updates, received, stored=True)
+
+    def unstored(self, updates: Iterable[dict[str, Any]], received: float | None = None) -> None:
+        """Updates the database would not store (yet): refused now with the generic line;
+        recorded when the poller has stored them and hands them over."""
+        self._put(updates, received, stored=False)
+
+    def _put(self, updates: Iterable[dict[str, Any]], received: float | None,
+             stored: bool) -> None:
+        for update in updates:
+            update_id = update.get("update_id")
+            if not isinstance(update_id, int):
+                continue
+            with self._lock:
+                if update_id in self._busy:
+                    continue
+                self._busy.add(update_id)
+            self._queue.put(_Item(update, received, stored))
+
+    def backlog(self) -> int:
+        """Queries handed over and not yet answered."""
+        with self._lock:
+            return len(self._busy)
+
+    def recover(self) -> int:
+        """Hand over every pre-checkout query still pending in inbox (at start, and every
+        few seconds): a fresh one is answered, one older than 10 s marked skipped."""
+        def fetch(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["checkout.pending"])
+                return cur.fetchall()
+
+        rows = self.pool.run(fetch, attempts=1)
+        self.submit(payload for _update_id, payload in rows)
+        return len(rows)
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            update_id = item.update["update_id"]
+            try:
+                self.handle(item)
+            except Exception:  # a bug here must not end the thread; the sweeper retries
+                log.exception("checkout: update %s could not be handled", update_id,
+                              extra={"update_id": update_id})
+            finally:
+                with self._lock:
+                    self._busy.discard(update_id)
+
+    def _sweep_loop(self) -> None:
+        while True:
+            try:
+                self.recover()
+            except Exception as exc:  # the database away: the next round tries again
+                log.debug("checkout sweep skipped: %s", describe(exc))
+            if self._stop.wait(self.sweep_seconds):
+                return
+
+    # -- one query -------------------------------------------------------------------------
+
+    def handle(self, item: _Item) -> Outcome | None:
+        """Check, answer and record one query; its outcome, None when it was not this lane's
+        to answer (answered already, or held by another)."""
+        update = item.update
+        update_id = update["update_id"]
+        body = update.get(KIND) if isinstance(update.get(KIND), dict) else {}
+        with self._lock:
+            answered = self._unrecorded.get(update_id)
+        if answered is not None:
+            if item.stored:
+                self._record(update_id, answered)
+            return answered
+        if not item.stored:
+            decision = _Decision(False, GENERIC_REASON, self._fallback_lang(body),
+                                 "refused: the database did not store it in time")
+        else:
+            try:
+                decision = self.pool.run(lambda conn: self._decide(conn, update_id),
+                                         attempts=2, max_seconds=4.0)
+            except Exception as exc:
+                log.warning("checkout: update %s could not be checked (%s); refused",
+                            update_id, describe(exc), extra={"update_id": update_id})
+                decision = _Decision(False, GENERIC_REASON, self._fallback_lang(body),
+                                     f"refused: not checked ({describe(exc)})"[:500])
+            if decision is None:
+                return None
+        outcome = self._answer(update_id, body, decision, item.received)
+        if item.stored:
+            self._record(update_id, outcome)
+        else:
+            with self._lock:
+                self._unrecorded[update_id] = outcome
+        return outcome
+
+    @staticmethod
+    def _fallback_lang(body: dict[str, Any]) -> str:
+        user = body.get("from") if isinstance(body.get("from"), dict) else {}
+        return language_of(user.get("language_code"))
+
+    def _decide(self, conn: psycopg2.extensions.connection, update_id: int) -> _Decision | None:
+        """In one transaction: take the stored row, skip it if too old, else check it."""
+        with conn.cursor() as cur:
+            cur.execute(Q["checkout.claim"], {"update_id": update_id})
+            row = cur.fetchone()
+        if row is None:
+            return None  # answered already, or another thread or instance holds it
+        payload, age = row
+        if age > self.answer_within:
+            _finish(conn, update_id, Outcome(
+                "skipped", f"not answered: stored {age:.0f} s ago, past Telegram's "
+                           f"{self.answer_within:.0f} s"))
+            log.warning("checkout: update %s was %.0f s old; not answered", update_id, age,
+                        extra={"update_id": update_id})
+            self._count("late")
+            return None
+        body = payload.get(KIND) if isinstance(payload.get(KIND), dict) else {}
+        user = body.get("from") if isinstance(body.get("from"), dict) else {}
+        user_id = user.get("id")
+        member = members.by_telegram_id(conn, user_id) if isinstance(user_id, int) else None
+        lang = member.language if member else language_of(user.get("language_code"))
+        with conn.cursor() as cur:
+            cur.execute("SAVEPOINT checkout_check")
+        try:
+            refusal = self.check(conn, body, datetime.now(UTC))
+        except Exception as exc:
+            if conn.closed or is_transient(exc):
+                raise  # the whole transaction again (pool.run), or the generic refusal
+            with conn.cursor() as cur:
+                cur.execute("ROLLBACK TO SAVEPOINT checkout_check")
+            log.exception("checkout: the check of update %s failed; refused", update_id,
+                          extra={"update_id": update_id})
+            return _Decision(False, GENERIC_REASON, lang,
+                             f"refused: the check failed ({type(exc).__name__})")
+        if refusal is None:
+            return _Decision(True, None, lang, None)
+        return _Decision(False, refusal, lang, f"refused: {refusal}")
+
+    def _answer(self, update_id: int, body: dict[str, Any], decision: _Decision,
+                received: float | None) -> Outcome:
+        """answerPreCheckoutQuery, straight to the Bot API (one retry on no answer)."""
+        params: dict[str, Any] = {"pre_checkout_query_id": body.get("id"), "ok": decision.ok}
+        if not decision.ok:
+            params["error_message"] = reason_line(decision.lang, decision.reason
+                                                  or GENERIC_REASON)
+        outcome = Outcome("done", decision.error)
+        for attempt in (1, 2):
+            try:
+                self.api.call("answerPreCheckoutQuery", params, timeout=self.answer_timeout)
+                break
+            except NetworkError as exc:
+                if attempt == 1 and (received is None
+                                     or time.monotonic() - received < self.answer_within / 2):
+                    continue
+                outcome = Outcome("failed", f"answer not delivered: {describe(exc)}")
+            except TelegramError as exc:
+                outcome = Outcome("failed", f"answer refused: {exc.code} "
+                                            f"{reason(exc.description)}"[:500])
+            log.warning("checkout: the answer to update %s failed (%s)", update_id,
+                        outcome.error, extra={"update_id": update_id})
+            break
+        if self.metrics and received is not None:
+            self.metrics.checkout_seconds.observe(time.monotonic() - received)
+        if outcome.status == "failed":
+            self._count("failed")
+        elif decision.ok:
+            self._count("ok")
+        else:
+            self._count("error" if decision.reason == GENERIC_REASON else "refused")
+        return outcome
+
+    def _record(self, update_id: int, outcome: Outcome) -> None:
+        try:
+            self.pool.run_alone(lambda conn: _finish(conn, update_id, outcome), attempts=2,
+                                max_seconds=2.0)
+        except Exception as exc:
+            log.warning("checkout: the outcome of update %s is not recorded yet (%s)",
+                        update_id, describe(exc), extra={"update_id": update_id})
+            with self._lock:
+                self._unrecorded[update_id] = outcome
+        else:
+            with self._lock:
+                self._unrecorded.pop(update_id, None)
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics:
+            self.metrics.checkout_answers.labels(outcome).inc()
+
+
+def _finish(conn: psycopg2.extensions.connection, update_id: int, outcome: Outcome) -> None:
+    with conn.cursor() as cur:
+        cur.execute(Q["checkout.finish"], {"update_id": update_id, "status": outcome.status,
+                                           "error": outcome.error})
