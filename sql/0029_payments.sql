@@ -73,7 +73,8 @@ CREATE TABLE payments (
     CONSTRAINT payments_amount_minor_check CHECK (amount_minor >= 0),
     CONSTRAINT payments_status_check CHECK (status IN ('granted', 'needs_refund', 'refunded')),
     CONSTRAINT payments_problem_check CHECK (problem IN (
-        'plan_gone', 'member_gone', 'order_expired', 'amount_mismatch', 'unknown_order')),
+        'plan_gone', 'member_gone', 'order_expired', 'order_paid', 'amount_mismatch',
+        'unknown_order')),
     CONSTRAINT payments_granted_check CHECK (status <> 'granted' OR problem IS NULL),
     CONSTRAINT payments_needs_refund_check CHECK (status <> 'needs_refund' OR problem IS NOT NULL),
     CONSTRAINT payments_effect_check CHECK (effect IN ('granted', 'extended')),

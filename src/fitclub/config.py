@@ -153,6 +153,20 @@ def _secret(name: str, raw: str) -> str:
     return raw
 
 
+PROVIDER_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z]{2,10}:[A-Za-z0-9_\-=+/.:]{4,}$")
+
+
+def _provider_token(name: str, raw: str) -> str:
+    raw = raw.strip()
+    if raw and not PROVIDER_TOKEN_RE.match(raw):
+        # Never echo the value: it may be a real token with a typo.
+        raise ConfigError(name, "does not look like a payment provider token "
+                          "(digits:TEST:... or digits:LIVE:...)",
+                          "copy it from @BotFather (Bot Settings > Payments) into .env, or "
+                          "leave it empty to keep payments off")
+    return raw
+
+
 def _setting(env: str, default: str | None, parse: Callable[..., Any], meaning: str, **kw: Any):
     return field(default=None, metadata={
         "env": env, "default": default, "parse": parse, "meaning": meaning, "kw": kw,
@@ -276,6 +290,12 @@ class Settings:
         "jobs are kept", lo=1, hi=3650)
     audit_retention_days: int = _setting(
         "AUDIT_RETENTION_DAYS", "365", _int, "days audit log entries are kept", lo=1, hi=36500)
+    payment_provider_token: str = _setting(
+        "PAYMENT_PROVIDER_TOKEN", "", _provider_token,
+        "payment provider token from @BotFather; empty: payments off (members request a plan)")
+    order_ttl_hours: int = _setting(
+        "ORDER_TTL_HOURS", "24", _int, "hours an unpaid order (a sent invoice) stays payable",
+        lo=1, hi=720)
 
     @classmethod
     def from_env(
@@ -328,6 +348,11 @@ class Settings:
                 f"DB_POOL_MAX ({self.db_pool_max})",
                 "lower WORKER_THREADS or raise DB_POOL_MAX")
 
+    @property
+    def payments_on(self) -> bool:
+        """Members pay in the chat: a payment provider token is set."""
+        return bool(self.payment_provider_token)
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests and the demo use it)."""
         from dataclasses import replace
@@ -341,6 +366,8 @@ class Settings:
             shown["telegram_bot_token"] = "***"  # noqa: S105 - a mask
         if shown.get("card_secret"):
             shown["card_secret"] = "***"  # noqa: S105 - a mask
+        if shown.get("payment_provider_token"):
+            shown["payment_provider_token"] = "***"  # noqa: S105 - a mask
         if shown.get("database_url"):
             shown["database_url"] = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@",
                                            shown["database_url"])

@@ -21,6 +21,7 @@ from fitclub.screens import checkin as checkin_screens
 from fitclub.screens import classes as class_screens
 from fitclub.screens import members_admin as member_screens
 from fitclub.screens import myclasses as myclasses_screens
+from fitclub.screens import payments as payment_screens
 from fitclub.screens import people as people_screens
 from fitclub.screens import plan_requests as request_screens
 from fitclub.services.attendance import NoShowsRecorded
@@ -28,6 +29,7 @@ from fitclub.services.booking import OfferExpired, OfferNotice
 from fitclub.services.checkin import CheckedIn
 from fitclub.services.classes import ClassCancelled, ClassMoved
 from fitclub.services.membership_change import MembershipNotice
+from fitclub.services.payments import AdminPaymentNotice, PaymentNotice, RefundNotice
 from fitclub.services.plan_requests import PlanRequested
 from fitclub.services.roles import RoleChanged
 
@@ -90,6 +92,40 @@ def _plan_requested(ctx: UpdateContext, notice: PlanRequested) -> None:
           request_screens.plan_requested(Texts(admin.language), notice))
 
 
+def _payment(ctx: UpdateContext, notice: PaymentNotice) -> None:
+    """The member's one message about their payment: the plan, the end date and the visits
+    (granted or extended), or that the club will refund it."""
+    tx = Texts(notice.language)
+    if notice.kind == "needs_refund":
+        screen = payment_screens.needs_refund(tx, notice.amount_minor,
+                                              getattr(notice, "problem", None))
+    else:
+        screen = payment_screens.paid(tx, notice.plan_name, notice.ends_on, notice.visits_left,
+                                      renewed=notice.kind == "extended")
+    _send(ctx, notice.telegram_id, screen)
+
+
+def _refund(ctx: UpdateContext, notice: RefundNotice) -> None:
+    _send(ctx, notice.telegram_id, payment_screens.refunded(
+        Texts(notice.language), notice.amount_minor, notice.plan_name, notice.ends_on))
+
+
+def _payment_to_admin(ctx: UpdateContext, notice: AdminPaymentNotice) -> None:
+    """An admin is told of a payment: who paid what for which plan and until when, or that it
+    needs a refund and why."""
+    admin = notice.admin
+    tx = Texts(admin.language)
+    values = {"member": notice.member_name or tx("member_erased"),
+              "plan": notice.plan_name or tx("aud_gone"), "amount": tx.money(notice.amount_minor)}
+    if notice.kind == "needs_refund":
+        why = (tx(f"pay_problem_{notice.problem}") if notice.problem in payment_screens.PROBLEMS
+               else tx("pay_problem_unknown_order"))
+        text = tx("pay_admin_needs_refund", why=why, **values)
+    else:
+        text = tx(f"pay_admin_{notice.kind}", end=tx.date(notice.ends_on, "long"), **values)
+    _send(ctx, admin.telegram_id, Screen(text))
+
+
 RENDERERS: dict[type, Callable[[UpdateContext, Any], None]] = {
     OfferNotice: _offer,
     OfferExpired: _offer_expired,
@@ -100,6 +136,9 @@ RENDERERS: dict[type, Callable[[UpdateContext, Any], None]] = {
     PlanRequested: _plan_requested,
     CheckedIn: _checked_in,
     NoShowsRecorded: _no_shows,
+    PaymentNotice: _payment,
+    RefundNotice: _refund,
+    AdminPaymentNotice: _payment_to_admin,
 }
 
 

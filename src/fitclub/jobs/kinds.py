@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from fitclub.jobs import announcements, freezes, noshow, offers, reminders, retention
+from fitclub.jobs import announcements, freezes, noshow, offers, orders, reminders, retention
 
-MODULES: tuple[ModuleType, ...] = (offers, reminders, noshow, announcements, freezes, retention)
+MODULES: tuple[ModuleType, ...] = (offers, reminders, noshow, announcements, freezes, retention,
+                                   orders)

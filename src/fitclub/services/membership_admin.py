@@ -45,9 +45,10 @@ def start_allowed(start: date, today: date) -> bool:
 
 
 def grant(conn, actor_id: int, member_id: int, plan_id: int, starts_on: date, now: datetime,
-          rules: Rules) -> Result:
+          rules: Rules, *, notify: bool = True) -> Result:
     """Sell a plan on sale to a member without a current membership, from starts_on; the
-    member's open requests for a plan close."""
+    member's open requests for a plan close. notify=False: the caller tells the member itself
+    (a payment's notice)."""
     today = timetable.today(now, rules)
     if rows.scalar(conn, "membership_admin.lock_member", {"member_id": member_id}) is None:
         return Result(Outcome.UNAVAILABLE)
@@ -69,11 +70,11 @@ def grant(conn, actor_id: int, member_id: int, plan_id: int, starts_on: date, no
                  entity_id=membership_id,
                  details={"member_id": member_id, "plan_id": plan_id,
                           "starts_on": starts_on.isoformat(), "requests_closed": closed})
-    return done(conn, "granted", membership_id, member_id, today)
+    return done(conn, "granted", membership_id, member_id, today, notify=notify)
 
 
 def extend(conn, actor_id: int, membership_id: int, plan_id: int, expected_end: date,
-           now: datetime, rules: Rules) -> Result:
+           now: datetime, rules: Rules, *, notify: bool = True) -> Result:
     """Add a plan's days to a current membership's end and its visits to the balance.
 
     `expected_end` is the end date the admin saw: a second press of the same button finds
@@ -97,7 +98,7 @@ def extend(conn, actor_id: int, membership_id: int, plan_id: int, expected_end: 
                           "days": plan.duration_days, "visits": plan.visit_count,
                           "ends_on_before": found.ends_on.isoformat()})
     return done(conn, "extended", membership_id, found.member_id, today,
-                days=plan.duration_days, delta=plan.visit_count or 0)
+                days=plan.duration_days, delta=plan.visit_count or 0, notify=notify)
 
 
 def cancel(conn, actor_id: int, membership_id: int, now: datetime, rules: Rules) -> Result:

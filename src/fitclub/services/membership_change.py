@@ -142,10 +142,12 @@ def _notice(conn, member_id: int, kind: str, membership_id: int, today: date,
 
 
 def done(conn, kind: str, membership_id: int, member_id: int, today: date,
-         offers: tuple[OfferNotice, ...] = (), **extra) -> Result:
-    """A change made: the membership as it is now, and the member's notice (`kind`)."""
+         offers: tuple[OfferNotice, ...] = (), *, notify: bool = True, **extra) -> Result:
+    """A change made: the membership as it is now, and the member's notice (`kind`; none when
+    not notify: the caller tells the member itself)."""
     return Result(Outcome.DONE, membership=locked(conn, membership_id, today),
-                  notice=_notice(conn, member_id, kind, membership_id, today, **extra),
+                  notice=(_notice(conn, member_id, kind, membership_id, today, **extra)
+                          if notify else None),
                   offers=offers, member_id=member_id)
 
 
