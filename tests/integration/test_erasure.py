@@ -609,3 +609,32 @@ def test_the_chat_and_picture_lookups_have_an_index(db, query, params, index):
         cur.execute("EXPLAIN " + Q[query], params)
         plan = "\n".join(r[0] for r in cur.fetchall())
     assert index in plan and "Seq Scan" not in plan, plan
+
+
+def test_her_payments_and_orders_stay_under_her_id_with_their_figures(world):
+    from fitclub.services import payments
+
+    secret = "s" * 40
+    plan = world.run("SELECT plan_id FROM memberships WHERE id = %s", (world.anna_ms,))[0][0]
+    order = payments.open_order(world.db, world.anna, plan, NOW, RULES, secret, "EUR")
+    paid = payments.record_payment(
+        world.db, payload=order.payload, telegram_user_id=ANNA_TG,
+        total_amount=order.amount_minor, currency="EUR", telegram_charge_id="tg-charge-1",
+        provider_charge_id="provider-charge-1", now=NOW, rules=RULES, secret=secret)
+    assert paid.status == "granted"
+    waiting = payments.open_order(world.db, world.anna, plan, NOW, RULES, secret, "EUR")
+    kept = ("SELECT row_to_json(p)::text FROM payments p ORDER BY id",
+            "SELECT row_to_json(o)::text FROM orders o ORDER BY id")
+    before = [world.run(statement) for statement in kept]
+    world.erase()
+    assert [world.run(statement) for statement in kept] == before
+    assert world.run("SELECT member_id, amount_minor, currency, telegram_payment_charge_id,"
+                     " provider_payment_charge_id, status FROM payments") == \
+        [(world.anna, order.amount_minor, "EUR", "tg-charge-1", "provider-charge-1", "granted")]
+    assert world.run("SELECT count(*) FROM orders WHERE member_id = %s", (world.anna,)) == [(2,)]
+    totals = payments.report(world.db, NOW.date(), NOW.date(), UTC).totals
+    assert totals["EUR"].received_minor == order.amount_minor
+    # nothing in them identifies her, and her invoice still waiting can no longer be paid
+    assert not any(trace in str(before) for trace in TRACES)
+    assert payments.check_checkout(world.db, waiting.payload, ANNA_TG, waiting.amount_minor,
+                                   "EUR", NOW, secret) == "pay_err_not_yours"
