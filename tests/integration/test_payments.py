@@ -471,3 +471,22 @@ def test_a_paid_day_is_the_clubs_day(shop):
     berlin = _run(shop["url"], payments.report, date(2030, 6, 11), date(2030, 6, 11),
                   ZoneInfo("Europe/Berlin"))
     assert [d.day for d in berlin.days] == [date(2030, 6, 11)]
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+def test_the_payment_settings_are_checked_at_start_and_the_token_never_shown():
+    from fitclub.config import ConfigError, Settings
+
+    base = {"TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35, "DATABASE_URL": "postgresql://x@y/z"}
+    off = Settings.from_env(base)
+    assert (off.payment_provider_token, off.payments_on, off.order_ttl_hours) == ("", False, 24)
+    token = "284685063:TEST:NjQ0ZDc1YzQ1ZmFh"
+    on = Settings.from_env({**base, "PAYMENT_PROVIDER_TOKEN": token, "ORDER_TTL_HOURS": "2"})
+    assert (on.payments_on, on.order_ttl_hours) == (True, 2)
+    assert token not in repr(on)
+    with pytest.raises(ConfigError, match="PAYMENT_PROVIDER_TOKEN does not look like") as bad:
+        Settings.from_env({**base, "PAYMENT_PROVIDER_TOKEN": "sk_test_123"})
+    assert "sk_test_123" not in str(bad.value)
+    with pytest.raises(ConfigError, match="ORDER_TTL_HOURS must be between 1 and 720"):
+        Settings.from_env({**base, "ORDER_TTL_HOURS": "0"})

@@ -9,8 +9,9 @@ other people's stored updates and sent messages that name them (their member car
 admin, a search by their phone, a note's text, an export file) lose their content; other
 people's notes, reasons, announcements, audit entries and conversations keep their text with
 only the matched span replaced by '…', and only by what identifies the member (not a first
-name alone). Visits, bookings and memberships stay under the internal member id, so reports
-still add up. Functions and triggers: sql/0025_erasure.sql, sql/0028_erasure_fixes.sql.
+name alone). Visits, bookings, memberships, orders and payments stay under the internal member
+id (orders and payments hold no personal data: they are left as they are), so reports and the
+books still add up. Functions and triggers: sql/0025_erasure.sql, sql/0028_erasure_fixes.sql.
 
 The confirmation is the last message of their chat: a second press or anything else they sent
 meanwhile is handled, and its traces (and its replies' chat id, the chat's flood and "/" list
