@@ -39,7 +39,7 @@ from fitclub.runtime.raw_updates import addressed_elsewhere
 from fitclub.runtime.sdnotify import SystemdNotifier
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
-from fitclub.services import roles
+from fitclub.services import payments, roles
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,6 @@ class App:
     def _check_checkout(self, conn, query: dict[str, Any], now) -> str | None:
         """The club's rule for a pre-checkout query (payments.check_checkout): None when the
         order may be paid, else the catalog key of the refusal."""
-        from fitclub.services import payments  # here until services/payments lands
-
         user = query.get("from") if isinstance(query.get("from"), dict) else {}
         return payments.check_checkout(conn, query.get("invoice_payload"), user.get("id"),
                                        query.get("total_amount"), query.get("currency"), now,

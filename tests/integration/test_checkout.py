@@ -122,6 +122,12 @@ def _row(db_url: str, update_id: int) -> tuple:
                  (update_id,))[0]
 
 
+def _settled(db_url: str, update_id: int) -> tuple:
+    """(status, error) of the row once recorded (the record follows the answer)."""
+    return _wait(lambda: _row(db_url, update_id)[0] != "pending" and _row(db_url, update_id),
+                 5)
+
+
 def _histogram_count(metrics: Metrics) -> float:
     return metrics.registry.get_sample_value("fitclub_checkout_answer_seconds_count") or 0.0
 
@@ -139,7 +145,7 @@ def test_a_pre_checkout_query_is_answered_by_the_lane_at_once(db_url, emu, rig):
     assert (query["from"]["id"], query["total_amount"], query["currency"],
             query["invoice_payload"]) == (user.id, 3500, "EUR", f"o{user.id}.n.sig")
     update_id = paid["pre_checkout_update_id"]
-    assert _row(db_url, update_id) == ("done", None)
+    assert _settled(db_url, update_id) == ("done", None)
     # The workers never hear of it; the successful_payment message is theirs.
     time.sleep(1.5)
     assert update_id not in {u for u, _ in r.announced}
@@ -168,7 +174,7 @@ def test_a_refusal_is_one_line_in_the_members_language(db_url, emu, rig, member_
     assert paid["error_message"] == reason_line(shown, "pay_err_price_changed")
     assert "\n" not in paid["error_message"] and "<" not in paid["error_message"]
     assert paid["error_message"].split(":")[0] in t(shown, "pay_err_price_changed")
-    assert _row(db_url, paid["pre_checkout_update_id"]) == (
+    assert _settled(db_url, paid["pre_checkout_update_id"]) == (
         "done", "refused: pay_err_price_changed")
 
 
@@ -186,7 +192,7 @@ def test_a_query_that_cannot_be_checked_is_refused_with_the_generic_line_in_time
     assert (paid["status"], paid["ok"]) == ("refused", False)
     assert paid["error_message"] == reason_line("ru", GENERIC_REASON)
     assert paid["answer_seconds"] < 5.0, paid
-    status, error = _row(db_url, paid["pre_checkout_update_id"])
+    status, error = _settled(db_url, paid["pre_checkout_update_id"])
     assert status == "done" and error.startswith("refused:"), error
     assert r.metrics.registry.get_sample_value("fitclub_checkout_answers_total",
                                                {"outcome": "error"}) == 1
@@ -264,8 +270,8 @@ def test_after_a_restart_a_fresh_query_is_answered_and_an_old_one_skipped(db_url
 
     assert (result["status"], result["ok"]) == ("paid", True)
     assert r.answers == [result["pre_checkout_query_id"]]
-    assert _row(db_url, updates[0]["update_id"]) == ("done", None)
-    status, error = _wait(lambda: _row(db_url, 1000)[0] != "pending" and _row(db_url, 1000), 5)
+    assert _settled(db_url, updates[0]["update_id"]) == ("done", None)
+    status, error = _settled(db_url, 1000)
     assert status == "skipped"
     assert error.startswith("not answered: stored 30 s ago, past Telegram's 10 s"), error
     assert _rows(db_url, "SELECT payload FROM inbox WHERE update_id = 1000") == [
