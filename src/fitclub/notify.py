@@ -22,8 +22,10 @@ from fitclub.screens import classes as class_screens
 from fitclub.screens import members_admin as member_screens
 from fitclub.screens import myclasses as myclasses_screens
 from fitclub.screens import payments as payment_screens
+from fitclub.screens import payments_admin as admin_payment_screens
 from fitclub.screens import people as people_screens
 from fitclub.screens import plan_requests as request_screens
+from fitclub.services import payments
 from fitclub.services.attendance import NoShowsRecorded
 from fitclub.services.booking import OfferExpired, OfferNotice
 from fitclub.services.checkin import CheckedIn
@@ -112,18 +114,20 @@ def _refund(ctx: UpdateContext, notice: RefundNotice) -> None:
 
 def _payment_to_admin(ctx: UpdateContext, notice: AdminPaymentNotice) -> None:
     """An admin is told of a payment: who paid what for which plan and until when, or that it
-    needs a refund and why."""
+    needs a refund and why (in the admins' words); a button opens the member's card."""
     admin = notice.admin
     tx = Texts(admin.language)
     values = {"member": notice.member_name or tx("member_erased"),
-              "plan": notice.plan_name or tx("aud_gone"), "amount": tx.money(notice.amount_minor)}
+              "plan": notice.plan_name or tx("aud_gone"),
+              "amount": admin_payment_screens.amount(tx, notice.amount_minor, notice.currency)}
     if notice.kind == "needs_refund":
-        why = (tx(f"pay_problem_{notice.problem}") if notice.problem in payment_screens.PROBLEMS
-               else tx("pay_problem_unknown_order"))
-        text = tx("pay_admin_needs_refund", why=why, **values)
+        text = tx("pay_admin_needs_refund",
+                  why=admin_payment_screens.problem(tx, notice.problem), **values)
     else:
         text = tx(f"pay_admin_{notice.kind}", end=tx.date(notice.ends_on, "long"), **values)
-    _send(ctx, admin.telegram_id, Screen(text))
+    paid = payments.payment(ctx.conn, notice.payment_id) if notice.member_name else None
+    _send(ctx, admin.telegram_id, Screen(text, admin_payment_screens.notice_markup(
+        tx, paid.member_id if paid is not None else None)))
 
 
 RENDERERS: dict[type, Callable[[UpdateContext, Any], None]] = {

@@ -321,7 +321,8 @@ def test_admin_reports_in_english_and_russian(emu, launcher, db_url):
     assert "• Yoga: 20% (3 of 15 places, 2 classes)" in report["text"]
     assert buttons(report) == [["📈 Weekly chart", f"⏳ Ending soon ({f['expiring']})"],
                                ["⬇️ Members · XLSX", "CSV"], ["⬇️ Visits · XLSX", "CSV"],
-                               ["⬇️ Bookings · XLSX", "CSV"], ["🔄 Refresh", "« Staff"]]
+                               ["⬇️ Bookings · XLSX", "CSV"], ["💳 Payments"],
+                               ["🔄 Refresh", "« Staff"]]
     assert report["text"].endswith(
         "\n\n⬇️ XLSX opens in any spreadsheet as it is; CSV is plain text, cells separated by"
         " “,”.")

@@ -1,9 +1,10 @@
 """/report (admins): the club's figures, the memberships ending soon, the weekly attendance
-chart and exports of members, visits and bookings (XLSX, or CSV beside it).
+chart, the payments of the last 30 days and exports of members, visits, bookings and payments
+(XLSX, or CSV beside it).
 
-The report and the list of memberships ending soon are one screen, edited in place. The chart
-and each exported file are sent as a new message, one per press, and the report stays on
-display. The chart is never drawn on a worker: one drawn before is sent at once, else the
+The report, the list of memberships ending soon and the payments are one screen, edited in
+place. The chart and each exported file are sent as a new message, one per press, and the report
+stays on display. The chart is never drawn on a worker: one drawn before is sent at once, else the
 renderer draws it and sends it when ready (the press says so in a pop-up).
 """
 
@@ -16,14 +17,15 @@ from telebot import types
 
 from fitclub import ui
 from fitclub.access import admin_only
-from fitclub.callbacks import REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
+from fitclub.callbacks import REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, REPORT_PAYMENTS, STAFF
 from fitclub.db.members import Member
 from fitclub.deps import Deps
 from fitclub.routes import Routes
 from fitclub.runtime import pictures
 from fitclub.runtime.context import UpdateContext
+from fitclub.screens import payments_admin as payment_screens
 from fitclub.screens import reports as screens
-from fitclub.services import reports
+from fitclub.services import payments_admin, reports
 
 CHART_FILE = "attendance.png"
 
@@ -35,6 +37,7 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(REPORT_EXPIRING, expiring)
     routes.button(REPORT_CHART, chart)
     routes.button(REPORT_EXPORT, export)
+    routes.button(REPORT_PAYMENTS, payments)
 
 
 @admin_only("report.show")
@@ -49,6 +52,15 @@ def show_report(deps: Deps, ctx: UpdateContext, member: Member,
 def expiring(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
     found = reports.expiring(ctx.conn, ctx.now(), deps.club.timezone)
     ui.show(ctx, screens.expiring(ctx.texts, found.members, found.total), call)
+
+
+@admin_only("report.payments")
+def payments(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
+    """Payments of the last 30 days, those that need a refund, and the payments export."""
+    now = ctx.now()
+    found = payments_admin.report(ctx.conn, now, deps.club.timezone)
+    ui.show(ctx, payment_screens.report(ctx.texts, found, payments_admin.to_refund(ctx.conn),
+                                        deps.club.today(now)), call)
 
 
 @admin_only("report.chart")

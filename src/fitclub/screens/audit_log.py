@@ -11,6 +11,7 @@ tests/unit/test_audit_sentences.py; an action of some other version is shown by 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from fitclub.callbacks import AUDIT_FILTER, AUDIT_MEMBER, AUDIT_PAGE
 from fitclub.db.members import Member
 from fitclub.locales import Raw, Texts, translations
 from fitclub.screens import Screen, inline
+from fitclub.screens.payments_admin import PROBLEMS, amount
 from fitclub.screens.staff import back_row
 from fitclub.services.audit_log import Entry, Page
 from fitclub.services.booking import Refusal
@@ -349,6 +351,49 @@ def _export(w: Words) -> Raw:
     return w.say(w.parts("rows", rows) if rows is not None else None,
                  w.part("cut_short") if w.flag("complete") is False else None, table=name,
                  format=fmt)
+
+
+def _amount(w: Words) -> Raw | None:
+    """A payment's amount in its currency ('€49.00'), as far as the details say."""
+    minor, currency = w.number("amount_minor"), w.text("currency")
+    if minor is None or currency is None or not re.fullmatch(r"[A-Z]{3}", currency):
+        return None
+    return w.part("pay_amount", amount=amount(w.tx, minor, currency))
+
+
+def _problem(w: Words) -> Raw | None:
+    found = w.text("problem")
+    return w.tx(f"pmt_problem_{found}") if found in PROBLEMS else None
+
+
+@_sentence("payment.received")
+def _payment_received(w: Words) -> Raw:
+    if w.text("status") == "needs_refund":
+        return w.say(_amount(w), _problem(w), key="aud_do_payment_received_needs_refund")
+    effect = w.text("effect")
+    return w.say(_amount(w), w.part(f"pay_{effect}") if effect in ("granted", "extended")
+                 else None)
+
+
+@_sentence("payment.needs_refund")
+def _payment_needs_refund(w: Words) -> Raw:
+    return w.say(_amount(w), _problem(w))
+
+
+@_sentence("payment.refunded")
+def _payment_refunded(w: Words) -> Raw:
+    after, before = w.day("ends_on_after"), w.day("ends_on_before")
+    if w.flag("cancelled"):
+        change = w.part("pay_cancelled")
+    elif after is not None:
+        change = w.part("pay_ends", date=w.tx.date(after, "long"))
+    else:
+        change = None
+    return w.say(_amount(w), change,
+                 w.part("was_until", date=w.tx.date(before, "long"))
+                 if change is not None and before is not None and before != after else None,
+                 _positive(w, "classes_cancelled", "bookings_cancelled", plural=True),
+                 w.part("pay_was_to_refund") if w.text("was") == "needs_refund" else None)
 
 
 @_sentence("announcement.create")

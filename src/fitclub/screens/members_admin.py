@@ -30,7 +30,7 @@ from fitclub.callbacks import (
 )
 from fitclub.db.members import Member
 from fitclub.locales import Texts
-from fitclub.screens import Screen, inline, person
+from fitclub.screens import Screen, inline, payments_admin, person
 from fitclub.screens.membership import freeze_line, status_text
 from fitclub.screens.plans import summary, visits_text
 from fitclub.screens.staff import back_row
@@ -43,6 +43,7 @@ from fitclub.services.membership_change import (
     Refusal,
     Result,
 )
+from fitclub.services.payments_admin import MemberPayments
 from fitclub.services.people import Found, Kind
 from fitclub.services.plans import PlanRow
 
@@ -125,9 +126,12 @@ def membership_lines(tx: Texts, m: AdminMembership) -> list[str]:
     return lines
 
 
-def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
-    """Who the member is, their membership, their pending request for a plan, recent visits,
-    bookings to come, notes; the actions that apply (Freeze only while days are left)."""
+def card(tx: Texts, found: Card, note: str | None = None,
+         payments: MemberPayments | None = None) -> Screen:
+    """Who the member is, their membership, their pending request for a plan, their latest
+    payments (if they ever paid), recent visits, bookings to come, notes; the actions that
+    apply (Freeze only while days are left; Mark refunded for each payment shown that is not
+    refunded yet)."""
     member, m = found.member, found.membership
     lines = [note, ""] if note else []
     lines += [tx("mbr_card_title", name=member.name), _contact(tx, member), ""]
@@ -135,6 +139,8 @@ def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
     if found.request is not None:
         lines.append(tx("mbr_card_request", plan=found.request.plan_name,
                         date=tx.date(found.request.created_at, "long")))
+    if payments is not None:
+        lines += payments_admin.card_lines(tx, payments)
     lines += ["", tx("mbr_card_visits")]
     lines += [tx("mbr_card_visit_line", when=tx.datetime(v.checked_in_at),
                  name=v.class_name or tx("mbr_card_visit_open")) for v in found.visits]
@@ -165,6 +171,8 @@ def card(tx: Texts, found: Card, note: str | None = None) -> Screen:
         rows.append(second)
     else:
         rows.append([(tx("mbr_button_grant"), GRANT(member_id=member.id))])
+    if payments is not None:
+        rows += payments_admin.card_rows(tx, member.id, payments)
     rows.append([(tx("mbr_button_note"), NOTE(member_id=member.id)),
                  (tx("mbr_button_find"), MEMBER_FIND())])
     rows.append(back_row(tx))

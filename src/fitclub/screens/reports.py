@@ -8,7 +8,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fitclub import charts
-from fitclub.callbacks import EXPORTS, REPORT_CHART, REPORT_EXPIRING, REPORT_EXPORT, STAFF
+from fitclub.callbacks import (
+    REPORT_CHART,
+    REPORT_EXPIRING,
+    REPORT_EXPORT,
+    REPORT_PAYMENTS,
+    STAFF,
+)
 from fitclub.locales import Raw, Texts, zone_name
 from fitclub.screens import Screen, inline
 from fitclub.screens.activity import axis_labels, headline, week_label
@@ -25,6 +31,8 @@ from fitclub.services.reports import (
 from fitclub.services.spreadsheets import csv_separator
 
 _METHODS = ("qr", "code", "manual", "class")
+#: The tables the report itself exports (payments are exported from its Payments screen).
+CLUB_EXPORTS = ("members", "visits", "bookings")
 _ORDER = {method: n for n, method in enumerate(_METHODS)}
 
 
@@ -34,8 +42,8 @@ def _method(tx: Texts, found: MethodCount) -> str:
 
 
 def report(tx: Texts, s: Summary, at: datetime) -> Screen:
-    """The figures of the day and the buttons to the chart, the list and the exports (each
-    table's XLSX with its CSV beside it, a line saying which is which)."""
+    """The figures of the day and the buttons to the chart, the list, the payments and the
+    exports (each table's XLSX with its CSV beside it, a line saying which is which)."""
     if s.checkins:
         methods = sorted(s.by_method, key=lambda m: (_ORDER.get(m.method, len(_ORDER)), m.method))
         checkins = tx("rep_checkins_by", n=s.checkins,
@@ -61,11 +69,17 @@ def report(tx: Texts, s: Summary, at: datetime) -> Screen:
     rows = [
         [(tx("rep_button_chart"), REPORT_CHART()),
          (tx("rep_button_expiring", n=s.expiring), REPORT_EXPIRING())],
-        *([(tx(f"rep_button_export_{table}"), REPORT_EXPORT(table=table, fmt="xlsx")),
-           (tx("rep_button_csv"), REPORT_EXPORT(table=table, fmt="csv"))] for table in EXPORTS),
+        *(export_row(tx, table) for table in CLUB_EXPORTS),
+        [(tx("rep_button_payments"), REPORT_PAYMENTS())],
         [(tx("rep_button_refresh"), STAFF(section="report")), *back_row(tx)],
     ]
     return Screen("\n".join(lines), inline(rows))
+
+
+def export_row(tx: Texts, table: str) -> list[tuple[str, str]]:
+    """A table's XLSX button with its CSV beside it."""
+    return [(tx(f"rep_button_export_{table}"), REPORT_EXPORT(table=table, fmt="xlsx")),
+            (tx("rep_button_csv"), REPORT_EXPORT(table=table, fmt="csv"))]
 
 
 def expiring(tx: Texts, found: list[Expiring], total: int) -> Screen:

@@ -10,7 +10,7 @@ from fitclub.db.members import Member, by_id
 from fitclub.deps import Deps
 from fitclub.runtime.context import UpdateContext
 from fitclub.screens import members_admin as screens
-from fitclub.services import admin_input, member_card
+from fitclub.services import admin_input, member_card, payments_admin
 from fitclub.services.admin_input import SEARCH
 from fitclub.services.membership_change import AdminMembership, Outcome, Refusal, Result, refused
 
@@ -34,7 +34,8 @@ def card(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery | None, membe
     if found is None:
         to_search(ctx, call, "mbr_step_gone")
         return
-    ui.show(ctx, screens.card(ctx.texts, found, note), call, toast=toast)
+    ui.show(ctx, screens.card(ctx.texts, found, note,
+                              payments_admin.of_member(ctx.conn, member_id)), call, toast=toast)
 
 
 def rest(ctx: UpdateContext) -> None:
