@@ -99,8 +99,7 @@ def _payment(ctx: UpdateContext, notice: PaymentNotice) -> None:
     (granted or extended), or that the club will refund it."""
     tx = Texts(notice.language)
     if notice.kind == "needs_refund":
-        screen = payment_screens.needs_refund(tx, notice.amount_minor,
-                                              getattr(notice, "problem", None))
+        screen = payment_screens.needs_refund(tx, notice.amount_minor, notice.problem)
     else:
         screen = payment_screens.paid(tx, notice.plan_name, notice.ends_on, notice.visits_left,
                                       renewed=notice.kind == "extended")

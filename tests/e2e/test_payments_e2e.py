@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fitclub.callbacks import PAY_PLAN
 from fitclub.locales import Texts
 from tests import factories
 from tests.e2e.admin_session import plain, plural
@@ -191,7 +192,8 @@ class _Answers:
         def call(token, method, params):
             if method == "answerPreCheckoutQuery":
                 with self._lock:
-                    self.calls.append(dict(params))
+                    self.calls.append({name: params.get(name) for name in (
+                        "pre_checkout_query_id", "ok", "error_message")})
             return dispatch(token, method, params)
 
         emu.call = call
@@ -271,14 +273,23 @@ def test_a_checkout_that_no_longer_matches_its_order_is_refused_with_the_reason(
     assert len(anna.messages()) == before
 
 
-def test_without_a_provider_token_the_request_flow_stays(emu, launcher, db_url):
-    tx = Texts("en")
-    anna = Person(emu, "Anna")
-    factories.member(db_url, anna.id, "Anna", phone="+4915100002")
-    _month(db_url)
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_without_a_provider_token_the_request_flow_stays(emu, launcher, db_url, lang):
+    tx = Texts(lang)
+    anna = Person(emu, "Anna", language_code=lang)
+    factories.member(db_url, anna.id, "Anna", phone="+4915100002", language=lang)
+    month = _month(db_url)
     launcher.start(db_url)
     (screen,) = anna.send("/membership")
     assert _labels(screen)[0] == plain(tx, "plan_request_button", name="Month")
     assert plain(tx, "plan_request_hint") in screen["text"]
     assert not any(tx.money(4900) in label for label in _labels(screen))
-    assert plain(tx, "pay_buy_hint") not in screen["text"]
+    # A Buy button from when payments were on: refused in one line, in the screen too, and
+    # no invoice.
+    before = len(anna.messages())
+    answer = anna.inject_press(screen["message_id"], PAY_PLAN(plan_id=month))
+    assert answer["text"] == plain(tx, "pay_err_off")
+    shown = anna.wait_edit(screen["message_id"], plain(tx, "pay_err_off"))
+    assert _labels(shown)[0] == plain(tx, "plan_request_button", name="Month")
+    assert len(anna.messages()) == before
+    assert query(db_url, "SELECT count(*) FROM orders") == [(0,)]

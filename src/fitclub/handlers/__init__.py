@@ -25,6 +25,7 @@ from fitclub.handlers import (
     membership,
     menu,
     myclasses,
+    payments,
     people,
     plan_requests,
     plans,
@@ -36,11 +37,13 @@ from fitclub.handlers import (
 )
 
 # pyTelegramBotAPI runs the first handler whose filters match, so order matters:
-# - registration first: while a user is in the registration flow, its steps (and /cancel)
+# - payments first: a successful_payment is recorded whatever flow the payer is in;
+# - registration next: while a user is in the registration flow, its steps (and /cancel)
 #   take every private message before any other command;
 # - feature modules next, in any order among themselves;
 # - the catch-all `fallback` always last.
 MODULES: tuple[ModuleType, ...] = (
+    payments,
     registration,
     chat_member,
     menu,
