@@ -70,6 +70,7 @@ CASES += [
     Case("report section", data=lambda w: cb.STAFF(section="report"), admin_only=True),
     Case("report chart", data=lambda w: cb.REPORT_CHART(), admin_only=True),
     Case("report memberships ending", data=lambda w: cb.REPORT_EXPIRING(), admin_only=True),
+    Case("report payments", data=lambda w: cb.REPORT_PAYMENTS(), admin_only=True),
     *(Case(f"report {fmt.upper()} of {table}",
            data=lambda w, table=table, fmt=fmt: cb.REPORT_EXPORT(table=table, fmt=fmt),
            admin_only=True) for table in cb.EXPORTS for fmt in cb.EXPORT_FORMATS),
@@ -114,6 +115,10 @@ CASES += [
     *(Case(f"{name} section", data=lambda w, name=name: cb.STAFF(section=name),
            admin_only=True) for name in ("plans", "members", "requests")),
     Case("plan details", data=lambda w: cb.PLAN_VIEW(plan_id=w["plan_id"]), admin_only=True),
+    Case("member's payments", data=lambda w: cb.MEMBER_PAYMENTS(member_id=w["other_id"]),
+         admin_only=True),
+    *(Case(f"mark refunded: {step}", data=lambda w, step=step: cb.PAYMENT_REFUND(
+        payment_id=w["payment_id"], step=step), admin_only=True) for step in ("ask", "yes")),
     Case("plan: new", data=lambda w: cb.PLAN_NEW(), admin_only=True),
     *(Case(f"plan: edit {field}", data=lambda w, field=field: cb.PLAN_EDIT(
         plan_id=w["plan_id"], field=field), admin_only=True) for field in cb.PLAN_FIELDS),

@@ -54,6 +54,9 @@ def seed_world(db_url: str, member: Person, trainer: Person, admin: Person) -> d
                                          capacity=10)
     world["booking_id"] = factories.booking(db_url, world["class_id"], world["other_id"],
                                             status="booked")
+    world["payment_id"] = factories.payment(db_url, world["other_id"], world["plan_id"],
+                                            membership_id=world["membership_id"],
+                                            effect="granted")
     (world["request_id"],), = query(db_url, """
         INSERT INTO plan_requests (member_id, plan_id) VALUES (%s, %s) RETURNING id""",
         (world["other_id"], world["plan_id"]))
