@@ -186,6 +186,34 @@ def test_health_answers_ok(demo):
         assert json.loads(resp.read())["status"] == "ok"
 
 
+def test_the_web_chat_user_buys_a_plan_with_the_demos_test_provider(demo):
+    """The demo runs with a test provider token: Membership offers Buy/Renew with the price,
+    the press sends an invoice, and paying it (the web chat's Pay) grants the plan."""
+    url = demo.find(r"Database:\s+(postgresql://\S+)")
+    assert "Payments:" in demo.banner
+    demo.control("users/1000/skip_messages", {})
+    demo.control("users/1000/send_text", {"text": "/membership"})
+    (screen,) = demo.control("users/1000/wait_for_messages", {"count": 1, "timeout": 20},
+                             timeout=40)["messages"]
+    pay = next(b for row in screen["reply_markup"]["inline_keyboard"] for b in row
+               if b.get("callback_data", "").startswith("pp"))
+    assert "€" in pay["text"]
+    demo.control("users/1000/press_button", {"message_id": screen["message_id"],
+                                             "callback_data": pay["callback_data"]})
+    (invoice,) = demo.control("users/1000/wait_for_messages", {"count": 1, "timeout": 20},
+                              timeout=40)["messages"]
+    assert invoice["invoice"]["currency"] == "EUR"
+    payment = demo.control("users/1000/pay", {"message_id": invoice["message_id"]},
+                           timeout=40)["payment"]
+    assert payment["status"] == "paid", payment
+    (told,) = demo.control("users/1000/wait_for_messages", {"count": 1, "timeout": 20},
+                           timeout=40)["messages"]
+    assert told["text"].startswith("✅ Paid:")
+    assert _query(url, "SELECT p.status, p.amount_minor FROM payments p JOIN members m"
+                       " ON m.id = p.member_id WHERE m.telegram_id = 1000") == [
+        ("granted", invoice["invoice"]["total_amount"])]
+
+
 def test_a_taken_port_is_named_with_the_option_to_change_it(demo):
     res = subprocess.run([sys.executable, "bot.py", "demo", "--port", str(demo.port)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60, check=False)
