@@ -293,3 +293,33 @@ def test_without_a_provider_token_the_request_flow_stays(emu, launcher, db_url, 
     assert _labels(shown)[0] == plain(tx, "plan_request_button", name="Month")
     assert len(anna.messages()) == before
     assert query(db_url, "SELECT count(*) FROM orders") == [(0,)]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_payment_the_club_cannot_honour_is_kept_and_the_member_told_of_the_refund(
+        emu, launcher, db_url, lang):
+    """A successful_payment whose order the club cannot match (a payload it never signed):
+    recorded as needs_refund, nothing granted, one line to the member saying why and that the
+    club will refund it."""
+    tx = Texts(lang)
+    anna = Person(emu, "Anna", language_code=lang)
+    anna_id = factories.member(db_url, anna.id, "Anna", phone="+4915100002", language=lang)
+    _month(db_url)
+    _start(launcher, db_url)
+    emu.inject_update(TOKEN, {"message": {
+        "message_id": 900, "date": int(time.time()),
+        "chat": {"id": anna.id, "type": "private"},
+        "from": {"id": anna.id, "is_bot": False, "first_name": "Anna", "language_code": lang},
+        "successful_payment": {"currency": "EUR", "total_amount": 4900,
+                               "invoice_payload": "o999.forgedNonce.AAAAAAAAAAAAAAAAAAAAAA",
+                               "telegram_payment_charge_id": "tg_charge_unknown",
+                               "provider_payment_charge_id": "prov_charge_unknown"}}})
+    told = _paid_message(anna, plain(tx, "pay_needs_refund", amount=tx.money(4900),
+                                     why=tx("pay_problem_unknown_order")))
+    assert _labels(told) == [plain(tx, "menu_membership"), plain(tx, "button_menu")]
+    assert query(db_url, "SELECT status, problem, member_id, amount_minor FROM payments"
+                         " WHERE telegram_payment_charge_id = 'tg_charge_unknown'") == [
+        ("needs_refund", "unknown_order", anna_id, 4900)]
+    assert query(db_url, "SELECT count(*) FROM memberships") == [(0,)]
+    assert len([m for m in anna.messages() if "4900" in (m["text"] or "")
+                or tx.money(4900) in (m["text"] or "")]) == 1
