@@ -1044,6 +1044,9 @@ def admin_reports(t: Tour) -> None:
     with t.screen("admin-report-expiring", containing=w.start("rep_expiring_title")):
         chat.press(w.start("rep_button_expiring"))
     chat.press(w("rep_button_back"))
+    with t.screen("admin-report-payments", w.start("pmt_rep_title")):
+        chat.press(w("rep_button_payments"))
+    chat.press(w("rep_button_back"))
     with t.screen("admin-report-export", w.start("rep_export_caption")):
         chat.press(w("rep_button_export_members"))
 
