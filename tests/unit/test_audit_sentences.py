@@ -158,6 +158,14 @@ DETAILS: dict[str, dict[str, Any]] = {
     "member.note_added": {"note_id": 1},
     "demo_data_loaded": {"plans": 3, "class_types": 4},
     "people.search": {"kind": "phone", "found": 1, "member_ids": [3]},
+    "payment.received": {"member_id": 3, "plan_id": 1, "order_id": 5, "amount_minor": 4900,
+                         "currency": "EUR", "status": "granted", "problem": None,
+                         "membership_id": 4, "effect": "granted"},
+    "payment.refunded": {"member_id": 3, "plan_id": 1, "amount_minor": 4900,
+                         "currency": "EUR", "was": "granted", "membership_id": 4,
+                         "ends_on_before": "2027-01-05", "ends_on_after": "2026-12-07",
+                         "visits_before": 12, "visits_after": 12, "cancelled": False,
+                         "classes_cancelled": [8]},
 }
 
 
@@ -256,6 +264,22 @@ def test_a_check_in_says_how_the_member_was_found(lang, method, expected):
     ("en", "people.search", {"kind": "username", "found": 3, "member_ids": [3, 4, 5]},
      "Ada Admin searched by username · 3 found"),
     ("ru", "role.changed", None, "Ada Admin: изменена роль — Anna Petrova · участник → тренер"),
+    ("en", "payment.received", None,
+     "Ada Admin paid for the plan Month · €49.00 · membership granted"),
+    ("ru", "payment.received", {**DETAILS["payment.received"], "effect": "extended"},
+     "Ada Admin: оплата тарифа «Month» · 49,00\u00a0€ · абонемент продлён"),
+    ("en", "payment.received", {**DETAILS["payment.received"], "status": "needs_refund",
+                                "problem": "plan_gone", "membership_id": None, "effect": None},
+     "Ada Admin paid for the plan Month, and the payment needs a refund · €49.00 · "
+     "plan archived"),
+    ("en", "payment.refunded", None,
+     "Ada Admin marked Anna Petrova's payment for Month refunded · €49.00 · the membership"
+     " now ends on 7 Dec 2026 · was until 5 Jan 2027 · 1 booking cancelled"),
+    ("ru", "payment.refunded", {"member_id": 3, "plan_id": 1, "amount_minor": 1500,
+                                "currency": "EUR", "was": "needs_refund",
+                                "membership_id": None},
+     "Ada Admin: возврат оплаты тарифа «Month» — Anna Petrova · 15,00\u00a0€ · платёж ждал"
+     " возврата"),
 ])
 def test_sentences_in_each_language(lang, action, details, expected):
     assert screens.sentence(Texts(lang), entry(action, details)) == expected
