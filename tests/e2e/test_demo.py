@@ -213,6 +213,27 @@ def test_the_web_chat_user_buys_a_plan_with_the_demos_test_provider(demo):
                        " ON m.id = p.member_id WHERE m.telegram_id = 1000") == [
         ("granted", invoice["invoice"]["total_amount"])]
 
+    # The payments report (the demo's user is an admin) shows it.
+    price = pay["text"].rsplit("· ", 1)[-1]
+    demo.control("users/1000/send_text", {"text": "/report"})
+    report = {}
+    while not report.get("text", "").startswith("📊"):  # after the admins' payment notice
+        (report,) = demo.control("users/1000/wait_for_messages", {"count": 1, "timeout": 20},
+                                 timeout=40)["messages"]
+    payments = next(b for row in report["reply_markup"]["inline_keyboard"] for b in row
+                    if b.get("callback_data", "").startswith("qp"))
+    demo.control("users/1000/press_button", {"message_id": report["message_id"],
+                                             "callback_data": payments["callback_data"]})
+    deadline = time.monotonic() + 20
+    shown = ""
+    while time.monotonic() < deadline and "Payments" not in shown.split("\n", 1)[0]:
+        chat = demo.control("chat", {"user_id": 1000})
+        shown = next((m.get("text", "") for m in chat["messages"]
+                      if m["message_id"] == report["message_id"]), "")
+        time.sleep(0.2)
+    assert "Payments" in shown.split("\n", 1)[0], shown
+    assert price in shown, (price, shown)
+
 
 def test_a_taken_port_is_named_with_the_option_to_change_it(demo):
     res = subprocess.run([sys.executable, "bot.py", "demo", "--port", str(demo.port)], cwd=ROOT,
