@@ -102,7 +102,7 @@ class App:
         # Pre-checkout queries are answered by a lane of their own, with connections of its
         # own (database and HTTP): never behind the workers, the outbox or the pool's other
         # borrowers (runtime/checkout.py).
-        self.checkout_pool = Pool(settings.database_url, minconn=2,
+        self.checkout_pool = Pool(settings.database_url, minconn=CHECKOUT_THREADS + 1,
                                   maxconn=CHECKOUT_THREADS + 1, timeout=2.0,
                                   connect_timeout=min(2, settings.db_connect_timeout),
                                   statement_timeout_ms=3000,

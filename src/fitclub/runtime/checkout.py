@@ -7,12 +7,12 @@ handler), nor in the outbox (behind its rate limiter, replies or an announcement
 - The poller stores the batch in `inbox` as always (an update is committed before it is
   acknowledged), then hands the batch's pre-checkout queries here at once. The workers never
   run them (`inbox.head_of_chat` passes them over), so they hold no chat up either.
-- A few threads of this lane, each with a connection of the lane's own small pool, take the
-  stored row (`FOR UPDATE SKIP LOCKED`, still pending), read the member's language, and run
-  the check they were given (the app passes `payments.check_checkout`, the club's rule), which
-  marks the order pre-checked; that transaction commits. Then the answer goes to Telegram
-  directly (no connection held meanwhile, no outbox, outside the message limits), and the row
-  is marked done (a refusal's reason kept in its `error`).
+- A few threads of this lane, each with a connection of the lane's own small pool, read the
+  stored row (still pending) with the member's language, and run the check they were given
+  (the app passes `payments.check_checkout`, the club's rule: one statement, which marks the
+  order pre-checked and commits). Then the answer goes to Telegram directly (no connection
+  held meanwhile, no outbox, outside the message limits). The rows are marked done once the
+  burst is answered, together in one statement (a refusal's reason kept in `error`).
 - A refusal is one line in the member's language (their stored choice, else the query's
   language_code). Anything going wrong (the database away, the check raising) is answered
   `ok: false` with a generic line (`pay_err_unavailable`) rather than letting the 10 s pass;
@@ -38,7 +38,6 @@ from typing import Any, NamedTuple
 
 import psycopg2.extensions
 
-from fitclub.db import members
 from fitclub.db.pool import Pool, is_transient
 from fitclub.db.queries import Q
 from fitclub.locales import language_of, t
@@ -50,7 +49,7 @@ log = logging.getLogger(__name__)
 KIND = "pre_checkout_query"
 
 #: Threads answering pre-checkout queries (each with a connection of the lane's own pool).
-CHECKOUT_THREADS = 4
+CHECKOUT_THREADS = 8
 
 #: Seconds Telegram waits for the answer; a stored query older than this is not answered.
 ANSWER_WITHIN = 10.0
@@ -76,6 +75,14 @@ class _Decision(NamedTuple):
     reason: str | None  # catalog key of a refusal
     lang: str
     error: str | None  # what the inbox row keeps
+
+
+class _Refused(Exception):
+    """The check raised: refuse with the generic line."""
+
+    def __init__(self, decision: _Decision) -> None:
+        super().__init__(decision.error)
+        self.decision = decision
 
 
 class _Item(NamedTuple):
@@ -186,6 +193,7 @@ class CheckoutLane:
         while True:
             item = self._queue.get()
             if item is None:
+                self.flush()
                 return
             update_id = item.update["update_id"]
             try:
@@ -196,37 +204,69 @@ class CheckoutLane:
             finally:
                 with self._lock:
                     self._busy.discard(update_id)
+            if self._queue.empty():
+                # Outcomes are recorded together once a burst is answered: the answers come
+                # first, each a statement sooner.
+                self.flush()
 
     def _sweep_loop(self) -> None:
         while True:
             try:
+                self.flush()
                 self.recover()
             except Exception as exc:  # the database away: the next round tries again
                 log.debug("checkout sweep skipped: %s", describe(exc))
             if self._stop.wait(self.sweep_seconds):
                 return
 
+    def flush(self) -> None:
+        """Record the outcomes answered and not yet recorded, in one statement."""
+        with self._lock:
+            outcomes = dict(self._unrecorded)
+        if not outcomes:
+            return
+        params = {"ids": list(outcomes), "statuses": [o.status for o in outcomes.values()],
+                  "errors": [o.error for o in outcomes.values()]}
+
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["checkout.finish_many"], params)
+                return [row[0] for row in cur.fetchall()]
+
+        try:
+            stored = self.pool.run_alone(run, attempts=2, max_seconds=2.0)
+        except Exception as exc:
+            log.warning("checkout: %s outcomes are not recorded yet (%s)", len(outcomes),
+                        describe(exc))
+            return
+        with self._lock:
+            for update_id in stored:
+                if self._unrecorded.get(update_id) is outcomes.get(update_id):
+                    self._unrecorded.pop(update_id, None)
+
     # -- one query -------------------------------------------------------------------------
 
     def handle(self, item: _Item) -> Outcome | None:
-        """Check, answer and record one query; its outcome, None when it was not this lane's
-        to answer (answered already, or held by another)."""
+        """Check and answer one query; its outcome (recorded by the next flush), None when
+        it was not this lane's to answer (answered already, or too old)."""
         update = item.update
         update_id = update["update_id"]
         body = update.get(KIND) if isinstance(update.get(KIND), dict) else {}
         with self._lock:
             answered = self._unrecorded.get(update_id)
         if answered is not None:
-            if item.stored:
-                self._record(update_id, answered)
-            return answered
+            return answered  # answered before it was stored; the flush records it
         if not item.stored:
             decision = _Decision(False, GENERIC_REASON, self._fallback_lang(body),
                                  "refused: the database did not store it in time")
         else:
             try:
-                decision = self.pool.run(lambda conn: self._decide(conn, update_id),
-                                         attempts=2, max_seconds=4.0)
+                # Autocommit: the check is one statement, so no BEGIN and COMMIT.
+                decision = self.pool.run_alone(
+                    lambda conn: self._decide(conn, update_id, body), attempts=2,
+                    max_seconds=4.0)
+            except _Refused as refused:
+                decision = refused.decision
             except Exception as exc:
                 log.warning("checkout: update %s could not be checked (%s); refused",
                             update_id, describe(exc), extra={"update_id": update_id})
@@ -235,11 +275,8 @@ class CheckoutLane:
             if decision is None:
                 return None
         outcome = self._answer(update_id, body, decision, item.received)
-        if item.stored:
-            self._record(update_id, outcome)
-        else:
-            with self._lock:
-                self._unrecorded[update_id] = outcome
+        with self._lock:
+            self._unrecorded[update_id] = outcome
         return outcome
 
     @staticmethod
@@ -247,14 +284,17 @@ class CheckoutLane:
         user = body.get("from") if isinstance(body.get("from"), dict) else {}
         return language_of(user.get("language_code"))
 
-    def _decide(self, conn: psycopg2.extensions.connection, update_id: int) -> _Decision | None:
-        """In one transaction: take the stored row, skip it if too old, else check it."""
+    def _decide(self, conn: psycopg2.extensions.connection, update_id: int,
+                body: dict[str, Any]) -> _Decision | None:
+        """Read the stored row; skip it if too old, else check it."""
+        user = body.get("from") if isinstance(body.get("from"), dict) else {}
+        user_id = user.get("id") if isinstance(user.get("id"), int) else None
         with conn.cursor() as cur:
-            cur.execute(Q["checkout.claim"], {"update_id": update_id})
+            cur.execute(Q["checkout.claim"], {"update_id": update_id, "telegram_id": user_id})
             row = cur.fetchone()
         if row is None:
             return None  # answered already, or another thread or instance holds it
-        payload, age = row
+        payload, age, language = row
         if age > self.answer_within:
             _finish(conn, update_id, Outcome(
                 "skipped", f"not answered: stored {age:.0f} s ago, past Telegram's "
@@ -263,24 +303,17 @@ class CheckoutLane:
                         extra={"update_id": update_id})
             self._count("late")
             return None
-        body = payload.get(KIND) if isinstance(payload.get(KIND), dict) else {}
-        user = body.get("from") if isinstance(body.get("from"), dict) else {}
-        user_id = user.get("id")
-        member = members.by_telegram_id(conn, user_id) if isinstance(user_id, int) else None
-        lang = member.language if member else language_of(user.get("language_code"))
-        with conn.cursor() as cur:
-            cur.execute("SAVEPOINT checkout_check")
+        lang = language or language_of(user.get("language_code"))
+        stored = payload.get(KIND) if isinstance(payload.get(KIND), dict) else {}
         try:
-            refusal = self.check(conn, body, datetime.now(UTC))
+            refusal = self.check(conn, stored, datetime.now(UTC))
         except Exception as exc:
             if conn.closed or is_transient(exc):
                 raise  # the whole transaction again (pool.run), or the generic refusal
-            with conn.cursor() as cur:
-                cur.execute("ROLLBACK TO SAVEPOINT checkout_check")
             log.exception("checkout: the check of update %s failed; refused", update_id,
                           extra={"update_id": update_id})
-            return _Decision(False, GENERIC_REASON, lang,
-                             f"refused: the check failed ({type(exc).__name__})")
+            raise _Refused(_Decision(False, GENERIC_REASON, lang,
+                                     f"refused: the check failed ({type(exc).__name__})")) from exc
         if refusal is None:
             return _Decision(True, None, lang, None)
         return _Decision(False, refusal, lang, f"refused: {refusal}")
@@ -317,19 +350,6 @@ class CheckoutLane:
         else:
             self._count("error" if decision.reason == GENERIC_REASON else "refused")
         return outcome
-
-    def _record(self, update_id: int, outcome: Outcome) -> None:
-        try:
-            self.pool.run_alone(lambda conn: _finish(conn, update_id, outcome), attempts=2,
-                                max_seconds=2.0)
-        except Exception as exc:
-            log.warning("checkout: the outcome of update %s is not recorded yet (%s)",
-                        update_id, describe(exc), extra={"update_id": update_id})
-            with self._lock:
-                self._unrecorded[update_id] = outcome
-        else:
-            with self._lock:
-                self._unrecorded.pop(update_id, None)
 
     def _count(self, outcome: str) -> None:
         if self.metrics:
