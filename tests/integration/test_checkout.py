@@ -280,6 +280,25 @@ def test_after_a_restart_a_fresh_query_is_answered_and_an_old_one_skipped(db_url
                                                {"outcome": "late"}) == 1
 
 
+def test_an_answer_telegram_refuses_is_set_aside_not_failed(db_url, emu, rig):
+    """A query Telegram no longer takes (too late, or an id it never gave) leaves nothing to
+    answer: the row is skipped with Telegram's reason, counted as failed in the metrics."""
+    r = rig(Checks(None))
+    r.start()
+    user = emu.create_user("Payer")
+    update_id = emu.inject_update(TOKEN, {"pre_checkout_query": {
+        "id": "never-given", "from": {"id": user.id, "is_bot": False, "first_name": "P"},
+        "currency": "EUR", "total_amount": 3500, "invoice_payload": "x"}})
+
+    status, error = _wait(lambda: _rows(db_url, "SELECT status, error FROM inbox WHERE"
+                                                " update_id = %s AND status <> 'pending'",
+                                        (update_id,)), 10)[0]
+    assert status == "skipped" and error.startswith("answer refused: 400 Bad Request"), error
+    assert r.answers == ["never-given"]
+    assert r.metrics.registry.get_sample_value("fitclub_checkout_answers_total",
+                                               {"outcome": "failed"}) == 1
+
+
 def _pending(db_url: str, update_id: int, chat: int, kind: str, body: dict) -> None:
     _rows(db_url, "INSERT INTO inbox (update_id, chat_id, kind, payload) VALUES (%s, %s, %s,"
                   " %s)", (update_id, chat, kind, Json({"update_id": update_id, kind: body})))

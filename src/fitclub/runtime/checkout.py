@@ -66,7 +66,8 @@ _TAG = re.compile(r"<[^>]+>")
 class Outcome(NamedTuple):
     """How one query ended, as its inbox row records it."""
 
-    status: str  # done (answered), skipped (too old), failed (Telegram refused the answer)
+    status: str  # done (answered), skipped (too old, or Telegram refused the answer), failed
+    # (the answer went unanswered by the Bot API: a network error)
     error: str | None
 
 
@@ -336,14 +337,16 @@ class CheckoutLane:
                     continue
                 outcome = Outcome("failed", f"answer not delivered: {describe(exc)}")
             except TelegramError as exc:
-                outcome = Outcome("failed", f"answer refused: {exc.code} "
-                                            f"{reason(exc.description)}"[:500])
+                # Too late, or a query Telegram does not know: nothing is left to answer (the
+                # payment failed at Telegram, no money moved). Set aside, as odd input is.
+                outcome = Outcome("skipped", f"answer refused: {exc.code} "
+                                             f"{reason(exc.description)}"[:500])
             log.warning("checkout: the answer to update %s failed (%s)", update_id,
                         outcome.error, extra={"update_id": update_id})
             break
         if self.metrics and received is not None:
             self.metrics.checkout_seconds.observe(time.monotonic() - received)
-        if outcome.status == "failed":
+        if outcome.status != "done":
             self._count("failed")
         elif decision.ok:
             self._count("ok")

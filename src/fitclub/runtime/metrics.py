@@ -215,7 +215,7 @@ class Metrics:
         self.checkout_answers = Counter(
             "fitclub_checkout_answers",
             "Pre-checkout queries by outcome: ok, refused (the club's rule), error (not checked:"
-            " refused with the generic line), failed (Telegram refused the answer), late (older"
+            " refused with the generic line), failed (the answer did not get through), late (older"
             " than 10 s after a restart: not answered).",
             ["outcome"],
             registry=r,

@@ -21,8 +21,8 @@ LIMIT 500;
 
 -- name: finish
 -- Record how a pre-checkout query ended, unless that is recorded already: done (answered;
--- error holds a refusal's reason), skipped (too old to answer; only its id is kept, as for
--- any skipped update) or failed (Telegram refused the answer).
+-- error holds a refusal's reason), skipped (too old to answer, or Telegram refused the
+-- answer; only its id is kept, as for any skipped update) or failed (no answer came).
 UPDATE inbox
 SET status = %(status)s, processed_at = clock_timestamp(), error = %(error)s,
     payload = CASE WHEN %(status)s = 'skipped' THEN jsonb_build_object('update_id', update_id)
