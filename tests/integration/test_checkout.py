@@ -232,6 +232,36 @@ def test_a_batch_the_database_will_not_store_is_refused_at_once_and_recorded_lat
     assert r.answers == [paid["pre_checkout_query_id"]]
 
 
+def test_a_batch_slow_to_store_is_refused_by_the_deadline_and_recorded_once_stored(
+        db_url, emu, rig):
+    """The database takes the batch, but slowly (a lock held 6 s): the pre-checkout is not
+    kept waiting past Telegram's 10 s; it is refused at the store deadline, answered once, and
+    recorded when the batch is in."""
+    check = Checks(None)
+    r = rig(check)
+    r.start()
+    user = emu.create_user("Payer")
+    invoice = r.invoice(user)
+    locker = psycopg2.connect(db_url)
+    try:
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLE inbox IN SHARE MODE")  # inserts wait for it
+        release = threading.Timer(6.0, locker.commit)
+        release.start()
+        paid = emu.pay(TOKEN, user.id, invoice)
+    finally:
+        release.join()
+        locker.close()
+
+    assert (paid["status"], paid["ok"]) == ("refused", False), paid
+    assert paid["error_message"] == reason_line("en", GENERIC_REASON)
+    assert poller_module.STORE_DEADLINE <= paid["answer_seconds"] < 5.0, paid
+    assert _settled(db_url, paid["pre_checkout_update_id"]) == (
+        "done", "refused: the database did not store it in time")
+    assert check.asked == []
+    assert r.answers == [paid["pre_checkout_query_id"]]
+
+
 def _fast_retrying(original):
     def retrying(self):
         r = original(self)

@@ -26,6 +26,10 @@ from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
 
+#: Seconds a batch holding pre-checkout queries may take to store before they are refused
+#: (Telegram gives 10 s for the answer; the lane then answers within a second).
+STORE_DEADLINE = 3.0
+
 # The update kinds the bot asks Telegram for in getUpdates. Telegram remembers the last list it
 # was given; a kind missing here never reaches the bot.
 # To handle a new kind: add it here, register its handler, and make sure classify() finds its
@@ -269,18 +273,38 @@ class Poller:
                 self.metrics.updates_received.labels(kind).inc()
         checkouts = [u for u, (_, kind, _) in zip(updates, classified, strict=True)
                      if kind == CHECKOUT_KIND] if self.checkout else []
-        refused = False
-        for attempt in self._retrying():
-            with attempt:
-                try:
-                    store_updates(self.pool, updates)
-                except Exception:
-                    if checkouts and not refused:
-                        # Telegram waits 10 s for these; a database outage must not eat
-                        # them. Refused now, recorded once the batch is stored.
-                        refused = True
-                        self.checkout.unstored(checkouts, received)
-                    raise
+        # Telegram waits 10 s for a pre-checkout answer; a database that fails or is merely
+        # slow to store the batch (a lock, retries) must not eat it. Refused once, at the
+        # first failure or at STORE_DEADLINE, whichever comes first; recorded once stored.
+        guard, state = threading.Lock(), {"refused": False, "stored": False}
+
+        def refuse_once() -> None:
+            with guard:
+                if state["refused"] or state["stored"]:
+                    return
+                state["refused"] = True
+            self.checkout.unstored(checkouts, received)
+
+        timer = None
+        if checkouts:
+            timer = threading.Timer(max(0.0, STORE_DEADLINE - (time.monotonic() - received)),
+                                    refuse_once)
+            timer.daemon = True
+            timer.start()
+        try:
+            for attempt in self._retrying():
+                with attempt:
+                    try:
+                        store_updates(self.pool, updates)
+                    except Exception:
+                        if checkouts:
+                            refuse_once()
+                        raise
+        finally:
+            with guard:
+                state["stored"] = True  # or given up: no refusal from the timer after this
+            if timer is not None:
+                timer.cancel()
         self.offset = max(u["update_id"] for u in updates) + 1
         self._offset_since = time.monotonic()
         if checkouts:
