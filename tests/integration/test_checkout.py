@@ -22,7 +22,7 @@ from fitclub.runtime.checkout import GENERIC_REASON, CheckoutLane, reason_line
 from fitclub.runtime.dispatcher import Workers
 from fitclub.runtime.metrics import Metrics
 from fitclub.runtime.poller import Poller, store_updates
-from fitclub.runtime.telegram import BotApi
+from fitclub.runtime.telegram import BotApi, TelegramError
 from tests import factories
 from tests.helpers import query as _rows
 from tgemu import Emulator
@@ -327,6 +327,34 @@ def test_an_answer_telegram_refuses_is_set_aside_not_failed(db_url, emu, rig):
     assert r.answers == ["never-given"]
     assert r.metrics.registry.get_sample_value("fitclub_checkout_answers_total",
                                                {"outcome": "failed"}) == 1
+
+
+def test_an_answer_telegram_refuses_as_malformed_is_kept_as_failed(db_url, emu, rig):
+    """Our own answer refused (not a late or unknown query) is a failure to look into: the
+    row is failed, not skipped, so it keeps its payload."""
+    r = rig(Checks(None))
+    real = r.lane.api
+
+    class Refusing:
+        def call(self, method, params, **kw):
+            if method == "answerPreCheckoutQuery":
+                raise TelegramError(method, 400, "Bad Request: ERROR_MESSAGE_INVALID")
+            return real.call(method, params, **kw)
+
+        def close(self):
+            real.close()
+
+    r.lane.api = Refusing()
+    r.start()
+    user = emu.create_user("Payer")
+    update_id = emu.inject_update(TOKEN, {"pre_checkout_query": {
+        "id": "q1", "from": {"id": user.id, "is_bot": False, "first_name": "P"},
+        "currency": "EUR", "total_amount": 3500, "invoice_payload": "x"}})
+    status, error, kept = _wait(lambda: _rows(
+        db_url, "SELECT status, error, payload ? 'pre_checkout_query' FROM inbox"
+                " WHERE update_id = %s AND status <> 'pending'", (update_id,)), 10)[0]
+    assert (status, kept) == ("failed", True), (status, error)
+    assert error.startswith("answer refused: 400"), error
 
 
 def _pending(db_url: str, update_id: int, chat: int, kind: str, body: dict) -> None:

@@ -339,8 +339,13 @@ class CheckoutLane:
             except TelegramError as exc:
                 # Too late, or a query Telegram does not know: nothing is left to answer (the
                 # payment failed at Telegram, no money moved). Set aside, as odd input is.
-                outcome = Outcome("skipped", f"answer refused: {exc.code} "
-                                             f"{reason(exc.description)}"[:500])
+                # Any other refusal (our own answer malformed) is a failure, kept with its
+                # payload to look into.
+                late = "query is too old" in (exc.description or "") or \
+                    "query ID is invalid" in (exc.description or "")
+                outcome = Outcome("skipped" if late else "failed",
+                                  f"answer refused: {exc.code} "
+                                  f"{reason(exc.description)}"[:500])
             log.warning("checkout: the answer to update %s failed (%s)", update_id,
                         outcome.error, extra={"update_id": update_id})
             break
