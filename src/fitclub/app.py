@@ -98,7 +98,8 @@ class App:
                                threads=settings.worker_threads,
                                max_attempts=settings.max_attempts,
                                flood_rate=settings.flood_rate, flood_burst=settings.flood_burst,
-                               metrics=self.metrics, on_queued=self.sender.wake)
+                               metrics=self.metrics, on_queued=self.sender.wake,
+                               on_payment_failed=self.keep_failed_payment)
         # Pre-checkout queries are answered by a lane of their own, with connections of its
         # own (database and HTTP): never behind the workers, the outbox or the pool's other
         # borrowers (runtime/checkout.py).
@@ -151,6 +152,19 @@ class App:
             raise SkipUpdate(f"a command for @{other}", "a command for another bot")
         self.bot.process_new_updates([update])
         notify.deliver(current())
+
+    def keep_failed_payment(self, payload: dict[str, Any]) -> None:
+        """A successful_payment whose handler failed for good: kept to refund
+        (payments.record_unprocessed) and the admins told."""
+        message = payload.get("message") or {}
+        paid = message.get("successful_payment") or {}
+        ctx = current()
+        payments.record_unprocessed(
+            ctx.conn, telegram_user_id=(message.get("from") or {}).get("id"),
+            total_amount=paid.get("total_amount") or 0, currency=paid.get("currency") or "XXX",
+            telegram_charge_id=paid["telegram_payment_charge_id"],
+            provider_charge_id=paid.get("provider_payment_charge_id"), now=ctx.now())
+        notify.deliver(ctx)
 
     def _check_checkout(self, conn, query: dict[str, Any], now) -> str | None:
         """The club's rule for a pre-checkout query (payments.check_checkout): None when the

@@ -99,7 +99,8 @@ def _payment(ctx: UpdateContext, notice: PaymentNotice) -> None:
     (granted or extended), or that the club will refund it."""
     tx = Texts(notice.language)
     if notice.kind == "needs_refund":
-        screen = payment_screens.needs_refund(tx, notice.amount_minor, notice.problem)
+        screen = payment_screens.needs_refund(tx, notice.amount_minor, notice.problem,
+                                              notice.currency)
     else:
         screen = payment_screens.paid(tx, notice.plan_name, notice.ends_on, notice.visits_left,
                                       renewed=notice.kind == "extended")
@@ -108,7 +109,8 @@ def _payment(ctx: UpdateContext, notice: PaymentNotice) -> None:
 
 def _refund(ctx: UpdateContext, notice: RefundNotice) -> None:
     _send(ctx, notice.telegram_id, payment_screens.refunded(
-        Texts(notice.language), notice.amount_minor, notice.plan_name, notice.ends_on))
+        Texts(notice.language), notice.amount_minor, notice.plan_name, notice.ends_on,
+        notice.currency))
 
 
 def _payment_to_admin(ctx: UpdateContext, notice: AdminPaymentNotice) -> None:

@@ -490,3 +490,161 @@ def test_the_payment_settings_are_checked_at_start_and_the_token_never_shown():
     assert "sk_test_123" not in str(bad.value)
     with pytest.raises(ConfigError, match="ORDER_TTL_HOURS must be between 1 and 720"):
         Settings.from_env({**base, "ORDER_TTL_HOURS": "0"})
+
+
+# -- the review's findings ---------------------------------------------------------------------
+
+def _charge_id(db_url, charge):
+    return query(db_url, "SELECT id FROM payments WHERE telegram_payment_charge_id = %s",
+                 (charge,))[0][0]
+
+
+def test_refunding_a_purchase_a_later_payment_renewed_takes_off_only_its_days(shop):
+    from fitclub.services import payments_admin
+    first = _open(shop)
+    assert _check(shop, first) is None
+    _pay(shop, first, charge="c1")
+    later = NOW + timedelta(days=5)
+    second = _open(shop, now=later)
+    assert second.kind == "renew" and _check(shop, second, now=later) is None
+    _pay(shop, second, charge="c2", now=later)
+    renewed_end = TODAY + timedelta(days=59)
+    assert _membership(shop["url"], shop["anna"])[0][2] == renewed_end
+    pid = _charge_id(shop["url"], "c1")
+    terms = _run(shop["url"], payments_admin.refund_terms, pid, later.date())
+    assert (terms.change, terms.ends_on, terms.before) == \
+        ("shortens", renewed_end - timedelta(days=30), renewed_end)
+    res = _run(shop["url"], payments.mark_refunded, pid, shop["ada"], later, RULES)
+    assert res.ends_on == terms.ends_on == renewed_end - timedelta(days=30)
+    status, _, ends_on, visits = _membership(shop["url"], shop["anna"])[0]
+    assert (status, ends_on, visits) == ("active", renewed_end - timedelta(days=30), 12)
+    # With nothing renewing it any more, refunding the renewal ends it today.
+    res = _run(shop["url"], payments.mark_refunded, _charge_id(shop["url"], "c2"), shop["ada"],
+               later, RULES)
+    assert res.ends_on == later.date()
+
+
+def test_a_checkout_waiting_on_a_payment_does_not_reopen_the_paid_order(shop):
+    order = _open(shop)
+    assert _check(shop, order) is None
+    conn = psycopg2.connect(shop["url"])
+    try:
+        # record_payment's transaction, still open: the order is locked and paid.
+        holding = conn
+        with holding.cursor() as cur:
+            cur.execute("SELECT 1 FROM orders WHERE id = %s FOR UPDATE", (order.id,))
+            cur.execute("UPDATE orders SET status = 'paid', paid_at = now(), closed_at = now()"
+                        " WHERE id = %s", (order.id,))
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=_check(shop, order)))
+        t.start()
+        t.join(1.0)
+        assert t.is_alive(), "the checkout should wait for the payment's row lock"
+        holding.commit()
+        t.join(10)
+    finally:
+        conn.close()
+    assert out["r"] == "pay_err_closed"
+    assert _order_status(shop["url"], order.id) == "paid"
+
+
+def test_a_payment_racing_an_admins_extend_extends_from_the_new_end(shop):
+    first = _open(shop)
+    assert _check(shop, first) is None
+    _pay(shop, first, charge="c1")
+    second = _open(shop)
+    assert _check(shop, second) is None
+    mid, end = query(shop["url"], "SELECT id, ends_on FROM memberships WHERE member_id = %s",
+                     (shop["anna"],))[0]
+    conn = psycopg2.connect(shop["url"])
+    out = {}
+    try:
+        with conn.cursor() as cur:  # an admin's Extend, not committed yet
+            cur.execute("SELECT 1 FROM memberships WHERE id = %s FOR UPDATE", (mid,))
+            cur.execute("UPDATE memberships SET ends_on = ends_on + 30 WHERE id = %s", (mid,))
+        t = threading.Thread(target=lambda: out.update(r=_pay(shop, second, charge="c2")))
+        t.start()
+        t.join(1.0)
+        conn.commit()
+        t.join(10)
+    finally:
+        conn.close()
+    assert (out["r"].status, out["r"].problem) == ("granted", None)
+    assert out["r"].ends_on == end + timedelta(days=60)
+    assert _membership(shop["url"], shop["anna"])[0][2] == end + timedelta(days=60)
+
+
+def test_a_plan_edited_after_the_invoice_is_refused_and_a_payment_grants_the_order(shop):
+    order = _open(shop)
+    _sql(shop["url"], "UPDATE membership_plans SET duration_days = 7 WHERE id = %s",
+         (shop["month"],))
+    assert _check(shop, order) == "pay_err_terms_changed"
+    assert _order_status(shop["url"], order.id) == "open"
+    # A new invoice has the plan's terms now, and is ok.
+    fresh = _open(shop)
+    assert fresh.id != order.id and fresh.ends_on == TODAY + timedelta(days=6)
+    assert _check(shop, fresh) is None
+    # Edited between the pre-checkout and the payment: the payment grants what it bought.
+    _sql(shop["url"], "UPDATE membership_plans SET duration_days = 3, visit_count = 1"
+                      " WHERE id = %s", (shop["month"],))
+    got = _pay(shop, fresh, charge="c-terms")
+    assert (got.status, got.ends_on, got.visits_left) == \
+        ("granted", TODAY + timedelta(days=6), 12)
+    assert query(shop["url"], "SELECT days_added, visits_added FROM payments") == [(7, 12)]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_refusal_key_and_the_new_problem_have_a_line_in_both_catalogs(lang):
+    from fitclub.screens import payments as screens
+    tx = locales.Texts(lang)
+    for key in ("pay_err_terms_changed", "pay_err_already_refunded", "pay_err_no_payment",
+                "pay_problem_processing_failed", "pmt_problem_processing_failed"):
+        assert tx(key) != key and "\n" not in tx(key)
+    assert "pay_err_terms_changed" in screens.REFUSALS
+
+
+def test_the_members_refund_messages_show_the_payments_own_currency():
+    from fitclub.screens import payments as screens
+    tx = locales.Texts("en")
+    assert "$12.34" in screens.needs_refund(tx, 1234, "plan_gone", "USD").text
+    assert "$12.34" in screens.refunded(tx, 1234, "Month", None, "USD").text
+    assert "€12.34" in screens.needs_refund(tx, 1234, "plan_gone").text  # the club's
+
+
+def test_a_payment_whose_handler_keeps_failing_is_kept_to_refund(shop, monkeypatch):
+    from fitclub.app import App
+    from tests.integration.test_worker import Harness
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("record_payment broke")
+
+    monkeypatch.setattr(payments, "record_payment", broken)
+
+    def handle(payload):
+        payments.record_payment(payload=payload["message"]["successful_payment"])
+
+    h = Harness(shop["url"], handle, max_attempts=2, threads=1,
+                on_payment_failed=lambda payload: App.keep_failed_payment(None, payload))
+    try:
+        h.feed([{"update_id": 77, "message": {
+            "message_id": 5, "date": 0, "chat": {"id": ANNA_TG, "type": "private"},
+            "from": {"id": ANNA_TG, "is_bot": False, "first_name": "A", "language_code": "ru"},
+            "successful_payment": {
+                "currency": "USD", "total_amount": 4900, "invoice_payload": "o1.x.y",
+                "telegram_payment_charge_id": "tg-lost", "provider_payment_charge_id": "pv-lost"},
+        }}])
+        h.run_until_done(shop["url"])
+    finally:
+        h.close()
+    assert query(shop["url"], "SELECT status FROM inbox WHERE update_id = 77") == [("failed",)]
+    assert query(shop["url"],
+                 "SELECT member_id, amount_minor, currency, status, problem, membership_id,"
+                 " provider_payment_charge_id FROM payments"
+                 " WHERE telegram_payment_charge_id = 'tg-lost'") == [
+        (shop["anna"], 4900, "USD", "needs_refund", "processing_failed", None, "pv-lost")]
+    assert query(shop["url"], "SELECT action FROM audit_log WHERE entity = 'payment'") == [
+        ("payment.needs_refund",)]
+    sent = dict(query(shop["url"], "SELECT chat_id, string_agg(params->>'text', ' | ')"
+                                   " FROM outbox GROUP BY chat_id"))
+    assert "could not be processed" in sent[ADA_TG] and "$49.00" in sent[ADA_TG]
+    assert "бот не смог её обработать" in sent[ANNA_TG]

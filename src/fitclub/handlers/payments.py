@@ -50,7 +50,8 @@ def paid(deps: Deps, ctx: UpdateContext, member: Member | None,
         return  # told already (a duplicate), or told by the notice delivered after this
     tx = ctx.texts
     if result.status == "needs_refund" or member is None:
-        screen = screens.needs_refund(tx, payment.total_amount, result.problem)
+        screen = screens.needs_refund(tx, payment.total_amount, result.problem,
+                                      payment.currency)
     else:
         current = memberships.membership_of(ctx.conn, member.id, deps.club.today(now))
         screen = screens.paid(tx, current.plan_name if current else "", result.ends_on,

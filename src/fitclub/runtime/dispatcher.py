@@ -78,7 +78,8 @@ class Workers:
     def __init__(self, *, pool: Pool, queue: ChatQueue, handle: Callable[[Any], None],
                  threads: int, max_attempts: int, flood_rate: float, flood_burst: int,
                  metrics: Any = None, on_queued: Callable[[], None] | None = None,
-                 retry_delays: tuple[float, ...] = (0.5, 2.0, 5.0)) -> None:
+                 retry_delays: tuple[float, ...] = (0.5, 2.0, 5.0),
+                 on_payment_failed: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.pool = pool
         self.queue = queue
         self.handle = handle
@@ -89,6 +90,9 @@ class Workers:
         self.metrics = metrics
         self.on_queued = on_queued or (lambda: None)
         self.retry_delays = retry_delays
+        # Keeps a successful_payment whose handler failed for good (the money has moved): run
+        # with the update's context bound, after the handler's work was rolled back.
+        self.on_payment_failed = on_payment_failed
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._failed_passes: dict[int, int] = {}
@@ -251,10 +255,31 @@ class Workers:
         log.error("update %s failed for good after %s attempts", update_id, attempt,
                   exc_info=exc, extra={"update_id": update_id})
         ctx.queued = 0
+        if is_payment(kind, payload) and self.on_payment_failed is not None:
+            self._keep_payment(conn, ctx, update_id, payload)
         self._apologise(ctx, kind, payload)
         self._finish(conn, update_id, "failed", error, attempted=1)
         self._count(kind, "failed")
         return Outcome(processed=True, queued=ctx.queued)
+
+    def _keep_payment(self, conn, ctx: UpdateContext, update_id: int, payload: dict) -> None:
+        """A payment whose handler failed for good is still recorded (to refund) and the
+        admins told, in a savepoint of its own: if even that fails, the update is marked failed
+        as before and the log says so."""
+        ctx.notices.clear()  # the failed handler's, rolled back
+        with conn.cursor() as cur:
+            cur.execute("SAVEPOINT kept_payment")
+        try:
+            with bound(ctx):
+                self.on_payment_failed(payload)
+            notices.check_delivered(ctx)
+        except Exception:
+            with conn.cursor() as cur:
+                cur.execute("ROLLBACK TO SAVEPOINT kept_payment")
+            ctx.notices.clear()
+            ctx.queued = 0
+            log.exception("update %s: could not keep its failed payment for a refund", update_id,
+                          extra={"update_id": update_id})
 
     @staticmethod
     def _apologise(ctx: UpdateContext, kind: str, payload: dict) -> None:

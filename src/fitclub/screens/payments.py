@@ -12,6 +12,7 @@ from fitclub.callbacks import MENU, PAY_PLAN
 from fitclub.locales import Texts
 from fitclub.screens import Screen, inline
 from fitclub.screens.menu import back_to_menu
+from fitclub.screens.payments_admin import amount as in_currency
 from fitclub.services.memberships import Plan
 
 #: Telegram's limits on an invoice's title and description (characters).
@@ -19,12 +20,12 @@ TITLE_MAX, DESCRIPTION_MAX = 32, 255
 
 #: Why an order or a checkout is refused: the catalog key of each one-line reason.
 REFUSALS = ("pay_err_unknown", "pay_err_not_yours", "pay_err_closed", "pay_err_plan_off_sale",
-            "pay_err_price_changed", "pay_err_amount", "pay_err_off",
+            "pay_err_price_changed", "pay_err_terms_changed", "pay_err_amount", "pay_err_off",
             "pay_err_free_plan")
 
 #: Why a payment that arrived cannot be honoured (payments.problem): the catalog key of each.
 PROBLEMS = ("plan_gone", "member_gone", "order_expired", "order_paid", "amount_mismatch",
-            "unknown_order")
+            "unknown_order", "processing_failed")
 
 
 class Invoice(NamedTuple):
@@ -109,21 +110,29 @@ def paid(tx: Texts, plan_name: object, ends_on: date, visits_left: int | None,
     return Screen(text, inline(_after_payment(tx)))
 
 
-def needs_refund(tx: Texts, amount_minor: int, problem: str | None) -> Screen:
+def _money(tx: Texts, amount_minor: int, currency: str | None) -> str:
+    """An amount in the payment's own currency (None: the club's)."""
+    return tx.money(amount_minor) if currency is None else in_currency(tx, amount_minor,
+                                                                       currency)
+
+
+def needs_refund(tx: Texts, amount_minor: int, problem: str | None,
+                 currency: str | None = None) -> Screen:
     """A payment the club cannot honour: said truthfully in one line (why, when known), the
-    refund to come."""
-    amount = tx.money(amount_minor)
+    refund to come; the amount in the payment's currency."""
+    amount = _money(tx, amount_minor, currency)
     text = (tx("pay_needs_refund", amount=amount, why=tx(f"pay_problem_{problem}"))
             if problem in PROBLEMS else tx("pay_needs_refund_plain", amount=amount))
     return Screen(text, inline(_after_payment(tx)))
 
 
 def refunded(tx: Texts, amount_minor: int, plan_name: object | None,
-             ends_on: date | None) -> Screen:
-    """To the member: the club refunded their payment; the membership it paid for now ends on
-    `ends_on` (None: nothing of it is left)."""
-    lines = [tx("pay_refunded", amount=tx.money(amount_minor), plan=plan_name)
-             if plan_name else tx("pay_refunded_no_plan", amount=tx.money(amount_minor))]
+             ends_on: date | None, currency: str | None = None) -> Screen:
+    """To the member: the club refunded their payment (the amount in its currency); the
+    membership it paid for now ends on `ends_on` (None: nothing of it is left)."""
+    amount = _money(tx, amount_minor, currency)
+    lines = [tx("pay_refunded", amount=amount, plan=plan_name)
+             if plan_name else tx("pay_refunded_no_plan", amount=amount)]
     if ends_on is not None:
         lines.append(tx("pay_refunded_ends", date=tx.date(ends_on, "long")))
     return Screen("\n".join(lines), inline(_after_payment(tx)))

@@ -38,7 +38,7 @@ from fitclub.services.payments_admin import (
 from fitclub.services.spreadsheets import csv_separator
 
 PROBLEMS = ("plan_gone", "member_gone", "order_expired", "order_paid", "amount_mismatch",
-            "unknown_order")
+            "unknown_order", "processing_failed")
 
 
 def amount(tx: Texts, minor: int, currency: str) -> str:

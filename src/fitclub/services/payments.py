@@ -57,7 +57,7 @@ _FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 
 #: Why a payment needs a refund (payments.problem).
 PROBLEMS = ("plan_gone", "member_gone", "order_expired", "order_paid", "amount_mismatch",
-            "unknown_order")
+            "unknown_order", "processing_failed")
 
 
 # -- the payload -------------------------------------------------------------------------------
@@ -112,6 +112,7 @@ class Quote(NamedTuple):
     visits: int | None  # the plan's visits (None: unlimited)
     visits_after: int | None  # the membership's visits once paid (None: unlimited)
     membership_id: int | None  # the membership a renewal extends
+    freeze_days: int = 0  # the plan's freeze allowance
 
 
 class Order(NamedTuple):
@@ -158,7 +159,7 @@ def _quote(plan: _Plan, current: AdminMembership | None, today: date) -> Quote:
                  else current.visits_left + plan.visit_count)
     return Quote(plan.id, plan.name, "buy" if current is None else "renew", plan.price_minor,
                  plan.duration_days, starts, starts + timedelta(days=plan.duration_days - 1),
-                 plan.visit_count, after, current.id if current else None)
+                 plan.visit_count, after, current.id if current else None, plan.freeze_days)
 
 
 def quote(conn, member_id: int, plan_id: int, today: date) -> Quote | Refusal:
@@ -177,10 +178,14 @@ def _order(conn, order_id: int, today: date) -> Order | None:
         return None
     plan = (rows.one(conn, "memberships.plan_on_sale", {"plan_id": found.plan_id}, _Plan)
             if found.plan_id is not None else None)
+    head = found[:len(_OrderRow._fields) - 3]
     if plan is None:
-        return Order(*found, None, None, None)
+        return Order(*head, None, None, None)
+    if found.duration_days is not None:  # what the invoice promised, whatever the plan says now
+        plan = plan._replace(duration_days=found.duration_days, visit_count=found.visit_count,
+                             freeze_days=found.freeze_days)
     got = _quote(plan, _current(conn, found.member_id, today), today)
-    return Order(*found, got.starts_on, got.ends_on, plan.visit_count)
+    return Order(*head, got.starts_on, got.ends_on, plan.visit_count)
 
 
 class _OrderRow(NamedTuple):
@@ -195,6 +200,9 @@ class _OrderRow(NamedTuple):
     created_at: datetime
     expires_at: datetime
     plan_name: Localized | None
+    duration_days: int | None  # the terms the order recorded (None: opened before 0030, plan
+    visit_count: int | None  # deleted)
+    freeze_days: int | None
 
 
 def get_order(conn, order_id: int, today: date) -> Order | None:
@@ -214,15 +222,17 @@ def open_order(conn, member_id: int, plan_id: int, now: datetime, rules: Rules, 
     if isinstance(got, Refusal):
         return got
     ttl = timedelta(hours=ttl_hours)
+    terms = {"duration_days": got.duration_days, "visit_count": got.visits,
+             "freeze_days": got.freeze_days}
     keep = rows.scalar(conn, "payments.reusable", {
         "member_id": member_id, "plan_id": plan_id, "amount_minor": got.amount_minor,
-        "currency": currency, "until": now + min(REUSE_MARGIN, ttl / 2)})
+        "currency": currency, "until": now + min(REUSE_MARGIN, ttl / 2), **terms})
     if keep is None:
         keep = rows.scalar(conn, "payments.next_id", {})
         rows.execute(conn, "payments.insert_order", {
             "id": keep, "member_id": member_id, "plan_id": plan_id, "kind": got.kind,
             "amount_minor": got.amount_minor, "currency": currency,
-            "payload": sign(keep, secret), "now": now, "expires_at": now + ttl})
+            "payload": sign(keep, secret), "now": now, "expires_at": now + ttl, **terms})
     rows.execute(conn, "payments.close_others",
                  {"member_id": member_id, "plan_id": plan_id, "keep": keep, "now": now})
     return _order(conn, keep, today)
@@ -240,6 +250,7 @@ class _Checkout(NamedTuple):
     member_live: bool
     plan_on_sale: bool
     price_minor: int | None
+    same_terms: bool | None
     prechecked: bool
 
 
@@ -248,8 +259,10 @@ def check_checkout(conn, payload: str, telegram_user_id: int, total_amount: int,
     """Telegram's pre-checkout: None when the order may be paid (it is marked 'prechecked'),
     else the catalog key of the one-line reason: pay_err_unknown (forged or no such order),
     pay_err_not_yours, pay_err_closed (paid, expired, refunded or past its time),
-    pay_err_plan_off_sale, pay_err_price_changed, pay_err_amount (total or currency not the
-    order's). One statement on the order's primary key."""
+    pay_err_plan_off_sale, pay_err_price_changed, pay_err_terms_changed (the plan's days,
+    visits or freeze days are no longer the invoice's), pay_err_amount (total or currency not
+    the order's). One statement on the order's primary key; a payment or the expiry that held
+    the order meanwhile makes it pay_err_closed."""
     order_id = verify(payload, secret)
     if order_id is None:
         return "pay_err_unknown"
@@ -266,8 +279,12 @@ def check_checkout(conn, payload: str, telegram_user_id: int, total_amount: int,
          "pay_err_closed"),
         (not found.plan_on_sale, "pay_err_plan_off_sale"),
         (found.price_minor != found.amount_minor, "pay_err_price_changed"),
+        (not found.same_terms, "pay_err_terms_changed"),
+        (found.amount_minor != total_amount or found.currency != currency, "pay_err_amount"),
     )
-    return next((key for failed, key in reasons if failed), "pay_err_amount")
+    # Every rule held as the statement saw the order, yet it was not marked: a payment (or the
+    # expiry) held the row and closed it meanwhile.
+    return next((key for failed, key in reasons if failed), "pay_err_closed")
 
 
 # -- the payment -------------------------------------------------------------------------------
@@ -309,12 +326,11 @@ class PaymentNotice(NamedTuple):
 
 @notices.kind
 class AdminPaymentNotice(NamedTuple):
-    """A notice to an admin: a payment arrived (granted, or to refund with its problem), or was
-    refunded."""
+    """A notice to an admin: a payment arrived (granted, or to refund with its problem)."""
 
     admin: Recipient
     payment_id: int
-    kind: str  # granted, extended, needs_refund, refunded
+    kind: str  # granted, extended, needs_refund
     member_name: str | None  # None: not known or erased
     plan_name: Localized | None
     amount_minor: int
@@ -349,6 +365,8 @@ class _LockedOrder(NamedTuple):
     telegram_id: int | None
     member_live: bool
     plan_on_sale: bool
+    duration_days: int | None  # the terms the order recorded (None: opened before 0030)
+    visit_count: int | None
 
 
 class _Duplicate(NamedTuple):
@@ -413,15 +431,15 @@ def record_payment(conn, *, payload: str, telegram_user_id: int, total_amount: i
     if problem is None:
         result, before = _grant(conn, order, now, rules, today)
         if result.outcome is not Outcome.DONE:
-            problem = "member_gone" if rows.scalar(conn, "payments.lock_member", {
-                "member_id": order.member_id}) is None else "plan_gone"
+            problem = _why_not(conn, order)
         else:
-            plan = result.membership
-            settled.update(membership_id=plan.id,
+            added = _added(conn, order)
+            result = result._replace(membership=_as_ordered(conn, result.membership, before,
+                                                            added, today))
+            settled.update(membership_id=result.membership.id,
                            effect="granted" if before is None else "extended",
                            ends_on_before=before.ends_on if before else None,
-                           visits_before=before.visits_left if before else None,
-                           **_added(conn, order.plan_id))
+                           visits_before=before.visits_left if before else None, **added)
     if order is not None and order.status in ("open", "prechecked", "expired"):
         rows.execute(conn, "payments.order_paid", {"order_id": order.id, "now": now})
     status = "granted" if problem is None else "needs_refund"
@@ -443,9 +461,80 @@ def record_payment(conn, *, payload: str, telegram_user_id: int, total_amount: i
                          membership.starts_on if membership else None)
 
 
-def _added(conn, plan_id: int) -> dict:
-    plan = rows.one(conn, "payments.plan", {"plan_id": plan_id}, _Plan)
+def record_unprocessed(conn, *, telegram_user_id: int | None, total_amount: int, currency: str,
+                       telegram_charge_id: str, provider_charge_id: str | None,
+                       now: datetime) -> int | None:
+    """A successful_payment whose handler failed for good (record_payment kept raising): kept
+    as needing a refund ('processing_failed') under the payer's member id if known, audited
+    'payment.needs_refund', the admins told; never granted. None when this charge was recorded
+    already (nothing to add)."""
+    member_id = (rows.scalar(conn, "payments.member_by_telegram_id",
+                             {"telegram_id": telegram_user_id})
+                 if telegram_user_id is not None else None)
+    payment_id = rows.scalar(conn, "payments.claim_unprocessed", {
+        "amount_minor": total_amount, "currency": currency, "charge_id": telegram_charge_id,
+        "provider_charge_id": provider_charge_id, "now": now, "member_id": member_id})
+    if payment_id is None:
+        return None
+    problem = "processing_failed"
+    audit.record(conn, actor_id=member_id, action="payment.needs_refund", entity="payment",
+                 entity_id=payment_id,
+                 details={"member_id": member_id, "amount_minor": total_amount,
+                          "currency": currency, "status": "needs_refund", "problem": problem})
+    settled = {"member_id": member_id, "plan_id": None, "effect": None}
+    _tell(conn, payment_id, settled, "needs_refund", problem, total_amount, currency, None)
+    return payment_id
+
+
+def _added(conn, order: _LockedOrder) -> dict:
+    """The days and visits the payment buys: the order's terms (the plan's now for an order
+    opened before they were recorded)."""
+    if order.duration_days is not None:
+        return {"days_added": order.duration_days, "visits_added": order.visit_count}
+    plan = rows.one(conn, "payments.plan", {"plan_id": order.plan_id}, _Plan)
     return {"days_added": plan.duration_days, "visits_added": plan.visit_count}
+
+
+def _as_ordered(conn, granted: AdminMembership, before: AdminMembership | None, added: dict,
+                today: date) -> AdminMembership:
+    """The membership with the order's days and visits (granted or extended with the plan's
+    as they are now, which an edit since the invoice may have changed)."""
+    days, visits = added["days_added"], added["visits_added"]
+    if before is None:
+        ends_on = granted.starts_on + timedelta(days=days - 1)
+    else:
+        ends_on = before.ends_on + timedelta(days=days)
+        visits = (None if visits is None or before.visits_left is None
+                  else before.visits_left + visits)
+    if (ends_on, visits) == (granted.ends_on, granted.visits_left):
+        return granted
+    rows.execute(conn, "payments.set_terms", {"membership_id": granted.id, "ends_on": ends_on,
+                                              "visits_left": visits})
+    return membership_change.locked(conn, granted.id, today, erased_too=True)
+
+
+def _why_not(conn, order: _LockedOrder) -> str:
+    """Why granting or extending a payable order failed: the member or the plan is gone
+    (deleted, archived or erased meanwhile), else the change was refused for another reason
+    (processing_failed: an admin's change the payment could not follow)."""
+    if rows.scalar(conn, "payments.lock_member", {"member_id": order.member_id}) is None:
+        return "member_gone"
+    plan = rows.one(conn, "memberships.plan_on_sale", {"plan_id": order.plan_id}, _Plan)
+    return "plan_gone" if plan is None else "processing_failed"
+
+
+def _locked_current(conn, member_id: int, today: date) -> AdminMembership | None:
+    """The member's current membership, locked, read after the lock (an admin's Extend or
+    Cancel that held it has committed): its end is the one to extend from. Read again once if
+    it stopped being current meanwhile."""
+    for _ in range(2):
+        found = _current(conn, member_id, today)
+        if found is None:
+            return None
+        found = membership_change.locked(conn, found.id, today)
+        if found is not None and found.current:
+            return found
+    return None
 
 
 def _grant(conn, order: _LockedOrder, now: datetime, rules: Rules, today: date
@@ -454,7 +543,7 @@ def _grant(conn, order: _LockedOrder, now: datetime, rules: Rules, today: date
     (the new period from the day after its end); the membership before (None: granted)."""
     if rows.scalar(conn, "payments.lock_member", {"member_id": order.member_id}) is None:
         return membership_change.Result(Outcome.UNAVAILABLE), None
-    current = _current(conn, order.member_id, today)
+    current = _locked_current(conn, order.member_id, today)
     if current is None:
         return membership_admin.grant(conn, order.member_id, order.member_id, order.plan_id,
                                       today, now, rules, notify=False), None
@@ -516,6 +605,26 @@ class _Payment(NamedTuple):
     visits_before: int | None
 
 
+def renewed_later(conn, payment_id: int, membership_id: int | None) -> bool:
+    """Whether a later payment (granted, not refunded) extended the membership this payment
+    paid for."""
+    return membership_id is not None and rows.scalar(conn, "payments.later_renewals", {
+        "membership_id": membership_id, "payment_id": payment_id}) > 0
+
+
+def refund_end(effect: str | None, starts_on: date, ends_on: date, days_added: int | None,
+               renewed: bool, today: date) -> tuple[str, date]:
+    """What refunding a payment does to the current membership it paid for, and its end after:
+    'cancels' (a purchase not started, nothing renewed it since), 'ends' (a purchase nothing
+    renewed since ends today) or 'shortens' (a renewal, or a purchase a later payment renewed:
+    only this payment's days come off, not below today or its first day)."""
+    if effect == "granted" and not renewed:
+        if starts_on > today:
+            return "cancels", ends_on
+        return "ends", min(ends_on, today)
+    return "shortens", max(ends_on - timedelta(days=days_added or 0), today, starts_on)
+
+
 def _undo(conn, paid: _Payment, now: datetime, rules: Rules, today: date
           ) -> tuple[date | None, int | None, dict]:
     """End or shorten the membership a payment paid for; its end and visits now, and what the
@@ -523,22 +632,17 @@ def _undo(conn, paid: _Payment, now: datetime, rules: Rules, today: date
     found = membership_change.locked(conn, paid.membership_id, today, erased_too=True)
     if found is None or not found.current:
         return None, None, {}
-    if paid.effect == "granted":
-        if found.starts_on > today:
-            ends_on, status = found.ends_on, "cancelled"
-        else:
-            ends_on, status = min(found.ends_on, today), found.status
+    change, ends_on = refund_end(paid.effect, found.starts_on, found.ends_on, paid.days_added,
+                                 renewed_later(conn, paid.id, paid.membership_id), today)
+    status = "cancelled" if change == "cancels" else found.status
+    if change != "shortens":
+        visits = found.visits_left
+    elif paid.effect == "extended" and paid.visits_added is None:
+        visits = paid.visits_before
+    elif found.visits_left is None or paid.visits_added is None:
         visits = found.visits_left
     else:
-        ends_on = max(found.ends_on - timedelta(days=paid.days_added or 0), today,
-                      found.starts_on)
-        status = found.status
-        if paid.visits_added is None:
-            visits = paid.visits_before
-        elif found.visits_left is None:
-            visits = None
-        else:
-            visits = max(0, found.visits_left - paid.visits_added)
+        visits = max(0, found.visits_left - paid.visits_added)
     if found.freeze_id is not None and (status == "cancelled" or found.frozen_until > ends_on):
         freezes.stop(conn, found, today)
         if status == "frozen":
@@ -559,7 +663,8 @@ def _undo(conn, paid: _Payment, now: datetime, rules: Rules, today: date
 def mark_refunded(conn, payment_id: int, admin_id: int, now: datetime, rules: Rules
                   ) -> RefundResult:
     """Record that a payment was refunded at the provider (once): the membership it paid for
-    ends today, or a renewal's days and visits come off; its order is refunded; audited."""
+    ends today (refund_end), or this payment's days and visits come off when it was a renewal
+    or a later payment renewed it; its order is refunded; audited."""
     paid = rows.one(conn, "payments.lock_payment", {"payment_id": payment_id}, _Payment)
     if paid is None:
         return RefundResult("refused", payment_id, reason="pay_err_no_payment")

@@ -3,10 +3,10 @@ many in all), what marking a payment refunded would change (for its confirmation
 that need a refund with their members' names, and the report's window of the last 30 club days.
 
 What a refund does is `services.payments.mark_refunded`; `refund_terms` reads the same rule
-(a bought membership ends today, or is cancelled if it had not started; a renewal loses the
-days it added, not below today or its first day; an ended membership, or a payment that
-granted nothing, is left as it is) before anything changes, so the confirmation says what the
-press will do.
+(`payments.refund_end`: a bought membership ends today, or is cancelled if it had not started;
+a renewal, or a purchase a later payment renewed, loses only the days it added, not below
+today or its first day; an ended membership, or a payment that granted nothing, is left as it
+is) before anything changes, so the confirmation says what the press will do.
 """
 
 from __future__ import annotations
@@ -77,13 +77,12 @@ def refund_terms(conn, payment_id: int, today: date) -> RefundTerms | None:
         and terms.ends_on >= today)
     if terms.status != "granted" or terms.membership_id is None or not current:
         return RefundTerms(line, "none")
-    if terms.effect == "granted":
-        if terms.starts_on > today:
-            return RefundTerms(line, "cancels")
-        return RefundTerms(line, "ends", min(terms.ends_on, today), terms.ends_on)
-    ends_on = max(terms.ends_on - timedelta(days=terms.days_added or 0), today,
-                  terms.starts_on)
-    return RefundTerms(line, "shortens", ends_on, terms.ends_on)
+    change, ends_on = payments.refund_end(
+        terms.effect, terms.starts_on, terms.ends_on, terms.days_added,
+        payments.renewed_later(conn, terms.id, terms.membership_id), today)
+    if change == "cancels":
+        return RefundTerms(line, "cancels")
+    return RefundTerms(line, change, ends_on, terms.ends_on)
 
 
 class ToRefund(NamedTuple):

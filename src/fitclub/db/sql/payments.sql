@@ -13,11 +13,14 @@ FOR UPDATE;
 SELECT nextval(pg_get_serial_sequence('orders', 'id'));
 
 -- name: reusable
--- The member's open (or pre-checked) order for this plan at this price and currency that
--- stays open at least until `until`, newest first.
+-- The member's open (or pre-checked) order for this plan at this price, currency and terms
+-- that stays open at least until `until`, newest first.
 SELECT id FROM orders
 WHERE member_id = %(member_id)s AND status IN ('open', 'prechecked')
   AND plan_id = %(plan_id)s AND amount_minor = %(amount_minor)s AND currency = %(currency)s
+  AND duration_days = %(duration_days)s
+  AND visit_count IS NOT DISTINCT FROM %(visit_count)s::integer
+  AND freeze_days = %(freeze_days)s
   AND expires_at >= %(until)s
 ORDER BY id DESC
 LIMIT 1;
@@ -29,29 +32,37 @@ WHERE member_id = %(member_id)s AND plan_id = %(plan_id)s
   AND status IN ('open', 'prechecked') AND id <> %(keep)s;
 
 -- name: insert_order
--- A new open order.
+-- A new open order, with the terms its invoice promises (the plan's days, visits and freeze
+-- days now).
 INSERT INTO orders (id, member_id, plan_id, kind, amount_minor, currency, payload, status,
-                    created_at, expires_at)
+                    created_at, expires_at, duration_days, visit_count, freeze_days)
 OVERRIDING SYSTEM VALUE
 VALUES (%(id)s, %(member_id)s, %(plan_id)s, %(kind)s, %(amount_minor)s, %(currency)s,
-        %(payload)s, 'open', %(now)s, %(expires_at)s);
+        %(payload)s, 'open', %(now)s, %(expires_at)s, %(duration_days)s, %(visit_count)s,
+        %(freeze_days)s);
 
 -- name: order
--- One order with its plan's name (None once the plan was deleted).
+-- One order with its plan's name (None once the plan was deleted) and the terms it recorded.
 SELECT o.id, o.member_id, o.plan_id, o.kind, o.amount_minor, o.currency, o.payload, o.status,
-       o.created_at, o.expires_at, p.name_i18n AS plan_name
+       o.created_at, o.expires_at, p.name_i18n AS plan_name, o.duration_days, o.visit_count,
+       o.freeze_days
 FROM orders o LEFT JOIN membership_plans p ON p.id = o.plan_id
 WHERE o.id = %(order_id)s;
 
 -- name: checkout
 -- Telegram's pre-checkout of an order, in one statement: the order as checked (its owner's
--- Telegram id, the plan's sale and price now), and `prechecked` when every rule held and the
--- order was marked so (open or pre-checked, not expired, the payer's, the plan on sale at the
--- order's price, the total and currency the order's).
+-- Telegram id, the plan's sale, price and terms now), and `prechecked` when every rule held
+-- and the order was marked so (open or pre-checked, not expired, the payer's, the plan on sale
+-- at the order's price and terms, the total and currency the order's). The order's own state
+-- is tested on the row the UPDATE changes, not on the CTE's snapshot: a payment (or the
+-- expiry) that held the row meanwhile leaves it as it made it, and `prechecked` is false.
 WITH found AS (
     SELECT o.id, o.payload, o.status, o.expires_at, o.amount_minor, o.currency,
            m.telegram_id, m.deleted_at IS NULL AS member_live,
-           p.id IS NOT NULL AND p.is_active AS plan_on_sale, p.price_minor
+           p.id IS NOT NULL AND p.is_active AS plan_on_sale, p.price_minor,
+           o.duration_days IS NULL OR (o.duration_days = p.duration_days
+               AND o.visit_count IS NOT DISTINCT FROM p.visit_count
+               AND o.freeze_days = p.freeze_days) AS same_terms
     FROM orders o
     JOIN members m ON m.id = o.member_id
     LEFT JOIN membership_plans p ON p.id = o.plan_id
@@ -59,14 +70,15 @@ WITH found AS (
 ), marked AS (
     UPDATE orders o SET status = 'prechecked', prechecked_at = %(now)s
     FROM found f
-    WHERE o.id = f.id AND f.payload = %(payload)s AND f.member_live
-      AND f.telegram_id = %(telegram_id)s AND f.status IN ('open', 'prechecked')
-      AND f.expires_at > %(now)s AND f.plan_on_sale AND f.price_minor = f.amount_minor
-      AND f.amount_minor = %(total)s AND f.currency = %(currency)s
+    WHERE o.id = f.id AND o.payload = %(payload)s AND f.member_live
+      AND f.telegram_id = %(telegram_id)s AND o.status IN ('open', 'prechecked')
+      AND o.expires_at > %(now)s AND f.plan_on_sale AND f.price_minor = o.amount_minor
+      AND f.same_terms AND o.amount_minor = %(total)s AND o.currency = %(currency)s
     RETURNING o.id
 )
 SELECT f.payload, f.status, f.expires_at, f.amount_minor, f.currency, f.telegram_id,
-       f.member_live, f.plan_on_sale, f.price_minor, EXISTS (SELECT 1 FROM marked) AS prechecked
+       f.member_live, f.plan_on_sale, f.price_minor, f.same_terms,
+       EXISTS (SELECT 1 FROM marked) AS prechecked
 FROM found f;
 
 -- name: claim_charge
@@ -93,12 +105,35 @@ WHERE y.telegram_payment_charge_id = %(charge_id)s;
 -- An order locked for its payment, with what honouring it needs to know.
 SELECT o.id, o.member_id, o.plan_id, o.kind, o.amount_minor, o.currency, o.payload, o.status,
        o.prechecked_at, m.telegram_id, m.deleted_at IS NULL AND m.registered_at IS NOT NULL
-       AS member_live, p.id IS NOT NULL AND p.is_active AS plan_on_sale
+       AS member_live, p.id IS NOT NULL AND p.is_active AS plan_on_sale,
+       o.duration_days, o.visit_count
 FROM orders o
 JOIN members m ON m.id = o.member_id
 LEFT JOIN membership_plans p ON p.id = o.plan_id
 WHERE o.id = %(order_id)s
 FOR UPDATE OF o;
+
+-- name: claim_unprocessed
+-- A successful_payment whose handler failed for good: kept as needing a refund
+-- ('processing_failed') unless this charge was recorded already; its id, else no row.
+INSERT INTO payments (amount_minor, currency, telegram_payment_charge_id,
+                      provider_payment_charge_id, paid_at, status, problem, member_id)
+VALUES (%(amount_minor)s, %(currency)s, %(charge_id)s, %(provider_charge_id)s, %(now)s,
+        'needs_refund', 'processing_failed', %(member_id)s)
+ON CONFLICT (telegram_payment_charge_id) DO NOTHING
+RETURNING id;
+
+-- name: set_terms
+-- A paid membership's end and visits as the order recorded them (the plan may say otherwise
+-- since).
+UPDATE memberships SET ends_on = %(ends_on)s, visits_left = %(visits_left)s
+WHERE id = %(membership_id)s;
+
+-- name: later_renewals
+-- How many payments, granted and not refunded, extended this membership after this one.
+SELECT count(*)::integer FROM payments
+WHERE membership_id = %(membership_id)s AND id > %(payment_id)s AND status = 'granted'
+  AND effect = 'extended';
 
 -- name: member_by_telegram_id
 -- The live member with this Telegram id (a payment's member when its order is unknown).

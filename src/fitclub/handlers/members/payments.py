@@ -1,7 +1,8 @@
 """Payments on the member card (/members): every payment of a member, and Mark refunded with
 its confirmation. The refund itself is made at the provider; marking it refunded
 (`services.payments.mark_refunded`) ends or shortens the membership it paid for, and the
-member is told. A press on a payment marked refunded meanwhile is stale.
+member is told. A press on a payment marked refunded meanwhile (or gone) says so in one line
+on the member's card (the report's payments when the member is gone) and changes nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ def _back(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, member: Mem
                                 deps.club.today(now)), call, toast=line)
 
 
+def _refused(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery,
+             found: payments.PaymentLine | None, reason: str) -> None:
+    """Mark refunded refused (marked refunded meanwhile, or no such payment): the member's
+    card (or the report's payments) saying why in one line; nothing changes."""
+    member = (by_id(ctx.conn, found.member_id)
+              if found is not None and found.member_id is not None else None)
+    _back(deps, ctx, call, member, ctx.texts(reason))
+
+
 @admin_only("members.refund")
 def refund(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQuery) -> None:
     """Mark refunded: what it changes, to confirm; then done (the card says so). A payment
@@ -61,7 +71,9 @@ def refund(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
     today = deps.club.today(ctx.now())
     terms = payments_admin.refund_terms(ctx.conn, values["payment_id"], today)
     if terms is None:
-        ui.stale(ctx, call)
+        found = payments.payment(ctx.conn, values["payment_id"])
+        _refused(deps, ctx, call, found,
+                 "pay_err_already_refunded" if found is not None else "pay_err_no_payment")
         return
     member_id = terms.payment.member_id
     member = by_id(ctx.conn, member_id) if member_id is not None else None
@@ -71,6 +83,7 @@ def refund(deps: Deps, ctx: UpdateContext, admin: Member, call: types.CallbackQu
     result = payments.mark_refunded(ctx.conn, terms.payment.id, admin.id, ctx.now(),
                                     deps.club.booking)
     if result.status != "refunded":
-        ui.stale(ctx, call)
+        _refused(deps, ctx, call, payments.payment(ctx.conn, terms.payment.id),
+                 result.reason or "pay_err_no_payment")
         return
     _back(deps, ctx, call, member, screens.refunded(ctx.texts, terms.payment, result))
