@@ -689,6 +689,13 @@ def member_account(t: Tour, lang: str, user_id: str) -> None:
     chat.as_user(user_id)
     with t.screen(f"{to}member-membership", w.piece("membership_title")):
         chat.send("/membership")
+    # Paying in the chat (the demo's test provider): Buy or Renew, the invoice, Pay.
+    plan_button = re.compile(f"{w.pattern('pay_renew_button').pattern}|"
+                             f"{w.pattern('pay_buy_button').pattern}")
+    with t.screen(f"{to}member-invoice", w.start("pay_invoice_below"), last=2):
+        chat.press(plan_button)
+    with t.screen(f"{to}member-paid", w.start("pay_paid"), last=2):
+        chat.press("Pay")
     with t.screen(f"{to}member-card", w.piece("card_caption")):
         chat.send("/card")
     with t.screen(f"{to}member-activity", w.piece("activity_title")):
