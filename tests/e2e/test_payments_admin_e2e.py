@@ -2,10 +2,11 @@
 PostgreSQL, in English and in Russian: the member card lists the latest payments with Mark
 refunded for each not refunded and All payments; Mark refunded asks first, saying what it
 changes, then ends the membership it paid for and the card says so in place; a second press is
-stale and changes nothing; the audit log reads the refund as a sentence; /report's Payments
-screen has the figures of the last 30 days, the payments needing a refund (each opening the
-member's card) and the payments export (XLSX with amounts as numbers). A member who pays
-through the invoice: every admin is told, with a button to the member's card."""
+refused in one line (marked refunded already) and changes nothing; the audit log reads the
+refund as a sentence; /report's Payments screen has the figures of the last 30 days, the
+payments needing a refund (each opening the member's card) and the payments export (XLSX with
+amounts as numbers). A member who pays through the invoice: every admin is told, with a button
+to the member's card."""
 
 from __future__ import annotations
 
@@ -118,10 +119,12 @@ def test_an_admin_sees_payments_marks_one_refunded_and_reads_the_report(emu, lau
     assert query(db_url, "SELECT ends_on FROM memberships WHERE id = %s",
                  (ids["membership"],)) == [(today,)]
 
-    # The same confirmation pressed again: no longer available, nothing changes.
+    # The same confirmation pressed again: refused in one line on the card (marked refunded
+    # already), nothing changes.
     again = cb.PAYMENT_REFUND(payment_id=ids["latest"], step="yes")
-    assert tap(emu, db_url, admin, card, again) == plain(tx, "stale_button")
-    assert admin.now(card["message_id"])["text"] == card["text"]
+    already = plain(tx, "pay_err_already_refunded")
+    assert tap(emu, db_url, admin, card, again) == already
+    card = admin.wait_edit(card["message_id"], already)
     assert query(db_url, "SELECT count(*) FROM audit_log WHERE action = 'payment.refunded'"
                  ) == [(1,)]
 
