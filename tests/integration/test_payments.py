@@ -192,9 +192,22 @@ def test_checkout_refuses_a_paid_or_expired_order_and_an_erased_member(shop):
     boris = _open(shop, who="boris")
     assert _run(shop["url"], payments.expire_orders, boris.expires_at) == 1
     assert _check(shop, boris, telegram_id=BORIS_TG) == "pay_err_closed"
-    other = _open(shop, who="anna", plan="open")
+    other = _open(shop, who="anna")  # her renewal, by her own plan
     _erase(shop["url"], shop["anna"])
     assert _check(shop, other) == "pay_err_not_yours"
+
+
+def test_a_current_membership_is_renewed_only_by_its_own_plan(shop):
+    """Another plan (other visits, unlimited or not) would change what the paid period is:
+    over a current membership it is refused in one line; once that has ended it is bought."""
+    assert _pay(shop, _open(shop)).status == "granted"
+    for refused in (_run(shop["url"], payments.open_order, shop["anna"], shop["open"], NOW,
+                         RULES, SECRET, "EUR"),
+                    _run(shop["url"], payments.quote, shop["anna"], shop["open"],
+                         NOW.date())):
+        assert refused == payments.Refusal("pay_err_renew_other_plan")
+    assert _open(shop, plan="month").kind == "renew"
+    assert _open(shop, plan="open", now=NOW + timedelta(days=400)).kind == "buy"
 
 
 # -- payment -------------------------------------------------------------------------------------

@@ -57,13 +57,21 @@ def test_the_membership_screen_offers_buy_or_renew_only_with_payments_on(lang):
     assert tx.money(4900) in _labels(on.markup)[0]
     assert tx("pay_buy_hint") in on.text
     current = MembershipView(1, Localized("Month", "en"), "active", date(2026, 11, 20),
-                             date(2026, 12, 19), 3, 7, 7, None, None)
-    renew = membership_screens.membership(tx, current, [MONTH], payments=True,
+                             date(2026, 12, 19), 3, 7, 7, None, None, MONTH.id)
+    other = MONTH._replace(id=8, name=Localized("Open", "en"))
+    renew = membership_screens.membership(tx, current, [MONTH, other], payments=True,
                                           renew_from=date(2026, 12, 20))
+    # Only the membership's own plan renews it (another plan is bought once it has ended).
     assert _labels(renew.markup)[0] == tx("pay_renew_button", name=MONTH.name,
                                           price=tx.money(4900))
+    assert PAY_PLAN(plan_id=8) not in _data(renew.markup)
     assert tx("pay_renew_line", date=tx.date(date(2026, 12, 20), "long")) in renew.text
+    assert tx("pay_renew_own_plan") in renew.text and "Open" not in renew.text
     assert tx("membership_none") not in renew.text
+    gone = membership_screens.membership(tx, current, [other], payments=True,
+                                         renew_from=date(2026, 12, 20))
+    assert tx("pay_renew_off_sale") in gone.text
+    assert PAY_PLAN(plan_id=8) not in _data(gone.markup)  # no Buy over a current one
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])

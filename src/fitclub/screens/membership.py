@@ -121,14 +121,20 @@ def _with_payments(tx: Texts, current: MembershipView | None, plans: list[Plan],
     if not renew:
         lines.append(tx("membership_none") if current is None else tx("membership_ended"))
     rows: list[list[tuple[str, str]]] = []
-    if plans:
-        if renew:
+    if renew:
+        # Only the membership's own plan renews it; other plans once it has ended.
+        own = [plan for plan in plans if plan.id == current.plan_id and plan.price_minor > 0]
+        if own:
             lines.append(pay_screens.renew_line(tx, renew_from or current.ends_on))
+            lines += ["", plan_text(tx, own[0]) + "\n", tx("pay_renew_own_plan")]
+            rows = pay_screens.pay_rows(tx, own, renew)
+        else:
+            lines.append(tx("pay_renew_off_sale"))
+    elif plans:
         lines += [""] + [plan_text(tx, plan) + "\n" for plan in plans]
-        if not renew:
-            lines.append(pay_screens.buy_hint(tx))
+        lines.append(pay_screens.buy_hint(tx))
         rows = pay_screens.pay_rows(tx, plans, renew)
-    elif not renew:
+    else:
         lines.append(tx("membership_no_plans"))
     if request is not None and request.pending:  # asked before payments were on: withdrawable
         lines.append(request_line(tx, request))

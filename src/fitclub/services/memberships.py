@@ -23,6 +23,7 @@ class MembershipView(NamedTuple):
     freeze_days_left: int
     frozen_from: date | None  # the freeze planned or running
     frozen_until: date | None
+    plan_id: int | None = None  # the plan it was sold by (a renewal in the chat takes it)
 
     @property
     def current(self) -> bool:

@@ -163,13 +163,19 @@ def _quote(plan: _Plan, current: AdminMembership | None, today: date) -> Quote:
 
 
 def quote(conn, member_id: int, plan_id: int, today: date) -> Quote | Refusal:
-    """What buying the plan now would give the member, or why they cannot buy it."""
+    """What buying the plan now would give the member, or why they cannot buy it (over a
+    current membership only its own plan renews it: pay_err_renew_other_plan)."""
     plan = rows.one(conn, "memberships.plan_on_sale", {"plan_id": plan_id}, _Plan)
     if plan is None:
         return Refusal("pay_err_plan_off_sale")
     if plan.price_minor <= 0:
         return Refusal("pay_err_free_plan")
-    return _quote(plan, _current(conn, member_id, today), today)
+    current = _current(conn, member_id, today)
+    if current is not None and current.plan_id != plan_id:
+        # A renewal extends the current membership by its own plan; another plan (other
+        # visits, unlimited or not) is bought once this membership has ended.
+        return Refusal("pay_err_renew_other_plan")
+    return _quote(plan, current, today)
 
 
 def _order(conn, order_id: int, today: date) -> Order | None:

@@ -13,7 +13,7 @@ SELECT m.id, p.name_i18n AS plan_name,
        greatest(0, p.freeze_days - coalesce(
            (SELECT sum(f.frozen_until - f.frozen_from + 1) FROM membership_freezes f
             WHERE f.membership_id = m.id), 0))::integer AS freeze_days_left,
-       o.frozen_from, o.frozen_until
+       o.frozen_from, o.frozen_until, m.plan_id
 FROM memberships m JOIN membership_plans p ON p.id = m.plan_id
 LEFT JOIN membership_freezes o ON o.membership_id = m.id AND o.ended_at IS NULL
 WHERE m.member_id = %(member_id)s
