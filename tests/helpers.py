@@ -44,3 +44,14 @@ def as_in_file(value: object, tz: tzinfo) -> object:
 def rows_as_in_file(db_url: str, sql: str, params: Any, tz: tzinfo) -> list[list]:
     """The rows of a query with each value as the copy of a member's data writes it."""
     return [[as_in_file(v, tz) for v in row] for row in query(db_url, sql, params)]
+
+
+def in_transaction(db_url: str, fn, *args: Any, **kwargs: Any) -> Any:
+    """fn(conn, *args, **kwargs) in one transaction on a fresh connection, committed (rolled
+    back if it raises) and closed: a service called as a handler or a job would call it."""
+    conn = psycopg2.connect(db_url)
+    try:
+        with conn:
+            return fn(conn, *args, **kwargs)
+    finally:
+        conn.close()

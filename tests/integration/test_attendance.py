@@ -14,6 +14,7 @@ from fitclub.db.migrate import SQL_DIR
 from fitclub.services import attendance, booking, checkin
 from fitclub.services.attendance import Mark, Outcome, Rules
 from tests import factories
+from tests.helpers import in_transaction as _run
 from tests.helpers import query
 
 NOW = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
@@ -47,15 +48,6 @@ def _member(db_url: str, n: int, name: str | None = None) -> int:
     factories.membership(db_url, member_id, starts_on=date(2030, 1, 1),
                          ends_on=date(2030, 12, 31), visits_left=10)
     return member_id
-
-
-def _run(db_url: str, fn, *args, **kwargs):
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn:
-            return fn(conn, *args, **kwargs)
-    finally:
-        conn.close()
 
 
 def _book(db_url: str, member_id: int, class_id: int, *, starts_at: datetime) -> int:

@@ -12,6 +12,7 @@ import pytest
 from fitclub.services import booking, timetable
 from fitclub.services.booking import Outcome, Refusal, Rules
 from tests import factories
+from tests.helpers import in_transaction as _run
 from tests.helpers import query
 
 START = datetime(2030, 6, 10, 18, 0, tzinfo=UTC)
@@ -38,15 +39,6 @@ def _class(db_url: str, capacity: int = 2, starts_at: datetime = START,
         trainer = [(factories.member(db_url, 1, "Tina", role="trainer", registered=False),)]
     return factories.class_(db_url, trainer[0][0], starts_at, duration_minutes=60,
                             capacity=capacity, status=status)
-
-
-def _run(db_url: str, fn, *args, **kwargs):
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn:
-            return fn(conn, *args, **kwargs)
-    finally:
-        conn.close()
 
 
 def _book(db_url, member_id, class_id, now=EARLY, rules=RULES, waitlist=True):

@@ -32,6 +32,7 @@ from fitclub.services.booking import Rules
 from fitclub.services.class_planner import Draft
 from fitclub.services.classes import Outcome
 from tests import factories
+from tests.helpers import in_transaction as _run
 from tests.helpers import query
 
 NOW = datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
@@ -39,15 +40,6 @@ START = datetime(2030, 6, 10, 18, 0, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
 RULES = Rules(UTC_ZONE, closes_minutes=0, cancel_window_hours=3, offer_minutes=30)
-
-
-def _run(db_url: str, fn, *args, **kwargs):
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn:
-            return fn(conn, *args, **kwargs)
-    finally:
-        conn.close()
 
 
 def _person(db_url: str, telegram_id: int, role: str = "member", lang: str = "en") -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import psycopg2
 import pytest
 
 import fitclub.jobs.freezes  # noqa: F401 - registers the freeze job kinds
@@ -27,6 +26,7 @@ from fitclub.services import membership_admin as ma
 from fitclub.services.booking import Rules
 from fitclub.services.membership_change import Outcome, Refusal
 from tests import factories
+from tests.helpers import in_transaction as _run
 from tests.helpers import query
 
 RULES = Rules(ZoneInfo("UTC"))
@@ -52,15 +52,6 @@ def club(db_url):
     ids["open"] = factories.plan(db_url, "Open", price_minor=9000, duration_days=90,
                                  visit_count=None, freeze_days=0)
     return ids
-
-
-def _run(db_url: str, fn, *args, **kwargs):
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn:
-            return fn(conn, *args, **kwargs)
-    finally:
-        conn.close()
 
 
 def _grant(db_url, club, plan="month", start=TODAY, now=NOW):

@@ -18,6 +18,7 @@ from fitclub.runtime.context import UpdateContext, bound
 from fitclub.services import club, payments
 from fitclub.services.payments import Order, Quote, Refusal
 from tests import factories
+from tests.helpers import in_transaction as _run
 from tests.helpers import query
 
 NOW = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
@@ -46,15 +47,6 @@ def shop(db_url):
                                visit_count=None),
         "url": db_url,
     }
-
-
-def _run(db_url: str, fn, *args, **kwargs):
-    conn = psycopg2.connect(db_url)
-    try:
-        with conn:
-            return fn(conn, *args, **kwargs)
-    finally:
-        conn.close()
 
 
 def _open(shop, who="anna", plan="month", now=NOW, **kw) -> Order:
