@@ -164,10 +164,13 @@ class Demo(NamedTuple):
 
 
 @contextlib.contextmanager
-def demo(port: int) -> Iterator[Demo]:
-    """`python bot.py demo --port P` until the block ends; yields the web chat's address and
-    the club's time zone."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOG_LEVEL")}
+def demo(port: int, payments: bool = False) -> Iterator[Demo]:
+    """`python bot.py demo --port P` until the block ends (with its test payment provider, or
+    `PAYMENT_PROVIDER_TOKEN=off`); yields the web chat's address and the club's time zone."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "LOG_LEVEL", "PAYMENT_PROVIDER_TOKEN")}
+    if not payments:
+        env["PAYMENT_PROVIDER_TOKEN"] = "off"  # noqa: S105 (a switch, not a secret)
     proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "demo", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
@@ -689,13 +692,6 @@ def member_account(t: Tour, lang: str, user_id: str) -> None:
     chat.as_user(user_id)
     with t.screen(f"{to}member-membership", w.piece("membership_title")):
         chat.send("/membership")
-    # Paying in the chat (the demo's test provider): Buy or Renew, the invoice, Pay.
-    plan_button = re.compile(f"{w.pattern('pay_renew_button').pattern}|"
-                             f"{w.pattern('pay_buy_button').pattern}")
-    with t.screen(f"{to}member-invoice", w.start("pay_invoice_below"), last=2):
-        chat.press(plan_button)
-    with t.screen(f"{to}member-paid", w.start("pay_paid"), last=2):
-        chat.press("Pay")
     with t.screen(f"{to}member-card", w.piece("card_caption")):
         chat.send("/card")
     with t.screen(f"{to}member-activity", w.piece("activity_title")):
@@ -712,6 +708,23 @@ def member_account(t: Tour, lang: str, user_id: str) -> None:
         chat.send("/privacy")
         chat.press(w("privacy_delete_button"))
     chat.press(w("privacy_keep_button"))
+
+
+def member_pay(t: Tour, lang: str, user_id: str) -> None:
+    """Paying in the chat (a demo with its test provider): Membership with Renew, the invoice
+    below it, Pay in the web chat, the paid message."""
+    chat, w = t.chat, t.words[lang]
+    t.w = w
+    to = "" if lang == "en" else f"{lang}/"
+    chat.as_user(user_id)
+    plan_button = re.compile(f"{w.pattern('pay_renew_button').pattern}|"
+                             f"{w.pattern('pay_buy_button').pattern}")
+    with t.screen(f"{to}member-membership-pay", w.piece("membership_title")):
+        chat.send("/membership")
+    with t.screen(f"{to}member-invoice", w.start("pay_invoice_below"), last=2):
+        chat.press(plan_button)
+    with t.screen(f"{to}member-paid", w.start("pay_paid"), last=2):
+        chat.press("Pay")
 
 
 def member_after(t: Tour, lang: str, user_id: str) -> None:
@@ -1051,9 +1064,6 @@ def admin_reports(t: Tour) -> None:
     with t.screen("admin-report-expiring", containing=w.start("rep_expiring_title")):
         chat.press(w.start("rep_button_expiring"))
     chat.press(w("rep_button_back"))
-    with t.screen("admin-report-payments", w.start("pmt_rep_title")):
-        chat.press(w("rep_button_payments"))
-    chat.press(w("rep_button_back"))
     with t.screen("admin-report-export", w.start("rep_export_caption")):
         chat.press(w("rep_button_export_members"))
 
@@ -1101,6 +1111,25 @@ PARTS: list[tuple[str, Callable[..., None], tuple]] = [
 ]
 
 
+def admin_payments(t: Tour) -> None:
+    """The payments report once members have paid in the chat (the paying demo)."""
+    chat, w = t.chat, t.words["en"]
+    t.w = w
+    chat.as_user(YOU)
+    chat.send("/report")
+    with t.screen("admin-report-payments", w.start("pmt_rep_title")):
+        chat.press(w("rep_button_payments"))
+
+
+#: Parts run on a second demo with payments on (the first runs without, so the members' plan
+#: requests and the admins' granting show as a club without a provider has them).
+PAY_PARTS: list[tuple[str, Callable[..., None], tuple]] = [
+    ("member-pay", member_pay, ("en", EMMA)),
+    ("ru-member-pay", member_pay, ("ru", DMITRY)),
+    ("admin-pay", admin_payments, ()),
+]
+
+
 def _user_of(chat: Chat, first_name: str) -> str | None:
     """The web chat's id of the user with this first name (a newcomer of this run)."""
     for option in Select(chat.d.find_element(By.ID, "user-select")).options:
@@ -1109,10 +1138,13 @@ def _user_of(chat: Chat, first_name: str) -> str | None:
     return None
 
 
-def tour(chat: Chat, out: Path, timezone: str, only: list[str]) -> Tour:
-    t = Tour(chat, out, timezone)
+def tour(chat: Chat, out: Path, timezone: str, only: list[str],
+         parts: list[tuple[str, Callable[..., None], tuple]] | None = None,
+         t: Tour | None = None) -> Tour:
+    t = t or Tour(chat, out, timezone)
+    t.chat = chat
     chat.open()
-    for name, part, given in PARTS:
+    for name, part, given in PARTS if parts is None else parts:
         if only and not any(word in name for word in only):
             continue
         args = given
@@ -1162,13 +1194,19 @@ def main(argv: list[str] | None = None) -> int:
     before = {p for p in out.rglob("*.png")}
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
+        driver = stack.enter_context(browser(binary))
         if args.url:
             from fitclub.demo import _local_timezone  # only for --url
             running = Demo(args.url, args.timezone or _local_timezone())
+            t = tour(Chat(driver, running.url), out, running.timezone, args.only,
+                     PARTS + PAY_PARTS)
         else:
-            running = stack.enter_context(demo(free_port()))
-        driver = stack.enter_context(browser(binary))
-        t = tour(Chat(driver, running.url), out, running.timezone, args.only)
+            with demo(free_port()) as running:
+                t = tour(Chat(driver, running.url), out, running.timezone, args.only)
+            if not args.only or any(w in name for name, _, _ in PAY_PARTS for w in args.only):
+                with demo(free_port(), payments=True) as running:
+                    t = tour(Chat(driver, running.url), out, running.timezone, args.only,
+                             PAY_PARTS, t)
     return report(t, before, time.monotonic() - started)
 
 

@@ -45,6 +45,15 @@ DEMO_USER_ID = 1000
 # members buy and renew plans from the web chat's invoice (Pay), nobody is charged.
 DEMO_PROVIDER_TOKEN = "1000000001:TEST:fitclub-demo-provider"  # noqa: S105
 DEMO_USER_NAME = "You"
+
+
+def _provider_token() -> str:
+    """PAYMENT_PROVIDER_TOKEN as given; unset, the demo's test provider; "off", none (members
+    request plans from the front desk, as in a club without a provider)."""
+    given = os.environ.get("PAYMENT_PROVIDER_TOKEN", "").strip()
+    if given.lower() == "off":
+        return ""
+    return given or DEMO_PROVIDER_TOKEN
 EXIT_PORT_TAKEN = 2
 EXIT_REFUSED = 2
 
@@ -135,8 +144,7 @@ def _run(port: int, state: dict, cleanup: ExitStack, force_demo_data: bool) -> i
             "DB_POOL_MIN": "2", "DB_POOL_MAX": "12",
             "SHUTDOWN_TIMEOUT": "5",
             "CARD_SECRET": secrets.token_hex(32),  # a new one each run: old cards expire anyway
-            "PAYMENT_PROVIDER_TOKEN": (os.environ.get("PAYMENT_PROVIDER_TOKEN", "").strip()
-                                       or DEMO_PROVIDER_TOKEN),
+            "PAYMENT_PROVIDER_TOKEN": _provider_token(),
             "LOG_LEVEL": logging.getLevelName(logging.getLogger().level),
         }, require=())
     except ConfigError as exc:  # only CLUB_TIMEZONE comes from outside
@@ -236,8 +244,15 @@ def _banner(web: str, app, data: dict, database_url: str, throwaway: bool,
         history = data["history"]
         lines.append(f"  Members: {history['members']} with three weeks of classes behind them "
                      f"({history['visits']} visits; bookings and a waitlist on the coming ones).")
-    lines.append("  Payments:  a test provider: Membership -> Buy (or Renew), then Pay on the "
-                 "invoice; nobody is charged.")
+    provider = _provider_token()
+    if not provider:
+        lines.append("  Payments:  off (PAYMENT_PROVIDER_TOKEN=off): members request a plan and "
+                     "an admin grants it.")
+    elif provider == DEMO_PROVIDER_TOKEN:
+        lines.append("  Payments:  a test provider: Membership -> Buy (or Renew), then Pay on "
+                     "the invoice; nobody is charged.")
+    else:
+        lines.append("  Payments:  the provider of PAYMENT_PROVIDER_TOKEN.")
     if health:
         lines.append(f"  Health:    {health}/healthz   Metrics: {health}/metrics")
     kind = "throwaway, removed on exit" if throwaway else "from DATABASE_URL"

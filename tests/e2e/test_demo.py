@@ -84,9 +84,10 @@ def _processes() -> list[tuple[int, int, str]]:
     return out
 
 
-def _start(port: int) -> Demo:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # throwaway server
-    env.update(LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+def _start(port: int, **extra: str) -> Demo:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "PAYMENT_PROVIDER_TOKEN")}  # throwaway server
+    env.update(LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **extra)
     proc = subprocess.Popen([sys.executable, "bot.py", "demo", "--port", str(port)], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, text=True, start_new_session=True)
@@ -233,6 +234,23 @@ def test_the_web_chat_user_buys_a_plan_with_the_demos_test_provider(demo):
         time.sleep(0.2)
     assert "Payments" in shown.split("\n", 1)[0], shown
     assert price in shown, (price, shown)
+
+
+def test_payments_off_the_demo_keeps_the_request_flow():
+    """PAYMENT_PROVIDER_TOKEN=off: the banner says payments are off, and Membership offers the
+    plan requests an admin grants, no Buy."""
+    off = _start(free_port(), PAYMENT_PROVIDER_TOKEN="off")
+    try:
+        assert "Payments:  off" in off.banner
+        off.control("users/1000/skip_messages", {})
+        off.control("users/1000/send_text", {"text": "/membership"})
+        (screen,) = off.control("users/1000/wait_for_messages", {"count": 1, "timeout": 20},
+                                timeout=40)["messages"]
+        data = [b.get("callback_data", "") for row in screen["reply_markup"]["inline_keyboard"]
+                for b in row]
+        assert not any(d.startswith("pp") for d in data), data
+    finally:
+        _kill(off)
 
 
 def test_a_taken_port_is_named_with_the_option_to_change_it(demo):
