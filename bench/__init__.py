@@ -9,3 +9,19 @@ REPORTS = ROOT / "bench" / "reports"
 # Runs from a checkout without installing the package, as bot.py does.
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
+
+
+def latency_summary(values: list[float]) -> dict:
+    """Seconds as a report's latency figures: n, p50/p95/p99/max/mean in ms (n 0 when none)."""
+    import statistics
+
+    ordered = sorted(values)
+    if not ordered:
+        return {"n": 0}
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {"n": len(ordered), "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
+            "max_ms": round(ordered[-1] * 1000, 1),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 1)}

@@ -31,7 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import REPORTS
+from bench import REPORTS, latency_summary
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tests import factories
@@ -45,18 +45,6 @@ THINK = 0.1
 ENV = {"OUTBOUND_RATE": "1000", "PER_CHAT_RATE": "100", "FLOOD_BURST": "1000",
        "FLOOD_RATE": "100", "LOG_LEVEL": "WARNING"}
 
-
-def _percentiles(values: list[float]) -> dict:
-    ordered = sorted(values)
-    if not ordered:
-        return {"n": 0}
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
-
-    return {"n": len(ordered), "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
-            "max_ms": round(ordered[-1] * 1000, 1),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 1)}
 
 
 def _populate(emu: Emulator, db_url: str, others: int) -> tuple[list, list, object]:
@@ -222,11 +210,11 @@ def _scenario(emu: Emulator, launcher: Launcher, db_url: str, others: int,
     times = sorted(arrived.values())
     return {
         "others": others, "think_seconds": THINK, "phase_seconds": phase,
-        "without_presses": _percentiles(quiet),
-        "with_50_bookings_presses": _percentiles(control),
-        "with_50_presses": _percentiles(busy),
-        "bookings_presses_from_1s": _percentiles(control_later),
-        "activity_presses_from_1s": _percentiles(busy_later),
+        "without_presses": latency_summary(quiet),
+        "with_50_bookings_presses": latency_summary(control),
+        "with_50_presses": latency_summary(busy),
+        "bookings_presses_from_1s": latency_summary(control_later),
+        "activity_presses_from_1s": latency_summary(busy_later),
         "charts": {"pressed": CHARTS, "arrived": len(times),
                    "presses_sent_in_seconds": round(press_seconds, 3),
                    "first_seconds": round(times[0], 2) if times else None,

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import sys
 import tempfile
 import threading
@@ -36,7 +35,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import REPORTS
+from bench import REPORTS, latency_summary
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from fitclub.jobs import retention as job
@@ -98,18 +97,6 @@ def _swept(db_url: str) -> bool:
                          " FROM jobs WHERE kind = %s", (job.SWEEP_KIND,)) == [(True,)]
 
 
-def _percentiles(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
-
-    return {"n": len(ordered), "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
-            "max_ms": round(ordered[-1] * 1000, 1),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 1)}
-
 
 def run(inbox: int, outbox: int, users: int, rate: float, before: float, warmup: float,
         after: float) -> dict:
@@ -156,7 +143,7 @@ def _scenario(emu, launcher, db_url, inbox, outbox, users, rate, before, warmup,
     wait_until(lambda: set(emu.latencies(TOKEN)) >= set(ids), 120, "every update answered",
                interval=0.5)
     latencies = emu.latencies(TOKEN)
-    phases = {phase: _percentiles([latencies[u] for u, p in ids.items() if p == phase])
+    phases = {phase: latency_summary([latencies[u] for u, p in ids.items() if p == phase])
               for phase in ("before", "during", "after")}
     line = wait_until(lambda: LOG_LINE.search(bot.log_text()), 30, "the sweep's log line")
     left = query(db_url, "SELECT (SELECT count(*) FROM inbox WHERE update_id > 100000000),"
