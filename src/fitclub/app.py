@@ -102,8 +102,10 @@ class App:
                                on_payment_failed=self.keep_failed_payment)
         # Pre-checkout queries are answered by a lane of their own, with connections of its
         # own (database and HTTP): never behind the workers, the outbox or the pool's other
-        # borrowers (runtime/checkout.py).
-        self.checkout_pool = Pool(settings.database_url, minconn=CHECKOUT_THREADS + 1,
+        # borrowers (runtime/checkout.py). Opened ahead only when payments are on; off, a
+        # stray query (an invoice sent before) still gets a connection when it comes.
+        self.checkout_pool = Pool(settings.database_url,
+                                  minconn=CHECKOUT_THREADS + 1 if settings.payments_on else 1,
                                   maxconn=CHECKOUT_THREADS + 1, timeout=2.0,
                                   connect_timeout=min(2, settings.db_connect_timeout),
                                   statement_timeout_ms=3000,
