@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 #: What `bot.py run` needs besides the defaults.
 RUN_REQUIRED = ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "CARD_SECRET")
+#: `bot.py webhook` needs the secret Telegram sends with every update as well.
+WEBHOOK_REQUIRED = (*RUN_REQUIRED, "WEBHOOK_SECRET")
 
 
 def warn_if_env_file_is_open(path: str | Path) -> bool:
@@ -151,6 +153,26 @@ def _secret(name: str, raw: str) -> str:
         raise ConfigError(name, "is too short (at least 32 characters)",
                           "make one with: python -c 'import secrets; print(secrets.token_hex(32))'")
     return raw
+
+
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+
+
+def _webhook_secret(name: str, raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not WEBHOOK_SECRET_RE.match(raw):
+        # Never echo the value.
+        raise ConfigError(name, "must be 32 to 256 characters of A-Z, a-z, 0-9, _ and - "
+                          "(Telegram's rule for secret_token)",
+                          "make one with: python -c 'import secrets; "
+                          "print(secrets.token_urlsafe(32))'")
+    return raw
+
+
+def _optional_dsn(name: str, raw: str) -> str | None:
+    return _dsn(name, raw) if raw.strip() else None
 
 
 PROVIDER_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z]{2,10}:[A-Za-z0-9_\-=+/.:]{4,}$")
@@ -297,6 +319,29 @@ class Settings:
         "ORDER_TTL_HOURS", "24", _int, "hours an unpaid order (a sent invoice) stays payable",
         lo=1, hi=720)
 
+    migrate_database_url: str | None = _setting(
+        "MIGRATE_DATABASE_URL", "", _optional_dsn,
+        "libpq URI `bot.py migrate` uses, straight to PostgreSQL with a role that owns the "
+        "schema; empty: DATABASE_URL")
+    replica_database_url: str | None = _setting(
+        "REPLICA_DATABASE_URL", "", _optional_dsn,
+        "libpq URI of a read replica for reports, exports and the audit log; empty: the "
+        "primary")
+    webhook_listen: tuple[str, int] | None = _setting(
+        "WEBHOOK_LISTEN", "127.0.0.1:8443", _addr,
+        "host:port `bot.py webhook` listens on for updates (behind nginx)")
+    webhook_secret: str | None = _setting(
+        "WEBHOOK_SECRET", "", _webhook_secret,
+        "secret Telegram sends with every webhook update, 32+ characters of A-Z a-z 0-9 _ - "
+        "(required for webhook mode)")
+    webhook_max_body: int = _setting(
+        "WEBHOOK_MAX_BODY", "1048576", _int,
+        "largest webhook request body accepted, in bytes (larger: 413)", lo=1024)
+    webhook_max_connections: int = _setting(
+        "WEBHOOK_MAX_CONNECTIONS", "40", _int,
+        "connections Telegram may open to the webhook at once (set by `bot.py set-webhook`)",
+        lo=1, hi=100)
+
     @classmethod
     def from_env(
         cls,
@@ -366,11 +411,13 @@ class Settings:
             shown["telegram_bot_token"] = "***"  # noqa: S105 - a mask
         if shown.get("card_secret"):
             shown["card_secret"] = "***"  # noqa: S105 - a mask
+        if shown.get("webhook_secret"):
+            shown["webhook_secret"] = "***"  # noqa: S105 - a mask
         if shown.get("payment_provider_token"):
             shown["payment_provider_token"] = "***"  # noqa: S105 - a mask
-        if shown.get("database_url"):
-            shown["database_url"] = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@",
-                                           shown["database_url"])
+        for key in ("database_url", "migrate_database_url", "replica_database_url"):
+            if shown.get(key):
+                shown[key] = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", shown[key])
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 
