@@ -17,6 +17,7 @@ from psycopg2 import sql
 
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres, create_database
+from tests.pgbouncer import PgBouncer, missing_reason
 
 
 class Server:
@@ -112,3 +113,19 @@ def private_pg() -> Iterator[DevPostgres]:
     """A throwaway server of this test's own, for tests that stop or restart it."""
     with DevPostgres() as dev:
         yield dev
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: Server) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction pooling in front of the session's server (`.url(dbname)`).
+
+    Skips when pgbouncer is not installed (with tools/servers.py's reason) or when the tests
+    run on a server of TEST_DATABASE_URL, which a PgBouncer of ours cannot log in to.
+    """
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    if pg_server.dev is None:
+        pytest.skip("PgBouncer tests need the throwaway server (TEST_DATABASE_URL is set)")
+    with PgBouncer(pg_server.dev) as bouncer:
+        yield bouncer
