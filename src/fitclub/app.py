@@ -22,6 +22,7 @@ from fitclub import commands, locales, logs, notify
 from fitclub.config import Settings
 from fitclub.db.pool import Pool, PoolClosed, close_pool, get_pool, init_pool
 from fitclub.db.queries import Q
+from fitclub.db.replica import Replica
 from fitclub.deps import Deps
 from fitclub.handlers import MODULES, register_all
 from fitclub.jobs import kinds as _job_kinds  # noqa: F401 - importing registers the kinds
@@ -87,8 +88,13 @@ class App:
         self.api.install_for_telebot()
         self.bot = telebot.TeleBot(settings.telegram_bot_token, threaded=False)
         locales.configure(timezone=settings.club_timezone, currency=settings.club_currency)
+        # Reports, exports and the audit log read here when a replica is set (db/replica.py).
+        self.replica = Replica(settings.replica_database_url, on_read=lambda source: (
+            self.metrics.replica_reads.labels(source=source).inc())
+        ) if settings.replica_database_url else None
         register_all(self.bot, Deps(settings=settings, context=current,
-                                    bot_username=lambda: self.bot_username or ""),
+                                    bot_username=lambda: self.bot_username or "",
+                                    replica=self.replica),
                      handler_modules)
         self.sender = Sender(pool=pool, api=self.api, rate=settings.outbound_rate,
                              per_chat_rate=settings.per_chat_rate,
@@ -407,6 +413,8 @@ class App:
         self.api.close()
         self.checkout_api.close()
         self.checkout_pool.close()
+        if self.replica is not None:
+            self.replica.close()
         try:
             singleton = get_pool() is self.pool
         except PoolClosed:

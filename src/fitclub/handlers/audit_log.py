@@ -3,6 +3,10 @@
 The filter asks for a name (flow "aud", kept in PostgreSQL), lists the people found as
 buttons and shows the chosen member's page; a wrong or short name is simply asked again.
 Commands keep working during the step, /cancel leaves it, and any audit button ends it.
+
+Pages are read through `fitclub.db.replica` as fresh reads: from the read replica once it has
+replayed all the primary had committed when the page was asked for (an admin who has just acted
+finds the action there), else from the primary.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from telebot import types
 from fitclub import flows, ui
 from fitclub.access import admin_only
 from fitclub.callbacks import AUDIT_FILTER, AUDIT_MEMBER, AUDIT_PAGE, STAFF
+from fitclub.db import replica
 from fitclub.db.members import Member
 from fitclub.deps import Deps
 from fitclub.routes import Routes
@@ -36,11 +41,16 @@ def register(bot: telebot.TeleBot, deps: Deps) -> None:
     routes.button(AUDIT_FILTER, ask)
 
 
-def _show(ctx: UpdateContext, call: types.CallbackQuery, found: Page) -> None:
+def _page(deps: Deps, ctx: UpdateContext, number: int, member: Member | None = None) -> Page:
+    """Page `number` of the log, all or by or on `member`, with every action committed so far."""
+    return replica.read(deps.replica, ctx.conn,
+                        lambda read: audit_log.page(read.conn, number, member), fresh=True)
+
+
+def _show(deps: Deps, ctx: UpdateContext, call: types.CallbackQuery, found: Page) -> None:
     """A page; one past the end (the log was read since) goes back to the newest, as stale."""
     if not found.entries and found.number > 0:
-        ui.stale(ctx, call, screens.page(ctx.texts,
-                                         audit_log.page(ctx.conn, 0, found.member)))
+        ui.stale(ctx, call, screens.page(ctx.texts, _page(deps, ctx, 0, found.member)))
     else:
         ui.show(ctx, screens.page(ctx.texts, found), call)
 
@@ -50,13 +60,13 @@ def show_log(deps: Deps, ctx: UpdateContext, member: Member,
              update: types.Message | types.CallbackQuery) -> None:
     """The newest page (out of the filter's step)."""
     ui.leave_flow(ctx, FLOW)
-    ui.show(ctx, screens.page(ctx.texts, audit_log.page(ctx.conn, 0)), update)
+    ui.show(ctx, screens.page(ctx.texts, _page(deps, ctx, 0)), update)
 
 
 @admin_only("audit.page")
 def page(deps: Deps, ctx: UpdateContext, member: Member, call: types.CallbackQuery) -> None:
     ui.leave_flow(ctx, FLOW)
-    _show(ctx, call, audit_log.page(ctx.conn, AUDIT_PAGE.parse(call.data)["page"]))
+    _show(deps, ctx, call, _page(deps, ctx, AUDIT_PAGE.parse(call.data)["page"]))
 
 
 @admin_only("audit.member")
@@ -67,9 +77,9 @@ def member_page(deps: Deps, ctx: UpdateContext, member: Member,
     values = AUDIT_MEMBER.parse(call.data)
     subject = audit_log.filter_member(ctx.conn, values["member_id"])
     if subject is None:
-        ui.stale(ctx, call, screens.page(ctx.texts, audit_log.page(ctx.conn, 0)))
+        ui.stale(ctx, call, screens.page(ctx.texts, _page(deps, ctx, 0)))
         return
-    _show(ctx, call, audit_log.page(ctx.conn, values["page"], subject))
+    _show(deps, ctx, call, _page(deps, ctx, values["page"], subject))
 
 
 @admin_only("audit.filter")

@@ -226,6 +226,15 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.replica_reads = Counter(
+            "fitclub_replica_reads",
+            "Reports, exports and audit log pages read, by source: replica, or primary (no "
+            "replica configured, or it was down, behind or failed).",
+            ["source"],
+            registry=r,
+        )
+        for source in ("replica", "primary"):
+            self.replica_reads.labels(source=source)
         # Known label values start at zero, so rate() and alerts see the series before the
         # first failure rather than only after it.
         for reason in OUTBOX_FAILURE_REASONS:

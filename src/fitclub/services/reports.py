@@ -330,11 +330,21 @@ def exported_lately(conn, table: str, fmt: str = "xlsx", *, actor_id: int,
 
 def export(conn, table: str, fmt: str = "xlsx", *, actor_id: int, now: datetime,
            timezone: ZoneInfo, max_bytes: int = MAX_EXPORT_BYTES, lang: str = DEFAULT) -> Export:
-    """One table as a file, recorded in the audit log: XLSX (typed cells, dates as dates) or
-    CSV (UTF-8 with a byte-order mark, the separator of `lang`'s spreadsheets), both with the
-    headers in `lang`, times in the club's time zone, plan and class names in `lang` (else in
-    the other language), no formula from any text (`services.spreadsheets`). The rows stream
-    from a server-side cursor; rows past max_bytes are left out (complete=False).
+    """`build_export` and `record_export` on one connection."""
+    found = build_export(conn, table, fmt, now=now, timezone=timezone, max_bytes=max_bytes,
+                         lang=lang)
+    record_export(conn, found, actor_id=actor_id)
+    return found
+
+
+def build_export(conn, table: str, fmt: str = "xlsx", *, now: datetime, timezone: ZoneInfo,
+                 max_bytes: int = MAX_EXPORT_BYTES, lang: str = DEFAULT) -> Export:
+    """One table as a file, read only (so from the read replica when there is one): XLSX
+    (typed cells, dates as dates) or CSV (UTF-8 with a byte-order mark, the separator of
+    `lang`'s spreadsheets), both with the headers in `lang`, times in the club's time zone,
+    plan and class names in `lang` (else in the other language), no formula from any text
+    (`services.spreadsheets`). The rows stream from a server-side cursor; rows past max_bytes
+    are left out (complete=False).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -356,8 +366,12 @@ def export(conn, table: str, fmt: str = "xlsx", *, actor_id: int, now: datetime,
         written = spreadsheets.write_csv(
             headers(table, tx), values, separator=spreadsheets.csv_separator(tx.lang),
             timezone=timezone, max_bytes=max_bytes, decimal=get_decimal_symbol(tx.lang))
-    audit.record(conn, actor_id=actor_id, action="report.export", entity="report",
-                 details={"table": table, "format": fmt, "rows": written.rows,
-                          "complete": written.complete})
     filename = f"{table}-{local_today(now, timezone).isoformat()}.{fmt}"
     return Export(table, filename, written.data, written.rows, written.complete, fmt)
+
+
+def record_export(conn, found: Export, *, actor_id: int) -> None:
+    """The export in the audit log, on the primary (`exported_lately` reads it there)."""
+    audit.record(conn, actor_id=actor_id, action="report.export", entity="report",
+                 details={"table": found.table, "format": found.fmt, "rows": found.rows,
+                          "complete": found.complete})
