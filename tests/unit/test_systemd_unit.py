@@ -1,4 +1,4 @@
-"""systemd/fitclub-bot.service runs the bot as a dedicated user, migrating before each start."""
+"""systemd/fitclub-bot.service runs the bot as a dedicated user, after the migration unit."""
 
 import configparser
 import pathlib
@@ -10,6 +10,7 @@ import sys
 import pytest
 
 UNIT = pathlib.Path(__file__).resolve().parents[2] / "systemd" / "fitclub-bot.service"
+MIGRATE_UNIT = UNIT.with_name("fitclub-migrate.service")
 APP_DIR = "/opt/fitclub-bot"
 PYTHON = f"{APP_DIR}/.venv/bin/python"
 
@@ -25,8 +26,9 @@ def unit():
 @pytest.mark.parametrize(
     ("section", "key", "value"),
     [
-        ("Unit", "After", "network-online.target postgresql.service"),
+        ("Unit", "After", "network-online.target postgresql.service fitclub-migrate.service"),
         ("Unit", "Wants", "network-online.target"),
+        ("Unit", "Requires", "fitclub-migrate.service"),
         ("Service", "Type", "notify"),
         ("Service", "NotifyAccess", "main"),
         ("Service", "WatchdogSec", "60"),
@@ -49,12 +51,14 @@ def test_unit_sets(unit, section, key, value):
     assert unit.get(section, key, fallback=None) == value
 
 
-@pytest.mark.parametrize(
-    ("key", "command"),
-    [("ExecStartPre", "migrate"), ("ExecStart", "run")],
-)
-def test_unit_runs_the_bot_from_its_venv(unit, key, command):
-    assert shlex.split(unit.get("Service", key)) == [PYTHON, "bot.py", command]
+def test_unit_runs_the_bot_from_its_venv(unit):
+    assert shlex.split(unit.get("Service", "ExecStart")) == [PYTHON, "bot.py", "run"]
+
+
+def test_unit_leaves_migrations_to_the_migration_unit():
+    """No ExecStartPre: migrations run once in fitclub-migrate.service (Requires= and After=)."""
+    assert "ExecStartPre" not in UNIT.read_text()
+    assert MIGRATE_UNIT.is_file()
 
 
 def test_unit_runs_as_a_dedicated_unprivileged_user(unit):
@@ -64,10 +68,14 @@ def test_unit_runs_as_a_dedicated_unprivileged_user(unit):
 def _verify(unit_text, directory):
     """Problems systemd-analyze verify reports about a copy of the unit, runnable here."""
     # verify refuses a unit whose executables are missing, so point them at ones that exist.
-    runnable = unit_text.replace(PYTHON, sys.executable).replace(APP_DIR, str(directory))
-    assert sys.executable in runnable
+    def runnable(text):
+        return text.replace(PYTHON, sys.executable).replace(APP_DIR, str(directory))
+
+    assert sys.executable in runnable(unit_text)
     path = directory / UNIT.name
-    path.write_text(runnable)
+    path.write_text(runnable(unit_text))
+    # The unit Requires= the migration unit: verify looks for it next to the unit.
+    (directory / MIGRATE_UNIT.name).write_text(runnable(MIGRATE_UNIT.read_text()))
     result = subprocess.run(
         ["systemd-analyze", "verify", str(path)],
         capture_output=True,
