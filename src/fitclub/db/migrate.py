@@ -22,7 +22,8 @@ import psycopg2.extensions
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
+# The package's own copy: a symlink to the top-level sql/ in a checkout, the files in a wheel.
+SQL_DIR = Path(__file__).resolve().parent.parent / "migrations"
 NO_TRANSACTION_MARK = "-- migrate: no-transaction"
 FILE_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any fixed number works; it only has to be the same for every migrator of this schema.
