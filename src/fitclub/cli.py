@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from fitclub.config import RUN_REQUIRED, ConfigError, Settings
+from fitclub.config import RUN_REQUIRED, WEBHOOK_REQUIRED, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-polling", action="store_true",
                    help="no getUpdates: workers, sender and scheduled jobs only (a second "
                         "instance; Telegram allows one poller per token)")
+    sub.add_parser("webhook", help="run one webhook instance: updates over HTTP on "
+                                   "WEBHOOK_LISTEN (behind nginx), workers, sender and jobs")
+    sw = sub.add_parser("set-webhook", help="tell Telegram to push updates to URL (once per "
+                                           "deployment, not per instance)")
+    sw.add_argument("--url", required=True, help="the public HTTPS URL nginx serves")
+    sw.add_argument("--drop-pending-updates", action="store_true",
+                    help="forget the updates Telegram holds for the bot")
+    dw = sub.add_parser("delete-webhook", help="stop Telegram pushing updates (before going "
+                                              "back to `run`)")
+    dw.add_argument("--drop-pending-updates", action="store_true",
+                    help="forget the updates Telegram holds for the bot")
     m = sub.add_parser("migrate", help="apply pending SQL migrations from sql/")
     g = m.add_mutually_exclusive_group()
     g.add_argument("--status", action="store_true", help="list applied and pending files")
@@ -42,6 +53,13 @@ def main(argv: list[str]) -> int:
             from fitclub.app import run_polling
 
             return run_polling(settings, polling=not args.no_polling)
+        if args.command == "webhook":
+            settings = Settings.from_env(require=WEBHOOK_REQUIRED)
+            from fitclub.app import run_webhook
+
+            return run_webhook(settings)
+        if args.command in ("set-webhook", "delete-webhook"):
+            return _webhook_call(args)
         if args.command == "demo":
             from fitclub.demo import run_demo
 
@@ -50,6 +68,47 @@ def main(argv: list[str]) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     return 1
+
+
+def console() -> int:
+    """The `fitclub-bot` command of the installed package: bot.py's commands and exit codes."""
+    return main(sys.argv[1:])
+
+
+def _webhook_call(args: argparse.Namespace) -> int:
+    """setWebhook or deleteWebhook; needs the token (and the secret to set), no database."""
+    from fitclub.runtime.poller import ALLOWED_UPDATES
+    from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
+
+    setting = args.command == "set-webhook"
+    settings = Settings.from_env(require=("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET") if setting
+                                 else ("TELEGRAM_BOT_TOKEN",))
+    params: dict = {"drop_pending_updates": args.drop_pending_updates}
+    if setting:
+        params.update(url=args.url, secret_token=settings.webhook_secret,
+                      allowed_updates=list(ALLOWED_UPDATES),
+                      max_connections=settings.webhook_max_connections)
+    api = BotApi(settings.telegram_api_url, settings.telegram_bot_token)
+    method = "setWebhook" if setting else "deleteWebhook"
+    try:
+        api.call(method, params)
+    except TelegramError as exc:
+        print(f"{args.command}: Telegram refused: {exc.description}", file=sys.stderr)
+        return 1
+    except NetworkError as exc:
+        print(f"{args.command}: cannot reach the Bot API: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    finally:
+        api.close()
+    # The URL is not repeated: its path is a secret too.
+    if setting:
+        print(f"webhook set: max_connections {settings.webhook_max_connections}, "
+              f"updates {', '.join(ALLOWED_UPDATES)}"
+              f"{'; pending updates dropped' if args.drop_pending_updates else ''}")
+    else:
+        print("webhook deleted" + ("; pending updates dropped"
+                                   if args.drop_pending_updates else ""))
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:
