@@ -4,12 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv tgemu clean screenshots
+.PHONY: demo test lint bench venv lock tgemu clean screenshots
 
-$(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt && touch $(STAMP)
+LOCKS := requirements.lock requirements-dev.lock
+UV_COMPILE := $(VENV)/bin/uv pip compile -q --generate-hashes --strip-extras --python-version 3.11 \
+	--override requirements-overrides.txt --custom-compile-command "make lock" $(UPGRADE)
+
+# A fresh .venv holding exactly the lock, every file checked against its hash. --no-deps: the lock
+# is complete by itself and leaves out what requirements-overrides.txt drops.
+$(STAMP): $(LOCKS)
+	$(PYTHON) -m venv --clear $(VENV) && $(PY) -m pip install -q --disable-pip-version-check \
+		--require-hashes --no-deps -r requirements-dev.lock && touch $(STAMP)
 
 venv: $(STAMP)
+
+# After editing requirements*.txt: the locks keep every pin they can (uv prefers the versions
+# already in the output file); `make lock UPGRADE=--upgrade` takes the newest of everything.
+lock: $(STAMP)
+	$(UV_COMPILE) requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
 
 demo: $(STAMP) ; $(PY) bot.py demo
 
