@@ -175,10 +175,10 @@ def test_run_does_not_retry_a_programming_error(db_url):
     pool.close()
 
 
-def test_session_settings_are_applied(db_url):
+def test_settings_are_applied(db_url):
     pool = Pool(db_url, minconn=1, maxconn=1, statement_timeout_ms=1234,
                 application_name="fitclub-settings-test")
-    with pool.connection() as conn, conn.cursor() as cur:
+    with pool.transaction() as conn, conn.cursor() as cur:
         cur.execute("SHOW statement_timeout")
         assert cur.fetchone()[0] == "1234ms"
         cur.execute("SELECT current_setting('application_name')")

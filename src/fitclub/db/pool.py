@@ -4,6 +4,15 @@ psycopg2's ThreadedConnectionPool raises "connection pool exhausted" the moment 
 connection is out. A semaphore sized to the pool's maximum sits in front of it, so a borrower
 waits (up to `timeout`) for a connection to come back instead, and the pool itself can never be
 asked for more than it holds.
+
+Nothing here relies on session state, so the pool works through PgBouncer in transaction
+pooling (which hands each transaction whichever server connection is free, and refuses the
+`options` startup parameter). The statement timeout is the one setting the pool gives: each
+new connection reads once the timeout its server applies by default (the role's or the
+database's, the same on every server connection behind PgBouncer since nothing ever SETs it for
+a session); when that is the one wanted nothing more is sent, else every transaction begins
+with `SET LOCAL statement_timeout`, and `run_alone` becomes a transaction for it.
+`ALTER ROLE fitclub_bot SET statement_timeout = '15s'` (deploy/roles.sql) saves that statement.
 """
 
 from __future__ import annotations
@@ -74,6 +83,23 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+class _Connection(psycopg2.extensions.connection):
+    """A connection that remembers its server's default statement timeout once it is read."""
+
+    default_timeout_ms: int | None = None
+
+
+def _default_timeout_ms(conn: _Connection) -> int:
+    """The statement timeout the server applies by default (ms; 0: none), read once."""
+    if conn.default_timeout_ms is None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT setting::integer FROM pg_settings "
+                        "WHERE name = 'statement_timeout'")
+            conn.default_timeout_ms = cur.fetchone()[0]
+        conn.rollback()
+    return conn.default_timeout_ms
+
+
 class _KeepingPool(ThreadedConnectionPool):
     """ThreadedConnectionPool that keeps returned connections open.
 
@@ -123,10 +149,15 @@ class Pool:
         self._waiting = 0
         self._discarded = 0
         self._closed = False
+        if statement_timeout_ms < 0:
+            raise ValueError(f"statement_timeout_ms must be 0 (none) or more, "
+                             f"not {statement_timeout_ms}")
+        self.statement_timeout_ms = int(statement_timeout_ms)
+        # No `options` startup parameter: PgBouncer refuses it (see the module's docstring).
         kwargs = {
             "connect_timeout": connect_timeout,
             "application_name": application_name,
-            "options": f"-c statement_timeout={statement_timeout_ms}",
+            "connection_factory": _Connection,
         }
         # The minimum connections are opened here; a database that is down fails fast.
         self._pool = _KeepingPool(minconn, maxconn, dsn, **kwargs)
@@ -146,9 +177,16 @@ class Pool:
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.connection]:
-        """Borrow a connection inside one transaction: commit on success, roll back on error."""
+        """Borrow a connection inside one transaction: commit on success, roll back on error.
+
+        The transaction runs under the pool's statement timeout (SET LOCAL when the server's
+        default differs).
+        """
         with self.connection() as conn:
             try:
+                if self.needs_timeout(conn):
+                    with conn.cursor() as cur:
+                        cur.execute(f"SET LOCAL statement_timeout = {self.statement_timeout_ms}")
                 yield conn
             except BaseException:
                 if not conn.closed:
@@ -194,9 +232,12 @@ class Pool:
         """`run` for work that is one statement: in autocommit, so no BEGIN and COMMIT.
 
         A single statement is atomic on its own; the two extra round trips were half of the
-        sender's and the poller's statements.
+        sender's and the poller's statements. When the server's default statement timeout is
+        not the pool's, the statement runs in a transaction after all, behind its SET LOCAL.
         """
         def alone(conn: psycopg2.extensions.connection) -> T:
+            if self.needs_timeout(conn):
+                return fn(conn)  # transaction() began the transaction with SET LOCAL
             conn.autocommit = True
             try:
                 return fn(conn)
@@ -205,6 +246,10 @@ class Pool:
                     conn.autocommit = False
 
         return self.run(alone, attempts=attempts, max_seconds=max_seconds)
+
+    def needs_timeout(self, conn: psycopg2.extensions.connection) -> bool:
+        """True when conn's server would not apply the pool's statement timeout by itself."""
+        return _default_timeout_ms(conn) != self.statement_timeout_ms
 
     def stats(self) -> PoolStats:
         """Current in-use, idle and waiting counts."""
@@ -255,7 +300,7 @@ class Pool:
         # `maxconn`, so this loop ends.
         for _ in range(self.maxconn + 1):
             conn = self._pool.getconn()
-            if conn.closed or not self._alive(conn):
+            if conn.closed or not self._alive(conn) or not self._timeout_known(conn):
                 self._discard(conn)
                 continue
             return conn
@@ -276,6 +321,15 @@ class Pool:
             with conn.cursor() as cur:
                 cur.execute("SELECT 1")
             conn.rollback()
+        except psycopg2.Error:
+            return False
+        return True
+
+    @staticmethod
+    def _timeout_known(conn: _Connection) -> bool:
+        """Read the server's default timeout on a new connection; False if it cannot be."""
+        try:
+            _default_timeout_ms(conn)
         except psycopg2.Error:
             return False
         return True
