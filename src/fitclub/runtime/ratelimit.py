@@ -1,10 +1,32 @@
-"""Outbound rate limits: the whole bot's calls per second, and pacing per chat."""
+"""Outbound rate limits: the whole bot's calls per second, and pacing per chat.
+
+`SharedLimits` holds them for every instance on one database (sql/0031_shared_limits.sql);
+the in-memory `SlidingWindowLimiter` and `ChatPacer` stay in each process as a second guard.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+
+from fitclub.db.pool import Pool
+from fitclub.db.queries import Q
+
+# The time from taking a shared slot to the request reaching Telegram varies (thread
+# scheduling, the HTTP connection, the host): the shared window is this much longer than its
+# second, so a call that goes late cannot crowd the next second (at 30/s, ~27 sustained).
+SEND_MARGIN = 0.1
+# A shared slot is reserved at most this far ahead; the sender waits for it, holding the row.
+MAX_AHEAD = 2.0
+
+
+def window_of(rate: float, window: float = 1.0) -> tuple[int, float]:
+    """(calls, seconds): `rate` per second as at most that many calls in any such window."""
+    if rate >= 1:
+        return int(rate), window
+    return 1, window / rate  # below one per second: one call per 1/rate seconds
 
 
 class SlidingWindowLimiter:
@@ -16,10 +38,7 @@ class SlidingWindowLimiter:
     """
 
     def __init__(self, rate: float, window: float = 1.0) -> None:
-        if rate >= 1:
-            self.capacity, self.window = int(rate), window
-        else:  # below one per second: one call per 1/rate seconds
-            self.capacity, self.window = 1, window / rate
+        self.capacity, self.window = window_of(rate, window)
         self._times: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = threading.Lock()
@@ -101,3 +120,51 @@ class ChatPacer:
                          if tk + (now - at) * self.rate < self.burst}
         self._blocked_until = {c: u for c, u in self._blocked_until.items() if u > now}
         self._last_prune = now
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The answer of the shared limits: granted and due in `wait` seconds, or wait and ask again."""
+
+    granted: bool
+    wait: float
+
+
+class SharedLimits:
+    """OUTBOUND_RATE, per-chat pacing and Telegram's pauses for all instances on one database.
+
+    One statement per call, in autocommit, just before it: `take` grants a slot of the global
+    sliding window (possibly a little ahead: the caller sends when it comes) together with a
+    token of the chat's bucket, or neither. Times are the database's, never a host's.
+    """
+
+    def __init__(self, pool: Pool, rate: float, per_chat_rate: float, *, burst: int = 3,
+                 margin: float = SEND_MARGIN, max_ahead: float = MAX_AHEAD) -> None:
+        if not rate > 0 or not per_chat_rate > 0:
+            raise ValueError("rates must be positive")
+        if burst < 1 or margin < 0 or max_ahead < 0:
+            raise ValueError("burst must be at least 1, margin and max_ahead not negative")
+        self.pool = pool
+        capacity, window = window_of(rate)
+        self._params = {"capacity": capacity, "window": window, "margin": margin,
+                        "chat_rate": per_chat_rate, "chat_burst": float(burst),
+                        "max_ahead": max_ahead}
+
+    def take(self, chat_id: int) -> Slot:
+        """A slot for one call to chat_id, or how long to wait before asking again."""
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbound.take"], {**self._params, "chat_id": chat_id})
+                return cur.fetchone()
+
+        granted, wait = self.pool.run_alone(run, attempts=2, max_seconds=2)
+        return Slot(bool(granted), max(0.0, float(wait)))
+
+    def pause(self, chat_id: int, seconds: float, *, everyone: bool) -> None:
+        """Telegram said wait: nothing to chat_id (to anyone, with everyone) for seconds."""
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbound.pause"],
+                            {"chat_id": chat_id, "seconds": seconds, "everyone": everyone})
+
+        self.pool.run_alone(run, attempts=2, max_seconds=2)

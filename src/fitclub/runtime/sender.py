@@ -2,9 +2,10 @@
 
 A claimer thread records deliveries and claims the next rows (`fitclub.runtime.claimer`);
 sender threads deliver them under a global limit and per-chat pacing, lowest priority number
-first. Claims belong to this process (`fitclub.runtime.processes`: its registration and
-heartbeat). After a SIGKILL nothing is lost; the calls in flight at the kill (sent, not yet
-recorded) are sent again.
+first. The limits hold for every instance on the database (`SharedLimits`: one statement per
+call), and within this process too (in memory, a second guard). Claims belong to this
+process (`fitclub.runtime.processes`: its registration and heartbeat). After a SIGKILL
+nothing is lost; the calls in flight at the kill (sent, not yet recorded) are sent again.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from tenacity import (
 
 from fitclub.db.pool import Pool
 from fitclub.db.queries import Q
+from fitclub.logs import describe
 from fitclub.runtime.claimer import Claimer
 from fitclub.runtime.deliveries import Delivery, DeliveryQueue
 from fitclub.runtime.processes import Heartbeat, ProcessIdentity
-from fitclub.runtime.ratelimit import ChatPacer, SlidingWindowLimiter
+from fitclub.runtime.ratelimit import ChatPacer, SharedLimits, SlidingWindowLimiter
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError, reason
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ HARMLESS_400 = (
 
 # A wake waits this long so a burst of commits and deliveries shares one statement.
 COALESCE_SECONDS = 0.01
+# The shared limits could not be asked (the database is away): the row waits this long.
+SHARED_RETRY_SECONDS = 1.0
+# A 429 with a retry_after this long means the whole bot is over its limit, not one chat.
+PAUSE_EVERYONE_AFTER = 5.0
 
 
 def message_id_of(result: Any) -> int | None:
@@ -57,6 +63,14 @@ class _Stopping(Exception):
     """The call must not start: the sender is shutting down or the claim is about to lapse."""
 
 
+class _Wait(Exception):
+    """The call must not start yet: the shared limits said wait this long (other chats may go)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) or (isinstance(exc, TelegramError) and exc.transient)
 
@@ -67,11 +81,12 @@ class Sender:
     def __init__(self, *, pool: Pool, api: BotApi, rate: float, per_chat_rate: float,
                  threads: int = 4, metrics: Any = None, lease: float = 90.0,
                  max_attempts: int = 6, tries_per_claim: int = 3,
-                 identity: ProcessIdentity | None = None) -> None:
+                 identity: ProcessIdentity | None = None, shared: bool = True) -> None:
         self.pool = pool
         self.api = api
         self.limiter = SlidingWindowLimiter(rate)
         self.pacer = ChatPacer(per_chat_rate, burst=3)
+        self.shared = SharedLimits(pool, rate, per_chat_rate, burst=3) if shared else None
         self.thread_count = threads
         self.metrics = metrics
         self.lease = lease
@@ -189,6 +204,9 @@ class Sender:
         except _Stopping:
             self._requeue(delivery, delay=0.0, attempted=0, error=None)
             return
+        except _Wait as wait:
+            self.queue.push(delivery, wait.seconds)
+            return
         except TelegramError as exc:
             self._on_error(delivery, exc)
             return
@@ -207,6 +225,7 @@ class Sender:
         )
         for attempt in retrying:
             with attempt:
+                self._take_shared_slot(delivery)
                 # In-flight calls finish during shutdown; only the wait for a slot is cut.
                 if not self.limiter.acquire(self._stop):
                     raise _Stopping
@@ -223,6 +242,22 @@ class Sender:
                     self._count_error(exc)
                     raise
         raise AssertionError("unreachable: tenacity reraises")
+
+    def _take_shared_slot(self, delivery: Delivery) -> None:
+        """Take this call's slot of the limits all instances share, and wait until it comes."""
+        if self.shared is None:
+            return
+        try:
+            slot = self.shared.take(delivery.chat_id)
+        except Exception as exc:
+            # Sending without it could break the limit the other instances keep.
+            log.warning("could not take a shared send slot (%s); the row waits %.0fs",
+                        describe(exc), SHARED_RETRY_SECONDS)
+            raise _Wait(SHARED_RETRY_SECONDS) from exc
+        if not slot.granted:
+            raise _Wait(slot.wait)
+        if slot.wait > 0 and self._stop.wait(slot.wait):
+            raise _Stopping
 
     def _lease_left(self, delivery: Delivery) -> float:
         return self.lease - (time.monotonic() - delivery.claimed_at)
@@ -243,10 +278,11 @@ class Sender:
     def _on_error(self, delivery: Delivery, exc: TelegramError) -> None:
         if exc.code == 429:
             retry_after = float(exc.retry_after or 1)
+            everyone = retry_after >= PAUSE_EVERYONE_AFTER
             self.pacer.block(delivery.chat_id, retry_after)
-            if self.pacer.delay(delivery.chat_id) <= retry_after and retry_after >= 5:
-                # A long wait usually means the whole bot is over its limit, not one chat.
+            if everyone:
                 self.limiter.pause(retry_after)
+            self._share_pause(delivery.chat_id, retry_after, everyone=everyone)
             if retry_after < self.lease / 4:
                 self.queue.push(delivery, retry_after)
             else:
@@ -287,6 +323,16 @@ class Sender:
                   delivery.method, exc.code, reason(exc.description),
                   extra={"outbox_id": delivery.id})
         self._fail(delivery, "failed", f"{exc.code} {exc.description}", reason="bad_request")
+
+    def _share_pause(self, chat_id: int, seconds: float, *, everyone: bool) -> None:
+        """Tell the other instances to wait too (this one waits in any case)."""
+        if self.shared is None:
+            return
+        try:
+            self.shared.pause(chat_id, seconds, everyone=everyone)
+        except Exception as exc:
+            log.warning("could not share a %.0fs pause from Telegram (%s)", seconds,
+                        describe(exc))
 
     def _retry_later(self, delivery: Delivery, error: str) -> None:
         attempts = delivery.attempts + 1

@@ -1,0 +1,300 @@
+"""The outbound limits every instance shares (sql/0031_shared_limits.sql), on real connections.
+
+Each test runs outbound_take() from several connections at once, as several instances would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable
+
+import psycopg2
+import pytest
+
+from fitclub.db.pool import Pool
+from fitclub.db.queries import Q
+from fitclub.runtime.ratelimit import SEND_MARGIN, SharedLimits
+from tests.helpers import query
+
+BURST = 3.0
+
+
+def _params(chat_id: int, *, capacity: int = 20, window: float = 1.0, margin: float = 0.0,
+            chat_rate: float = 1000.0, chat_burst: float = BURST,
+            max_ahead: float = 2.0) -> dict:
+    return {"chat_id": chat_id, "capacity": capacity, "window": window, "margin": margin,
+            "chat_rate": chat_rate, "chat_burst": chat_burst, "max_ahead": max_ahead}
+
+
+def _connect(db_url: str):
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True  # as the sender runs it: one statement, no BEGIN/COMMIT
+    return conn
+
+
+def _take(conn, **params) -> tuple[bool, float]:
+    with conn.cursor() as cur:
+        cur.execute(Q["outbound.take"], _params(**params))
+        granted, wait = cur.fetchone()
+    return granted, wait
+
+
+def _in_threads(db_url: str, threads: int, body: Callable) -> None:
+    """Run body(conn, index) on `threads` threads, each with a connection of its own."""
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        conn = _connect(db_url)
+        try:
+            body(conn, index)
+        except BaseException as exc:  # reported below: a thread's failure fails the test
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for th in workers:
+        th.start()
+    for th in workers:
+        th.join(60)
+    assert not errors, errors
+
+
+def busiest_window(times: list[float], width: float) -> int:
+    """Most stamps inside any window [t, t + width) starting at a stamp."""
+    times = sorted(times)
+    return max((bisect_left(times, t + width) - i for i, t in enumerate(times)), default=0)
+
+
+def test_slots_taken_from_many_connections_never_crowd_the_window(db_url):
+    """Eight connections ask for 20-per-second slots as fast as they can for 1.5 s: in the
+    slots granted (read back exactly from each chat's bucket row, one chat per call), no 21
+    lie within the window plus the margin, and the limit was in play (far more asked)."""
+    margin = 0.05
+    chats = itertools.count(1)
+    asked: list[int] = []
+    granted_count = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + 1.5
+
+    def body(conn, _index):
+        while time.monotonic() < stop_at:
+            with lock:
+                chat = next(chats)
+                asked.append(chat)
+            granted, wait = _take(conn, chat_id=chat, capacity=20, margin=margin)
+            assert wait >= 0
+            if granted:
+                with lock:
+                    granted_count[0] += 1
+            else:
+                time.sleep(min(wait, 0.05))
+
+    _in_threads(db_url, 8, body)
+    slots = [row[0] for row in query(
+        db_url, "SELECT extract(epoch FROM at)::float8 FROM outbound_chat_pace ORDER BY at")]
+    assert len(slots) == granted_count[0]
+    assert len(asked) > 2 * len(slots), "the window was never full"
+    tightest = min(b - a for a, b in zip(slots, slots[20:], strict=False))
+    print(f"{len(asked)} asked, {len(slots)} granted; 21 slots span at least {tightest:.4f}s")
+    assert tightest >= 1.0 + margin - 1e-6  # microseconds, as float8 epochs carry them
+    assert busiest_window(slots, 1.0 + margin - 1e-6) <= 20
+
+
+def test_senders_waking_at_their_slots_keep_the_limit_in_any_second(db_url):
+    """As the sender does: take a slot, sleep until it, stamp the moment of the call. Twelve
+    connections, OUTBOUND_RATE 20, the default margin: the stamps never put 21 in one
+    second; the margin covers the scheduling of waking threads."""
+    chats = itertools.count(1)
+    stamps: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + 2.5
+
+    def body(conn, _index):
+        while time.monotonic() < stop_at:
+            with lock:
+                chat = next(chats)
+            granted, wait = _take(conn, chat_id=chat, capacity=20, margin=SEND_MARGIN)
+            if not granted:
+                time.sleep(wait)
+                continue
+            time.sleep(wait)
+            with lock:
+                stamps.append(time.monotonic())
+
+    _in_threads(db_url, 12, body)
+    busiest = busiest_window(stamps, 1.0)
+    print(f"{len(stamps)} calls in 2.5 s; busiest second {busiest}")
+    assert busiest <= 20
+    assert busiest >= 16, "the limit was never in play"
+
+
+def test_a_chat_gets_its_burst_then_its_rate(db):
+    """PER_CHAT_RATE 2 with a burst of 3: three calls now, the fourth is told to wait half a
+    second (and takes nothing: the next chat goes at once), then it is granted."""
+    db.autocommit = True
+    for _ in range(3):
+        assert _take(db, chat_id=7, chat_rate=2.0) == (True, 0.0)
+    granted, wait = _take(db, chat_id=7, chat_rate=2.0)
+    assert granted is False
+    assert 0.4 < wait <= 0.5
+    assert _take(db, chat_id=8, chat_rate=2.0) == (True, 0.0)
+    time.sleep(wait)
+    assert _take(db, chat_id=7, chat_rate=2.0) == (True, 0.0)
+    assert _take(db, chat_id=7, chat_rate=2.0)[0] is False
+
+
+def test_one_chat_from_many_connections_keeps_its_pace(db_url):
+    """Six connections sending to one chat at PER_CHAT_RATE 4 (burst 3) for 2 s: between any
+    two of its calls (stamped when each slot comes), no more went than the bucket allows."""
+    rate = 4.0
+    stamps: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + 2.0
+
+    def body(conn, _index):
+        while time.monotonic() < stop_at:
+            granted, wait = _take(conn, chat_id=99, chat_rate=rate)
+            time.sleep(wait)
+            if granted:
+                with lock:
+                    stamps.append(time.monotonic())
+
+    _in_threads(db_url, 6, body)
+    stamps.sort()
+    slack = 0.05  # thread wake-up after the sleep
+    for i, j in itertools.combinations(range(len(stamps)), 2):
+        assert j - i + 1 <= BURST + rate * (stamps[j] - stamps[i] + slack), (i, j)
+    assert len(stamps) >= BURST + rate * 1.5, "the chat was not pressed"
+    assert len(stamps) <= BURST + rate * 2.0 + 1
+
+
+def test_a_pause_for_one_chat_and_a_pause_for_everyone(db):
+    db.autocommit = True
+    with db.cursor() as cur:
+        cur.execute(Q["outbound.pause"], {"chat_id": 5, "seconds": 1.0, "everyone": False})
+    granted, wait = _take(db, chat_id=5)
+    assert granted is False
+    assert 0.9 < wait <= 1.0
+    assert _take(db, chat_id=6) == (True, 0.0)
+
+    with db.cursor() as cur:
+        cur.execute(Q["outbound.pause"], {"chat_id": 6, "seconds": 3.0, "everyone": True})
+    granted, wait = _take(db, chat_id=123, max_ahead=0.0)
+    assert granted is False
+    assert 2.9 < wait <= 3.0
+    # Within max_ahead of its end, the slot is reserved for the moment the pause ends.
+    granted, wait = _take(db, chat_id=123, max_ahead=5.0)
+    assert granted is True
+    assert 2.9 < wait <= 3.0
+
+
+def test_a_pause_never_shortens_a_longer_one(db):
+    db.autocommit = True
+    with db.cursor() as cur:
+        cur.execute(Q["outbound.pause"], {"chat_id": 5, "seconds": 4.0, "everyone": True})
+        cur.execute(Q["outbound.pause"], {"chat_id": 5, "seconds": 1.0, "everyone": True})
+    assert _take(db, chat_id=9, max_ahead=0.0)[1] > 3.5
+    assert _take(db, chat_id=5, max_ahead=10.0)[1] > 3.5
+
+
+def test_a_slot_further_ahead_than_max_ahead_is_not_reserved(db):
+    """OUTBOUND_RATE 2: two now; the third's slot is a second away, beyond max_ahead 0.5, so
+    nothing is taken and the answer says when to ask again."""
+    db.autocommit = True
+    assert _take(db, chat_id=1, capacity=2, max_ahead=0.5) == (True, 0.0)
+    assert _take(db, chat_id=2, capacity=2, max_ahead=0.5) == (True, 0.0)
+    granted, wait = _take(db, chat_id=3, capacity=2, max_ahead=0.5)
+    assert granted is False
+    assert 0.4 < wait <= 0.5
+    assert query(db.dsn, "SELECT cardinality(sends) FROM outbound_limit") == [(2,)]
+    granted, wait = _take(db, chat_id=3, capacity=2, max_ahead=1.0)
+    assert granted is True
+    assert 0.9 < wait <= 1.0
+
+
+def test_the_state_lost_in_a_crash_comes_back(db):
+    """The tables are unlogged: after a database crash they are empty. The next call makes
+    the row again, and a pause works on an empty table too."""
+    db.autocommit = True
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM outbound_limit")
+    assert _take(db, chat_id=1) == (True, 0.0)
+    assert query(db.dsn, "SELECT cardinality(sends) FROM outbound_limit") == [(1,)]
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM outbound_limit")
+        cur.execute(Q["outbound.pause"], {"chat_id": 1, "seconds": 2.0, "everyone": True})
+    assert _take(db, chat_id=2, max_ahead=0.0)[0] is False
+
+
+def test_idle_chats_are_pruned_once_a_minute(db):
+    """Buckets full again (untouched for burst / rate seconds) and not paused are deleted at
+    the first call after a minute; a recent one and a paused one stay."""
+    db.autocommit = True
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO outbound_chat_pace (chat_id, tokens, at, paused_until) VALUES"
+                    " (1, 0, clock_timestamp() - interval '10 s', '-infinity'),"
+                    " (2, 0, clock_timestamp(), '-infinity'),"
+                    " (3, 0, clock_timestamp() - interval '10 s',"
+                    "  clock_timestamp() + interval '1 h')")
+        cur.execute("UPDATE outbound_limit SET pruned_at = clock_timestamp()")
+    assert _take(db, chat_id=4, chat_rate=1.0)[0] is True
+    left = {r[0] for r in query(db.dsn, "SELECT chat_id FROM outbound_chat_pace")}
+    assert left == {1, 2, 3, 4}  # pruned within the minute: not yet
+    with db.cursor() as cur:
+        cur.execute("UPDATE outbound_limit SET pruned_at = clock_timestamp() - interval '61 s'")
+    assert _take(db, chat_id=5, chat_rate=1.0)[0] is True
+    left = {r[0] for r in query(db.dsn, "SELECT chat_id FROM outbound_chat_pace")}
+    assert left == {2, 3, 4, 5}
+
+
+@pytest.mark.parametrize("bad", [
+    {"capacity": 0}, {"window": 0.0}, {"margin": -0.1}, {"chat_rate": 0.0},
+    {"chat_burst": 0.5}, {"max_ahead": -1.0}, {"chat_id": None}, {"capacity": None},
+    {"window": None}, {"chat_rate": None},
+])
+def test_bad_arguments_are_refused(db, bad):
+    db.autocommit = True
+    params = {**_params(1), **bad}
+    with db.cursor() as cur, pytest.raises(psycopg2.errors.InvalidParameterValue):
+        cur.execute(Q["outbound.take"], params)
+
+
+@pytest.mark.parametrize("bad", [
+    {"seconds": -1.0}, {"seconds": 86401.0}, {"seconds": None}, {"chat_id": None},
+    {"everyone": None},
+])
+def test_bad_pauses_are_refused(db, bad):
+    db.autocommit = True
+    params = {"chat_id": 1, "seconds": 1.0, "everyone": False, **bad}
+    with db.cursor() as cur, pytest.raises(psycopg2.errors.InvalidParameterValue):
+        cur.execute(Q["outbound.pause"], params)
+
+
+def test_shared_limits_over_the_pool(db_url):
+    """SharedLimits as the sender uses them: a chat's burst, then a wait; a pause shared."""
+    pool = Pool(db_url, minconn=1, maxconn=2)
+    try:
+        limits = SharedLimits(pool, rate=30, per_chat_rate=1.0)
+        slots = [limits.take(77) for _ in range(4)]
+        assert [s.granted for s in slots] == [True, True, True, False]
+        assert 0.9 < slots[3].wait <= 1.0
+        other = SharedLimits(pool, rate=30, per_chat_rate=1.0)
+        other.pause(78, 2.0, everyone=False)
+        slot = limits.take(78)
+        assert slot.granted is False
+        assert 1.5 < slot.wait <= 2.0
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"rate": 0, "per_chat_rate": 1}, {"rate": 30, "per_chat_rate": -1},
+    {"rate": 30, "per_chat_rate": 1, "burst": 0}, {"rate": 30, "per_chat_rate": 1, "margin": -1},
+])
+def test_shared_limits_refuse_bad_settings(kwargs):
+    with pytest.raises(ValueError):
+        SharedLimits(None, **kwargs)  # type: ignore[arg-type]
