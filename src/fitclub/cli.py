@@ -117,9 +117,16 @@ def _migrate(args: argparse.Namespace) -> int:
     from fitclub import logs
     from fitclub.db.migrate import MigrationError, Migrator, iter_status_lines
 
-    settings = Settings.from_env(require=("DATABASE_URL",))
+    # Straight to PostgreSQL as the schema's owner when MIGRATE_DATABASE_URL is set: the bot's
+    # DATABASE_URL may go through PgBouncer (which cannot keep the migration lock, a session
+    # lock) as a role that may not run DDL.
+    settings = Settings.from_env(require=())
     logs.configure(settings.log_level, settings.log_format, (settings.telegram_bot_token or "",))
-    migrator = Migrator(settings.database_url)
+    url = settings.migrate_database_url or settings.database_url
+    if not url:
+        raise ConfigError("DATABASE_URL", "is not set (nor MIGRATE_DATABASE_URL)",
+                          "set one of them in the environment or in .env (see .env.example)")
+    migrator = Migrator(url)
     try:
         if args.status:
             for line in iter_status_lines(*migrator.status()):
