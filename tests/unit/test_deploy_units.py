@@ -181,10 +181,12 @@ def test_bot_units_start_after_the_migration_and_never_see_its_role(unit):
 def test_webhook_instance_listens_on_its_port_and_keeps_metrics_apart():
     """fitclub-bot-webhook@8441: WEBHOOK_LISTEN=127.0.0.1:8441, METRICS_ADDR=127.0.0.1:18441,
     set on the command line so that /etc/fitclub-bot/env cannot override them."""
-    service = parse((SYSTEMD / "fitclub-bot-webhook@.service").read_text())["Service"]
+    text = (SYSTEMD / "fitclub-bot-webhook@.service").read_text()
+    service = parse(text)["Service"]
     argv = [a.replace("%i", INSTANCE) for a in shlex.split(service["ExecStart"])]
     assert argv == ["/usr/bin/env", "WEBHOOK_LISTEN=127.0.0.1:8441",
                     "METRICS_ADDR=127.0.0.1:18441", PYTHON, "bot.py", "webhook"]
     assert (service["Type"], service["NotifyAccess"]) == ("notify", "main")
     assert service["CacheDirectory"] == "fitclub-bot/%i"
-    assert service["Environment"] == "MPLCONFIGDIR=/var/cache/fitclub-bot/%i/matplotlib"
+    assert values(text, "Environment")[1:] == ["MPLCONFIGDIR=/var/cache/fitclub-bot/%i/matplotlib",
+                                               "XDG_CACHE_HOME=/var/cache/fitclub-bot/%i"]

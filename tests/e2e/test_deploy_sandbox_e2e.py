@@ -1,0 +1,196 @@
+"""The bot run as systemd/fitclub-bot.service runs it, with the sandbox emulated.
+
+systemd cannot run units here, so the test builds the unit's sandbox by hand, as root, in a
+mount namespace of the bot's own (`unshare --mount`):
+
+- ProtectSystem=strict: every mount read-only; PrivateTmp: an empty /tmp; ProtectHome: /root
+  an empty tmpfs (holding only this machine's Python, which pyenv put under /root: a real
+  install's venv is built from /usr/bin/python3.11 and needs nothing there);
+- CacheDirectory=fitclub-bot: /var/cache an empty tmpfs with fitclub-bot in it, mode 0700,
+  owned by the bot's user, the only place it can write;
+- ProtectProc=invisible, ProcSubset=pid: /proc mounted again with hidepid=invisible,subset=pid;
+- User=, NoNewPrivileges, CapabilityBoundingSet=, AmbientCapabilities=: `setpriv` to nobody
+  (standing in for fitclub), no groups, no capabilities, no_new_privs; UMask=0077;
+- WorkingDirectory= and ExecStart= from the unit (/opt/fitclub-bot rewritten to this checkout),
+  the unit's Environment= lines, and nothing else of the caller's environment (`env -i`).
+
+Not emulated: the seccomp filters (SystemCallFilter, RestrictAddressFamilies,
+SystemCallArchitectures), namespace and realtime restrictions, PrivateUsers, PrivateDevices,
+DevicePolicy, the ProtectKernel*/ProtectClock/ProtectHostname settings, MemoryMax and
+TasksMax (cgroups), and sd_notify (tests/e2e/test_runtime_systemd.py covers it).
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import json
+import os
+import pwd
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fitclub.devdb import free_port
+from tests import factories
+from tests.e2e.harness import BASE_ENV, ROOT, TOKEN, query, record_calls, wait_until
+from tests.e2e.session import Person
+
+UNIT = ROOT / "systemd" / "fitclub-bot.service"
+APP_DIR = "/opt/fitclub-bot"
+USER = "nobody"
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"),
+    reason="emulating the unit's sandbox needs root (mount namespaces, setpriv) and util-linux")
+
+# $1: the Python installation to keep reachable under a hidden /root or /home; then the
+# command, run as the unit's user with a clean environment.
+SANDBOX = r"""
+set -eu
+python_home=$1; user=$2; cache=$3; workdir=$4; shift 4
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/cache
+install -d -m 0700 -o "$user" -g "$(id -gn "$user")" "/var/cache/$cache"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+case "$python_home" in
+  /root/*|/home/*)
+    mkdir /tmp/.python && mount --bind "$python_home" /tmp/.python
+    top=/${python_home#/}; top=/${top#/}; top=${top%%/${top#/*/}}
+    mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$top"
+    mkdir -p "$python_home" && mount --move /tmp/.python "$python_home"
+    rmdir /tmp/.python;;
+esac
+findmnt -rno TARGET | while read -r mount_point; do
+  case "$mount_point" in /var/cache|/tmp|/proc|/proc/*|/dev|/dev/*) continue;; esac
+  mount -o remount,bind,ro "$mount_point"
+done
+mount -t proc -o hidepid=invisible,subset=pid,nosuid,nodev,noexec proc /proc
+cd "$workdir"
+umask 0077
+exec setpriv --reuid="$user" --regid="$(id -gn "$user")" --clear-groups --no-new-privs \
+  --inh-caps=-all --bounding-set=-all env -i "$@"
+"""
+
+
+def unit() -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(UNIT.read_text())
+    return parser["Service"]
+
+
+def unit_environment() -> dict[str, str]:
+    """The unit's Environment= lines, and PATH as systemd sets it."""
+    lines = [line.split("=", 1)[1] for line in UNIT.read_text().splitlines()
+             if line.startswith("Environment=")]
+    env = dict(line.split("=", 1) for line in lines)
+    env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
+    return env
+
+
+def here(value: str) -> str:
+    """A path of the unit, pointed at this checkout."""
+    return value.replace(f"{APP_DIR}/.venv/bin/python", sys.executable).replace(
+        APP_DIR, str(ROOT))
+
+
+def sandboxed(argv: list[str], settings: dict[str, str]) -> list[str]:
+    """The command that runs argv in the emulated sandbox, with the unit's environment plus
+    `settings` (what /etc/fitclub-bot/env would hold)."""
+    service = unit()
+    env = {**unit_environment(), **settings}
+    return ["unshare", "--mount", "--propagation", "private", "--",
+            "/bin/sh", "-c", SANDBOX, "sandbox", sys.base_prefix, USER,
+            service["CacheDirectory"], here(service["WorkingDirectory"]),
+            *(f"{k}={v}" for k, v in env.items()), *argv]
+
+
+@contextlib.contextmanager
+def process(command: list[str], log: Path) -> Iterator[subprocess.Popen]:
+    """A process that is killed by pid on the way out (unshare, sh, setpriv and env each
+    exec the next: the pid is the bot's)."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def uid_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def test_the_unit_runs_the_bot_from_the_checkout():
+    argv = shlex.split(here(unit()["ExecStart"]))
+    assert argv == [sys.executable, "bot.py", "run"]
+    assert (ROOT / argv[1]).is_file()
+
+
+def test_the_bot_answers_a_member_inside_the_units_sandbox(emu, db_url, tmp_path):
+    factories.plan(db_url)
+    person = Person(emu, "Anna")
+    metrics = free_port()
+    settings = {
+        "TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": db_url,
+        "CARD_SECRET": BASE_ENV["CARD_SECRET"], "TELEGRAM_API_URL": emu.base_url,
+        "METRICS_ADDR": f"127.0.0.1:{metrics}", "POLL_TIMEOUT": "1", "LOG_FORMAT": "plain",
+    }
+    log = tmp_path / "bot.log"
+    argv = shlex.split(here(unit()["ExecStart"]))
+    calls = record_calls(emu)
+    with process(sandboxed(argv, settings), log) as bot:
+        def started() -> bool:
+            assert bot.poll() is None, f"the bot exited with {bot.returncode}:\n{log.read_text()}"
+            return any(method == "getUpdates" for _, method, _ in calls)
+
+        wait_until(started, 60, "the sandboxed bot to poll")
+        assert uid_of(bot.pid) == pwd.getpwnam(USER).pw_uid
+
+        (ask,) = person.send("/start", timeout=30)
+        assert "What's your name?" in ask["text"]
+        (ask_phone,) = person.send("Anna")
+        assert "share your phone number" in ask_phone["text"]
+        (done,) = person.share_contact()
+        assert "You're registered" in done["text"]
+        assert query(db_url, "SELECT first_name FROM members WHERE telegram_id = %s",
+                     (person.id,)) == [("Anna",)]
+
+        os.kill(bot.pid, signal.SIGTERM)
+        assert bot.wait(30) == 0, log.read_text()
+    text = log.read_text()
+    for trouble in ("Traceback", "Read-only file system", "Permission denied", "ERROR"):
+        assert trouble not in text, text
+
+
+def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
+    """The drawing process (spawned as the bot spawns it) runs at SCHED_IDLE, draws the PNG,
+    and matplotlib and fc-list keep their caches in the unit's cache directory, silently."""
+    log = tmp_path / "probe.log"
+    argv = [sys.executable, "-m", "tests.e2e.sandbox_probe"]
+    # bot.py puts src/ on the path itself; the probe is run as a module of the checkout.
+    with process(sandboxed(argv, {"PYTHONPATH": "src"}), log) as probe:
+        assert probe.wait(120) == 0, log.read_text()
+    output = log.read_text()
+    seen = json.loads(output[output.index("{"):])
+    assert seen["uid"] == pwd.getpwnam(USER).pw_uid
+    assert seen["idle"] and seen["png"] and seen["png_bytes"] > 1000
+    assert seen["font_cache"], "matplotlib kept no font cache in MPLCONFIGDIR"
+    assert seen["umask"] == "0o77"
+    # The sandbox is in effect: only the cache and the private /tmp are writable, and /proc
+    # shows this process (and its children) and nothing of the system.
+    assert seen["writable"] == ["/var/cache/fitclub-bot/matplotlib", "/tmp"]
+    assert "meminfo" not in seen["proc"] and "1" not in seen["proc"] and "self" in seen["proc"]
+    assert output.index("{") == 0, f"the probe printed more than its result:\n{output}"
