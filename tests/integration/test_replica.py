@@ -1,0 +1,257 @@
+"""The read replica (fitclub.db.replica) against a real streaming standby of the test server:
+reads go to the standby (shown by pausing its replay), a fresh read never misses what the
+primary has committed, and the primary stands in when the standby is stopped, unreachable, not
+a standby, lost mid-read or too far behind; the standby is tried again 30 s after a failure."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import psycopg2
+import pytest
+
+from fitclub.db import audit
+from fitclub.db.replica import PRIMARY, REPLICA, Read, Replica, read
+from fitclub.devdb import free_port
+from fitclub.services import audit_log, reports
+from tests import factories
+from tests.replica import Standby
+
+TZ = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def standby(pg_server) -> Iterator[Standby]:
+    """A streaming standby of the session's server, destroyed (by pid) at teardown."""
+    if pg_server.dev is None:
+        pytest.skip("TEST_DATABASE_URL is set: no server of our own to stream from")
+    with Standby(pg_server.dev) as made:
+        yield made
+
+
+@pytest.fixture
+def primary(db_url: str) -> Iterator[psycopg2.extensions.connection]:
+    """The primary's connection, as the update's transaction would be."""
+    conn = psycopg2.connect(db_url)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[int]:
+    """A port on 127.0.0.1 whose listener completes the TCP handshake and then says nothing."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+def dbname(db_url: str) -> str:
+    return db_url.rsplit("/", 1)[1]
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(standby: Standby, db_url: str, sources: list[str] | None = None, **kwargs) -> Replica:
+    return Replica(standby.url(dbname(db_url)),
+                   on_read=sources.append if sources is not None else None, **kwargs)
+
+
+def members_csv(read_: Read) -> tuple[str, str]:
+    found = reports.build_export(read_.conn, "members", "csv", now=datetime.now(UTC),
+                                 timezone=TZ)
+    return read_.source, found.data.decode("utf-8-sig")
+
+
+def test_an_export_reads_the_standby(standby, db_url, primary):
+    factories.member(db_url, 5001, "Ada")
+    standby.wait_caught_up()
+    sources: list[str] = []
+    replica = make(standby, db_url, sources)
+    try:
+        standby.pause()
+        factories.member(db_url, 5002, "Bea")  # committed on the primary, not yet replayed
+        source, text = replica.read(primary, members_csv)
+        assert source == REPLICA and "Ada" in text and "Bea" not in text
+        # The same export on the primary has her: the difference is where it was read.
+        assert "Bea" in read(None, primary, members_csv)[1]
+        standby.resume()
+        source, text = replica.read(primary, members_csv)
+        assert source == REPLICA and "Bea" in text
+        assert sources == [REPLICA, REPLICA]
+    finally:
+        replica.close()
+
+
+def test_a_trailing_read_says_how_old_its_data_is(standby, db_url, primary):
+    replica = make(standby, db_url)
+    try:
+        standby.wait_caught_up()
+        assert replica.read(primary, lambda r: (r.source, r.as_of)) == (REPLICA, None)
+        factories.member(db_url, 5003, "Ada")
+        standby.wait_caught_up()
+        replayed = datetime.now(UTC)
+        standby.pause()
+        factories.member(db_url, 5004, "Bea")
+        source, as_of = replica.read(primary, lambda r: (r.source, r.as_of))
+        assert source == REPLICA
+        assert as_of is not None and as_of <= replayed
+    finally:
+        standby.resume()
+        replica.close()
+
+
+def test_the_audit_log_read_fresh_has_what_was_just_done(standby, db_url, primary):
+    admin = factories.member(db_url, 5005, "Ada", role="admin")
+    sources: list[str] = []
+    replica = make(standby, db_url, sources)
+    page = lambda r: (r.source, audit_log.page(r.conn, 0))  # noqa: E731
+    try:
+        standby.wait_caught_up()
+        standby.pause()
+        with psycopg2.connect(db_url) as acting:
+            audit.record(acting, actor_id=admin, action="report.export", entity="report",
+                         details={"table": "members", "format": "csv", "rows": 1,
+                                  "complete": True})
+        acting.close()
+        source, found = replica.read(primary, page, fresh=True)
+        assert source == PRIMARY and [e.action for e in found.entries] == ["report.export"]
+        # Not fresh, the same page from the paused standby misses the action.
+        source, found = replica.read(primary, page)
+        assert source == REPLICA and found.entries == ()
+        standby.resume()
+        source, found = replica.read(primary, page, fresh=True)
+        assert source == REPLICA and [e.action for e in found.entries] == ["report.export"]
+        assert sources == [PRIMARY, REPLICA, REPLICA]
+    finally:
+        replica.close()
+
+
+def test_the_primary_stands_in_while_the_standby_is_stopped(standby, db_url, primary):
+    factories.member(db_url, 5006, "Ada")
+    clock = Clock()
+    replica = make(standby, db_url, clock=clock)
+    try:
+        standby.wait_caught_up()
+        assert replica.read(primary, members_csv)[0] == REPLICA
+        standby.stop()
+        factories.member(db_url, 5007, "Bea")
+        source, text = replica.read(primary, members_csv)
+        assert source == PRIMARY and "Ada" in text and "Bea" in text
+        assert replica.down()
+        standby.start()
+        clock.now += 29  # left alone for 30 s after the failure
+        assert replica.read(primary, members_csv)[0] == PRIMARY
+        clock.now += 2
+        source, text = replica.read(primary, members_csv)
+        assert source == REPLICA and "Bea" in text
+        assert not replica.down()
+    finally:
+        replica.close()
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://fitclub@127.0.0.1:{port}/fitclub",  # nobody listens
+    "{standby}/no_such_database",
+    "postgresql://fitclub@127.0.0.1:{silent}/fitclub",  # accepts, never answers: the timeout
+], ids=["closed-port", "no-database", "silent"])
+def test_an_unreachable_replica_costs_one_short_wait(standby, db_url, primary, silent, url):
+    target = url.format(port=free_port(), standby=standby.url().rsplit("/", 1)[0],
+                        silent=silent)
+    clock = Clock()
+    replica = Replica(target, clock=clock)
+    try:
+        started = time.monotonic()
+        assert replica.read(primary, lambda r: r.source) == PRIMARY
+        assert time.monotonic() - started < 4  # the 2 s connect timeout and the fallback
+        assert replica.down()
+        started = time.monotonic()
+        assert replica.read(primary, lambda r: r.source) == PRIMARY
+        assert time.monotonic() - started < 0.5  # not tried again meanwhile
+    finally:
+        replica.close()
+
+
+def test_a_server_that_is_not_a_standby_is_not_read_from(db_url, primary):
+    replica = Replica(db_url)  # the primary itself, given as the replica by mistake
+    try:
+        assert replica.read(primary, lambda r: r.source) == PRIMARY
+        assert replica.down()
+    finally:
+        replica.close()
+
+
+def test_a_standby_lost_mid_read_hands_the_read_to_the_primary(standby, db_url, primary):
+    replica = make(standby, db_url)
+
+    def reading(r: Read) -> str:
+        if r.source == REPLICA:
+            with r.conn.cursor() as cur:  # the standby drops this connection mid-read
+                cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return r.source
+
+    try:
+        standby.wait_caught_up()
+        assert replica.read(primary, reading) == PRIMARY
+        assert replica.down()
+    finally:
+        replica.close()
+
+
+def test_a_standby_too_far_behind_is_not_read_from(standby, db_url, primary):
+    replica = make(standby, db_url, max_lag=0.0)
+    try:
+        factories.member(db_url, 5008, "Ada")
+        standby.wait_caught_up()
+        standby.pause()
+        factories.member(db_url, 5009, "Bea")
+        assert replica.read(primary, members_csv)[0] == PRIMARY
+        assert not replica.down()  # behind is not down: the next read asks again
+    finally:
+        standby.resume()
+        replica.close()
+
+
+def test_replica_reads_are_read_only_with_the_long_timeout(standby, db_url, primary):
+    replica = make(standby, db_url)
+
+    def settings(r: Read) -> tuple[str, str]:
+        with r.conn.cursor() as cur:
+            cur.execute("SELECT current_setting('transaction_read_only'), "
+                        "current_setting('statement_timeout')")
+            return cur.fetchone()
+
+    try:
+        standby.wait_caught_up()
+        assert replica.read(primary, settings) == ("on", "5min")
+    finally:
+        replica.close()
+
+
+def test_an_error_of_the_read_itself_is_not_hidden(standby, db_url, primary):
+    replica = make(standby, db_url)
+
+    def broken(r: Read) -> None:
+        with r.conn.cursor() as cur:
+            cur.execute("SELECT no_such_column FROM members")
+
+    try:
+        standby.wait_caught_up()
+        with pytest.raises(psycopg2.errors.UndefinedColumn):
+            replica.read(primary, broken)
+        assert not replica.down()
+        assert replica.read(primary, lambda r: r.source) == REPLICA
+    finally:
+        replica.close()
