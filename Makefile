@@ -26,7 +26,7 @@ lock: $(STAMP)
 
 demo: $(STAMP) ; $(PY) bot.py demo
 
-test: $(STAMP) ; $(PY) -m ruff check . && $(PY) tools/browser.py && $(PY) -m pytest
+test: $(STAMP) ; $(PY) -m ruff check . && $(PY) tools/browser.py && $(PY) tools/servers.py && $(PY) -m pytest
 
 lint: $(STAMP) ; $(PY) -m ruff check .
 
