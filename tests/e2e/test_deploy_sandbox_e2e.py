@@ -184,7 +184,8 @@ def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
     with process(sandboxed(argv, {"PYTHONPATH": "src"}), log) as probe:
         assert probe.wait(120) == 0, log.read_text()
     output = log.read_text()
-    seen = json.loads(output[output.index("{"):])
+    assert output.startswith("{"), f"the probe printed more than its result:\n{output}"
+    seen = json.loads(output)  # and nothing after it either (a warning, fontconfig's errors)
     assert seen["uid"] == pwd.getpwnam(USER).pw_uid
     assert seen["idle"] and seen["png"] and seen["png_bytes"] > 1000
     assert seen["font_cache"], "matplotlib kept no font cache in MPLCONFIGDIR"
@@ -193,4 +194,3 @@ def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
     # shows this process (and its children) and nothing of the system.
     assert seen["writable"] == ["/var/cache/fitclub-bot/matplotlib", "/tmp"]
     assert "meminfo" not in seen["proc"] and "1" not in seen["proc"] and "self" in seen["proc"]
-    assert output.index("{") == 0, f"the probe printed more than its result:\n{output}"
