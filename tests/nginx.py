@@ -29,15 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fitclub.devdb import free_port
+from tools import servers
 
 ROOT = Path(__file__).resolve().parents[1]
-NGINX = Path("/usr/sbin/nginx")
 SITE = ROOT / "deploy" / "nginx" / "fitclub-bot.conf"
 SHIPPED_PORTS = (8441, 8442, 8443)
 SHIPPED_MAX_BODY = 1048576
 SHIPPED_PATH = "/telegram/CHANGE-ME-TO-A-LONG-RANDOM-PATH"
-# Where tools/servers.py writes why it could not install nginx or PgBouncer.
-REASON_FILE = ROOT / ".pytest_cache" / "servers-missing.txt"
 
 # Tab-separated, one request a line; `$upstream_addr` and `$upstream_status` list every
 # instance tried, comma-separated, in order.
@@ -67,10 +65,10 @@ http {{
 
 def skip_reason() -> str | None:
     """Why nginx cannot run here (None when it can), with tools/servers.py's reason if any."""
-    if NGINX.exists():
+    if servers.find("nginx"):
         return None
-    if REASON_FILE.exists():
-        return f"nginx is missing: {REASON_FILE.read_text().strip()}"
+    if servers.REASON_FILE.exists():
+        return f"nginx is missing: {servers.REASON_FILE.read_text().strip()}"
     return "nginx is missing (python tools/servers.py installs it)"
 
 
@@ -87,7 +85,9 @@ def site_for_test(site: str, directory: Path, port: int, upstream_ports: list[in
     if not 1 <= len(upstream_ports) <= len(SHIPPED_PORTS):
         raise ValueError(f"1 to {len(SHIPPED_PORTS)} instances, not {len(upstream_ports)}")
     site = _swap(site, "listen 80;", f"listen 127.0.0.1:{port};")
-    site = _swap(site, "listen [::]:80;", "")
+    ipv6 = re.search(r"^\s*listen \[::\]:80;\n", site, re.M)
+    assert ipv6, f"{SITE.name} no longer listens on [::]:80"
+    site = site.replace(ipv6.group(0), "")
     site = _swap(site, "/var/log/nginx/", f"{directory}/")
     for i, shipped in enumerate(SHIPPED_PORTS):
         line = re.search(rf"^\s*server 127\.0\.0\.1:{shipped} [^\n]*\n", site, re.M)
@@ -155,8 +155,8 @@ class Nginx:
         return f"127.0.0.1:{port}"
 
     def _args(self) -> list[str]:
-        return [str(NGINX), "-p", str(self.dir), "-e", str(self.error_logs[0]),
-                "-c", str(self.dir / "nginx.conf"),
+        return [servers.find("nginx") or "nginx", "-p", str(self.dir),
+                "-e", str(self.error_logs[0]), "-c", str(self.dir / "nginx.conf"),
                 "-g", f"daemon off; pid {self.dir}/nginx.pid;"]
 
     def start(self, timeout: float = 10.0) -> Nginx:
