@@ -1,6 +1,6 @@
 """The app factory: one Settings object in, everything a bot process runs out (pool, Bot API
-client, telebot handlers, workers, sender, poller, job runner, health server). `bot.py` and the
-tests both go through `create_app`."""
+client, telebot handlers, workers, sender, poller or webhook server, job runner, health server).
+`bot.py` and the tests both go through `create_app`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from fitclub.runtime.checkout import CHECKOUT_THREADS, CheckoutLane
 from fitclub.runtime.context import UpdateContext, current
 from fitclub.runtime.dispatcher import SkipUpdate, Workers
 from fitclub.runtime.health import HealthReport, HealthServer, evaluate
+from fitclub.runtime.intake import Intake
 from fitclub.runtime.jobs.metrics import JobMetrics
 from fitclub.runtime.jobs.runner import Runner, overview
 from fitclub.runtime.metrics import Metrics
@@ -40,11 +41,25 @@ from fitclub.runtime.raw_updates import addressed_elsewhere
 from fitclub.runtime.sdnotify import SystemdNotifier
 from fitclub.runtime.sender import Sender
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
+from fitclub.runtime.webhook import (
+    STORE_SECONDS,
+    WebhookApp,
+    WebhookServer,
+    store_retrying,
+)
 from fitclub.services import payments, roles
 
 log = logging.getLogger(__name__)
 
 RESYNC_SECONDS = 5.0
+
+#: `bot.py run` exits with this when a webhook is set (as for a configuration error).
+EXIT_WEBHOOK_SET = 2
+#: What `bot.py run` says then (one line; the URL is not shown: its path is a secret).
+WEBHOOK_SET_LINE = ("a webhook is set for this bot, so it cannot poll; `bot.py delete-webhook` "
+                    "removes it (or run `bot.py webhook` instances instead)")
+#: Most threads a webhook instance stores updates with (each holds a connection meanwhile).
+WEBHOOK_THREADS = 8
 
 
 def open_pool(settings: Settings, *, wait: float = 60.0) -> Pool:
@@ -80,6 +95,8 @@ class App:
         self._stop_requested = threading.Event()
         self._outbox_backlog = 0
         self._polling = False
+        #: The webhook server of `bot.py webhook` (None in polling mode).
+        self.webhook: WebhookServer | None = None
         self.bot_username: str | None = None
         self.metrics = Metrics(pool_stats=pool.stats, backlogs=self.backlogs,
                                last_poll_age=self._poll_age, database_up=self.database_reachable)
@@ -222,11 +239,13 @@ class App:
         """Liveness for the systemd watchdog: able to work, however much work is queued.
 
         A long backlog (a big announcement, a burst of updates) is not a reason to be
-        restarted: that would only roll back work in hand. A lost database or a dead or
-        wedged poller is.
+        restarted: that would only roll back work in hand. A lost database, a dead or
+        wedged poller, or a dead webhook server is.
         """
         if not self.database_reachable() or not self._outbox_ok():
             return False
+        if self.webhook is not None:
+            return self.webhook.alive()
         if not self._polling:
             return True
         age = self.poller.seconds_since_success()
@@ -282,8 +301,9 @@ class App:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, *, polling: bool = True) -> None:
-        """Start processing (sender, workers, jobs, health), then polling."""
+    def start(self, *, polling: bool = True, webhook: bool = False) -> None:
+        """Start processing (sender, workers, jobs, health), then polling or (webhook=True)
+        the webhook server; systemd hears READY once updates can come in."""
         self._promote_admins()
         self._queue_default_commands()
         self._learn_username()
@@ -299,23 +319,36 @@ class App:
         self._command_sync.start()
         if self.health:
             self.health.start()
-        if polling:
-            self._prepare_polling()
+        if webhook:
+            self.checkout.start()  # first, so what a previous run left is answered or skipped
+            self.webhook = self._webhook_server()
+            self.webhook.start()
+        elif polling:
             self.checkout.start()  # first, so what a previous run left is answered or skipped
             self.poller.start()
             self._polling = True
-        self.notifier.ready("polling" if polling else "processing")
+        if self.webhook is not None:
+            self.webhook.app.ready = True
+        self.notifier.ready("webhook" if webhook else "polling" if polling else "processing")
         self.notifier.start_watchdog(self.alive, self._stop_requested)
         log.info("FitClub bot started: %s workers, %s senders", self.settings.worker_threads,
                  self.settings.sender_threads)
 
-    def _prepare_polling(self) -> None:
-        # getUpdates answers 409 while a webhook is set; polling mode means no webhook.
-        try:
-            self.api.call("deleteWebhook", {"drop_pending_updates": False})
-        except (TelegramError, NetworkError) as exc:
-            log.warning("deleteWebhook failed (%s); polling will retry on its own",
-                        logs.describe(exc))
+    def _webhook_server(self) -> WebhookServer:
+        """The webhook server on WEBHOOK_LISTEN, storing through the same intake as polling."""
+        intake = Intake(pool=self.pool, on_stored=self._stored, checkout=self.checkout,
+                        metrics=self.metrics)
+
+        def take(update: dict[str, Any]) -> None:
+            intake.take([update], time.monotonic(), store_retrying(),
+                        max_seconds=STORE_SECONDS)
+
+        app = WebhookApp(secret=self.settings.webhook_secret or "",
+                         max_body=self.settings.webhook_max_body, take=take,
+                         database_ok=self.database_reachable)
+        threads = max(2, min(self.settings.webhook_max_connections, WEBHOOK_THREADS))
+        return WebhookServer(app, self.settings.webhook_listen or ("127.0.0.1", 8443),
+                             threads=threads)
 
     def _queue_default_commands(self) -> None:
         # The "/" menu before registration, per language, unless this version's is set
@@ -375,6 +408,8 @@ class App:
     def request_stop(self, code: int = 0) -> None:
         """Ask the process to stop (signal handlers call this)."""
         self.exit_code = self.exit_code or code
+        if self.webhook is not None:
+            self.webhook.app.draining = True  # 503 from now on: nginx tries another instance
         self._stop_requested.set()
 
     def wait(self) -> None:
@@ -392,7 +427,11 @@ class App:
         self._stop_requested.set()
         self.notifier.stopping()
         self.poller.stop()
-        if self._polling:
+        if self.webhook is not None:
+            # New updates get 503, those being stored finish, then the port closes.
+            self.webhook.stop(timeout=max(0.1, min(STORE_SECONDS + 1.0,
+                                                   deadline - time.monotonic())))
+        if self._polling or self.webhook is not None:
             self.checkout.stop(timeout=min(2.0, max(0.1, deadline - time.monotonic())))
         if not self.workers.stop(timeout=max(0.1, deadline - time.monotonic())):
             log.warning("some handlers were still running at the shutdown timeout; their "
@@ -441,6 +480,10 @@ def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
     but never calls getUpdates: a second instance beside the one poller a token allows.
     """
     logs.configure(settings.log_level, settings.log_format, (settings.telegram_bot_token,))
+    # A polling instance must not silently take over a webhook fleet: it says how to, once.
+    if polling and webhook_is_set(settings):
+        log.critical(WEBHOOK_SET_LINE)
+        return EXIT_WEBHOOK_SET
     try:
         app = create_app(settings, handler_modules=handler_modules)
     except psycopg2.OperationalError as exc:
@@ -449,6 +492,47 @@ def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: app.request_stop(0))
     app.start(polling=polling)
+    try:
+        app.wait()
+    finally:
+        app.stop()
+    return app.exit_code
+
+
+def webhook_is_set(settings: Settings) -> bool:
+    """getWebhookInfo shows a URL (getUpdates would be refused). False when it cannot be
+    asked: polling then finds out, and keeps retrying."""
+    api = BotApi(settings.telegram_api_url, settings.telegram_bot_token)
+    try:
+        return bool(api.call("getWebhookInfo", {}).get("url"))
+    except (TelegramError, NetworkError) as exc:
+        log.warning("getWebhookInfo failed (%s); polling anyway", logs.describe(exc))
+        return False
+    finally:
+        api.close()
+
+
+def run_webhook(settings: Settings, *, handler_modules: Sequence[ModuleType] = MODULES) -> int:
+    """`bot.py webhook`: one webhook instance until SIGTERM/SIGINT; returns the exit code.
+
+    Updates come in on WEBHOOK_LISTEN; workers, sender, jobs and /healthz run as in polling.
+    On SIGTERM it drains: /readyz and new updates answer 503, updates being stored finish,
+    then it stops as a polling instance does.
+    """
+    logs.configure(settings.log_level, settings.log_format,
+                   (settings.telegram_bot_token, settings.webhook_secret or ""))
+    try:
+        app = create_app(settings, handler_modules=handler_modules)
+    except psycopg2.OperationalError as exc:
+        log.critical("cannot reach the database: %s", logs.describe(exc))
+        return 1
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: app.request_stop(0))
+    try:
+        app.start(polling=False, webhook=True)
+    except OSError as exc:  # the port is taken or not ours to bind
+        log.critical("webhook: cannot listen on WEBHOOK_LISTEN: %s", logs.describe(exc))
+        app.request_stop(1)
     try:
         app.wait()
     finally:

@@ -45,34 +45,38 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Run one command; returns the process exit code."""
     args = _parser().parse_args(argv)
+    commands = {"migrate": _migrate, "run": _run, "webhook": _webhook, "demo": _demo,
+                "set-webhook": _webhook_call, "delete-webhook": _webhook_call}
     try:
-        if args.command == "migrate":
-            return _migrate(args)
-        if args.command == "run":
-            settings = Settings.from_env(require=RUN_REQUIRED)
-            from fitclub.app import run_polling
-
-            return run_polling(settings, polling=not args.no_polling)
-        if args.command == "webhook":
-            settings = Settings.from_env(require=WEBHOOK_REQUIRED)
-            from fitclub.app import run_webhook
-
-            return run_webhook(settings)
-        if args.command in ("set-webhook", "delete-webhook"):
-            return _webhook_call(args)
-        if args.command == "demo":
-            from fitclub.demo import run_demo
-
-            return run_demo(port=args.port, force_demo_data=args.load_demo_data)
+        return commands[args.command](args)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return 1
 
 
 def console() -> int:
     """The `fitclub-bot` command of the installed package: bot.py's commands and exit codes."""
     return main(sys.argv[1:])
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(require=RUN_REQUIRED)
+    from fitclub.app import run_polling
+
+    return run_polling(settings, polling=not args.no_polling)
+
+
+def _webhook(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(require=WEBHOOK_REQUIRED)
+    from fitclub.app import run_webhook
+
+    return run_webhook(settings)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from fitclub.demo import run_demo
+
+    return run_demo(port=args.port, force_demo_data=args.load_demo_data)
 
 
 def _webhook_call(args: argparse.Namespace) -> int:
@@ -96,7 +100,7 @@ def _webhook_call(args: argparse.Namespace) -> int:
         print(f"{args.command}: Telegram refused: {exc.description}", file=sys.stderr)
         return 1
     except NetworkError as exc:
-        print(f"{args.command}: cannot reach the Bot API: {type(exc).__name__}", file=sys.stderr)
+        print(f"{args.command}: cannot reach the Bot API ({exc})", file=sys.stderr)
         return 1
     finally:
         api.close()

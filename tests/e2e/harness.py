@@ -1,7 +1,8 @@
 """The end-to-end harness: the bot as its own process, tgemu over HTTP, database checks.
 
-The bot runs `tests/e2e/probe_bot.py` (the real app factory with the probe handlers). Every
-process a Launcher starts is killed by pid when the test ends.
+The bot runs `tests/e2e/probe_bot.py` (the real app factory with the probe handlers), polling
+(`Launcher.start`) or as a webhook instance (`Launcher.start_webhook`). Every process a Launcher
+starts is killed by pid when the test ends.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE_BOT = Path(__file__).with_name("probe_bot.py")
 # Any well-formed token: tgemu registers a bot for it on its first call.
 TOKEN = "123456789:" + "e2eTestToken" + "x" * 23
+# What webhook instances expect in X-Telegram-Bot-Api-Secret-Token (WEBHOOK_SECRET).
+WEBHOOK_SECRET = "e2e-webhook-secret-" + "w" * 24
 
 # Fast and generous defaults; a test overrides what it puts under test.
 BASE_ENV = {
@@ -84,12 +87,15 @@ def bot_texts(emu: Emulator, user_id: int) -> list[str]:
 class BotProcess:
     """One run of probe_bot.py; its log goes to a file next to the test's tmp files."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, metrics_port: int) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, metrics_port: int, *,
+                 args: tuple[str, ...] = (), webhook_port: int | None = None) -> None:
         self.env = env
         self.log_path = log_path
         self.metrics_port = metrics_port
+        #: The port of WEBHOOK_LISTEN for a webhook instance (None when polling).
+        self.webhook_port = webhook_port
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in wait()/kill()
-        self.proc = subprocess.Popen([sys.executable, str(PROBE_BOT)], env=env, cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, str(PROBE_BOT), *args], env=env, cwd=ROOT,
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         self.pid = self.proc.pid
@@ -165,6 +171,59 @@ class BotProcess:
 
         wait_until(ready, timeout, "the bot to become healthy", interval=0.1)
 
+    # -- webhook mode ------------------------------------------------------------------------
+
+    def webhook_url(self, path: str = "/webhook") -> str:
+        """http://127.0.0.1:<WEBHOOK_LISTEN port><path> of a webhook instance."""
+        assert self.webhook_port is not None, "not a webhook instance"
+        return f"http://127.0.0.1:{self.webhook_port}{path}"
+
+    def webhook_get(self, path: str, timeout: float = 5.0) -> tuple[int, str]:
+        """(HTTP status, body) of a GET on the webhook port (/healthz, /readyz)."""
+        return _http("GET", self.webhook_url(path), None, {}, timeout)
+
+    def readyz(self) -> tuple[int, dict]:
+        """/readyz of the webhook port: 200 once started, 503 while starting or draining."""
+        status, body = self.webhook_get("/readyz")
+        return status, json.loads(body)
+
+    def post_update(self, update: dict[str, Any] | bytes, *, secret: str | None = WEBHOOK_SECRET,
+                    headers: dict[str, str] | None = None,
+                    timeout: float = 15.0) -> tuple[int, str]:
+        """POST an update (a dict, or raw bytes) to /webhook as Telegram does; (status, body).
+
+        secret=None sends no secret header."""
+        body = update if isinstance(update, bytes) else json.dumps(update).encode()
+        sent = {"Content-Type": "application/json"}
+        if secret is not None:
+            sent["X-Telegram-Bot-Api-Secret-Token"] = secret
+        sent.update(headers or {})
+        return _http("POST", self.webhook_url(), body, sent, timeout)
+
+    def wait_webhook_ready(self, timeout: float = 30.0) -> None:
+        """Until /readyz on the webhook port answers 200."""
+        def ready():
+            if not self.alive():
+                raise AssertionError(f"bot exited with {self.proc.returncode}:\n"
+                                     f"{self.log_tail()}")
+            try:
+                return self.readyz()[0] == 200
+            except (OSError, ValueError):
+                return False
+
+        wait_until(ready, timeout, "the webhook instance to become ready", interval=0.1)
+
+
+def _http(method: str, url: str, body: bytes | None, headers: dict[str, str],
+          timeout: float) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
+
 
 class Launcher:
     """Starts bot processes for one test and cleans every one of them up."""
@@ -174,25 +233,60 @@ class Launcher:
         self.emu = emu
         self.runs: list[BotProcess] = []
 
-    def start(self, db_url: str, *, wait: bool = True, **settings: Any) -> BotProcess:
-        """Start the bot on db_url; keyword settings override BASE_ENV (e.g. OUTBOUND_RATE=50)."""
-        port = free_port()
+    def env(self, db_url: str | None, metrics_port: int | None = None,
+            **settings: Any) -> dict[str, str]:
+        """The environment a bot process gets: BASE_ENV, this tgemu, then `settings`."""
         env = {k: v for k, v in os.environ.items()
                if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
         env.update(BASE_ENV)
         env.update({
             "TELEGRAM_BOT_TOKEN": TOKEN,
-            "DATABASE_URL": db_url,
             "TELEGRAM_API_URL": self.emu.base_url,
-            "METRICS_ADDR": f"127.0.0.1:{port}",
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
         })
+        if db_url is not None:
+            env["DATABASE_URL"] = db_url
+        if metrics_port is not None:
+            env["METRICS_ADDR"] = f"127.0.0.1:{metrics_port}"
         env.update({k: str(v) for k, v in settings.items()})
-        run = BotProcess(env, self.tmp_path / f"bot-{len(self.runs) + 1}.log", port)
+        return env
+
+    def start(self, db_url: str, *, wait: bool = True, **settings: Any) -> BotProcess:
+        """Start the bot on db_url; keyword settings override BASE_ENV (e.g. OUTBOUND_RATE=50)."""
+        port = free_port()
+        run = BotProcess(self.env(db_url, port, **settings),
+                         self.tmp_path / f"bot-{len(self.runs) + 1}.log", port)
         self.runs.append(run)
         if wait:
             run.wait_ready()
         return run
+
+    def start_webhook(self, db_url: str, *, port: int | None = None, wait: bool = True,
+                      **settings: Any) -> BotProcess:
+        """Start a webhook instance (`bot.py webhook`) on db_url, listening on 127.0.0.1:port
+        (a free one by default; `run.webhook_port` tells which); with wait, until /readyz is
+        200. The secret is WEBHOOK_SECRET; keyword settings override as in start()."""
+        metrics_port = free_port()
+        webhook_port = port or free_port()
+        env = self.env(db_url, metrics_port, WEBHOOK_LISTEN=f"127.0.0.1:{webhook_port}",
+                       **settings)
+        run = BotProcess(env, self.tmp_path / f"bot-{len(self.runs) + 1}.log", metrics_port,
+                         args=("webhook",), webhook_port=webhook_port)
+        self.runs.append(run)
+        if wait:
+            run.wait_webhook_ready()
+        return run
+
+    def bot_py(self, *args: str, db_url: str | None = None, timeout: float = 60.0,
+               **settings: Any) -> subprocess.CompletedProcess:
+        """Run `python bot.py <args>` to completion with this launcher's environment (for
+        set-webhook, delete-webhook; `run` and `webhook` go through start/start_webhook)."""
+        env = self.env(db_url, **settings)
+        env.setdefault("METRICS_ADDR", "off")
+        return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
 
     def close(self, failed: bool) -> None:
         for run in self.runs:

@@ -59,7 +59,7 @@ def notify_socket() -> Iterator[NotifySocket]:
 def test_ready_once_polling_starts_and_watchdog_pings_only_while_healthy(
         emu, launcher, private_db, notify_socket):
     """READY=1 (with STATUS=polling) arrives once, after the bot prepared polling (its
-    deleteWebhook call) and with getUpdates under way; WATCHDOG=1 arrives every half
+    getWebhookInfo check) and with getUpdates under way; WATCHDOG=1 arrives every half
     WATCHDOG_USEC while healthy, stops while the database is down and resumes after."""
     dev, db_url = private_db
     calls = record_calls(emu)
@@ -69,7 +69,7 @@ def test_ready_once_polling_starts_and_watchdog_pings_only_while_healthy(
     assert len(ready) == 1
     message = next(msg for t, msg in notify_socket.messages if t == ready[0])
     assert "STATUS=polling" in message.splitlines()
-    prepared = [t for t, method, _ in calls if method == "deleteWebhook"]
+    prepared = [t for t, method, _ in calls if method == "getWebhookInfo"]
     assert prepared and prepared[0] < ready[0]
     wait_until(lambda: any(m == "getUpdates" for _, m, _ in calls), 5, "getUpdates")
 

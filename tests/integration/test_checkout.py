@@ -16,6 +16,7 @@ from psycopg2.extras import Json
 from fitclub.db.pool import Pool
 from fitclub.db.queries import Q
 from fitclub.locales import t
+from fitclub.runtime import intake as intake_module
 from fitclub.runtime import poller as poller_module
 from fitclub.runtime.chat_queue import ChatQueue
 from fitclub.runtime.checkout import GENERIC_REASON, CheckoutLane, reason_line
@@ -200,16 +201,16 @@ def test_a_query_that_cannot_be_checked_is_refused_with_the_generic_line_in_time
 
 def test_a_batch_the_database_will_not_store_is_refused_at_once_and_recorded_later(
         db_url, emu, rig, monkeypatch):
-    stored = poller_module.store_updates
+    stored = intake_module.store_updates
     refusals = {"left": 12}  # about 6 s of the poller's backoff
 
-    def failing(pool, updates):
+    def failing(pool, updates, **kwargs):
         if any("pre_checkout_query" in u for u in updates) and refusals["left"] > 0:
             refusals["left"] -= 1
             raise psycopg2.OperationalError("the database is away")
-        return stored(pool, updates)
+        return stored(pool, updates, **kwargs)
 
-    monkeypatch.setattr(poller_module, "store_updates", failing)
+    monkeypatch.setattr(intake_module, "store_updates", failing)
     monkeypatch.setattr(Poller, "_retrying", _fast_retrying(Poller._retrying))
     check = Checks(None)
     r = rig(check)

@@ -7,40 +7,39 @@ batch and retries; it never asks for more until the batch is safe.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg2
-from psycopg2.extras import Json, execute_values
 from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 
 from fitclub.db.pool import Pool, is_transient
 from fitclub.db.queries import Q
 from fitclub.logs import describe
-from fitclub.runtime.raw_updates import classify
+
+# Re-exported: they were defined here before the intake step was shared with the webhook.
+from fitclub.runtime.intake import (  # noqa: F401
+    CHECKOUT_KIND,
+    STORE_DEADLINE,
+    CheckoutHandoff,
+    Intake,
+    store_updates,
+)
 from fitclub.runtime.telegram import BotApi, NetworkError, TelegramError
 
 log = logging.getLogger(__name__)
-
-#: Seconds a batch holding pre-checkout queries may take to store before they are refused
-#: (Telegram gives 10 s for the answer; the lane then answers within a second).
-STORE_DEADLINE = 3.0
 
 # The update kinds the bot asks Telegram for in getUpdates. Telegram remembers the last list it
 # was given; a kind missing here never reaches the bot.
 # To handle a new kind: add it here, register its handler, and make sure classify() finds its
 # chat or user (docs/architecture.md, "An update's path").
 # `pre_checkout_query` is not run by the workers: the checkout lane (runtime/checkout.py) gets
-# it straight from the poller once it is stored.
+# it straight from the intake (runtime/intake.py) once it is stored, in webhook mode too.
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member",
                    "channel_post", "pre_checkout_query")
-
-#: The kind the checkout lane answers (Telegram gives 10 s for it).
-CHECKOUT_KIND = "pre_checkout_query"
 
 
 class FatalPollError(Exception):
@@ -49,66 +48,6 @@ class FatalPollError(Exception):
     def log_line(self) -> str:
         """The fixed words (fitclub.logs.describe)."""
         return str(self)
-
-
-def _without_nul(value: Any) -> Any:
-    # PostgreSQL's jsonb cannot hold U+0000; Telegram text occasionally carries it.
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {k: _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
-
-
-def store_updates(pool: Pool, updates: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Insert updates into inbox in one transaction; returns (update_id, chat_id) of new ones.
-
-    A batch PostgreSQL refuses as data (not as an outage) is stored row by row instead, and
-    a row it still refuses is recorded as failed, so one odd update never stops polling.
-    """
-    rows = []
-    for raw in updates:
-        kind, chat_id = classify(raw)
-        upd = _without_nul(raw) if "\\u0000" in json.dumps(raw) else raw
-        rows.append((upd["update_id"], chat_id, kind, Json(upd)))
-
-    def run(conn, batch=rows):
-        with conn.cursor() as cur:
-            return execute_values(cur, Q["inbox.insert_many"], batch, fetch=True)
-
-    try:
-        return pool.run_alone(run)  # one statement (a batch is at most 100 rows)
-    except psycopg2.DataError:
-        log.warning("a batch of %s updates was refused as data; storing one by one", len(rows))
-    stored = []
-    for row in rows:
-        try:
-            stored += pool.run(lambda conn, row=row: run(conn, [row]))
-        except psycopg2.DataError as exc:
-            log.error("update %s cannot be stored (%s); recorded as failed", row[0],
-                      describe(exc), extra={"update_id": row[0]})
-
-            def record(conn, row=row, exc=exc):
-                with conn.cursor() as cur:
-                    cur.execute(Q["inbox.insert_unstorable"], {
-                        "update_id": row[0], "chat_id": row[1], "kind": row[2],
-                        "payload": Json({"update_id": row[0]}),
-                        "error": f"unstorable: {exc}"[:500]})
-
-            pool.run(record)
-    return stored
-
-
-class CheckoutHandoff(Protocol):
-    """Where the poller hands pre_checkout queries (runtime/checkout.CheckoutLane)."""
-
-    def submit(self, updates: list[dict[str, Any]], received: float) -> None:
-        """Stored updates to answer now (received: time.monotonic() of their getUpdates)."""
-
-    def unstored(self, updates: list[dict[str, Any]], received: float) -> None:
-        """Updates the database would not take: refuse them rather than let 10 s pass."""
 
 
 class Poller:
@@ -128,6 +67,7 @@ class Poller:
                  checkout: CheckoutHandoff | None = None) -> None:
         self.pool = pool
         self.checkout = checkout
+        self.intake = Intake(pool=pool, on_stored=on_stored, checkout=checkout, metrics=metrics)
         self.api = api
         self.on_stored = on_stored
         self.backlog = backlog
@@ -266,53 +206,10 @@ class Poller:
             self._store(updates, received)
 
     def _store(self, updates: list[dict[str, Any]], received: float) -> None:
-        """Store a batch (waiting out an outage), move the offset, hand the batch on."""
-        classified = [(u["update_id"], *classify(u)) for u in updates]
-        if self.metrics:
-            for _update_id, kind, _chat_id in classified:
-                self.metrics.updates_received.labels(kind).inc()
-        checkouts = [u for u, (_, kind, _) in zip(updates, classified, strict=True)
-                     if kind == CHECKOUT_KIND] if self.checkout else []
-        # Telegram waits 10 s for a pre-checkout answer; a database that fails or is merely
-        # slow to store the batch (a lock, retries) must not eat it. Refused once, at the
-        # first failure or at STORE_DEADLINE, whichever comes first; recorded once stored.
-        guard, state = threading.Lock(), {"refused": False, "stored": False}
-
-        def refuse_once() -> None:
-            with guard:
-                if state["refused"] or state["stored"]:
-                    return
-                state["refused"] = True
-            self.checkout.unstored(checkouts, received)
-
-        timer = None
-        if checkouts:
-            timer = threading.Timer(max(0.0, STORE_DEADLINE - (time.monotonic() - received)),
-                                    refuse_once)
-            timer.daemon = True
-            timer.start()
-        try:
-            for attempt in self._retrying():
-                with attempt:
-                    try:
-                        store_updates(self.pool, updates)
-                    except Exception:
-                        if checkouts:
-                            refuse_once()
-                        raise
-        finally:
-            with guard:
-                state["stored"] = True  # or given up: no refusal from the timer after this
-            if timer is not None:
-                timer.cancel()
+        """Store a batch (waiting out an outage), hand it on, move the offset."""
+        self.intake.take(updates, received, self._retrying())
         self.offset = max(u["update_id"] for u in updates) + 1
         self._offset_since = time.monotonic()
-        if checkouts:
-            self.checkout.submit(checkouts, received)  # before the workers hear of the rest
-        # Every chat of the batch, not only rows this insert created: after a commit whose
-        # acknowledgement was lost, the retry inserts nothing, yet the rows need workers.
-        self.on_stored([(update_id, chat_id) for update_id, kind, chat_id in classified
-                        if not (self.checkout and kind == CHECKOUT_KIND)])
 
     def _count(self, reason: str) -> None:
         if self.metrics:
