@@ -1,6 +1,7 @@
-"""Backup and restore as docs/deployment.md tells it: `pg_dump -Fc` of the bot's database,
-`pg_restore` into a fresh database on a fresh server, and the bot run on the copy answers a
-member with the restored data."""
+"""Backup and restore as docs/deployment.md tells it: `pg_dump -Fc` of the bot's database as
+its owner role, `pg_restore` into a fresh database on a fresh server prepared with
+deploy/roles.sql, and the bot, logged in as its own role, answers a member with the restored
+data."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tests import factories
-from tests.e2e.harness import query
+from tests.e2e.harness import ROOT, query
 from tests.e2e.session import Person, buttons
 
 
@@ -22,6 +23,21 @@ def pg_tool(dev: DevPostgres, name: str, *args: str) -> subprocess.CompletedProc
     major version or a newer one)."""
     return subprocess.run([str(dev.bindir / name), *args], capture_output=True, text=True,
                           timeout=300, check=False)
+
+
+ROLES_SQL = ROOT / "deploy" / "roles.sql"
+
+
+def as_role(url: str, role: str) -> str:
+    """The same database, logged in as another role (the test servers trust 127.0.0.1)."""
+    return url.replace("postgresql://fitclub@", f"postgresql://{role}@", 1)
+
+
+def prepared_database(dev: DevPostgres) -> str:
+    """A new database `fitclub` with the deployment's roles, as the superuser sets it up."""
+    url = dev.create_database("fitclub")
+    query(url, ROLES_SQL.read_text())
+    return url
 
 
 def club(db_url: str, telegram_id: int) -> dict[str, int]:
@@ -52,7 +68,7 @@ def test_a_restored_dump_serves_members_on_a_fresh_server(emu, launcher, tmp_pat
     anna = Person(emu, "Anna")
     dump = tmp_path / "fitclub.dump"
     with DevPostgres() as old:
-        source = old.create_database("fitclub")
+        source = as_role(prepared_database(old), "fitclub_owner")
         Migrator(source).migrate()
         ids = club(source, anna.id)
         before = counts(source)
@@ -62,14 +78,16 @@ def test_a_restored_dump_serves_members_on_a_fresh_server(emu, launcher, tmp_pat
     assert dump.stat().st_size > 0
 
     with DevPostgres() as new:
-        target = new.create_database("fitclub")
+        target = as_role(prepared_database(new), "fitclub_owner")
         done = pg_tool(new, "pg_restore", "--exit-on-error", "--single-transaction",
-                       f"--dbname={target}", str(dump))
+                       "--no-owner", f"--dbname={target}", str(dump))
         assert done.returncode == 0, done.stderr
         assert counts(target) == before
         assert Migrator(target).status()[1] == [], "the restored schema has pending migrations"
+        assert query(target, "SELECT DISTINCT tableowner FROM pg_tables"
+                             " WHERE schemaname = 'public'") == [("fitclub_owner",)]
 
-        launcher.start(target)
+        launcher.start(as_role(target, "fitclub_bot"))
         (mine,) = anna.send("/bookings")
         assert "My bookings" in mine["text"]
         assert any("Yoga" in label for row in buttons(mine) for label in row)
