@@ -1,7 +1,8 @@
 """The bot as the end-to-end tests run it: the real app and handlers plus the probe handlers.
 
 Settings come from the environment, exactly as `python bot.py run` reads them; with the
-argument `webhook` it runs as `python bot.py webhook` does.
+argument `webhook` it runs as `python bot.py webhook` does, with `--no-polling` as
+`python bot.py run --no-polling`.
 """
 
 import sys
