@@ -4,6 +4,7 @@ command migrates a real database from its own copy of the migrations."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -59,10 +60,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = dist.glob("fitclub_bot-*.whl")
     site = base / "site"
-    done = _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-                 "--disable-pip-version-check", "--target", str(site), str(wheel)], cwd=base)
+    done = _install(wheel, site, f"--hash=sha256:{_sha256(wheel)}")
     assert done.returncode == 0, done.stderr[-3000:]
     yield Installed(wheel, site, site / "bin" / "fitclub-bot")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _install(wheel: Path, site: Path, hashes: str) -> subprocess.CompletedProcess:
+    """pip install as the docs say (--require-hashes --no-deps), of a one-line lock."""
+    lock = site.parent / f"{site.name}.lock"
+    lock.write_text(f"fitclub-bot @ {wheel.as_uri()} {hashes}\n", encoding="utf-8")
+    return _run([sys.executable, "-m", "pip", "install", "--require-hashes", "--no-deps",
+                 "--no-index", "-q", "--disable-pip-version-check", "--target", str(site),
+                 "-r", str(lock)], cwd=site.parent)
 
 
 def _wheel_files(wheel: Path) -> dict[str, bytes]:
@@ -162,3 +175,14 @@ def test_the_installed_command_migrates_a_database_from_its_own_copy(installed, 
         == names
     again = _run([str(installed.command), "migrate", "--status"], cwd=tmp_path, env=env)
     assert again.stdout.splitlines()[-1] == "up to date"
+
+
+@pytest.mark.parametrize(("hashes", "says"), [
+    (f"--hash=sha256:{'0' * 64}", "DO NOT MATCH THE HASHES"),
+    ("", "Hashes are required in --require-hashes mode"),
+])
+def test_an_install_with_required_hashes_refuses_a_file_the_lock_does_not_vouch_for(
+        installed, tmp_path, hashes, says):
+    done = _install(installed.wheel, tmp_path / "site", hashes)
+    assert (done.returncode != 0, says in done.stderr) == (True, True), done.stderr
+    assert not (tmp_path / "site" / "fitclub").exists()
