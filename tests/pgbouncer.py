@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg2
 import psycopg2.extras
@@ -183,6 +184,20 @@ class PgBouncer:
         if user not in self.users:
             self.add_user(user)
         return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+
+    def route(self, url: str) -> str:
+        """`url` through PgBouncer when it names a database of this server (same role and
+        database; query parameters kept), else `url` unchanged."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres") or parts.password is not None:
+            return url
+        if parts.hostname not in ("127.0.0.1", "localhost") or parts.port != self.dev.port:
+            return url
+        dbname = parts.path.lstrip("/")
+        if not dbname:
+            return url
+        through = self.url(dbname, user=parts.username)
+        return f"{through}?{parts.query}" if parts.query else through
 
     def admin_url(self) -> str:
         """libpq URL of the admin console."""

@@ -2,19 +2,53 @@
 
 Every bot process is killed by pid at teardown, and when a test fails the tail of each bot
 log is printed with the failure.
+
+With FITCLUB_TEST_PGBOUNCER=1 (`make test-pgbouncer`) every bot process gets its DATABASE_URL
+through a PgBouncer in transaction pooling in front of the session's server (the tests' own
+checks still go straight to PostgreSQL); a database of another server (a test's private one)
+stays direct.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tests.e2e.harness import Launcher
+from tests.pgbouncer import PgBouncer
 from tgemu import Emulator
+
+SWITCH = "FITCLUB_TEST_PGBOUNCER"
+
+
+def through_pgbouncer(environ: dict[str, str] | os._Environ = os.environ) -> bool:
+    """Whether the switch asks for PgBouncer; anything but empty, 0 or 1 is refused."""
+    value = environ.get(SWITCH, "").strip()
+    if value not in ("", "0", "1"):
+        raise pytest.UsageError(f"{SWITCH} must be 1 (through PgBouncer) or 0, not {value!r}")
+    return value == "1"
+
+
+class BouncedLauncher(Launcher):
+    """A Launcher whose bot processes reach the session's server through PgBouncer."""
+
+    def __init__(self, tmp_path: Path, emu: Emulator, bouncer: PgBouncer) -> None:
+        super().__init__(tmp_path, emu)
+        self.bouncer = bouncer
+
+    def env(self, db_url: str | None, metrics_port: int | None = None,
+            **settings: Any) -> dict[str, str]:
+        """The bot's environment, its DATABASE_URL through PgBouncer."""
+        env = super().env(db_url, metrics_port, **settings)
+        if env.get("DATABASE_URL"):
+            env["DATABASE_URL"] = self.bouncer.route(env["DATABASE_URL"])
+        return env
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -39,7 +73,10 @@ def emu() -> Iterator[Emulator]:
 @pytest.fixture
 def launcher(request, tmp_path: Path, emu: Emulator) -> Iterator[Launcher]:
     """Starts bot processes; kills them all at teardown and prints their logs on failure."""
-    bots = Launcher(tmp_path, emu)
+    if through_pgbouncer():
+        bots: Launcher = BouncedLauncher(tmp_path, emu, request.getfixturevalue("pgbouncer"))
+    else:
+        bots = Launcher(tmp_path, emu)
     try:
         yield bots
     finally:

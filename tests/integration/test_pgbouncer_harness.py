@@ -77,3 +77,16 @@ def test_show_refuses_anything_but_a_subject(pgbouncer):
     with pytest.raises(PgBouncerError):
         pgbouncer.show("POOLS; SHUTDOWN")
     assert pgbouncer.show("VERSION")
+
+
+def test_route_sends_urls_of_its_server_through_it_and_leaves_others(pgbouncer):
+    port = pgbouncer.dev.port
+    assert pgbouncer.route(f"postgresql://fitclub@127.0.0.1:{port}/db1") == pgbouncer.url("db1")
+    assert pgbouncer.route(f"postgresql://fitclub_bot@127.0.0.1:{port}/db1?sslmode=disable") \
+        == pgbouncer.url("db1", user="fitclub_bot") + "?sslmode=disable"
+    assert "fitclub_bot" in pgbouncer.users
+    for other in (f"postgresql://fitclub@127.0.0.1:{port + 1}/db1",  # another server
+                  f"postgresql://fitclub:secret@127.0.0.1:{port}/db1",  # a password to check
+                  f"postgresql://fitclub@127.0.0.1:{port}/",  # no database
+                  "host=127.0.0.1 dbname=db1"):  # not a URL
+        assert pgbouncer.route(other) == other
