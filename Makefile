@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint bench venv lock tgemu clean screenshots
 
 LOCKS := requirements.lock requirements-dev.lock
-UV_COMPILE := $(VENV)/bin/uv pip compile -q --generate-hashes --strip-extras --python-version 3.11 \
-	--override requirements-overrides.txt --custom-compile-command "make lock" $(UPGRADE)
+# The same lock wherever it is made: resolved for Linux and Python 3.11, the servers' platform.
+UV_COMPILE := $(VENV)/bin/uv pip compile -q --generate-hashes --strip-extras \
+	--python-version 3.11 --python-platform linux --override requirements-overrides.txt \
+	--custom-compile-command "make lock" $(UPGRADE)
 
 # A fresh .venv holding exactly the lock, every file checked against its hash. --no-deps: the lock
 # is complete by itself and leaves out what requirements-overrides.txt drops.
