@@ -13,8 +13,8 @@ log = logging.getLogger(__name__)
 EXIT_CONFIG = 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bot.py", description="FitClub Telegram bot")
+def _parser(prog: str = "bot.py") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="FitClub Telegram bot")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the bot with long polling")
     r.add_argument("--no-polling", action="store_true",
@@ -42,9 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], prog: str = "bot.py") -> int:
     """Run one command; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     commands = {"migrate": _migrate, "run": _run, "webhook": _webhook, "demo": _demo,
                 "set-webhook": _webhook_call, "delete-webhook": _webhook_call}
     try:
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
 
 def console() -> int:
     """The `fitclub-bot` command of the installed package: bot.py's commands and exit codes."""
-    return main(sys.argv[1:])
+    return main(sys.argv[1:], prog="fitclub-bot")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -147,12 +147,13 @@ def test_the_installed_command_imports_the_installed_package(installed, tmp_path
 def test_the_installed_command_shows_its_help(installed, tmp_path):
     shown = _run([str(installed.command), "--help"], cwd=tmp_path, env=_env(installed.site))
     assert shown.returncode == 0, shown.stderr
-    for command in ("run", "migrate", "demo"):
+    assert shown.stdout.startswith("usage: fitclub-bot ")
+    for command in ("run", "webhook", "set-webhook", "delete-webhook", "migrate", "demo"):
         assert command in shown.stdout
 
 
 @pytest.mark.parametrize(("args", "env", "code", "says"), [
-    (["nonsense"], {}, 2, "invalid choice"),
+    (["nonsense"], {}, 2, "fitclub-bot: error: argument command: invalid choice"),
     (["migrate", "--status"], {}, 2, "DATABASE_URL"),
 ])
 def test_the_installed_command_exits_like_bot_py_on_bad_input(installed, tmp_path, args, env,
