@@ -228,6 +228,8 @@ def test_every_package_the_locked_ones_need_is_locked_or_dropped():
     missing = {f"{name} needs {norm(req.name)}" for name in dev
                for req in _active(dists[name], extras[name]) if norm(req.name) not in dev}
     assert sorted(m for m in missing if m.split()[-1] not in dropped()) == []
+    # and each override still drops something a locked package declares (else it is stale)
+    assert {m.split()[-1] for m in missing} == dropped()
 
 
 def test_make_installs_the_lock_with_hashes_before_demo_and_test():
