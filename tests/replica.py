@@ -19,9 +19,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 from fitclub.devdb import SUPERUSER, DevPostgres, _die_with_parent, free_port
 from tests.e2e.harness import wait_until
@@ -163,3 +165,12 @@ class Standby:
     def __exit__(self, *exc: object) -> None:
         self.destroy()
 
+
+
+def standby_of(server) -> Iterator[Standby]:
+    """For a fixture: a standby of the tests' session server (`tests.conftest.Server`),
+    destroyed at teardown; skipped when the server is not one of ours (TEST_DATABASE_URL)."""
+    if server.dev is None:
+        pytest.skip("TEST_DATABASE_URL is set: no server of our own to stream from")
+    with Standby(server.dev) as made:
+        yield made

@@ -19,7 +19,7 @@ from fitclub.db.replica import PRIMARY, REPLICA, Read, Replica, read
 from fitclub.devdb import free_port
 from fitclub.services import audit_log, reports
 from tests import factories
-from tests.replica import Standby
+from tests.replica import Standby, standby_of
 
 TZ = ZoneInfo("Europe/Berlin")
 
@@ -27,10 +27,7 @@ TZ = ZoneInfo("Europe/Berlin")
 @pytest.fixture
 def standby(pg_server) -> Iterator[Standby]:
     """A streaming standby of the session's server, destroyed (by pid) at teardown."""
-    if pg_server.dev is None:
-        pytest.skip("TEST_DATABASE_URL is set: no server of our own to stream from")
-    with Standby(pg_server.dev) as made:
-        yield made
+    yield from standby_of(pg_server)
 
 
 @pytest.fixture
