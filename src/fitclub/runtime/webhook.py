@@ -44,7 +44,7 @@ def store_retrying(seconds: float = STORE_SECONDS) -> Retrying:
         retry=retry_if_exception(lambda e: is_transient(e)
                                  or isinstance(e, psycopg2.OperationalError)),
         stop=stop_after_delay(seconds),
-        wait=wait_exponential_jitter(initial=0.1, max=1.0),
+        wait=wait_exponential_jitter(multiplier=0.1, max=1.0),
         reraise=True,
         before_sleep=lambda rs: log.warning(
             "webhook: database unavailable (%s); retrying", describe(rs.outcome.exception())),
@@ -227,6 +227,7 @@ class WebhookServer:
         self._map: dict[int, Any] = {}
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def start(self) -> None:
         """Bind and serve (from a thread); returns once the socket listens."""
@@ -261,6 +262,9 @@ class WebhookServer:
     def stop(self, timeout: float) -> bool:
         """Drain (503 for new updates, stores under way finish), then close; False if some
         were still being stored at the timeout."""
+        if self._stopped:
+            return True
+        self._stopped = True
         drained = self.app.drain(timeout)
         if not drained:
             log.warning("webhook: %s updates still being stored at the shutdown timeout; "
