@@ -15,7 +15,16 @@ import pytest
 from fitclub.config import Settings
 from fitclub.db.migrate import SQL_DIR, Migrator, discover
 from fitclub.db.pool import Pool
-from tests.db_roles import BOT, OWNER, ROLES_SQL, RolesDb, cli_migrate, run_roles_sql, set_up
+from tests.db_roles import (
+    BOT,
+    DBNAME,
+    OWNER,
+    ROLES_SQL,
+    RolesDb,
+    cli_migrate,
+    run_roles_sql,
+    set_up,
+)
 from tests.helpers import query
 
 
@@ -118,9 +127,40 @@ def test_other_roles_may_not_connect(roles_db):
         psycopg2.connect(stranger)
 
 
-def test_roles_sql_may_run_again(roles_db):
+PRIVILEGES = """
+    SELECT c.relname, c.relacl::text, pg_get_userbyid(c.relowner)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' ORDER BY 1"""
+DEFAULTS = "SELECT defaclobjtype, defaclacl::text FROM pg_default_acl ORDER BY 1"
+DATABASE = "SELECT datacl::text FROM pg_database WHERE datname = current_database()"
+
+
+def test_roles_sql_run_again_changes_nothing(roles_db):
+    before = [query(roles_db.admin_url, q) for q in (PRIVILEGES, DEFAULTS, DATABASE)]
     run_roles_sql(roles_db.admin_url)
-    assert query(roles_db.bot_url, "SELECT count(*) FROM members") == [(0,)]
+    assert [query(roles_db.admin_url, q) for q in (PRIVILEGES, DEFAULTS, DATABASE)] == before
+
+
+def test_a_database_migrated_by_another_role_is_handed_to_the_owner(private_pg, tmp_path):
+    """As docs/operations.md says: REASSIGN OWNED BY that role, then roles.sql again."""
+    admin_url = private_pg.create_database(DBNAME)
+    _as(admin_url, "CREATE ROLE legacy LOGIN; GRANT CREATE ON SCHEMA public TO legacy")
+    legacy_url = admin_url.replace("fitclub@", "legacy@", 1)
+    Migrator(legacy_url).migrate()
+    run_roles_sql(admin_url)
+    _as(admin_url, f"REASSIGN OWNED BY legacy TO {OWNER}")
+    run_roles_sql(admin_url)
+    bot_url = admin_url.replace("fitclub@", f"{BOT}@", 1)
+    assert query(bot_url, "SELECT nextval(pg_get_serial_sequence('members', 'id'))") == [(1,)]
+    _as(bot_url, "DELETE FROM outbox")
+    later = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, later)
+    (later / "9999_later_table.sql").write_text("CREATE TABLE later_things (id int);\n")
+    owner_url = admin_url.replace("fitclub@", f"{OWNER}@", 1)
+    assert [m.name for m in Migrator(owner_url, later).migrate()] == ["9999_later_table.sql"]
+    _as(bot_url, "INSERT INTO later_things VALUES (1)")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        _as(bot_url, "DROP TABLE members")
 
 
 def test_the_roles_statement_timeout_is_the_bots_so_no_set_local_is_sent(roles_db):
