@@ -3,8 +3,11 @@ the way the bot does (runtime.pictures, its drawing process) and prints what it 
 
 from __future__ import annotations
 
+import ctypes
 import json
+import mmap
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -13,9 +16,12 @@ from fitclub.screens import activity
 
 
 def drawn_at_idle_priority(key: tuple) -> bytes:
-    """In the drawing process: one byte saying whether it runs at SCHED_IDLE, then the PNG."""
+    """In the drawing process: one byte saying whether it runs at SCHED_IDLE, four with its
+    peak memory in MB, then the PNG."""
     idle = os.sched_getscheduler(0) == os.SCHED_IDLE
-    return bytes([idle]) + activity.draw(key)
+    png = activity.draw(key)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return bytes([idle]) + peak_mb.to_bytes(4, "big") + png
 
 
 def main() -> int:
@@ -29,12 +35,30 @@ def main() -> int:
     finally:
         renderer._close_drawer()
     cache = Path(os.environ["MPLCONFIGDIR"])
-    json.dump({"idle": bool(result[0]), "png": result[1:9] == b"\x89PNG\r\n\x1a\n",
-               "png_bytes": len(result) - 1, "uid": os.getuid(),
+    idle, peak_mb, png = bool(result[0]), int.from_bytes(result[1:5], "big"), result[5:]
+    json.dump({"wx_refused": _wx_refused(), "drawing_process_mb": peak_mb,
+               "idle": idle, "png": png[:8] == b"\x89PNG\r\n\x1a\n",
+               "png_bytes": len(png), "uid": os.getuid(),
                "font_cache": sorted(p.name for p in cache.glob("fontlist-*.json")),
                "umask": oct(os.umask(0o077)), "writable": _writable(),
                "proc": sorted(os.listdir("/proc"))}, sys.stdout)
     return 0
+
+
+def _wx_refused() -> dict[str, bool]:
+    """Whether memory both writable and executable is refused (MemoryDenyWriteExecute)."""
+    refused = {}
+    try:
+        mmap.mmap(-1, 4096, prot=mmap.PROT_WRITE | mmap.PROT_EXEC).close()
+        refused["mmap"] = False
+    except PermissionError:
+        refused["mmap"] = True
+    libc = ctypes.CDLL(None, use_errno=True)
+    page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+    refused["mprotect"] = libc.mprotect(ctypes.c_void_p(address), 4096,
+                                        mmap.PROT_READ | mmap.PROT_EXEC) != 0
+    return refused
 
 
 def _writable() -> list[str]:

@@ -14,7 +14,10 @@ mount namespace of the bot's own (`unshare --mount`):
 - WorkingDirectory= and ExecStart= from the unit (/opt/fitclub-bot rewritten to this checkout),
   the unit's Environment= lines, and nothing else of the caller's environment (`env -i`).
 
-Not emulated: the seccomp filters (SystemCallFilter, RestrictAddressFamilies,
+- MemoryDenyWriteExecute=yes: the seccomp filter systemd 252 installs for it
+  (tests/e2e/mdwe.py), put on the process before it execs the bot.
+
+Not emulated: the other seccomp filters (SystemCallFilter, RestrictAddressFamilies,
 SystemCallArchitectures), namespace and realtime restrictions, PrivateUsers, PrivateDevices,
 DevicePolicy, the ProtectKernel*/ProtectClock/ProtectHostname settings, MemoryMax and
 TasksMax (cgroups), and sd_notify (tests/e2e/test_runtime_systemd.py covers it).
@@ -45,6 +48,7 @@ from tests.e2e.session import Person
 UNIT = ROOT / "systemd" / "fitclub-bot.service"
 APP_DIR = "/opt/fitclub-bot"
 USER = "nobody"
+MDWE = ROOT / "tests" / "e2e" / "mdwe.py"
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"),
@@ -105,6 +109,8 @@ def sandboxed(argv: list[str], settings: dict[str, str]) -> list[str]:
     `settings` (what /etc/fitclub-bot/env would hold)."""
     service = unit()
     env = {**unit_environment(), **settings}
+    if service.get("MemoryDenyWriteExecute") == "yes":
+        argv = [sys.executable, str(MDWE), *argv]
     return ["unshare", "--mount", "--propagation", "private", "--",
             "/bin/sh", "-c", SANDBOX, "sandbox", sys.base_prefix, USER,
             service["CacheDirectory"], here(service["WorkingDirectory"]),
@@ -131,6 +137,19 @@ def uid_of(pid: int) -> int:
         if line.startswith("Uid:"):
             return int(line.split()[1])
     raise AssertionError(f"no Uid line for {pid}")
+
+
+def peak_memory_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError(f"no VmHWM line for {pid}")
+
+
+def memory_max_mb() -> int:
+    value = unit()["MemoryMax"]
+    assert value.endswith(("M", "G")), value
+    return int(value[:-1]) * (1024 if value.endswith("G") else 1)
 
 
 def test_the_unit_runs_the_bot_from_the_checkout():
@@ -168,6 +187,9 @@ def test_the_bot_answers_a_member_inside_the_units_sandbox(emu, db_url, tmp_path
         assert query(db_url, "SELECT first_name FROM members WHERE telegram_id = %s",
                      (person.id,)) == [("Anna",)]
 
+        peak_mb = peak_memory_mb(bot.pid)
+        assert peak_mb < memory_max_mb() / 4, f"the bot grew to {peak_mb} MB"
+
         os.kill(bot.pid, signal.SIGTERM)
         assert bot.wait(30) == 0, log.read_text()
     text = log.read_text()
@@ -176,8 +198,9 @@ def test_the_bot_answers_a_member_inside_the_units_sandbox(emu, db_url, tmp_path
 
 
 def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
-    """The drawing process (spawned as the bot spawns it) runs at SCHED_IDLE, draws the PNG,
-    and matplotlib and fc-list keep their caches in the unit's cache directory, silently."""
+    """The drawing process (spawned as the bot spawns it) runs at SCHED_IDLE, draws the PNG
+    under MemoryDenyWriteExecute, and matplotlib and fc-list keep their caches in the unit's
+    cache directory, silently."""
     log = tmp_path / "probe.log"
     argv = [sys.executable, "-m", "tests.e2e.sandbox_probe"]
     # bot.py puts src/ on the path itself; the probe is run as a module of the checkout.
@@ -188,6 +211,9 @@ def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
     seen = json.loads(output)  # and nothing after it either (a warning, fontconfig's errors)
     assert seen["uid"] == pwd.getpwnam(USER).pw_uid
     assert seen["idle"] and seen["png"] and seen["png_bytes"] > 1000
+    # MemoryDenyWriteExecute was in force, and numpy and matplotlib drew under it.
+    assert seen["wx_refused"] == {"mmap": True, "mprotect": True}
+    assert seen["drawing_process_mb"] < memory_max_mb() / 4
     assert seen["font_cache"], "matplotlib kept no font cache in MPLCONFIGDIR"
     assert seen["umask"] == "0o77"
     # The sandbox is in effect: only the cache and the private /tmp are writable, and /proc

@@ -133,7 +133,7 @@ HARDENING = {
     "ProtectProc": "invisible", "ProcSubset": "pid", "ProtectClock": "yes",
     "ProtectHostname": "yes", "ProtectKernelLogs": "yes", "RestrictNamespaces": "yes",
     "RestrictRealtime": "yes", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
-    "SystemCallArchitectures": "native", "UMask": "0077",
+    "SystemCallArchitectures": "native", "UMask": "0077", "MemoryDenyWriteExecute": "yes",
 }
 
 
@@ -151,9 +151,8 @@ def test_bot_units_let_the_chart_process_lower_its_priority(unit):
     setting left out is named in the unit with its reason."""
     text = (SYSTEMD / unit).read_text()
     assert "@resources" not in " ".join(values(text, "SystemCallFilter"))
-    assert "MemoryDenyWriteExecute" not in "".join(f"{k}=" for k in parse(text)["Service"])
     reasons = [line for line in text.splitlines() if line.startswith("# - ")]
-    for left_out in ("MemoryDenyWriteExecute", "~@resources", "PrivateNetwork", "IPAddressDeny"):
+    for left_out in ("~@resources", "PrivateNetwork", "IPAddressDeny"):
         assert any(left_out in line for line in reasons), left_out
 
 
@@ -164,7 +163,6 @@ def test_migration_unit_runs_migrate_once_with_its_own_settings():
     assert shlex.split(service["ExecStart"]) == [PYTHON, "bot.py", "migrate"]
     assert values(text, "EnvironmentFile") == [
         "/etc/fitclub-bot/env", "-/etc/fitclub-bot/migrate.env"]
-    assert service["MemoryDenyWriteExecute"] == "yes"
     assert "@resources" in values(text, "SystemCallFilter")[1]
 
 
