@@ -3,7 +3,9 @@
 Each file runs in its own transaction, unless its first line is `-- migrate: no-transaction`
 (needed for CREATE INDEX CONCURRENTLY); such a file runs statement by statement.
 A session-level advisory lock keeps two migrators from applying the same file: run migrate
-against PostgreSQL directly, not through PgBouncer's transaction pooling.
+against PostgreSQL directly (MIGRATE_DATABASE_URL), not through PgBouncer's transaction
+pooling, which may run each statement on another server connection. Before each file the
+migrator checks that its connection still holds the lock, and stops if it does not.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ NO_TRANSACTION_MARK = "-- migrate: no-transaction"
 FILE_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any fixed number works; it only has to be the same for every migrator of this schema.
 LOCK_KEY = 0x46_49_54_43_4C_55_42  # "FITCLUB"
+LOCK_LOST = ("is MIGRATE_DATABASE_URL (or DATABASE_URL) going through PgBouncer? migrate must "
+             "reach PostgreSQL directly")
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -190,11 +194,15 @@ class Migrator:
                 if dry_run:
                     return pending
                 for mig in pending:
+                    self._check_lock(conn)
                     self._apply(conn, mig)
                 return pending
             finally:
                 with conn.cursor() as cur:
                     cur.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+                    if not cur.fetchone()[0]:
+                        log.warning("the migration lock was not held at the end; %s",
+                                    LOCK_LOST)
         finally:
             conn.close()
 
@@ -212,6 +220,15 @@ class Migrator:
                     raise MigrationError(
                         f"another migrate has held the migration lock for {self.lock_timeout:g}s")
                 time.sleep(0.1)
+
+    @staticmethod
+    def _check_lock(conn: psycopg2.extensions.connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
+                        " AND ((classid::bigint << 32) | objid::bigint) = %s)", (LOCK_KEY,))
+            if not cur.fetchone()[0]:
+                raise MigrationError(f"this connection lost the migration lock; {LOCK_LOST}")
 
     def _apply(self, conn: psycopg2.extensions.connection, mig: Migration) -> None:
         log.info("applying %s%s", mig.name, "" if mig.transactional else " (no transaction)")
