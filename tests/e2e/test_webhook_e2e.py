@@ -24,6 +24,7 @@ from tests.e2e.harness import (
     wait_until,
 )
 from tests.e2e.session import Person
+from tests.e2e.test_runtime_systemd import NotifySocket
 
 #: A provider token as @BotFather gives one for a provider's test mode (tgemu takes any).
 PROVIDER_TOKEN = "284685063:TEST:ZTJkZjE0YjZhNjcx"
@@ -67,6 +68,10 @@ def test_set_webhook_then_a_member_is_answered_through_the_webhook(emu, launcher
     assert stats["webhook_deliveries"] >= stream.total + 1
     assert [m for _, m, _ in calls if m == "getUpdates"] == []
     assert bot.alive()
+    # METRICS_ADDR's /healthz judges no poller here.
+    status, health = bot.healthz()
+    assert status == 200 and health["seconds_since_poll"] is None, health
+    assert bot.webhook_get("/healthz") == (200, '{"status": "ok", "database": true}\n')
 
 
 def test_run_refuses_to_poll_while_a_webhook_is_set_and_polls_once_deleted(
@@ -177,3 +182,32 @@ def test_sigterm_drains_the_instance_and_no_update_is_lost(emu, launcher, db_url
     wait_until(lambda: inbox_status(db_url).get("done") == 1, 20, "the held update done")
     wait_until(lambda: bot_texts(emu, user.id), 10, "the answer to the held update")
     assert bot_texts(emu, user.id) == ["ack 1"]
+
+
+def test_systemd_hears_ready_once_the_webhook_port_listens(launcher, db_url):
+    """READY=1 with STATUS=webhook arrives once, when /readyz already answers 200; the
+    watchdog is fed while healthy; SIGTERM sends STOPPING=1 and the exit code is 0."""
+    notify = NotifySocket()
+    try:
+        bot = launcher.start_webhook(db_url, wait=False, NOTIFY_SOCKET=notify.path,
+                                     WATCHDOG_USEC=1_000_000)
+        wait_until(lambda: notify.times("READY=1"), 20, "READY=1")
+        assert bot.readyz() == (200, {"status": "ready"})
+        message = next(msg for _, msg in notify.messages if "READY=1" in msg.splitlines())
+        assert "STATUS=webhook" in message.splitlines()
+        wait_until(lambda: len(notify.times("WATCHDOG=1")) >= 2, 10, "watchdog pings")
+        bot.signal(15)
+        assert bot.wait(30) == 0
+        assert notify.times("STOPPING=1")
+        assert len(notify.times("READY=1")) == 1
+    finally:
+        notify.close()
+
+
+def test_a_second_instance_cannot_take_a_port_in_use(launcher, db_url):
+    """Two instances on one WEBHOOK_LISTEN: the second says so and exits 1."""
+    first = launcher.start_webhook(db_url)
+    second = launcher.start_webhook(db_url, port=first.webhook_port, wait=False)
+    assert second.wait(30) == 1
+    assert "cannot listen on WEBHOOK_LISTEN" in second.log_text()
+    assert first.readyz()[0] == 200

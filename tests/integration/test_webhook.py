@@ -17,14 +17,19 @@ from typing import Any
 import psycopg2
 import pytest
 
+from fitclub.app import webhook_is_set
+from fitclub.config import Settings
 from fitclub.db.migrate import Migrator
 from fitclub.db.pool import Pool
+from fitclub.devdb import free_port
 from fitclub.runtime.intake import Intake
 from fitclub.runtime.webhook import WebhookApp, WebhookServer, store_retrying
 from tests.e2e.harness import wait_until
 from tests.helpers import query
+from tgemu import Emulator
 
 SECRET = "webhook-test-secret-" + "k" * 20
+TOKEN = "727272:" + "W" * 35
 MAX_BODY = 2048
 #: Text only a request body holds: it must never reach a log line.
 PRIVATE_TEXT = "Pelageya +7 900 123-45-67"
@@ -316,3 +321,20 @@ def test_other_methods_and_paths(rig, method, path, status):
 def test_a_webhook_app_needs_a_secret():
     with pytest.raises(ValueError, match="secret"):
         WebhookApp(secret="", max_body=MAX_BODY, take=lambda u: None, database_ok=lambda: True)
+
+
+def test_webhook_is_set_asks_get_webhook_info(monkeypatch):
+    """True once a URL is set, False once deleted, and False (polling goes on and finds out)
+    when the Bot API cannot be reached."""
+    with Emulator(global_rate=None, per_chat_rate=None) as emu:
+        settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN,
+                                      "TELEGRAM_API_URL": emu.base_url}, require=())
+        assert webhook_is_set(settings) is False
+        emu.call(TOKEN, "setWebhook", {"url": "http://127.0.0.1:9/webhook"})
+        assert webhook_is_set(settings) is True
+        emu.call(TOKEN, "deleteWebhook", {})
+        assert webhook_is_set(settings) is False
+    unreachable = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN,
+                                     "TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}"},
+                                    require=())
+    assert webhook_is_set(unreachable) is False
