@@ -36,7 +36,7 @@ def _arg_low(n: int) -> int:
 
 
 def filter_instructions() -> list[tuple[int, int, int, int]]:
-    """The filter, laid out with its jump targets checked."""
+    """The filter's instructions (code, jt, jf, k), jumps resolved from the labels."""
     deny = SECCOMP_RET_ERRNO | errno.EPERM
     allow = SECCOMP_RET_ALLOW
     labels: dict[str, int] = {}
@@ -45,6 +45,7 @@ def filter_instructions() -> list[tuple[int, int, int, int]]:
     def at(name: str) -> None:
         labels[name] = len(code)
 
+    # A system call of another ABI (i386 from an x86-64 process) is refused outright.
     code += [(LD_W_ABS, None, None, ARCH), (JEQ_K, "syscall", "deny", AUDIT_ARCH_X86_64)]
     at("syscall")
     code += [(LD_W_ABS, None, None, NR),

@@ -29,6 +29,7 @@ import configparser
 import contextlib
 import json
 import os
+import platform
 import pwd
 import shlex
 import shutil
@@ -51,8 +52,10 @@ USER = "nobody"
 MDWE = ROOT / "tests" / "e2e" / "mdwe.py"
 
 pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"),
-    reason="emulating the unit's sandbox needs root (mount namespaces, setpriv) and util-linux")
+    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv")
+    or platform.machine() != "x86_64",
+    reason="emulating the unit's sandbox needs root (mount namespaces, setpriv), util-linux "
+           "and x86-64 (the MemoryDenyWriteExecute filter is written for it)")
 
 # $1: the Python installation to keep reachable under a hidden /root or /home; then the
 # command, run as the unit's user with a clean environment.
