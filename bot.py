@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""FitClub bot entry point: python bot.py {run,migrate,demo}."""
+"""FitClub bot entry point: python bot.py {run,webhook,set-webhook,delete-webhook,migrate,demo}.
+
+`run` polls; `webhook` is one instance behind nginx (set-webhook points Telegram at it once);
+`python bot.py --help` lists every command and its options.
+"""
 
 import sys
 from pathlib import Path

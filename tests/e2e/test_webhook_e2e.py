@@ -8,8 +8,10 @@ import threading
 import time
 
 import psycopg2
+import pytest
 
 from fitclub.app import EXIT_WEBHOOK_SET, WEBHOOK_SET_LINE
+from fitclub.devdb import free_port
 from fitclub.locales import Texts
 from fitclub.runtime.poller import ALLOWED_UPDATES
 from tests import factories
@@ -80,7 +82,10 @@ def test_run_refuses_to_poll_while_a_webhook_is_set_and_polls_once_deleted(
     called neither getUpdates nor deleteWebhook; after `bot.py delete-webhook` it polls."""
     _set_webhook(launcher, "http://127.0.0.1:9/webhook")
     calls = record_calls(emu)
-    refused = launcher.start(db_url, wait=False)
+    # Nothing listens there: the check comes before the database is touched (an instance
+    # waiting for its database would exit 1 after a minute).
+    refused = launcher.start(f"postgresql://fitclub@127.0.0.1:{free_port()}/nowhere",
+                             wait=False)
     assert refused.wait(30) == EXIT_WEBHOOK_SET
     assert WEBHOOK_SET_LINE in refused.log_text()
     assert len([line for line in refused.log_text().splitlines() if "CRITICAL" in line]) == 1
@@ -88,7 +93,6 @@ def test_run_refuses_to_poll_while_a_webhook_is_set_and_polls_once_deleted(
     methods = {m for _, m, _ in calls}
     assert "getUpdates" not in methods and "deleteWebhook" not in methods
     assert _webhook_info(emu)["url"] == "http://127.0.0.1:9/webhook"
-    assert inbox_status(db_url) == {}
 
     deleted = launcher.bot_py("delete-webhook")
     assert deleted.returncode == 0, deleted.stderr
@@ -112,6 +116,31 @@ def test_set_webhook_needs_the_secret_and_reports_a_refusal(emu, launcher):
     assert refused.returncode == 1
     assert "HTTPS URL must be provided" in refused.stderr
     assert _webhook_info(emu)["url"] == ""
+
+
+def test_webhook_needs_the_secret(launcher, db_url):
+    """`bot.py webhook` without WEBHOOK_SECRET is a configuration error naming it (exit 2)."""
+    missing = launcher.bot_py("webhook", db_url=db_url, WEBHOOK_SECRET="")
+    assert missing.returncode == 2
+    assert "WEBHOOK_SECRET" in missing.stderr
+    assert launcher.env(None)["WEBHOOK_SECRET"] not in missing.stderr
+
+
+@pytest.mark.parametrize("command", ["set-webhook", "delete-webhook"])
+def test_drop_pending_updates_forgets_what_telegram_holds(emu, launcher, command):
+    """Without the flag the updates Telegram holds stay; with it they are dropped."""
+    user = emu.create_user("Held")
+    user.send_text(TOKEN, "one")
+    user.send_text(TOKEN, "two")
+    url = ("--url", "http://127.0.0.1:9/webhook") if command == "set-webhook" else ()
+    kept = launcher.bot_py(command, *url)
+    assert kept.returncode == 0, kept.stderr
+    assert _webhook_info(emu)["pending_update_count"] == 2
+    launcher.bot_py("delete-webhook")
+    dropped = launcher.bot_py(command, *url, "--drop-pending-updates")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "pending updates dropped" in dropped.stdout
+    assert _webhook_info(emu)["pending_update_count"] == 0
 
 
 def test_a_member_pays_in_webhook_mode(emu, launcher, db_url):
