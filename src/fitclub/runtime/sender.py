@@ -87,6 +87,7 @@ class Sender:
         self.limiter = SlidingWindowLimiter(rate)
         self.pacer = ChatPacer(per_chat_rate, burst=3)
         self.shared = SharedLimits(pool, rate, per_chat_rate, burst=3) if shared else None
+        self._shared_failing = threading.Event()
         self.thread_count = threads
         self.metrics = metrics
         self.lease = lease
@@ -205,7 +206,10 @@ class Sender:
             self._requeue(delivery, delay=0.0, attempted=0, error=None)
             return
         except _Wait as wait:
-            self.queue.push(delivery, wait.seconds)
+            if wait.seconds < self.lease / 4:
+                self.queue.push(delivery, wait.seconds)
+            else:  # a long pause another instance was told of: the row waits in the database
+                self._requeue(delivery, delay=wait.seconds, attempted=0, error=None)
             return
         except TelegramError as exc:
             self._on_error(delivery, exc)
@@ -250,10 +254,16 @@ class Sender:
         try:
             slot = self.shared.take(delivery.chat_id)
         except Exception as exc:
-            # Sending without it could break the limit the other instances keep.
-            log.warning("could not take a shared send slot (%s); the row waits %.0fs",
-                        describe(exc), SHARED_RETRY_SECONDS)
+            # Sending without it could break the limit the other instances keep. Said once
+            # per outage: every row would say it again each second.
+            if not self._shared_failing.is_set():
+                self._shared_failing.set()
+                log.warning("cannot take shared send slots (%s); sends wait until the "
+                            "database answers", describe(exc))
             raise _Wait(SHARED_RETRY_SECONDS) from exc
+        if self._shared_failing.is_set():
+            self._shared_failing.clear()
+            log.warning("shared send slots are taken again")
         if not slot.granted:
             raise _Wait(slot.wait)
         if slot.wait > 0 and self._stop.wait(slot.wait):
