@@ -1,4 +1,5 @@
-"""The bot run as systemd/fitclub-bot.service runs it, with the sandbox emulated.
+"""The bot run as systemd/fitclub-bot.service and fitclub-bot-webhook@.service run it, with
+their sandbox emulated.
 
 systemd cannot run units here, so the test builds the unit's sandbox by hand, as root, in a
 mount namespace of the bot's own (`unshare --mount`):
@@ -31,11 +32,15 @@ import json
 import os
 import platform
 import pwd
+import random
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,7 +48,15 @@ import pytest
 
 from fitclub.devdb import free_port
 from tests import factories
-from tests.e2e.harness import BASE_ENV, ROOT, TOKEN, query, record_calls, wait_until
+from tests.e2e.harness import (
+    BASE_ENV,
+    ROOT,
+    TOKEN,
+    WEBHOOK_SECRET,
+    query,
+    record_calls,
+    wait_until,
+)
 from tests.e2e.session import Person
 
 UNIT = ROOT / "systemd" / "fitclub-bot.service"
@@ -63,12 +76,13 @@ SANDBOX = r"""
 set -eu
 python_home=$1; user=$2; cache=$3; workdir=$4; shift 4
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/cache
-install -d -m 0700 -o "$user" -g "$(id -gn "$user")" "/var/cache/$cache"
+mkdir -p "/var/cache/$cache"
+chown "$user:$(id -gn "$user")" "/var/cache/$cache" && chmod 0700 "/var/cache/$cache"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 case "$python_home" in
   /root/*|/home/*)
     mkdir /tmp/.python && mount --bind "$python_home" /tmp/.python
-    top=/${python_home#/}; top=/${top#/}; top=${top%%/${top#/*/}}
+    top=/$(echo "$python_home" | cut -d/ -f2)
     mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$top"
     mkdir -p "$python_home" && mount --move /tmp/.python "$python_home"
     rmdir /tmp/.python;;
@@ -85,16 +99,21 @@ exec setpriv --reuid="$user" --regid="$(id -gn "$user")" --clear-groups --no-new
 """
 
 
-def unit() -> configparser.SectionProxy:
+def unit_text(path: Path = UNIT, instance: str = "") -> str:
+    """The unit file with its instance name (%i) filled in, as systemd reads an instance."""
+    return path.read_text().replace("%i", instance)
+
+
+def unit(path: Path = UNIT, instance: str = "") -> configparser.SectionProxy:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str
-    parser.read_string(UNIT.read_text())
+    parser.read_string(unit_text(path, instance))
     return parser["Service"]
 
 
-def unit_environment() -> dict[str, str]:
+def unit_environment(path: Path = UNIT, instance: str = "") -> dict[str, str]:
     """The unit's Environment= lines, and PATH as systemd sets it."""
-    lines = [line.split("=", 1)[1] for line in UNIT.read_text().splitlines()
+    lines = [line.split("=", 1)[1] for line in unit_text(path, instance).splitlines()
              if line.startswith("Environment=")]
     env = dict(line.split("=", 1) for line in lines)
     env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
@@ -107,11 +126,13 @@ def here(value: str) -> str:
         APP_DIR, str(ROOT))
 
 
-def sandboxed(argv: list[str], settings: dict[str, str]) -> list[str]:
-    """The command that runs argv in the emulated sandbox, with the unit's environment plus
-    `settings` (what /etc/fitclub-bot/env would hold)."""
-    service = unit()
-    env = {**unit_environment(), **settings}
+def sandboxed(argv: list[str], settings: dict[str, str], path: Path = UNIT,
+              instance: str = "") -> list[str]:
+    """The command that runs argv in the emulated sandbox of a unit (an instance of a template
+    when `instance` is given), with the unit's environment plus `settings` (what
+    /etc/fitclub-bot/env would hold)."""
+    service = unit(path, instance)
+    env = {**unit_environment(path, instance), **settings}
     if service.get("MemoryDenyWriteExecute") == "yes":
         argv = [sys.executable, str(MDWE), *argv]
     return ["unshare", "--mount", "--propagation", "private", "--",
@@ -223,3 +244,79 @@ def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
     # shows this process (and its children) and nothing of the system.
     assert seen["writable"] == ["/var/cache/fitclub-bot/matplotlib", "/tmp"]
     assert "meminfo" not in seen["proc"] and "1" not in seen["proc"] and "self" in seen["proc"]
+
+
+WEBHOOK_UNIT = ROOT / "systemd" / "fitclub-bot-webhook@.service"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def instance_port() -> int:
+    """A free port from 1024 to 9999 whose metrics port (a 1 in front) is free too."""
+    for port in random.sample(range(2000, 10000), 500):
+        if port_is_free(port) and port_is_free(int(f"1{port}")):
+            return port
+    raise AssertionError("no free pair of ports")
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code
+
+
+def test_a_webhook_instance_answers_a_member_inside_its_units_sandbox(
+        emu, launcher, db_url, tmp_path):
+    """fitclub-bot-webhook@PORT in its sandbox listens on 127.0.0.1:PORT and serves /metrics on
+    1PORT, whatever the env file says; set-webhook points tgemu at it and a member is answered
+    through POSTs alone."""
+    port = str(instance_port())
+    elsewhere = free_port()
+    settings = {
+        "TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": db_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CARD_SECRET": BASE_ENV["CARD_SECRET"], "TELEGRAM_API_URL": emu.base_url,
+        "LOG_FORMAT": "plain",
+        # An env file that sets these too does not move the instance.
+        "WEBHOOK_LISTEN": f"127.0.0.1:{elsewhere}", "METRICS_ADDR": f"127.0.0.1:{elsewhere}",
+    }
+    argv = shlex.split(here(unit(WEBHOOK_UNIT, port)["ExecStart"]))
+    assert argv[:3] == ["/usr/bin/env", f"WEBHOOK_LISTEN=127.0.0.1:{port}",
+                        f"METRICS_ADDR=127.0.0.1:1{port}"]
+    calls = record_calls(emu)
+    log = tmp_path / "webhook.log"
+    with process(sandboxed(argv, settings, WEBHOOK_UNIT, port), log) as bot:
+        def ready() -> bool:
+            assert bot.poll() is None, f"the instance exited with {bot.returncode}:\n" \
+                                       f"{log.read_text()}"
+            try:
+                return http_status(f"http://127.0.0.1:{port}/readyz") == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 60, "the sandboxed webhook instance to be ready")
+        assert http_status(f"http://127.0.0.1:1{port}/metrics") == 200
+        assert port_is_free(elsewhere)
+        assert uid_of(bot.pid) == pwd.getpwnam(USER).pw_uid
+
+        done = launcher.bot_py("set-webhook", "--url", f"http://127.0.0.1:{port}/webhook")
+        assert done.returncode == 0, done.stderr
+        person = Person(emu, "Vera")
+        (ask,) = person.send("/start", timeout=30)
+        assert "What's your name?" in ask["text"]
+        assert not any(method == "getUpdates" for _, method, _ in calls)
+
+        os.kill(bot.pid, signal.SIGTERM)
+        assert bot.wait(30) == 0, log.read_text()
+    text = log.read_text()
+    for trouble in ("Traceback", "Read-only file system", "Permission denied", "ERROR"):
+        assert trouble not in text, text
