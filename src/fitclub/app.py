@@ -521,6 +521,9 @@ def run_webhook(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
     """
     logs.configure(settings.log_level, settings.log_format,
                    (settings.telegram_bot_token, settings.webhook_secret or ""))
+    # waitress warns at every request that waits for a free thread: under a burst that is a
+    # line per update, and the requests are served all the same.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         app = create_app(settings, handler_modules=handler_modules)
     except psycopg2.OperationalError as exc:

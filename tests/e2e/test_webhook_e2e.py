@@ -240,3 +240,27 @@ def test_a_second_instance_cannot_take_a_port_in_use(launcher, db_url):
     assert second.wait(30) == 1
     assert "cannot listen on WEBHOOK_LISTEN" in second.log_text()
     assert first.readyz()[0] == 200
+
+
+def test_a_stop_and_start_under_a_stream_of_updates_loses_none(emu, launcher, db_url):
+    """tgemu pushing a stream; the instance is stopped with SIGTERM midway and started again on
+    its port: tgemu's failed deliveries are retried, and every update has exactly one effect."""
+    bot = launcher.start_webhook(db_url)
+    port = bot.webhook_port
+    _set_webhook(launcher, bot.webhook_url(), WEBHOOK_MAX_CONNECTIONS=4)
+    stream = Stream(emu, chats=10)
+    stream.send(per_chat=5)
+    wait_until(lambda: inbox_status(db_url).get("done", 0) >= 5, 30, "some updates done")
+    bot.signal(15)
+    stream.send(per_chat=5)
+    assert bot.wait(30) == 0
+    stream.send(per_chat=5)
+    wait_until(lambda: emu.stats(TOKEN)["webhook_failures"] > 0, 30,
+               "deliveries to fail while no instance listens")
+    launcher.start_webhook(db_url, port=port)
+    stream.wait_processed(db_url, timeout=90)
+    stream.assert_effects_exactly_once(db_url)
+    stats = emu.stats(TOKEN)
+    assert stats["pending_updates"] == 0
+    assert stats["webhook_deliveries"] >= stream.total
+    assert "Traceback" not in bot.log_text()
