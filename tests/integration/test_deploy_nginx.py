@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -264,3 +265,28 @@ def test_access_log_names_no_secret_path_and_no_body(site, instances):
     secret = site.path.rsplit("/", 1)[1]
     for private in (secret, "555000111", "Olga", "private words", "s" * 40):
         assert private not in log
+
+
+def test_the_commented_tls_example_is_valid_once_filled_in(tmp_path):
+    """Uncommenting the TLS lines (with a certificate where the example names one) gives a
+    config nginx accepts."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (to make a certificate for the example)")
+    cert, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-subj", "/CN=bot.example.org", "-days", "1",
+                           "-keyout", str(key), "-out", str(cert)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert made.returncode == 0, made.stderr
+    text = site_for_test(SITE.read_text(), tmp_path, free_port(), [1, 2, 3])
+    tls_lines = [line for line in text.splitlines()
+                 if re.match(r"\s*# (listen .*443 ssl|ssl_)", line)]
+    assert len(tls_lines) == 5, tls_lines
+    for line in tls_lines:
+        text = text.replace(line, line.replace("# ", "", 1))
+    text = text.replace("listen 443 ssl;", f"listen 127.0.0.1:{free_port()} ssl;")
+    text = text.replace("listen [::]:443 ssl;", "")
+    text = text.replace("/etc/letsencrypt/live/bot.example.org/fullchain.pem", str(cert))
+    text = text.replace("/etc/letsencrypt/live/bot.example.org/privkey.pem", str(key))
+    result = nginx_test(tmp_path, text)
+    assert result.returncode == 0, result.stderr

@@ -194,3 +194,11 @@ def test_the_admin_console_answers_its_role_and_shows_transaction_pools(bouncer)
         conn.close()
     ours = [p for p in pools if p["database"] == "fitclub" and p["user"] == BOT_ROLE]
     assert ours and ours[0]["pool_mode"] == "transaction"
+
+
+def test_startup_options_are_refused_not_ignored(bouncer):
+    """No ignore_startup_parameters: a client relying on session settings sent at login (the
+    bot used to send `options`) is told so at once instead of silently losing them."""
+    with pytest.raises(psycopg2.OperationalError, match="unsupported startup parameter"):
+        psycopg2.connect(bot_url(bouncer), options="-c statement_timeout=5000",
+                         connect_timeout=5).close()
