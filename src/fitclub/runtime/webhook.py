@@ -141,12 +141,12 @@ class WebhookApp:
             update = parse_update(body)
         except BadUpdate as exc:
             return _answer(start_response, 400, {"error": str(exc)})
+        update_id = update["update_id"]
         try:
             self.take(update)
         except Exception as exc:  # the database away past the retries: Telegram retries
             log.error("update %s not stored (%s); answered 500 so it is delivered again",
-                      update["update_id"], describe(exc),
-                      extra={"update_id": update["update_id"]})
+                      update_id, describe(exc), extra={"update_id": update_id})
             return _answer(start_response, 500, {"error": "not stored"})
         return _answer(start_response, 200, {"ok": True})
 
