@@ -80,15 +80,16 @@ def server() -> Iterator[DevPostgres]:
 
 
 def userlist(dev: DevPostgres) -> str:
-    """The example auth file with each role's stored SCRAM secret in place of the sample."""
-    secrets = dict(_query(dev.url(), "SELECT rolname, rolpassword FROM pg_authid"
-                                     " WHERE rolname IN ('fitclub_bot', 'pgbouncer_admin')"))
-    lines = []
-    for line in USERLIST.read_text().splitlines():
-        found = re.match(r'"([^"]+)" "SCRAM-SHA-256\$[^"]+"$', line)
-        lines.append(f'"{found.group(1)}" "{secrets[found.group(1)]}"' if found else line)
-    assert all(s.startswith("SCRAM-SHA-256$") for s in secrets.values())
-    return "\n".join(lines) + "\n"
+    """The example auth file with its sample lines replaced by what the query it documents
+    prints for each role."""
+    example = USERLIST.read_text()
+    documented = re.search(r'psql -Atc "((?:[^"\\]|\\.)*)"', example)
+    assert documented, "userlist.txt.example no longer shows the query"
+    sql = re.sub(r"\n;;\s*", " ", documented.group(1)).replace('\\"', '"')
+    printed = [row[0] for row in _query(dev.url(), sql)]
+    assert len(printed) == 2 and all('" "SCRAM-SHA-256$' in line for line in printed), printed
+    kept = [line for line in example.splitlines() if line.startswith(";")]
+    return "\n".join(kept + printed) + "\n"
 
 
 def _query(url: str, sql: str) -> list[tuple]:
