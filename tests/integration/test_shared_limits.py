@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 import time
 from bisect import bisect_left
@@ -454,3 +455,26 @@ def test_without_the_shared_limits_nothing_is_sent_and_it_is_said_once(
     _wait(lambda: _settled(db_url), 10, "every row sent")
     assert len(stamps) == 3
     assert any("taken again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_call_held_up_past_its_slot_takes_a_new_one(db_url, emu, senders):
+    """A sender that reaches the call later than its slot plus half the margin (a starved
+    thread, here every call by construction) does not make it with that slot: nothing goes
+    while each slot is stale, slots keep being taken, and once they are fresh the row goes."""
+    (chat,) = _chats(emu, 1)
+    stamps = _stamp_sends(emu)
+    sender = senders()
+    sender.shared.late_after = -1.0  # every slot too old by the time of the call
+    _enqueue(db_url, [chat], "late")
+    sender.wake()
+    _wait(lambda: query(db_url, "SELECT cardinality(sends) FROM outbound_limit")[0][0] >= 3,
+          5, "several slots taken")
+    assert stamps == []
+    sender.shared.late_after = 0.05
+    _wait(lambda: _settled(db_url), 10, "the row sent")
+    assert len(stamps) == 1
+
+
+def test_no_margin_means_no_lateness_limit():
+    assert SharedLimits(None, 30, 1, margin=0).late_after == math.inf  # type: ignore[arg-type]
+    assert SharedLimits(None, 30, 1).late_after == SEND_MARGIN / 2  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ the in-memory `SlidingWindowLimiter` and `ChatPacer` stay in each process as a s
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -20,6 +21,9 @@ from fitclub.db.queries import Q
 SEND_MARGIN = 0.1
 # A shared slot is reserved at most this far ahead; the sender waits for it, holding the row.
 MAX_AHEAD = 2.0
+# A slot not used within this share of the margin is left unused (a sender held up past it
+# takes a new one), so the rest of the margin covers the call's way to Telegram.
+LATE_SHARE = 0.5
 
 
 def window_of(rate: float, window: float = 1.0) -> tuple[int, float]:
@@ -145,6 +149,9 @@ class SharedLimits:
         if burst < 1 or margin < 0 or max_ahead < 0:
             raise ValueError("burst must be at least 1, margin and max_ahead not negative")
         self.pool = pool
+        #: Seconds after its slot a call must have started, or take a new slot (no margin:
+        #: no such limit either).
+        self.late_after = margin * LATE_SHARE if margin > 0 else math.inf
         capacity, window = window_of(rate)
         self._params = {"capacity": capacity, "window": window, "margin": margin,
                         "chat_rate": per_chat_rate, "chat_burst": float(burst),

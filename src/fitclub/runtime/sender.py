@@ -11,6 +11,7 @@ nothing is lost; the calls in flight at the kill (sent, not yet recorded) are se
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from datetime import UTC, datetime
@@ -229,7 +230,7 @@ class Sender:
         )
         for attempt in retrying:
             with attempt:
-                self._take_shared_slot(delivery)
+                stale_at = self._take_shared_slot(delivery)
                 # In-flight calls finish during shutdown; only the wait for a slot is cut.
                 if not self.limiter.acquire(self._stop):
                     raise _Stopping
@@ -238,6 +239,11 @@ class Sender:
                 if self._lease_left(delivery) < self.lease / 2:
                     raise _Stopping
                 self.pacer.take(delivery.chat_id)
+                if time.monotonic() > stale_at:
+                    # Held up (a starved thread, a slow database answer) past the margin the
+                    # shared window keeps for the way to Telegram: this call could crowd a
+                    # later second. The slot is left unused and a new one taken.
+                    raise _Wait(0.0)
                 try:
                     return self.api.call(delivery.method, delivery.params, files=files,
                                          timeout=min(self.api.read_timeout,
@@ -247,10 +253,14 @@ class Sender:
                     raise
         raise AssertionError("unreachable: tenacity reraises")
 
-    def _take_shared_slot(self, delivery: Delivery) -> None:
-        """Take this call's slot of the limits all instances share, and wait until it comes."""
+    def _take_shared_slot(self, delivery: Delivery) -> float:
+        """Take this call's slot of the limits all instances share, and wait until it comes.
+
+        Returns the monotonic time after which the slot is too old to use.
+        """
         if self.shared is None:
-            return
+            return math.inf
+        asked = time.monotonic()
         try:
             slot = self.shared.take(delivery.chat_id)
         except Exception as exc:
@@ -268,6 +278,8 @@ class Sender:
             raise _Wait(slot.wait)
         if slot.wait > 0 and self._stop.wait(slot.wait):
             raise _Stopping
+        # The database read its clock after `asked`: this errs towards too old.
+        return asked + slot.wait + self.shared.late_after
 
     def _lease_left(self, delivery: Delivery) -> float:
         return self.lease - (time.monotonic() - delivery.claimed_at)
