@@ -12,16 +12,17 @@ from pathlib import Path
 import pytest
 
 from fitclub.db.migrate import Migrator
-from fitclub.devdb import DevPostgres
+from fitclub.devdb import DevPostgres, find_bindir
 from tests import factories
 from tests.e2e.harness import ROOT, query
 from tests.e2e.session import Person, buttons
 
 
-def pg_tool(dev: DevPostgres, name: str, *args: str) -> subprocess.CompletedProcess:
+def pg_tool(dev: DevPostgres | None, name: str, *args: str) -> subprocess.CompletedProcess:
     """pg_dump or pg_restore of the server's own version (a dump is read by the same
-    major version or a newer one)."""
-    return subprocess.run([str(dev.bindir / name), *args], capture_output=True, text=True,
+    major version or a newer one); None: of the binaries the test servers run."""
+    bindir = dev.bindir if dev else find_bindir()
+    return subprocess.run([str(bindir / name), *args], capture_output=True, text=True,
                           timeout=300, check=False)
 
 
@@ -102,33 +103,27 @@ def test_a_restored_dump_serves_members_on_a_fresh_server(emu, launcher, tmp_pat
         assert nina[0] > ids["anna"]
 
 
-def test_a_damaged_dump_restores_nothing(tmp_path: Path):
+def test_a_damaged_dump_restores_nothing(db_url: str, empty_db_url: str, tmp_path: Path):
     """--single-transaction with --exit-on-error: a dump cut short leaves the new database
     empty rather than half restored."""
     dump = tmp_path / "fitclub.dump"
-    with DevPostgres() as dev:
-        source = dev.create_database("fitclub")
-        Migrator(source).migrate()
-        factories.members(source, [{"telegram_id": 800_000 + n} for n in range(50)])
-        done = pg_tool(dev, "pg_dump", "--format=custom", f"--file={dump}", source)
-        assert done.returncode == 0, done.stderr
-        data = dump.read_bytes()
-        dump.write_bytes(data[: len(data) * 2 // 3])
+    factories.members(db_url, [{"telegram_id": 800_000 + n} for n in range(50)])
+    done = pg_tool(None, "pg_dump", "--format=custom", f"--file={dump}", db_url)
+    assert done.returncode == 0, done.stderr
+    data = dump.read_bytes()
+    dump.write_bytes(data[: len(data) * 2 // 3])
 
-        target = dev.create_database("restored")
-        done = pg_tool(dev, "pg_restore", "--exit-on-error", "--single-transaction",
-                       f"--dbname={target}", str(dump))
-        assert done.returncode != 0
-        assert query(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") \
-            == [(0,)]
+    done = pg_tool(None, "pg_restore", "--exit-on-error", "--single-transaction",
+                   f"--dbname={empty_db_url}", str(dump))
+    assert done.returncode != 0
+    assert query(empty_db_url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") \
+        == [(0,)]
 
 
 @pytest.mark.parametrize("bad", [b"", b"PGDMP not really a dump"])
-def test_pg_restore_refuses_what_is_not_a_dump(tmp_path: Path, bad: bytes):
+def test_pg_restore_refuses_what_is_not_a_dump(empty_db_url: str, tmp_path: Path, bad: bytes):
     dump = tmp_path / "bad.dump"
     dump.write_bytes(bad)
-    with DevPostgres() as dev:
-        target = dev.create_database("restored")
-        done = pg_tool(dev, "pg_restore", "--exit-on-error", "--single-transaction",
-                       f"--dbname={target}", str(dump))
-        assert done.returncode != 0 and done.stderr
+    done = pg_tool(None, "pg_restore", "--exit-on-error", "--single-transaction",
+                   f"--dbname={empty_db_url}", str(dump))
+    assert done.returncode != 0 and done.stderr
