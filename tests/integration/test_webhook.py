@@ -294,6 +294,7 @@ def test_stop_waits_for_an_update_being_stored_then_closes_the_port(rig, db_url)
     posting = threading.Thread(target=lambda: answers.append(rig.post(_update(80))))
     posting.start()
     wait_until(lambda: rig.app.in_flight() == 1, 10, "the update to be in flight")
+    assert rig.server.alive()
     stopping = threading.Thread(target=rig.server.stop, args=(10,))
     stopping.start()
     wait_until(lambda: rig.app.draining, 5, "draining")
@@ -304,6 +305,7 @@ def test_stop_waits_for_an_update_being_stored_then_closes_the_port(rig, db_url)
     posting.join(5)
     assert answers == [(200, {"ok": True})]
     assert [row[0] for row in rig.stored()] == [80]
+    assert not rig.server.alive(), "the watchdog's check sees the server gone"
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", rig.port), timeout=2).close()
 
