@@ -347,8 +347,9 @@ class App:
                          max_body=self.settings.webhook_max_body, take=take,
                          database_ok=self.database_reachable)
         threads = max(2, min(self.settings.webhook_max_connections, WEBHOOK_THREADS))
-        return WebhookServer(app, self.settings.webhook_listen or ("127.0.0.1", 8443),
-                             threads=threads)
+        if self.settings.webhook_listen is None:
+            raise ValueError("webhook mode needs WEBHOOK_LISTEN")
+        return WebhookServer(app, self.settings.webhook_listen, threads=threads)
 
     def _queue_default_commands(self) -> None:
         # The "/" menu before registration, per language, unless this version's is set

@@ -68,6 +68,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _webhook(args: argparse.Namespace) -> int:
     settings = Settings.from_env(require=WEBHOOK_REQUIRED)
+    if settings.webhook_listen is None:
+        raise ConfigError("WEBHOOK_LISTEN", "must be host:port for `bot.py webhook`, not off",
+                          "set WEBHOOK_LISTEN in the environment or in .env "
+                          "(see .env.example)")
     from fitclub.app import run_webhook
 
     return run_webhook(settings)

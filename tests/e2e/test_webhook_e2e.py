@@ -118,12 +118,17 @@ def test_set_webhook_needs_the_secret_and_reports_a_refusal(emu, launcher):
     assert _webhook_info(emu)["url"] == ""
 
 
-def test_webhook_needs_the_secret(launcher, db_url):
-    """`bot.py webhook` without WEBHOOK_SECRET is a configuration error naming it (exit 2)."""
-    missing = launcher.bot_py("webhook", db_url=db_url, WEBHOOK_SECRET="")
-    assert missing.returncode == 2
-    assert "WEBHOOK_SECRET" in missing.stderr
-    assert launcher.env(None)["WEBHOOK_SECRET"] not in missing.stderr
+@pytest.mark.parametrize("setting, value", [
+    ("WEBHOOK_SECRET", ""), ("WEBHOOK_SECRET", "short"), ("WEBHOOK_LISTEN", "off"),
+    ("WEBHOOK_LISTEN", "127.0.0.1"), ("WEBHOOK_MAX_BODY", "12"),
+])
+def test_webhook_refuses_a_missing_or_bad_setting(launcher, db_url, setting, value):
+    """`bot.py webhook` without its secret or a place to listen is a configuration error
+    naming the variable (exit 2); the secret is never echoed."""
+    refused = launcher.bot_py("webhook", db_url=db_url, **{setting: value})
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(f"config error: {setting} ")
+    assert launcher.env(None)["WEBHOOK_SECRET"] not in refused.stderr
 
 
 @pytest.mark.parametrize("command", ["set-webhook", "delete-webhook"])
