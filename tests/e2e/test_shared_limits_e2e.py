@@ -142,8 +142,9 @@ def test_with_lost_answers_no_row_is_marked_by_two_senders(emu, launcher, db_url
     emu.configure(fault_rate=0.10, fault_kinds=("lost",), seed=11)
     stamps = record_calls(emu)
     start_fleet(launcher, db_url)
-    stream = Stream(emu, 60)
-    stream.send(4)
+    # Far more replies than one instance holds in memory (60), so all three send.
+    stream = Stream(emu, 120)
+    stream.send(3)
 
     stream.wait_processed(db_url, timeout=120)
     time.sleep(2.0)  # retries of lost answers land now
@@ -153,7 +154,7 @@ def test_with_lost_answers_no_row_is_marked_by_two_senders(emu, launcher, db_url
     assert lost >= 10, "too few lost answers to prove anything"
     duplicates = 0
     for chat, texts in stream.replies().items():
-        assert list(dict.fromkeys(texts)) == [f"ack {k}" for k in range(1, 5)], (chat, texts)
+        assert list(dict.fromkeys(texts)) == [f"ack {k}" for k in range(1, 4)], (chat, texts)
         duplicates += len(texts) - len(set(texts))
     assert duplicates <= lost
 
