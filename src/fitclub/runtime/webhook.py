@@ -118,13 +118,14 @@ class WebhookApp:
         return _answer(start_response, 404, {"error": "not found"})
 
     def _post(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        # The secret first: without it nothing of the request is read, let alone stored.
+        # The secret first: without it the body is not looked at, let alone stored.
         given = environ.get(SECRET_HEADER, "").encode("latin-1", "replace")
         if not hmac.compare_digest(given, self._secret):
             return _answer(start_response, 403, {"error": "wrong secret token"})
-        if self.draining:
-            return _answer(start_response, 503, {"error": "draining"}, [("Retry-After", "1")])
-        with self._busy:
+        with self._busy:  # checked and counted at once: drain() cannot miss this update
+            if self.draining:
+                return _answer(start_response, 503, {"error": "draining"},
+                               [("Retry-After", "1")])
             self._in_flight += 1
         try:
             return self._store(environ, start_response)
@@ -192,9 +193,9 @@ class WebhookApp:
 
     def drain(self, timeout: float) -> bool:
         """Refuse new updates (503), then wait for those being stored; False on timeout."""
-        self.draining = True
         deadline = time.monotonic() + timeout
         with self._busy:
+            self.draining = True
             while self._in_flight:
                 left = deadline - time.monotonic()
                 if left <= 0:
