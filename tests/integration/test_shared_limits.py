@@ -478,3 +478,24 @@ def test_a_call_held_up_past_its_slot_takes_a_new_one(db_url, emu, senders):
 def test_no_margin_means_no_lateness_limit():
     assert SharedLimits(None, 30, 1, margin=0).late_after == math.inf  # type: ignore[arg-type]
     assert SharedLimits(None, 30, 1).late_after == SEND_MARGIN / 2  # type: ignore[arg-type]
+
+
+def test_a_database_farther_away_than_the_margin_still_lets_calls_go(db_url, emu, senders):
+    """Each shared slot takes 0.2 s to ask for and 0.2 s to answer (a distant database, four
+    times the margin): lateness counts from the answer, so every row still goes."""
+    chats = _chats(emu, 3)
+    stamps = _stamp_sends(emu)
+    sender = senders()
+    take = sender.shared.take
+
+    def distant(chat_id):
+        time.sleep(0.2)
+        slot = take(chat_id)
+        time.sleep(0.2)
+        return slot
+
+    sender.shared.take = distant
+    _enqueue(db_url, chats, "far")
+    sender.wake()
+    _wait(lambda: _settled(db_url), 15, "every row sent")
+    assert len(stamps) == 3

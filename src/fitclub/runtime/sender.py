@@ -240,9 +240,9 @@ class Sender:
                     raise _Stopping
                 self.pacer.take(delivery.chat_id)
                 if time.monotonic() > stale_at:
-                    # Held up (a starved thread, a slow database answer) past the margin the
-                    # shared window keeps for the way to Telegram: this call could crowd a
-                    # later second. The slot is left unused and a new one taken.
+                    # Held up (a starved thread) past half the margin the shared window keeps
+                    # for the way to Telegram: this call could crowd a later second. The slot
+                    # is left unused and a new one taken.
                     raise _Wait(0.0)
                 try:
                     return self.api.call(delivery.method, delivery.params, files=files,
@@ -260,7 +260,6 @@ class Sender:
         """
         if self.shared is None:
             return math.inf
-        asked = time.monotonic()
         try:
             slot = self.shared.take(delivery.chat_id)
         except Exception as exc:
@@ -276,10 +275,14 @@ class Sender:
             log.warning("shared send slots are taken again")
         if not slot.granted:
             raise _Wait(slot.wait)
+        # Counted from the answer: the way back from the database is about the same for every
+        # call, and a constant delay keeps the slots' spacing; what varies is a thread held up
+        # after that (measured from the question instead, a database farther than half the
+        # margin would never let a call go).
+        answered = time.monotonic()
         if slot.wait > 0 and self._stop.wait(slot.wait):
             raise _Stopping
-        # The database read its clock after `asked`: this errs towards too old.
-        return asked + slot.wait + self.shared.late_after
+        return answered + slot.wait + self.shared.late_after
 
     def _lease_left(self, delivery: Delivery) -> float:
         return self.lease - (time.monotonic() - delivery.claimed_at)
