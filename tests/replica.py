@@ -36,8 +36,9 @@ class StandbyError(Exception):
 class Standby:
     """A hot standby streaming from `primary`, made with pg_basebackup -R."""
 
-    def __init__(self, primary: DevPostgres) -> None:
+    def __init__(self, primary: DevPostgres, settings: dict[str, str] | None = None) -> None:
         self.primary = primary
+        self.settings = settings or {}
         self.bindir = primary.bindir
         self.owner = primary.owner
         self.port = free_port()
@@ -77,6 +78,8 @@ class Standby:
                 "-c", "wal_receiver_status_interval=1",
                 # A hot standby needs at least the primary's connection slots.
                 "-c", f"max_connections={self.primary.settings['max_connections']}"]
+        for key, value in self.settings.items():
+            args += ["-c", f"{key}={value}"]
         with open(self.logfile, "ab") as logf:
             self.proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True,
@@ -109,9 +112,22 @@ class Standby:
         """Whether the server is a standby (it always should be)."""
         return bool(self._scalar(self.url(), "SELECT pg_is_in_recovery()"))
 
+    def flush(self) -> None:
+        """Flush the primary's WAL as an acknowledged commit does under synchronous_commit on
+        (the default; the throwaway primary runs with it off): one synchronous commit."""
+        conn = psycopg2.connect(self.primary.url(), connect_timeout=2)
+        try:
+            with conn, conn.cursor() as cur:
+                # A commit flushes only when its transaction wrote WAL: a temporary table does.
+                cur.execute("SET LOCAL synchronous_commit = on;"
+                            " CREATE TEMPORARY TABLE flushed (x int) ON COMMIT DROP")
+        finally:
+            conn.close()
+
     def wait_caught_up(self, timeout: float = 30.0) -> None:
-        """Wait until the standby has replayed everything the primary has written so far."""
-        target = self._scalar(self.primary.url(), "SELECT pg_current_wal_insert_lsn()::text")
+        """Wait until the standby has replayed every commit made on the primary so far."""
+        self.flush()
+        target = self._scalar(self.primary.url(), "SELECT pg_current_wal_flush_lsn()::text")
         wait_until(lambda: self._scalar(
             self.url(), f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"),
             timeout, "the standby replays up to the primary's position", interval=0.02)
@@ -167,10 +183,11 @@ class Standby:
 
 
 
-def standby_of(server) -> Iterator[Standby]:
-    """For a fixture: a standby of the tests' session server (`tests.conftest.Server`),
-    destroyed at teardown; skipped when the server is not one of ours (TEST_DATABASE_URL)."""
+def standby_of(server, settings: dict[str, str] | None = None) -> Iterator[Standby]:
+    """For a fixture: a standby of the tests' session server (`tests.conftest.Server`), with
+    extra server settings, destroyed at teardown; skipped when the server is not one of ours
+    (TEST_DATABASE_URL)."""
     if server.dev is None:
         pytest.skip("TEST_DATABASE_URL is set: no server of our own to stream from")
-    with Standby(server.dev) as made:
+    with Standby(server.dev, settings) as made:
         yield made

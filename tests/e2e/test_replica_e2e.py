@@ -62,6 +62,7 @@ def test_reports_exports_and_the_audit_log_read_from_the_replica(emu, launcher, 
     # standby, do not have her yet.
     standby.pause()
     factories.member(db_url, 900002, "Bea")
+    standby.flush()  # acknowledged, as with synchronous_commit on (the default)
     (report,) = ada.send("/report")
     assert new_members(report) == 3
     assert exported_names(ada, report) == ["Ada", "Anna", "Bo"]

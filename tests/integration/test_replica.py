@@ -5,7 +5,9 @@ a standby, lost mid-read or too far behind; the standby is tried again 30 s afte
 
 from __future__ import annotations
 
+import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,8 +19,10 @@ import pytest
 from fitclub.db import audit
 from fitclub.db.replica import PRIMARY, REPLICA, Read, Replica, read
 from fitclub.devdb import free_port
+from fitclub.handlers import reports as report_handlers
 from fitclub.services import audit_log, reports
 from tests import factories
+from tests.e2e.harness import wait_until
 from tests.replica import Standby, standby_of
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -80,6 +84,7 @@ def test_an_export_reads_the_standby(standby, db_url, primary):
     try:
         standby.pause()
         factories.member(db_url, 5002, "Bea")  # committed on the primary, not yet replayed
+        standby.flush()  # acknowledged, as with synchronous_commit on
         source, text = replica.read(primary, members_csv)
         assert source == REPLICA and "Ada" in text and "Bea" not in text
         # The same export on the primary has her: the difference is where it was read.
@@ -102,6 +107,7 @@ def test_a_trailing_read_says_how_old_its_data_is(standby, db_url, primary):
         replayed = datetime.now(UTC)
         standby.pause()
         factories.member(db_url, 5004, "Bea")
+        standby.flush()  # acknowledged, as with synchronous_commit on
         source, as_of = replica.read(primary, lambda r: (r.source, r.as_of))
         assert source == REPLICA
         assert as_of is not None and as_of <= replayed
@@ -123,6 +129,7 @@ def test_the_audit_log_read_fresh_has_what_was_just_done(standby, db_url, primar
                          details={"table": "members", "format": "csv", "rows": 1,
                                   "complete": True})
         acting.close()
+        standby.flush()  # acknowledged, as with synchronous_commit on
         source, found = replica.read(primary, page, fresh=True)
         assert source == PRIMARY and [e.action for e in found.entries] == ["report.export"]
         # Not fresh, the same page from the paused standby misses the action.
@@ -136,7 +143,8 @@ def test_the_audit_log_read_fresh_has_what_was_just_done(standby, db_url, primar
         replica.close()
 
 
-def test_the_primary_stands_in_while_the_standby_is_stopped(standby, db_url, primary):
+def test_the_primary_stands_in_while_the_standby_is_stopped(standby, db_url, primary, caplog):
+    caplog.set_level(logging.WARNING, logger="fitclub.db.replica")
     factories.member(db_url, 5006, "Ada")
     clock = Clock()
     replica = make(standby, db_url, clock=clock)
@@ -148,6 +156,9 @@ def test_the_primary_stands_in_while_the_standby_is_stopped(standby, db_url, pri
         source, text = replica.read(primary, members_csv)
         assert source == PRIMARY and "Ada" in text and "Bea" in text
         assert replica.down()
+        (warned,) = [r.getMessage() for r in caplog.records]
+        assert warned.startswith("replica: unreachable (OperationalError")
+        assert warned.endswith("reading from the primary for the next 30 s")
         standby.start()
         clock.now += 29  # left alone for 30 s after the failure
         assert replica.read(primary, members_csv)[0] == PRIMARY
@@ -214,6 +225,7 @@ def test_a_standby_too_far_behind_is_not_read_from(standby, db_url, primary):
         standby.wait_caught_up()
         standby.pause()
         factories.member(db_url, 5009, "Bea")
+        standby.flush()  # acknowledged, as with synchronous_commit on
         assert replica.read(primary, members_csv)[0] == PRIMARY
         assert not replica.down()  # behind is not down: the next read asks again
     finally:
@@ -252,3 +264,101 @@ def test_an_error_of_the_read_itself_is_not_hidden(standby, db_url, primary):
         assert replica.read(primary, lambda r: r.source) == REPLICA
     finally:
         replica.close()
+
+
+def test_the_report_of_a_trailing_standby_is_dated_by_its_data(standby, db_url, primary):
+    replica = make(standby, db_url)
+    try:
+        factories.member(db_url, 5010, "Ada")
+        standby.wait_caught_up()
+        replayed = datetime.now(UTC)
+        standby.pause()
+        factories.member(db_url, 5011, "Bea")
+        standby.flush()  # acknowledged, as with synchronous_commit on
+        now = datetime.now(UTC)
+        found, at = replica.read(primary, lambda r: (
+            reports.summary(r.conn, now, TZ), report_handlers._as_of(r, now)))
+        assert found.new_members == 1 and at <= replayed < now
+        standby.resume()
+        found, at = replica.read(primary, lambda r: (
+            reports.summary(r.conn, now, TZ), report_handlers._as_of(r, now)))
+        assert found.new_members == 2 and at == now
+    finally:
+        standby.resume()
+        replica.close()
+
+
+@pytest.fixture
+def impatient_standby(pg_server) -> Iterator[Standby]:
+    """A standby that cancels a query in the way of replay at once."""
+    yield from standby_of(pg_server, {"max_standby_streaming_delay": "0"})
+
+
+def test_a_read_cancelled_by_a_recovery_conflict_runs_on_the_primary(impatient_standby, db_url,
+                                                                     primary):
+    replica = make(impatient_standby, db_url)
+
+    def reading(r: Read) -> str:
+        with r.conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM members")  # holds its lock on members
+            if r.source == REPLICA:
+                locker = psycopg2.connect(db_url)
+                with locker, locker.cursor() as on_primary:
+                    on_primary.execute("LOCK TABLE members IN ACCESS EXCLUSIVE MODE")
+                locker.close()
+                # Replaying that lock cancels this transaction (bounded, should it not).
+                cur.execute("SELECT pg_sleep(20)")
+        return r.source
+
+    try:
+        impatient_standby.wait_caught_up()
+        started = time.monotonic()
+        assert replica.read(primary, reading) == PRIMARY
+        assert time.monotonic() - started < 10
+        assert not replica.down()  # the standby is fine: the next read goes there
+        assert replica.read(primary, lambda r: r.source) == REPLICA
+    finally:
+        replica.close()
+
+
+def test_the_pool_opens_on_first_use_and_holds_at_most_four(standby, db_url):
+    replica = make(standby, db_url)
+
+    def backends() -> int:
+        conn = psycopg2.connect(standby.url())
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity"
+                            " WHERE application_name = 'fitclub-replica'")
+                return cur.fetchone()[0]
+        finally:
+            conn.close()
+
+    together = threading.Barrier(4, timeout=20)
+    seen: list[tuple[str, int]] = []
+
+    def reading(r: Read) -> None:
+        together.wait()  # four reads at once: all the pool holds
+        seen.append((r.source, backends()))
+        together.wait()
+
+    def one_read() -> None:
+        conn = psycopg2.connect(db_url)
+        try:
+            replica.read(conn, reading)
+        finally:
+            conn.close()
+
+    try:
+        standby.wait_caught_up()
+        assert backends() == 0
+        threads = [threading.Thread(target=one_read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(seen) == 8 and {source for source, _ in seen} == {REPLICA}
+        assert max(n for _, n in seen) == 4
+    finally:
+        replica.close()
+    wait_until(lambda: backends() == 0, 10, "the pool's connections closed")

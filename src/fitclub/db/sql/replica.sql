@@ -1,8 +1,8 @@
 -- Reads on the read replica: where the primary's WAL is, and how far the standby has replayed it.
 
 -- name: primary_position
--- The primary's current WAL position (insert, not write: with synchronous_commit off a commit may not be written yet): a replica read sees everything committed before it once the standby has replayed up to here.
-SELECT pg_current_wal_insert_lsn()::text AS lsn;
+-- The primary's WAL flushed so far, which is all the standby can be sent: every commit acknowledged with synchronous_commit on (the default) ends before it; one made with it off is flushed within 3 x wal_writer_delay.
+SELECT pg_current_wal_flush_lsn()::text AS lsn;
 
 -- name: replay
 -- On the standby: whether it is one, whether it has replayed up to a WAL position of the primary, and the commit time of the last transaction it replayed.
