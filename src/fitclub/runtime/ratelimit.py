@@ -24,6 +24,8 @@ MAX_AHEAD = 2.0
 # A slot not used within this share of the margin is left unused (a sender held up past it
 # takes a new one), so the rest of the margin covers the call's way to Telegram.
 LATE_SHARE = 0.5
+# The quickest of this many recent round trips to the database is taken as the constant part.
+ROUND_TRIPS_KEPT = 64
 
 
 def window_of(rate: float, window: float = 1.0) -> tuple[int, float]:
@@ -128,10 +130,14 @@ class ChatPacer:
 
 @dataclass(frozen=True)
 class Slot:
-    """The answer of the shared limits: granted and due in `wait` seconds, or wait and ask again."""
+    """The answer of the shared limits: granted and due in `wait` seconds, or wait and ask again.
+
+    `use_by` (monotonic) is when a granted slot is too old to use: take a new one.
+    """
 
     granted: bool
     wait: float
+    use_by: float = math.inf
 
 
 class SharedLimits:
@@ -156,6 +162,8 @@ class SharedLimits:
         self._params = {"capacity": capacity, "window": window, "margin": margin,
                         "chat_rate": per_chat_rate, "chat_burst": float(burst),
                         "max_ahead": max_ahead}
+        self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
+        self._lock = threading.Lock()
 
     def take(self, chat_id: int) -> Slot:
         """A slot for one call to chat_id, or how long to wait before asking again."""
@@ -164,8 +172,20 @@ class SharedLimits:
                 cur.execute(Q["outbound.take"], {**self._params, "chat_id": chat_id})
                 return cur.fetchone()
 
+        asked = time.monotonic()
         granted, wait = self.pool.run_alone(run, attempts=2, max_seconds=2)
-        return Slot(bool(granted), max(0.0, float(wait)))
+        wait = max(0.0, float(wait))
+        # The quickest answer lately is the constant part of the way (a distant database's
+        # too), which keeps the slots' spacing; a call later than that by more than
+        # late_after was held up (a starved thread, a slow answer) and could crowd a later
+        # second.
+        quickest = self._quickest(time.monotonic() - asked)
+        return Slot(bool(granted), wait, asked + quickest + wait + self.late_after)
+
+    def _quickest(self, round_trip: float) -> float:
+        with self._lock:
+            self._round_trips.append(round_trip)
+            return min(self._round_trips)
 
     def pause(self, chat_id: int, seconds: float, *, everyone: bool) -> None:
         """Telegram said wait: nothing to chat_id (to anyone, with everyone) for seconds."""

@@ -275,14 +275,9 @@ class Sender:
             log.warning("shared send slots are taken again")
         if not slot.granted:
             raise _Wait(slot.wait)
-        # Counted from the answer: the way back from the database is about the same for every
-        # call, and a constant delay keeps the slots' spacing; what varies is a thread held up
-        # after that (measured from the question instead, a database farther than half the
-        # margin would never let a call go).
-        answered = time.monotonic()
         if slot.wait > 0 and self._stop.wait(slot.wait):
             raise _Stopping
-        return answered + slot.wait + self.shared.late_after
+        return slot.use_by
 
     def _lease_left(self, delivery: Delivery) -> float:
         return self.lease - (time.monotonic() - delivery.claimed_at)
