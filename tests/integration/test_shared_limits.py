@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import signal
 import threading
 import time
 from bisect import bisect_left
@@ -18,6 +19,7 @@ from collections.abc import Callable
 import psycopg2
 import pytest
 
+from fitclub.db.migrate import Migrator
 from fitclub.db.pool import Pool
 from fitclub.db.queries import Q
 from fitclub.runtime.metrics import Metrics
@@ -263,6 +265,36 @@ def test_the_state_lost_in_a_crash_comes_back(db):
         cur.execute("DELETE FROM outbound_limit")
         cur.execute(Q["outbound.pause"], {"chat_id": 1, "seconds": 2.0, "everyone": True})
     assert _take(db, chat_id=2, max_ahead=0.0)[0] is False
+
+
+def test_after_a_real_database_crash_the_limits_start_empty_and_work(private_pg):
+    """An immediate shutdown (a crash: recovery at the next start) empties the unlogged
+    tables, the one row included: a pause for everyone is forgotten (at most one window's
+    worth goes at once) and the next call works, making the row again."""
+    url = private_pg.create_database("fitclub_crash")
+    Migrator(url).migrate()
+    conn = _connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(Q["outbound.pause"], {"chat_id": 1, "seconds": 600, "everyone": True})
+        assert _take(conn, chat_id=2, max_ahead=0.0)[0] is False
+    finally:
+        conn.close()
+    # This throwaway server commits without waiting for the WAL: flush it, so the crash
+    # loses nothing but what is unlogged (a checkpoint never keeps unlogged rows).
+    query(url, "CHECKPOINT")
+    private_pg.proc.send_signal(signal.SIGQUIT)  # immediate shutdown: recovery at start
+    private_pg.proc.wait(20)
+    private_pg.proc = None
+    private_pg.start()
+    assert query(url, "SELECT count(*) FROM outbound_limit") == [(0,)]
+    assert query(url, "SELECT count(*) FROM outbound_chat_pace") == [(0,)]
+    conn = _connect(url)
+    try:
+        assert _take(conn, chat_id=2, max_ahead=0.0) == (True, 0.0)
+    finally:
+        conn.close()
+    assert query(url, "SELECT cardinality(sends) FROM outbound_limit") == [(1,)]
 
 
 def test_idle_chats_are_pruned_once_a_minute(db):
