@@ -299,3 +299,21 @@ def test_queue_key_of_an_update_without_a_usable_chat_or_user_is_its_own(payload
     assert queue_key(one) != queue_key(two)
     assert queue_key(one) == queue_key(one)
     assert not isinstance(queue_key(one), int)
+
+
+def test_a_request_that_times_out_is_sent_again_before_the_next(bot, emu, token, receiver):
+    emu.configure(webhook_timeout=0.5)
+    bot.set_webhook(url=receiver.url, max_connections=5)
+    ann = emu.create_user(first_name="Ann")
+    receiver.hold(ann.id)
+    ids = [ann.send_text(token, t) for t in ("one", "two")]
+    # The receiver keeps the first request past tgemu's timeout: tgemu gives up and retries.
+    receiver.wait(lambda: receiver.requested(ann.id) == [ids[0], ids[0]], "the retry")
+    receiver.release(ann.id)
+    receiver.wait(lambda: ids[1] in receiver.delivered(ann.id), "the second update")
+    assert receiver.requested(ann.id) == [ids[0], ids[0], ids[1]]
+    assert _settled(bot, emu, token) == 0
+    stats = emu.stats(token)
+    assert (stats["webhook_deliveries"], stats["webhook_failures"]) == (2, 1)
+    assert bot.get_webhook_info().last_error_message == "Connection error: TimeoutError"
+    assert [_attempts(emu, token, u) for u in ids] == [2, 1]
