@@ -564,3 +564,23 @@ def test_a_database_farther_away_than_the_margin_still_lets_calls_go(db_url, emu
     sender.wake()
     _wait(lambda: _settled(db_url), 15, "every row sent")
     assert len(stamps) == 3
+
+
+def test_through_pgbouncer_in_transaction_pooling(pgbouncer, db_url):
+    """The shared limits rely on no session state: through PgBouncer in transaction pooling,
+    from two pools (two instances), the chat's burst, its wait and a shared pause hold."""
+    url = pgbouncer.url(db_url.rsplit("/", 1)[1])
+    pools = [Pool(url, minconn=1, maxconn=2) for _ in range(2)]
+    try:
+        first, second = (SharedLimits(pool, rate=30, per_chat_rate=1.0) for pool in pools)
+        assert [first.take(5).granted, second.take(5).granted, first.take(5).granted] == [
+            True, True, True]
+        slot = second.take(5)
+        assert slot.granted is False
+        assert 0.5 < slot.wait <= 1.0
+        first.pause(6, 2.0, everyone=False)
+        assert second.take(6).granted is False
+        assert second.take(7).granted is True
+    finally:
+        for pool in pools:
+            pool.close()
