@@ -21,7 +21,7 @@ import pytest
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tests.e2e.harness import Launcher
-from tests.pgbouncer import PgBouncer
+from tests.pgbouncer import PgBouncer, missing_reason
 from tgemu import Emulator
 
 SWITCH = "FITCLUB_TEST_PGBOUNCER"
@@ -33,6 +33,21 @@ def through_pgbouncer(environ: dict[str, str] | os._Environ = os.environ) -> boo
     if value not in ("", "0", "1"):
         raise pytest.UsageError(f"{SWITCH} must be 1 (through PgBouncer) or 0, not {value!r}")
     return value == "1"
+
+
+@pytest.fixture(scope="session")
+def switch_pgbouncer(pg_server) -> Iterator[PgBouncer]:
+    """The PgBouncer of the switch, sized as deploy/pgbouncer/pgbouncer.ini sizes one: 40 server
+    connections a database and role (the harness's DB_POOL_MAX), 10 more for a client kept
+    waiting 2 s."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    if pg_server.dev is None:
+        pytest.skip("PgBouncer tests need the throwaway server (TEST_DATABASE_URL is set)")
+    with PgBouncer(pg_server.dev, pool_size=40,
+                   settings={"reserve_pool_size": "10", "reserve_pool_timeout": "2"}) as bouncer:
+        yield bouncer
 
 
 class BouncedLauncher(Launcher):
@@ -74,7 +89,7 @@ def emu() -> Iterator[Emulator]:
 def launcher(request, tmp_path: Path, emu: Emulator) -> Iterator[Launcher]:
     """Starts bot processes; kills them all at teardown and prints their logs on failure."""
     if through_pgbouncer():
-        bots: Launcher = BouncedLauncher(tmp_path, emu, request.getfixturevalue("pgbouncer"))
+        bots: Launcher = BouncedLauncher(tmp_path, emu, request.getfixturevalue("switch_pgbouncer"))
     else:
         bots = Launcher(tmp_path, emu)
     try:

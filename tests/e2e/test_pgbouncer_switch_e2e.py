@@ -22,7 +22,8 @@ def test_the_switch_refuses_anything_else(value):
 
 
 def test_a_bot_started_by_the_switched_launcher_answers_through_pgbouncer(
-        tmp_path, emu, pgbouncer, db_url):
+        tmp_path, emu, switch_pgbouncer, db_url):
+    pgbouncer = switch_pgbouncer
     dbname = db_url.rsplit("/", 1)[1]
     bots = BouncedLauncher(tmp_path, emu, pgbouncer)
     try:
@@ -34,5 +35,8 @@ def test_a_bot_started_by_the_switched_launcher_answers_through_pgbouncer(
         clients = [c for c in pgbouncer.show("CLIENTS") if c["database"] == dbname]
         assert clients and {c["application_name"] for c in clients} >= {"fitclub-bot"}
         assert [p["pool_mode"] for p in pgbouncer.pools(dbname)] == ["transaction"]
+        sizes = [(d["pool_size"], d["reserve_pool"]) for d in pgbouncer.show("DATABASES")
+                 if d["name"] == dbname]
+        assert sizes == [(40, 10)]  # as deploy/pgbouncer/pgbouncer.ini
     finally:
         bots.close(failed=False)
