@@ -584,3 +584,16 @@ def test_through_pgbouncer_in_transaction_pooling(pgbouncer, db_url):
     finally:
         for pool in pools:
             pool.close()
+
+
+def test_a_take_commits_without_waiting_for_a_flush_and_leaves_the_session_as_it_was(db):
+    """synchronous_commit is off for the take's own transaction only (no session state)."""
+    with db.cursor() as cur:
+        cur.execute("SET synchronous_commit = on")  # this throwaway server has it off
+        db.commit()
+        cur.execute(Q["outbound.take"], _params(1))
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == "off"
+        db.commit()
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == "on"
