@@ -13,9 +13,10 @@ the primary. So `fn` must only read, and only through `read.conn`; writes that g
 A standby trails the primary. Each read first asks the primary how far it has flushed its WAL
 and gives the standby up to CATCH_UP_SECONDS to replay that far: then the read sees everything
 committed before it (`as_of` None; a commit acknowledged under `synchronous_commit = off` may
-take up to 3 x wal_writer_delay to be flushed, and to count). Otherwise a `fresh` read (the audit log, which an admin opens right
-after acting) goes to the primary, and any other read goes on with `as_of`, the commit time of
-the last transaction the standby replayed: its figures are as of that moment at least.
+take up to 3 x wal_writer_delay to be flushed, and to count). Otherwise a `fresh` read (the
+audit log, which an admin opens right after acting) goes to the primary, and any other read
+goes on with `as_of`, the commit time of the last transaction the standby replayed: its figures
+are as of that moment at least.
 """
 
 from __future__ import annotations
