@@ -120,8 +120,7 @@ class Receiver:
         return [e["update_id"] for e in self.log if e["chat"] == chat]
 
 
-@pytest.fixture
-def receiver():
+def _serve():
     r = Receiver()
     r.thread.start()
     try:
@@ -134,11 +133,28 @@ def receiver():
         r.server.server_close()
 
 
+@pytest.fixture
+def receiver():
+    yield from _serve()
+
+
+@pytest.fixture
+def second_receiver():
+    yield from _serve()
+
+
+def _wait_until(check, what: str):
+    """Poll check() until it is true; AssertionError naming what after WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
 def _settled(bot, emu, token):
     """pending_update_count once nothing is pending or in flight."""
-    deadline = time.monotonic() + WAIT
-    while bot.get_webhook_info().pending_update_count and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_until(lambda: bot.get_webhook_info().pending_update_count == 0, "nothing pending")
     return bot.get_webhook_info().pending_update_count
 
 
@@ -317,3 +333,42 @@ def test_a_request_that_times_out_is_sent_again_before_the_next(bot, emu, token,
     assert (stats["webhook_deliveries"], stats["webhook_failures"]) == (2, 1)
     assert bot.get_webhook_info().last_error_message == "Connection error: TimeoutError"
     assert [_attempts(emu, token, u) for u in ids] == [2, 1]
+
+
+def test_a_redelivered_update_waits_behind_its_chats_update_in_flight(bot, emu, token, receiver):
+    bot.set_webhook(url=receiver.url, max_connections=5)
+    ann = emu.create_user(first_name="Ann")
+    receiver.hold(ann.id)
+    ids = [ann.send_text(token, t) for t in ("one", "two")]
+    receiver.wait(lambda: receiver.requested(ann.id) == [ids[0]], "the first update")
+    assert emu.redeliver(token, ids[0]) == ids[0]
+    assert bot.get_webhook_info().pending_update_count == 3
+    receiver.release(ann.id)
+    receiver.wait(lambda: len(receiver.delivered(ann.id)) == 3, "three deliveries")
+    assert receiver.requested(ann.id) == [ids[0], ids[0], ids[1]]
+    assert receiver.max_active_per_chat[ann.id] == 1
+    assert _settled(bot, emu, token) == 0
+    assert emu.stats(token)["webhook_deliveries"] == 3
+
+
+def test_a_new_webhook_url_takes_over_a_chat_after_its_update_in_flight(
+    bot, emu, token, receiver, second_receiver
+):
+    bot.set_webhook(url=receiver.url, max_connections=5)
+    ann = emu.create_user(first_name="Ann")
+    receiver.hold(ann.id)
+    ids = [ann.send_text(token, t) for t in ("one", "two")]
+    receiver.wait(lambda: receiver.requested(ann.id) == [ids[0]], "the first update")
+    # setWebhook lets the old URL's requests in flight finish before the new one starts.
+    moving = threading.Thread(target=bot.set_webhook, kwargs={"url": second_receiver.url})
+    moving.start()
+    try:
+        _wait_until(lambda: bot.get_webhook_info().url == second_receiver.url, "the switch")
+        receiver.release(ann.id)
+        second_receiver.wait(lambda: second_receiver.delivered(ann.id) == [ids[1]], "the second")
+    finally:
+        receiver.release(ann.id)
+        moving.join(WAIT)
+    assert receiver.requested(ann.id) == [ids[0]]
+    assert second_receiver.requested(ann.id) == [ids[1]]
+    assert _settled(bot, emu, token) == 0
