@@ -54,11 +54,20 @@ def missing_reason() -> str | None:
     return "pgbouncer is not installed (python tools/servers.py installs it)"
 
 
+def _check_role_name(user: str) -> None:
+    """A name the auth file can hold (no quote, no line break, not empty)."""
+    if not user or any(c in user for c in '"\n\r'):
+        raise PgBouncerError(f"unusable role name {user!r}")
+
+
 class PgBouncer:
     """One pgbouncer process, `pool_mode = transaction`, on a free 127.0.0.1 port."""
 
     def __init__(self, dev: DevPostgres, *, pool_size: int = 20, max_client_conn: int = 500,
                  users: Iterable[str] = (), settings: dict[str, str] | None = None) -> None:
+        users = list(users)
+        for user in users:
+            _check_role_name(user)  # before any file is made
         exe = binary()
         if exe is None:
             raise PgBouncerError(missing_reason() or "pgbouncer is not installed")
@@ -116,8 +125,7 @@ class PgBouncer:
 
     def add_user(self, user: str) -> None:
         """Let `user` connect through PgBouncer (rewrites the auth file and reloads)."""
-        if '"' in user or not user:
-            raise PgBouncerError(f"unusable role name {user!r}")
+        _check_role_name(user)
         if user in self.users:
             return
         self.users.append(user)

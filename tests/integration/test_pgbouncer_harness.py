@@ -50,8 +50,11 @@ def test_a_role_not_in_the_auth_file_is_refused_until_added(pgbouncer, db_url):
     stranger = f"postgresql://nobody_here@127.0.0.1:{pgbouncer.port}/{dbname}"
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(stranger)
-    with pytest.raises(PgBouncerError):
-        pgbouncer.add_user('bad"name')
+    for bad in ('bad"name', "two\nlines", ""):
+        with pytest.raises(PgBouncerError, match="unusable role name"):
+            pgbouncer.add_user(bad)
+    with pytest.raises(PgBouncerError, match="unusable role name"):
+        PgBouncer(pgbouncer.dev, users=['x" "y'])
 
 
 def test_server_connections_are_shared_between_clients(private_pg):
