@@ -214,22 +214,37 @@ def test_a_slow_chat_gets_one_update_at_a_time_while_others_go_on(bot, emu, toke
     assert emu.stats(token)["webhook_deliveries"] == 16
 
 
-def test_updates_of_many_chats_keep_each_chats_order(bot, emu, token, receiver):
+@pytest.mark.parametrize(
+    "failing",
+    [
+        {(0, 0): 1},  # one chat's first update fails once
+        {(0, 0): 2, (3, 4): 1, (7, 9): 2, (12, 1): 1, (12, 2): 1, (19, 5): 1},
+    ],
+    ids=["one-failure", "failures-in-several-chats"],
+)
+def test_updates_of_many_chats_keep_each_chats_order(bot, emu, token, receiver, failing):
     bot.set_webhook(url=receiver.url, max_connections=20)
     users = [emu.create_user(first_name=f"U{i}") for i in range(20)]
+    for u in users:
+        receiver.hold(u.id)  # so that the failures are set before any answer
     sent: dict[int, list[int]] = {u.id: [] for u in users}
     for i in range(10):
-        for u in users:
+        for n, u in enumerate(users):
             uid = u.send_text(token, f"m{i}")
             sent[u.id].append(uid)
-            if i == 0 and u is users[0]:
-                receiver.fail[uid] = 1
+            if (n, i) in failing:
+                receiver.fail[uid] = failing[(n, i)]
+    for u in users:
+        receiver.release(u.id)
     receiver.wait(lambda: len(receiver.delivered()) == 200, "200 updates")
     assert {u.id: receiver.delivered(u.id) for u in users} == sent
     assert all(n == 1 for n in receiver.max_active_per_chat.values())
     assert _settled(bot, emu, token) == 0
     stats = emu.stats(token)
-    assert (stats["webhook_deliveries"], stats["webhook_failures"]) == (200, 1)
+    failures = sum(failing.values())
+    assert (stats["webhook_deliveries"], stats["webhook_failures"]) == (200, failures)
+    attempts = [_attempts(emu, token, uid) for ids in sent.values() for uid in ids]
+    assert sum(attempts) == len(receiver.log) == 200 + failures
 
 
 def test_updates_without_a_chat_or_user_each_have_a_queue(bot, emu, token, receiver):
