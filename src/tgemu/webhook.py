@@ -46,8 +46,9 @@ class Webhook:
 
     Updates go out per queue (queue_key: the chat, else the user), as Telegram's Bot API
     server sends them: at most one update of a queue is in flight, the queue's updates go in
-    the order they were queued, and one that fails holds back the rest of its queue until it
-    is delivered, while other queues go on.
+    the order of bot.pending (update_id order; a redelivered update goes first, after the one
+    in flight), and one that fails holds back the rest of its queue until it is delivered,
+    while other queues go on.
 
     An update is confirmed (dropped from pending) only on a 2xx answer; any other answer or a
     network error schedules a retry after a doubling delay, and the error shows in
