@@ -30,9 +30,9 @@ import psycopg2
 import psycopg2.extras
 
 from fitclub.devdb import SUPERUSER, DevPostgres, _die_with_parent, _run_as, free_port
+from tools import servers
 
 ADMIN_DB = "pgbouncer"
-REASON_FILE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "servers-missing.txt"
 
 
 class PgBouncerError(Exception):
@@ -41,17 +41,17 @@ class PgBouncerError(Exception):
 
 def binary() -> str | None:
     """The pgbouncer executable, if installed."""
-    return shutil.which("pgbouncer") or next(
-        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.access(p, os.X_OK)), None)
+    return servers.find("pgbouncer")
 
 
 def missing_reason() -> str | None:
-    """Why PgBouncer tests cannot run here (None when they can)."""
+    """Why PgBouncer tests cannot run here (None when they can), with tools/servers.py's
+    reason if it left one."""
     if binary():
         return None
-    if REASON_FILE.exists():
-        return REASON_FILE.read_text().strip()
-    return "pgbouncer is not installed (python tools/servers.py installs it)"
+    if servers.REASON_FILE.exists():
+        return f"pgbouncer is missing: {servers.REASON_FILE.read_text().strip()}"
+    return "pgbouncer is missing (python tools/servers.py installs it)"
 
 
 def _check_role_name(user: str) -> None:

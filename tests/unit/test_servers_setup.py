@@ -77,10 +77,18 @@ def test_without_root_the_reason_says_how(fake_debian, monkeypatch):
     assert fake_debian.calls() == []
 
 
-def test_the_tests_skip_with_the_same_file_the_tool_writes():
-    from tests import nginx, pgbouncer
+def test_the_pgbouncer_tests_skip_with_the_reason_the_tool_left(tmp_path, monkeypatch):
+    from tests import pgbouncer
 
-    assert servers.REASON_FILE == pgbouncer.REASON_FILE == nginx.REASON_FILE
+    monkeypatch.setattr(servers, "find", lambda name: None)
+    monkeypatch.setattr(servers, "REASON_FILE", tmp_path / "servers-missing.txt")
+    assert pgbouncer.missing_reason() == ("pgbouncer is missing (python tools/servers.py "
+                                          "installs it)")
+    servers.REASON_FILE.write_text("apt-get install exited 100: E: Unable to locate package\n")
+    assert pgbouncer.missing_reason() == ("pgbouncer is missing: apt-get install exited 100: "
+                                          "E: Unable to locate package")
+    with pytest.raises(pgbouncer.PgBouncerError, match="Unable to locate package"):
+        pgbouncer.PgBouncer(None)  # type: ignore[arg-type]
 
 
 def test_it_runs_as_a_script():
