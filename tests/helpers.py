@@ -22,13 +22,14 @@ def query(db_url: str, sql: str, params: Any = None) -> list[tuple]:
 
 def stored_text(value: object) -> str | None:
     """A stored value as the text a person's identifiers could be read from: bytes decoded
-    (UTF-8, bad bytes replaced), JSON as written, text as it is; None for anything else."""
+    (UTF-8, bad bytes replaced), JSON as written (and arrays, their times as text), text as
+    it is; None for anything else."""
     if isinstance(value, memoryview | bytes):
         return bytes(value).decode("utf-8", "replace")
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, default=str)
     return None
 
 

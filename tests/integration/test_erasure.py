@@ -500,6 +500,86 @@ def test_an_update_arriving_after_the_erasure_before_the_confirmation_leaves_not
     assert _her_telegram_id_anywhere(world) == []
 
 
+def _send_slot(conn, chat_id: int) -> None:
+    """What a sender does just before each Bot API call to the chat: take its pacing token
+    (sql/0031_shared_limits.sql; a slow refill, so no row is pruned during the test)."""
+    with conn.cursor() as cur:
+        cur.execute(Q["outbound.take"], {"chat_id": chat_id, "capacity": 20, "window": 1.0,
+                                         "margin": 0.0, "chat_rate": 0.01, "chat_burst": 3.0,
+                                         "max_ahead": 2.0})
+        assert cur.fetchone()[0], "the token is granted"
+
+
+def _paced_chats(w: World) -> list[tuple]:
+    return w.run("SELECT chat_id FROM outbound_chat_pace ORDER BY chat_id")
+
+
+@pytest.mark.parametrize("outcome", ["sent", "given up"])
+def test_her_pacing_row_goes_with_the_erasure_and_again_with_the_confirmation(world, outcome):
+    """Her chat's pacing row (a Telegram id) goes in the erasure; the confirmation's own send
+    takes a token (and a 429 pauses her chat) just before it goes, and that row goes once the
+    confirmation is delivered or given up. Another chat's row stays."""
+    _send_slot(world.db, ANNA_TG)
+    _send_slot(world.db, CARL_TG)
+    _tap(world, 20)
+    confirm = _confirm(world, 20)
+    assert _paced_chats(world) == [(CARL_TG,)]
+    _send_slot(world.db, ANNA_TG)
+    world.run(Q["outbound.pause"], {"chat_id": ANNA_TG, "seconds": 1.0, "everyone": False})
+    assert _paced_chats(world) == [(ANNA_TG,), (CARL_TG,)]
+    if outcome == "sent":
+        world.mark_sent(confirm)
+    else:
+        world.run("UPDATE outbox SET status = 'sending', claim_token = 77,"
+                  " lease_until = now() + interval '1 minute' WHERE id = %s", (confirm,))
+        with world.db.cursor() as cur:
+            cur.execute(Q["outbox.mark_failed"], {"id": confirm, "token": 77,
+                                                  "status": "failed",
+                                                  "error": "retries exhausted"})
+            assert cur.rowcount == 1
+    assert _paced_chats(world) == [(CARL_TG,)]
+    assert _her_telegram_id_anywhere(world) == []
+
+
+def test_an_update_of_hers_handled_after_the_erasure_takes_her_pacing_row(world):
+    """A second press handled after the erasure, before the confirmation is delivered: its
+    handling deletes the pacing row a send to her chat made meanwhile (inbox_erasure_done)."""
+    _send_slot(world.db, CARL_TG)
+    _tap(world, 20)
+    _tap(world, 21)
+    confirm = _confirm(world, 20)
+    _send_slot(world.db, ANNA_TG)
+    _work(world, 21, reply=False)
+    assert _paced_chats(world) == [(CARL_TG,)]
+    world.mark_sent(confirm)
+    assert _her_telegram_id_anywhere(world) == []
+
+
+def test_the_erasure_does_not_hold_up_sends_to_her_chat_while_it_scans(db_url, world):
+    """While the erasure's transaction is open (its scans may take seconds), a send to her
+    chat on another connection takes its token at once: every send of the bot passes the
+    same row lock in outbound_take, so a wait for her chat row would stall them all. The
+    row goes once the erasure has queued the confirmation and is committed."""
+    _send_slot(world.db, ANNA_TG)
+    _tap(world, 20)
+    world.db.commit()
+    world.erase(update_id=20)  # open until the commit below
+    other = psycopg2.connect(db_url)
+    try:
+        other.autocommit = True
+        with other.cursor() as cur:
+            cur.execute("SET lock_timeout = '2s'")
+        _send_slot(other, ANNA_TG)  # LockNotAvailable if the erasure held her row
+        privacy.forget_chat_when_done(world.db, ANNA_TG)
+        world.db.commit()
+        with other.cursor() as cur:
+            cur.execute("SELECT count(*) FROM outbound_chat_pace WHERE chat_id = %s",
+                        (ANNA_TG,))
+            assert cur.fetchone() == (0,)
+    finally:
+        other.close()
+
+
 def _picture(w: World, update_id: int, screen_id: int | None, member_id: int,
              chat_id: int) -> pictures.Picture:
     return pictures.Picture(member_id=member_id, chat_id=chat_id, update_id=update_id, key="k",

@@ -1,5 +1,5 @@
 -- Queries of "Delete my data" (fitclub/services/privacy.py; functions and triggers in
--- sql/0025_erasure.sql and sql/0028_erasure_fixes.sql). Parameters: member_id (internal id),
+-- sql/0025_erasure.sql, sql/0028_erasure_fixes.sql and sql/0032_erasure_outbound_pace.sql). Parameters: member_id (internal id),
 -- tg (Telegram id), update_id (the update erasing), and the identifiers to look for
 -- (privacy.Terms): pattern (one regular expression of every form of them, or ''), span (only
 -- those that identify her, for other people's durable records, or ''), quick and span_quick
@@ -77,7 +77,8 @@ WITH codes AS (DELETE FROM card_codes WHERE member_id = %(member_id)s)
 DELETE FROM card_spent WHERE member_id = %(member_id)s;
 
 -- name: delete_chat_rows
--- The rows kept for the member's chat: flood control, the "/" list, conversations.
+-- The rows kept for the member's chat: flood control, the "/" list, conversations (its
+-- send pacing row goes last, in forget_chat_when_done).
 WITH flood AS (DELETE FROM chat_flood WHERE chat_id = %(tg)s),
      lists AS (DELETE FROM command_lists WHERE chat_id = %(tg)s)
 DELETE FROM conversation_state WHERE chat_id = %(tg)s OR user_id = %(tg)s;
@@ -228,6 +229,13 @@ WHERE i.update_id = n.update_id AND NOT n.waiting;
 -- name: forget_chat_when_done
 -- The confirmation and the removal of the "/" list just queued for the erased member's chat:
 -- once each is delivered or given up, the chat's finished updates and messages lose their
--- content and chat id (sql/0025_erasure.sql, outbox_erasure_done).
+-- content and chat id, and its flood, "/" list and pacing rows go (outbox_erasure_done,
+-- sql/0032_erasure_outbound_pace.sql).
+-- Her chat's pacing row (outbound_chat_pace, sql/0031_shared_limits.sql) goes here, the
+-- erasure's last statement, not with the other chat rows in delete_chat_rows: a deleted row
+-- stays locked until the commit, and outbound_take waits for a locked chat row while holding
+-- the one row every send of every instance passes (as does its pruning), so deleting it
+-- before the seconds-long scans would hold up every send of the bot for as long.
+WITH pace AS (DELETE FROM outbound_chat_pace WHERE chat_id = %(tg)s)
 UPDATE outbox SET forget_chat = true
 WHERE chat_id = %(tg)s AND status IN ('pending', 'sending');
