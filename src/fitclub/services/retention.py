@@ -16,6 +16,10 @@ member cards and exports) and would otherwise grow for ever:
 | `jobs` | finished jobs (done, failed, cancelled) | finished more than RETENTION_DAYS ago |
 | `audit_log` | audit entries | older than AUDIT_RETENTION_DAYS |
 
+Not swept here: a chat's send pacing row (`outbound_chat_pace`, its chat id a Telegram id)
+goes once its bucket is full again and its pause over, deleted by a send about once a minute
+(`outbound_take`, sql/0031_shared_limits.sql); `outbound_limit` holds no personal data.
+
 Kept whatever their age: an update still pending; the outbox row a chat's command list points
 at (`command_lists.outbox_id`: the start-up sync reads its status) and the rows of an
 announcement whose figures are not recorded yet (`announcement_deliveries.outbox_id`);
