@@ -289,18 +289,20 @@ def test_while_draining_new_updates_get_503_and_nothing_is_stored(rig):
 def test_stop_waits_for_an_update_being_stored_then_closes_the_port(rig, db_url):
     answers: list[tuple[int, dict]] = []
     locker = psycopg2.connect(db_url)
-    with locker.cursor() as cur:
-        cur.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")
-    posting = threading.Thread(target=lambda: answers.append(rig.post(_update(80))))
-    posting.start()
-    wait_until(lambda: rig.app.in_flight() == 1, 10, "the update to be in flight")
-    assert rig.server.alive()
-    stopping = threading.Thread(target=rig.server.stop, args=(10,))
-    stopping.start()
-    wait_until(lambda: rig.app.draining, 5, "draining")
-    assert rig.post(_update(81))[0] == 503
-    locker.rollback()
-    locker.close()
+    try:
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")
+        posting = threading.Thread(target=lambda: answers.append(rig.post(_update(80))))
+        posting.start()
+        wait_until(lambda: rig.app.in_flight() == 1, 10, "the update to be in flight")
+        assert rig.server.alive()
+        stopping = threading.Thread(target=rig.server.stop, args=(10,))
+        stopping.start()
+        wait_until(lambda: rig.app.draining, 5, "draining")
+        assert rig.post(_update(81))[0] == 503
+        locker.rollback()
+    finally:
+        locker.close()  # releases the lock even when a check above failed
     stopping.join(15)
     posting.join(5)
     assert answers == [(200, {"ok": True})]
