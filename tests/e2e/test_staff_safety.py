@@ -30,8 +30,11 @@ STAFF_ONLY = "This is for club staff only."
 ADMINS_ONLY = "Only club admins can do this."
 # Tables of the runtime and of logs: a refused update writes its inbox row, its answer in the
 # outbox, its audit row, and may touch a user's conversation state or a job's heartbeat.
+# Sending its answer takes a slot of the shared send window (outbound_limit) and a token of
+# the chat's pacing bucket (outbound_chat_pace).
 NOT_CLUB_DATA = {"inbox", "outbox", "audit_log", "conversation_state", "bot_processes",
-                 "schema_migrations", "jobs", "chat_flood"}
+                 "schema_migrations", "jobs", "chat_flood", "outbound_limit",
+                 "outbound_chat_pace"}
 
 
 def seed_world(db_url: str, member: Person, trainer: Person, admin: Person) -> dict[str, int]:
