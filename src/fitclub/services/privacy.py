@@ -11,11 +11,12 @@ people's notes, reasons, announcements, audit entries and conversations keep the
 only the matched span replaced by '…', and only by what identifies the member (not a first
 name alone). Visits, bookings, memberships, orders and payments stay under the internal member
 id (orders and payments hold no personal data: they are left as they are), so reports and the
-books still add up. Functions and triggers: sql/0025_erasure.sql, sql/0028_erasure_fixes.sql.
+books still add up. Functions and triggers: sql/0025_erasure.sql, sql/0028_erasure_fixes.sql,
+sql/0032_erasure_outbound_pace.sql.
 
 The confirmation is the last message of their chat: a second press or anything else they sent
-meanwhile is handled, and its traces (and its replies' chat id, the chat's flood and "/" list
-rows) go with the confirmation's; a picture drawn for them meanwhile is not sent.
+meanwhile is handled, and its traces (and its replies' chat id, the chat's flood, "/" list and
+outbound pacing rows) go with the confirmation's; a picture drawn for them meanwhile is not sent.
 
 The content scans read every stored update and message: their cost follows what retention
 keeps (measured in docs/operations.md).
