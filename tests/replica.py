@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from fitclub.devdb import SUPERUSER, DevPostgres, _die_with_parent, free_port
+from fitclub.devdb import SUPERUSER, DevPostgres, PostgresProcess, free_port
 from tests.e2e.harness import wait_until
 
 
@@ -33,8 +32,9 @@ class StandbyError(Exception):
     """The standby could not be made or started."""
 
 
-class Standby:
-    """A hot standby streaming from `primary`, made with pg_basebackup -R."""
+class Standby(PostgresProcess):
+    """A hot standby streaming from `primary`, made with pg_basebackup -R; its URL, log,
+    stop, destroy and use as a context manager are those of every throwaway server."""
 
     def __init__(self, primary: DevPostgres, settings: dict[str, str] | None = None) -> None:
         self.primary = primary
@@ -50,12 +50,6 @@ class Standby:
             os.chown(self.root, *self.owner)
         self._basebackup()
 
-    def _popen_kwargs(self) -> dict:
-        kw: dict = {"preexec_fn": _die_with_parent, "cwd": self.root}
-        if self.owner:
-            kw.update(user=self.owner[0], group=self.owner[1], extra_groups=[])
-        return kw
-
     def _basebackup(self) -> None:
         cmd = [str(self.bindir / "pg_basebackup"), "-D", str(self.datadir), "-R",
                "-X", "stream", "-c", "fast", "--no-sync", "-h", "127.0.0.1",
@@ -65,10 +59,6 @@ class Standby:
         if res.returncode != 0:
             shutil.rmtree(self.root, ignore_errors=True)
             raise StandbyError(f"pg_basebackup failed: {res.stderr.strip()}")
-
-    def url(self, dbname: str = "postgres") -> str:
-        """libpq URI of a database on the standby."""
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
 
     def start(self, timeout: float = 30.0) -> Standby:
         """Start the standby and wait until it accepts read-only connections."""
@@ -143,44 +133,6 @@ class Standby:
         """Replay again, and wait until caught up."""
         self._scalar(self.url(), "SELECT pg_wal_replay_resume()::text")
         self.wait_caught_up()
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """Fast shutdown by pid; killed if it does not stop in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
-
-    def destroy(self) -> None:
-        """Stop the standby and remove its files."""
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def log_tail(self, lines: int = 5) -> str:
-        """Last lines of the standby's log, for error messages."""
-        try:
-            return " | ".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def __enter__(self) -> Standby:
-        try:
-            return self.start()
-        except BaseException:
-            self.destroy()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()
-
 
 
 def standby_of(server, settings: dict[str, str] | None = None) -> Iterator[Standby]:

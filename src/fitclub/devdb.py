@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,73 @@ def create_database(admin_url: str, name: str, template: str | None = None) -> N
         conn.close()
 
 
-class DevPostgres:
+class PostgresProcess:
+    """What every throwaway server process has alike: its URL, a process started as the
+    unprivileged owner that dies with its parent, its log, stopping by pid, removal of its files,
+    and use as a context manager (started on entry, destroyed on exit).
+
+    Subclasses set the attributes below and define start().
+    """
+
+    bindir: Path
+    port: int
+    owner: tuple[int, int] | None
+    root: Path
+    logfile: Path
+    proc: subprocess.Popen | None
+
+    def start(self, timeout: float = 30.0) -> Self:
+        raise NotImplementedError
+
+    def url(self, dbname: str = "postgres") -> str:
+        """libpq URI of a database on this server."""
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
+
+    def _popen_kwargs(self) -> dict:
+        kw: dict = {"preexec_fn": _die_with_parent, "cwd": self.root}
+        if self.owner:
+            kw.update(user=self.owner[0], group=self.owner[1], extra_groups=[])
+        return kw
+
+    def log_tail(self, lines: int = 5) -> str:
+        """Last lines of the server log, for error messages."""
+        try:
+            return " | ".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Fast shutdown (disconnects clients); kill if it does not stop in time."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = None
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def destroy(self) -> None:
+        """Stop the server and remove every file it had."""
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.destroy()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+
+class DevPostgres(PostgresProcess):
     """One private PostgreSQL server; use as a context manager or call start()/stop()."""
 
     def __init__(self, *, port: int | None = None, bindir: Path | None = None,
@@ -126,16 +193,6 @@ class DevPostgres:
         if self.owner:
             os.chown(self.root, *self.owner)
         self._initdb()
-
-    def url(self, dbname: str = "postgres") -> str:
-        """libpq URI of a database on this server."""
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
-
-    def _popen_kwargs(self) -> dict:
-        kw: dict = {"preexec_fn": _die_with_parent, "cwd": self.root}
-        if self.owner:
-            kw.update(user=self.owner[0], group=self.owner[1], extra_groups=[])
-        return kw
 
     def _initdb(self) -> None:
         cmd = [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
@@ -175,49 +232,12 @@ class DevPostgres:
                     raise DevDatabaseError(f"postgres did not start: {self.log_tail()}") from None
                 time.sleep(0.05)
 
-    def log_tail(self, lines: int = 5) -> str:
-        """Last lines of the server log, for error messages."""
-        try:
-            return " | ".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """Fast shutdown (disconnects clients); kill if it does not stop in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
-
     def restart(self) -> None:
         """Stop and start on the same port and data (clients see their connections die)."""
         self.stop()
         self.start()
 
-    def destroy(self) -> None:
-        """Stop the server and remove every file it had."""
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
     def create_database(self, name: str, template: str | None = None) -> str:
         """CREATE DATABASE (optionally from a template) and return its URL."""
         create_database(self.url(), name, template)
         return self.url(name)
-
-    def __enter__(self) -> DevPostgres:
-        try:
-            return self.start()
-        except BaseException:
-            self.destroy()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()
