@@ -123,7 +123,13 @@ def _migrate(args: argparse.Namespace) -> int:
     import psycopg2
 
     from fitclub import logs
-    from fitclub.db.migrate import MigrationError, Migrator, iter_status_lines
+    from fitclub.db.migrate import (
+        EXIT_UNREACHABLE,
+        MigrationError,
+        Migrator,
+        iter_status_lines,
+        refused_for_now,
+    )
 
     # Straight to PostgreSQL as the schema's owner when MIGRATE_DATABASE_URL is set: the bot's
     # DATABASE_URL may go through PgBouncer (which cannot keep the migration lock, a session
@@ -144,9 +150,13 @@ def _migrate(args: argparse.Namespace) -> int:
     except MigrationError as exc:
         print(f"migrate: {exc}", file=sys.stderr)
         return 1
-    except psycopg2.OperationalError as exc:  # connection refused and the like: one line
+    except psycopg2.OperationalError as exc:  # one line, after waiting if waiting could help
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"migrate: cannot reach the database: {first}", file=sys.stderr)
+        if refused_for_now(exc):
+            print(f"migrate: cannot reach the database (waited {migrator.connect_wait:g}s): "
+                  f"{first}", file=sys.stderr)
+            return EXIT_UNREACHABLE
+        print(f"migrate: the database refused the connection: {first}", file=sys.stderr)
         return 1
     verb = "would apply" if args.dry_run else "applied"
     for mig in done:

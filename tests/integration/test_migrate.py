@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 
-from fitclub.db.migrate import SQL_DIR, MigrationError, Migrator, discover, split_statements
+from fitclub.db.migrate import (
+    EXIT_UNREACHABLE,
+    SQL_DIR,
+    MigrationError,
+    Migrator,
+    discover,
+    refused_for_now,
+    split_statements,
+)
+from fitclub.devdb import DevPostgres, free_port
+from tests.e2e.harness import wait_until
 from tests.helpers import query as _query
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,11 +164,91 @@ def test_cli_status_dry_run_and_apply(empty_db_url):
     assert [ln.split()[1] for ln in after.stdout.splitlines() if ln.startswith("applied")] == names
 
 
-def test_cli_reports_unreachable_database_in_one_line():
-    res = _cli("postgresql://nobody@127.0.0.1:1/none")
+def test_cli_refused_for_good_fails_at_once_in_one_line(pg_server):
+    """No such database: waiting would not help, so migrate does not wait."""
+    started = time.monotonic()
+    res = _cli(pg_server.url("no_such_database_here"))
+    assert time.monotonic() - started < 20
     assert res.returncode == 1
-    assert res.stderr.startswith("migrate: cannot reach the database")
+    assert res.stderr.startswith("migrate: the database refused the connection")
+    assert "does not exist" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_migrate_started_before_the_database_waits_for_it_and_applies_everything(tmp_path):
+    """At boot the database may come up after fitclub-migrate starts: migrate logs one line per
+    retry while nothing listens, then applies every file once the server starts, and exits 0."""
+    server = DevPostgres()  # initdb'd, not started: nothing listens on its port yet
+    log = tmp_path / "migrate.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_",
+                                                                   "MIGRATE_"))}
+    env["DATABASE_URL"] = server.url()
+    try:
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "migrate"],
+                                    stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    stdin=subprocess.DEVNULL)
+        try:
+            def retried() -> bool:
+                assert proc.poll() is None, f"migrate exited {proc.returncode}: {log.read_text()}"
+                return log.read_text().count("database not reachable yet") >= 2
+
+            wait_until(retried, 30, "migrate to retry twice")
+            server.start()
+            assert proc.wait(60) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        retries = [ln for ln in log.read_text().splitlines() if "not reachable yet" in ln]
+        assert all("Connection refused" in ln and "up to 60s" in ln for ln in retries), retries
+        recorded = _query(server.url(), "SELECT name FROM schema_migrations ORDER BY name")
+        assert [r[0] for r in recorded] == [m.name for m in discover()]
+    finally:
+        server.destroy()
+
+
+def test_migrator_gives_up_after_its_wait_with_a_line_per_retry(caplog):
+    nowhere = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="fitclub.db.migrate"), \
+            pytest.raises(psycopg2.OperationalError, match="Connection refused"):
+        Migrator(nowhere, connect_wait=1.5).migrate()
+    elapsed = time.monotonic() - started
+    assert 1.5 <= elapsed < 15
+    retries = [r.getMessage() for r in caplog.records if "not reachable yet" in r.getMessage()]
+    assert len(retries) >= 2, retries
+
+
+def test_cli_exits_75_when_the_database_stays_away(tmp_path):
+    """The status fitclub-migrate.service runs migrate again on (its Restart=on-failure
+    spares 1 and 2), after the retry lines, with one line of its own at the end."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_",
+                                                                   "MIGRATE_"))}
+    env["DATABASE_URL"] = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    env["PYTHONPATH"] = str(ROOT / "src")
+    # The real command with a 1.5 s wait instead of 60 s.
+    code = ("import sys, fitclub.db.migrate as m; m.CONNECT_WAIT = 1.5; "
+            "from fitclub.cli import main; sys.exit(main(['migrate']))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=60, check=False, cwd=tmp_path)
+    assert res.returncode == EXIT_UNREACHABLE == 75
+    lines = res.stderr.strip().splitlines()
+    assert lines[-1].startswith("migrate: cannot reach the database (waited 1.5s): ")
+    assert len(lines) >= 2 and all("not reachable yet" in ln for ln in lines[:-1]), lines
+
+
+@pytest.mark.parametrize(("message", "passing"), [
+    ('connection to server at "127.0.0.1", port 5432 failed: Connection refused', True),
+    ('could not translate host name "db" to address: Name or service not known', True),
+    ("connection to server at \"db\", port 5432 failed: FATAL:  the database system is "
+     "starting up", True),
+    ("connection to server at \"db\", port 5432 failed: FATAL:  password authentication "
+     "failed for user \"fitclub_owner\"", False),
+    ("connection to server at \"db\", port 5432 failed: FATAL:  no pg_hba.conf entry", False),
+])
+def test_which_refusals_are_waited_for(message, passing):
+    assert refused_for_now(psycopg2.OperationalError(message)) is passing
 
 
 @pytest.mark.parametrize("name", ["1_short.sql", "0003_Upper.sql", "notes.sql"])

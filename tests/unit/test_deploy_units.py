@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from fitclub.cli import EXIT_CONFIG
+from fitclub.db.migrate import EXIT_UNREACHABLE
+
 SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
 UNITS = sorted(SYSTEMD.glob("*.service"))
 APP_DIR = "/opt/fitclub-bot"
@@ -164,6 +167,17 @@ def test_migration_unit_runs_migrate_once_with_its_own_settings():
     assert values(text, "EnvironmentFile") == [
         "/etc/fitclub-bot/env", "-/etc/fitclub-bot/migrate.env"]
     assert "@resources" in values(text, "SystemCallFilter")[1]
+
+
+def test_migration_unit_runs_again_only_while_the_database_is_unreachable():
+    """A database that comes up after the unit at boot: migrate waits a minute, then exits
+    EXIT_UNREACHABLE and the unit runs it again; a refused migration (1), a configuration
+    error (2) and a run killed by TimeoutStartSec are not run again."""
+    service = parse((SYSTEMD / "fitclub-migrate.service").read_text())["Service"]
+    assert service["Restart"] == "on-failure" and int(service["RestartSec"]) > 0
+    prevented = service["RestartPreventExitStatus"].split()
+    assert prevented == ["1", str(EXIT_CONFIG), "SIGTERM", "SIGKILL"]
+    assert str(EXIT_UNREACHABLE) not in prevented
 
 
 @pytest.mark.parametrize("unit", ["fitclub-bot.service", "fitclub-bot-webhook@.service"])

@@ -6,6 +6,10 @@ A session-level advisory lock keeps two migrators from applying the same file: r
 against PostgreSQL directly (MIGRATE_DATABASE_URL), not through PgBouncer's transaction
 pooling, which may run each statement on another server connection. Before each file the
 migrator checks that its connection still holds the lock, and stops if it does not.
+
+A database that refuses connections (not up yet at boot, starting up, in crash recovery) is
+waited for, up to CONNECT_WAIT seconds, with one log line per retry; a refusal that waiting
+does not cure (a wrong password, no such database or role, no pg_hba.conf entry) fails at once.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from pathlib import Path
 
 import psycopg2
 import psycopg2.extensions
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+from fitclub.logs import describe
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,16 @@ NO_TRANSACTION_MARK = "-- migrate: no-transaction"
 FILE_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any fixed number works; it only has to be the same for every migrator of this schema.
 LOCK_KEY = 0x46_49_54_43_4C_55_42  # "FITCLUB"
+# How long migrate waits for a database that refuses connections (as app.open_pool does).
+CONNECT_WAIT = 60.0
+#: `bot.py migrate`'s exit status when the database stayed unreachable (sysexits EX_TEMPFAIL):
+#: systemd/fitclub-migrate.service runs it again on this status only.
+EXIT_UNREACHABLE = 75
+# Fatal errors at connect that pass: the server is starting, stopping or full.
+_PASSING_FATAL = ("the database system is starting up", "the database system is shutting down",
+                  "the database system is in recovery mode",
+                  "the database system is not yet accepting connections",
+                  "sorry, too many clients already")
 LOCK_LOST = ("is MIGRATE_DATABASE_URL (or DATABASE_URL) going through PgBouncer? migrate must "
              "reach PostgreSQL directly")
 
@@ -135,19 +152,43 @@ def _has_code(stmt: str) -> bool:
     return bool(without.strip())
 
 
+def refused_for_now(exc: psycopg2.OperationalError) -> bool:
+    """True when a failed connect may succeed later: the server did not answer (refused,
+    timed out, name not resolved yet) or answered that it is starting, stopping or full.
+    False when it answered no for good (authentication, no such database or role)."""
+    text = str(exc)
+    return "FATAL" not in text or any(reason in text for reason in _PASSING_FATAL)
+
+
 class Migrator:
     """Applies migrations over one dedicated connection (not the pool)."""
 
-    def __init__(self, dsn: str, sql_dir: Path = SQL_DIR, *, lock_timeout: float = 300.0) -> None:
+    def __init__(self, dsn: str, sql_dir: Path = SQL_DIR, *, lock_timeout: float = 300.0,
+                 connect_wait: float | None = None) -> None:
         self.dsn = dsn
         self.sql_dir = sql_dir
         self.lock_timeout = lock_timeout
+        self.connect_wait = CONNECT_WAIT if connect_wait is None else connect_wait
 
     def _connect(self) -> psycopg2.extensions.connection:
-        conn = psycopg2.connect(self.dsn, connect_timeout=10,
-                                application_name="fitclub-migrate")
-        conn.autocommit = True
-        return conn
+        """A connection, waiting up to connect_wait seconds for a database not up yet."""
+        retrying = Retrying(
+            retry=retry_if_exception(
+                lambda e: isinstance(e, psycopg2.OperationalError) and refused_for_now(e)),
+            stop=stop_after_delay(self.connect_wait),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            before_sleep=lambda rs: log.warning(
+                "database not reachable yet (%s); retrying for up to %gs in all",
+                describe(rs.outcome.exception()), self.connect_wait),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                conn = psycopg2.connect(self.dsn, connect_timeout=10,
+                                        application_name="fitclub-migrate")
+                conn.autocommit = True
+                return conn
+        raise AssertionError("unreachable: tenacity reraises")
 
     def applied(self, conn: psycopg2.extensions.connection) -> dict[str, Applied]:
         """What schema_migrations records, by name."""
