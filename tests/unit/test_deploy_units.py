@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from fitclub.app import EXIT_WEBHOOK_SET
 from fitclub.cli import EXIT_CONFIG
 from fitclub.db.migrate import EXIT_UNREACHABLE
 
@@ -188,6 +189,16 @@ def test_bot_units_start_after_the_migration_and_never_see_its_role(unit):
     assert "fitclub-migrate.service" in parsed["Unit"]["After"].split()
     assert values(text, "EnvironmentFile") == ["/etc/fitclub-bot/env"]
     assert "ExecStartPre" not in text
+
+
+@pytest.mark.parametrize("unit", ["fitclub-bot.service", "fitclub-bot-webhook@.service"])
+def test_bot_units_restart_a_crash_but_not_a_configuration_error(unit):
+    """Exit status 2 (a configuration error; for the polling unit also a webhook set for the
+    token) leaves the unit stopped instead of restarting it every RestartSec for ever."""
+    service = parse((SYSTEMD / unit).read_text())["Service"]
+    assert service["Restart"] == "on-failure"
+    assert service["RestartPreventExitStatus"].split() == [str(EXIT_CONFIG)]
+    assert EXIT_WEBHOOK_SET == EXIT_CONFIG
 
 
 def test_webhook_instance_listens_on_its_port_and_keeps_metrics_apart():
