@@ -76,6 +76,12 @@ def _in_threads(db_url: str, threads: int, body: Callable) -> None:
     assert not errors, errors
 
 
+# A wait the database computed is at most what is left of its deadline when it answered, and
+# at least that less the time since the clock started running (measured around the calls;
+# the monotonic and database clocks agree to far better than this slack).
+CLOCKS = 0.002
+
+
 def busiest_window(times: list[float], width: float) -> int:
     """Most stamps inside any window [t, t + width) starting at a stamp."""
     times = sorted(times)
@@ -161,19 +167,21 @@ def test_senders_waking_at_their_slots_keep_the_limit_in_any_second(db_url):
 
 
 def test_a_chat_gets_its_burst_then_its_rate(db):
-    """PER_CHAT_RATE 2 with a burst of 3: three calls now, the fourth is told to wait up to half
-    a second (less what refilled while the three ran) and takes nothing: the next chat goes at
-    once; after that wait it is granted."""
+    """PER_CHAT_RATE 1 with a burst of 3: three calls now, the fourth is told to wait up to a
+    second (less what refilled while the four calls ran, measured) and takes nothing: the next
+    chat goes at once; after that wait it is granted, and the one after it is not."""
     db.autocommit = True
+    started = time.monotonic()
     for _ in range(3):
-        assert _take(db, chat_id=7, chat_rate=2.0) == (True, 0.0)
-    granted, wait = _take(db, chat_id=7, chat_rate=2.0)
+        assert _take(db, chat_id=7, chat_rate=1.0) == (True, 0.0)
+    granted, wait = _take(db, chat_id=7, chat_rate=1.0)
+    took = time.monotonic() - started
     assert granted is False
-    assert 0.25 < wait <= 0.5
-    assert _take(db, chat_id=8, chat_rate=2.0) == (True, 0.0)
-    time.sleep(wait)
-    assert _take(db, chat_id=7, chat_rate=2.0) == (True, 0.0)
-    assert _take(db, chat_id=7, chat_rate=2.0)[0] is False
+    assert 1.0 - took - CLOCKS <= wait <= 1.0, took
+    assert _take(db, chat_id=8, chat_rate=1.0) == (True, 0.0)
+    time.sleep(wait)  # the database said when: the slot itself is the condition
+    assert _take(db, chat_id=7, chat_rate=1.0) == (True, 0.0)
+    assert _take(db, chat_id=7, chat_rate=1.0)[0] is False
 
 
 def test_one_chat_from_many_connections_keeps_its_pace(db_url):
@@ -209,48 +217,60 @@ def test_one_chat_from_many_connections_keeps_its_pace(db_url):
     assert len(slots) >= BURST + rate * 1.5, "the chat was not pressed"
 
 
-def test_a_pause_for_one_chat_and_a_pause_for_everyone(db):
-    db.autocommit = True
+def _pause(db, **params) -> float:
+    """outbound_pause(); the monotonic time just before it was asked."""
+    before = time.monotonic()
     with db.cursor() as cur:
-        cur.execute(Q["outbound.pause"], {"chat_id": 5, "seconds": 1.0, "everyone": False})
+        cur.execute(Q["outbound.pause"], params)
+    return before
+
+
+def test_a_pause_for_one_chat_and_a_pause_for_everyone(db):
+    """The waits are what is left of each pause: at most its length, at least that less the
+    time since it was asked (measured)."""
+    db.autocommit = True
+    paused = _pause(db, chat_id=5, seconds=1.0, everyone=False)
     granted, wait = _take(db, chat_id=5)
     assert granted is False
-    assert 0.8 < wait <= 1.0
+    assert 1.0 - (time.monotonic() - paused) - CLOCKS <= wait <= 1.0
     assert _take(db, chat_id=6) == (True, 0.0)
 
-    with db.cursor() as cur:
-        cur.execute(Q["outbound.pause"], {"chat_id": 6, "seconds": 3.0, "everyone": True})
+    paused = _pause(db, chat_id=6, seconds=3.0, everyone=True)
     granted, wait = _take(db, chat_id=123, max_ahead=0.0)
     assert granted is False
-    assert 2.8 < wait <= 3.0
+    assert 3.0 - (time.monotonic() - paused) - CLOCKS <= wait <= 3.0
     # Within max_ahead of its end, the slot is reserved for the moment the pause ends.
-    granted, wait = _take(db, chat_id=123, max_ahead=5.0)
+    granted, later = _take(db, chat_id=123, max_ahead=5.0)
     assert granted is True
-    assert 2.8 < wait <= 3.0
+    assert 3.0 - (time.monotonic() - paused) - CLOCKS <= later <= wait
 
 
 def test_a_pause_never_shortens_a_longer_one(db):
     db.autocommit = True
-    with db.cursor() as cur:
-        cur.execute(Q["outbound.pause"], {"chat_id": 5, "seconds": 4.0, "everyone": True})
-        cur.execute(Q["outbound.pause"], {"chat_id": 5, "seconds": 1.0, "everyone": True})
-    assert _take(db, chat_id=9, max_ahead=0.0)[1] > 3.5
-    assert _take(db, chat_id=5, max_ahead=10.0)[1] > 3.5
+    paused = _pause(db, chat_id=5, seconds=4.0, everyone=True)
+    _pause(db, chat_id=5, seconds=1.0, everyone=True)
+    for chat, max_ahead in ((9, 0.0), (5, 10.0)):
+        wait = _take(db, chat_id=chat, max_ahead=max_ahead)[1]
+        # Still the 4 s pause (less the time since it was asked), not the 1 s one.
+        assert 4.0 - (time.monotonic() - paused) - CLOCKS <= wait <= 4.0
+        assert wait > 1.0
 
 
 def test_a_slot_further_ahead_than_max_ahead_is_not_reserved(db):
     """OUTBOUND_RATE 2: two now; the third's slot is a second away, beyond max_ahead 0.5, so
     nothing is taken and the answer says when to ask again."""
     db.autocommit = True
+    started = time.monotonic()
     assert _take(db, chat_id=1, capacity=2, max_ahead=0.5) == (True, 0.0)
     assert _take(db, chat_id=2, capacity=2, max_ahead=0.5) == (True, 0.0)
     granted, wait = _take(db, chat_id=3, capacity=2, max_ahead=0.5)
     assert granted is False
-    assert 0.3 < wait <= 0.5
+    # The slot is a second after the first send; ask again when it is within max_ahead.
+    assert 0.5 - (time.monotonic() - started) - CLOCKS <= wait <= 0.5
     assert query(db.dsn, "SELECT cardinality(sends) FROM outbound_limit") == [(2,)]
     granted, wait = _take(db, chat_id=3, capacity=2, max_ahead=1.0)
     assert granted is True
-    assert 0.8 < wait <= 1.0
+    assert 1.0 - (time.monotonic() - started) - CLOCKS <= wait <= 1.0
 
 
 def test_the_state_lost_in_a_crash_comes_back(db):
@@ -354,12 +374,13 @@ def test_shared_limits_over_the_pool(db_url):
         for slot in slots[:3]:
             assert before + slot.wait + SEND_MARGIN / 2 <= slot.use_by
             assert slot.use_by <= after + slot.wait + SEND_MARGIN / 2
-        assert 0.7 < slots[3].wait <= 1.0
+        assert 1.0 - (after - before) - CLOCKS <= slots[3].wait <= 1.0
         other = SharedLimits(pool, rate=30, per_chat_rate=1.0)
+        paused = time.monotonic()
         other.pause(78, 2.0, everyone=False)
         slot = limits.take(78)
         assert slot.granted is False
-        assert 1.5 < slot.wait <= 2.0
+        assert 2.0 - (time.monotonic() - paused) - CLOCKS <= slot.wait <= 2.0
     finally:
         pool.close()
 
@@ -478,8 +499,8 @@ def test_a_long_pause_from_another_instance_sends_the_row_back_to_the_queue(
     then."""
     (chat,) = _chats(emu, 1)
     stamps = _stamp_sends(emu)
+    paused_at = time.monotonic()  # just before the pause: it ends no earlier than 5 s later
     query(db_url, "SELECT outbound_pause(%s, 5, false)", (chat,))
-    paused_at = time.monotonic()
     _enqueue(db_url, [chat], "after the pause")
     senders(lease=8.0).wake()
     row = _wait(lambda: query(db_url, "SELECT status, attempts, extract(epoch FROM not_before -"
@@ -488,10 +509,11 @@ def test_a_long_pause_from_another_instance_sends_the_row_back_to_the_queue(
                 "the row handed back")
     status, attempts, due_in = row[0]
     assert (status, attempts) == ("pending", 0)
-    assert 3.0 < due_in <= 5.0
+    # Due when the pause ends: what is left of it when the row was read back.
+    assert 5.0 - (time.monotonic() - paused_at) - CLOCKS <= due_in <= 5.0
     _wait(lambda: _settled(db_url), 15, "the row sent after the pause")
     assert len(stamps) == 1
-    assert stamps[0][0] - paused_at >= 5.0 - 0.05
+    assert stamps[0][0] - paused_at >= 5.0 - CLOCKS
 
 
 def test_without_the_shared_limits_nothing_is_sent_and_it_is_said_once(
@@ -502,14 +524,24 @@ def test_without_the_shared_limits_nothing_is_sent_and_it_is_said_once(
     stamps = _stamp_sends(emu)
     query(db_url, "ALTER FUNCTION outbound_take RENAME TO outbound_take_away")
     caplog.set_level(logging.WARNING, logger="fitclub.runtime.sender")
+    sender = senders()
+    asked: list[int] = []
+    take = sender.shared.take
+
+    def counted(chat_id):
+        asked.append(chat_id)
+        return take(chat_id)
+
+    sender.shared.take = counted
     _enqueue(db_url, chats, "held")
-    senders().wake()
+    sender.wake()
 
     def failing():
         return [r for r in caplog.records if "cannot take shared send slots" in r.getMessage()]
 
     _wait(failing, 5, "the warning")
-    time.sleep(2.5)  # the rows are tried again each second meanwhile; none may go
+    # Each row is tried again (about once a second) and refused each time: three tries each.
+    _wait(lambda: all(asked.count(chat) >= 3 for chat in chats), 15, "three tries per row")
     assert stamps == []
     assert len(failing()) == 1
     query(db_url, "ALTER FUNCTION outbound_take_away RENAME TO outbound_take")
@@ -573,11 +605,13 @@ def test_through_pgbouncer_in_transaction_pooling(pgbouncer, db_url):
     pools = [Pool(url, minconn=1, maxconn=2) for _ in range(2)]
     try:
         first, second = (SharedLimits(pool, rate=30, per_chat_rate=1.0) for pool in pools)
+        started = time.monotonic()
         assert [first.take(5).granted, second.take(5).granted, first.take(5).granted] == [
             True, True, True]
         slot = second.take(5)
         assert slot.granted is False
-        assert 0.5 < slot.wait <= 1.0
+        # A second after the first of the three, less the time since (measured).
+        assert 1.0 - (time.monotonic() - started) - CLOCKS <= slot.wait <= 1.0
         first.pause(6, 2.0, everyone=False)
         assert second.take(6).granted is False
         assert second.take(7).granted is True
