@@ -159,15 +159,19 @@ class Nginx:
                 "-e", str(self.error_logs[0]), "-c", str(self.dir / "nginx.conf"),
                 "-g", f"daemon off; pid {self.dir}/nginx.pid;"]
 
-    def start(self, timeout: float = 10.0) -> Nginx:
-        """Write the configs, check them with `nginx -t`, start nginx, wait until it accepts."""
+    def check(self) -> subprocess.CompletedProcess:
+        """Write the configs (the site as `self.site` holds it) and run `nginx -t` on them."""
         self.dir.mkdir(parents=True, exist_ok=True)
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.dir / sub).mkdir(exist_ok=True)
         (self.dir / "site.conf").write_text(self.site)
         (self.dir / "nginx.conf").write_text(MAIN.format(dir=self.dir, log_format=LOG_FORMAT))
-        checked = subprocess.run([*self._args(), "-t"], capture_output=True, text=True,
-                                 timeout=30, check=False)
+        return subprocess.run([*self._args(), "-t"], capture_output=True, text=True,
+                              timeout=30, check=False)
+
+    def start(self, timeout: float = 10.0) -> Nginx:
+        """Write the configs, check them with `nginx -t`, start nginx, wait until it accepts."""
+        checked = self.check()
         if checked.returncode != 0:
             raise RuntimeError(f"nginx -t refused the config:\n{checked.stderr}")
         self.proc = subprocess.Popen(self._args(), stdin=subprocess.DEVNULL,

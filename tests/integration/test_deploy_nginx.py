@@ -1,21 +1,19 @@
 """deploy/nginx/fitclub-bot.conf, run by a real nginx in front of stand-in instances.
 
-The site is used as shipped except for what only a test may change: its listen address (a free
-127.0.0.1 port), the instances' ports (stand-ins that record what reaches them and answer as
-told) and the log directory. A minimal main config written here includes it in an http block,
+nginx runs the shipped site through tests/nginx.Nginx (as in the fleet's acceptance test): as
+shipped except for what only a test may change, its listen address (a free 127.0.0.1 port),
+the instances' ports (stand-ins here, that record what reaches them and answer as told), the
+secret path (a random one in the shipped `location =` line), the log directory, and the body
+limit, which stays the shipped one here. A minimal main config includes it in an http block,
 as Debian's nginx.conf includes sites-enabled/.
 """
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -24,66 +22,15 @@ from pathlib import Path
 
 import pytest
 
+from fitclub.config import Settings
 from fitclub.devdb import free_port
 from tests.e2e.harness import wait_until
+from tests.nginx import SHIPPED_PORTS, SITE, Nginx, skip_reason
 
-SITE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "fitclub-bot.conf"
-NGINX = Path("/usr/sbin/nginx")
-SHIPPED_PORTS = (8441, 8442, 8443)
-MAX_BODY = 1048576  # WEBHOOK_MAX_BODY's default
+# WEBHOOK_MAX_BODY's default, which the shipped client_max_body_size must equal.
+MAX_BODY = int(Settings.__dataclass_fields__["webhook_max_body"].metadata["default"])
 
-pytestmark = pytest.mark.skipif(not NGINX.exists(), reason="nginx is not installed "
-                                "(apt-get install nginx-light, or python tools/servers.py)")
-
-MAIN = """\
-master_process off;
-error_log {dir}/main-error.log info;
-events {{ worker_connections 256; }}
-http {{
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    include {dir}/site.conf;
-}}
-"""
-
-
-def secret_path(site: str) -> str:
-    return re.search(r"location = (/telegram/\S+) \{", site).group(1)
-
-
-def site_for_test(site: str, directory: Path, port: int, upstream_ports: list[int]) -> str:
-    """The shipped site with the test's listen port, instance ports and log directory."""
-    assert "listen 80;" in site and "/var/log/nginx/" in site
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    site = site.replace("listen [::]:80;", "")
-    site = site.replace("/var/log/nginx/", f"{directory}/")
-    for shipped, ours in zip(SHIPPED_PORTS, upstream_ports, strict=True):
-        assert f"server 127.0.0.1:{shipped} " in site
-        site = site.replace(f"server 127.0.0.1:{shipped} ", f"server 127.0.0.1:{ours} ")
-    return site
-
-
-def write_config(directory: Path, site: str) -> Path:
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (directory / sub).mkdir(exist_ok=True)
-    (directory / "site.conf").write_text(site)
-    main = directory / "nginx.conf"
-    main.write_text(MAIN.format(dir=directory))
-    return main
-
-
-def nginx_args(directory: Path, main: Path) -> list[str]:
-    return [str(NGINX), "-p", str(directory), "-e", str(directory / "main-error.log"),
-            "-c", str(main), "-g", f"daemon off; pid {directory}/nginx.pid;"]
-
-
-def nginx_test(directory: Path, site: str) -> subprocess.CompletedProcess:
-    main = write_config(directory, site)
-    return subprocess.run([*nginx_args(directory, main), "-t"], capture_output=True,
-                          text=True, timeout=30, check=False)
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
 
 class Instance:
@@ -130,14 +77,15 @@ def instances() -> Iterator[list[Instance]]:
 
 
 class Site:
-    def __init__(self, directory: Path, port: int, path: str) -> None:
-        self.directory = directory
-        self.port = port
-        self.path = path
+    """The running nginx, as a client and a reader of the shipped access log see it."""
+
+    def __init__(self, nginx: Nginx) -> None:
+        self.nginx = nginx
+        self.path = nginx.path
 
     def request(self, method: str, path: str, body: bytes = b"",
                 headers: dict[str, str] | None = None) -> int:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        conn = http.client.HTTPConnection("127.0.0.1", self.nginx.port, timeout=15)
         try:
             conn.request(method, path, body=body or None, headers=headers or {})
             response = conn.getresponse()
@@ -147,35 +95,23 @@ class Site:
             conn.close()
 
     def access_log(self) -> str:
-        path = self.directory / "fitclub-bot.access.log"
+        """The site's own access log (not the test's fleet log beside it)."""
+        path = self.nginx.dir / "fitclub-bot.access.log"
         return path.read_text() if path.exists() else ""
 
 
 @pytest.fixture
 def site(tmp_path: Path, instances: list[Instance]) -> Iterator[Site]:
-    shipped = SITE.read_text()
-    port = free_port()
-    text = site_for_test(shipped, tmp_path, port, [i.port for i in instances])
-    main = write_config(tmp_path, text)
-    proc = subprocess.Popen(nginx_args(tmp_path, main), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nginx = Nginx(tmp_path, [i.port for i in instances], max_body=MAX_BODY)
     try:
-        def listening() -> bool:
-            assert proc.poll() is None, (tmp_path / "main-error.log").read_text()
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                return True
-            return False
-
-        wait_until(listening, 10, "nginx to listen")
-        yield Site(tmp_path, port, secret_path(shipped))
+        yield Site(nginx.start())
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        nginx.stop()
+
+
+def checked_only(tmp_path: Path) -> Nginx:
+    """The site as the tests run it, for `nginx -t` (instances on ports nobody dials)."""
+    return Nginx(tmp_path, [1, 2, 3], max_body=MAX_BODY)
 
 
 UPDATE = {"update_id": 7001, "message": {"message_id": 1, "date": 0,
@@ -188,15 +124,16 @@ SECRET_HEADER = {"X-Telegram-Bot-Api-Secret-Token": "s" * 40,
 
 
 def test_nginx_accepts_the_site(tmp_path):
-    text = site_for_test(SITE.read_text(), tmp_path, free_port(), [1, 2, 3])
-    result = nginx_test(tmp_path, text)
+    result = checked_only(tmp_path).check()
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
 
 
 def test_nginx_test_catches_a_broken_site(tmp_path):
-    text = site_for_test(SITE.read_text(), tmp_path, free_port(), [1, 2, 3])
-    result = nginx_test(tmp_path, text.replace("least_conn;", "least_conn"))
+    nginx = checked_only(tmp_path)
+    assert "least_conn;" in nginx.site
+    nginx.site = nginx.site.replace("least_conn;", "least_conn")
+    result = nginx.check()
     assert result.returncode != 0
     assert "least_conn" in result.stderr or "unexpected" in result.stderr
 
@@ -278,7 +215,8 @@ def test_the_commented_tls_example_is_valid_once_filled_in(tmp_path):
                            "-keyout", str(key), "-out", str(cert)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert made.returncode == 0, made.stderr
-    text = site_for_test(SITE.read_text(), tmp_path, free_port(), [1, 2, 3])
+    nginx = checked_only(tmp_path)
+    text = nginx.site
     tls_lines = [line for line in text.splitlines()
                  if re.match(r"\s*# (listen .*443 ssl|ssl_)", line)]
     assert len(tls_lines) == 5, tls_lines
@@ -288,5 +226,6 @@ def test_the_commented_tls_example_is_valid_once_filled_in(tmp_path):
     text = text.replace("listen [::]:443 ssl;", "")
     text = text.replace("/etc/letsencrypt/live/bot.example.org/fullchain.pem", str(cert))
     text = text.replace("/etc/letsencrypt/live/bot.example.org/privkey.pem", str(key))
-    result = nginx_test(tmp_path, text)
+    nginx.site = text
+    result = nginx.check()
     assert result.returncode == 0, result.stderr
