@@ -8,7 +8,7 @@ bot's, shared through PostgreSQL (sql/0031_shared_limits.sql).
 from __future__ import annotations
 
 import itertools
-import time
+import signal
 from collections import Counter, defaultdict
 
 import pytest
@@ -78,6 +78,19 @@ def _healthy(run: BotProcess) -> bool:
         return False
 
 
+def stop_fleet(fleet: list[BotProcess]) -> None:
+    """SIGTERM every instance and wait until each has exited 0. A call in flight is finished
+    before an instance exits, so every call any of them made has reached tgemu by then."""
+    for run in fleet:
+        run.signal(signal.SIGTERM)
+    for run in fleet:
+        assert run.wait(30) == 0, run.log_tail()
+
+
+def all_rows_sent(db_url: str) -> bool:
+    return query(db_url, "SELECT count(*) FROM outbox WHERE status <> 'sent'") == [(0,)]
+
+
 def sends(stamps) -> list[tuple[float, str | None]]:
     """(arrival, chat) of every call that counts against Telegram's limits."""
     return [(t, chat) for t, method, chat in stamps if method.lower() not in PLUMBING]
@@ -115,10 +128,11 @@ def test_three_instances_never_exceed_the_outbound_rate_together(emu, launcher, 
     stamps = record_calls(emu)
     stream = Stream(emu, 90)
     stream.send(5)  # waiting at tgemu: 450 replies, about 17 s at the shared limit
-    start_fleet(launcher, db_url)
+    fleet = start_fleet(launcher, db_url)
 
     stream.wait_processed(db_url, timeout=120)
-    time.sleep(1.0)  # anything sent twice would arrive now
+    wait_until(lambda: all_rows_sent(db_url), 30, "every outbox row marked sent")
+    stop_fleet(fleet)  # nothing more can arrive: a reply sent twice is among the stamps now
 
     stream.assert_effects_exactly_once(db_url)
     stream.assert_replies_exactly_once_in_order()
@@ -148,10 +162,12 @@ def test_with_lost_answers_no_row_is_marked_by_two_senders(emu, launcher, db_url
     # Far more replies than one instance holds in memory (60), so all three send.
     stream = Stream(emu, 120)
     stream.send(3)
-    start_fleet(launcher, db_url)
+    fleet = start_fleet(launcher, db_url)
 
     stream.wait_processed(db_url, timeout=120)
-    time.sleep(2.0)  # retries of lost answers land now
+    # A row whose answer was lost is tried again until an answer comes, and marked only then.
+    wait_until(lambda: all_rows_sent(db_url), 60, "every outbox row marked sent")
+    stop_fleet(fleet)  # nothing more can arrive: every retry is among the stamps now
 
     stream.assert_effects_exactly_once(db_url)
     lost = emu.stats(TOKEN)["faults"].get("lost", 0)
@@ -179,11 +195,11 @@ def test_with_lost_answers_no_row_is_marked_by_two_senders(emu, launcher, db_url
 
 @pytest.mark.xdist_group("e2e-heavy")
 def test_a_429_seen_by_one_instance_pauses_the_others(emu, launcher, db_url):
-    """tgemu answers one chat's reply with 429 retry_after 6 (long enough to mean the whole
-    bot): for those 6 s no instance sends anything, though all three hold replies to send
-    by then; afterwards every reply arrives."""
+    """tgemu answers one chat's reply with 429 retry_after 8 (long enough to mean the whole
+    bot): for those 8 s no instance sends anything, though all three hold replies to send
+    while the pause lasts (as the database saw both); afterwards every reply arrives."""
     query(db_url, MARKS_LOG)
-    retry_after = 6
+    retry_after = 8
     stamps = record_calls(emu)
     fleet = start_fleet(launcher, db_url)
     first = Stream(emu, 1, prefix="first")
@@ -192,14 +208,25 @@ def test_a_429_seen_by_one_instance_pauses_the_others(emu, launcher, db_url):
     first.send(1)
     wait_until(lambda: emu.stats(TOKEN)["faults"].get("429", 0) >= 1, 30, "the 429")
     emu.configure(fault_rate=0.0)
+    wait_until(lambda: query(db_url, "SELECT paused_until > clock_timestamp()"
+                                     " FROM outbound_limit")[0][0], 10,
+               "the pause for everyone recorded")
     refused_at = next(t for t, method, _ in stamps if method == "sendMessage")
     # More replies than one instance holds in memory (60 at this rate): all three take some.
     stream = Stream(emu, 150)
     stream.send(1)
-    # Within the pause every instance has rows of its own to send.
-    wait_until(lambda: query(db_url, "SELECT count(DISTINCT claimed_by) FROM outbox"
-                                     " WHERE status = 'sending'")[0][0] == 3,
-               retry_after - 1.5, "all three instances to hold claimed rows")
+    # Within the pause every instance has rows of its own to send: seen in one statement
+    # whose snapshot is taken before its clock_timestamp(), which is still before the pause's
+    # end as the database recorded it.
+    def holding_within_the_pause() -> bool:
+        holding, paused = query(db_url, """
+            SELECT (SELECT count(DISTINCT claimed_by) FROM outbox WHERE status = 'sending'),
+                   clock_timestamp() < (SELECT paused_until FROM outbound_limit)""")[0]
+        assert paused, f"the pause ended while {holding} instances held claimed rows"
+        return holding == 3
+
+    wait_until(holding_within_the_pause, retry_after + 5,
+               "all three instances to hold claimed rows")
 
     stream.wait_processed(db_url, timeout=60)
     first.wait_processed(db_url, timeout=30)
