@@ -119,6 +119,20 @@ def test_no_transaction_file_runs_concurrent_index_builds(empty_db_url, sql_copy
     assert rows == [(2,)]
 
 
+def test_a_migration_outlasts_the_bots_statement_timeout(empty_db_url, sql_copy):
+    """The single-server install sets the database's statement_timeout to the bot's (15 s);
+    migrate, on the same database and role, is not cut off by it."""
+    dbname = empty_db_url.rsplit("/", 1)[1]
+    _query(empty_db_url, f"ALTER DATABASE {dbname} SET statement_timeout = '200ms'")
+    (sql_copy / "9000_slow.sql").write_text("SELECT pg_sleep(0.6);\n")
+    (sql_copy / "9001_slow_index.sql").write_text(
+        "-- migrate: no-transaction\nSELECT pg_sleep(0.6);\n")
+    applied = Migrator(empty_db_url, sql_copy).migrate()
+    assert [m.name for m in applied][-2:] == ["9000_slow.sql", "9001_slow_index.sql"]
+    # The default stays what the bot reads.
+    assert _query(empty_db_url, "SHOW statement_timeout") == [("200ms",)]
+
+
 def test_two_migrators_at_once_apply_each_file_exactly_once(empty_db_url, sql_copy):
     # A slow file keeps the first migrator busy while the second one arrives.
     (sql_copy / "9000_slow.sql").write_text(

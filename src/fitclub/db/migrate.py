@@ -187,6 +187,11 @@ class Migrator:
                 conn = psycopg2.connect(self.dsn, connect_timeout=10,
                                         application_name="fitclub-migrate")
                 conn.autocommit = True
+                # The database's or role's default timeout is the bot's (15 s, for its short
+                # transactions); an index build on a big table takes longer. TimeoutStartSec
+                # of the unit bounds a migration instead. (A session SET: migrate goes direct.)
+                with conn.cursor() as cur:
+                    cur.execute("SET statement_timeout = 0")
                 return conn
         raise AssertionError("unreachable: tenacity reraises")
 
