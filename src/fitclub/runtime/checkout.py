@@ -4,23 +4,33 @@ Telegram waits 10 s for `answerPreCheckoutQuery`, then fails the payment. So a p
 query never waits in the chat queue (behind the workers, the member's other updates or a
 handler), nor in the outbox (behind its rate limiter, replies or an announcement):
 
-- The poller stores the batch in `inbox` as always (an update is committed before it is
-  acknowledged), then hands the batch's pre-checkout queries here at once. The workers never
-  run them (`inbox.head_of_chat` passes them over), so they hold no chat up either.
-- A few threads of this lane, each with a connection of the lane's own small pool, read the
-  stored row (still pending) with the member's language, and run the check they were given
-  (the app passes `payments.check_checkout`, the club's rule: one statement, which marks the
-  order pre-checked and commits). Then the answer goes to Telegram directly (no connection
-  held meanwhile, no outbox, outside the message limits). The rows are marked done once the
-  burst is answered, together in one statement (a refusal's reason kept in `error`).
+- The intake (runtime/intake.py, of the poller or the webhook) stores the update in `inbox` as
+  always (an update is committed before it is acknowledged), then hands its pre-checkout
+  queries here at once. The workers never run them (`inbox.head_of_chat` passes them over),
+  so they hold no chat up either.
+- A few threads of this lane, each with a connection of the lane's own small pool, claim the
+  stored row (still pending, and claimed by no one else: `checkout.claim` sets a claim of
+  CLAIM_SECONDS on it) with the member's language, and run the check they were given (the app
+  passes `payments.check_checkout`, the club's rule: one statement, which marks the order
+  pre-checked and commits). Then the answer goes to Telegram directly (no connection held
+  meanwhile, no outbox, outside the message limits). The rows are marked done once the burst
+  is answered (and at least every RECORD_EVERY seconds meanwhile), together in one statement
+  (a refusal's reason kept in `error`).
+- One query, one answer, whichever instances run a lane: only the lane holding the claim
+  answers, and it answers only while its claim lasts (the answer's timeout is cut to what is
+  left; with nothing left it lets the claim lapse unanswered), and records the answer before
+  the claim ends. The sweeper passes over claimed rows and rows younger than HANDOVER_SECONDS.
 - A refusal is one line in the member's language (their stored choice, else the query's
   language_code). Anything going wrong (the database away, the check raising) is answered
   `ok: false` with a generic line (`pay_err_unavailable`) rather than letting the 10 s pass;
   a batch the database would not store is refused the same way while the poller keeps it.
-- After a crash, a stored query still pending is answered if it is fresh, and marked skipped
-  (not answered: Telegram has failed it already) once it is older than 10 s. A crash between
-  the answer and its record answers a fresh query a second time, which Telegram refuses:
-  answering is at least once, and the check is idempotent (an order already pre-checked stays
+- After a crash (a SIGKILL), a stored query still pending is answered if it is fresh, by the
+  next start or another instance's sweeper once the dead lane's claim has lapsed (within
+  CLAIM_SECONDS plus a sweep), and marked skipped (not answered: Telegram has failed it
+  already) once it is older than 10 s. A crash between the answer and its record answers a
+  fresh query a second time, which Telegram refuses, as can a query refused before the
+  database stored it and taken up by another instance before its record: answering is at
+  least once across crashes, and the check is idempotent (an order already pre-checked stays
   so).
 """
 
@@ -30,6 +40,7 @@ import html
 import logging
 import queue
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -53,6 +64,22 @@ CHECKOUT_THREADS = 8
 
 #: Seconds Telegram waits for the answer; a stored query older than this is not answered.
 ANSWER_WITHIN = 10.0
+
+#: Seconds a lane's claim on a query lasts: it answers within them, or not at all. A claim left
+#: by a killed process lapses then, early enough for another lane to answer a fresh query.
+CLAIM_SECONDS = 4.0
+
+#: Seconds a stored query is left to the lane its intake handed it to before a sweeper may
+#: take it up (the hand-over takes milliseconds; a query refused before it was stored is
+#: recorded meanwhile).
+HANDOVER_SECONDS = 1.0
+
+#: Seconds answered outcomes may wait for their record while the lane is busy (well within
+#: CLAIM_SECONDS, so a claim never lapses on a query answered and not yet recorded).
+RECORD_EVERY = 1.0
+
+#: An answer is not sent with less than this left of its claim.
+LEAST_ANSWER_SECONDS = 0.2
 
 #: The catalog key of the line sent when the query could not be checked.
 GENERIC_REASON = "pay_err_unavailable"
@@ -101,12 +128,13 @@ def reason_line(lang: str, key: str) -> str:
 
 
 class CheckoutLane:
-    """Threads that answer pre-checkout queries straight from the poller's hand."""
+    """Threads that answer pre-checkout queries straight from the intake's hand."""
 
     def __init__(self, *, pool: Pool, api: BotApi, check: Check,
                  threads: int = CHECKOUT_THREADS, metrics: Any = None,
-                 answer_within: float = ANSWER_WITHIN, sweep_seconds: float = 5.0,
-                 answer_timeout: float = 4.0) -> None:
+                 answer_within: float = ANSWER_WITHIN, sweep_seconds: float = 2.0,
+                 answer_timeout: float = 4.0, claim_seconds: float = CLAIM_SECONDS,
+                 handover_seconds: float = HANDOVER_SECONDS) -> None:
         self.pool = pool
         self.api = api
         self.check = check
@@ -115,6 +143,9 @@ class CheckoutLane:
         self.answer_within = answer_within
         self.sweep_seconds = sweep_seconds
         self.answer_timeout = answer_timeout
+        self.claim_seconds = claim_seconds
+        self.handover_seconds = handover_seconds
+        self._flushed_at = time.monotonic()
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._lock = threading.Lock()
         # Update ids queued or being answered here: handed over twice, answered once.
@@ -156,7 +187,7 @@ class CheckoutLane:
 
     def unstored(self, updates: Iterable[dict[str, Any]], received: float | None = None) -> None:
         """Updates the database would not store (yet): refused now with the generic line;
-        recorded when the poller has stored them and hands them over."""
+        recorded when the intake has stored them and hands them over."""
         self._put(updates, received, stored=False)
 
     def _put(self, updates: Iterable[dict[str, Any]], received: float | None,
@@ -177,11 +208,12 @@ class CheckoutLane:
             return len(self._busy)
 
     def recover(self) -> int:
-        """Hand over every pre-checkout query still pending in inbox (at start, and every
-        few seconds): a fresh one is answered, one older than 10 s marked skipped."""
+        """Hand over every pre-checkout query still pending in inbox and claimed by no lane
+        (at start, and every few seconds): a fresh one is answered, one older than 10 s marked
+        skipped."""
         def fetch(conn):
             with conn.cursor() as cur:
-                cur.execute(Q["checkout.pending"])
+                cur.execute(Q["checkout.pending"], {"after": self.handover_seconds})
                 return cur.fetchall()
 
         rows = self.pool.run(fetch, attempts=1)
@@ -205,9 +237,10 @@ class CheckoutLane:
             finally:
                 with self._lock:
                     self._busy.discard(update_id)
-            if self._queue.empty():
+            if self._queue.empty() or self._record_due():
                 # Outcomes are recorded together once a burst is answered: the answers come
-                # first, each a statement sooner.
+                # first, each a statement sooner. A long burst records every RECORD_EVERY
+                # seconds, before the claims of the queries answered lapse.
                 self.flush()
 
     def _sweep_loop(self) -> None:
@@ -220,9 +253,15 @@ class CheckoutLane:
             if self._stop.wait(self.sweep_seconds):
                 return
 
+    def _record_due(self) -> bool:
+        with self._lock:
+            return bool(self._unrecorded) and \
+                time.monotonic() - self._flushed_at >= RECORD_EVERY
+
     def flush(self) -> None:
         """Record the outcomes answered and not yet recorded, in one statement."""
         with self._lock:
+            self._flushed_at = time.monotonic()
             outcomes = dict(self._unrecorded)
         if not outcomes:
             return
@@ -249,7 +288,8 @@ class CheckoutLane:
 
     def handle(self, item: _Item) -> Outcome | None:
         """Check and answer one query; its outcome (recorded by the next flush), None when
-        it was not this lane's to answer (answered already, or too old)."""
+        it was not this lane's to answer (answered already, claimed by another lane, too old,
+        or its claim ran out before the answer could go)."""
         update = item.update
         update_id = update["update_id"]
         body = update.get(KIND) if isinstance(update.get(KIND), dict) else {}
@@ -257,15 +297,21 @@ class CheckoutLane:
             answered = self._unrecorded.get(update_id)
         if answered is not None:
             return answered  # answered before it was stored; the flush records it
+        answer_by = None  # no claim: a query the database has not stored
         if not item.stored:
             decision = _Decision(False, GENERIC_REASON, self._fallback_lang(body),
                                  "refused: the database did not store it in time")
         else:
+            # The claim's token: a retried claim is this lane's again, and no one else's.
+            token = secrets.randbits(62)
+            # Taken before the claim is sent, so the lane's end comes before the database's.
+            answer_by = time.monotonic() + self.claim_seconds
             try:
-                # Autocommit: the check is one statement, so no BEGIN and COMMIT.
+                # Autocommit: the claim and the check are one statement each, so no BEGIN
+                # and COMMIT.
                 decision = self.pool.run_alone(
-                    lambda conn: self._decide(conn, update_id, body), attempts=2,
-                    max_seconds=4.0)
+                    lambda conn: self._decide(conn, update_id, body, token), attempts=2,
+                    max_seconds=min(4.0, self.claim_seconds))
             except _Refused as refused:
                 decision = refused.decision
             except Exception as exc:
@@ -275,7 +321,9 @@ class CheckoutLane:
                                      f"refused: not checked ({describe(exc)})"[:500])
             if decision is None:
                 return None
-        outcome = self._answer(update_id, body, decision, item.received)
+        outcome = self._answer(update_id, body, decision, item.received, answer_by)
+        if outcome is None:
+            return None
         with self._lock:
             self._unrecorded[update_id] = outcome
         return outcome
@@ -286,15 +334,16 @@ class CheckoutLane:
         return language_of(user.get("language_code"))
 
     def _decide(self, conn: psycopg2.extensions.connection, update_id: int,
-                body: dict[str, Any]) -> _Decision | None:
-        """Read the stored row; skip it if too old, else check it."""
+                body: dict[str, Any], token: int) -> _Decision | None:
+        """Claim the stored row; skip it if too old, else check it."""
         user = body.get("from") if isinstance(body.get("from"), dict) else {}
         user_id = user.get("id") if isinstance(user.get("id"), int) else None
         with conn.cursor() as cur:
-            cur.execute(Q["checkout.claim"], {"update_id": update_id, "telegram_id": user_id})
+            cur.execute(Q["checkout.claim"], {"update_id": update_id, "telegram_id": user_id,
+                                              "token": token, "seconds": self.claim_seconds})
             row = cur.fetchone()
         if row is None:
-            return None  # answered already, or another thread or instance holds it
+            return None  # answered already, or another lane (here or elsewhere) holds it
         payload, age, language = row
         if age > self.answer_within:
             _finish(conn, update_id, Outcome(
@@ -320,20 +369,34 @@ class CheckoutLane:
         return _Decision(False, refusal, lang, f"refused: {refusal}")
 
     def _answer(self, update_id: int, body: dict[str, Any], decision: _Decision,
-                received: float | None) -> Outcome:
-        """answerPreCheckoutQuery, straight to the Bot API (one retry on no answer)."""
+                received: float | None, answer_by: float | None) -> Outcome | None:
+        """answerPreCheckoutQuery, straight to the Bot API (one retry on no answer), while
+        the claim lasts (answer_by, monotonic; None: no claim); None when it ran out first."""
         params: dict[str, Any] = {"pre_checkout_query_id": body.get("id"), "ok": decision.ok}
         if not decision.ok:
             params["error_message"] = reason_line(decision.lang, decision.reason
                                                   or GENERIC_REASON)
+
+        def time_left() -> float:
+            if answer_by is None:
+                return self.answer_timeout
+            return min(self.answer_timeout, answer_by - time.monotonic())
+
+        if time_left() < LEAST_ANSWER_SECONDS:
+            # Answering now could meet another lane's answer once the claim lapses: the
+            # claim lapses unanswered instead, and the sweeper takes the query up again.
+            log.warning("checkout: update %s: its claim ran out before the answer; not "
+                        "answered here", update_id, extra={"update_id": update_id})
+            return None
         outcome = Outcome("done", decision.error)
         for attempt in (1, 2):
             try:
-                self.api.call("answerPreCheckoutQuery", params, timeout=self.answer_timeout)
+                self.api.call("answerPreCheckoutQuery", params, timeout=time_left())
                 break
             except NetworkError as exc:
-                if attempt == 1 and (received is None
-                                     or time.monotonic() - received < self.answer_within / 2):
+                if attempt == 1 and time_left() >= LEAST_ANSWER_SECONDS and (
+                        received is None
+                        or time.monotonic() - received < self.answer_within / 2):
                     continue
                 outcome = Outcome("failed", f"answer not delivered: {describe(exc)}")
             except TelegramError as exc:
