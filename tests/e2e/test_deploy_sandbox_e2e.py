@@ -340,3 +340,24 @@ def test_the_migration_unit_migrates_inside_its_sandbox(empty_db_url, tmp_path):
     applied = query(empty_db_url, "SELECT count(*) FROM schema_migrations")[0][0]
     assert applied == len(list((ROOT / "sql").glob("*.sql")))
     assert "applied" in log.read_text()
+
+
+def test_the_polling_unit_exits_2_when_a_webhook_is_set_and_is_not_restarted(
+        emu, launcher, db_url, tmp_path):
+    """`bot.py run` in the polling unit's sandbox exits with the status the unit's
+    RestartPreventExitStatus names, so systemd leaves it stopped instead of restarting it every
+    RestartSec; nothing was polled."""
+    done = launcher.bot_py("set-webhook", "--url", f"http://127.0.0.1:{free_port()}/webhook")
+    assert done.returncode == 0, done.stderr
+    settings = {
+        "TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": db_url,
+        "CARD_SECRET": BASE_ENV["CARD_SECRET"], "TELEGRAM_API_URL": emu.base_url,
+        "METRICS_ADDR": "off", "LOG_FORMAT": "plain",
+    }
+    calls = record_calls(emu)
+    log = tmp_path / "bot.log"
+    with process(sandboxed(shlex.split(here(unit()["ExecStart"])), settings), log) as bot:
+        status = bot.wait(60)
+    assert status == 2 and status in map(int, unit()["RestartPreventExitStatus"].split())
+    assert "a webhook is set for this bot" in log.read_text()
+    assert not any(method == "getUpdates" for _, method, _ in calls)
