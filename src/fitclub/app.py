@@ -58,8 +58,6 @@ EXIT_WEBHOOK_SET = 2
 #: What `bot.py run` says then (one line; the URL is not shown: its path is a secret).
 WEBHOOK_SET_LINE = ("a webhook is set for this bot, so it cannot poll; `bot.py delete-webhook` "
                     "removes it (or run `bot.py webhook` instances instead)")
-#: Most threads a webhook instance stores updates with (each holds a connection meanwhile).
-WEBHOOK_THREADS = 8
 
 
 def open_pool(settings: Settings, *, wait: float = 60.0) -> Pool:
@@ -346,10 +344,10 @@ class App:
         app = WebhookApp(secret=self.settings.webhook_secret or "",
                          max_body=self.settings.webhook_max_body, take=take,
                          database_ok=self.database_reachable)
-        threads = max(2, min(self.settings.webhook_max_connections, WEBHOOK_THREADS))
         if self.settings.webhook_listen is None:
             raise ValueError("webhook mode needs WEBHOOK_LISTEN")
-        return WebhookServer(app, self.settings.webhook_listen, threads=threads)
+        return WebhookServer(app, self.settings.webhook_listen,
+                             threads=self.settings.webhook_threads)
 
     def _queue_default_commands(self) -> None:
         # The "/" menu before registration, per language, unless this version's is set
@@ -518,8 +516,10 @@ def run_webhook(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
 
     Updates come in on WEBHOOK_LISTEN; workers, sender, jobs and /healthz run as in polling.
     On SIGTERM it drains: /readyz and new updates answer 503, updates being stored finish,
-    then it stops as a polling instance does.
+    then it stops as a polling instance does. Refused (ConfigError) when DB_POOL_MAX cannot
+    hold the webhook server's threads beside the others.
     """
+    settings.check(webhook=True)
     logs.configure(settings.log_level, settings.log_format,
                    (settings.telegram_bot_token, settings.webhook_secret or ""))
     # waitress warns at every request that waits for a free thread: under a burst that is a

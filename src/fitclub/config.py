@@ -371,8 +371,9 @@ class Settings:
         settings.check()
         return settings
 
-    def check(self) -> None:
-        """Cross-setting rules that no single variable can show."""
+    def check(self, *, webhook: bool = False) -> None:
+        """Cross-setting rules that no single variable can show (webhook=True: those of
+        `bot.py webhook`, whose server's threads hold connections too)."""
         if self.card_token_minutes > self.checkin_dedup_minutes:
             raise ConfigError(
                 "CARD_TOKEN_MINUTES",
@@ -383,15 +384,30 @@ class Settings:
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("DB_POOL_MIN", f"({self.db_pool_min}) exceeds DB_POOL_MAX "
                               f"({self.db_pool_max})", "lower DB_POOL_MIN")
-        needed = (self.worker_threads + self.sender_threads + self.job_threads
-                  + RESERVED_CONNECTIONS)
+        needed = self.connections_needed(webhook=webhook)
         if needed > self.db_pool_max:
+            reserved = (f"{RESERVED_CONNECTIONS - 1} reserved + {self.webhook_threads} webhook "
+                        "threads" if webhook else f"{RESERVED_CONNECTIONS} reserved")
             raise ConfigError(
                 "WORKER_THREADS",
-                f"+ SENDER_THREADS + JOB_THREADS + {RESERVED_CONNECTIONS} reserved = {needed} "
-                "exceeds "
+                f"+ SENDER_THREADS + JOB_THREADS + {reserved} = {needed} exceeds "
                 f"DB_POOL_MAX ({self.db_pool_max})",
                 "lower WORKER_THREADS or raise DB_POOL_MAX")
+
+    def connections_needed(self, *, webhook: bool = False) -> int:
+        """Most connections of DB_POOL_MAX in use at once: one per worker, sender and job
+        thread, the reserved ones, and in webhook mode one per webhook server thread (storing
+        an update) instead of the poller's."""
+        threads = self.worker_threads + self.sender_threads + self.job_threads
+        if webhook:
+            return threads + RESERVED_CONNECTIONS - 1 + self.webhook_threads
+        return threads + RESERVED_CONNECTIONS
+
+    @property
+    def webhook_threads(self) -> int:
+        """Threads the webhook server stores updates with: no more than Telegram's connections
+        (WEBHOOK_MAX_CONNECTIONS), 2 to WEBHOOK_THREADS."""
+        return max(2, min(self.webhook_max_connections, WEBHOOK_THREADS))
 
     @property
     def payments_on(self) -> bool:
@@ -424,6 +440,9 @@ class Settings:
 # Connections used besides workers and sender threads, one each at most: the poller, the
 # outbox claimer and heartbeat, the resync loop and the health check.
 RESERVED_CONNECTIONS = 5
+
+#: Most threads a webhook instance stores updates with (each holds a connection meanwhile).
+WEBHOOK_THREADS = 8
 
 
 def describe() -> list[tuple[str, str | None, str]]:

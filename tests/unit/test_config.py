@@ -90,6 +90,40 @@ def test_threads_that_could_exhaust_the_pool_are_refused():
         Settings.from_env({**BASE, "WORKER_THREADS": "48", "DB_POOL_MAX": "50"})
 
 
+@pytest.mark.parametrize(("pool_max", "webhook_max_connections", "refused"), [
+    ("34", "40", False),   # 16 + 4 + 2 + 4 reserved + 8 webhook threads
+    ("33", "40", True),
+    ("28", "2", False),    # Telegram opens 2 connections: 2 webhook threads
+    ("27", "2", True),
+])
+def test_webhook_mode_counts_its_server_threads_against_the_pool(pool_max,
+                                                                 webhook_max_connections,
+                                                                 refused):
+    s = Settings.from_env({**BASE, "DB_POOL_MAX": pool_max,
+                           "WEBHOOK_MAX_CONNECTIONS": webhook_max_connections})
+    s.check()  # polling needs 27 only
+    if refused:
+        with pytest.raises(ConfigError, match=r"^WORKER_THREADS \+ SENDER_THREADS \+ "
+                                              r"JOB_THREADS \+ 4 reserved \+ \d webhook threads"
+                                              rf" = {int(pool_max) + 1} exceeds DB_POOL_MAX"):
+            s.check(webhook=True)
+    else:
+        s.check(webhook=True)
+
+
+def test_bot_py_webhook_refuses_a_pool_too_small_for_its_threads(tmp_path):
+    """Refused before the database is asked: one line, exit 2."""
+    res = subprocess.run([sys.executable, str(ROOT / "bot.py"), "webhook"], cwd=tmp_path,
+                         env=_clean_env(**BASE, CARD_SECRET="c" * 32, WEBHOOK_SECRET="s" * 32,
+                                        DB_POOL_MAX="27"),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "8 webhook threads = 34 exceeds DB_POOL_MAX (27)" in lines[0]
+    assert TOKEN not in res.stderr + res.stdout
+
+
 @pytest.mark.parametrize("missing", ["TELEGRAM_BOT_TOKEN", "DATABASE_URL"])
 def test_required_value_missing(missing):
     env = {k: v for k, v in BASE.items() if k != missing}
