@@ -11,12 +11,17 @@ pooling (which hands each transaction whichever server connection is free, and r
 new connection reads once the timeout its server applies by default (the role's or the
 database's, the same on every server connection behind PgBouncer since nothing ever SETs it for
 a session); when that is the one wanted nothing more is sent, else every transaction begins
-with `SET LOCAL statement_timeout`, and `run_alone` becomes a transaction for it.
-`ALTER ROLE fitclub_bot SET statement_timeout = '15s'` (deploy/roles.sql) saves that statement.
+with `SET LOCAL statement_timeout`, and each statement of `run_alone` (in autocommit) is sent
+as `SET LOCAL statement_timeout = N; <statement>` in one string, which PostgreSQL runs as one
+implicit transaction: one round trip still. `ALTER ROLE fitclub_bot SET statement_timeout =
+'15s'` (deploy/roles.sql) saves that statement. A changed default reaches a connection only
+when it is made anew, so after an ALTER ROLE or ALTER DATABASE, PgBouncer's server connections
+are renewed (RECONNECT) and the bot restarted (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import threading
@@ -29,6 +34,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.pool
+from psycopg2 import sql
 from psycopg2.pool import ThreadedConnectionPool
 from tenacity import (
     Retrying,
@@ -83,10 +89,47 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+class _Cursor(psycopg2.extensions.cursor):
+    """A cursor that sends its connection's statement prefix (run_alone's SET LOCAL) in front
+    of every statement, in the same string: one round trip."""
+
+    def execute(self, query, vars=None):
+        return super().execute(_prefixed(self.connection.statement_prefix, query), vars)
+
+    def executemany(self, query, vars_list):
+        return super().executemany(_prefixed(self.connection.statement_prefix, query),
+                                   vars_list)
+
+
+def _prefixed(prefix: str | None, query):
+    if not prefix:
+        return query
+    if isinstance(query, sql.Composable):
+        return sql.SQL(prefix) + query
+    if isinstance(query, bytes):
+        return prefix.encode() + query
+    return prefix + query
+
+
 class _Connection(psycopg2.extensions.connection):
-    """A connection that remembers its server's default statement timeout once it is read."""
+    """A connection that remembers its server's default statement timeout once it is read, and
+    whose cursors send `statement_prefix` (while run_alone sets it) before each statement."""
 
     default_timeout_ms: int | None = None
+    statement_prefix: str | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursor_factory = _Cursor
+
+    def cursor(self, *args, **kwargs):
+        cur = super().cursor(*args, **kwargs)
+        if self.statement_prefix and (not isinstance(cur, _Cursor) or cur.name is not None):
+            cur.close()
+            # Its statements would run without the pool's timeout: refused, not hidden.
+            raise psycopg2.ProgrammingError("run_alone takes the pool's own cursors only "
+                                            "(no cursor_factory, no named cursor)")
+        return cur
 
 
 def _default_timeout_ms(conn: _Connection) -> int:
@@ -207,6 +250,11 @@ class Pool:
         max_seconds: float = 30.0,
     ) -> T:
         """Run `fn(conn)` in a transaction, retrying transient failures (fn must be idempotent)."""
+        return self._retried(fn, self.transaction, attempts, max_seconds)
+
+    def _retried(self, fn: Callable[[psycopg2.extensions.connection], T],
+                 borrow: Callable[[], contextlib.AbstractContextManager],
+                 attempts: int, max_seconds: float) -> T:
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),
@@ -218,7 +266,7 @@ class Pool:
             reraise=True,
         )
         for attempt in retrying:
-            with attempt, self.transaction() as conn:
+            with attempt, borrow() as conn:
                 return fn(conn)
         raise AssertionError("unreachable: tenacity reraises")
 
@@ -233,19 +281,23 @@ class Pool:
 
         A single statement is atomic on its own; the two extra round trips were half of the
         sender's and the poller's statements. When the server's default statement timeout is
-        not the pool's, the statement runs in a transaction after all, behind its SET LOCAL.
+        not the pool's, each statement goes as `SET LOCAL statement_timeout = N; <statement>`
+        in one string (one implicit transaction): still one round trip. fn uses the pool's
+        cursors (`conn.cursor()`); a cursor_factory or a named cursor is refused then.
         """
         def alone(conn: psycopg2.extensions.connection) -> T:
-            if self.needs_timeout(conn):
-                return fn(conn)  # transaction() began the transaction with SET LOCAL
             conn.autocommit = True
+            if self.needs_timeout(conn):
+                conn.statement_prefix = (f"SET LOCAL statement_timeout = "
+                                         f"{self.statement_timeout_ms}; ")
             try:
                 return fn(conn)
             finally:
+                conn.statement_prefix = None
                 if not conn.closed:
                     conn.autocommit = False
 
-        return self.run(alone, attempts=attempts, max_seconds=max_seconds)
+        return self._retried(alone, self.connection, attempts, max_seconds)
 
     def needs_timeout(self, conn: psycopg2.extensions.connection) -> bool:
         """True when conn's server would not apply the pool's statement timeout by itself."""
