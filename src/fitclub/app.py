@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -483,19 +483,8 @@ def run_polling(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
     if polling and webhook_is_set(settings):
         log.critical(WEBHOOK_SET_LINE)
         return EXIT_WEBHOOK_SET
-    try:
-        app = create_app(settings, handler_modules=handler_modules)
-    except psycopg2.OperationalError as exc:
-        log.critical("cannot reach the database: %s", logs.describe(exc))
-        return 1
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: app.request_stop(0))
-    app.start(polling=polling)
-    try:
-        app.wait()
-    finally:
-        app.stop()
-    return app.exit_code
+    return _run_until_stopped(settings, handler_modules,
+                              lambda app: app.start(polling=polling))
 
 
 def webhook_is_set(settings: Settings) -> bool:
@@ -525,6 +514,21 @@ def run_webhook(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
     # waitress warns at every request that waits for a free thread: under a burst that is a
     # line per update, and the requests are served all the same.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+    def start(app: App) -> None:
+        try:
+            app.start(polling=False, webhook=True)
+        except OSError as exc:  # the port is taken or not ours to bind
+            log.critical("webhook: cannot listen on WEBHOOK_LISTEN: %s", logs.describe(exc))
+            app.request_stop(1)
+
+    return _run_until_stopped(settings, handler_modules, start)
+
+
+def _run_until_stopped(settings: Settings, handler_modules: Sequence[ModuleType],
+                       start: Callable[[App], None]) -> int:
+    """Build the app, start it, serve until SIGTERM/SIGINT, stop; the exit code (1 when the
+    database cannot be reached at all)."""
     try:
         app = create_app(settings, handler_modules=handler_modules)
     except psycopg2.OperationalError as exc:
@@ -532,11 +536,7 @@ def run_webhook(settings: Settings, *, handler_modules: Sequence[ModuleType] = M
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: app.request_stop(0))
-    try:
-        app.start(polling=False, webhook=True)
-    except OSError as exc:  # the port is taken or not ours to bind
-        log.critical("webhook: cannot listen on WEBHOOK_LISTEN: %s", logs.describe(exc))
-        app.request_stop(1)
+    start(app)
     try:
         app.wait()
     finally:

@@ -174,7 +174,7 @@ def test_a_lane_whose_claim_ran_out_during_the_check_does_not_answer(db_url, lan
     answers: list[tuple[str, str]] = []
     checks = {"n": 0}
 
-    def slow_first(conn, query: dict, now) -> None:  # ok, the first time late
+    def slow_first(conn, query: dict, now) -> None:
         checks["n"] += 1
         if checks["n"] == 1:
             time.sleep(1.0)  # past the 0.6 s claim

@@ -23,7 +23,7 @@ handler), nor in the outbox (behind its rate limiter, replies or an announcement
 - A refusal is one line in the member's language (their stored choice, else the query's
   language_code). Anything going wrong (the database away, the check raising) is answered
   `ok: false` with a generic line (`pay_err_unavailable`) rather than letting the 10 s pass;
-  a batch the database would not store is refused the same way while the poller keeps it.
+  an update the database would not store (yet) is refused the same way, recorded once stored.
 - After a crash (a SIGKILL), a stored query still pending is answered if it is fresh, by the
   next start or another instance's sweeper once the dead lane's claim has lapsed (within
   CLAIM_SECONDS plus a sweep), and marked skipped (not answered: Telegram has failed it
