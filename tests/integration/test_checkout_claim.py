@@ -55,7 +55,7 @@ def lanes(db_url) -> Iterator[Callable[..., CheckoutLane]]:
 
     def make(api: RecordingApi, check=_ok, **kwargs: Any) -> CheckoutLane:
         pool = Pool(db_url, minconn=1, maxconn=5, timeout=2.0, statement_timeout_ms=3000)
-        lane = CheckoutLane(pool=pool, api=api, check=check, threads=4, **kwargs)
+        lane = CheckoutLane(pool=pool, api=api, check=check, **{"threads": 4, **kwargs})
         made.append((lane, pool))
         return lane
 
@@ -210,3 +210,39 @@ def test_a_claimed_row_is_not_swept_and_a_finished_one_drops_its_claim(db_url, l
     assert _rows(db_url, "SELECT answering_until, answering_token FROM inbox"
                          " WHERE update_id = 10") == [(None, None)]
     assert answers == [("B", "pcq-10")]
+
+
+def test_the_sweeper_leaves_a_query_just_stored_to_the_lane_it_was_handed_to(db_url, lanes):
+    update = _query(11)
+    pool = Pool(db_url, minconn=1, maxconn=2)
+    try:
+        store_updates(pool, [update])
+    finally:
+        pool.close()
+    assert lanes(RecordingApi("B", []), handover_seconds=30).recover() == 0
+    assert lanes(RecordingApi("C", []), handover_seconds=0).recover() == 1
+
+
+def test_a_long_burst_is_recorded_as_it_goes_not_only_at_its_end(db_url, lanes):
+    """One thread, checks of 0.3 s each: the first answers are recorded (within about
+    RECORD_EVERY) while the burst is still being answered, long before their claims lapse."""
+    answers: list[tuple[str, str]] = []
+
+    def slow(conn, query: dict, now) -> None:
+        time.sleep(0.3)  # a slow check, so the burst lasts 2.4 s
+
+    lane = lanes(RecordingApi("A", answers), check=slow, threads=1, sweep_seconds=30)
+    updates = [_query(i) for i in range(20, 28)]
+    pool = Pool(db_url, minconn=1, maxconn=2)
+    try:
+        store_updates(pool, updates)
+    finally:
+        pool.close()
+    lane.start()
+    lane.submit(updates, time.monotonic())
+
+    _wait(lambda: _rows(db_url, "SELECT 1 FROM inbox WHERE update_id = 20"
+                                " AND status = 'done'"), 10)
+    assert len(answers) < len(updates)  # recorded while the burst goes on
+    recorded = _wait(lambda: _all_recorded(db_url, [u["update_id"] for u in updates]), 15)
+    assert {status for _id, status, _error in recorded} == {"done"}
