@@ -29,9 +29,10 @@ handler), nor in the outbox (behind its rate limiter, replies or an announcement
   CLAIM_SECONDS plus a sweep), and marked skipped (not answered: Telegram has failed it
   already) once it is older than 10 s. A crash between the answer and its record answers a
   fresh query a second time, which Telegram refuses, as can a query refused before the
-  database stored it and taken up by another instance before its record: answering is at
-  least once across crashes, and the check is idempotent (an order already pre-checked stays
-  so).
+  database stored it and taken up by another instance before its record, or one refused
+  without a claim by an instance that cannot reach the database while another can: answering
+  is at least once across failures, and the check is idempotent (an order already pre-checked
+  stays so).
 """
 
 from __future__ import annotations
