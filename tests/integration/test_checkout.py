@@ -118,15 +118,22 @@ def rig(db_url, emu) -> Iterator[Any]:
         r.close()
 
 
-def _row(db_url: str, update_id: int) -> tuple:
-    return _rows(db_url, "SELECT status, error FROM inbox WHERE update_id = %s",
-                 (update_id,))[0]
+def _settled(db_url: str, update_id: int, timeout: float = 20) -> tuple:
+    """(status, error) of the row once recorded (the record follows the answer, and the row
+    itself may not be stored yet: a batch slow to store is answered before it is in)."""
+    seen: list = []
 
+    def recorded():
+        seen[:] = _rows(db_url, "SELECT status, error FROM inbox WHERE update_id = %s",
+                        (update_id,))
+        return bool(seen) and seen[0][0] != "pending" and seen[0]
 
-def _settled(db_url: str, update_id: int) -> tuple:
-    """(status, error) of the row once recorded (the record follows the answer)."""
-    return _wait(lambda: _row(db_url, update_id)[0] != "pending" and _row(db_url, update_id),
-                 5)
+    try:
+        return _wait(recorded, timeout)
+    except AssertionError:
+        state = seen[0] if seen else "no row stored"
+        raise AssertionError(f"update {update_id} not recorded within {timeout} s: "
+                             f"{state}") from None
 
 
 def _histogram_count(metrics: Metrics) -> float:
