@@ -5,8 +5,10 @@ systemd cannot run units here, so the test builds the unit's sandbox by hand, as
 mount namespace of the bot's own (`unshare --mount`):
 
 - ProtectSystem=strict: every mount read-only; PrivateTmp: an empty /tmp; ProtectHome: /root
-  an empty tmpfs (holding only this machine's Python, which pyenv put under /root: a real
-  install's venv is built from /usr/bin/python3.11 and needs nothing there);
+  and /home empty tmpfs. Where this checkout, its venv or this machine's Python live under
+  them (pyenv put the Python under /root; CI may clone under /tmp or /home), those paths alone
+  are bound back, read-only: a real install has them in /opt/fitclub-bot and /usr, which
+  ProtectSystem=strict leaves readable;
 - CacheDirectory=fitclub-bot: /var/cache an empty tmpfs with fitclub-bot in it, mode 0700,
   owned by the bot's user, the only place it can write;
 - ProtectProc=invisible, ProcSubset=pid: /proc mounted again with hidepid=invisible,subset=pid;
@@ -70,25 +72,35 @@ pytestmark = pytest.mark.skipif(
     reason="emulating the unit's sandbox needs root (mount namespaces, setpriv), util-linux "
            "and x86-64 (the MemoryDenyWriteExecute filter is written for it)")
 
-# $1: the Python installation to keep reachable under a hidden /root or /home; then the
-# command, run as the unit's user with a clean environment.
+# $1: the unit's user; $2: its CacheDirectory=; $3: its WorkingDirectory=; $4: the paths under
+# /tmp, /root or /home to keep visible (read-only) once those are hidden, one a line: this
+# checkout, its venv and the Python installation when they live there (a real install has them
+# in /opt/fitclub-bot and /usr); then the command, run as the user with a clean environment.
 SANDBOX = r"""
 set -eu
-python_home=$1; user=$2; cache=$3; workdir=$4; shift 4
+user=$1; cache=$2; workdir=$3; keep=$4; shift 4
+IFS='
+'
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/cache
+mkdir /var/cache/.keep
+n=0
+for path in $keep; do
+  n=$((n + 1)); mkdir "/var/cache/.keep/$n" && mount --bind "$path" "/var/cache/.keep/$n"
+done
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+for top in /root /home; do
+  if [ -d "$top" ]; then mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$top"; fi
+done
+n=0
+for path in $keep; do
+  n=$((n + 1)); mkdir -p "$path" && mount --move "/var/cache/.keep/$n" "$path"
+  rmdir "/var/cache/.keep/$n"
+done
+rmdir /var/cache/.keep
 if [ -n "$cache" ]; then
   mkdir -p "/var/cache/$cache"
   chown "$user:$(id -gn "$user")" "/var/cache/$cache" && chmod 0700 "/var/cache/$cache"
 fi
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
-case "$python_home" in
-  /root/*|/home/*)
-    mkdir /tmp/.python && mount --bind "$python_home" /tmp/.python
-    top=/$(echo "$python_home" | cut -d/ -f2)
-    mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$top"
-    mkdir -p "$python_home" && mount --move /tmp/.python "$python_home"
-    rmdir /tmp/.python;;
-esac
 findmnt -rno TARGET | while read -r mount_point; do
   case "$mount_point" in /var/cache|/tmp|/proc|/proc/*|/dev|/dev/*) continue;; esac
   mount -o remount,bind,ro "$mount_point"
@@ -99,6 +111,20 @@ umask 0077
 exec setpriv --reuid="$user" --regid="$(id -gn "$user")" --clear-groups --no-new-privs \
   --inh-caps=-all --bounding-set=-all env -i "$@"
 """
+
+HIDDEN = ("/tmp", "/root", "/home")  # PrivateTmp and ProtectHome
+
+
+def kept_visible() -> list[str]:
+    """This checkout, its venv and the Python installation (as named and as resolved) where
+    the sandbox hides them: under /tmp, /root or /home, outermost paths only."""
+    paths = set()
+    for path in (ROOT, Path(sys.prefix), Path(sys.base_prefix)):
+        for name in (os.path.abspath(path), str(path.resolve())):
+            if any(name.startswith(f"{top}/") for top in HIDDEN):
+                paths.add(name)
+    return sorted(p for p in paths
+                  if not any(p.startswith(f"{other}/") for other in paths))
 
 
 def unit_text(path: Path = UNIT, instance: str = "") -> str:
@@ -138,9 +164,36 @@ def sandboxed(argv: list[str], settings: dict[str, str], path: Path = UNIT,
     if service.get("MemoryDenyWriteExecute") == "yes":
         argv = [sys.executable, str(MDWE), *argv]
     return ["unshare", "--mount", "--propagation", "private", "--",
-            "/bin/sh", "-c", SANDBOX, "sandbox", sys.base_prefix, USER,
+            "/bin/sh", "-c", SANDBOX, "sandbox", USER,
             service.get("CacheDirectory", ""), here(service["WorkingDirectory"]),
+            "\n".join(kept_visible()),
             *(f"{k}={v}" for k, v in env.items()), *argv]
+
+
+SEEN_INSIDE = """
+import json, os, sys
+top = {d: sorted(os.listdir(d)) for d in ("/tmp", "/root", "/home") if os.path.isdir(d)}
+checkout = os.statvfs(sys.argv[1])
+json.dump({"top": top, "checkout_read_only": bool(checkout.f_flag & os.ST_RDONLY),
+           "bot_py": os.path.isfile(os.path.join(sys.argv[1], "bot.py"))}, sys.stdout)
+"""
+
+
+def test_the_sandbox_hides_tmp_and_home_but_keeps_the_checkout_read_only(tmp_path):
+    """PrivateTmp and ProtectHome hide the caller's /tmp, /root and /home, whatever is there,
+    except the paths this checkout runs from (a clone under /tmp, as CI may make): those stay
+    visible, read-only as ProtectSystem=strict leaves /opt."""
+    (tmp_path / "outside").write_text("not for the bot")
+    log = tmp_path / "seen.log"
+    with process(sandboxed([sys.executable, "-c", SEEN_INSIDE, str(ROOT)], {}), log) as probe:
+        assert probe.wait(60) == 0, log.read_text()
+    seen = json.loads(log.read_text())
+    kept = kept_visible()
+    for top in ("/tmp", "/root", "/home"):
+        if Path(top).is_dir():
+            assert seen["top"][top] == sorted({p.split("/")[2] for p in kept
+                                               if p.startswith(f"{top}/")}), seen
+    assert seen["checkout_read_only"] and seen["bot_py"], seen
 
 
 @contextlib.contextmanager
