@@ -191,8 +191,10 @@ def test_5000_updates_through_nginx_and_pgbouncer_survive_an_instance_killed_mid
     stream = Stream(emu, CHATS, prefix="fleet")
     started = time.monotonic()
     fleet.set_webhook(nginx.url)
-    sent = stream.send(PER_CHAT)
-    assert stream.total == CHATS * PER_CHAT
+    # All but the last round now; the last once the killed instance is back, so it has
+    # updates to take however fast the machine is (tgemu may have pushed every earlier one
+    # before the restart).
+    sent = stream.send(PER_CHAT - 1)
 
     victim_port = fleet.ports[1]
     victim = fleet.runs[victim_port]
@@ -218,7 +220,9 @@ def test_5000_updates_through_nginx_and_pgbouncer_survive_an_instance_killed_mid
     wait_until(lambda: inbox_status(db_url).get("done", 0) >= done_at_kill + 500, 120,
                "500 more updates done by the two left")
     restarted_at = time.time()
-    fleet.start(victim_port, wait=False)
+    fleet.start(victim_port)
+    sent += stream.send(1)
+    assert stream.total == CHATS * PER_CHAT
 
     # About 40 s on an idle machine; the bound is for one shared with other test runs.
     _wait_all_answered(fleet, stream, timeout=240)
@@ -250,11 +254,14 @@ def test_5000_updates_through_nginx_and_pgbouncer_survive_an_instance_killed_mid
     assert stats["webhook_deliveries"] == stream.total
     assert all(attempts[uid] >= 1 for uid in sent)
     assert sum(attempts[uid] - 1 for uid in sent) == stats["webhook_failures"]
-    # nginx saw each of those POSTs, answered non-2xx exactly for the failures, and retried
+    # nginx saw each of those POSTs, answered non-2xx only for failures, and retried
     # on another instance what the killed one could not take.
     requests = nginx.requests()
     assert len(requests) == sum(attempts[uid] for uid in sent)
-    assert sum(1 for r in requests if not 200 <= r.status < 300) == stats["webhook_failures"]
+    # A non-2xx answer is a failure at tgemu; a failure may also be an answer lost on its way
+    # back (a timeout, a reset connection) that nginx logged as 200: its update came again and,
+    # as checked above, still had one effect.
+    assert sum(1 for r in requests if not 200 <= r.status < 300) <= stats["webhook_failures"]
     retried = [r for r in requests if len(r.upstreams) > 1]
     assert any(r.upstreams[0] == victim_name and r.status == 200 for r in retried), \
         "nginx never had to pass a request on from the killed instance"
