@@ -276,6 +276,8 @@ def test_the_bot_answers_a_member_inside_the_units_sandbox(emu, db_url, tmp_path
         assert trouble not in text, text
 
 
+MPL_SLOW_CACHE = "Matplotlib is building the font cache; this may take a moment."
+
 def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
     """The drawing process (spawned as the bot spawns it) runs at SCHED_IDLE, draws the PNG
     under MemoryDenyWriteExecute, and matplotlib and fc-list keep their caches in the unit's
@@ -285,9 +287,13 @@ def test_charts_are_drawn_at_idle_priority_inside_the_units_sandbox(tmp_path):
     # bot.py puts src/ on the path itself; the probe is run as a module of the checkout.
     with process(sandboxed(argv, {"PYTHONPATH": "src"}), log) as probe:
         assert probe.wait(120) == 0, log.read_text()
-    output = log.read_text()
+    # matplotlib says this (and only this) when building its cache takes over 5 s, as it may
+    # on a busy machine: a note, not trouble. Anything else (fontconfig's errors without a
+    # writable cache, a warning) fails the test.
+    output = "".join(line for line in log.read_text().splitlines(keepends=True)
+                     if line.strip() != MPL_SLOW_CACHE)
     assert output.startswith("{"), f"the probe printed more than its result:\n{output}"
-    seen = json.loads(output)  # and nothing after it either (a warning, fontconfig's errors)
+    seen = json.loads(output)  # and nothing after it either
     assert seen["uid"] == pwd.getpwnam(USER).pw_uid
     assert seen["idle"] and seen["png"] and seen["png_bytes"] > 1000
     # MemoryDenyWriteExecute was in force, and numpy and matplotlib drew under it.
