@@ -348,10 +348,13 @@ class Stream:
         wait_until(finished, timeout, f"all {self.total} updates done and answered",
                    interval=0.25)
 
-    def assert_effects_exactly_once(self, db_url: str) -> None:
-        """One committed effect per update, carrying its own chat and k; inbox rows all done."""
-        rows = query(db_url, "SELECT entity_id, details FROM audit_log"
-                             " WHERE action = 'e2e.effect'")
+    def assert_effects_exactly_once(self, db_url: str, others: tuple[int, ...] = ()) -> None:
+        """One committed effect per update, carrying its own chat and k; inbox rows all done.
+
+        `others`: updates sent outside the stream whose effects the caller checks itself."""
+        rows = [(uid, details) for uid, details in query(
+            db_url, "SELECT entity_id, details FROM audit_log WHERE action = 'e2e.effect'")
+            if uid not in others]
         counts = Counter(uid for uid, _ in rows)
         lost = [u for u in self.expected if counts[u] == 0]
         doubled = {u: c for u, c in counts.items() if c > 1}
