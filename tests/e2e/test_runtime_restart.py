@@ -82,7 +82,9 @@ def test_sigterm_under_load_exits_0_in_time_and_next_start_finishes(emu, launche
     code = first.wait(shutdown_timeout + 5)
     took = time.monotonic() - stopping
     assert code == 0, first.log_tail()
-    assert took <= shutdown_timeout + 1.5, f"stopping took {took:.1f}s"
+    # Bounded by SHUTDOWN_TIMEOUT plus the closing of pools, clients and the interpreter: 3 s
+    # on a loaded 2-core machine (the units give 10 s: TimeoutStopSec=30 for a 20 s timeout).
+    assert took <= shutdown_timeout + 3.0, f"stopping took {took:.1f}s"
     at_stop = inbox_status(db_url)
     print(f"stopped in {took:.1f}s with inbox {dict(at_stop)}")
     assert at_stop.get("pending", 0) > 0 or stream.missing_answers() > 0, \
