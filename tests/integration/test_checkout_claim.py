@@ -15,6 +15,7 @@ from psycopg2.extras import Json
 from fitclub.db.pool import Pool
 from fitclub.runtime.checkout import CheckoutLane
 from fitclub.runtime.intake import store_updates
+from tests.e2e.harness import wait_until
 from tests.helpers import query as _rows
 
 
@@ -65,13 +66,9 @@ def lanes(db_url) -> Iterator[Callable[..., CheckoutLane]]:
         pool.close()
 
 
-def _wait(check, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+def _settle(check, timeout: float) -> Any:
+    """wait_until for what the lanes record, polled every 50 ms."""
+    return wait_until(check, timeout, "the lanes to record their answers", interval=0.05)
 
 
 def _all_recorded(db_url: str, ids: list[int]) -> list[tuple]:
@@ -99,7 +96,7 @@ def test_two_lanes_handed_the_same_queries_answer_each_once(db_url, lanes):
     b.submit(updates, received)
     ids = [u["update_id"] for u in updates]
 
-    recorded = _wait(lambda: _all_recorded(db_url, ids), 20)
+    recorded = _settle(lambda: _all_recorded(db_url, ids), 20)
     assert {status for _id, status, _error in recorded} == {"done"}
     answered = sorted(query_id for _lane, query_id in answers)
     assert answered == sorted(f"pcq-{i}" for i in ids)  # each once: no query twice
@@ -123,7 +120,7 @@ def test_a_sweeper_never_answers_a_query_another_lane_is_answering(db_url, lanes
     a.submit(updates, time.monotonic())
     ids = [u["update_id"] for u in updates]
 
-    recorded = _wait(lambda: _all_recorded(db_url, ids), 20)
+    recorded = _settle(lambda: _all_recorded(db_url, ids), 20)
     assert [status for _id, status, _error in recorded] == ["done"] * 4
     assert sorted(answers) == [("A", f"pcq-{i}") for i in ids]
 
@@ -148,7 +145,7 @@ def test_a_fresh_query_claimed_by_a_killed_lane_is_answered_once_the_claim_lapse
     b.start()
     started = time.monotonic()
 
-    (_id, status, error), = _wait(lambda: _all_recorded(db_url, [7]), 10)
+    (_id, status, error), = _settle(lambda: _all_recorded(db_url, [7]), 10)
     waited = time.monotonic() - started
     assert (status, error) == ("done", None)
     assert answers == [("B", "pcq-7")]
@@ -163,7 +160,7 @@ def test_a_query_whose_claim_lapsed_past_10_s_is_set_aside_unanswered(db_url, la
     b = lanes(RecordingApi("B", answers), sweep_seconds=0.2)
     b.start()
 
-    (_id, status, error), = _wait(lambda: _all_recorded(db_url, [8]), 10)
+    (_id, status, error), = _settle(lambda: _all_recorded(db_url, [8]), 10)
     assert status == "skipped" and error.startswith("not answered: stored 12 s ago"), error
     assert answers == []
 
@@ -190,7 +187,7 @@ def test_a_lane_whose_claim_ran_out_during_the_check_does_not_answer(db_url, lan
         pool.close()
     a.submit([update], time.monotonic())
 
-    (_id, status, _error), = _wait(lambda: _all_recorded(db_url, [9]), 10)
+    (_id, status, _error), = _settle(lambda: _all_recorded(db_url, [9]), 10)
     assert status == "done"
     assert answers == [("A", "pcq-9")]  # once: from the second claim, after the first lapsed
     assert checks["n"] == 2
@@ -206,7 +203,7 @@ def test_a_claimed_row_is_not_swept_and_a_finished_one_drops_its_claim(db_url, l
                   " WHERE update_id = 10")
     assert lane.recover() == 1
     lane.start()
-    _wait(lambda: _all_recorded(db_url, [10]), 10)
+    _settle(lambda: _all_recorded(db_url, [10]), 10)
     assert _rows(db_url, "SELECT answering_until, answering_token FROM inbox"
                          " WHERE update_id = 10") == [(None, None)]
     assert answers == [("B", "pcq-10")]
@@ -241,8 +238,8 @@ def test_a_long_burst_is_recorded_as_it_goes_not_only_at_its_end(db_url, lanes):
     lane.start()
     lane.submit(updates, time.monotonic())
 
-    _wait(lambda: _rows(db_url, "SELECT 1 FROM inbox WHERE update_id = 20"
+    _settle(lambda: _rows(db_url, "SELECT 1 FROM inbox WHERE update_id = 20"
                                 " AND status = 'done'"), 10)
     assert len(answers) < len(updates)  # recorded while the burst goes on
-    recorded = _wait(lambda: _all_recorded(db_url, [u["update_id"] for u in updates]), 15)
+    recorded = _settle(lambda: _all_recorded(db_url, [u["update_id"] for u in updates]), 15)
     assert {status for _id, status, _error in recorded} == {"done"}
