@@ -201,8 +201,15 @@ def run_load(
     answer_timeout: float = 10.0,
     ramp_up: float = 0.0,
     first_name: str = "Load",
+    user_ids=None,
 ) -> dict:
-    """Run `scenario` for `users` simulated users; returns the report (see summary())."""
+    """Run `scenario` for `users` simulated users; returns the report (see summary()).
+
+    user_ids: run as these Telegram user ids instead of `users` new ones (for a bot whose
+    database already knows them, e.g. seeded members); a simulated user that exists already
+    is reused, one that does not is created. `users` is then len(user_ids).
+    """
+    users = users if user_ids is None else _unique_count(user_ids)
     if mode not in ("closed", "open"):
         raise ValueError("mode must be 'closed' or 'open'")
     if mode == "open" and not rate:
@@ -215,10 +222,7 @@ def run_load(
     if not base.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise ValueError("the load driver talks to 127.0.0.1 only")
     before = emu.stats(token)
-    sims = [
-        emu.create_user(first_name=f"{first_name}{i}", username=f"{first_name.lower()}{i}")
-        for i in range(users)
-    ]
+    sims = _sim_users(emu, users, first_name, user_ids)
     run = _Run(
         emu,
         token,
@@ -302,6 +306,29 @@ def run_load(
         "users_still_running": still_running,
     }
     return report
+
+
+def _unique_count(user_ids) -> int:
+    count = len(set(user_ids))
+    if count != len(user_ids):
+        raise ValueError("user_ids must be unique")
+    return count
+
+
+def _sim_users(emu, users: int, first_name: str, user_ids) -> list:
+    """`users` new simulated users, or the ones with user_ids (existing reused, others new)."""
+    if user_ids is None:
+        return [
+            emu.create_user(first_name=f"{first_name}{i}", username=f"{first_name.lower()}{i}")
+            for i in range(users)
+        ]
+    sims = []
+    for i, uid in enumerate(user_ids):
+        try:
+            sims.append(emu.user(int(uid)))
+        except KeyError:
+            sims.append(emu.create_user(first_name=f"{first_name}{i}", user_id=int(uid)))
+    return sims
 
 
 def summary(report: dict) -> str:
