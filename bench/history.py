@@ -78,8 +78,9 @@ def _stride(n: int) -> int:
 
 
 def _steps(members: int, weeks_back: int, weeks_ahead: int, retention: bool,
-           updates_per_week: float, bot_id: int | None) -> list[tuple[str, str, dict]]:
-    per_day = max(4, math.ceil(members / CLASS_MEMBERS))
+           updates_per_week: float, bot_id: int | None,
+           classes_per_day: int | None) -> list[tuple[str, str, dict]]:
+    per_day = classes_per_day or max(4, math.ceil(members / CLASS_MEMBERS))
     rooms = max(1, math.ceil(per_day / 14))
     trainers = max(3, math.ceil(per_day / 4))
     window_days = RETENTION_DAYS if retention else weeks_back * 7
@@ -281,14 +282,17 @@ def _steps(members: int, weeks_back: int, weeks_ahead: int, retention: bool,
 def seed_club(url: str, *, members: int, weeks_back: int = 52, weeks_ahead: int = 4,
               seed: int = 1, retention: bool = True,
               updates_per_member_week: float = UPDATES_PER_MEMBER_WEEK,
-              bot_id: int | None = None, vacuum: bool = True) -> dict:
+              bot_id: int | None = None, classes_per_day: int | None = None,
+              vacuum: bool = True) -> dict:
     """Fill a migrated database with a club of `members` members and its history; the rows
     of each table afterwards, the seconds taken and `next_update_id` (see the module doc).
 
     `retention` (default True): the inbox/outbox/flood/jobs rows of the last RETENTION_DAYS,
     what the retention job keeps; False: every row of the weeks_back weeks. `bot_id`: also
     some idle conversation states of that bot. `seed` sets PostgreSQL's random() (the data
-    is otherwise a pure function of the arguments)."""
+    is otherwise a pure function of the arguments). `classes_per_day`: a fixed timetable
+    instead of one class a day per CLASS_MEMBERS members (past classes then fill only as far
+    as members allow, every class 10-20 seats)."""
     if members < 1 or weeks_back < 0 or weeks_ahead < 0:
         raise ValueError("members >= 1, weeks_back >= 0 and weeks_ahead >= 0")
     started = time.monotonic()
@@ -299,7 +303,8 @@ def seed_club(url: str, *, members: int, weeks_back: int = 52, weeks_ahead: int 
             cur.execute("SET LOCAL synchronous_commit = off")
             cur.execute("SELECT setseed(%s)", ((seed % 1000) / 1000.0,))
             for name, sql, params in _steps(members, weeks_back, weeks_ahead, retention,
-                                            updates_per_member_week, bot_id):
+                                            updates_per_member_week, bot_id,
+                                            classes_per_day):
                 t0 = time.monotonic()
                 cur.execute(sql, params)
                 timings[name] = round(time.monotonic() - t0, 2)
