@@ -6,6 +6,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "bench" / "reports"
 
+# The throwaway server configured as the operations guide configures the club's: its default
+# statement_timeout is the bot's STATEMENT_TIMEOUT (15 s), so the pool sends no SET LOCAL.
+SERVER_SETTINGS = {"statement_timeout": "15s"}
+
 # Runs from a checkout without installing the package, as bot.py does.
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))

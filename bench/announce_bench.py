@@ -33,7 +33,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import REPORTS
+from bench import REPORTS, SERVER_SETTINGS
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tests.e2e.harness import TOKEN, Launcher, query, wait_until
@@ -75,7 +75,7 @@ def _watch(emu, run, asker, chats, text, until_delivered, samples: dict) -> None
 
 
 def run(members: int) -> dict:
-    with DevPostgres() as dev, tempfile.TemporaryDirectory() as tmp:
+    with DevPostgres(settings=SERVER_SETTINGS) as dev, tempfile.TemporaryDirectory() as tmp:
         db_url = dev.create_database("fitclub_announce")
         Migrator(db_url).migrate()
         emu = Emulator(port=0, **TELEGRAM_LIMITS)

@@ -34,7 +34,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import REPORTS, ROOT
+from bench import REPORTS, ROOT, SERVER_SETTINGS
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tgemu import Emulator
@@ -218,7 +218,8 @@ def run(users: int = 200, updates: int = 4000, rate: float = 100.0,
     results: dict = {}
     exit_codes: dict = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="fitclub-bench-") as tmp, DevPostgres() as dev:
+        with tempfile.TemporaryDirectory(prefix="fitclub-bench-") as tmp, \
+                DevPostgres(settings=SERVER_SETTINGS) as dev:
             url = dev.create_database("bench")
             Migrator(url).migrate()
             print(f"tgemu on {emu.base_url} (limits off); PostgreSQL on port {dev.port}",

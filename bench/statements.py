@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psycopg2
 
-from bench import REPORTS, ROOT
+from bench import REPORTS, ROOT, SERVER_SETTINGS
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tgemu import Emulator
@@ -78,7 +78,7 @@ def measure(root: Path, rate: float, updates: int, users: int) -> dict:
     """Run the bot at `rate` updates/s and count its statements per answered update."""
     settings = {"shared_preload_libraries": "pg_stat_statements",
                 "pg_stat_statements.track": "all", "pg_stat_statements.max": "5000"}
-    with DevPostgres(settings=settings) as dev, \
+    with DevPostgres(settings={**SERVER_SETTINGS, **settings}) as dev, \
             Emulator(port=0, global_rate=None, per_chat_rate=None) as emu:
         url = dev.create_database("fitclub_bench")
         Migrator(url, root / "sql").migrate()  # that checkout's schema

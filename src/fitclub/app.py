@@ -114,13 +114,15 @@ class App:
         self.sender = Sender(pool=pool, api=self.api, rate=settings.outbound_rate,
                              per_chat_rate=settings.per_chat_rate,
                              threads=settings.sender_threads, metrics=self.metrics,
-                             lease=settings.outbox_lease)
+                             lease=settings.outbox_lease, shared="auto")
         self.workers = Workers(pool=pool, queue=self.chats, handle=self.handle_update,
                                threads=settings.worker_threads,
                                max_attempts=settings.max_attempts,
                                flood_rate=settings.flood_rate, flood_burst=settings.flood_burst,
                                metrics=self.metrics, on_queued=self.sender.wake,
-                               on_payment_failed=self.keep_failed_payment)
+                               on_payment_failed=self.keep_failed_payment,
+                               claim_for=self.sender.claim_for,
+                               on_claimed=self.sender.hand_over)
         # Pre-checkout queries are answered by a lane of their own, with connections of its
         # own (database and HTTP): never behind the workers, the outbox or the pool's other
         # borrowers (runtime/checkout.py). Opened ahead only when payments are on; off, a

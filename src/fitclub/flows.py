@@ -57,7 +57,11 @@ def _key(ctx: UpdateContext) -> dict[str, Any]:
 def current(ctx: UpdateContext) -> Flow:
     """The user's flow in this chat (one query per update)."""
     if "flow" not in ctx.cache:
-        found = rows.one(ctx.conn, "state.get", _key(ctx), _Stored)
+        if "flow_row" in ctx.cache:  # read ahead with the update (inbox.begin)
+            row = ctx.cache.pop("flow_row")
+            found = _Stored(*row) if row is not None else None
+        else:
+            found = rows.one(ctx.conn, "state.get", _key(ctx), _Stored)
         if found is None:
             ctx.cache["flow"] = Flow(None, {})
         else:

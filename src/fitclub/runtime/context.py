@@ -13,6 +13,7 @@ import html
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from fitclub.db import members
 from fitclub.db.members import Member
 from fitclub.db.queries import Q
 from fitclub.locales import Texts, language_of
+from fitclub.runtime.deliveries import Delivery
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -119,7 +121,8 @@ class UpdateContext:
     def __init__(self, conn: psycopg2.extensions.connection, *, chat_id: int,
                  user_id: int | None, update_id: int | None,
                  priority: int = PRIORITY_REPLY, language_code: str | None = None,
-                 sent_at: datetime | None = None) -> None:
+                 sent_at: datetime | None = None, received_at: datetime | None = None,
+                 claim_for: tuple[str, float] | None = None) -> None:
         self.conn = conn
         self.chat_id = chat_id
         self.user_id = user_id
@@ -131,7 +134,15 @@ class UpdateContext:
         self.language_code = language_code
         # When the user sent the message (Telegram's `date`, whole seconds), if it is one.
         self.sent_at = sent_at
+        # When the update was stored (for the reply's latency), if it is one.
+        self.received_at = received_at
+        # (process id, lease seconds): rows queued to a chat with nothing else unsent are
+        # claimed for that process in the same statement, and listed in `claimed` to be
+        # handed to its sender once the transaction commits (see outbox.enqueue).
+        self.claim_for = claim_for
+        self.claimed: list[Delivery] = []
         self._member: Any = _UNSET
+        self._found: Any = _UNSET  # the member row read ahead (inbox.begin), if any
         self._texts: Texts | None = None
         # What handlers of this update looked up once (conversation state and the like).
         self.cache: dict[str, Any] = {}
@@ -145,7 +156,11 @@ class UpdateContext:
     def member(self) -> Member | None:
         """The registered member behind this update (looked up once), or None."""
         if self._member is _UNSET:
-            found = members.by_telegram_id(self.conn, self.user_id) if self.user_id else None
+            if self._found is not _UNSET:
+                found, self._found = self._found, _UNSET
+            else:
+                found = (members.by_telegram_id(self.conn, self.user_id) if self.user_id
+                         else None)
             if (found is not None and found.blocked_at is not None
                     and self.chat_id == self.user_id and self.sent_at is not None
                     and self.sent_at > found.blocked_at):
@@ -158,9 +173,24 @@ class UpdateContext:
             self._member = found
         return self._member
 
+    def prefetch(self, member_row: Any, flow_row: Any) -> None:
+        """What the update's first statement read ahead for this user: their member row (None:
+        no live member) and conversation state (None: none), so neither is asked again."""
+        self._found = Member(*member_row) if member_row is not None else None
+        self.cache["flow_row"] = flow_row
+
+    def rolled_back(self) -> None:
+        """The update's transaction was rolled back: nothing queued or read so far holds."""
+        self.queued = 0
+        self.last_queued_id = None
+        self.claimed.clear()
+        self.cache.clear()
+        self.forget_member()
+
     def forget_member(self) -> None:
         """Look the member up again on next use (after registration, a language change...)."""
         self._member = _UNSET
+        self._found = _UNSET
         self._texts = None
 
     @property
@@ -189,17 +219,24 @@ class UpdateContext:
         """Queue any Bot API call; returns the outbox id."""
         target = self.chat_id if chat_id is None else chat_id
         field, name, data = file if file else (None, None, None)
+        priority = self.priority if priority is None else priority
+        process, lease = self.claim_for or (None, 0.0)
         with self.conn.cursor() as cur:
             cur.execute(Q["outbox.enqueue"], {
                 "chat_id": target, "method": method, "params": Json(params),
                 "file_field": field, "file_name": name,
                 "file_bytes": psycopg2.Binary(data) if data is not None else None,
-                "priority": self.priority if priority is None else priority,
-                "update_id": self.update_id,
+                "priority": priority, "update_id": self.update_id,
+                "process": process, "lease": lease,
             })
             self.queued += 1
-            self.last_queued_id = cur.fetchone()[0]
-            return self.last_queued_id
+            self.last_queued_id, token, blocked = cur.fetchone()
+        if token is not None:
+            now = time.monotonic()
+            self.claimed.append(Delivery(now, priority, self.last_queued_id, target, method,
+                                         params, file, 0, self.update_id, self.received_at,
+                                         now, token, blocked))
+        return self.last_queued_id
 
     def reply(self, text: str, *, reply_markup: Any = None, parse_mode: str | None = "HTML",
               chat_id: int | None = None, disable_preview: bool = True,

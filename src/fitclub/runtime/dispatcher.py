@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import psycopg2
@@ -25,6 +26,7 @@ from fitclub.logs import describe
 from fitclub.runtime import notices
 from fitclub.runtime.chat_queue import ChatQueue
 from fitclub.runtime.context import UpdateContext, bound
+from fitclub.runtime.deliveries import Delivery
 from fitclub.runtime.raw_updates import sent_at, user_of
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,9 @@ class Outcome:
     empty: bool = False
     delay: float | None = None
     queued: int = 0
+    # Rows the update queued already claimed for this process (outbox.enqueue): handed to
+    # the sender once committed.
+    claimed: list[Delivery] = field(default_factory=list)
 
 
 class Workers:
@@ -79,7 +84,9 @@ class Workers:
                  threads: int, max_attempts: int, flood_rate: float, flood_burst: int,
                  metrics: Any = None, on_queued: Callable[[], None] | None = None,
                  retry_delays: tuple[float, ...] = (0.5, 2.0, 5.0),
-                 on_payment_failed: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_payment_failed: Callable[[dict[str, Any]], None] | None = None,
+                 claim_for: Callable[[], tuple[str, float] | None] | None = None,
+                 on_claimed: Callable[[list[Delivery]], None] | None = None) -> None:
         self.pool = pool
         self.queue = queue
         self.handle = handle
@@ -93,6 +100,10 @@ class Workers:
         # Keeps a successful_payment whose handler failed for good (the money has moved): run
         # with the update's context bound, after the handler's work was rolled back.
         self.on_payment_failed = on_payment_failed
+        # With a sender in this process: its (process id, lease) to claim replies for as they
+        # are queued, and where the claimed rows go once committed (Sender.hand_over).
+        self.claim_for = claim_for if on_claimed is not None else None
+        self.on_claimed = on_claimed
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._failed_passes: dict[int, int] = {}
@@ -137,7 +148,9 @@ class Workers:
             finally:
                 self.queue.release(chat, processed=outcome.processed, empty=outcome.empty,
                                        delay=outcome.delay)
-            if outcome.queued:
+            if outcome.claimed and self.on_claimed is not None:
+                self.on_claimed(outcome.claimed)
+            if outcome.queued > len(outcome.claimed):
                 self.on_queued()
 
     def _pass_succeeded(self, chat_id: int) -> None:
@@ -180,37 +193,35 @@ class Workers:
                              max_seconds=10)
 
     def _process(self, conn: psycopg2.extensions.connection, chat_id: int) -> Outcome:
+        # One statement takes the chat, reads its head, counts it against flood control and
+        # marks it processed (inbox.begin); the handler's work and replies then commit with
+        # that mark. A handler that fails takes it all back: the update is pending again, and
+        # the failure is recorded in a transaction of its own (_after_rollback).
         with conn.cursor() as cur:
-            cur.execute(Q["inbox.lock_chat"],
-                        {"namespace": CHAT_LOCK_NAMESPACE, "chat_id": chat_id})
-            if not cur.fetchone()[0]:
-                return Outcome(delay=0.05)  # another worker or instance has this chat now
-            cur.execute(Q["inbox.head_of_chat"], {"chat_id": chat_id})
+            cur.execute(Q["inbox.begin"], {"namespace": CHAT_LOCK_NAMESPACE, "chat_id": chat_id,
+                                           "rate": self.flood_rate, "burst": self.flood_burst})
             row = cur.fetchone()
-        if row is None:
-            return Outcome(empty=True)
-        update_id, kind, payload, attempts, wait = row
-        self._head.update_id = update_id
-        if wait > 0:
-            return Outcome(delay=wait)
-
+        not_now = self._not_now(row)
+        if not_now is not None:
+            return not_now
+        (_, update_id, kind, payload, attempts, _, received_at, allowed, must_warn,
+         prefetched_user, *member_row, flow_state, flow_data) = row
         user = user_of(payload, kind)
         ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id,
                             language_code=user.get("language_code"),
-                            sent_at=sent_at(payload, kind))
+                            sent_at=sent_at(payload, kind), received_at=received_at,
+                            claim_for=self.claim_for() if self.claim_for else None)
+        if prefetched_user is not None and prefetched_user == ctx.user_id:
+            ctx.prefetch(member_row if member_row[0] is not None else None,
+                         (flow_state, flow_data) if flow_state is not None else None)
         # Keyed by chat: a message without `from` (sent as the group) is counted too. A
         # payment is never throttled away: the money has moved, the membership must follow.
-        if kind in ("message", "callback_query", "edited_message") \
-                and not is_payment(kind, payload) \
-                and not self._flood_allows(ctx, kind, payload):
-            self._finish(conn, update_id, "skipped", "flood control")
+        if not allowed:
+            self._flood_refused(ctx, kind, payload, must_warn)
             self._count(kind, "flood")
-            return Outcome(processed=True, queued=ctx.queued)
+            return Outcome(processed=True, queued=ctx.queued, claimed=ctx.claimed)
 
         started = time.perf_counter()
-        skipped: str | None = None
-        with conn.cursor() as cur:
-            cur.execute("SAVEPOINT handler")
         try:
             with bound(ctx):
                 self.handle(payload)
@@ -219,25 +230,55 @@ class Workers:
                 # The handler caught a database error and carried on; its work is void.
                 raise RuntimeError("the handler swallowed a database error")
         except SkipUpdate as exc:
-            with conn.cursor() as cur:
-                cur.execute("ROLLBACK TO SAVEPOINT handler")
             log.warning("update %s (%s) skipped: %s", update_id, kind, exc.log_line(),
                         extra={"update_id": update_id})
             skipped = str(exc)[:500]
-            ctx.queued = 0
+            return self._after_rollback(conn, chat_id, update_id, partial(
+                self._skipped, conn, update_id, kind, skipped))
         except Exception as exc:
             if conn.closed or isinstance(exc, RETRY_WHOLE_TRANSACTION):
                 raise  # the whole transaction is retried by pool.run
-            with conn.cursor() as cur:
-                cur.execute("ROLLBACK TO SAVEPOINT handler")
-            return self._failed(conn, ctx, update_id, kind, payload, attempts, exc)
+            return self._after_rollback(conn, chat_id, update_id, partial(
+                self._failed, conn, ctx, update_id, kind, payload, attempts, exc))
         finally:
             if self.metrics:
                 self.metrics.handler_seconds.labels(kind).observe(time.perf_counter() - started)
-        status = "done" if skipped is None else "skipped"
-        self._finish(conn, update_id, status, skipped)
-        self._count(kind, status)
-        return Outcome(processed=True, queued=ctx.queued)
+        self._count(kind, "done")
+        return Outcome(processed=True, queued=ctx.queued, claimed=ctx.claimed)
+
+    def _not_now(self, row: tuple | None) -> Outcome | None:
+        """What to do instead of running the head inbox.begin found, if anything."""
+        if row is None:
+            return Outcome(delay=0.05)  # another worker or instance has this chat now
+        update_id, wait = row[1], row[5]
+        if update_id is None:
+            return Outcome(empty=True)
+        self._head.update_id = update_id
+        if wait > 0:
+            return Outcome(delay=wait)
+        return None
+
+    def _after_rollback(self, conn, chat_id: int, update_id: int,
+                        record: Callable[[], Outcome]) -> Outcome:
+        """Take back everything the failed handler did (and the update's mark), then record
+        the failure in a new transaction, if the update is still this chat's head and the chat
+        still ours (another instance may have taken it between the two)."""
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute(Q["inbox.lock_chat"],
+                        {"namespace": CHAT_LOCK_NAMESPACE, "chat_id": chat_id})
+            if not cur.fetchone()[0]:
+                return Outcome(delay=0.05)
+            cur.execute(Q["inbox.head_of_chat"], {"chat_id": chat_id})
+            head = cur.fetchone()
+        if head is None or head[0] != update_id:
+            return Outcome(delay=0.0)  # recorded meanwhile by whoever took the chat
+        return record()
+
+    def _skipped(self, conn, update_id: int, kind: str, why: str) -> Outcome:
+        self._finish(conn, update_id, "skipped", why)
+        self._count(kind, "skipped")
+        return Outcome(processed=True)
 
     def _failed(self, conn, ctx: UpdateContext, update_id: int, kind: str, payload: dict,
                 attempts: int, exc: Exception) -> Outcome:
@@ -254,13 +295,13 @@ class Workers:
             return Outcome(delay=delay)
         log.error("update %s failed for good after %s attempts", update_id, attempt,
                   exc_info=exc, extra={"update_id": update_id})
-        ctx.queued = 0
+        ctx.rolled_back()
         if is_payment(kind, payload) and self.on_payment_failed is not None:
             self._keep_payment(conn, ctx, update_id, payload)
         self._apologise(ctx, kind, payload)
         self._finish(conn, update_id, "failed", error, attempted=1)
         self._count(kind, "failed")
-        return Outcome(processed=True, queued=ctx.queued)
+        return Outcome(processed=True, queued=ctx.queued, claimed=ctx.claimed)
 
     def _keep_payment(self, conn, ctx: UpdateContext, update_id: int, payload: dict) -> None:
         """A payment whose handler failed for good is still recorded (to refund) and the
@@ -277,7 +318,7 @@ class Workers:
             with conn.cursor() as cur:
                 cur.execute("ROLLBACK TO SAVEPOINT kept_payment")
             ctx.notices.clear()
-            ctx.queued = 0
+            ctx.rolled_back()
             log.exception("update %s: could not keep its failed payment for a refund", update_id,
                           extra={"update_id": update_id})
 
@@ -291,21 +332,18 @@ class Workers:
         else:
             ctx.reply(text)
 
-    def _flood_allows(self, ctx: UpdateContext, kind: str, payload: dict) -> bool:
-        """Per-chat token bucket; over it, one polite warning, then silence until refilled."""
-        with ctx.cursor() as cur:
-            cur.execute(Q["flood.take"], {"chat_id": ctx.chat_id, "rate": self.flood_rate,
-                                          "burst": self.flood_burst})
-            allowed, must_warn = cur.fetchone()
+    @staticmethod
+    def _flood_refused(ctx: UpdateContext, kind: str, payload: dict, must_warn: bool) -> None:
+        """Over the chat's bucket (inbox.begin): one polite warning, then silence until it
+        refills."""
         if must_warn:
             text = ctx.texts("slow_down")
             if kind == "callback_query":
                 ctx.answer_callback(payload[kind]["id"], text)
             else:
                 ctx.reply(text)
-        elif not allowed and kind == "callback_query":
+        elif kind == "callback_query":
             ctx.answer_callback(payload[kind]["id"])  # stop the spinner, say nothing
-        return allowed
 
     @staticmethod
     def _finish(conn, update_id: int, status: str, error: str | None, attempted: int = 0) -> None:

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 # slack) is taken for dead and its claims go back to pending.
 HEARTBEAT_SECONDS = 3.0
 STALE_AFTER = 10.0
+# A process that finds others registered sends nothing for this long, so every one of them has
+# beaten once since and keeps the shared limits (runtime/sender.py) before it adds its calls.
+JOIN_QUIET_SECONDS = HEARTBEAT_SECONDS + 1.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,11 @@ class Heartbeat:
         self.identity = identity
         self.drop_claims = drop_claims
         self.wake = wake
+        #: Other processes registered at the last beat (None before the first).
+        self.others: int | None = None
+        #: Monotonic time before which this process must not send: others registered before
+        #: it may not have seen it yet (JOIN_QUIET_SECONDS).
+        self.quiet_until = 0.0
 
     def register(self) -> None:
         """Register this process, and release the claims of predecessors that are gone.
@@ -88,16 +97,17 @@ class Heartbeat:
         def run(conn):
             with conn.cursor() as cur:
                 cur.execute(Q["outbox.heartbeat"], {**ident, "stale": STALE_AFTER})
-                released = cur.fetchone()[1]
+                _, released, others = cur.fetchone()
                 cur.execute(Q["outbox.processes_here"], ident)
                 dead = [pid_id for pid_id, pid in cur.fetchall()
                         if pid == self.identity.pid or not pid_alive(pid)]
                 if dead:
                     cur.execute(Q["outbox.forget_processes"], {"processes": dead})
                     released += cur.rowcount
-                return released
+                return released, others - len(dead)
 
-        released = self.pool.run(run)
+        released, others = self.pool.run(run)
+        self._saw(others, joined=True)
         if released:
             log.warning("released %s outbox rows claimed by processes that are gone", released)
 
@@ -117,7 +127,10 @@ class Heartbeat:
                             {**self.identity.params(), "stale": STALE_AFTER})
                 return cur.fetchone()
 
-        forgotten, released = self.pool.run_alone(run, attempts=2, max_seconds=2)
+        forgotten, released, others = self.pool.run_alone(run, attempts=2, max_seconds=2)
+        # Given up as dead, this process is registered anew: the others, alone meanwhile, may
+        # keep the limits in memory until they see it.
+        self._saw(others, joined=forgotten)
         if forgotten:
             # Silent too long (a stall, a lost database): others released our claims and may
             # have taken them. Drop what is not yet sent and hand back whatever is still ours,
@@ -133,6 +146,11 @@ class Heartbeat:
             log.warning("released %s outbox rows of senders that stopped or whose claims "
                         "lapsed", released)
             self.wake()
+
+    def _saw(self, others: int, *, joined: bool = False) -> None:
+        self.others = others
+        if joined and others:
+            self.quiet_until = time.monotonic() + JOIN_QUIET_SECONDS
 
     def unregister(self) -> None:
         """Leave `bot_processes`, handing back every claim still held, due now."""

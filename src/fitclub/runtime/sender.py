@@ -43,10 +43,14 @@ HARMLESS_400 = (
     "message can't be deleted",
 )
 
-# A wake waits this long so a burst of commits and deliveries shares one statement.
+# A wake waits this long so a burst of commits and deliveries shares one statement; only when
+# the last round was this recent (busy). After a quiet spell a wake claims at once.
 COALESCE_SECONDS = 0.01
+BUSY_WITHIN = 0.05
 # The shared limits could not be asked (the database is away): the row waits this long.
 SHARED_RETRY_SECONDS = 1.0
+# The in-memory window's extra length (at 30/s, at most 29.4 calls a second).
+LOCAL_MARGIN = 0.02
 # A 429 with a retry_after this long means the whole bot is over its limit, not one chat.
 PAUSE_EVERYONE_AFTER = 5.0
 
@@ -82,11 +86,20 @@ class Sender:
     def __init__(self, *, pool: Pool, api: BotApi, rate: float, per_chat_rate: float,
                  threads: int = 4, metrics: Any = None, lease: float = 90.0,
                  max_attempts: int = 6, tries_per_claim: int = 3,
-                 identity: ProcessIdentity | None = None, shared: bool = True) -> None:
+                 identity: ProcessIdentity | None = None,
+                 shared: bool | str = True) -> None:
         self.pool = pool
         self.api = api
-        self.limiter = SlidingWindowLimiter(rate)
+        # In memory the window is a little longer than Telegram's second: calls leave a few
+        # milliseconds apart from when they were counted, and must not crowd the next second.
+        self.limiter = SlidingWindowLimiter(rate, window=1.0 + LOCAL_MARGIN)
         self.pacer = ChatPacer(per_chat_rate, burst=3)
+        # True: every call takes a shared slot; "auto": only while other processes are
+        # registered (alone, the limits in memory are the same limits, without a statement
+        # per call); False: never.
+        if shared not in (True, False, "auto"):
+            raise ValueError("shared must be True, False or 'auto'")
+        self.shared_mode = shared
         self.shared = SharedLimits(pool, rate, per_chat_rate, burst=3) if shared else None
         self._shared_failing = threading.Event()
         self.thread_count = threads
@@ -122,6 +135,27 @@ class Sender:
         """New rows were committed: look now rather than at the next sweep."""
         self._wake.set()
 
+    def claim_for(self) -> tuple[str, float] | None:
+        """(process id, lease) for workers to claim their replies with as they queue them;
+        None while stopping."""
+        return None if self._stop.is_set() else (self.identity.id, self.lease)
+
+    def hand_over(self, deliveries: list[Delivery]) -> None:
+        """Rows a worker claimed for this process as it queued them, now committed: they go
+        out like claimed rows, without a claim round trip. Stopped, they are left claimed: the
+        claims of a process that unregistered go back to pending (outbox.heartbeat)."""
+        if self._stop.is_set():
+            return
+        now = time.monotonic()
+        due = []
+        for delivery in deliveries:
+            if delivery.blocked:
+                self._fail(delivery, "dropped", "bot was blocked by the user", reason="blocked")
+                continue
+            delivery.ready_at = now + self.pacer.delay(delivery.chat_id)
+            due.append(delivery)
+        self.queue.put(due)
+
     def stop(self, timeout: float) -> None:
         """Let in-flight calls finish, record what was sent, hand every other claim back."""
         self._stop.set()
@@ -151,11 +185,14 @@ class Sender:
     # -- claimer ---------------------------------------------------------------------------
 
     def _claim_loop(self) -> None:
+        last_round = 0.0
         while not self._stop.is_set():
             if self._wake.wait(0.5):
-                # Let a burst of commits and deliveries share one statement.
-                self._stop.wait(COALESCE_SECONDS)
+                if time.monotonic() - last_round < BUSY_WITHIN:
+                    # Busy: let a burst of commits and deliveries share one statement.
+                    self._stop.wait(COALESCE_SECONDS)
                 self._wake.clear()
+            last_round = time.monotonic()
             if self._stop.is_set():
                 break
             try:
@@ -258,7 +295,10 @@ class Sender:
 
         Returns the monotonic time after which the slot is too old to use.
         """
-        if self.shared is None:
+        quiet = self.heartbeat.quiet_until - time.monotonic()
+        if quiet > 0:
+            raise _Wait(quiet)  # just joined others that may not know this process yet
+        if not self.uses_shared_slots():
             return math.inf
         try:
             slot = self.shared.take(delivery.chat_id)
@@ -278,6 +318,13 @@ class Sender:
         if slot.wait > 0 and self._stop.wait(slot.wait):
             raise _Stopping
         return slot.use_by
+
+    def uses_shared_slots(self) -> bool:
+        """Whether calls take a slot of the shared limits now (see `shared`)."""
+        if self.shared is None:
+            return False
+        # Not known yet (None) counts as not alone.
+        return self.shared_mode is True or self.heartbeat.others != 0
 
     def _lease_left(self, delivery: Delivery) -> float:
         return self.lease - (time.monotonic() - delivery.claimed_at)

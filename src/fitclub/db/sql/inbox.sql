@@ -31,6 +31,88 @@ SELECT chat_id, count(*) FROM inbox
 WHERE status = 'pending' AND kind <> 'pre_checkout_query'
 GROUP BY chat_id;
 
+-- name: begin
+-- A worker's first statement for a chat: take the chat for this transaction, read its oldest
+-- pending update, take a token of its flood bucket (messages, button presses and edits, never a
+-- payment: the money has moved) and mark the update processed: done, or skipped by flood
+-- control. If the handler then fails, the whole transaction goes and the update is pending
+-- again (runtime/dispatcher.py). One round trip also brings what nearly every handler reads
+-- first: the member behind the update and their conversation state (fitclub.flows).
+-- No row when the chat is another worker's; a row of nulls but `locked` when nothing is
+-- pending. An update that must still wait (`wait` > 0) is neither counted nor marked.
+WITH got AS (
+    SELECT pg_try_advisory_xact_lock(%(namespace)s, mod(%(chat_id)s::bigint, 2147483647)::integer)
+           AS locked
+), head AS (
+    SELECT i.update_id, i.kind, i.payload, i.attempts, i.received_at,
+           greatest(0, extract(epoch FROM i.not_before - clock_timestamp()))::float8 AS wait,
+           i.kind IN ('message', 'callback_query', 'edited_message')
+           AND NOT (i.kind = 'message' AND jsonb_typeof(i.payload -> 'message') = 'object'
+                    AND i.payload -> 'message' ? 'successful_payment') AS floods,
+           -- The user: `from`, else `user` (raw_updates.user_of; the caller checks they agree).
+           coalesce(CASE WHEN jsonb_typeof(i.payload -> i.kind -> 'from') = 'object'
+                         THEN i.payload -> i.kind -> 'from' -> 'id' END,
+                    CASE WHEN jsonb_typeof(i.payload -> i.kind -> 'user') = 'object'
+                         THEN i.payload -> i.kind -> 'user' -> 'id' END) #>> '{}' AS user_text
+    FROM inbox i
+    WHERE (SELECT locked FROM got)
+      AND i.chat_id = %(chat_id)s AND i.status = 'pending' AND i.kind <> 'pre_checkout_query'
+    ORDER BY i.update_id
+    LIMIT 1
+    FOR UPDATE
+), due AS (
+    SELECT h.*, CASE WHEN h.user_text ~ '^-?[0-9]{1,18}$' THEN h.user_text::bigint END AS user_id
+    FROM head h WHERE h.wait <= 0
+), old AS (
+    SELECT least(%(burst)s::float8, f.tokens
+                 + extract(epoch FROM clock_timestamp() - f.updated_at)::float8 * %(rate)s)
+               AS tokens,
+           f.warned
+    FROM chat_flood f
+    WHERE f.chat_id = %(chat_id)s AND EXISTS (SELECT 1 FROM due WHERE floods)
+    FOR UPDATE
+), bucket AS (
+    SELECT coalesce((SELECT tokens FROM old), %(burst)s::float8) AS tokens,
+           coalesce((SELECT warned FROM old), false) AS warned
+    FROM due WHERE floods
+), put AS (
+    INSERT INTO chat_flood (chat_id, tokens, updated_at, warned)
+    SELECT %(chat_id)s, CASE WHEN tokens >= 1 THEN tokens - 1 ELSE tokens END,
+           clock_timestamp(), tokens < 1
+    FROM bucket
+    ON CONFLICT (chat_id) DO UPDATE
+    SET tokens = EXCLUDED.tokens, updated_at = EXCLUDED.updated_at, warned = EXCLUDED.warned
+), verdict AS (
+    SELECT d.update_id, coalesce((SELECT tokens >= 1 FROM bucket), true) AS allowed,
+           coalesce((SELECT tokens < 1 AND NOT warned FROM bucket), false) AS must_warn
+    FROM due d
+), marked AS (
+    -- As inbox.finish: a skipped update keeps only its id.
+    UPDATE inbox i
+    SET status = CASE WHEN v.allowed THEN 'done' ELSE 'skipped' END,
+        processed_at = clock_timestamp(), not_before = NULL,
+        error = CASE WHEN v.allowed THEN NULL ELSE 'flood control' END,
+        payload = CASE WHEN v.allowed THEN i.payload
+                       ELSE jsonb_build_object('update_id', i.update_id) END
+    FROM verdict v
+    WHERE i.update_id = v.update_id
+)
+SELECT g.locked, h.update_id, h.kind, h.payload, h.attempts, h.wait, h.received_at,
+       v.allowed, v.must_warn, d.user_id,
+       m.id, m.telegram_id, m.first_name, m.last_name, m.phone, m.username, m.language,
+       m.role, m.registered_at, m.reminders_enabled, m.blocked_at,
+       s.state, s.data
+FROM got g
+LEFT JOIN head h ON true
+LEFT JOIN due d ON true
+LEFT JOIN verdict v ON true
+-- As members.by_telegram_id and state.get (fitclub.flows: bot 0, no thread).
+LEFT JOIN members m ON m.telegram_id = d.user_id AND m.deleted_at IS NULL
+LEFT JOIN conversation_state s
+       ON s.bot_id = 0 AND s.chat_id = %(chat_id)s AND s.user_id = coalesce(d.user_id, 0)
+      AND s.thread_key = '' AND d.update_id IS NOT NULL
+WHERE g.locked;
+
 -- name: lock_chat
 -- Take the chat for this transaction; false when another worker or instance has it.
 SELECT pg_try_advisory_xact_lock(%(namespace)s, mod(%(chat_id)s::bigint, 2147483647)::integer);

@@ -1,12 +1,28 @@
 -- Queries of the transactional outbox (see sql/0003_runtime.sql).
 
 -- name: enqueue
--- Queue one Bot API call in the caller's transaction.
+-- Queue one Bot API call in the caller's transaction. With a process given (a worker's update,
+-- runtime/context.py), a row to a chat with nothing else unsent is claimed for that process at
+-- once, as outbox.mark_and_claim would claim it, so the worker hands it to its sender after the
+-- commit without a claim round trip; returns its claim token (null when not claimed) and
+-- whether the recipient has blocked the bot.
 INSERT INTO outbox (chat_id, method, params, file_field, file_name, file_bytes, priority,
-                    update_id)
-VALUES (%(chat_id)s, %(method)s, %(params)s, %(file_field)s, %(file_name)s, %(file_bytes)s,
-        %(priority)s, %(update_id)s)
-RETURNING id;
+                    update_id, status, claimed_by, claim_token, lease_until)
+SELECT %(chat_id)s, %(method)s, %(params)s, %(file_field)s, %(file_name)s, %(file_bytes)s,
+       %(priority)s, %(update_id)s,
+       CASE WHEN c.claim THEN 'sending' ELSE 'pending' END,
+       CASE WHEN c.claim THEN %(process)s::uuid END,
+       CASE WHEN c.claim THEN nextval('outbox_claim_token') END,
+       CASE WHEN c.claim THEN clock_timestamp() + make_interval(secs => %(lease)s) END
+FROM (SELECT %(process)s::uuid IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM outbox o
+                             WHERE o.chat_id = %(chat_id)s AND o.status = 'pending')
+             AND NOT EXISTS (SELECT 1 FROM outbox o
+                             WHERE o.chat_id = %(chat_id)s AND o.status = 'sending') AS claim) c
+RETURNING id, claim_token,
+          claim_token IS NOT NULL
+          AND EXISTS (SELECT 1 FROM members m
+                      WHERE m.telegram_id = chat_id AND m.blocked_at IS NOT NULL) AS blocked;
 
 -- name: mark_and_claim
 -- One round trip of the sender: record delivered rows (each only while its claim token still
@@ -128,7 +144,8 @@ WHERE chat_id = %(chat_id)s AND status = 'pending';
 
 -- name: heartbeat
 -- This process is alive: says whether it had to be registered again (others had given it up,
--- so its claims are gone) and how many claims were released. Processes silent for `stale`
+-- so its claims are gone), how many claims were released and how many other processes are
+-- registered (alone, a sender keeps the limits in memory: runtime/sender.py). Processes silent for `stale`
 -- seconds are forgotten; their claims, claims of processes no longer registered and claims
 -- past their lease go back to pending.
 WITH beat AS (
@@ -152,7 +169,9 @@ WITH beat AS (
                AND NOT EXISTS (SELECT 1 FROM bot_processes p WHERE p.id = o.claimed_by)))
     RETURNING 1
 )
-SELECT (SELECT registered FROM beat) AS registered, (SELECT count(*) FROM released) AS released;
+SELECT (SELECT registered FROM beat) AS registered, (SELECT count(*) FROM released) AS released,
+       (SELECT count(*) FROM bot_processes p
+        WHERE p.id <> %(process)s AND p.id NOT IN (SELECT id FROM gone)) AS others;
 
 -- name: release_own_claims
 -- Hand back every claim of this process (it was given up as dead while its rows were out).
