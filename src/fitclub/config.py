@@ -300,9 +300,9 @@ class Settings:
         "seconds before a member's changed activity chart is drawn again (the same chart is "
         "served at once)", lo=0)
     announce_rate: float = _setting(
-        "ANNOUNCE_RATE", "25", _float,
-        "messages per second an announcement is queued at (the rest of OUTBOUND_RATE stays "
-        "free for replies and reminders)", lo=0.1)
+        "ANNOUNCE_RATE", "30", _float,
+        "messages per second an announcement is queued at, at most OUTBOUND_RATE (replies and "
+        "reminders still go first: each send takes the most urgent message due)", lo=0.1)
     announce_progress_seconds: float = _setting(
         "ANNOUNCE_PROGRESS_SECONDS", "5", _float,
         "seconds between edits of an announcement's progress message", lo=1)

@@ -175,7 +175,7 @@ def _estimate(tx: Texts, text: str) -> int:
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_the_announcements_estimate_is_the_time_until_it_says_delivered(emu, launcher, db_url,
                                                                          lang):
-    """Three members at ANNOUNCE_RATE 25/s take a fraction of a second to send, but the
+    """Three members at ANNOUNCE_RATE 30/s take a fraction of a second to send, but the
     progress message is edited every ANNOUNCE_PROGRESS_SECONDS (5 s): it said "about 1 s"
     and showed "delivered" 5 s later. The estimate is the time until it will say so."""
     tx = Texts(lang)

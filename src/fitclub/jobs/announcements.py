@@ -3,9 +3,9 @@ message up to date.
 
 `announcement_queue` runs every half second and inserts as many recipients' outbox rows
 (announcement priority) as ANNOUNCE_RATE allows for the time since its last run, each with its
-delivery row, in one statement. Paced below OUTBOUND_RATE, the announcement never fills the
-bot's send rate: a reply (or a reminder) finds a free slot at once instead of waiting for the
-sender's one-second window to reopen behind a queue of announcement rows. Each run is one
+delivery row, in one statement. At the default it fills the bot's send rate: a reply (or a
+reminder) still goes first, as a sender thread takes its place in the window before it picks
+the most urgent row due (runtime/sender.py). Each run is one
 transaction: a crash rolls back at most the rows in hand, and the delivery rows' primary key
 makes a second message to a member impossible, so a restart simply goes on.
 `announcement_progress` edits the admin's message every ANNOUNCE_PROGRESS_SECONDS (only when

@@ -77,6 +77,12 @@ class SlidingWindowLimiter:
             else:
                 time.sleep(wait)
 
+    def release(self) -> None:
+        """Give back the latest acquisition: it was not used for a call after all."""
+        with self._lock:
+            if self._times:
+                self._times.pop()
+
     def pause(self, seconds: float) -> None:
         """Send nothing for a while (Telegram said so)."""
         with self._lock:

@@ -221,11 +221,17 @@ class Sender:
 
     def _send_loop(self) -> None:
         while True:
+            held = not self.uses_shared_slots()
+            # Alone, a thread takes its place in the window first and only then the most
+            # urgent row due: a reply queued while it waited goes before the announcement
+            # rows queued ahead of it. (With shared slots, each is taken for one chat.)
+            if held and not self.limiter.acquire(self._stop):
+                return
             delivery = self.queue.take(self._stop)
             if delivery is None:
                 return
             try:
-                self._deliver(delivery)
+                self._deliver(delivery, held=held)
             except Exception:
                 log.exception("unexpected error delivering outbox row %s", delivery.id,
                               extra={"outbox_id": delivery.id})
@@ -233,13 +239,16 @@ class Sender:
             finally:
                 self.queue.finished()
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _deliver(self, delivery: Delivery, *, held: bool = False) -> None:
+        """Deliver one row; `held`: a place in the in-memory window is already taken for it."""
         wait = self.pacer.delay(delivery.chat_id)
         if wait > 0:
+            if held:
+                self.limiter.release()
             self.queue.push(delivery, wait)
             return
         try:
-            result = self._call(delivery)
+            result = self._call(delivery, held=held)
         except _Stopping:
             self._requeue(delivery, delay=0.0, attempted=0, error=None)
             return
@@ -257,7 +266,7 @@ class Sender:
             return
         self._record_sent(delivery, message_id_of(result))
 
-    def _call(self, delivery: Delivery) -> Any:
+    def _call(self, delivery: Delivery, *, held: bool = False) -> Any:
         files = {delivery.file[0]: (delivery.file[1], delivery.file[2])} if delivery.file else None
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
@@ -267,10 +276,16 @@ class Sender:
         )
         for attempt in retrying:
             with attempt:
-                stale_at = self._take_shared_slot(delivery)
+                try:
+                    stale_at = self._take_shared_slot(delivery)
+                except (_Wait, _Stopping):
+                    if held:
+                        self.limiter.release()
+                    raise
                 # In-flight calls finish during shutdown; only the wait for a slot is cut.
-                if not self.limiter.acquire(self._stop):
+                if not held and not self.limiter.acquire(self._stop):
                     raise _Stopping
+                held = False  # a try after this one takes a place of its own
                 # Once the claim is half gone another sender may take the row after a lapse:
                 # hand it back rather than risk sending it twice or out of order.
                 if self._lease_left(delivery) < self.lease / 2:

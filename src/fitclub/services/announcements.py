@@ -34,7 +34,7 @@ FORMATTING = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler
                         "expandable_blockquote"})
 # ANNOUNCE_RATE's, OUTBOUND_RATE's and ANNOUNCE_PROGRESS_SECONDS's defaults, for code run
 # without settings (tests).
-DEFAULT_RATE = 25.0
+DEFAULT_RATE = 30.0
 DEFAULT_SEND_RATE = 30.0
 DEFAULT_PROGRESS_SECONDS = 5.0
 # The rate achieved so far is trusted once it has been measured over this many seconds.
