@@ -34,7 +34,7 @@ Medians over rounds give the ratios; the issue 20 targets are printed as met / N
 Writes bench/reports/compare.json and bench/reports/compare.md.
 
     .venv/bin/python -m bench.compare [--short] [--rounds 2] [--updates 1500] [--rate 100]
-                                      [--users 200] [--closed-updates 3000]
+                                      [--users 200] [--closed-updates 2000]
                                       [--durability off|on|both]
 """
 
@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,7 +62,7 @@ from bench.runtime_bench import process_cpu, server_cpu, stop, wait_ready
 from fitclub.db.migrate import Migrator
 from fitclub.devdb import DevPostgres
 from tgemu import Emulator
-from tgemu.load import run_load
+from tgemu.load import StopLoad, run_load
 
 REPORT_JSON = REPORTS / "compare.json"
 REPORT_MD = REPORTS / "compare.md"
@@ -99,6 +100,18 @@ def _exec(url: str, sql: str, params: tuple = ()) -> None:
         conn.close()
 
 
+def _count(url: str, table: str) -> int | None:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {table}")  # our own table name
+            return cur.fetchone()[0]
+    except psycopg2.Error:
+        return None  # not in this checkout's schema
+    finally:
+        conn.close()
+
+
 def register_members(url: str, count: int) -> None:
     """`count` registered members of our club: telegram id 700_000_000 + i, name Member<i>."""
     _exec(url, """
@@ -128,13 +141,17 @@ def start_classic(emu: Emulator, token: str, url: str, log: Path) -> subprocess.
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def make_scenario(sims: list):
+def make_scenario(sims: list, once: bool = False):
     """Every update is /start from one of the pre-created users (the registered members):
-    run_load makes users of its own, so each LoadUser is pointed at ours before it sends."""
+    run_load makes users of its own, so each LoadUser is pointed at ours before it sends.
+    With `once`, every user sends exactly one (the warm-up) and stops."""
     def scenario(u) -> None:
+        if once and getattr(u, "warmed", False):
+            raise StopLoad
         if u.user is not sims[u.index]:
             u.user = sims[u.index]
         u.send_text("/start")
+        u.warmed = True
     return scenario
 
 
@@ -269,13 +286,18 @@ def run_setting(emu: Emulator, sims: list, durability: str, *, rounds: int, clos
                 started = time.monotonic()
                 wait_ready(emu, tokens[bot], procs[bot])
                 # Every user's first /start (ours queues one setMyCommands per chat then).
-                warm = run_load(emu, tokens[bot], scenario, users=users, mode="open",
-                                rate=max(rate, 200.0), max_updates=users, duration=60,
-                                answer_timeout=30, first_name=f"Warm{bot}")
+                warm = run_load(emu, tokens[bot], make_scenario(sims, once=True), users=users,
+                                max_updates=users, duration=60, answer_timeout=30,
+                                first_name=f"Warm{bot}")
                 print(f"[{durability}] {bot}: ready in {time.monotonic() - started:.1f}s, "
                       f"warm-up {warm['answered']}/{warm['updates_sent']} answered", flush=True)
             time.sleep(1.0)
+            result["fitclub_command_lists_after_warm_up"] = _count(urls["fitclub"],
+                                                                   "command_lists")
             result["idle"] = _idle({b: p.pid for b, p in procs.items()}, dev.proc.pid)
+            print(f"[{durability}] idle {result['idle']}; fitclub chats with their command "
+                  f"list after the warm-up: {result['fitclub_command_lists_after_warm_up']}",
+                  flush=True)
             for r in range(1, rounds + 1):
                 result["rounds"].append(one_round(
                     emu, r, durability, tokens, procs, dev.proc.pid, admin, scenario,
@@ -389,8 +411,14 @@ def markdown(report: dict) -> str:
              f"average {report['machine']['loadavg_1m_before']} before the run; {s['rounds']} "
              f"round(s) per setting, interleaved; {s['users']} users sending /start; closed loop "
              f"{s['closed_updates']} updates, open loop {s['open_updates']} updates at "
-             f"{s['rate']:g}/s. Medians over rounds; ratio = fitclub / classic.", ""]
+             f"{s['rate']:g}/s. Medians over rounds; ratio = fitclub / classic.", "",
+             f"- fitclub: {s['fitclub']}", f"- classic: {s['classic']}",
+             f"- scenario: {s['scenario']}", f"- latency: {s['latency']}",
+             f"- CPU: {s['cpu']}", f"- statements: {s['statements']}", ""]
     for dur, res in report["results"].items():
+        if "error" in res:
+            lines += [f"## Durability {dur}: failed", "", f"`{res['error']}`", ""]
+            continue
         eff = res.get("postgres_effective", {})
         m, r = res["median"], res["ratios"]
         f, c = m["fitclub"], m["classic"]
@@ -472,10 +500,14 @@ def run(*, rounds: int, users: int, closed_updates: int, open_updates: int, rate
         sims = [emu.create_user(first_name=f"Member{i}", username=f"member{i}",
                                 user_id=FIRST_MEMBER_ID + i) for i in range(users)]
         for dur in durabilities:
-            results[dur] = run_setting(emu, sims, dur, rounds=rounds,
-                                       closed_updates=closed_updates,
-                                       open_updates=open_updates, rate=rate,
-                                       closed_limit_s=closed_limit, root=root)
+            try:
+                results[dur] = run_setting(emu, sims, dur, rounds=rounds,
+                                           closed_updates=closed_updates,
+                                           open_updates=open_updates, rate=rate,
+                                           closed_limit_s=closed_limit, root=root)
+            except Exception as exc:  # the other setting still runs; the report says so
+                traceback.print_exc()
+                results[dur] = {"error": f"{exc.__class__.__name__}: {exc}"}
     return {
         "benchmark": "compare",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -512,6 +544,9 @@ def run(*, rounds: int, users: int, closed_updates: int, open_updates: int, rate
 def summary(report: dict) -> str:
     lines = []
     for dur, res in report["results"].items():
+        if "error" in res:
+            lines.append(f"PostgreSQL durability {dur}: FAILED: {res['error']}")
+            continue
         lines.append(f"PostgreSQL durability {dur} ({res.get('postgres_effective')}), medians:")
         for bot in BOTS:
             m = res["median"][bot]
@@ -537,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, help="rounds per bot and setting (default 2; short 1)")
     p.add_argument("--updates", type=int, help="open-loop updates (default 1500; short 300)")
     p.add_argument("--closed-updates", type=int,
-                   help="closed-loop updates (default 3000; short 600)")
+                   help="closed-loop updates (default 2000; short 600)")
     p.add_argument("--rate", type=float, default=100.0, help="open-loop updates/s")
     p.add_argument("--users", type=int, default=200)
     p.add_argument("--durability", choices=("off", "on", "both"), default="both")
@@ -546,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     rounds = args.rounds or (1 if args.short else 2)
     open_updates = args.updates or (300 if args.short else 1500)
-    closed_updates = args.closed_updates or (600 if args.short else 3000)
+    closed_updates = args.closed_updates or (600 if args.short else 2000)
     if rounds < 1 or open_updates < 1 or closed_updates < 1 or args.users < 1 or args.rate <= 0:
         p.error("rounds, updates, users and rate must be positive")
     durabilities = ["off", "on"] if args.durability == "both" else [args.durability]
@@ -561,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(report))
     print(f"{report['duration_s']:.0f}s; reports: {REPORT_JSON.relative_to(ROOT)}, "
           f"{REPORT_MD.relative_to(ROOT)}")
-    return 0
+    return 1 if any("error" in r for r in report["results"].values()) else 0
 
 
 if __name__ == "__main__":
