@@ -46,7 +46,11 @@ WITH got AS (
 ), head AS (
     SELECT i.update_id, i.kind, i.payload, i.attempts, i.received_at,
            greatest(0, extract(epoch FROM i.not_before - clock_timestamp()))::float8 AS wait,
-           i.kind IN ('message', 'callback_query', 'edited_message')
+           -- An update of a chat being forgotten (its person erased their data) is not
+           -- counted: marking it takes the chat's flood row away (inbox_erasure_done,
+           -- sql/0028_erasure_fixes.sql), which must not meet this statement's own write.
+           NOT i.forget_chat
+           AND i.kind IN ('message', 'callback_query', 'edited_message')
            AND NOT (i.kind = 'message' AND jsonb_typeof(i.payload -> 'message') = 'object'
                     AND i.payload -> 'message' ? 'successful_payment') AS floods,
            -- The user: `from`, else `user` (raw_updates.user_of; the caller checks they agree).
