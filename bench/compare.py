@@ -200,6 +200,20 @@ def families(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
 
 # --- phases ------------------------------------------------------------------------------------
 
+def _machine() -> list[int]:
+    """The whole machine's CPU time so far, from /proc/stat: user nice system idle iowait..."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        return [int(x) for x in fh.readline().split()[1:]]
+
+
+def _machine_share(before: list[int], after: list[int]) -> dict:
+    """Fractions of all CPUs' time between two readings: busy, and idle waiting for the disk
+    (other processes' I/O makes commits wait when fsync is on)."""
+    d = [b - a for a, b in zip(before, after, strict=False)]
+    total = sum(d) or 1
+    return {"busy": round((total - d[3] - d[4]) / total, 2), "iowait": round(d[4] / total, 2)}
+
+
 def _ms(v: float | None) -> float | None:
     return None if v is None else round(v * 1000, 2)
 
@@ -211,12 +225,16 @@ def phase(emu: Emulator, token: str, scenario, pid: int, pg_pid: int, *,
     if pgss:
         pgss_reset(pgss[0])
     cpu0, pg0, here0 = process_cpu(pid), server_cpu(pg_pid), time.process_time()
+    machine0 = _machine()
     rep = run_load(emu, token, scenario, **load)
     cpu, pg = process_cpu(pid) - cpu0, server_cpu(pg_pid) - pg0
+    machine = _machine_share(machine0, _machine())
     here = time.process_time() - here0
     answered = max(1, rep["answered"])
     out = {
         "loadavg_1m_before": loadavg,
+        # The whole machine during the phase (everything else running on it included).
+        "machine_cpu_busy": machine["busy"], "machine_iowait": machine["iowait"],
         "mode": rep["mode"], "users": rep["users"], "target_rate_per_s": rep["target_rate"],
         "updates_sent": rep["updates_sent"], "answered": rep["answered"],
         "timeouts": rep["timeouts"], "errors": rep["errors"],
@@ -352,7 +370,8 @@ def one_round(emu: Emulator, r: int, durability: str, tokens: dict, procs: dict,
               f"{opened['statements_per_update']} stmts/upd, errors "
               f"{closed['errors'] + opened['errors']}, timeouts "
               f"{closed['timeouts'] + opened['timeouts']} (load {closed['loadavg_1m_before']}, "
-              f"{opened['loadavg_1m_before']})", flush=True)
+              f"{opened['loadavg_1m_before']}; machine busy {opened['machine_cpu_busy']}, iowait "
+              f"{opened['machine_iowait']} in the open loop)", flush=True)
         time.sleep(0.5)
     rnd["ratios"] = ratios({b: _figures(rnd[b]) for b in BOTS}, durability)[0]
     return rnd
@@ -448,9 +467,11 @@ def markdown(report: dict) -> str:
             verdict = "-" if t["met"] is None else ("met" if t["met"] else "NOT met")
             limit = f"> {t['limit']:g}" if t["kind"] == "above" else f"<= {t['limit']:g}"
             lines.append(f"| {t['target']} | {_v(t['ratio'], '{:.2f}')} | {limit} | {verdict} |")
-        lines += ["", "Per round (load average before each phase in parentheses):", "",
+        lines += ["", "Per round (load average before each phase in parentheses; the machine's CPU "
+                  "busy and iowait shares during the open loop):", "",
                   "| round | bot | closed upd/s | open p50 / p95 / p99 / max ms | bot + PG CPU ms"
-                  "/upd | stmts/upd | errors, timeouts |", "|---|---|---:|---|---|---:|---|"]
+                  "/upd | stmts/upd | errors, timeouts | machine busy, iowait |",
+                  "|---|---|---:|---|---|---:|---|---|"]
         for rnd in res["rounds"]:
             for bot in BOTS:
                 if bot not in rnd:
@@ -463,14 +484,15 @@ def markdown(report: dict) -> str:
                     f"{_v(la['p99'])} / {_v(la['max'])} ({op['loadavg_1m_before']}) | "
                     f"{op['bot_cpu_ms_per_update']:.2f} + {op['postgres_cpu_ms_per_update']:.2f}"
                     f" | {_v(op.get('statements_per_update'), '{:.2f}')} | "
-                    f"{cl['errors'] + op['errors']}, {cl['timeouts'] + op['timeouts']} |")
+                    f"{cl['errors'] + op['errors']}, {cl['timeouts'] + op['timeouts']} | "
+                    f"{op.get('machine_cpu_busy')}, {op.get('machine_iowait')} |")
             rr = rnd.get("ratios", {})
             lines.append(
                 f"| {rnd['round']} | ratio | {_v(rr.get('closed_updates_per_s'), '{:.2f}')} | "
                 f"{_v(rr.get('open_p50'), '{:.2f}')} / {_v(rr.get('open_p95'), '{:.2f}')} / "
                 f"{_v(rr.get('open_p99'), '{:.2f}')} / {_v(rr.get('open_max'), '{:.2f}')} | "
                 f"{_v(rr.get('cpu_per_update'), '{:.2f}')} | "
-                f"{_v(rr.get('statements_per_update'), '{:.2f}')} | |")
+                f"{_v(rr.get('statements_per_update'), '{:.2f}')} | | |")
         top = res["rounds"][-1]["fitclub"]["open"].get("top_statements", []) if res["rounds"] \
             else []
         if top:
