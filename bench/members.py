@@ -171,6 +171,7 @@ class Club:
         self.members = members
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        self.log_errors: dict[str, dict] = {}
         self.active = [t for (t,) in sql(self.url, """
             SELECT m.telegram_id FROM members m WHERE m.role = 'member'
                AND m.telegram_id IS NOT NULL AND m.deleted_at IS NULL AND EXISTS (
@@ -185,10 +186,11 @@ class Club:
                AND starts_at >= date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day'
                AND starts_at < date_trunc('day', now() AT TIME ZONE 'UTC') + interval '4 days'
              ORDER BY starts_at LIMIT 50""")]
-        staff = [t for (t,) in sql(self.url, "SELECT telegram_id FROM members WHERE role <> "
-                                             "'member' AND telegram_id IS NOT NULL")]
-        # Staff get their command lists at start (setMyCommands per chat): tgemu must know them.
-        emu.open_chats(self.token, [_sim(emu, t, "Staff") for t in staff])
+        everyone = [t for (t,) in sql(self.url, "SELECT telegram_id FROM members WHERE "
+                                                "telegram_id IS NOT NULL")]
+        # Every member has started the bot (staff get command lists per chat at start, members
+        # reminders and offers): tgemu knows them all and their chats are open.
+        emu.open_chats(self.token, [_sim(emu, t, "Member") for t in everyone])
         if self.seed.get("next_update_id"):
             emu.set_next_update_id(self.token, int(self.seed["next_update_id"]))
 
@@ -225,7 +227,21 @@ class Club:
         raise RuntimeError(f"{self.name}: the bot did not answer /start "
                            f"(exit {self.proc.poll()}):\n{tail}")
 
+    def settle(self, limit: float = 90.0) -> dict:
+        """Wait (bounded) until the bot's outbox has nothing waiting: what a fresh start owes
+        (command lists, reminders of the seeded bookings) goes out before a phase measures."""
+        started = time.monotonic()
+        waiting = None
+        while time.monotonic() - started < limit:
+            waiting = sql(self.url, "SELECT count(*) FROM outbox WHERE status IN "
+                                    "('pending', 'sending')")[0][0]
+            if not waiting:
+                break
+            time.sleep(0.5)
+        return {"seconds": round(time.monotonic() - started, 1), "still_waiting": waiting}
+
     def stop(self) -> int | None:
+        """SIGTERM (SIGKILL after 30 s); its exit code. Counts the ERROR lines of its log."""
         proc, self.proc = self.proc, None
         if proc is None:
             return None
@@ -236,6 +252,12 @@ class Club:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+        path = self.tmp / f"{self.name}-bot-{self.starts}.log"
+        if path.exists():
+            errors = [line for line in path.read_text(errors="replace").splitlines()
+                      if " ERROR " in line or "Traceback" in line]
+            self.log_errors[f"{self.name}-{self.starts}"] = {
+                "error_lines": len(errors), "samples": [e[:300] for e in errors[:3]]}
         return proc.returncode
 
     def log_tail(self) -> str:
@@ -418,7 +440,8 @@ def run_steady_family(emu, club: Club, cfg: dict, modes: set[str], results: dict
     emu.configure(**NO_LIMITS)
     users = club.active[: cfg["members"]]
     cold = club.start(RAISED)
-    results["cold_start"] = {"seconds": cold, "club_members": club.members}
+    results["cold_start"] = {"seconds": cold, "club_members": club.members,
+                             "settled": club.settle()}
     print(f"  cold start: {cold}s", flush=True)
     try:
         # A short warm-up so the first seconds of the phase are not the imports' and caches'.
@@ -452,12 +475,14 @@ def run_steady_family(emu, club: Club, cfg: dict, modes: set[str], results: dict
                               if steps and steps[-1] not in under else None)}
     finally:
         results.setdefault("exit_codes", {})["steady"] = club.stop()
+        results.setdefault("bot_log_errors", {}).update(club.log_errors)
 
 
 def run_limits(emu, club: Club, cfg: dict, results: dict) -> None:
     emu.configure(**TELEGRAM_LIMITS)
     try:
         club.start({})
+        results["limits_settled"] = club.settle()
         users = club.active[: cfg["members"]]
         print(f"  limits: tgemu 30/s and 1/s per chat, bot defaults; {len(users)} members at "
               f"{cfg['limits_rate']:g}/s for {cfg['limits_seconds']:g}s", flush=True)
@@ -466,6 +491,7 @@ def run_limits(emu, club: Club, cfg: dict, results: dict) -> None:
         print(_brief(results["limits"]), flush=True)
     finally:
         results.setdefault("exit_codes", {})["limits"] = club.stop()
+        results.setdefault("bot_log_errors", {}).update(club.log_errors)
         emu.configure(**NO_LIMITS)
 
 
@@ -480,12 +506,13 @@ def run_announcement(emu, club: Club, cfg: dict, results: dict) -> None:
     admin = AdminPerson(Person, emu, club)
     try:
         club.start({})
+        results["announcement_settled"] = club.settle()
         users = club.active[: min(cfg["members"], len(club.active))]
         text = f"Members bench announcement {int(time.time())}"
         window = cfg["announce_seconds"]
 
         def announce() -> dict:
-            return admin.announce(text, window)
+            return admin.announce(text, window, [u.id for u in recipients])
 
         print(f"  announcement: {len(club.active)} recipients, {len(users)} members' journeys "
               f"at {cfg['announce_rate']:g}/s, tgemu 30/s", flush=True)
@@ -502,6 +529,7 @@ def run_announcement(emu, club: Club, cfg: dict, results: dict) -> None:
               flush=True)
     finally:
         results.setdefault("exit_codes", {})["announcement"] = club.stop()
+        results.setdefault("bot_log_errors", {}).update(club.log_errors)
         emu.configure(**NO_LIMITS)
 
 
@@ -526,7 +554,9 @@ class AdminPerson:
                       " VALUES (%s, 'Ada', '+15550000001', 'admin', now())",
             (self.person.id,))
 
-    def announce(self, text: str, window: float) -> dict:
+    def announce(self, text: str, window: float, chat_ids: list[int]) -> dict:
+        """/announce, the text, Active members, Send; every second the deliveries at tgemu
+        (and the announcement's status); Stop sending after `window` seconds (0: none)."""
         p = self.person
         p.send("/announce")
         _, audience = p.send(text, expect=2)
@@ -545,18 +575,15 @@ class AdminPerson:
         before = self.club.emu.stats(self.club.token)
         p.press(shown, f"Send to {total} members")
         started = time.monotonic()
-        ann_sql = ("SELECT status, coalesce(sent_count, 0) FROM announcements "
-                   "WHERE text = %s")
+        ann_sql = "SELECT status FROM announcements WHERE text = %s"
         samples = []
-        first_at = None
         status, sent = "queued", 0
         while True:
             rows = sql(self.club.url, ann_sql, (text,))
-            status, sent = rows[0] if rows else ("missing", 0)
+            status = rows[0][0] if rows else "missing"
+            sent = sum(_received(self.club.emu, self.club.token, chat_ids, text).values())
             now = time.monotonic()
             samples.append((round(now - started, 1), sent))
-            if sent and first_at is None:
-                first_at = now
             if status in ("done", "cancelled") or (window and now - started >= window):
                 break
             time.sleep(1.0)
@@ -566,13 +593,13 @@ class AdminPerson:
             with contextlib.suppress(Exception):
                 p.press(p.now(audience["message_id"]), "Stop sending")
                 stopped = True
-        elapsed = time.monotonic() - (first_at or started)
         window_s = time.monotonic() - started
+        elapsed = window_s
         messages = sum(after["calls"].get(m, 0) - before["calls"].get(m, 0)
                        for m in MESSAGE_METHODS)
         http_429 = after.get("http_429", 0) - before.get("http_429", 0)
         return {"text": text, "recipients": total, "status": status, "stopped": stopped,
-                "sent_in_window": sent, "window_s": round(elapsed, 1),
+                "delivered_in_window": sent, "window_s": round(elapsed, 1),
                 "announcement_per_s": round(sent / elapsed, 2) if elapsed else None,
                 "all_messages_in_window": messages,
                 "all_messages_per_s": round(messages / window_s, 2) if window_s else None,
@@ -583,14 +610,17 @@ class AdminPerson:
 def run_growth(emu, dev, tmp: Path, cfg: dict, results: dict, counter) -> None:
     emu.configure(**NO_LIMITS)
     out = {}
+    active = cfg["members"]   # the same active members at every size: the smallest club's
     for size in cfg["growth_members"]:
         print(f"  growth: seeding {size} members, {cfg['growth_weeks']} weeks of history",
               flush=True)
         club = Club(dev, emu, f"growth{size}", next(counter), members=size,
                     weeks_back=cfg["growth_weeks"], tmp=tmp)
-        users = club.active[: cfg["members"]]
+        active = min(active, len(club.active))
+        users = club.active[:active]
         try:
             cold = club.start(RAISED)
+            settled = club.settle()
             phase("warmup", club, rate=min(50.0, cfg["rate"]), seconds=5, users=users[:100])
             print(f"  growth: {size} members, {len(users)} active at {cfg['rate']:g}/s for "
                   f"{cfg['growth_seconds']:g}s", flush=True)
@@ -598,10 +628,12 @@ def run_growth(emu, dev, tmp: Path, cfg: dict, results: dict, counter) -> None:
                       users=users)
             r["seed"] = club.seed
             r["cold_start_s"] = cold
+            r["settled_before"] = settled
             out[str(size)] = r
             print(_brief(r), flush=True)
         finally:
             results.setdefault("exit_codes", {})[f"growth {size}"] = club.stop()
+            results.setdefault("bot_log_errors", {}).update(club.log_errors)
     results["growth"] = out
 
 
@@ -690,6 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--announce-members", type=int)
     p.add_argument("--announce-seconds", type=float,
                    help="stop the announcement after this long (0: until done)")
+    p.add_argument("--stem", help="report file names (default members, or members-short)")
     args = p.parse_args(argv)
     modes = {m.strip().replace("-", "_") for m in args.modes.split(",") if m.strip()}
     unknown = modes - set(MODES)
@@ -699,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("members", "seconds", "rate", "announce_members", "announce_seconds"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
-    stem = "members-short" if args.short else "members"
+    stem = args.stem or ("members-short" if args.short else "members")
     print(f"members bench ({'short' if args.short else 'full'}): {', '.join(sorted(modes))}",
           flush=True)
     report = run(modes, cfg)

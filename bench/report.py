@@ -148,6 +148,12 @@ def markdown(report: dict) -> str:
     if samples:
         lines += ["", "## Error samples", ""]
         lines += [f"- {name}: `{s}`" for name, s in samples[:15]]
+    logs = report["results"].get("bot_log_errors", {})
+    if logs:
+        lines += ["", "## Bot logs (ERROR lines)", ""]
+        for run, info in logs.items():
+            lines.append(f"- {run}: {info['error_lines']}"
+                         + "".join(f"\n  - `{x}`" for x in info["samples"]))
     ann = report["results"].get("announcement", {}).get("announcement")
     if ann:
         lines += ["", "## Announcement", "", "```",
@@ -178,7 +184,8 @@ def chart(report: dict, path: Path) -> Path | None:
         ax2.plot(xs, [s["p99_ms"] for s in tl], lw=1, color="tab:red")
         ax1.axvline(offset, color="grey", lw=0.5)
         ax2.axvline(offset, color="grey", lw=0.5)
-        ax1.text(offset + 1, 0, p["phase"], rotation=90, fontsize=7, va="bottom")
+        ax1.text(offset + 1, 0.98, p["phase"], rotation=90, fontsize=7, va="top",
+                 transform=ax1.get_xaxis_transform())
         offset = xs[-1] + 5 if xs else offset + 5
     ax1.set_ylabel("updates answered / s")
     ax2.set_ylabel("screen latency ms (p50 blue, p99 red)")
