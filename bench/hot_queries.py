@@ -157,9 +157,13 @@ def context(url: str) -> dict:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            # A member in the middle of the list with a booking to come.
+            # A member in the middle of the list with a booking to come and a current
+            # membership with visits left (so every step of booking has something to do).
             member_id = _one(cur, "SELECT b.member_id FROM bookings b JOIN classes c"
-                                  " ON c.id = b.class_id WHERE b.status = 'booked'"
+                                  " ON c.id = b.class_id JOIN memberships s"
+                                  " ON s.member_id = b.member_id AND s.status = 'active'"
+                                  " AND s.visits_left > 0"
+                                  " WHERE b.status = 'booked'"
                                   " AND c.starts_at > now() + interval '1 day'"
                                   " ORDER BY b.member_id OFFSET (SELECT count(*) / 2 FROM"
                                   " bookings WHERE status = 'booked') / 2 LIMIT 1")
