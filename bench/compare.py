@@ -56,7 +56,7 @@ from pathlib import Path
 
 import psycopg2
 
-from bench import REPORTS, ROOT
+from bench import REPORTS, ROOT, SERVER_SETTINGS
 from bench.classic_bot import NUM_THREADS, create_schema
 from bench.runtime_bench import process_cpu, server_cpu, stop, wait_ready
 from fitclub.db.migrate import Migrator
@@ -218,17 +218,33 @@ def _ms(v: float | None) -> float | None:
     return None if v is None else round(v * 1000, 2)
 
 
-def phase(emu: Emulator, token: str, scenario, pid: int, pg_pid: int, *,
-          pgss: tuple[str, str] | None = None, **load) -> dict:
-    """One load run against one bot; CPU of the bot and the PostgreSQL server around it."""
+def xacts(admin_url: str) -> dict[str, int]:
+    """Transactions (committed and rolled back) so far, per database of the server."""
+    conn = psycopg2.connect(admin_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname, xact_commit + xact_rollback FROM pg_stat_database"
+                        " WHERE datname LIKE '%%_cmp'")
+            return dict(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def phase(emu: Emulator, token: str, scenario, pid: int, pg_pid: int, *, admin: str,
+          other_pid: int, pgss: str | None = None, **load) -> dict:
+    """One load run against one bot; CPU of the bot and the PostgreSQL server around it, and
+    what the other (idle) bot and its database did meanwhile."""
     loadavg = round(os.getloadavg()[0], 2)
     if pgss:
-        pgss_reset(pgss[0])
+        pgss_reset(admin)
+    x0 = xacts(admin)
     cpu0, pg0, here0 = process_cpu(pid), server_cpu(pg_pid), time.process_time()
-    machine0 = _machine()
+    other0, machine0 = process_cpu(other_pid), _machine()
     rep = run_load(emu, token, scenario, **load)
     cpu, pg = process_cpu(pid) - cpu0, server_cpu(pg_pid) - pg0
+    other = process_cpu(other_pid) - other0
     machine = _machine_share(machine0, _machine())
+    x1 = xacts(admin)
     here = time.process_time() - here0
     answered = max(1, rep["answered"])
     out = {
@@ -247,11 +263,13 @@ def phase(emu: Emulator, token: str, scenario, pid: int, pg_pid: int, *,
         "bot_cpu_cores_used": round(cpu / rep["elapsed_s"], 2),
         "postgres_cpu_cores_used": round(pg / rep["elapsed_s"], 2),
         "tgemu_and_driver_cores_used": round(here / rep["elapsed_s"], 2),
+        "other_bot_cpu_cores_used": round(other / rep["elapsed_s"], 3),
+        "transactions_by_database": {db: x1[db] - x0.get(db, 0) for db in x1},
         "bot_api_calls": rep["bot_api_calls"], "bot_api_errors": rep["bot_api_errors"],
     }
     if pgss:
         time.sleep(1.0)  # the last marks (our sender records what it sent after the call)
-        fam = families(pgss_rows(*pgss))
+        fam = families(pgss_rows(admin, pgss))
         total = sum(c for _, c in fam)
         out["statements"] = total
         out["statements_per_update"] = round(total / answered, 2)
@@ -275,7 +293,9 @@ def run_setting(emu: Emulator, sims: list, durability: str, *, rounds: int, clos
                 open_updates: int, rate: float, closed_limit_s: float, root: Path = ROOT) -> dict:
     """Both bots on one PostgreSQL with the given durability; phases interleaved."""
     users = len(sims)
-    settings = {**PGSS, **(DURABLE if durability == "on" else {})}
+    # Configured as the operations guide configures a club's server (SERVER_SETTINGS: its
+    # statement_timeout is the bot's, so our pool sends no SET LOCAL), plus the statistics.
+    settings = {**SERVER_SETTINGS, **PGSS, **(DURABLE if durability == "on" else {})}
     tokens = TOKENS[durability]
     scenario = make_scenario(sims)
     result: dict = {"postgres_settings": settings, "rounds": []}
@@ -351,16 +371,18 @@ def one_round(emu: Emulator, r: int, durability: str, tokens: dict, procs: dict,
     rnd: dict = {"round": r}
     for bot in BOTS:
         token, pid = tokens[bot], procs[bot].pid
-        if procs[bot].poll() is not None:
-            raise RuntimeError(f"{bot} exited with {procs[bot].returncode}")
-        closed = phase(emu, token, scenario, pid, pg_pid, users=users, mode="closed",
-                       max_updates=closed_updates, duration=closed_limit_s, answer_timeout=30,
-                       first_name=f"C{bot}")
+        for p in procs.values():
+            if p.poll() is not None:
+                raise RuntimeError(f"a bot exited with {p.returncode}")
+        common = {"admin": admin, "other_pid": next(p.pid for b, p in procs.items() if b != bot),
+                  "users": users, "answer_timeout": 30}
+        closed = phase(emu, token, scenario, pid, pg_pid, mode="closed",
+                       max_updates=closed_updates, duration=closed_limit_s,
+                       first_name=f"C{bot}", **common)
         time.sleep(0.5)
-        opened = phase(emu, token, scenario, pid, pg_pid, pgss=(admin, f"{bot}_cmp"),
-                       users=users, mode="open", rate=rate, max_updates=open_updates,
-                       duration=open_updates / rate + 30, answer_timeout=30,
-                       first_name=f"O{bot}")
+        opened = phase(emu, token, scenario, pid, pg_pid, pgss=f"{bot}_cmp", mode="open",
+                       rate=rate, max_updates=open_updates, duration=open_updates / rate + 30,
+                       first_name=f"O{bot}", **common)
         rnd[bot] = {"closed": closed, "open": opened}
         lat = opened["latency_ms"]
         print(f"[{durability}] round {r} {bot:<8} closed {closed['updates_per_s']:7.1f} upd/s"
@@ -371,7 +393,9 @@ def one_round(emu: Emulator, r: int, durability: str, tokens: dict, procs: dict,
               f"{closed['errors'] + opened['errors']}, timeouts "
               f"{closed['timeouts'] + opened['timeouts']} (load {closed['loadavg_1m_before']}, "
               f"{opened['loadavg_1m_before']}; machine busy {opened['machine_cpu_busy']}, iowait "
-              f"{opened['machine_iowait']} in the open loop)", flush=True)
+              f"{opened['machine_iowait']} in the open loop; meanwhile the other bot used "
+              f"{opened['other_bot_cpu_cores_used']} cores, transactions "
+              f"{opened['transactions_by_database']})", flush=True)
         time.sleep(0.5)
     rnd["ratios"] = ratios({b: _figures(rnd[b]) for b in BOTS}, durability)[0]
     return rnd
@@ -434,6 +458,8 @@ def markdown(report: dict) -> str:
              f"- fitclub: {s['fitclub']}", f"- classic: {s['classic']}",
              f"- scenario: {s['scenario']}", f"- latency: {s['latency']}",
              f"- CPU: {s['cpu']}", f"- statements: {s['statements']}", ""]
+    if report.get("noisy_phases"):
+        lines += [f"**{_noise_note(report)}**", ""]
     for dur, res in report["results"].items():
         if "error" in res:
             lines += [f"## Durability {dur}: failed", "", f"`{res['error']}`", ""]
@@ -531,6 +557,7 @@ def run(*, rounds: int, users: int, closed_updates: int, open_updates: int, rate
                 traceback.print_exc()
                 results[dur] = {"error": f"{exc.__class__.__name__}: {exc}"}
     return {
+        "noisy_phases": noisy_phases(results, loadavg),
         "benchmark": "compare",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - started, 1),
@@ -563,8 +590,35 @@ def run(*, rounds: int, users: int, closed_updates: int, open_updates: int, rate
     }
 
 
+def noisy_phases(results: dict, loadavg_before: float) -> list[str]:
+    """What ran on a machine busy with other work: the whole run when the 1-minute load average
+    before it was above the CPU count, and every open-loop phase during which the CPUs were at
+    least 80% busy (ours leaves most of the machine idle: about a third busy when quiet). The
+    closed loops saturate the machine by design and lift the load average themselves, so
+    neither test fits them. Figures and ratios from these are not to be trusted."""
+    cpus = os.cpu_count() or 1
+    out = [f"the whole run (load average {loadavg_before} before it)"] \
+        if loadavg_before > cpus else []
+    for dur, res in results.items():
+        for rnd in res.get("rounds", []):
+            for bot in BOTS:
+                f = rnd.get(bot, {}).get("open")
+                if f and f["machine_cpu_busy"] >= 0.8:
+                    out.append(f"{dur}/round {rnd['round']}/{bot}/open "
+                               f"(CPUs {f['machine_cpu_busy']:.0%} busy)")
+    return out
+
+
+def _noise_note(report: dict) -> str:
+    noisy = report.get("noisy_phases", [])
+    if not noisy:
+        return ""
+    return (f"WARNING: the machine was busy with other work ({'; '.join(noisy)}): the figures "
+            "and ratios of this run are not trustworthy; run it again on a quiet machine.")
+
+
 def summary(report: dict) -> str:
-    lines = []
+    lines = [_noise_note(report)] if report.get("noisy_phases") else []
     for dur, res in report["results"].items():
         if "error" in res:
             lines.append(f"PostgreSQL durability {dur}: FAILED: {res['error']}")
