@@ -157,6 +157,17 @@ def make_scenario(sims: list, once: bool = False):
 
 # --- pg_stat_statements ------------------------------------------------------------------------
 
+def filesystem(path: Path) -> str:
+    """Type and device of the filesystem holding `path` (a tmpfs would make fsync free)."""
+    best, kind = "", "?"
+    with open("/proc/mounts", encoding="utf-8") as fh:
+        for line in fh:
+            dev, mnt, fstype = line.split()[:3]
+            if str(path).startswith(mnt) and len(mnt) >= len(best):
+                best, kind = mnt, f"{fstype} ({dev} on {mnt})"
+    return kind
+
+
 def pg_settings(admin_url: str) -> dict[str, str]:
     """What the server really runs with."""
     conn = psycopg2.connect(admin_url)
@@ -308,6 +319,7 @@ def run_setting(emu: Emulator, sims: list, durability: str, *, rounds: int, clos
             admin = dev.url()
             _exec(admin, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             result["postgres_effective"] = pg_settings(admin)
+            result["data_filesystem"] = filesystem(dev.root)
             urls = {"fitclub": dev.create_database("fitclub_cmp"),
                     "classic": dev.create_database("classic_cmp")}
             Migrator(urls["fitclub"], root / "sql").migrate()  # that checkout's schema
@@ -469,6 +481,7 @@ def markdown(report: dict) -> str:
         f, c = m["fitclub"], m["classic"]
         lines += [f"## Durability {dur}: PostgreSQL fsync {eff.get('fsync')}, synchronous_commit "
                   f"{eff.get('synchronous_commit')}", "",
+                  f"Data directory on {res.get('data_filesystem', '?')}.", "",
                   "| phase | this bot | classic | ratio |", "|---|---|---|---|",
                   f"| closed loop, {s['users']} users, `/start`, updates/s | "
                   f"{_v(f['closed_updates_per_s'], '{:.0f}')} | "
