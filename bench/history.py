@@ -17,7 +17,8 @@ What it writes (the schema's constraints and triggers hold for every row; see th
   so the same share of members is active at 1,000 and at 20,000 (about 0.4 class bookings
   per member a week).
 - `bookings`: past classes 50-100% full (attended; 1 in 10 cancelled, 1 in 20 no-show);
-  classes to come 20-100% booked, 1 in 10 full with 1-5 on its waitlist. `visits`: one
+  classes to come 20-100% booked (by members with a current membership, no visit reserved),
+  1 in 10 full with 1-5 on its waitlist. `visits`: one
   class visit per attended booking. `classes.booked_count` is set from the bookings at the
   end (the counting trigger is disabled for the bulk insert and enabled again in the same
   transaction; the CHECK on capacity then holds for the stored counts).
@@ -88,6 +89,9 @@ def _steps(members: int, weeks_back: int, weeks_ahead: int, retention: bool,
     p = {"n": members, "base": TELEGRAM_BASE, "tbase": TRAINER_BASE, "trainers": trainers,
          "per_day": per_day, "rooms": rooms, "back": weeks_back * 7, "ahead": weeks_ahead * 7,
          "cap": CAPACITY, "stride": _stride(members), "updates": updates,
+         # Classes to come are booked by members with a current membership (i % 4 <> 3):
+         # the e-th of them is member 4 * (e / 3) + e % 3.
+         "current": members - members // 4, "cstride": _stride(members - members // 4),
          "window": window_days, "audit_days": AUDIT_DAYS, "jobs_days": window_days,
          "bot_id": bot_id, "months": max(0, weeks_back * 7 // 30)}
     plans = ", ".join(f"('{n}', {price}, {days}, {'NULL' if v is None else v}, {f})"
@@ -179,7 +183,8 @@ def _steps(members: int, weeks_back: int, weeks_ahead: int, retention: bool,
          "      LATERAL (SELECT CASE WHEN c.past THEN 10 + (c.k * 7) %% 11"
          "                           WHEN c.k %% 10 = 0 THEN %(cap)s + 1 + (c.k / 10) %% 5"
          "                           ELSE 4 + (c.k * 13) %% 17 END AS seats) f,"
-         "      generate_series(0, least(f.seats, %(n)s) - 1) j,"
+         "      generate_series(0, least(f.seats,"
+         "                               CASE WHEN c.past THEN %(n)s ELSE %(current)s END) - 1) j,"
          "      LATERAL (SELECT CASE WHEN j >= %(cap)s THEN 'waitlisted'"
          "                           WHEN NOT c.past THEN 'booked'"
          "                           WHEN j %% 10 = 9 THEN 'cancelled'"
@@ -189,7 +194,13 @@ def _steps(members: int, weeks_back: int, weeks_ahead: int, retention: bool,
          "                            now() - interval '1 hour')"
          "                        - make_interval(secs => j) AS at) b,"
          "      seed_members m"
-         " WHERE m.i = ((c.k * 104729) %% %(n)s + j * %(stride)s) %% %(n)s;"
+         " WHERE m.i = CASE WHEN c.past"
+         "             THEN ((c.k * 104729) %% %(n)s + j * %(stride)s) %% %(n)s"
+         "             ELSE 4 * (((c.k * 104729) %% %(current)s + j * %(cstride)s)"
+         "                       %% %(current)s / 3)"
+         "                  + ((c.k * 104729) %% %(current)s + j * %(cstride)s)"
+         "                    %% %(current)s %% 3"
+         "             END;"
          " UPDATE classes c SET booked_count = x.seats"
          " FROM (SELECT class_id, count(*)::int AS seats FROM bookings"
          "       WHERE status IN ('booked', 'attended', 'no_show') GROUP BY class_id) x"
