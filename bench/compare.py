@@ -241,6 +241,21 @@ def xacts(admin_url: str) -> dict[str, int]:
         conn.close()
 
 
+def autovacuums(admin_url: str) -> dict[str, int]:
+    """Autovacuum and autoanalyze runs so far, per bot database (its tables' statistics)."""
+    out = {}
+    for bot in BOTS:
+        conn = psycopg2.connect(admin_url.rsplit("/", 1)[0] + f"/{bot}_cmp")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)"
+                            " FROM pg_stat_all_tables")
+                out[f"{bot}_cmp"] = int(cur.fetchone()[0])
+        finally:
+            conn.close()
+    return out
+
+
 def phase(emu: Emulator, token: str, scenario, pid: int, pg_pid: int, *, admin: str,
           other_pid: int, pgss: str | None = None, **load) -> dict:
     """One load run against one bot; CPU of the bot and the PostgreSQL server around it, and
@@ -248,14 +263,14 @@ def phase(emu: Emulator, token: str, scenario, pid: int, pg_pid: int, *, admin: 
     loadavg = round(os.getloadavg()[0], 2)
     if pgss:
         pgss_reset(admin)
-    x0 = xacts(admin)
+    x0, av0 = xacts(admin), autovacuums(admin)
     cpu0, pg0, here0 = process_cpu(pid), server_cpu(pg_pid), time.process_time()
     other0, machine0 = process_cpu(other_pid), _machine()
     rep = run_load(emu, token, scenario, **load)
     cpu, pg = process_cpu(pid) - cpu0, server_cpu(pg_pid) - pg0
     other = process_cpu(other_pid) - other0
     machine = _machine_share(machine0, _machine())
-    x1 = xacts(admin)
+    x1, av1 = xacts(admin), autovacuums(admin)
     here = time.process_time() - here0
     answered = max(1, rep["answered"])
     out = {
@@ -276,6 +291,7 @@ def phase(emu: Emulator, token: str, scenario, pid: int, pg_pid: int, *, admin: 
         "tgemu_and_driver_cores_used": round(here / rep["elapsed_s"], 2),
         "other_bot_cpu_cores_used": round(other / rep["elapsed_s"], 3),
         "transactions_by_database": {db: x1[db] - x0.get(db, 0) for db in x1},
+        "autovacuum_runs_by_database": {db: av1[db] - av0.get(db, 0) for db in av1},
         "bot_api_calls": rep["bot_api_calls"], "bot_api_errors": rep["bot_api_errors"],
     }
     if pgss:
@@ -362,6 +378,11 @@ def run_setting(emu: Emulator, sims: list, durability: str, *, rounds: int, clos
         finally:
             for bot, proc in procs.items():
                 exit_codes[bot] = stop(proc)
+            # Both log at WARNING: anything logged as an error is worth a look.
+            result["log_error_lines"] = {
+                b: sum(1 for line in logs[b].read_text(errors="replace").splitlines()
+                       if " ERROR " in line or line.startswith("Traceback"))
+                for b in BOTS if logs[b].exists()}
     result["exit_codes_on_sigterm"] = exit_codes
     result["median"] = medians(result["rounds"])
     result["ratios"], result["targets"] = ratios(result["median"], durability)
@@ -407,7 +428,8 @@ def one_round(emu: Emulator, r: int, durability: str, tokens: dict, procs: dict,
               f"{opened['loadavg_1m_before']}; machine busy {opened['machine_cpu_busy']}, iowait "
               f"{opened['machine_iowait']} in the open loop; meanwhile the other bot used "
               f"{opened['other_bot_cpu_cores_used']} cores, transactions "
-              f"{opened['transactions_by_database']})", flush=True)
+              f"{opened['transactions_by_database']}, autovacuum/analyze runs "
+              f"{opened['autovacuum_runs_by_database']})", flush=True)
         time.sleep(0.5)
     rnd["ratios"] = ratios({b: _figures(rnd[b]) for b in BOTS}, durability)[0]
     return rnd
@@ -541,7 +563,9 @@ def markdown(report: dict) -> str:
                 q = t["query"].replace("|", "\\|")
                 lines.append(f"| {t['per_update']:.2f} | `{q[:120]}` |")
         idle = res.get("idle", {})
-        lines += ["", f"Idle, both bots up: fitclub {idle.get('fitclub_cores')} cores, classic "
+        lines += ["", f"Error lines in the bots' logs: {res.get('log_error_lines')}; exit codes "
+                  f"on SIGTERM: {res.get('exit_codes_on_sigterm')}.", "",
+                  f"Idle, both bots up: fitclub {idle.get('fitclub_cores')} cores, classic "
                   f"{idle.get('classic_cores')}, PostgreSQL {idle.get('postgres_cores')} (the "
                   "idle bot's share is inside the other bot's PostgreSQL figure; the CPU ratio "
                   "with the idle fitclub's PostgreSQL share taken off the classic's: "
@@ -645,6 +669,8 @@ def summary(report: dict) -> str:
                          f"{_v(m['bot_cpu_ms'], '{:.2f}')} + PG {_v(m['pg_cpu_ms'], '{:.2f}')} "
                          f"ms/upd | {_v(m['statements_per_update'], '{:.2f}')} stmts/upd")
         r = res["ratios"]
+        lines.append(f"  errors in the bots' logs {res.get('log_error_lines')}, exit codes on "
+                     f"SIGTERM {res.get('exit_codes_on_sigterm')}")
         lines.append("  ratios fitclub/classic: " + ", ".join(
             f"{k} {_v(v, '{:.2f}')}" for k, v in r.items()))
         for t in res["targets"]:
