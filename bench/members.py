@@ -16,8 +16,8 @@ Modes (all by default; --modes picks):
   tgemu's off; 1,000 members at 200 updates/s (open loop) for 120 s.
 - limits: tgemu at Telegram's 30/s and 1/s per chat, the bot's own defaults; 20 updates/s.
 - saturation: as steady, the rate raised in steps until p99 passes 250 ms.
-- announcement: 10,000 members; an admin sends one to the active members through the bot
-  (/announce, text, Active members, Send) while members' journeys run at tgemu's limits; after
+- announcement: 10,000 members; an admin sends one to all of them through the bot
+  (/announce, text, All registered, Send) while members' journeys run at tgemu's limits; after
   --announce-seconds the admin presses Stop sending (0: until it is done).
 - growth: 1,000 and 20,000 members with a year of history, the same active members and rate.
 - cold start: process start to the first member's /start answered (every bot start is timed).
@@ -69,6 +69,7 @@ MESSAGE_METHODS = ("sendMessage", "editMessageText", "editMessageReplyMarkup",
                    "editMessageCaption", "editMessageMedia", "sendPhoto", "sendDocument",
                    "deleteMessage", "sendMediaGroup")
 SATURATION_P99_MS = 250.0
+AUDIENCE = "All registered"   # the announcement's audience button: every registered member
 START_TIMEOUT = 90.0
 CARD_SECRET = "members-bench-card-secret-" + "c" * 24   # a throwaway club's, not a secret
 
@@ -192,6 +193,7 @@ class Club:
         # Every member has started the bot (staff get command lists per chat at start, members
         # reminders and offers): tgemu knows them all and their chats are open.
         emu.open_chats(self.token, [_sim(emu, t, "Member") for t in everyone])
+        self.everyone = everyone
         if self.seed.get("next_update_id"):
             emu.set_next_update_id(self.token, int(self.seed["next_update_id"]))
 
@@ -497,13 +499,12 @@ def run_limits(emu, club: Club, cfg: dict, results: dict) -> None:
 
 
 def run_announcement(emu, club: Club, cfg: dict, results: dict) -> None:
-    """The admin's announcement to every active member through the bot, members' journeys on
+    """The admin's announcement to every registered member through the bot, members' journeys on
     top, tgemu at Telegram's limits and the bot with its defaults."""
     from tests.e2e.session import Person  # the e2e tests' person, as announce_bench uses
 
     emu.configure(**TELEGRAM_LIMITS)
-    recipients = [_sim(emu, t, "Member") for t in club.active]
-    emu.open_chats(club.token, recipients)
+    recipients = [_sim(emu, t, "Member") for t in club.everyone]
     admin = AdminPerson(Person, emu, club)
     try:
         club.start({})
@@ -515,7 +516,8 @@ def run_announcement(emu, club: Club, cfg: dict, results: dict) -> None:
         def announce() -> dict:
             return admin.announce(text, window, [u.id for u in recipients])
 
-        print(f"  announcement: {len(club.active)} recipients, {len(users)} members' journeys "
+        print(f"  announcement: to all {len(club.everyone)} registered, {len(users)} members' "
+              f"journeys "
               f"at {cfg['announce_rate']:g}/s, tgemu 30/s", flush=True)
         r = phase("announcement", club, rate=cfg["announce_rate"],
                   seconds=window + 15, users=users, extra=announce)
@@ -556,12 +558,12 @@ class AdminPerson:
             (self.person.id,))
 
     def announce(self, text: str, window: float, chat_ids: list[int]) -> dict:
-        """/announce, the text, Active members, Send; every second the deliveries at tgemu
+        """/announce, the text, All registered, Send; every second the deliveries at tgemu
         (and the announcement's status); Stop sending after `window` seconds (0: none)."""
         p = self.person
         p.send("/announce")
         _, audience = p.send(text, expect=2)
-        p.press(audience, "Active members")
+        p.press(audience, AUDIENCE)
         deadline = time.monotonic() + 30
         shown = None
         while time.monotonic() < deadline:
