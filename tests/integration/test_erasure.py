@@ -438,7 +438,7 @@ def _work(w: World, update_id: int, *, reply: bool = True) -> int | None:
             "chat_id": ANNA_TG, "method": "answerCallbackQuery",
             "params": Json({"callback_query_id": f"q{update_id}", "text": "stale"}),
             "file_field": None, "file_name": None, "file_bytes": None, "priority": 0,
-            "update_id": update_id})[0][0]
+            "update_id": update_id, "process": None, "lease": 0})[0][0]
     w.run(Q["inbox.finish"], {"update_id": update_id, "status": "done", "error": None,
                               "attempted": 0})
     return answer

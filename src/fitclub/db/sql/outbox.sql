@@ -203,8 +203,11 @@ FROM outbox
 WHERE status = 'pending' AND priority = 0;
 
 -- name: backlog
--- Calls waiting to be delivered.
-SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending');
+-- Calls waiting to be delivered: one count per status, each from its partial index alone (an
+-- IN list matches neither, and read the whole outbox: 35 ms at the 100,000 rows a club of
+-- 20,000 keeps for a week, bench/hot_queries.py).
+SELECT (SELECT count(*) FROM outbox WHERE status = 'pending')
+     + (SELECT count(*) FROM outbox WHERE status = 'sending');
 
 -- name: message_ids
 -- The Telegram message ids of sent rows of a chat (rows not sent yet are left out).
