@@ -71,8 +71,6 @@ MENU_ROWS = [[("🗓 Schedule", "m:schedule"), ("📋 My bookings", "m:bookings"
              [("🎫 Membership", "m:membership"), ("🪪 My card", "m:card")],
              [("📈 Activity", "m:activity"), ("❓ Help", "m:help")]]
 
-log = logging.getLogger("classic_bot")
-
 _pools: dict[str, ThreadedConnectionPool] = {}  # the singleton, under "pool"
 _pool_lock = threading.Lock()
 
@@ -156,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        bot.infinity_polling(timeout=10, long_polling_timeout=5)
+        # Long polls of 10 s, as the bench runs ours (POLL_TIMEOUT 10).
+        bot.infinity_polling(timeout=20, long_polling_timeout=10)
     finally:
         if "pool" in _pools:
             _pools["pool"].closeall()
