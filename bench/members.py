@@ -339,7 +339,13 @@ def phase(name: str, club: Club, *, rate: float, seconds: float, users: list[int
     extra_out: dict = {}
     worker = None
     if extra is not None:   # something else during the phase (the announcement)
-        worker = threading.Thread(target=lambda: extra_out.update(extra()), daemon=True)
+        def run_extra() -> None:
+            try:
+                extra_out.update(extra())
+            except Exception as exc:  # reported, not lost in a thread
+                extra_out["error"] = f"{exc.__class__.__name__}: {exc}"[:500]
+
+        worker = threading.Thread(target=run_extra, daemon=True)
         worker.start()
     try:
         load = run_load(emu, token, journeys, user_ids=users, mode="open", rate=rate,
@@ -442,11 +448,11 @@ def run_steady_family(emu, club: Club, cfg: dict, modes: set[str], results: dict
     """steady, saturation (same bot, limits raised) and the cold start of that bot."""
     emu.configure(**NO_LIMITS)
     users = club.active[: cfg["members"]]
-    cold = club.start(RAISED)
-    results["cold_start"] = {"seconds": cold, "club_members": club.members,
-                             "settled": club.settle()}
-    print(f"  cold start: {cold}s", flush=True)
     try:
+        cold = club.start(RAISED)
+        results["cold_start"] = {"seconds": cold, "club_members": club.members,
+                                 "settled": club.settle()}
+        print(f"  cold start: {cold}s", flush=True)
         # A short warm-up so the first seconds of the phase are not the imports' and caches'.
         phase("warmup", club, rate=min(50.0, cfg["rate"]), seconds=5, users=users[:100])
         if "steady" in modes:
@@ -612,7 +618,7 @@ class AdminPerson:
 
 def run_growth(emu, dev, tmp: Path, cfg: dict, results: dict, counter) -> None:
     emu.configure(**NO_LIMITS)
-    out = {}
+    out = results["growth"] = {}   # filled as each size is measured (kept if a later fails)
     active = cfg["members"]   # the same active members at every size: the smallest club's
     for size in cfg["growth_members"]:
         print(f"  growth: seeding {size} members, {cfg['growth_weeks']} weeks of history",
@@ -637,10 +643,21 @@ def run_growth(emu, dev, tmp: Path, cfg: dict, results: dict, counter) -> None:
         finally:
             results.setdefault("exit_codes", {})[f"growth {size}"] = club.stop()
             results.setdefault("bot_log_errors", {}).update(club.log_errors)
-    results["growth"] = out
 
 
 # --- the run -------------------------------------------------------------------------------------
+
+def _guarded(results: dict, mode: str, club: Club | None, fn, *args) -> None:
+    """Run one mode; a failure (the bot not answering, say, while its runtime is being
+    changed) is recorded with the bot's log tail and the other modes still run."""
+    try:
+        fn(*args)
+    except Exception as exc:
+        tail = club.log_tail() if club is not None else ""
+        print(f"  {mode} FAILED: {exc}\n{tail}", file=sys.stderr, flush=True)
+        results.setdefault("failures", {})[mode] = {
+            "error": f"{exc.__class__.__name__}: {exc}"[:2000], "bot_log_tail": tail[-1500:]}
+
 
 def run(modes: set[str], cfg: dict) -> dict:
     results: dict = {}
@@ -659,26 +676,20 @@ def run(modes: set[str], cfg: dict) -> dict:
                 club = Club(dev, emu, "club", next(counter), members=cfg["members"],
                             weeks_back=cfg["weeks_back"], tmp=tmp)
                 results["seed"] = club.seed
-                try:
-                    if modes & {"steady", "saturation", "cold_start"}:
-                        run_steady_family(emu, club, cfg, modes, results)
-                    if "limits" in modes:
-                        run_limits(emu, club, cfg, results)
-                except Exception:
-                    print(club.log_tail(), file=sys.stderr)
-                    raise
+                if modes & {"steady", "saturation", "cold_start"}:
+                    _guarded(results, "steady", club, run_steady_family, emu, club, cfg, modes,
+                             results)
+                if "limits" in modes:
+                    _guarded(results, "limits", club, run_limits, emu, club, cfg, results)
             if "announcement" in modes:
                 print(f"seeding {cfg['announce_members']} members for the announcement...",
                       flush=True)
                 big = Club(dev, emu, "announce", next(counter), members=cfg["announce_members"],
                            weeks_back=1, tmp=tmp, token=HARNESS_TOKEN)
-                try:
-                    run_announcement(emu, big, cfg, results)
-                except Exception:
-                    print(big.log_tail(), file=sys.stderr)
-                    raise
+                _guarded(results, "announcement", big, run_announcement, emu, big, cfg, results)
             if "growth" in modes:
-                run_growth(emu, dev, tmp, cfg, results, counter)
+                _guarded(results, "growth", None, run_growth, emu, dev, tmp, cfg, results,
+                         counter)
     finally:
         emu.stop()
     return {
@@ -745,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = reportlib.write(report, REPORTS, stem)
     print(reportlib.markdown(report))
     print("wrote " + ", ".join(str(path.relative_to(ROOT)) for path in paths))
-    return 0
+    return 1 if report["results"].get("failures") else 0
 
 
 if __name__ == "__main__":

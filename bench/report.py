@@ -148,6 +148,8 @@ def markdown(report: dict) -> str:
     if samples:
         lines += ["", "## Error samples", ""]
         lines += [f"- {name}: `{s}`" for name, s in samples[:15]]
+    for mode, failure in report["results"].get("failures", {}).items():
+        lines += ["", f"## {mode}: FAILED", "", "```", failure["error"], "```"]
     logs = report["results"].get("bot_log_errors", {})
     if logs:
         lines += ["", "## Bot logs (ERROR lines)", ""]
