@@ -19,7 +19,8 @@ Modes (all by default; --modes picks):
 - announcement: 10,000 members; an admin sends one to all of them through the bot
   (/announce, text, All registered, Send) while members' journeys run at tgemu's limits; after
   --announce-seconds the admin presses Stop sending (0: until it is done).
-- growth: 1,000 and 20,000 members with a year of history, the same active members and rate.
+- growth: 1,000 and 20,000 members with a year of history, the same active members and rate
+  and the same timetable (8 classes a day: what grows is the data, not the screens).
 - cold start: process start to the first member's /start answered (every bot start is timed).
 
 Writes bench/reports/members.{json,md,png} (--short: members-short.*).
@@ -77,12 +78,12 @@ FULL = {"members": 1000, "rate": 200.0, "seconds": 120.0, "limits_rate": 20.0,
         "limits_seconds": 60.0, "saturation_rates": (200, 300, 400, 600, 800, 1000),
         "saturation_seconds": 15.0, "announce_members": 10_000, "announce_rate": 8.0,
         "announce_seconds": 120.0, "growth_members": (1000, 20_000), "growth_weeks": 52,
-        "growth_seconds": 60.0, "weeks_back": 4}
+        "growth_seconds": 60.0, "growth_classes_per_day": 8, "weeks_back": 4}
 SHORT = {"members": 300, "rate": 60.0, "seconds": 20.0, "limits_rate": 10.0,
          "limits_seconds": 15.0, "saturation_rates": (100, 200, 300, 400),
          "saturation_seconds": 6.0, "announce_members": 1500, "announce_rate": 4.0,
          "announce_seconds": 20.0, "growth_members": (300, 3000), "growth_weeks": 12,
-         "growth_seconds": 15.0, "weeks_back": 2}
+         "growth_seconds": 15.0, "growth_classes_per_day": 8, "weeks_back": 2}
 
 
 def _token(n: int) -> str:
@@ -163,13 +164,15 @@ class Club:
     """One database, seeded, with its bot token; the bot process when started."""
 
     def __init__(self, dev: DevPostgres, emu: Emulator, name: str, n: int, *, members: int,
-                 weeks_back: int, tmp: Path, token: str | None = None) -> None:
+                 weeks_back: int, tmp: Path, token: str | None = None,
+                 classes_per_day: int | None = None) -> None:
         self.dev, self.emu, self.name, self.tmp = dev, emu, name, tmp
         self.token = token or _token(n)
         self.url = dev.create_database(name)
         Migrator(self.url).migrate()
         sql(self.url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        self.seed = seed(self.url, members=members, weeks_back=weeks_back)
+        self.seed = seed(self.url, members=members, weeks_back=weeks_back,
+                         classes_per_day=classes_per_day)
         self.members = members
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -275,14 +278,16 @@ def _sim(emu: Emulator, user_id: int, name: str):
         return emu.create_user(first_name=name, user_id=user_id)
 
 
-def seed(url: str, *, members: int, weeks_back: int) -> dict:
-    """bench.history.seed_club when it is there (helper C's), else a minimal club by SQL."""
+def seed(url: str, *, members: int, weeks_back: int, classes_per_day: int | None = None) -> dict:
+    """bench.history.seed_club when it is there, else a minimal club by SQL. classes_per_day:
+    a fixed timetable (seed_club's default grows it with the members)."""
     try:
         from bench.history import seed_club
     except ImportError:
         seed_club = None
     if seed_club is not None:
-        out = seed_club(url, members=members, weeks_back=weeks_back, weeks_ahead=4)
+        extra = {} if classes_per_day is None else {"classes_per_day": classes_per_day}
+        out = seed_club(url, members=members, weeks_back=weeks_back, weeks_ahead=4, **extra)
         out["seeded_by"] = "bench.history.seed_club"
         return out
     started = time.monotonic()
@@ -624,7 +629,8 @@ def run_growth(emu, dev, tmp: Path, cfg: dict, results: dict, counter) -> None:
         print(f"  growth: seeding {size} members, {cfg['growth_weeks']} weeks of history",
               flush=True)
         club = Club(dev, emu, f"growth{size}", next(counter), members=size,
-                    weeks_back=cfg["growth_weeks"], tmp=tmp)
+                    weeks_back=cfg["growth_weeks"], tmp=tmp,
+                    classes_per_day=cfg["growth_classes_per_day"])
         active = min(active, len(club.active))
         users = club.active[:active]
         try:
