@@ -4,31 +4,41 @@ import subprocess
 import sys
 import time
 
-from bench import ROOT, announce_bench, charts, http_clients, retention, runtime_bench
+from bench import (
+    ROOT,
+    announce_bench,
+    charts,
+    compare,
+    hot_queries,
+    http_clients,
+    members,
+    retention,
+    statements,
+)
 
 CEILING = ROOT / "bench" / "tgemu_ceiling.py"
+
+BENCHES = (
+    ("fitclub vs the classic design, durability off and on", compare.main),
+    ("members' journeys at a club's size: steady, Telegram's limits, saturation, "
+     "announcement, growth, cold start", members.main),
+    ("hot queries at 1,000 and 20,000 members, inbox and outbox up to 1M rows",
+     hot_queries.main),
+    ("statements per update at 100 updates/s", statements.main),
+    ("announcements: 5,000 members at Telegram's limits, killed midway", announce_bench.main),
+    ("retention: 1,000,000 old rows deleted while members are answered", retention.main),
+    ("charts: 50 members press Activity at once while others are answered", charts.main),
+    ("HTTP clients: requests vs pooled urllib3", http_clients.main),
+)
 
 
 def main() -> int:
     started = time.monotonic()
     failed = []
-    print("== runtime: fitclub vs a stock pyTelegramBotAPI echo bot ==", flush=True)
-    if runtime_bench.main([]) != 0:
-        failed.append("runtime_bench")
-    print("\n== HTTP clients: requests vs pooled urllib3 ==", flush=True)
-    if http_clients.main([]) != 0:
-        failed.append("http_clients")
-    print("\n== announcements: 5,000 members at Telegram's limits ==", flush=True)
-    if announce_bench.main([]) != 0:
-        failed.append("announce_bench")
-    print("\n== retention: 1,000,000 old rows deleted while members are answered ==",
-          flush=True)
-    if retention.main([]) != 0:
-        failed.append("retention")
-    print("\n== charts: 50 members press Activity at once while others are answered ==",
-          flush=True)
-    if charts.main([]) != 0:
-        failed.append("charts")
+    for title, run in BENCHES:
+        print(f"\n== {title} ==", flush=True)
+        if run([]) != 0:
+            failed.append(run.__module__)
     if CEILING.is_file():  # tgemu's own ceiling; a script of its own
         print("\n== tgemu ceiling ==", flush=True)
         if subprocess.run([sys.executable, str(CEILING)], cwd=ROOT, check=False).returncode:

@@ -62,6 +62,7 @@ def current(ctx: UpdateContext) -> Flow:
             found = _Stored(*row) if row is not None else None
         else:
             found = rows.one(ctx.conn, "state.get", _key(ctx), _Stored)
+        ctx.cache["flow_stored"] = found is not None
         if found is None:
             ctx.cache["flow"] = Flow(None, {})
         else:
@@ -82,6 +83,7 @@ def _put(ctx: UpdateContext, flow: Flow) -> None:
     rows.execute(ctx.conn, "state.put", {**_key(ctx), "state": flow.state,
                                          "data": Json(stored)})
     ctx.cache["flow"] = flow
+    ctx.cache["flow_stored"] = True
 
 
 def _new_token(old: int | None) -> int:
@@ -134,8 +136,10 @@ def leave(ctx: UpdateContext) -> bool:
     had = was.state is not None
     if had:
         _clear(ctx, was.shown)
-    rows.execute(ctx.conn, "state.delete", _key(ctx))
+    if ctx.cache.get("flow_stored", True):  # nothing stored (read this update): no DELETE
+        rows.execute(ctx.conn, "state.delete", _key(ctx))
     ctx.cache["flow"] = Flow(None, {})
+    ctx.cache["flow_stored"] = False
     return had
 
 

@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 # slack) is taken for dead and its claims go back to pending.
 HEARTBEAT_SECONDS = 3.0
 STALE_AFTER = 10.0
-# A process that finds others registered sends nothing for this long, so every one of them has
-# beaten once since and keeps the shared limits (runtime/sender.py) before it adds its calls.
-JOIN_QUIET_SECONDS = HEARTBEAT_SECONDS + 1.0
+# Between beats a process counts the others this often (one index-only count), so one that
+# was alone learns of a newcomer within that; a newcomer that finds others registered sends
+# nothing for JOIN_QUIET_SECONDS, by when each of them counts it and keeps the shared limits
+# (runtime/sender.py) before it adds its calls.
+COUNT_SECONDS = 0.5
+JOIN_QUIET_SECONDS = 2.5
 
 
 @dataclass(frozen=True)
@@ -112,12 +115,28 @@ class Heartbeat:
             log.warning("released %s outbox rows claimed by processes that are gone", released)
 
     def run(self, stop: threading.Event) -> None:
-        """Beat until stop is set (a thread of its own: a slow claim must not look like death)."""
-        while not stop.wait(HEARTBEAT_SECONDS):
+        """Beat until stop is set (a thread of its own: a slow claim must not look like death),
+        and count the others in between."""
+        next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        while not stop.wait(COUNT_SECONDS):
             try:
-                self.beat()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + HEARTBEAT_SECONDS
+                    self.beat()
+                else:
+                    self.count_others()
             except Exception as exc:  # the database is away; claims wait for it anyway
                 log.debug("heartbeat failed: %s", describe(exc))
+
+    def count_others(self) -> None:
+        """How many other processes are registered and not silent too long."""
+        def run(conn):
+            with conn.cursor() as cur:
+                cur.execute(Q["outbox.count_others"],
+                            {"process": self.identity.id, "stale": STALE_AFTER})
+                return cur.fetchone()[0]
+
+        self._saw(self.pool.run_alone(run, attempts=1, max_seconds=1))
 
     def beat(self) -> None:
         """Say this process lives, and release the claims of processes silent too long."""

@@ -137,8 +137,11 @@ class Sender:
 
     def claim_for(self) -> tuple[str, float] | None:
         """(process id, lease) for workers to claim their replies with as they queue them;
-        None while stopping."""
-        return None if self._stop.is_set() else (self.identity.id, self.lease)
+        None while stopping or while this sender holds as many rows as it keeps in memory
+        (paused by a 429, say): then they wait in the outbox for whichever sender is free."""
+        if self._stop.is_set() or self.backlog() >= self.max_in_memory:
+            return None
+        return self.identity.id, self.lease
 
     def hand_over(self, deliveries: list[Delivery]) -> None:
         """Rows a worker claimed for this process as it queued them, now committed: they go

@@ -179,6 +179,12 @@ UPDATE outbox
 SET status = 'pending', lease_until = NULL, claimed_by = NULL, claim_token = NULL
 WHERE status = 'sending' AND claimed_by = %(process)s;
 
+-- name: count_others
+-- Other processes registered and not silent too long (between heartbeats, runtime/processes.py).
+SELECT count(*) FROM bot_processes
+WHERE id <> %(process)s
+  AND heartbeat_at >= clock_timestamp() - make_interval(secs => %(stale)s);
+
 -- name: processes_here
 -- Other processes registered from this host and pid namespace (the caller checks their pids).
 SELECT id, pid FROM bot_processes
