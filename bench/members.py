@@ -121,6 +121,12 @@ def sql(url: str, stmt: str, params=None) -> list[tuple]:
 STATEMENTS_SQL = ("SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s"
                   " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database()"
                   " AND s.query NOT ILIKE '%%pg_stat_%%'")
+TOP_STATEMENTS_SQL = (
+    "SELECT s.calls, s.total_exec_time, s.mean_exec_time, s.shared_blks_hit + s.shared_blks_read,"
+    " left(regexp_replace(s.query, '\\s+', ' ', 'g'), 120)"
+    " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+    " WHERE d.datname = current_database() AND s.query NOT ILIKE '%%pg_stat_%%'"
+    " ORDER BY s.total_exec_time DESC LIMIT 12")
 CONNECTIONS_SQL = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                    " AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
 
@@ -366,6 +372,10 @@ def phase(name: str, club: Club, *, rate: float, seconds: float, users: list[int
     after = emu.stats(token)
     statements = float(sql(club.url, STATEMENTS_SQL)[0][0])
     answered = max(1, load["answered"])
+    top = [{"per_update": round(calls / answered, 3), "total_ms": round(total, 1),
+            "mean_ms": round(mean, 3), "blocks_per_call": round(blocks / max(1, calls), 1),
+            "query": text}
+           for calls, total, mean, blocks, text in sql(club.url, TOP_STATEMENTS_SQL)]
 
     def delta(method: str) -> int:
         return after["calls"].get(method, 0) - before["calls"].get(method, 0)
@@ -397,6 +407,7 @@ def phase(name: str, club: Club, *, rate: float, seconds: float, users: list[int
         "bot_cores_used": round(cpu / elapsed, 2), "postgres_cores_used": round(pg / elapsed, 2),
         "bench_process_cores_used": round(here / elapsed, 2),
         "statements_per_update": round(statements / answered, 2),
+        "top_statements_by_time": top,
         "peak_connections": sampler.peak_connections,
         "elapsed_s": elapsed,
         "timeline": _timeline(rec.steps, sampler.samples, wall0),
@@ -761,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
     report["short"] = args.short
     paths = reportlib.write(report, REPORTS, stem)
     print(reportlib.markdown(report))
-    print("wrote " + ", ".join(str(path.relative_to(ROOT)) for path in paths))
+    print("wrote " + ", ".join(str(path) for path in paths))
     return 1 if report["results"].get("failures") else 0
 
 
