@@ -67,6 +67,7 @@ CLASS_TYPES = ("Bench Yoga", "Bench Pilates", "Bench Spinning", "Bench Boxing",
 
 COUNTED = ("members", "membership_plans", "memberships", "class_types", "classes",
            "bookings", "visits", "audit_log", "inbox", "outbox", "chat_flood", "jobs",
+           "command_lists",
            "conversation_state")
 
 
@@ -279,6 +280,16 @@ def _steps(members: int, weeks_back: int, weeks_ahead: int, retention: bool,
          " WHERE c.past AND c.starts_at > now() - make_interval(days => %(jobs_days)s)"
          "   AND b.status IN ('attended', 'no_show')"
          " ON CONFLICT (kind, dedup_key) DO NOTHING", p),
+        # A club that has run: every registered member's "/" list is the one they should
+        # have (fitclub.commands), so the start-up sync has nothing to send.
+        ("command_lists",
+         "INSERT INTO command_lists (chat_id, fingerprint, queued_at)"
+         " SELECT m.telegram_id, w.fingerprint, m.registered_at FROM members m"
+         " JOIN unnest(%(cl_roles)s::text[], %(cl_languages)s::text[],"
+         "             %(cl_fingerprints)s::text[]) AS w (role, language, fingerprint)"
+         "   ON w.role = m.role AND w.language = m.language"
+         " WHERE m.registered_at IS NOT NULL AND m.telegram_id IS NOT NULL"
+         " ON CONFLICT (chat_id) DO NOTHING", {**p, **_command_lists()}),
     ]
     if bot_id is not None:
         steps.append((
@@ -288,6 +299,14 @@ def _steps(members: int, weeks_back: int, weeks_ahead: int, retention: bool,
             "        now() - make_interval(hours => i %% (24 * %(jobs_days)s))"
             " FROM generate_series(0, %(n)s - 1, 10) i ON CONFLICT DO NOTHING", p))
     return steps
+
+
+def _command_lists() -> dict[str, list[str]]:
+    from fitclub.commands import wanted
+
+    lists = wanted()
+    return {"cl_roles": [role for role, _ in lists], "cl_languages": [lang for _, lang in lists],
+            "cl_fingerprints": list(lists.values())}
 
 
 def seed_club(url: str, *, members: int, weeks_back: int = 52, weeks_ahead: int = 4,

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import psycopg2
 
-from bench import REPORTS, ROOT
+from bench import REPORTS, ROOT, SERVER_SETTINGS
 from bench import report as reportlib
 from bench.journeys import Journeys, Recorder, is_menu
 from bench.runtime_bench import process_cpu, server_cpu
@@ -684,8 +684,11 @@ def run(modes: set[str], cfg: dict) -> dict:
     emu = Emulator(port=0, **NO_LIMITS).start()
     try:
         with tempfile.TemporaryDirectory(prefix="fitclub-members-") as tmp_s, \
-                DevPostgres(settings={"shared_preload_libraries": "pg_stat_statements",
-                                      "pg_stat_statements.track": "all"}) as dev:
+                DevPostgres(settings={**SERVER_SETTINGS,
+                                      "shared_preload_libraries": "pg_stat_statements",
+                                      "pg_stat_statements.track": "all",
+                                      **json.loads(os.environ.get("MEMBERS_PG_DEBUG", "{}"))}
+                            ) as dev:
             tmp = Path(tmp_s)
             print(f"tgemu on {emu.base_url}; PostgreSQL on port {dev.port}", flush=True)
             if modes & {"steady", "saturation", "cold_start", "limits"}:

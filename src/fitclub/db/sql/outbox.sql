@@ -4,25 +4,12 @@
 -- Queue one Bot API call in the caller's transaction. With a process given (a worker's update,
 -- runtime/context.py), a row to a chat with nothing else unsent is claimed for that process at
 -- once, as outbox.mark_and_claim would claim it, so the worker hands it to its sender after the
--- commit without a claim round trip; returns its claim token (null when not claimed) and
--- whether the recipient has blocked the bot.
-INSERT INTO outbox (chat_id, method, params, file_field, file_name, file_bytes, priority,
-                    update_id, status, claimed_by, claim_token, lease_until)
-SELECT %(chat_id)s, %(method)s, %(params)s, %(file_field)s, %(file_name)s, %(file_bytes)s,
-       %(priority)s, %(update_id)s,
-       CASE WHEN c.claim THEN 'sending' ELSE 'pending' END,
-       CASE WHEN c.claim THEN %(process)s::uuid END,
-       CASE WHEN c.claim THEN nextval('outbox_claim_token') END,
-       CASE WHEN c.claim THEN clock_timestamp() + make_interval(secs => %(lease)s) END
-FROM (SELECT %(process)s::uuid IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM outbox o
-                             WHERE o.chat_id = %(chat_id)s AND o.status = 'pending')
-             AND NOT EXISTS (SELECT 1 FROM outbox o
-                             WHERE o.chat_id = %(chat_id)s AND o.status = 'sending') AS claim) c
-RETURNING id, claim_token,
-          claim_token IS NOT NULL
-          AND EXISTS (SELECT 1 FROM members m
-                      WHERE m.telegram_id = chat_id AND m.blocked_at IS NOT NULL) AS blocked;
+-- commit without a claim round trip; returns its id, its claim token (null when not claimed)
+-- and whether the recipient has blocked the bot. The function outbox_enqueue
+-- (sql/0034_runtime_functions.sql), planned once per connection.
+SELECT * FROM outbox_enqueue(%(chat_id)s, %(method)s, %(params)s, %(file_field)s,
+                             %(file_name)s, %(file_bytes)s, %(priority)s, %(update_id)s,
+                             %(process)s, %(lease)s);
 
 -- name: mark_and_claim
 -- One round trip of the sender: record delivered rows (each only while its claim token still
@@ -31,44 +18,12 @@ RETURNING id, claim_token,
 -- reminder or announcement; a chat with a row in flight waits (rows marked by this very
 -- statement no longer count as in flight). Only the first `window` due rows by (priority,
 -- id) are looked at, two index probes each, so the cost does not grow with the queue even
--- when most of it belongs to chats with a row in flight; claim_sweep looks further.
-WITH marked AS (
-    UPDATE outbox o
-    SET status = 'sent', sent_at = clock_timestamp(), lease_until = NULL, claimed_by = NULL,
-        claim_token = NULL, result_message_id = d.message_id, error = NULL, file_bytes = NULL
-    FROM unnest(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
-                %(done_message_ids)s::bigint[]) AS d (id, token, message_id)
-    WHERE o.id = d.id AND o.claim_token = d.token AND o.status = 'sending'
-    RETURNING o.id
-), picked AS (
-    SELECT c.id
-    FROM (SELECT w.id, w.priority FROM outbox w
-          WHERE w.status = 'pending' AND w.not_before <= clock_timestamp()
-          ORDER BY w.priority, w.id
-          LIMIT %(window)s) w
-    JOIN outbox c ON c.id = w.id
-    WHERE c.status = 'pending'
-      AND NOT EXISTS (SELECT 1 FROM outbox h
-                      WHERE h.chat_id = c.chat_id AND h.status = 'pending'
-                        AND (h.priority, h.id) < (c.priority, c.id))
-      AND NOT EXISTS (SELECT 1 FROM outbox s
-                      WHERE s.chat_id = c.chat_id AND s.status = 'sending'
-                        AND s.id NOT IN (SELECT id FROM marked))
-    ORDER BY w.priority, w.id
-    LIMIT %(limit)s
-    FOR UPDATE OF c SKIP LOCKED
-)
-UPDATE outbox o
-SET status = 'sending', claimed_by = %(process)s, claim_token = nextval('outbox_claim_token'),
-    lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
-FROM picked
-WHERE o.id = picked.id
-RETURNING o.id, o.claim_token, o.chat_id, o.method, o.params, o.file_field, o.file_name,
-          o.file_bytes, o.priority, o.attempts, o.update_id,
-          (SELECT i.received_at FROM inbox i WHERE i.update_id = o.update_id),
-          -- The recipient is known to have blocked the bot: the sender drops the row unsent.
-          EXISTS (SELECT 1 FROM members m
-                  WHERE m.telegram_id = o.chat_id AND m.blocked_at IS NOT NULL) AS blocked;
+-- when most of it belongs to chats with a row in flight; claim_sweep looks further. The
+-- function outbox_mark_and_claim (sql/0034_runtime_functions.sql), planned once per
+-- connection.
+SELECT * FROM outbox_mark_and_claim(%(done_ids)s::bigint[], %(done_tokens)s::bigint[],
+                                    %(done_message_ids)s::bigint[], %(limit)s, %(lease)s,
+                                    %(process)s, %(window)s);
 
 -- name: claim_sweep
 -- mark_and_claim without its window, run every few seconds: a head queued behind more than a
