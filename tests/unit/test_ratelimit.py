@@ -74,3 +74,32 @@ def test_chat_pacer_block_honours_retry_after():
     pacer = ChatPacer(rate=10.0, burst=3)
     pacer.block(5, 2.0)
     assert 1.9 < pacer.delay(5) <= 2.0
+
+
+def test_a_place_taken_ahead_counts_from_when_its_call_goes():
+    """A sender thread takes its place first and its row after (runtime/sender.py): the place
+    is restamped when the call goes, so a window holds for calls, not for places. Counted from
+    when it was taken, a place held 0.6 s would leave the window 0.6 s early."""
+    limiter = SlidingWindowLimiter(2, window=1.0)
+    stop = threading.Event()
+    held = limiter.take_place(stop)
+    time.sleep(0.6)
+    assert limiter.restamp(held)
+    assert limiter.take_place(stop) is not None  # the second of two
+    # Both count from about now: the next place is about a window away, not 0.4 s.
+    assert limiter.try_wait() > 0.9
+
+
+def test_a_place_given_back_is_that_place_and_one_aged_out_must_be_taken_anew():
+    limiter = SlidingWindowLimiter(2, window=0.3)
+    stop = threading.Event()
+    first = limiter.take_place(stop)
+    time.sleep(0.05)
+    second = limiter.take_place(stop)
+    limiter.release(second)
+    # The first still counts for its whole window; the second's place is free again.
+    assert limiter.try_wait() == 0.0
+    assert limiter.take_place(stop) is not None
+    assert 0.15 < limiter.try_wait() <= 0.3
+    time.sleep(0.35)
+    assert not limiter.restamp(first)  # aged out: its call must take a new place

@@ -6,6 +6,7 @@ the in-memory `SlidingWindowLimiter` and `ChatPacer` stay in each process as a s
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -47,7 +48,7 @@ class SlidingWindowLimiter:
         self.capacity, self.window = window_of(rate, window)
         self._times: deque[float] = deque()
         self._paused_until = 0.0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def try_acquire(self) -> float:
         """0.0 when acquired, else the seconds to wait before trying again."""
@@ -77,11 +78,48 @@ class SlidingWindowLimiter:
             else:
                 time.sleep(wait)
 
-    def release(self) -> None:
-        """Give back the latest acquisition: it was not used for a call after all."""
+    def take_place(self, stop: threading.Event) -> float | None:
+        """Block until a slot is free and take it; its stamp (for `restamp` or `release`), or
+        None if stop was set first."""
+        while True:
+            with self._lock:
+                if self.try_acquire() <= 0:
+                    return self._times[-1]
+            wait = self.try_wait()
+            if stop.wait(max(wait, 0.001)):
+                return None
+
+    def try_wait(self) -> float:
+        """Seconds until a slot may be free (0 when one is)."""
         with self._lock:
-            if self._times:
-                self._times.pop()
+            now = time.monotonic()
+            if now < self._paused_until:
+                return self._paused_until - now
+            while self._times and self._times[0] <= now - self.window:
+                self._times.popleft()
+            if len(self._times) < self.capacity:
+                return 0.0
+            return self._times[0] + self.window - now
+
+    def restamp(self, stamp: float) -> bool:
+        """The call of a slot taken earlier goes now: it counts from now, so the window holds
+        for when calls go, not for when their slots were taken. False if the slot had aged
+        out of the window meanwhile (take a new one)."""
+        with self._lock:
+            now = time.monotonic()
+            while self._times and self._times[0] <= now - self.window:
+                self._times.popleft()
+            try:
+                self._times.remove(stamp)
+            except ValueError:
+                return False
+            self._times.append(now)
+            return True
+
+    def release(self, stamp: float) -> None:
+        """Give a slot back: it was not used for a call after all."""
+        with self._lock, contextlib.suppress(ValueError):  # aged out already
+            self._times.remove(stamp)
 
     def pause(self, seconds: float) -> None:
         """Send nothing for a while (Telegram said so)."""

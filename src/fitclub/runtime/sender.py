@@ -224,14 +224,19 @@ class Sender:
 
     def _send_loop(self) -> None:
         while True:
-            held = not self.uses_shared_slots()
             # Alone, a thread takes its place in the window first and only then the most
             # urgent row due: a reply queued while it waited goes before the announcement
-            # rows queued ahead of it. (With shared slots, each is taken for one chat.)
-            if held and not self.limiter.acquire(self._stop):
-                return
+            # rows queued ahead of it. (With shared slots, each is taken for one chat.) The
+            # place counts from when its call goes (restamped then).
+            held = None
+            if not self.uses_shared_slots():
+                held = self.limiter.take_place(self._stop)
+                if held is None:
+                    return
             delivery = self.queue.take(self._stop)
             if delivery is None:
+                if held is not None:
+                    self.limiter.release(held)
                 return
             try:
                 self._deliver(delivery, held=held)
@@ -242,12 +247,12 @@ class Sender:
             finally:
                 self.queue.finished()
 
-    def _deliver(self, delivery: Delivery, *, held: bool = False) -> None:
-        """Deliver one row; `held`: a place in the in-memory window is already taken for it."""
+    def _deliver(self, delivery: Delivery, *, held: float | None = None) -> None:
+        """Deliver one row; `held`: the stamp of a place in the in-memory window taken for it."""
         wait = self.pacer.delay(delivery.chat_id)
         if wait > 0:
-            if held:
-                self.limiter.release()
+            if held is not None:
+                self.limiter.release(held)
             self.queue.push(delivery, wait)
             return
         try:
@@ -269,7 +274,7 @@ class Sender:
             return
         self._record_sent(delivery, message_id_of(result))
 
-    def _call(self, delivery: Delivery, *, held: bool = False) -> Any:
+    def _call(self, delivery: Delivery, *, held: float | None = None) -> Any:
         files = {delivery.file[0]: (delivery.file[1], delivery.file[2])} if delivery.file else None
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
@@ -282,13 +287,14 @@ class Sender:
                 try:
                     stale_at = self._take_shared_slot(delivery)
                 except (_Wait, _Stopping):
-                    if held:
-                        self.limiter.release()
+                    if held is not None:
+                        self.limiter.release(held)
                     raise
                 # In-flight calls finish during shutdown; only the wait for a slot is cut.
-                if not held and not self.limiter.acquire(self._stop):
+                if not (held is not None and self.limiter.restamp(held)) \
+                        and not self.limiter.acquire(self._stop):
                     raise _Stopping
-                held = False  # a try after this one takes a place of its own
+                held = None  # a try after this one takes a place of its own
                 # Once the claim is half gone another sender may take the row after a lapse:
                 # hand it back rather than risk sending it twice or out of order.
                 if self._lease_left(delivery) < self.lease / 2:
