@@ -7,8 +7,8 @@
 -- that were in src/fitclub/db/sql/inbox.sql and outbox.sql (their comments there say what they
 -- do); the named queries now call these.
 
--- inbox.begin: take the chat, its head, the flood token and the mark; read ahead the member
--- and the conversation state.
+-- inbox.begin: take the chat, its head, the flood token and the mark; read ahead the member,
+-- the conversation state and the chat's "/" list (what /start checks, fitclub.commands).
 CREATE FUNCTION inbox_begin(p_namespace integer, p_chat_id bigint, p_rate double precision,
                             p_burst double precision)
 RETURNS TABLE (locked boolean, update_id bigint, kind text, payload jsonb, attempts integer,
@@ -16,7 +16,8 @@ RETURNS TABLE (locked boolean, update_id bigint, kind text, payload jsonb, attem
                must_warn boolean, user_id bigint, member_id bigint, telegram_id bigint,
                first_name text, last_name text, phone text, username text, language text,
                role text, registered_at timestamptz, reminders_enabled boolean,
-               blocked_at timestamptz, flow_state text, flow_data jsonb)
+               blocked_at timestamptz, flow_state text, flow_data jsonb,
+               list_fingerprint text, list_settled boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
@@ -86,7 +87,7 @@ BEGIN
            v.allowed, v.must_warn, d.user_id,
            m.id, m.telegram_id, m.first_name, m.last_name, m.phone, m.username, m.language,
            m.role, m.registered_at, m.reminders_enabled, m.blocked_at,
-           s.state, s.data
+           s.state, s.data, cl.fingerprint, cl.settled
     FROM got g
     LEFT JOIN head h ON true
     LEFT JOIN due d ON true
@@ -96,6 +97,11 @@ BEGIN
     LEFT JOIN conversation_state s
            ON s.bot_id = 0 AND s.chat_id = p_chat_id AND s.user_id = coalesce(d.user_id, 0)
           AND s.thread_key = '' AND d.update_id IS NOT NULL
+    -- As command_lists.needs_set: the chat's "/" list and whether it went out (or may yet).
+    LEFT JOIN LATERAL (
+        SELECT c.fingerprint, o.id IS NULL OR o.status NOT IN ('failed', 'dropped') AS settled
+        FROM command_lists c LEFT JOIN outbox o ON o.id = c.outbox_id
+        WHERE c.chat_id = p_chat_id) cl ON d.update_id IS NOT NULL
     WHERE g.locked;
 END
 $$;

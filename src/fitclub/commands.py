@@ -86,6 +86,8 @@ def set_for_member(ctx: UpdateContext, member: Member | None, *,
     whatever the app's language is.
     """
     chat_id = ctx.chat_id if chat_id is None else chat_id
+    if chat_id == ctx.chat_id:
+        ctx.cache.pop("command_list", None)  # what was read with the update no longer holds
     if member is None:
         rows.execute(ctx.conn, "command_lists.supersede", {"chat_id": chat_id})
         ctx.enqueue("deleteMyCommands", {"scope": {"type": "chat", "chat_id": chat_id}},
@@ -100,8 +102,14 @@ def refresh(ctx: UpdateContext, member: Member) -> bool:
     /start: a member imported before they ever opened the chat, whose list Telegram refused
     with "chat not found", gets it now); whether it was queued."""
     commands = member_list(member.role, member.language)
-    if not rows.scalar(ctx.conn, "command_lists.needs_set",
-                       {"chat_id": ctx.chat_id, "fingerprint": fingerprint(commands)}):
+    wanted_print = fingerprint(commands)
+    if "command_list" in ctx.cache:  # read with the update (inbox.begin), unchanged since
+        stored = ctx.cache["command_list"]
+        needed = not (stored is not None and stored[0] == wanted_print and stored[1])
+    else:
+        needed = rows.scalar(ctx.conn, "command_lists.needs_set",
+                             {"chat_id": ctx.chat_id, "fingerprint": wanted_print})
+    if not needed:
         return False
     _queue(ctx, ctx.chat_id, commands, None)
     return True
@@ -110,6 +118,8 @@ def refresh(ctx: UpdateContext, member: Member) -> bool:
 def _queue(ctx: UpdateContext, chat_id: int, commands: list[dict[str, str]],
            priority: int | None) -> None:
     """Queue a chat's own list in place of any still waiting, and remember it."""
+    if chat_id == ctx.chat_id:
+        ctx.cache.pop("command_list", None)
     rows.execute(ctx.conn, "command_lists.supersede", {"chat_id": chat_id})
     queued = ctx.enqueue("setMyCommands", {
         "commands": commands, "scope": {"type": "chat", "chat_id": chat_id},

@@ -316,3 +316,33 @@ def test_a_payment_is_never_counted_and_a_flood_is_skipped_in_the_first_statemen
         (22, "skipped", "flood control", False), (23, "skipped", "flood control", False)]
     # One "slow down", then silence.
     assert query(db_url, "SELECT count(*) FROM outbox") == [(1,)]
+
+
+def test_the_chats_command_list_is_read_ahead_and_judged_as_needs_set_would(db_url):
+    """/start asks whether the chat's "/" list is the one its member should have: answered
+    from what the first statement read (a list stored and sent: no; one Telegram refused, or
+    another fingerprint, or none: yes), the same answers as command_lists.needs_set."""
+    from fitclub import commands
+    from fitclub.db.members import by_telegram_id
+    from fitclub.runtime.context import current
+
+    for tg in (6301, 6302, 6303, 6304):
+        factories.member(db_url, tg, f"M{tg}")
+    good = commands.fingerprint(commands.member_list("member", "en"))
+    failed = query(db_url, "INSERT INTO outbox (chat_id, method, params, status) VALUES "
+                   "(6302, 'setMyCommands', '{}', 'failed') RETURNING id")[0][0]
+    query(db_url, "INSERT INTO command_lists (chat_id, fingerprint, outbox_id) VALUES "
+          "(6301, %s, NULL), (6302, %s, %s), (6303, 'ffffffffffffffff', NULL)",
+          (good, good, failed))
+    answers = {}
+
+    def handle(payload):
+        ctx = current()
+        read_ahead = "command_list" in ctx.cache
+        member = by_telegram_id(ctx.conn, ctx.chat_id)
+        answers[ctx.chat_id] = (read_ahead, commands.refresh(ctx, member))
+
+    _run_updates(db_url, [_message(30 + i, tg, "/start")
+                          for i, tg in enumerate((6301, 6302, 6303, 6304))], handle)
+    assert answers == {6301: (True, False), 6302: (True, True), 6303: (True, True),
+                       6304: (True, True)}

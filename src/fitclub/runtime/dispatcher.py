@@ -205,7 +205,8 @@ class Workers:
         if not_now is not None:
             return not_now
         (_, update_id, kind, payload, attempts, _, received_at, allowed, must_warn,
-         prefetched_user, *member_row, flow_state, flow_data) = row
+         prefetched_user, *member_row, flow_state, flow_data, list_fingerprint,
+         list_settled) = row
         user = user_of(payload, kind)
         ctx = UpdateContext(conn, chat_id=chat_id, user_id=user.get("id"), update_id=update_id,
                             language_code=user.get("language_code"),
@@ -214,6 +215,8 @@ class Workers:
         if prefetched_user is not None and prefetched_user == ctx.user_id:
             ctx.prefetch(member_row if member_row[0] is not None else None,
                          (flow_state, flow_data) if flow_state is not None else None)
+        ctx.cache["command_list"] = ((list_fingerprint, list_settled)
+                                     if list_fingerprint is not None else None)
         # Keyed by chat: a message without `from` (sent as the group) is counted too. A
         # payment is never throttled away: the money has moved, the membership must follow.
         if not allowed:
