@@ -346,3 +346,26 @@ def test_the_chats_command_list_is_read_ahead_and_judged_as_needs_set_would(db_u
                           for i, tg in enumerate((6301, 6302, 6303, 6304))], handle)
     assert answers == {6301: (True, False), 6302: (True, True), 6303: (True, True),
                        6304: (True, True)}
+
+
+def test_a_buttons_answer_takes_no_place_of_the_messages_limit(db_url, emu, make_sender):
+    """At one call a second, three messages queued first take three seconds; the answer to a
+    button press queued after them goes at once (Telegram's limits count messages)."""
+    chats = _chats(emu, 4)
+    for chat in chats[:3]:
+        _enqueue(db_url, chat, f"r{chat}")
+    query(db_url, "INSERT INTO outbox (chat_id, method, params) VALUES "
+          "(%s, 'answerCallbackQuery', %s)", (chats[3], Json({"callback_query_id": "q1"})))
+    started = time.monotonic()
+    sender = make_sender(rate=1, threads=4)
+    sender.wake()
+    answered = None
+    while query(db_url, "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+                )[0][0]:
+        if answered is None and query(db_url, "SELECT 1 FROM outbox WHERE status = 'sent' "
+                                      "AND method = 'answerCallbackQuery'"):
+            answered = time.monotonic() - started
+        assert time.monotonic() - started < 15
+        time.sleep(0.02)
+    assert answered is not None and answered < 0.8, answered
+    assert time.monotonic() - started >= 1.9  # the messages kept the rate

@@ -58,15 +58,25 @@ class DeliveryQueue:
             heapq.heappush(self._heap, delivery)
             self._cond.notify()
 
-    def take(self, stop: threading.Event) -> Delivery | None:
-        """The next delivery due (now in flight until `finished`); None once stop is set."""
+    def take(self, stop: threading.Event,
+             methods: frozenset[str] | None = None) -> Delivery | None:
+        """The next delivery due (now in flight until `finished`); None once stop is set.
+        With `methods`, only a delivery of one of those methods."""
         with self._cond:
             while not stop.is_set():
                 now = time.monotonic()
                 while self._heap and self._heap[0].ready_at <= now:
                     delivery = heapq.heappop(self._heap)
                     heapq.heappush(self._ready, (delivery.priority, delivery.id, delivery))
-                if self._ready:
+                if methods is not None:
+                    found = min((r for r in self._ready if r[2].method in methods),
+                                default=None, key=lambda r: r[:2])
+                    if found is not None:
+                        self._ready.remove(found)
+                        heapq.heapify(self._ready)
+                        self._in_flight += 1
+                        return found[2]
+                elif self._ready:
                     # Among the deliveries due now, the lowest priority number goes first.
                     _, _, delivery = heapq.heappop(self._ready)
                     self._in_flight += 1

@@ -49,6 +49,10 @@ COALESCE_SECONDS = 0.01
 BUSY_WITHIN = 0.05
 # The shared limits could not be asked (the database is away): the row waits this long.
 SHARED_RETRY_SECONDS = 1.0
+# Calls that put no message in a chat: Telegram's limits count messages (sent or edited),
+# and a button's answer must come at once (its spinner turns until then), so these take no
+# place in the window and no token of the chat's pace. (tgemu counts them the same way.)
+UNCOUNTED_METHODS = frozenset({"answerCallbackQuery"})
 # The in-memory window's extra length (at 30/s, at most 29.4 calls a second).
 LOCAL_MARGIN = 0.02
 # A 429 with a retry_after this long means the whole bot is over its limit, not one chat.
@@ -126,6 +130,9 @@ class Sender:
         specs = [("outbox-claimer", self._claim_loop),
                  ("outbox-heartbeat", lambda: self.heartbeat.run(self._stop))]
         specs += [(f"sender-{i}", self._send_loop) for i in range(self.thread_count)]
+        # Answers to button presses count against no limit: one thread sends nothing else,
+        # so they never wait while every other sender waits for a place in the window.
+        specs.append(("sender-answers", self._answer_loop))
         for name, target in specs:
             th = threading.Thread(target=target, name=name, daemon=True)
             th.start()
@@ -238,18 +245,31 @@ class Sender:
                 if held is not None:
                     self.limiter.release(held)
                 return
-            try:
-                self._deliver(delivery, held=held)
-            except Exception:
-                log.exception("unexpected error delivering outbox row %s", delivery.id,
-                              extra={"outbox_id": delivery.id})
-                self._requeue(delivery, delay=5.0, attempted=1, error="internal error")
-            finally:
-                self.queue.finished()
+            self._serve(delivery, held)
+
+    def _answer_loop(self) -> None:
+        while (delivery := self.queue.take(self._stop, methods=UNCOUNTED_METHODS)) is not None:
+            self._serve(delivery, None)
+
+    def _serve(self, delivery: Delivery, held: float | None) -> None:
+        try:
+            self._deliver(delivery, held=held)
+        except Exception:
+            log.exception("unexpected error delivering outbox row %s", delivery.id,
+                          extra={"outbox_id": delivery.id})
+            self._requeue(delivery, delay=5.0, attempted=1, error="internal error")
+        finally:
+            self.queue.finished()
 
     def _deliver(self, delivery: Delivery, *, held: float | None = None) -> None:
         """Deliver one row; `held`: the stamp of a place in the in-memory window taken for it."""
-        wait = self.pacer.delay(delivery.chat_id)
+        if delivery.method in UNCOUNTED_METHODS:
+            if held is not None:
+                self.limiter.release(held)
+            held = None
+            wait = 0.0
+        else:
+            wait = self.pacer.delay(delivery.chat_id)
         if wait > 0:
             if held is not None:
                 self.limiter.release(held)
@@ -282,6 +302,12 @@ class Sender:
             wait=wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
             reraise=True,
         )
+        if delivery.method in UNCOUNTED_METHODS:
+            for attempt in retrying:
+                with attempt:
+                    if self._lease_left(delivery) < self.lease / 2:
+                        raise _Stopping
+                    return self._request(delivery, files)
         for attempt in retrying:
             with attempt:
                 try:
@@ -305,14 +331,17 @@ class Sender:
                     # for the way to Telegram: this call could crowd a later second. The slot
                     # is left unused and a new one taken.
                     raise _Wait(0.0)
-                try:
-                    return self.api.call(delivery.method, delivery.params, files=files,
-                                         timeout=min(self.api.read_timeout,
-                                                     self._lease_left(delivery) / 4))
-                except (TelegramError, NetworkError) as exc:
-                    self._count_error(exc)
-                    raise
+                return self._request(delivery, files)
         raise AssertionError("unreachable: tenacity reraises")
+
+    def _request(self, delivery: Delivery, files: dict | None) -> Any:
+        try:
+            return self.api.call(delivery.method, delivery.params, files=files,
+                                 timeout=min(self.api.read_timeout,
+                                             self._lease_left(delivery) / 4))
+        except (TelegramError, NetworkError) as exc:
+            self._count_error(exc)
+            raise
 
     def _take_shared_slot(self, delivery: Delivery) -> float:
         """Take this call's slot of the limits all instances share, and wait until it comes.
