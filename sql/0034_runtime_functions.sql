@@ -107,7 +107,8 @@ END
 $$;
 
 -- outbox.enqueue: queue one Bot API call, claimed for p_process at once when its chat has
--- nothing else unsent.
+-- nothing else unsent (an answer to a button press in flight does not count: it puts no
+-- message in the chat and goes apart, so a press's answer and its screen go out together).
 CREATE FUNCTION outbox_enqueue(p_chat_id bigint, p_method text, p_params jsonb,
                                p_file_field text, p_file_name text, p_file_bytes bytea,
                                p_priority integer, p_update_id bigint, p_process uuid,
@@ -121,8 +122,11 @@ BEGIN
         SELECT p_process::uuid IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM outbox o
                                WHERE o.chat_id = p_chat_id AND o.status = 'pending')
+               -- An answer to a button press in flight holds nothing up (no message: the
+               -- sender sends those apart, runtime/sender.py).
                AND NOT EXISTS (SELECT 1 FROM outbox o
-                               WHERE o.chat_id = p_chat_id AND o.status = 'sending') AS claim
+                               WHERE o.chat_id = p_chat_id AND o.status = 'sending'
+                                 AND o.method <> 'answerCallbackQuery') AS claim
     )
     INSERT INTO outbox (chat_id, method, params, file_field, file_name, file_bytes, priority,
                         update_id, status, claimed_by, claim_token, lease_until)
@@ -140,7 +144,8 @@ BEGIN
 END
 $$;
 
--- outbox.mark_and_claim: record delivered rows, claim the heads of idle chats.
+-- outbox.mark_and_claim: record delivered rows, claim the heads of idle chats (a chat whose
+-- only row in flight is an answer to a button press is idle).
 CREATE FUNCTION outbox_mark_and_claim(p_done_ids bigint[], p_done_tokens bigint[],
                                       p_done_message_ids bigint[], p_limit integer,
                                       p_lease double precision, p_process uuid,
@@ -173,6 +178,7 @@ BEGIN
                             AND (h.priority, h.id) < (c.priority, c.id))
           AND NOT EXISTS (SELECT 1 FROM outbox s
                           WHERE s.chat_id = c.chat_id AND s.status = 'sending'
+                            AND s.method <> 'answerCallbackQuery'
                             AND s.id NOT IN (SELECT id FROM marked))
         ORDER BY w.priority, w.id
         LIMIT p_limit

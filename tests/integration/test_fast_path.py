@@ -109,6 +109,26 @@ def test_a_reply_to_an_idle_chat_is_claimed_as_it_is_queued_and_only_the_first(d
     assert query(db_url, "SELECT status FROM outbox WHERE chat_id = 5002") == [("pending",)]
 
 
+def test_a_presses_answer_and_its_screen_are_both_claimed_as_queued(db_url):
+    """An answer to a button press in flight holds its chat up for nothing (it puts no
+    message in it): the screen queued after it is claimed too, and both go at once."""
+    process = str(uuid.uuid4())
+    conn = psycopg2.connect(db_url)
+    try:
+        ctx = UpdateContext(conn, chat_id=5010, user_id=5010, update_id=None,
+                            claim_for=(process, 90.0))
+        ctx.answer_callback("q1")
+        ctx.edit(77, "the new screen")
+        ctx.reply("and one more")
+        conn.commit()
+    finally:
+        conn.close()
+    assert [d.method for d in ctx.claimed] == ["answerCallbackQuery", "editMessageText"]
+    assert query(db_url, "SELECT method, status FROM outbox ORDER BY id") == [
+        ("answerCallbackQuery", "sending"), ("editMessageText", "sending"),
+        ("sendMessage", "pending")]
+
+
 def test_a_claimed_row_of_a_rolled_back_update_is_never_handed_over(db_url):
     conn = psycopg2.connect(db_url)
     try:

@@ -144,9 +144,10 @@ class Sender:
 
     def claim_for(self) -> tuple[str, float] | None:
         """(process id, lease) for workers to claim their replies with as they queue them;
-        None while stopping or while this sender holds as many rows as it keeps in memory
-        (paused by a 429, say): then they wait in the outbox for whichever sender is free."""
-        if self._stop.is_set() or self.backlog() >= self.max_in_memory:
+        None while stopping, paused by a 429, or holding twice the rows it claims for itself:
+        then they wait in the outbox for whichever sender is free."""
+        if (self._stop.is_set() or self.limiter.try_wait() > 1.5
+                or self.backlog() >= 2 * self.max_in_memory):
             return None
         return self.identity.id, self.lease
 

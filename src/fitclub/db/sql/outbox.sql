@@ -27,7 +27,8 @@ SELECT * FROM outbox_mark_and_claim(%(done_ids)s::bigint[], %(done_tokens)s::big
 
 -- name: claim_sweep
 -- mark_and_claim without its window, run every few seconds: a head queued behind more than a
--- window of rows of busy chats is reached too. It walks outbox_pending until the limit is
+-- window of rows of busy chats is reached too. (As there, an answer to a button press in
+-- flight holds its chat up for nothing.) It walks outbox_pending until the limit is
 -- met, so it costs the whole queue only when few heads are claimable.
 WITH marked AS (
     UPDATE outbox o
@@ -46,6 +47,7 @@ WITH marked AS (
                         AND (h.priority, h.id) < (c.priority, c.id))
       AND NOT EXISTS (SELECT 1 FROM outbox s
                       WHERE s.chat_id = c.chat_id AND s.status = 'sending'
+                        AND s.method <> 'answerCallbackQuery'
                         AND s.id NOT IN (SELECT id FROM marked))
     ORDER BY c.priority, c.id
     LIMIT %(limit)s
