@@ -107,7 +107,7 @@ END
 $$;
 
 -- outbox.enqueue: queue one Bot API call, claimed for p_process at once when its chat has
--- nothing else unsent (an answer to a button press in flight does not count: it puts no
+-- nothing else unsent that would go first (an answer to a button press in flight does not count: it puts no
 -- message in the chat and goes apart, so a press's answer and its screen go out together).
 CREATE FUNCTION outbox_enqueue(p_chat_id bigint, p_method text, p_params jsonb,
                                p_file_field text, p_file_name text, p_file_bytes bytea,
@@ -120,8 +120,11 @@ BEGIN
     RETURN QUERY
     WITH c AS MATERIALIZED (  -- decided once, not once per column that asks
         SELECT p_process::uuid IS NOT NULL
+               -- Only rows that go first count: a reply overtakes a queued announcement
+               -- (the claim's order: priority, then id).
                AND NOT EXISTS (SELECT 1 FROM outbox o
-                               WHERE o.chat_id = p_chat_id AND o.status = 'pending')
+                               WHERE o.chat_id = p_chat_id AND o.status = 'pending'
+                                 AND o.priority <= p_priority)
                -- An answer to a button press in flight holds nothing up (no message: the
                -- sender sends those apart, runtime/sender.py).
                AND NOT EXISTS (SELECT 1 FROM outbox o

@@ -389,3 +389,16 @@ def test_a_buttons_answer_takes_no_place_of_the_messages_limit(db_url, emu, make
         time.sleep(0.02)
     assert answered is not None and answered < 0.8, answered
     assert time.monotonic() - started >= 1.9  # the messages kept the rate
+
+
+def test_a_reply_is_claimed_ahead_of_an_announcement_waiting_for_its_chat(db_url):
+    """The claim's order is priority, then age: a reply overtakes a queued announcement, so
+    one waiting does not keep the reply from being claimed as it is queued; a reply waiting
+    does."""
+    process = str(uuid.uuid4())
+    _enqueue(db_url, 5020, "announcement", priority=PRIORITY_ANNOUNCEMENT)
+    first = _queue_replies(db_url, 5020, ["r1"], process)
+    assert [d.params["text"] for d in first.claimed] == ["r1"]
+    _enqueue(db_url, 5021, "older reply")
+    second = _queue_replies(db_url, 5021, ["r2"], process)
+    assert second.claimed == []
