@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -103,3 +104,20 @@ def test_a_place_given_back_is_that_place_and_one_aged_out_must_be_taken_anew():
     assert 0.15 < limiter.try_wait() <= 0.3
     time.sleep(0.35)
     assert not limiter.restamp(first)  # aged out: its call must take a new place
+
+
+def test_with_a_burst_calls_are_spread_through_the_window():
+    """30 a second with a burst of 3: three at once, then one every 30th of a second, never
+    a whole window's calls together followed by a gap as long as the window."""
+    limiter = SlidingWindowLimiter(30, window=1.0, burst=3)
+    times = []
+    stop = threading.Event()
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5:
+        assert limiter.take_place(stop) is not None
+        times.append(time.monotonic())
+    # The longest wait: where the window of the first burst reopens (3 places at once).
+    assert all(b - a < 0.12 for a, b in itertools.pairwise(times))
+    assert times[9] - times[0] > 0.15  # not all at once
+    assert _max_in_window(times, 1.0) <= 30
+    assert len(times) >= 40  # and the rate kept: about 30 a second after the burst

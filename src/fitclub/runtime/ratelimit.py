@@ -44,24 +44,52 @@ class SlidingWindowLimiter:
     never exceeds the limit in any window.
     """
 
-    def __init__(self, rate: float, window: float = 1.0) -> None:
+    def __init__(self, rate: float, window: float = 1.0, *, burst: int | None = None) -> None:
         self.capacity, self.window = window_of(rate, window)
         self._times: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = threading.RLock()
+        # With a burst, calls are also spread: at most `burst` together, then one per
+        # window/capacity (a token bucket inside the window). A window alone lets a whole
+        # window's calls go at once and then none until it reopens, and a call that comes
+        # in that gap waits for it (up to the window's length).
+        self._spread = burst is not None and burst < self.capacity
+        self._burst = float(burst or self.capacity)
+        self._tokens = self._burst
+        self._tokens_at = time.monotonic()
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self._burst, self._tokens
+                           + (now - self._tokens_at) * self.capacity / self.window)
+        self._tokens_at = now
 
     def try_acquire(self) -> float:
         """0.0 when acquired, else the seconds to wait before trying again."""
+        with self._lock:
+            wait = self.try_wait()
+            if wait > 0:
+                return wait
+            self._times.append(time.monotonic())
+            if self._spread:
+                self._tokens -= 1.0
+            return 0.0
+
+    def try_wait(self) -> float:
+        """Seconds until a slot may be free (0 when one is)."""
         with self._lock:
             now = time.monotonic()
             if now < self._paused_until:
                 return self._paused_until - now
             while self._times and self._times[0] <= now - self.window:
                 self._times.popleft()
-            if len(self._times) < self.capacity:
-                self._times.append(now)
-                return 0.0
-            return self._times[0] + self.window - now
+            wait = 0.0
+            if len(self._times) >= self.capacity:
+                wait = self._times[0] + self.window - now
+            if self._spread:
+                self._refill(now)
+                if self._tokens < 1.0:
+                    wait = max(wait, (1.0 - self._tokens) * self.window / self.capacity)
+            return wait
 
     def acquire(self, stop: threading.Event | None = None, timeout: float | None = None) -> bool:
         """Block until a slot is free; False if stop was set or timeout passed first."""
@@ -89,18 +117,6 @@ class SlidingWindowLimiter:
             if stop.wait(max(wait, 0.001)):
                 return None
 
-    def try_wait(self) -> float:
-        """Seconds until a slot may be free (0 when one is)."""
-        with self._lock:
-            now = time.monotonic()
-            if now < self._paused_until:
-                return self._paused_until - now
-            while self._times and self._times[0] <= now - self.window:
-                self._times.popleft()
-            if len(self._times) < self.capacity:
-                return 0.0
-            return self._times[0] + self.window - now
-
     def restamp(self, stamp: float) -> bool:
         """The call of a slot taken earlier goes now: it counts from now, so the window holds
         for when calls go, not for when their slots were taken. False if the slot had aged
@@ -118,8 +134,11 @@ class SlidingWindowLimiter:
 
     def release(self, stamp: float) -> None:
         """Give a slot back: it was not used for a call after all."""
-        with self._lock, contextlib.suppress(ValueError):  # aged out already
-            self._times.remove(stamp)
+        with self._lock:
+            with contextlib.suppress(ValueError):  # aged out already
+                self._times.remove(stamp)
+            if self._spread:
+                self._tokens = min(self._burst, self._tokens + 1.0)
 
     def pause(self, seconds: float) -> None:
         """Send nothing for a while (Telegram said so)."""

@@ -96,7 +96,9 @@ class Sender:
         self.api = api
         # In memory the window is a little longer than Telegram's second: calls leave a few
         # milliseconds apart from when they were counted, and must not crowd the next second.
-        self.limiter = SlidingWindowLimiter(rate, window=1.0 + LOCAL_MARGIN)
+        # Calls are spread through it (at most 3 together), so one that comes waits for the
+        # next place a 30th of a second away, not for the window to reopen.
+        self.limiter = SlidingWindowLimiter(rate, window=1.0 + LOCAL_MARGIN, burst=3)
         self.pacer = ChatPacer(per_chat_rate, burst=3)
         # True: every call takes a shared slot; "auto": only while other processes are
         # registered (alone, the limits in memory are the same limits, without a statement
