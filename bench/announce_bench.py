@@ -8,7 +8,7 @@ process with OUTBOUND_RATE=30.
 1. 5,000 registered members with an active membership (inserted by SQL; their tgemu chats
    opened directly, no update each) and one more, the asker. Three members have blocked the
    bot without it being told (it learns from the 403s). The admin composes, chooses "Active
-   members" and sends; it is queued at ANNOUNCE_RATE (25/s), below OUTBOUND_RATE.
+   members" and sends; it is queued at ANNOUNCE_RATE (30/s by default, OUTBOUND_RATE's).
 2. While it runs, the asker sends /membership every few seconds (time to the answer at
    tgemu), and /healthz is read (its oldest-reply age, with the queue far older than
    OUTBOX_REPLY_MAX_AGE).
