@@ -300,7 +300,7 @@ def test_5000_updates_through_nginx_and_pgbouncer_survive_an_instance_killed_mid
 def test_a_rolling_restart_behind_nginx_loses_nothing_and_telegram_sees_no_error(
         fleet, emu, db_url):
     """The three instances stopped with SIGTERM and started again one after the other while
-    updates from 200 chats stream in (2,000 and more), as a new version is rolled out: each
+    updates from 200 chats stream in (3,600 and more), as a new version is rolled out: each
     stops with 0, every update has exactly one effect and one reply, in order per chat (a
     graceful stop sends nothing twice), and tgemu never got an error: nginx passed each update
     a stopping instance refused (503) or no longer took on to another."""
@@ -309,8 +309,8 @@ def test_a_rolling_restart_behind_nginx_loses_nothing_and_telegram_sees_no_error
     fleet.set_webhook(nginx.url)
     restarted: tuple[int, float] | None = None
     for port in list(fleet.ports):
-        stream.send(3)  # 600 more, so each stop comes while updates stream in
-        wait_until(lambda: inbox_status(db_url).get("done", 0) >= stream.total - 450, 60,
+        stream.send(6)  # 1,200 more, so each stop comes while updates stream in
+        wait_until(lambda: inbox_status(db_url).get("done", 0) >= stream.total - 1000, 60,
                    "the batch under way")
         if restarted:
             # As the rolling upgrade says: the next one stops only once nginx sends the one
