@@ -77,8 +77,11 @@ class Heartbeat:
     """
 
     def __init__(self, pool: Pool, identity: ProcessIdentity, *,
-                 drop_claims: Callable[[], int], wake: Callable[[], None]) -> None:
+                 drop_claims: Callable[[], int], wake: Callable[[], None],
+                 claims_lock: threading.Lock | None = None) -> None:
         self.pool = pool
+        #: Held by whoever puts claimed rows in memory (the sender's claim rounds).
+        self.claims_lock = claims_lock or threading.Lock()
         self.identity = identity
         self.drop_claims = drop_claims
         self.wake = wake
@@ -155,9 +158,12 @@ class Heartbeat:
             # have taken them. Drop what is not yet sent and hand back whatever is still ours,
             # so every row is claimed afresh; calls already out cannot be undone (their marks
             # are refused by the claim tokens).
-            dropped = self.drop_claims()
-            self.pool.run_alone(lambda conn: conn.cursor().execute(
-                Q["outbox.release_own_claims"], {"process": self.identity.id}))
+            # Under the claims lock, so no claim round in progress puts rows in memory
+            # between the drop and the release (they would go twice).
+            with self.claims_lock:
+                dropped = self.drop_claims()
+                self.pool.run_alone(lambda conn: conn.cursor().execute(
+                    Q["outbox.release_own_claims"], {"process": self.identity.id}))
             log.warning("this process had been given up as dead; %s claimed rows not yet "
                         "sent go back to the queue", dropped)
             self.wake()

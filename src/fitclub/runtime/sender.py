@@ -117,8 +117,9 @@ class Sender:
         self.claimer = Claimer(pool, process=self.identity.id, lease=lease)
         self.queue = DeliveryQueue()
         # Given up as dead by the others: what is claimed and not yet sent is dropped.
+        self._claims_lock = threading.Lock()
         self.heartbeat = Heartbeat(pool, self.identity, drop_claims=self.queue.clear,
-                                   wake=self.wake)
+                                   wake=self.wake, claims_lock=self._claims_lock)
         self.max_in_memory = max(int(rate * 2), threads * 4, 20)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -216,10 +217,13 @@ class Sender:
 
     def _claim(self) -> None:
         room = max(0, min(self.max_in_memory - self.backlog(), 100))
-        claimed = self.claimer.claim(room)
-        for delivery in claimed:
-            delivery.ready_at += self.pacer.delay(delivery.chat_id)
-        self.queue.put([d for d in claimed if not d.blocked])
+        # A claim round and the heartbeat's drop of every claim (given up as dead) never
+        # interleave: claimed rows reach memory before the drop or are claimed after it.
+        with self._claims_lock:
+            claimed = self.claimer.claim(room)
+            for delivery in claimed:
+                delivery.ready_at += self.pacer.delay(delivery.chat_id)
+            self.queue.put([d for d in claimed if not d.blocked])
         for delivery in claimed:
             if delivery.blocked:
                 # A 403 already told us (or the user's my_chat_member update did): rows
